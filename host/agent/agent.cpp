@@ -1,0 +1,278 @@
+// The agent: start-up order, request handling and orderly shutdown.
+#include "agent/agent.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <chrono>
+
+#include "control/reports.h"
+#include "sched/scan_runner.h"
+#include "version.h"
+
+namespace vigil {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+json failure(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+
+const char* kind_name(int32_t kind) { return kind == VIGIL_MODULE_SCAN ? "scan" : "real-time"; }
+
+}  // namespace
+
+Agent::Agent(AgentOptions options)
+    : options_(std::move(options)), signals_(io_, SIGINT, SIGTERM), scan_pool_(options_.scan_threads) {}
+
+Agent::~Agent() {
+  scan_pool_.join();
+  // Run what the scans posted back (replies, last plugin references) while the
+  // store and logs still exist, then unload the plugins on this thread.
+  io_.restart();
+  io_.poll();
+  registry_.reset();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status Agent::start() {
+  const Paths& paths = options_.paths;
+  std::error_code error;
+  for (const auto& dir : {paths.data_dir, paths.run_dir, paths.config_dir}) {
+    std::filesystem::create_directories(dir, error);
+    if (error) return Error{"cannot create " + dir.string() + ": " + error.message()};
+  }
+
+  // One daemon per root: the lock dies with the process, so it is never stale.
+  auto lock_path = paths.run_dir / "vigild.lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) return Error{"cannot open " + lock_path.string() + ": " + std::strerror(errno)};
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Error{"another vigild is already running for " + paths.root.string() + " (" + lock_path.string() + " is locked)"};
+  }
+
+  auto store = StateStore::open(paths.state_db());
+  if (!store.ok()) return Error{store.error()};
+  store_ = std::move(store.value());
+
+  // Logging configuration from the store; a bad value falls back to the default and says so.
+  int level = LogManager::kDefaultLevel;
+  LogDestination destination = LogDestination::kFile;
+  std::vector<std::string> config_problems;
+  for (const char* key : {"Logs/TraceLevel", "LogLevel"}) {
+    auto value = store_->config(key);
+    if (!value.ok() || !value.value()) continue;
+    auto parsed = parse_log_level(*value.value());
+    if (parsed.ok()) {
+      level = parsed.value();
+      break;
+    }
+    config_problems.push_back(std::string(key) + ": " + parsed.error());
+  }
+  if (auto value = store_->config("LogDestType"); value.ok() && value.value()) {
+    auto parsed = parse_log_destination(*value.value());
+    if (parsed.ok()) {
+      destination = parsed.value();
+    } else {
+      config_problems.push_back(parsed.error());
+    }
+  }
+  logs_ = std::make_unique<LogManager>(paths.log_dir, level, destination, options_.log_to_stderr);
+  auto log = logs_->daemon();
+  log->info("vigild {} starting (pid {}, root {}, ABI {}.{})", kVigilVersion, ::getpid(), paths.root.string(),
+            VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR);
+  for (const auto& problem : config_problems) log->warn("configuration ignored: {}", problem);
+
+  registry_ = std::make_unique<PluginRegistry>(PluginServices{store_.get(), logs_.get()});
+  auto plugin_dir = options_.plugin_dir.value_or(paths.plugin_dir);
+  size_t loaded = registry_->load_directory(plugin_dir);
+  log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());
+
+  control_ = std::make_unique<ControlServer>(io_, paths.control_socket(),
+                                             [this](const json& request, ControlServer::Reply reply) {
+                                               handle(request, reply);
+                                             });
+  if (Status started = control_->start(); !started.ok()) return started;
+
+  signals_.async_wait([this](boost::system::error_code error, int signal) {
+    if (error) return;
+    logs_->daemon()->info("signal {} received, stopping", signal);
+    shutdown();
+  });
+  started_at_ = unix_now();
+  log->info("ready: control socket {}", paths.control_socket().string());
+  if (options_.ready_fd >= 0) {
+    const char ready[] = "READY=1\n";
+    [[maybe_unused]] ssize_t written = ::write(options_.ready_fd, ready, sizeof(ready) - 1);
+    ::close(options_.ready_fd);
+  }
+  return Status::Ok();
+}
+
+Status Agent::run() {
+  if (Status started = start(); !started.ok()) return started;
+  io_.run();
+  logs_->daemon()->info("vigild stopped");
+  return Status::Ok();
+}
+
+void Agent::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  control_->stop();
+  signals_.cancel();
+  // Scans see the cancel at their next checkpoint; the destructor waits for them.
+  for (const auto& plugin : registry_->loaded()) plugin->cancel_scans();
+  io_.stop();
+}
+
+void Agent::handle(const json& request, const ControlServer::Reply& reply) {
+  std::string command = request.value("command", "");
+  logs_->daemon()->debug("control request: {}", command);
+  if (stopping_) {
+    reply(failure("vigild is stopping"));
+    return;
+  }
+  try {
+    if (command == "plugins") {
+      reply({{"ok", true}, {"plugins", plugins_report()}});
+    } else if (command == "status") {
+      reply(status_report());
+    } else if (command == "results") {
+      std::optional<std::string> table;
+      if (request.contains("table")) table = request.at("table").get<std::string>();
+      auto report = results_report(*store_, request.at("module").get<std::string>(), table);
+      reply(report.ok() ? json{{"ok", true}, {"results", report.value()}} : failure(report.error()));
+    } else if (command == "scan") {
+      scan(request, reply);
+    } else if (command == "unload" || command == "reload") {
+      if (request.contains("module")) {
+        unload(request.at("module").get<std::string>(), reply, command == "reload");
+      } else if (command == "reload") {
+        size_t loaded = registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
+        reply({{"ok", true}, {"loaded", loaded}, {"plugins", plugins_report()}});
+      } else {
+        reply(failure("unload needs a module"));
+      }
+    } else if (command == "stop") {
+      reply({{"ok", true}});
+      asio::post(io_, [this] { shutdown(); });
+    } else {
+      reply(failure("unknown command '" + command + "'"));
+    }
+  } catch (const json::exception& error) {
+    reply(failure("malformed '" + command + "' request: " + error.what()));
+  }
+}
+
+json Agent::plugins_report() const {
+  json list = json::array();
+  for (const PluginRecord& record : registry_->records()) {
+    json entry = {{"file", record.file.string()}, {"state", record.loaded ? "loaded" : "refused"}};
+    if (record.loaded) {
+      entry.update({{"module", record.module},
+                    {"name", record.display_name},
+                    {"version", record.version},
+                    {"abi_version", std::to_string(VIGIL_ABI_MAJOR(record.abi_version)) + "." +
+                                        std::to_string(VIGIL_ABI_MINOR(record.abi_version))},
+                    {"kind", kind_name(record.kind)},
+                    {"key_name", record.key_name},
+                    {"cpu_limit", record.cpu_limit},
+                    {"manifest_types", record.manifest_types}});
+    } else {
+      entry["reason"] = record.reason;
+    }
+    list.push_back(std::move(entry));
+  }
+  return list;
+}
+
+json Agent::status_report() {
+  json modules = json::array();
+  for (const auto& plugin : registry_->loaded()) {
+    auto last = last_snapshot_report(*store_, plugin->module());
+    modules.push_back({{"module", plugin->module()},
+                       {"name", plugin->display_name()},
+                       {"kind", kind_name(plugin->kind())},
+                       {"state", plugin->scanning() ? "collecting" : "idle"},
+                       {"last_snapshot", last.ok() ? last.value() : json(nullptr)}});
+  }
+  return {{"ok", true},
+          {"daemon", {{"running", true}, {"pid", ::getpid()}, {"version", kVigilVersion}, {"started_at", started_at_}}},
+          {"agent_id", agent_id(*store_)},
+          {"modules", modules}};
+}
+
+void Agent::scan(const json& request, const ControlServer::Reply& reply) {
+  std::string module = request.at("module").get<std::string>();
+  auto plugin = registry_->find(module);
+  if (!plugin) {
+    reply(failure("no loaded module '" + module + "' (see vigilctl plugins)"));
+    return;
+  }
+  if (plugin->kind() != VIGIL_MODULE_SCAN) {
+    reply(failure("module '" + module + "' is real-time and does not scan"));
+    return;
+  }
+  auto types = plugin->manifest_types();
+  std::string type = request.value("manifest_type", types.size() == 1 ? types.front() : std::string());
+  if (type.empty()) {
+    reply(failure("module '" + module + "' handles several manifest types; say which with --type"));
+    return;
+  }
+  if (plugin->scanning()) {
+    reply(failure("module '" + module + "' is already collecting"));
+    return;
+  }
+  ScanRequest scan_request{type, request.at("manifest").get<std::string>(),
+                           request.value("cpu_limit", plugin->context().default_cpu_limit)};
+  if (scan_request.cpu_limit < 1 || scan_request.cpu_limit > 100) {
+    reply(failure("cpu_limit must be 1-100, got " + std::to_string(scan_request.cpu_limit)));
+    return;
+  }
+  if (Status stored = store_->put_manifest({module, type, request.value("manifest_version", "local"), scan_request.manifest});
+      !stored.ok()) {
+    reply(failure(stored.error()));
+    return;
+  }
+  asio::post(scan_pool_, [this, plugin = std::move(plugin), scan_request, reply]() mutable {
+    ScanOutcome outcome = run_scan(plugin, scan_request, *store_);
+    json response = outcome.status == VIGIL_OK
+                        ? json{{"ok", true}, {"snapshot_id", outcome.snapshot_id}, {"row_count", outcome.row_count}}
+                        : failure(outcome.error);
+    reply(std::move(response));
+    // The last reference to a plugin is dropped on the control thread, where on_shutdown belongs.
+    asio::post(io_, [plugin = std::move(plugin)] {});
+  });
+}
+
+void Agent::unload(const std::string& module, const ControlServer::Reply& reply, bool load_again) {
+  auto plugin = registry_->detach(module);
+  if (!plugin) {
+    reply(failure("no loaded module '" + module + "'"));
+    return;
+  }
+  asio::post(scan_pool_, [this, plugin = std::move(plugin), reply, load_again]() mutable {
+    plugin->wait_idle();
+    asio::post(io_, [this, plugin = std::move(plugin), reply, load_again]() mutable {
+      auto file = plugin->file();
+      plugin.reset();  // on_shutdown and dlclose happen here unless a scan reply still holds it
+      logs_->daemon()->info("plugin unloaded: {}", file.string());
+      if (!load_again) {
+        reply({{"ok", true}});
+        return;
+      }
+      auto loaded = registry_->load_file(file);
+      reply(loaded.ok() ? json{{"ok", true}, {"module", loaded.value()}} : failure(loaded.error()));
+    });
+  });
+}
+
+}  // namespace vigil

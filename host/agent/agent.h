@@ -1,0 +1,64 @@
+// vigild's lifecycle: takes the instance lock, opens the state store and logs,
+// loads the plugins, serves the control socket, and stops cleanly on SIGINT /
+// SIGTERM or `vigilctl stop`. Everything but scans runs on one io_context
+// thread; scans run on a small worker pool.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+
+#include "base/paths.h"
+#include "base/status.h"
+#include "control/control_server.h"
+#include "log/log_manager.h"
+#include "plugin/registry.h"
+#include "store/state_store.h"
+
+namespace vigil {
+
+struct AgentOptions {
+  Paths paths;
+  std::optional<std::filesystem::path> plugin_dir;  // overrides paths.plugin_dir
+  bool log_to_stderr = false;
+  int ready_fd = -1;  // receives "READY=1\n" once plugins are loaded and the socket listens
+  size_t scan_threads = 2;
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentOptions options);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  // Starts everything and runs until stopped. Returns the failure that kept it from starting.
+  Status run();
+
+ private:
+  Status start();
+  void shutdown();
+  void handle(const nlohmann::json& request, const ControlServer::Reply& reply);
+  nlohmann::json plugins_report() const;
+  nlohmann::json status_report();
+  void scan(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void unload(const std::string& module, const ControlServer::Reply& reply, bool load_again);
+
+  AgentOptions options_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::thread_pool scan_pool_;
+  int lock_fd_ = -1;
+  bool stopping_ = false;
+  int64_t started_at_ = 0;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<LogManager> logs_;
+  std::unique_ptr<PluginRegistry> registry_;
+  std::unique_ptr<ControlServer> control_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,46 @@
+// Store-backed reports for vigilctl.
+#include "control/reports.h"
+
+namespace vigil {
+namespace {
+
+nlohmann::json snapshot_json(const SnapshotInfo& info) {
+  return {{"id", info.id},
+          {"manifest_type", info.manifest_type},
+          {"started_at", info.started_at},
+          {"finished_at", info.finished_at},
+          {"row_count", info.row_count}};
+}
+
+}  // namespace
+
+Result<nlohmann::json> last_snapshot_report(StateStore& store, const std::string& module) {
+  auto latest = store.latest_snapshot(module);
+  if (!latest.ok()) return Error{latest.error()};
+  if (!latest.value()) return nlohmann::json(nullptr);
+  return snapshot_json(*latest.value());
+}
+
+Result<nlohmann::json> results_report(StateStore& store, const std::string& module,
+                                      const std::optional<std::string>& table) {
+  auto latest = store.latest_snapshot(module);
+  if (!latest.ok()) return Error{latest.error()};
+  nlohmann::json report = {{"module", module}, {"snapshot", nullptr}, {"rows", nlohmann::json::array()}};
+  if (!latest.value()) return report;
+  report["snapshot"] = snapshot_json(*latest.value());
+  auto rows = store.snapshot_rows(latest.value()->id, table);
+  if (!rows.ok()) return Error{rows.error()};
+  for (const SnapshotRow& row : rows.value()) {
+    report["rows"].push_back({{"table", row.table},
+                              {"key", nlohmann::json::parse(row.key, nullptr, false)},
+                              {"values", nlohmann::json::parse(row.values, nullptr, false)}});
+  }
+  return report;
+}
+
+std::string agent_id(StateStore& store) {
+  auto id = store.config("AgentId");
+  return id.ok() && id.value() ? *id.value() : std::string();
+}
+
+}  // namespace vigil

@@ -1,0 +1,26 @@
+// Read-only reports built from the state store, shared by vigild (answering
+// vigilctl) and vigilctl itself when the daemon is down.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "store/state_store.h"
+
+namespace vigil {
+
+// The rows of `module`'s latest snapshot (only `table` when given):
+// {"module", "snapshot": {...} | null, "rows": [{"table", "key", "values"}]}.
+Result<nlohmann::json> results_report(StateStore& store, const std::string& module,
+                                      const std::optional<std::string>& table);
+
+// Summary of the latest snapshot of `module`, or null.
+Result<nlohmann::json> last_snapshot_report(StateStore& store, const std::string& module);
+
+// The agent id (empty until provisioned).
+std::string agent_id(StateStore& store);
+
+}  // namespace vigil

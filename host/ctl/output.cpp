@@ -1,0 +1,120 @@
+// Text tables for vigilctl: aligned columns, one block per result table.
+#include "ctl/output.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vigil {
+namespace {
+
+using nlohmann::json;
+using Table = std::vector<std::vector<std::string>>;
+
+std::string text_of(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "-";
+  return value.dump();
+}
+
+// Prints rows with the first row as the header, columns padded to fit.
+void print_table(std::ostream& out, const Table& rows, const std::string& indent) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line = indent;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    out << line << "\n";
+  }
+}
+
+std::string join(const json& list) {
+  std::string text;
+  for (const auto& item : list) text += (text.empty() ? "" : ",") + text_of(item);
+  return text.empty() ? "-" : text;
+}
+
+}  // namespace
+
+void print_plugins(std::ostream& out, const json& plugins) {
+  Table loaded{{"MODULE", "NAME", "VERSION", "ABI", "KIND", "KEY", "CPU%", "MANIFEST TYPES"}};
+  std::vector<std::string> refused;
+  for (const auto& plugin : plugins) {
+    if (plugin.at("state") == "loaded") {
+      loaded.push_back({text_of(plugin["module"]), text_of(plugin["name"]), text_of(plugin["version"]),
+                        text_of(plugin["abi_version"]), text_of(plugin["kind"]),
+                        plugin["key_name"].get<std::string>().empty() ? "-" : text_of(plugin["key_name"]),
+                        text_of(plugin["cpu_limit"]), join(plugin["manifest_types"])});
+    } else {
+      refused.push_back(text_of(plugin["reason"]));
+    }
+  }
+  if (loaded.size() == 1) {
+    out << "no plugins loaded\n";
+  } else {
+    print_table(out, loaded, "");
+  }
+  for (const auto& reason : refused) out << "refused: " << reason << "\n";
+}
+
+void print_status(std::ostream& out, const json& status) {
+  const json& daemon = status.at("daemon");
+  out << "vigild:   " << (daemon.value("running", false) ? "running (pid " + text_of(daemon["pid"]) + ", version " +
+                                                                text_of(daemon["version"]) + ")"
+                                                          : std::string("not running"))
+      << "\n";
+  std::string id = status.value("agent_id", "");
+  out << "agent id: " << (id.empty() ? "(not provisioned)" : id) << "\n";
+  if (!status.contains("modules")) return;
+  Table modules{{"MODULE", "NAME", "KIND", "STATE", "LAST SNAPSHOT", "ROWS"}};
+  for (const auto& module : status["modules"]) {
+    const json& last = module["last_snapshot"];
+    modules.push_back({text_of(module["module"]), text_of(module["name"]), text_of(module["kind"]),
+                       text_of(module["state"]), last.is_null() ? "never" : "#" + text_of(last["id"]),
+                       last.is_null() ? "-" : text_of(last["row_count"])});
+  }
+  print_table(out, modules, "");
+}
+
+void print_results(std::ostream& out, const json& results) {
+  if (results.at("snapshot").is_null()) {
+    out << "module " << text_of(results["module"]) << ": no snapshot yet\n";
+    return;
+  }
+  const json& snapshot = results["snapshot"];
+  out << "module " << text_of(results["module"]) << ", snapshot #" << text_of(snapshot["id"]) << " ("
+      << text_of(snapshot["manifest_type"]) << ", " << text_of(snapshot["row_count"]) << " rows)\n";
+  // Group rows by table; columns are the union of key then value column names.
+  std::map<std::string, std::vector<const json*>> tables;
+  for (const auto& row : results["rows"]) tables[row.at("table").get<std::string>()].push_back(&row);
+  for (const auto& [name, rows] : tables) {
+    std::vector<std::string> columns;
+    for (const char* part : {"key", "values"}) {
+      for (const json* row : rows) {
+        for (const auto& item : (*row)[part].items()) {
+          if (std::find(columns.begin(), columns.end(), item.key()) == columns.end()) columns.push_back(item.key());
+        }
+      }
+    }
+    Table table{columns};
+    for (const json* row : rows) {
+      std::vector<std::string> cells;
+      for (const auto& column : columns) {
+        const json& source = (*row)["key"].contains(column) ? (*row)["key"] : (*row)["values"];
+        cells.push_back(source.contains(column) ? text_of(source[column]) : "-");
+      }
+      table.push_back(std::move(cells));
+    }
+    out << "\n[" << name << "] " << rows.size() << " rows\n";
+    print_table(out, table, "  ");
+  }
+}
+
+}  // namespace vigil

@@ -1,0 +1,243 @@
+// Implementation of every host service in vigil_host_api. Each function checks
+// its arguments, never throws across the boundary, and copies what it keeps.
+#include "plugin/host_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string_view>
+
+#include "log/log_manager.h"
+#include "plugin/plugin_context.h"
+
+namespace vigil {
+namespace {
+
+std::string_view view(vigil_str text) { return text.ptr == nullptr ? std::string_view{} : std::string_view{text.ptr, text.len}; }
+bool valid(vigil_str text) { return text.ptr != nullptr || text.len == 0; }
+
+template <class Fn>
+vigil_status guarded(vigil_plugin_host* host, const char* call, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::bad_alloc&) {
+    return VIGIL_E_NO_MEMORY;
+  } catch (const std::exception& error) {
+    if (host != nullptr && host->logger) host->logger->error("{}: {}", call, error.what());
+    return VIGIL_E_INTERNAL;
+  }
+}
+
+vigil_status log(vigil_plugin_host* host, int32_t level, vigil_str message) {
+  if (host == nullptr || !valid(message) || level < VIGIL_LOG_FATAL || level > VIGIL_LOG_TRACE) {
+    return VIGIL_E_INVALID_ARG;
+  }
+  return guarded(host, "log", [&] {
+    host->logger->log(to_spdlog_level(level), "{}", view(message));
+    return VIGIL_OK;
+  });
+}
+
+int32_t log_enabled(vigil_plugin_host* host, int32_t level) {
+  if (host == nullptr || level < VIGIL_LOG_FATAL || level > VIGIL_LOG_TRACE) return 0;
+  return host->logger->should_log(to_spdlog_level(level)) ? 1 : 0;
+}
+
+vigil_status register_manifest_handler(vigil_plugin_host* host, vigil_str manifest_type, vigil_on_manifest handler,
+                                       void* user) {
+  if (host == nullptr || handler == nullptr || !valid(manifest_type)) return VIGIL_E_INVALID_ARG;
+  if (!host->registering) return VIGIL_E_STATE;
+  return guarded(host, "register_manifest_handler", [&] {
+    std::string type(view(manifest_type));
+    if (!is_valid_name(type, true, 64)) {
+      host->logger->error("register_manifest_handler: invalid manifest type '{}'", type);
+      return VIGIL_E_INVALID_ARG;
+    }
+    if (!host->handlers.emplace(type, vigil_plugin_host::Handler{handler, user}).second) {
+      host->logger->error("register_manifest_handler: manifest type '{}' registered twice", type);
+      return VIGIL_E_INVALID_ARG;
+    }
+    return VIGIL_OK;
+  });
+}
+
+vigil_status set_default_cpu_limit(vigil_plugin_host* host, int32_t percent) {
+  if (host == nullptr || percent < 1 || percent > 100) return VIGIL_E_INVALID_ARG;
+  if (!host->registering) return VIGIL_E_STATE;
+  host->default_cpu_limit = percent;
+  return VIGIL_OK;
+}
+
+vigil_status set_on_demand_key(vigil_plugin_host* host, vigil_str key_name) {
+  if (host == nullptr || !valid(key_name) || !is_valid_name(view(key_name), true, 64)) return VIGIL_E_INVALID_ARG;
+  if (!host->registering) return VIGIL_E_STATE;
+  return guarded(host, "set_on_demand_key", [&] {
+    host->on_demand_key = std::string(view(key_name));
+    return VIGIL_OK;
+  });
+}
+
+vigil_status deliver(const Result<std::optional<std::string>>& found, vigil_plugin_host* host, const char* call,
+                     vigil_on_value on_value, void* user) {
+  if (!found.ok()) {
+    host->logger->error("{}: {}", call, found.error());
+    return VIGIL_E_IO;
+  }
+  if (!found.value()) return VIGIL_E_NOT_FOUND;
+  on_value(user, vigil_str{found.value()->data(), found.value()->size()});
+  return VIGIL_OK;
+}
+
+vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user) {
+  if (host == nullptr || on_value == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
+  return guarded(host, "config_get", [&] {
+    auto scoped = host->store->config(host->module + "." + std::string(view(key)));
+    if (scoped.ok() && !scoped.value()) return deliver(host->store->config(view(key)), host, "config_get", on_value, user);
+    return deliver(scoped, host, "config_get", on_value, user);
+  });
+}
+
+vigil_status state_get(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user) {
+  if (host == nullptr || on_value == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
+  return guarded(host, "state_get", [&] {
+    return deliver(host->store->plugin_state(host->module, view(key)), host, "state_get", on_value, user);
+  });
+}
+
+vigil_status state_set(vigil_plugin_host* host, vigil_str key, vigil_str value) {
+  if (host == nullptr || !valid(key) || key.len == 0 || !valid(value)) return VIGIL_E_INVALID_ARG;
+  return guarded(host, "state_set", [&] {
+    Status stored = host->store->set_plugin_state(host->module, view(key), view(value));
+    if (stored.ok()) return VIGIL_OK;
+    host->logger->error("state_set: {}", stored.error());
+    return VIGIL_E_IO;
+  });
+}
+
+vigil_status state_delete(vigil_plugin_host* host, vigil_str key) {
+  if (host == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
+  return guarded(host, "state_delete", [&] {
+    Result<bool> deleted = host->store->delete_plugin_state(host->module, view(key));
+    if (!deleted.ok()) {
+      host->logger->error("state_delete: {}", deleted.error());
+      return VIGIL_E_IO;
+    }
+    return deleted.value() ? VIGIL_OK : VIGIL_E_NOT_FOUND;
+  });
+}
+
+// Fills `object` from columns; false (with scan->error set) when one is malformed.
+bool add_columns(vigil_scan* scan, std::string_view table, const vigil_column* columns, size_t count,
+                 nlohmann::json& object) {
+  if (count > 0 && columns == nullptr) {
+    scan->error = "emit_row: table '" + std::string(table) + "': null column array";
+    return false;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    std::string_view name = view(columns[i].name);
+    if (!valid(columns[i].name) || !valid(columns[i].value) || !is_valid_name(name, false, 128)) {
+      scan->error = "emit_row: table '" + std::string(table) + "': invalid column name '" + std::string(name) + "'";
+      return false;
+    }
+    if (object.contains(name)) {
+      scan->error = "emit_row: table '" + std::string(table) + "': column '" + std::string(name) + "' given twice";
+      return false;
+    }
+    object[std::string(name)] = std::string(view(columns[i].value));
+  }
+  return true;
+}
+
+vigil_status emit_row(vigil_scan* scan, vigil_str table, const vigil_column* keys, size_t key_count,
+                      const vigil_column* values, size_t value_count) {
+  if (scan == nullptr || !valid(table)) return VIGIL_E_INVALID_ARG;
+  try {
+    std::string table_name(view(table));
+    if (!is_valid_name(table_name, false, 128)) {
+      scan->error = "emit_row: invalid table name '" + table_name + "'";
+      return VIGIL_E_INVALID_ARG;
+    }
+    if (key_count == 0) {
+      scan->error = "emit_row: table '" + table_name + "': a row needs at least one key column";
+      return VIGIL_E_INVALID_ARG;
+    }
+    nlohmann::json key_object = nlohmann::json::object();
+    nlohmann::json value_object = nlohmann::json::object();
+    if (!add_columns(scan, table_name, keys, key_count, key_object) ||
+        !add_columns(scan, table_name, values, value_count, value_object)) {
+      return VIGIL_E_INVALID_ARG;
+    }
+    vigil::SnapshotRow row{table_name, key_object.dump(), value_object.dump()};
+    if (!scan->row_ids.insert(row.table + '\n' + row.key).second) {
+      scan->error = "emit_row: table '" + table_name + "': duplicate key " + row.key;
+      return VIGIL_E_INVALID_ARG;
+    }
+    scan->rows.push_back(std::move(row));
+    return VIGIL_OK;
+  } catch (const nlohmann::json::type_error&) {
+    scan->error = "emit_row: table '" + std::string(view(table)) + "': a column is not valid UTF-8";
+    return VIGIL_E_INVALID_ARG;
+  } catch (const std::bad_alloc&) {
+    return VIGIL_E_NO_MEMORY;
+  } catch (const std::exception& error) {
+    scan->error = std::string("emit_row: ") + error.what();
+    return VIGIL_E_INTERNAL;
+  }
+}
+
+vigil_status checkpoint(vigil_scan* scan) {
+  if (scan == nullptr) return VIGIL_E_INVALID_ARG;
+  if (scan->plugin->cancel_scans.load()) return VIGIL_E_CANCELLED;
+  scan->throttle.checkpoint();
+  return scan->plugin->cancel_scans.load() ? VIGIL_E_CANCELLED : VIGIL_OK;
+}
+
+vigil_status progress(vigil_scan* scan, uint64_t done, uint64_t total) {
+  if (scan == nullptr) return VIGIL_E_INVALID_ARG;
+  scan->progress_done = done;
+  scan->progress_total = total;
+  return VIGIL_OK;
+}
+
+vigil_status set_error(vigil_scan* scan, vigil_str message) {
+  if (scan == nullptr || !valid(message)) return VIGIL_E_INVALID_ARG;
+  try {
+    scan->error = std::string(view(message));
+    return VIGIL_OK;
+  } catch (const std::bad_alloc&) {
+    return VIGIL_E_NO_MEMORY;
+  }
+}
+
+const vigil_host_api kHostApi = {
+    sizeof(vigil_host_api),
+    VIGIL_ABI_VERSION,
+    &log,
+    &log_enabled,
+    &register_manifest_handler,
+    &set_default_cpu_limit,
+    &set_on_demand_key,
+    &config_get,
+    &state_get,
+    &state_set,
+    &state_delete,
+    &emit_row,
+    &checkpoint,
+    &progress,
+    &set_error,
+};
+
+}  // namespace
+
+const vigil_host_api* host_api() { return &kHostApi; }
+
+bool is_valid_name(std::string_view name, bool allow_dash, size_t max_length) {
+  if (name.empty() || name.size() > max_length) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              (allow_dash && c == '-');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace vigil

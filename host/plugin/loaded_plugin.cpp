@@ -1,0 +1,135 @@
+// Loading, ABI negotiation and refusal of plugin libraries.
+#include "plugin/loaded_plugin.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "log/log_manager.h"
+#include "plugin/host_api.h"
+
+namespace vigil {
+namespace {
+
+std::string abi_text(uint32_t version) {
+  return fmt::format("{}.{}", VIGIL_ABI_MAJOR(version), VIGIL_ABI_MINOR(version));
+}
+
+std::string copy(vigil_str text) { return text.ptr == nullptr ? std::string() : std::string(text.ptr, text.len); }
+
+}  // namespace
+
+Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::path& file,
+                                                         const PluginServices& services,
+                                                         const std::function<bool(std::string_view)>& module_taken) {
+  auto refuse = [&](const std::string& reason) { return Error{file.string() + ": " + reason}; };
+
+  std::shared_ptr<LoadedPlugin> plugin(new LoadedPlugin());
+  plugin->file_ = file;
+  boost::dll::fs::error_code error;
+  plugin->library_.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, error);
+  if (error) return refuse("not a loadable shared library (" + error.message() + ")");
+  if (!plugin->library_.has(VIGIL_ENTRY_SYMBOL)) {
+    return refuse(std::string("not a Vigil plugin: no exported '") + VIGIL_ENTRY_SYMBOL + "' symbol");
+  }
+  auto negotiate = plugin->library_.get<vigil_status(vigil_negotiation*)>(VIGIL_ENTRY_SYMBOL);
+
+  vigil_negotiation negotiation{sizeof(vigil_negotiation), VIGIL_ABI_VERSION, host_api(), nullptr};
+  vigil_status status = negotiate(&negotiation);
+  if (status != VIGIL_OK) {
+    return refuse(fmt::format("ABI negotiation failed with status {} (the host speaks ABI {})", status,
+                              abi_text(VIGIL_ABI_VERSION)));
+  }
+  if (VIGIL_ABI_MAJOR(negotiation.abi_version) != VIGIL_ABI_VERSION_MAJOR ||
+      VIGIL_ABI_MINOR(negotiation.abi_version) > VIGIL_ABI_VERSION_MINOR) {
+    return refuse(fmt::format("plugin speaks ABI {}, the host speaks ABI {}", abi_text(negotiation.abi_version),
+                              abi_text(VIGIL_ABI_VERSION)));
+  }
+  const vigil_plugin* descriptor = negotiation.plugin;
+  if (descriptor == nullptr) return refuse("negotiation returned no plugin descriptor");
+  if (!VIGIL_HAS_FIELD(vigil_plugin, descriptor->struct_size, on_shutdown)) {
+    return refuse(fmt::format("plugin descriptor struct_size {} is smaller than the {} bytes of ABI 1.0",
+                              descriptor->struct_size, offsetof(vigil_plugin, on_shutdown) + sizeof(void*)));
+  }
+  if (VIGIL_ABI_MAJOR(descriptor->abi_version) != VIGIL_ABI_VERSION_MAJOR) {
+    return refuse(fmt::format("plugin descriptor is for ABI {}, the host speaks ABI {}",
+                              abi_text(descriptor->abi_version), abi_text(VIGIL_ABI_VERSION)));
+  }
+  std::string module = copy(descriptor->module);
+  bool lower_case = std::none_of(module.begin(), module.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!is_valid_name(module, true, 32) || !lower_case) {
+    return refuse("invalid module name '" + module + "' (1-32 of a-z, 0-9, '_', '-')");
+  }
+  if (descriptor->kind != VIGIL_MODULE_SCAN && descriptor->kind != VIGIL_MODULE_REALTIME) {
+    return refuse(fmt::format("module '{}' has unknown kind {}", module, descriptor->kind));
+  }
+  if (descriptor->on_init == nullptr || descriptor->on_shutdown == nullptr) {
+    return refuse("module '" + module + "' lacks on_init or on_shutdown");
+  }
+  if (module_taken(module)) return refuse("duplicate module '" + module + "': another plugin already provides it");
+
+  plugin->display_name_ = copy(descriptor->display_name);
+  plugin->version_ = copy(descriptor->version);
+  plugin->abi_version_ = negotiation.abi_version;
+  plugin->kind_ = descriptor->kind;
+  plugin->context_ = std::make_unique<vigil_plugin_host>();
+  plugin->context_->module = module;
+  plugin->context_->logger = services.logs->module(module);
+  plugin->context_->store = services.store;
+
+  plugin->context_->registering = true;
+  status = descriptor->on_init(plugin->context_.get(), host_api());
+  plugin->context_->registering = false;
+  if (status != VIGIL_OK) {
+    // The plugin cleaned up after itself; on_shutdown is not called.
+    plugin->context_.reset();
+    return refuse(fmt::format("module '{}' failed to initialise (status {})", module, status));
+  }
+  if (descriptor->kind == VIGIL_MODULE_SCAN && plugin->context_->handlers.empty()) {
+    descriptor->on_shutdown();
+    plugin->context_.reset();
+    return refuse("scan module '" + module + "' registered no manifest handler");
+  }
+  plugin->on_shutdown_ = descriptor->on_shutdown;
+  return plugin;
+}
+
+LoadedPlugin::~LoadedPlugin() {
+  if (on_shutdown_ != nullptr && context_) on_shutdown_();
+  context_.reset();
+}
+
+std::vector<std::string> LoadedPlugin::manifest_types() const {
+  std::vector<std::string> types;
+  for (const auto& [type, handler] : context_->handlers) types.push_back(type);
+  return types;
+}
+
+bool LoadedPlugin::begin_scan() {
+  std::lock_guard lock(scan_mutex_);
+  if (context_->cancel_scans) return false;
+  ++active_scans_;
+  return true;
+}
+
+void LoadedPlugin::end_scan() {
+  std::lock_guard lock(scan_mutex_);
+  if (--active_scans_ == 0) scans_done_.notify_all();
+}
+
+void LoadedPlugin::cancel_scans() {
+  std::lock_guard lock(scan_mutex_);
+  context_->cancel_scans = true;
+}
+
+void LoadedPlugin::wait_idle() {
+  std::unique_lock lock(scan_mutex_);
+  scans_done_.wait(lock, [this] { return active_scans_ == 0; });
+}
+
+bool LoadedPlugin::scanning() const {
+  std::lock_guard lock(scan_mutex_);
+  return active_scans_ > 0;
+}
+
+}  // namespace vigil

@@ -1,0 +1,79 @@
+// One plugin library loaded through Boost.DLL and negotiated: its descriptor
+// (copied), its registrations, and the library handle that keeps its code
+// mapped. Destruction calls on_shutdown and then unloads the library.
+#pragma once
+
+#include <vigil/plugin.h>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "plugin/plugin_context.h"
+
+namespace vigil {
+
+class LogManager;
+
+// What the loader needs from the agent.
+struct PluginServices {
+  StateStore* store = nullptr;
+  LogManager* logs = nullptr;
+};
+
+class LoadedPlugin {
+ public:
+  ~LoadedPlugin();
+  LoadedPlugin(const LoadedPlugin&) = delete;
+  LoadedPlugin& operator=(const LoadedPlugin&) = delete;
+
+  // Loads `file`, negotiates the ABI and calls on_init. `module_taken` is asked
+  // before on_init so a duplicate module never runs any code of its own.
+  // Every refusal names the file and the reason.
+  static Result<std::shared_ptr<LoadedPlugin>> load(const std::filesystem::path& file,
+                                                    const PluginServices& services,
+                                                    const std::function<bool(std::string_view)>& module_taken);
+
+  const std::filesystem::path& file() const { return file_; }
+  const std::string& module() const { return context_->module; }
+  const std::string& display_name() const { return display_name_; }
+  const std::string& version() const { return version_; }
+  uint32_t abi_version() const { return abi_version_; }
+  int32_t kind() const { return kind_; }
+  const vigil_plugin_host& context() const { return *context_; }
+  std::vector<std::string> manifest_types() const;
+
+  // Scan bookkeeping: begin_scan fails once cancel_scans() was called.
+  bool begin_scan();
+  void end_scan();
+  void cancel_scans();
+  // Blocks until no scan of this plugin runs.
+  void wait_idle();
+  bool scanning() const;
+
+ private:
+  LoadedPlugin() = default;
+
+  std::filesystem::path file_;
+  std::string display_name_;
+  std::string version_;
+  uint32_t abi_version_ = 0;
+  int32_t kind_ = 0;
+  void (*on_shutdown_)(void) = nullptr;
+  std::unique_ptr<vigil_plugin_host> context_;
+  boost::dll::shared_library library_;  // declared last: unloaded after everything above is gone
+
+  mutable std::mutex scan_mutex_;
+  std::condition_variable scans_done_;
+  int active_scans_ = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,52 @@
+// Host-side definitions of the ABI's opaque handles: vigil_plugin_host (one per
+// loaded plugin: what it registered, where it logs and keeps state) and
+// vigil_scan (one per running scan: the rows it emitted, its limits).
+#pragma once
+
+#include <vigil/plugin.h>
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "sched/cpu_throttle.h"
+#include "store/state_store.h"
+
+struct vigil_plugin_host {
+  struct Handler {
+    vigil_on_manifest callback = nullptr;
+    void* user = nullptr;
+  };
+
+  std::string module;
+  std::shared_ptr<spdlog::logger> logger;
+  vigil::StateStore* store = nullptr;
+
+  // Registration is only allowed while on_init runs.
+  std::atomic<bool> registering{false};
+  std::map<std::string, Handler, std::less<>> handlers;  // manifest type -> handler
+  int32_t default_cpu_limit = 100;
+  std::string on_demand_key;
+
+  // Set when the plugin is being unloaded or the daemon stops: checkpoints
+  // then report VIGIL_E_CANCELLED.
+  std::atomic<bool> cancel_scans{false};
+};
+
+struct vigil_scan {
+  vigil_scan(const vigil_plugin_host* owner, int cpu_limit) : plugin(owner), throttle(cpu_limit, &plugin->cancel_scans) {}
+
+  const vigil_plugin_host* plugin;
+  vigil::CpuThrottle throttle;
+  std::vector<vigil::SnapshotRow> rows;
+  std::unordered_set<std::string> row_ids;  // table + '\n' + key, to refuse duplicates
+  std::atomic<uint64_t> progress_done{0};
+  std::atomic<uint64_t> progress_total{0};
+  std::string error;
+};

@@ -1,0 +1,236 @@
+/*
+ * Vigil plugin ABI: the whole contract between vigild (the host) and a module
+ * plugin. Plain C99 so any language with a C FFI can implement a plugin.
+ *
+ * Stability policy (see docs/abi-policy.md):
+ *  - The ABI version is (major << 16) | minor. The host refuses a plugin whose
+ *    major differs from its own; minors are negotiated down.
+ *  - Structs start with `struct_size` then `abi_version`. Fields and function
+ *    table slots are only ever appended; nothing is reordered, removed or
+ *    renumbered. Each side checks the other's `struct_size` before touching a
+ *    field that a smaller (older) struct may lack (VIGIL_HAS_FIELD).
+ *  - Only fixed-width integers, pointer + length UTF-8 strings and opaque
+ *    handles cross the boundary. Strings need not be NUL-terminated.
+ *  - Ownership is never transferred: the side that allocates frees. Anything
+ *    the host hands to a callback is valid only for the duration of that call;
+ *    anything the plugin hands to the host is copied before the call returns.
+ *
+ * Naming: `on_*` are plugin callbacks the host calls; the members of
+ * `vigil_host_api` are host services the plugin calls.
+ *
+ * Threads:
+ *  - INIT THREAD: the host's control thread, during negotiation, on_init and
+ *    on_shutdown. Calls into one plugin are never concurrent on this thread.
+ *  - SCAN THREAD: a host worker thread running a manifest handler. One module
+ *    runs at most one scan at a time; different modules run concurrently.
+ *  - ANY THREAD: callable from any thread, including threads the plugin owns,
+ *    while the plugin is loaded (between on_init and the return of on_shutdown).
+ */
+#ifndef VIGIL_PLUGIN_H
+#define VIGIL_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Versions ----------------------------------------------------------- */
+
+#define VIGIL_ABI_VERSION_MAJOR 1
+#define VIGIL_ABI_VERSION_MINOR 0
+#define VIGIL_MAKE_ABI_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
+#define VIGIL_ABI_VERSION VIGIL_MAKE_ABI_VERSION(VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR)
+#define VIGIL_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
+#define VIGIL_ABI_MINOR(version) ((uint32_t)(version)&0xFFFFu)
+
+/* True when a struct whose first member says it is `size` bytes long holds `field`. */
+#define VIGIL_HAS_FIELD(type, size, field) \
+  ((size_t)(size) >= offsetof(type, field) + sizeof(((type*)0)->field))
+
+#if defined(__GNUC__) || defined(__clang__)
+#define VIGIL_EXPORT __attribute__((visibility("default")))
+#else
+#define VIGIL_EXPORT
+#endif
+
+/* ---- Status codes (never renumbered) ------------------------------------ */
+
+typedef int32_t vigil_status;
+#define VIGIL_OK 0
+#define VIGIL_E_INVALID_ARG 1  /* an argument was malformed; see the log / error text */
+#define VIGIL_E_UNSUPPORTED 2  /* the call is not available in this context or version */
+#define VIGIL_E_CANCELLED 3    /* the scan must stop now (unload, shutdown, user cancel) */
+#define VIGIL_E_NO_MEMORY 4
+#define VIGIL_E_NOT_FOUND 5    /* the key or value does not exist */
+#define VIGIL_E_INTERNAL 6     /* unexpected failure; details were logged */
+#define VIGIL_E_ABI_MISMATCH 7 /* negotiation: no common ABI version */
+#define VIGIL_E_STATE 8        /* the call is not valid in the current state */
+#define VIGIL_E_IO 9           /* the host could not persist or read data */
+
+/* ---- Log levels (match the LogLevel configuration key) ------------------ */
+
+#define VIGIL_LOG_FATAL 0
+#define VIGIL_LOG_ERROR 1
+#define VIGIL_LOG_WARN 2
+#define VIGIL_LOG_INFO 3
+#define VIGIL_LOG_DEBUG 4
+#define VIGIL_LOG_TRACE 5
+
+/* ---- Module kinds ------------------------------------------------------- */
+
+#define VIGIL_MODULE_SCAN 1     /* runs manifest handlers on interval / demand / startup */
+#define VIGIL_MODULE_REALTIME 2 /* watches the system and emits events as they happen */
+
+/* ---- Basic types -------------------------------------------------------- */
+
+/* A UTF-8 string: `len` bytes at `ptr`, not necessarily NUL-terminated.
+ * OWNERSHIP: always the caller's; the callee copies what it keeps. */
+typedef struct vigil_str {
+  const char* ptr;
+  size_t len;
+} vigil_str;
+
+/* One named column value of an emitted row. */
+typedef struct vigil_column {
+  vigil_str name;
+  vigil_str value;
+} vigil_column;
+
+/* Host-side handle for one loaded plugin. OWNERSHIP: host. Valid from on_init
+ * until on_shutdown returns. */
+typedef struct vigil_plugin_host vigil_plugin_host;
+
+/* Host-side handle for one running scan. OWNERSHIP: host. Valid only while
+ * the manifest handler it was passed to is running. */
+typedef struct vigil_scan vigil_scan;
+
+/* Receives a string the host owns; `value` is valid only during the call. */
+typedef void (*vigil_on_value)(void* user, vigil_str value);
+
+/* A manifest handler: evaluates `manifest` (of type `manifest_type`) and emits
+ * rows into `scan`. Returns VIGIL_OK when the snapshot is complete,
+ * VIGIL_E_CANCELLED when it stopped because checkpoint said so, any other code
+ * on failure (with a reason given through `set_error`). A scan that does not
+ * return VIGIL_OK stores nothing.
+ * THREAD: SCAN THREAD. `user` is the pointer given at registration. */
+typedef vigil_status (*vigil_on_manifest)(void* user, vigil_scan* scan, vigil_str manifest_type,
+                                          vigil_str manifest);
+
+/* ---- Host services -------------------------------------------------------- */
+
+typedef struct vigil_host_api {
+  uint32_t struct_size; /* sizeof(vigil_host_api) as the host was built */
+  uint32_t abi_version; /* the host's VIGIL_ABI_VERSION */
+
+  /* -- ABI 1.0 -- */
+
+  /* Writes one line to the module's log. THREAD: ANY THREAD. */
+  vigil_status (*log)(vigil_plugin_host* host, int32_t level, vigil_str message);
+
+  /* Returns 1 when a message at `level` would be written, else 0, so a plugin
+   * can skip formatting. THREAD: ANY THREAD. */
+  int32_t (*log_enabled)(vigil_plugin_host* host, int32_t level);
+
+  /* Registers `handler` for manifests of type `manifest_type` (e.g. "inv").
+   * A type may be registered once per host. THREAD: INIT THREAD, during
+   * on_init only (VIGIL_E_STATE otherwise). `user` is passed back verbatim. */
+  vigil_status (*register_manifest_handler)(vigil_plugin_host* host, vigil_str manifest_type,
+                                            vigil_on_manifest handler, void* user);
+
+  /* Sets the module's default CPU limit in percent of one core (1-100),
+   * used until the configuration profile says otherwise.
+   * THREAD: INIT THREAD, during on_init only. */
+  vigil_status (*set_default_cpu_limit)(vigil_plugin_host* host, int32_t percent);
+
+  /* Sets the module's on-demand key name (the ScanOnDemand/<key> hive entry).
+   * Letters, digits, '_' and '-' only. THREAD: INIT THREAD, during on_init only. */
+  vigil_status (*set_on_demand_key)(vigil_plugin_host* host, vigil_str key_name);
+
+  /* Reads configuration value `key`: the module-scoped value `<module>.<key>`
+   * if set, else the agent-wide `key`. Calls `on_value` once when found;
+   * returns VIGIL_E_NOT_FOUND otherwise. THREAD: ANY THREAD. */
+  vigil_status (*config_get)(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value,
+                             void* user);
+
+  /* Per-plugin persistent key/value state (survives restarts). `state_get`
+   * calls `on_value` once when found, else returns VIGIL_E_NOT_FOUND.
+   * Values are arbitrary bytes. THREAD: ANY THREAD. */
+  vigil_status (*state_get)(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value,
+                            void* user);
+  vigil_status (*state_set)(vigil_plugin_host* host, vigil_str key, vigil_str value);
+  vigil_status (*state_delete)(vigil_plugin_host* host, vigil_str key);
+
+  /* Adds one row to table `table` of the scan's snapshot. `keys` identify the
+   * row within its table (at least one; the same key twice in one scan is
+   * VIGIL_E_INVALID_ARG); `values` are the other columns. Table and column
+   * names: letters, digits and '_'. THREAD: SCAN THREAD. */
+  vigil_status (*emit_row)(vigil_scan* scan, vigil_str table, const vigil_column* keys,
+                           size_t key_count, const vigil_column* values, size_t value_count);
+
+  /* Cooperative scheduling point: call it often (every few milliseconds of
+   * work). The host may sleep here to hold the scan to its CPU limit.
+   * Returns VIGIL_E_CANCELLED when the scan must stop; the handler should
+   * then return VIGIL_E_CANCELLED promptly. THREAD: SCAN THREAD. */
+  vigil_status (*checkpoint)(vigil_scan* scan);
+
+  /* Reports progress: `done` of `total` units (total 0 = unknown).
+   * THREAD: SCAN THREAD. */
+  vigil_status (*progress)(vigil_scan* scan, uint64_t done, uint64_t total);
+
+  /* Sets the reason the scan failed, reported with its non-OK status.
+   * THREAD: SCAN THREAD. */
+  vigil_status (*set_error)(vigil_scan* scan, vigil_str message);
+
+  /* New services are appended here, under a comment naming the ABI minor. */
+} vigil_host_api;
+
+/* ---- Plugin descriptor ---------------------------------------------------- */
+
+typedef struct vigil_plugin {
+  uint32_t struct_size; /* sizeof(vigil_plugin) as the plugin was built */
+  uint32_t abi_version; /* the plugin's VIGIL_ABI_VERSION */
+
+  /* -- ABI 1.0 -- */
+
+  vigil_str module;       /* short unique module type, e.g. "inv"; [a-z0-9_-], 1-32 bytes */
+  vigil_str display_name; /* e.g. "Inventory" */
+  vigil_str version;      /* the plugin's own version, e.g. "1.2.0" */
+  int32_t kind;           /* VIGIL_MODULE_SCAN or VIGIL_MODULE_REALTIME */
+  int32_t reserved0;      /* zero */
+
+  /* Called once after a successful negotiation: the plugin registers its
+   * handlers, CPU limit and key through `api`. Any status but VIGIL_OK refuses
+   * the plugin (the host then unloads it without calling on_shutdown).
+   * `host` and `api` stay valid until on_shutdown returns. THREAD: INIT THREAD. */
+  vigil_status (*on_init)(vigil_plugin_host* host, const vigil_host_api* api);
+
+  /* Called once before the library is unloaded, after every scan of the
+   * module has returned. Release everything. THREAD: INIT THREAD. */
+  void (*on_shutdown)(void);
+} vigil_plugin;
+
+/* ---- Entry point ---------------------------------------------------------- */
+
+typedef struct vigil_negotiation {
+  uint32_t struct_size; /* sizeof(vigil_negotiation) as the host was built */
+  uint32_t abi_version; /* in: the host's ABI version; out: the version the plugin speaks */
+  const vigil_host_api* host_api; /* in: host services, valid while loaded */
+  const vigil_plugin* plugin;     /* out: static descriptor, valid while loaded */
+} vigil_negotiation;
+
+/* The one symbol every plugin exports. The plugin checks the host's major
+ * version, writes the ABI version it speaks into `abi_version` and its
+ * descriptor into `plugin`, and returns VIGIL_OK, or VIGIL_E_ABI_MISMATCH when
+ * it cannot speak the host's major version. It must not call host services.
+ * THREAD: INIT THREAD. */
+#define VIGIL_ENTRY_SYMBOL "vigil_plugin_negotiate"
+typedef vigil_status (*vigil_negotiate_fn)(vigil_negotiation* negotiation);
+VIGIL_EXPORT vigil_status vigil_plugin_negotiate(vigil_negotiation* negotiation);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* VIGIL_PLUGIN_H */

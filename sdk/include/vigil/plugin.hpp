@@ -1,0 +1,261 @@
+// Header-only C++ helpers over the C ABI in plugin.h: a plugin author writes a
+// class deriving from vigil::Plugin and one VIGIL_PLUGIN(...) line. Exceptions
+// never cross the boundary: every callback catches and returns a status code.
+#ifndef VIGIL_PLUGIN_HPP
+#define VIGIL_PLUGIN_HPP
+
+#include <vigil/plugin.h>
+
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace vigil {
+
+inline vigil_str to_str(std::string_view text) { return vigil_str{text.data(), text.size()}; }
+inline std::string_view to_view(vigil_str text) {
+  return text.ptr == nullptr ? std::string_view{} : std::string_view{text.ptr, text.len};
+}
+
+// Thrown by a handler to fail the scan with a specific status and reason.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message, vigil_status status = VIGIL_E_INTERNAL)
+      : std::runtime_error(message), status_(status) {}
+  vigil_status status() const noexcept { return status_; }
+
+ private:
+  vigil_status status_;
+};
+
+// Thrown by Scan::checkpoint when the host asks the scan to stop.
+class Cancelled : public std::exception {
+ public:
+  const char* what() const noexcept override { return "scan cancelled"; }
+};
+
+struct Column {
+  std::string_view name;
+  std::string_view value;
+};
+
+// One running scan. Valid only inside the handler it was passed to.
+class Scan {
+ public:
+  Scan(vigil_scan* scan, const vigil_host_api* api, std::string_view manifest_type)
+      : scan_(scan), api_(api), manifest_type_(manifest_type) {}
+
+  std::string_view manifest_type() const { return manifest_type_; }
+
+  // Emits one row; throws vigil::Error when the host refuses it.
+  void emit(std::string_view table, const std::vector<Column>& keys, const std::vector<Column>& values) {
+    std::vector<vigil_column> key_columns = convert(keys);
+    std::vector<vigil_column> value_columns = convert(values);
+    vigil_status status = api_->emit_row(scan_, to_str(table), key_columns.data(), key_columns.size(),
+                                         value_columns.data(), value_columns.size());
+    if (status != VIGIL_OK) {
+      throw Error("row for table '" + std::string(table) + "' refused by the host", status);
+    }
+  }
+
+  // Yields to the host's CPU limiter; throws vigil::Cancelled when the scan must stop.
+  void checkpoint() {
+    if (api_->checkpoint(scan_) == VIGIL_E_CANCELLED) throw Cancelled();
+  }
+
+  void progress(uint64_t done, uint64_t total) { api_->progress(scan_, done, total); }
+
+  void set_error(std::string_view message) { api_->set_error(scan_, to_str(message)); }
+
+ private:
+  static std::vector<vigil_column> convert(const std::vector<Column>& columns) {
+    std::vector<vigil_column> out;
+    out.reserve(columns.size());
+    for (const Column& column : columns) out.push_back({to_str(column.name), to_str(column.value)});
+    return out;
+  }
+
+  vigil_scan* scan_;
+  const vigil_host_api* api_;
+  std::string_view manifest_type_;
+};
+
+using ManifestHandler = std::function<void(Scan& scan, std::string_view manifest)>;
+
+// The plugin's view of the host: logging, configuration, state, registration.
+class Host {
+ public:
+  Host(vigil_plugin_host* host, const vigil_host_api* api) : host_(host), api_(api) {}
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  void log(int32_t level, std::string_view message) const { api_->log(host_, level, to_str(message)); }
+  bool log_enabled(int32_t level) const { return api_->log_enabled(host_, level) != 0; }
+  void error(std::string_view message) const { log(VIGIL_LOG_ERROR, message); }
+  void warn(std::string_view message) const { log(VIGIL_LOG_WARN, message); }
+  void info(std::string_view message) const { log(VIGIL_LOG_INFO, message); }
+  void debug(std::string_view message) const { log(VIGIL_LOG_DEBUG, message); }
+
+  std::optional<std::string> config(std::string_view key) const {
+    return read(api_->config_get, key);
+  }
+  std::optional<std::string> state(std::string_view key) const { return read(api_->state_get, key); }
+  void set_state(std::string_view key, std::string_view value) const {
+    check(api_->state_set(host_, to_str(key), to_str(value)), "state_set");
+  }
+  void erase_state(std::string_view key) const {
+    vigil_status status = api_->state_delete(host_, to_str(key));
+    if (status != VIGIL_E_NOT_FOUND) check(status, "state_delete");
+  }
+
+  // Registration; valid only inside Plugin::init.
+  void on_manifest(std::string_view manifest_type, ManifestHandler handler) {
+    auto entry = std::make_unique<HandlerEntry>(HandlerEntry{std::move(handler), api_});
+    check(api_->register_manifest_handler(host_, to_str(manifest_type), &HandlerEntry::call, entry.get()),
+          "register_manifest_handler");
+    handlers_.push_back(std::move(entry));
+  }
+  void set_default_cpu_limit(int32_t percent) const {
+    check(api_->set_default_cpu_limit(host_, percent), "set_default_cpu_limit");
+  }
+  void set_on_demand_key(std::string_view key_name) const {
+    check(api_->set_on_demand_key(host_, to_str(key_name)), "set_on_demand_key");
+  }
+
+ private:
+  struct HandlerEntry {
+    ManifestHandler handler;
+    const vigil_host_api* api;
+
+    static vigil_status call(void* user, vigil_scan* scan, vigil_str manifest_type, vigil_str manifest) {
+      auto* self = static_cast<HandlerEntry*>(user);
+      Scan wrapper(scan, self->api, to_view(manifest_type));
+      try {
+        self->handler(wrapper, to_view(manifest));
+        return VIGIL_OK;
+      } catch (const Cancelled&) {
+        return VIGIL_E_CANCELLED;
+      } catch (const Error& error) {
+        wrapper.set_error(error.what());
+        return error.status() == VIGIL_OK ? VIGIL_E_INTERNAL : error.status();
+      } catch (const std::bad_alloc&) {
+        wrapper.set_error("out of memory");
+        return VIGIL_E_NO_MEMORY;
+      } catch (const std::exception& error) {
+        wrapper.set_error(error.what());
+        return VIGIL_E_INTERNAL;
+      } catch (...) {
+        wrapper.set_error("unknown exception");
+        return VIGIL_E_INTERNAL;
+      }
+    }
+  };
+
+  using Getter = vigil_status (*)(vigil_plugin_host*, vigil_str, vigil_on_value, void*);
+  std::optional<std::string> read(Getter getter, std::string_view key) const {
+    std::string value;
+    vigil_status status = getter(
+        host_, to_str(key),
+        [](void* user, vigil_str found) { static_cast<std::string*>(user)->assign(found.ptr, found.len); },
+        &value);
+    if (status == VIGIL_E_NOT_FOUND) return std::nullopt;
+    check(status, "read");
+    return value;
+  }
+  static void check(vigil_status status, const char* call) {
+    if (status != VIGIL_OK) throw Error(std::string("host refused ") + call, status);
+  }
+
+  vigil_plugin_host* host_;
+  const vigil_host_api* api_;
+  std::vector<std::unique_ptr<HandlerEntry>> handlers_;
+};
+
+// Base class of a C++ plugin. The instance is created on load and destroyed on unload.
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+  // Registers handlers etc. Throwing refuses the plugin with the exception's message.
+  virtual void init(Host& host) = 0;
+};
+
+namespace detail {
+
+template <class PluginClass>
+struct Adapter {
+  static inline std::unique_ptr<Host> host;
+  static inline std::unique_ptr<PluginClass> instance;
+
+  static vigil_status on_init(vigil_plugin_host* raw_host, const vigil_host_api* api) {
+    if (api == nullptr || !VIGIL_HAS_FIELD(vigil_host_api, api->struct_size, set_error)) {
+      return VIGIL_E_ABI_MISMATCH;
+    }
+    try {
+      host = std::make_unique<Host>(raw_host, api);
+      instance = std::make_unique<PluginClass>();
+      instance->init(*host);
+      return VIGIL_OK;
+    } catch (const std::exception& error) {
+      api->log(raw_host, VIGIL_LOG_ERROR, to_str(std::string("init failed: ") + error.what()));
+    } catch (...) {
+      api->log(raw_host, VIGIL_LOG_ERROR, to_str("init failed: unknown exception"));
+    }
+    instance.reset();
+    host.reset();
+    return VIGIL_E_INTERNAL;
+  }
+
+  static void on_shutdown() {
+    try {
+      instance.reset();
+    } catch (...) {  // a destructor must not take the host down
+    }
+    host.reset();
+  }
+
+  static vigil_status negotiate(vigil_negotiation* negotiation, const char* module, const char* display_name,
+                                const char* version, int32_t kind) {
+    if (negotiation == nullptr || !VIGIL_HAS_FIELD(vigil_negotiation, negotiation->struct_size, plugin)) {
+      return VIGIL_E_ABI_MISMATCH;
+    }
+    if (VIGIL_ABI_MAJOR(negotiation->abi_version) != VIGIL_ABI_VERSION_MAJOR) return VIGIL_E_ABI_MISMATCH;
+    static const vigil_plugin descriptor = {
+        sizeof(vigil_plugin),
+        VIGIL_ABI_VERSION,
+        {module, std::strlen(module)},
+        {display_name, std::strlen(display_name)},
+        {version, std::strlen(version)},
+        kind,
+        0,
+        &Adapter::on_init,
+        &Adapter::on_shutdown,
+    };
+    uint32_t minor = VIGIL_ABI_MINOR(negotiation->abi_version) < VIGIL_ABI_VERSION_MINOR
+                         ? VIGIL_ABI_MINOR(negotiation->abi_version)
+                         : VIGIL_ABI_VERSION_MINOR;
+    negotiation->abi_version = VIGIL_MAKE_ABI_VERSION(VIGIL_ABI_VERSION_MAJOR, minor);
+    negotiation->plugin = &descriptor;
+    return VIGIL_OK;
+  }
+};
+
+}  // namespace detail
+}  // namespace vigil
+
+// Defines the plugin's exported entry point for `PluginClass` (a vigil::Plugin).
+// kind: VIGIL_MODULE_SCAN or VIGIL_MODULE_REALTIME.
+#define VIGIL_PLUGIN(PluginClass, module, display_name, version, kind)                                  \
+  extern "C" VIGIL_EXPORT vigil_status vigil_plugin_negotiate(vigil_negotiation* negotiation) {         \
+    return ::vigil::detail::Adapter<PluginClass>::negotiate(negotiation, module, display_name, version, \
+                                                            kind);                                     \
+  }
+
+#endif  // VIGIL_PLUGIN_HPP
