@@ -23,9 +23,13 @@ int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-json failure(const std::string& message) { return {{"ok", false}, {"error", message}}; }
+json failure(const std::string& message) {
+  return {{"ok", false}, {"error", message}};
+}
 
-const char* kind_name(int32_t kind) { return kind == VIGIL_MODULE_SCAN ? "scan" : "real-time"; }
+const char* kind_name(int32_t kind) {
+  return kind == VIGIL_MODULE_SCAN ? "scan" : "real-time";
+}
 
 }  // namespace
 
@@ -55,7 +59,8 @@ Status Agent::start() {
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) return Error{"cannot open " + lock_path.string() + ": " + std::strerror(errno)};
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Error{"another vigild is already running for " + paths.root.string() + " (" + lock_path.string() + " is locked)"};
+    return Error{"another vigild is already running for " + paths.root.string() + " (" + lock_path.string() +
+                 " is locked)"};
   }
 
   auto store = StateStore::open(paths.state_db());
@@ -95,10 +100,8 @@ Status Agent::start() {
   size_t loaded = registry_->load_directory(plugin_dir);
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());
 
-  control_ = std::make_unique<ControlServer>(io_, paths.control_socket(),
-                                             [this](const json& request, ControlServer::Reply reply) {
-                                               handle(request, reply);
-                                             });
+  control_ = std::make_unique<ControlServer>(
+      io_, paths.control_socket(), [this](const json& request, ControlServer::Reply reply) { handle(request, reply); });
   if (Status started = control_->start(); !started.ok()) return started;
 
   signals_.async_wait([this](boost::system::error_code error, int signal) {
@@ -237,7 +240,8 @@ void Agent::scan(const json& request, const ControlServer::Reply& reply) {
     reply(failure("cpu_limit must be 1-100, got " + std::to_string(scan_request.cpu_limit)));
     return;
   }
-  if (Status stored = store_->put_manifest({module, type, request.value("manifest_version", "local"), scan_request.manifest});
+  if (Status stored =
+          store_->put_manifest({module, type, request.value("manifest_version", "local"), scan_request.manifest});
       !stored.ok()) {
     reply(failure(stored.error()));
     return;

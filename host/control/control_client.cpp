@@ -24,7 +24,8 @@ Result<nlohmann::json> call_daemon(const std::filesystem::path& socket_path, con
   asio::local::stream_protocol::socket socket(io);
   boost::system::error_code error;
   socket.connect(asio::local::stream_protocol::endpoint(socket_path.string()), error);
-  if (error) return Error{"vigild is not running (no control socket at " + socket_path.string() + ": " + error.message() + ")"};
+  if (error)
+    return Error{"vigild is not running (no control socket at " + socket_path.string() + ": " + error.message() + ")"};
 
   std::string line = request.dump() + "\n";
   asio::write(socket, asio::buffer(line), error);

@@ -35,9 +35,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void read() {
-    asio::async_read_until(socket_, buffer_, '\n', [self = shared_from_this()](boost::system::error_code error, size_t) {
-      self->on_read(error);
-    });
+    asio::async_read_until(
+        socket_, buffer_, '\n',
+        [self = shared_from_this()](boost::system::error_code error, size_t) { self->on_read(error); });
   }
 
   void on_read(boost::system::error_code error) {
@@ -80,7 +80,9 @@ class Session : public std::enable_shared_from_this<Session> {
 ControlServer::ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler)
     : io_(io), socket_path_(std::move(socket_path)), handler_(std::move(handler)), acceptor_(io) {}
 
-ControlServer::~ControlServer() { stop(); }
+ControlServer::~ControlServer() {
+  stop();
+}
 
 Status ControlServer::start() {
   std::error_code ignored;

@@ -66,9 +66,10 @@ void print_plugins(std::ostream& out, const json& plugins) {
 
 void print_status(std::ostream& out, const json& status) {
   const json& daemon = status.at("daemon");
-  out << "vigild:   " << (daemon.value("running", false) ? "running (pid " + text_of(daemon["pid"]) + ", version " +
-                                                                text_of(daemon["version"]) + ")"
-                                                          : std::string("not running"))
+  out << "vigild:   "
+      << (daemon.value("running", false)
+              ? "running (pid " + text_of(daemon["pid"]) + ", version " + text_of(daemon["version"]) + ")"
+              : std::string("not running"))
       << "\n";
   std::string id = status.value("agent_id", "");
   out << "agent id: " << (id.empty() ? "(not provisioned)" : id) << "\n";

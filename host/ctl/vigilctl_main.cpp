@@ -57,7 +57,9 @@ std::unique_ptr<vigil::StateStore> open_offline(const vigil::Paths& paths) {
   return std::move(store.value());
 }
 
-void print_json(const json& value) { std::cout << value.dump(2) << "\n"; }
+void print_json(const json& value) {
+  std::cout << value.dump(2) << "\n";
+}
 
 }  // namespace
 

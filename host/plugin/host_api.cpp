@@ -12,8 +12,12 @@
 namespace vigil {
 namespace {
 
-std::string_view view(vigil_str text) { return text.ptr == nullptr ? std::string_view{} : std::string_view{text.ptr, text.len}; }
-bool valid(vigil_str text) { return text.ptr != nullptr || text.len == 0; }
+std::string_view view(vigil_str text) {
+  return text.ptr == nullptr ? std::string_view{} : std::string_view{text.ptr, text.len};
+}
+bool valid(vigil_str text) {
+  return text.ptr != nullptr || text.len == 0;
+}
 
 template <class Fn>
 vigil_status guarded(vigil_plugin_host* host, const char* call, Fn&& fn) {
@@ -91,7 +95,8 @@ vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value o
   if (host == nullptr || on_value == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
   return guarded(host, "config_get", [&] {
     auto scoped = host->store->config(host->module + "." + std::string(view(key)));
-    if (scoped.ok() && !scoped.value()) return deliver(host->store->config(view(key)), host, "config_get", on_value, user);
+    if (scoped.ok() && !scoped.value())
+      return deliver(host->store->config(view(key)), host, "config_get", on_value, user);
     return deliver(scoped, host, "config_get", on_value, user);
   });
 }
@@ -209,26 +214,16 @@ vigil_status set_error(vigil_scan* scan, vigil_str message) {
 }
 
 const vigil_host_api kHostApi = {
-    sizeof(vigil_host_api),
-    VIGIL_ABI_VERSION,
-    &log,
-    &log_enabled,
-    &register_manifest_handler,
-    &set_default_cpu_limit,
-    &set_on_demand_key,
-    &config_get,
-    &state_get,
-    &state_set,
-    &state_delete,
-    &emit_row,
-    &checkpoint,
-    &progress,
-    &set_error,
+    sizeof(vigil_host_api), VIGIL_ABI_VERSION,  &log,        &log_enabled, &register_manifest_handler,
+    &set_default_cpu_limit, &set_on_demand_key, &config_get, &state_get,   &state_set,
+    &state_delete,          &emit_row,          &checkpoint, &progress,    &set_error,
 };
 
 }  // namespace
 
-const vigil_host_api* host_api() { return &kHostApi; }
+const vigil_host_api* host_api() {
+  return &kHostApi;
+}
 
 bool is_valid_name(std::string_view name, bool allow_dash, size_t max_length) {
   if (name.empty() || name.size() > max_length) return false;

@@ -15,7 +15,9 @@ std::string abi_text(uint32_t version) {
   return fmt::format("{}.{}", VIGIL_ABI_MAJOR(version), VIGIL_ABI_MINOR(version));
 }
 
-std::string copy(vigil_str text) { return text.ptr == nullptr ? std::string() : std::string(text.ptr, text.len); }
+std::string copy(vigil_str text) {
+  return text.ptr == nullptr ? std::string() : std::string(text.ptr, text.len);
+}
 
 }  // namespace
 

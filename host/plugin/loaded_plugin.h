@@ -38,8 +38,7 @@ class LoadedPlugin {
   // Loads `file`, negotiates the ABI and calls on_init. `module_taken` is asked
   // before on_init so a duplicate module never runs any code of its own.
   // Every refusal names the file and the reason.
-  static Result<std::shared_ptr<LoadedPlugin>> load(const std::filesystem::path& file,
-                                                    const PluginServices& services,
+  static Result<std::shared_ptr<LoadedPlugin>> load(const std::filesystem::path& file, const PluginServices& services,
                                                     const std::function<bool(std::string_view)>& module_taken);
 
   const std::filesystem::path& file() const { return file_; }

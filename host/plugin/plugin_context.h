@@ -40,7 +40,8 @@ struct vigil_plugin_host {
 };
 
 struct vigil_scan {
-  vigil_scan(const vigil_plugin_host* owner, int cpu_limit) : plugin(owner), throttle(cpu_limit, &plugin->cancel_scans) {}
+  vigil_scan(const vigil_plugin_host* owner, int cpu_limit)
+      : plugin(owner), throttle(cpu_limit, &plugin->cancel_scans) {}
 
   const vigil_plugin_host* plugin;
   vigil::CpuThrottle throttle;

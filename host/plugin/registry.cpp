@@ -25,8 +25,8 @@ size_t PluginRegistry::load_directory(const std::filesystem::path& dir) {
   std::sort(files.begin(), files.end());
   size_t count = 0;
   for (const auto& file : files) {
-    bool already = std::any_of(plugins_.begin(), plugins_.end(),
-                               [&](const auto& entry) { return entry.second->file() == file; });
+    bool already =
+        std::any_of(plugins_.begin(), plugins_.end(), [&](const auto& entry) { return entry.second->file() == file; });
     if (!already && load_file(file).ok()) ++count;
   }
   return count;
@@ -34,14 +34,16 @@ size_t PluginRegistry::load_directory(const std::filesystem::path& dir) {
 
 Result<std::string> PluginRegistry::load_file(const std::filesystem::path& file) {
   auto logger = services_.logs->daemon();
-  auto loaded = LoadedPlugin::load(file, services_, [this](std::string_view module) { return find(module) != nullptr; });
+  auto loaded =
+      LoadedPlugin::load(file, services_, [this](std::string_view module) { return find(module) != nullptr; });
   if (loaded.ok()) {
     // A manifest type has exactly one handler across all plugins.
     for (const std::string& type : loaded.value()->manifest_types()) {
       for (const auto& [module, other] : plugins_) {
         auto types = other->manifest_types();
         if (std::find(types.begin(), types.end(), type) != types.end()) {
-          loaded = Error{file.string() + ": manifest type '" + type + "' is already handled by module '" + module + "'"};
+          loaded =
+              Error{file.string() + ": manifest type '" + type + "' is already handled by module '" + module + "'"};
           break;
         }
       }
@@ -87,9 +89,17 @@ std::vector<PluginRecord> PluginRegistry::records() const {
   std::vector<PluginRecord> records;
   for (const auto& [module, plugin] : plugins_) {
     const vigil_plugin_host& context = plugin->context();
-    records.push_back(PluginRecord{plugin->file(), module, plugin->display_name(), plugin->version(),
-                                   plugin->abi_version(), plugin->kind(), context.on_demand_key,
-                                   context.default_cpu_limit, plugin->manifest_types(), true, {}});
+    records.push_back(PluginRecord{plugin->file(),
+                                   module,
+                                   plugin->display_name(),
+                                   plugin->version(),
+                                   plugin->abi_version(),
+                                   plugin->kind(),
+                                   context.on_demand_key,
+                                   context.default_cpu_limit,
+                                   plugin->manifest_types(),
+                                   true,
+                                   {}});
   }
   for (const auto& [file, reason] : refused_) {
     PluginRecord record;

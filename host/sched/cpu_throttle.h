@@ -20,8 +20,8 @@ class CpuThrottle {
 
   // How long a thread that used `cpu_used` over `wall_elapsed` must rest to
   // average `percent` of one core. Pure, so the policy is unit-testable.
-  static std::chrono::nanoseconds rest_needed(std::chrono::nanoseconds cpu_used,
-                                              std::chrono::nanoseconds wall_elapsed, int percent);
+  static std::chrono::nanoseconds rest_needed(std::chrono::nanoseconds cpu_used, std::chrono::nanoseconds wall_elapsed,
+                                              int percent);
 
  private:
   static std::chrono::nanoseconds thread_cpu_time();

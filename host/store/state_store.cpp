@@ -81,7 +81,9 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
   }
 }
 
-int StateStore::latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+int StateStore::latest_schema_version() {
+  return static_cast<int>(kMigrations.size());
+}
 
 int StateStore::schema_version() {
   std::lock_guard lock(mutex_);
@@ -187,8 +189,7 @@ Status StateStore::put_manifest(const Manifest& manifest) {
 Result<std::optional<Manifest>> StateStore::manifest(std::string_view module, std::string_view manifest_type) {
   return guarded([&]() -> Result<std::optional<Manifest>> {
     std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_,
-                                "SELECT version, body FROM manifests WHERE module = ? AND manifest_type = ?");
+    sqlite::Statement statement(db_, "SELECT version, body FROM manifests WHERE module = ? AND manifest_type = ?");
     statement.bind(1, module).bind(2, manifest_type);
     if (!statement.step()) return std::optional<Manifest>();
     return std::optional<Manifest>(
@@ -236,8 +237,7 @@ Result<std::optional<SnapshotInfo>> StateStore::latest_snapshot(std::string_view
     statement.bind(1, module);
     if (!statement.step()) return std::optional<SnapshotInfo>();
     return std::optional<SnapshotInfo>(SnapshotInfo{statement.integer(0), std::string(module), statement.text(1),
-                                                    statement.integer(2), statement.integer(3),
-                                                    statement.integer(4)});
+                                                    statement.integer(2), statement.integer(3), statement.integer(4)});
   });
 }
 

@@ -46,8 +46,7 @@ extern "C" {
 #define VIGIL_ABI_MINOR(version) ((uint32_t)(version)&0xFFFFu)
 
 /* True when a struct whose first member says it is `size` bytes long holds `field`. */
-#define VIGIL_HAS_FIELD(type, size, field) \
-  ((size_t)(size) >= offsetof(type, field) + sizeof(((type*)0)->field))
+#define VIGIL_HAS_FIELD(type, size, field) ((size_t)(size) >= offsetof(type, field) + sizeof(((type*)0)->field))
 
 #if defined(__GNUC__) || defined(__clang__)
 #define VIGIL_EXPORT __attribute__((visibility("default")))
@@ -59,9 +58,9 @@ extern "C" {
 
 typedef int32_t vigil_status;
 #define VIGIL_OK 0
-#define VIGIL_E_INVALID_ARG 1  /* an argument was malformed; see the log / error text */
-#define VIGIL_E_UNSUPPORTED 2  /* the call is not available in this context or version */
-#define VIGIL_E_CANCELLED 3    /* the scan must stop now (unload, shutdown, user cancel) */
+#define VIGIL_E_INVALID_ARG 1 /* an argument was malformed; see the log / error text */
+#define VIGIL_E_UNSUPPORTED 2 /* the call is not available in this context or version */
+#define VIGIL_E_CANCELLED 3   /* the scan must stop now (unload, shutdown, user cancel) */
 #define VIGIL_E_NO_MEMORY 4
 #define VIGIL_E_NOT_FOUND 5    /* the key or value does not exist */
 #define VIGIL_E_INTERNAL 6     /* unexpected failure; details were logged */
@@ -115,8 +114,7 @@ typedef void (*vigil_on_value)(void* user, vigil_str value);
  * on failure (with a reason given through `set_error`). A scan that does not
  * return VIGIL_OK stores nothing.
  * THREAD: SCAN THREAD. `user` is the pointer given at registration. */
-typedef vigil_status (*vigil_on_manifest)(void* user, vigil_scan* scan, vigil_str manifest_type,
-                                          vigil_str manifest);
+typedef vigil_status (*vigil_on_manifest)(void* user, vigil_scan* scan, vigil_str manifest_type, vigil_str manifest);
 
 /* ---- Host services -------------------------------------------------------- */
 
@@ -136,8 +134,8 @@ typedef struct vigil_host_api {
   /* Registers `handler` for manifests of type `manifest_type` (e.g. "inv").
    * A type may be registered once per host. THREAD: INIT THREAD, during
    * on_init only (VIGIL_E_STATE otherwise). `user` is passed back verbatim. */
-  vigil_status (*register_manifest_handler)(vigil_plugin_host* host, vigil_str manifest_type,
-                                            vigil_on_manifest handler, void* user);
+  vigil_status (*register_manifest_handler)(vigil_plugin_host* host, vigil_str manifest_type, vigil_on_manifest handler,
+                                            void* user);
 
   /* Sets the module's default CPU limit in percent of one core (1-100),
    * used until the configuration profile says otherwise.
@@ -151,14 +149,12 @@ typedef struct vigil_host_api {
   /* Reads configuration value `key`: the module-scoped value `<module>.<key>`
    * if set, else the agent-wide `key`. Calls `on_value` once when found;
    * returns VIGIL_E_NOT_FOUND otherwise. THREAD: ANY THREAD. */
-  vigil_status (*config_get)(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value,
-                             void* user);
+  vigil_status (*config_get)(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user);
 
   /* Per-plugin persistent key/value state (survives restarts). `state_get`
    * calls `on_value` once when found, else returns VIGIL_E_NOT_FOUND.
    * Values are arbitrary bytes. THREAD: ANY THREAD. */
-  vigil_status (*state_get)(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value,
-                            void* user);
+  vigil_status (*state_get)(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user);
   vigil_status (*state_set)(vigil_plugin_host* host, vigil_str key, vigil_str value);
   vigil_status (*state_delete)(vigil_plugin_host* host, vigil_str key);
 
@@ -166,8 +162,8 @@ typedef struct vigil_host_api {
    * row within its table (at least one; the same key twice in one scan is
    * VIGIL_E_INVALID_ARG); `values` are the other columns. Table and column
    * names: letters, digits and '_'. THREAD: SCAN THREAD. */
-  vigil_status (*emit_row)(vigil_scan* scan, vigil_str table, const vigil_column* keys,
-                           size_t key_count, const vigil_column* values, size_t value_count);
+  vigil_status (*emit_row)(vigil_scan* scan, vigil_str table, const vigil_column* keys, size_t key_count,
+                           const vigil_column* values, size_t value_count);
 
   /* Cooperative scheduling point: call it often (every few milliseconds of
    * work). The host may sleep here to hold the scan to its CPU limit.
@@ -214,8 +210,8 @@ typedef struct vigil_plugin {
 /* ---- Entry point ---------------------------------------------------------- */
 
 typedef struct vigil_negotiation {
-  uint32_t struct_size; /* sizeof(vigil_negotiation) as the host was built */
-  uint32_t abi_version; /* in: the host's ABI version; out: the version the plugin speaks */
+  uint32_t struct_size;           /* sizeof(vigil_negotiation) as the host was built */
+  uint32_t abi_version;           /* in: the host's ABI version; out: the version the plugin speaks */
   const vigil_host_api* host_api; /* in: host services, valid while loaded */
   const vigil_plugin* plugin;     /* out: static descriptor, valid while loaded */
 } vigil_negotiation;

@@ -20,7 +20,9 @@
 
 namespace vigil {
 
-inline vigil_str to_str(std::string_view text) { return vigil_str{text.data(), text.size()}; }
+inline vigil_str to_str(std::string_view text) {
+  return vigil_str{text.data(), text.size()};
+}
 inline std::string_view to_view(vigil_str text) {
   return text.ptr == nullptr ? std::string_view{} : std::string_view{text.ptr, text.len};
 }
@@ -28,12 +30,15 @@ inline std::string_view to_view(vigil_str text) {
 // Thrown by a handler to fail the scan with a specific status and reason.
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message, vigil_status status = VIGIL_E_INTERNAL)
-      : std::runtime_error(message), status_(status) {}
+  explicit Error(const std::string& message, vigil_status status = VIGIL_E_INTERNAL, bool host_reported = false)
+      : std::runtime_error(message), status_(status), host_reported_(host_reported) {}
   vigil_status status() const noexcept { return status_; }
+  // True when the host already recorded the detailed reason for this failure.
+  bool host_reported() const noexcept { return host_reported_; }
 
  private:
   vigil_status status_;
+  bool host_reported_;
 };
 
 // Thrown by Scan::checkpoint when the host asks the scan to stop.
@@ -62,7 +67,7 @@ class Scan {
     vigil_status status = api_->emit_row(scan_, to_str(table), key_columns.data(), key_columns.size(),
                                          value_columns.data(), value_columns.size());
     if (status != VIGIL_OK) {
-      throw Error("row for table '" + std::string(table) + "' refused by the host", status);
+      throw Error("row for table '" + std::string(table) + "' refused by the host", status, true);
     }
   }
 
@@ -104,9 +109,7 @@ class Host {
   void info(std::string_view message) const { log(VIGIL_LOG_INFO, message); }
   void debug(std::string_view message) const { log(VIGIL_LOG_DEBUG, message); }
 
-  std::optional<std::string> config(std::string_view key) const {
-    return read(api_->config_get, key);
-  }
+  std::optional<std::string> config(std::string_view key) const { return read(api_->config_get, key); }
   std::optional<std::string> state(std::string_view key) const { return read(api_->state_get, key); }
   void set_state(std::string_view key, std::string_view value) const {
     check(api_->state_set(host_, to_str(key), to_str(value)), "state_set");
@@ -144,7 +147,7 @@ class Host {
       } catch (const Cancelled&) {
         return VIGIL_E_CANCELLED;
       } catch (const Error& error) {
-        wrapper.set_error(error.what());
+        if (!error.host_reported()) wrapper.set_error(error.what());
         return error.status() == VIGIL_OK ? VIGIL_E_INTERNAL : error.status();
       } catch (const std::bad_alloc&) {
         wrapper.set_error("out of memory");
@@ -164,8 +167,7 @@ class Host {
     std::string value;
     vigil_status status = getter(
         host_, to_str(key),
-        [](void* user, vigil_str found) { static_cast<std::string*>(user)->assign(found.ptr, found.len); },
-        &value);
+        [](void* user, vigil_str found) { static_cast<std::string*>(user)->assign(found.ptr, found.len); }, &value);
     if (status == VIGIL_E_NOT_FOUND) return std::nullopt;
     check(status, "read");
     return value;
@@ -252,10 +254,9 @@ struct Adapter {
 
 // Defines the plugin's exported entry point for `PluginClass` (a vigil::Plugin).
 // kind: VIGIL_MODULE_SCAN or VIGIL_MODULE_REALTIME.
-#define VIGIL_PLUGIN(PluginClass, module, display_name, version, kind)                                  \
-  extern "C" VIGIL_EXPORT vigil_status vigil_plugin_negotiate(vigil_negotiation* negotiation) {         \
-    return ::vigil::detail::Adapter<PluginClass>::negotiate(negotiation, module, display_name, version, \
-                                                            kind);                                     \
+#define VIGIL_PLUGIN(PluginClass, module, display_name, version, kind)                                         \
+  extern "C" VIGIL_EXPORT vigil_status vigil_plugin_negotiate(vigil_negotiation* negotiation) {                \
+    return ::vigil::detail::Adapter<PluginClass>::negotiate(negotiation, module, display_name, version, kind); \
   }
 
 #endif  // VIGIL_PLUGIN_HPP

@@ -1,0 +1,224 @@
+// A real vigild on a temp root, driven with vigilctl over its control socket.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <thread>
+
+#include "test_support.h"
+
+namespace vigil {
+namespace {
+
+using nlohmann::json;
+using test::vigilctl;
+
+std::filesystem::path plugin(const std::string& name) {
+  return std::filesystem::path(TEST_PLUGIN_DIR) / (name + ".so");
+}
+
+class Daemon : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    test::install_plugins(root(), {plugin("test_scanner"), plugin("c_plugin"), plugin("broken_major")});
+    daemon_ = std::make_unique<test::Daemon>(root());
+    ASSERT_TRUE(daemon_->ready()) << daemon_->log();
+  }
+  const std::filesystem::path& root() const { return dir_.path(); }
+  std::string write_manifest(const std::string& text) {
+    auto path = root() / ("manifest-" + std::to_string(++manifests_));
+    std::ofstream(path) << text;
+    return path.string();
+  }
+  json json_of(const test::CommandResult& result) {
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return json::parse(result.out, nullptr, false);
+  }
+
+  test::TempDir dir_;
+  std::unique_ptr<test::Daemon> daemon_;
+  int manifests_ = 0;
+};
+
+TEST_F(Daemon, Plugins_ListsLoadedAndRefusedWithReasons) {
+  json plugins = json_of(vigilctl(root(), {"plugins", "--json"}));
+  ASSERT_EQ(plugins.size(), 3u) << plugins.dump();
+  EXPECT_EQ(plugins[0]["module"], "cplug");
+  EXPECT_EQ(plugins[0]["kind"], "real-time");
+  EXPECT_EQ(plugins[1]["module"], "testscan");
+  EXPECT_EQ(plugins[1]["state"], "loaded");
+  EXPECT_EQ(plugins[1]["abi_version"], "1.0");
+  EXPECT_EQ(plugins[1]["key_name"], "TestScan");
+  EXPECT_EQ(plugins[1]["cpu_limit"], 40);
+  EXPECT_EQ(plugins[1]["manifest_types"], json::array({"testscan"}));
+  EXPECT_EQ(plugins[2]["state"], "refused");
+  EXPECT_NE(plugins[2]["reason"].get<std::string>().find("ABI 2.0"), std::string::npos);
+
+  auto text = vigilctl(root(), {"plugins"});
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("testscan"), std::string::npos);
+  EXPECT_NE(text.out.find("refused: "), std::string::npos);
+}
+
+TEST_F(Daemon, ScanThenResults_ShowTheSnapshotRows) {
+  auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest",
+                                write_manifest("row packages bash 5.2\nrow packages zsh 5.9\nrow os name Debian\n")});
+  ASSERT_EQ(scan.exit_code, 0) << scan.err;
+  EXPECT_NE(scan.out.find("3 rows"), std::string::npos) << scan.out;
+
+  json results = json_of(vigilctl(root(), {"results", "--module", "testscan", "--json"}));
+  ASSERT_EQ(results["rows"].size(), 3u) << results.dump();
+  EXPECT_EQ(results["rows"][1]["key"]["id"], "bash");
+  EXPECT_EQ(results["rows"][1]["values"]["value"], "5.2");
+
+  json filtered = json_of(vigilctl(root(), {"results", "--module", "testscan", "--table", "os", "--json"}));
+  ASSERT_EQ(filtered["rows"].size(), 1u);
+
+  auto text = vigilctl(root(), {"results", "--module", "testscan"});
+  EXPECT_NE(text.out.find("[packages] 2 rows"), std::string::npos) << text.out;
+
+  json status = json_of(vigilctl(root(), {"status", "--json"}));
+  EXPECT_EQ(status["daemon"]["running"], true);
+  EXPECT_EQ(status["agent_id"], "");
+  bool found = false;
+  for (const auto& module : status["modules"]) {
+    if (module["module"] == "testscan") {
+      found = true;
+      EXPECT_EQ(module["state"], "idle");
+      EXPECT_EQ(module["last_snapshot"]["row_count"], 3);
+    }
+  }
+  EXPECT_TRUE(found) << status.dump();
+}
+
+TEST_F(Daemon, FailingScan_ExitsOneWithThePluginsReason) {
+  auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("fail bad rule 7\n")});
+  EXPECT_EQ(scan.exit_code, 1);
+  EXPECT_NE(scan.err.find("bad rule 7"), std::string::npos) << scan.err;
+}
+
+TEST_F(Daemon, ScanOfUnknownOrRealtimeModule_IsRefused) {
+  auto manifest = write_manifest("row t a 1\n");
+  auto unknown = vigilctl(root(), {"scan", "--module", "nosuch", "--manifest", manifest});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no loaded module 'nosuch'"), std::string::npos) << unknown.err;
+  auto realtime = vigilctl(root(), {"scan", "--module", "cplug", "--manifest", manifest});
+  EXPECT_EQ(realtime.exit_code, 1);
+  EXPECT_NE(realtime.err.find("real-time"), std::string::npos) << realtime.err;
+}
+
+TEST_F(Daemon, UsageErrors_ExitTwo) {
+  EXPECT_EQ(vigilctl(root(), {}).exit_code, 2);
+  EXPECT_EQ(vigilctl(root(), {"no-such-command"}).exit_code, 2);
+  EXPECT_EQ(vigilctl(root(), {"results"}).exit_code, 2);
+  EXPECT_EQ(vigilctl(root(), {"scan", "--module", "testscan", "--manifest", "/nonexistent"}).exit_code, 2);
+  auto help = vigilctl(root(), {"scan", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--manifest"), std::string::npos);
+}
+
+TEST_F(Daemon, UnloadAndReload_AtRunTime) {
+  auto unload = vigilctl(root(), {"plugins", "unload", "testscan"});
+  ASSERT_EQ(unload.exit_code, 0) << unload.err;
+  json plugins = json_of(vigilctl(root(), {"plugins", "--json"}));
+  for (const auto& entry : plugins) EXPECT_NE(entry.value("module", ""), "testscan");
+  auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")});
+  EXPECT_EQ(scan.exit_code, 1);
+
+  auto reload = vigilctl(root(), {"plugins", "reload"});
+  ASSERT_EQ(reload.exit_code, 0) << reload.err;
+  scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")});
+  EXPECT_EQ(scan.exit_code, 0) << scan.err;
+  auto reload_one = vigilctl(root(), {"plugins", "reload", "testscan"});
+  EXPECT_EQ(reload_one.exit_code, 0) << reload_one.err;
+}
+
+TEST_F(Daemon, UnloadDuringScan_CancelsTheScan) {
+  std::thread scanner([&] {
+    auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("spin\n")});
+    EXPECT_EQ(scan.exit_code, 1);
+    EXPECT_NE(scan.err.find("cancelled"), std::string::npos) << scan.err;
+  });
+  // Wait until the scan is running, then unload underneath it.
+  for (int i = 0; i < 500; ++i) {
+    json status = json_of(vigilctl(root(), {"status", "--json"}));
+    bool collecting = false;
+    for (const auto& module : status["modules"]) collecting |= module["state"] == "collecting";
+    if (collecting) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto unload = vigilctl(root(), {"plugins", "unload", "testscan"});
+  scanner.join();
+  EXPECT_EQ(unload.exit_code, 0) << unload.err;
+}
+
+TEST_F(Daemon, SecondDaemonOnSameRoot_IsRefused) {
+  auto second = test::run({VIGILD_PATH, "--root", root().string()});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("another vigild is already running"), std::string::npos) << second.err;
+}
+
+TEST_F(Daemon, Sigterm_StopsCleanlyAndResultsStayReadableOffline) {
+  ASSERT_EQ(vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")}).exit_code,
+            0);
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(root() / "run/vigil/vigild.sock"));
+  auto offline = vigilctl(root(), {"results", "--module", "testscan", "--json"});
+  ASSERT_EQ(offline.exit_code, 0) << offline.err;
+  EXPECT_NE(offline.err.find("not running"), std::string::npos);
+  EXPECT_EQ(json::parse(offline.out)["rows"].size(), 1u);
+  auto status = vigilctl(root(), {"status", "--json"});
+  EXPECT_EQ(json::parse(status.out)["daemon"]["running"], false);
+  auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")});
+  EXPECT_EQ(scan.exit_code, 1);
+  EXPECT_NE(scan.err.find("vigild is not running"), std::string::npos);
+}
+
+TEST_F(Daemon, Logs_DaemonAndPerModuleFiles) {
+  ASSERT_EQ(vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")}).exit_code,
+            0);
+  daemon_->stop();
+  std::ifstream daemon_log(root() / "var/log/vigil/vigild.log");
+  std::stringstream daemon_text;
+  daemon_text << daemon_log.rdbuf();
+  EXPECT_NE(daemon_text.str().find("plugin refused"), std::string::npos);
+  std::ifstream module_log(root() / "var/log/vigil/testscan.log");
+  std::stringstream module_text;
+  module_text << module_log.rdbuf();
+  EXPECT_NE(module_text.str().find("scan complete: 1 rows"), std::string::npos) << module_text.str();
+}
+
+TEST_F(Daemon, StopCommand_StopsTheDaemon) {
+  auto stop = vigilctl(root(), {"stop"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST(DaemonStart, VersionAndHelp) {
+  auto version = test::run({VIGILD_PATH, "--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.out.find("plugin ABI 1.0"), std::string::npos) << version.out;
+  auto bad = test::run({VIGILD_PATH, "--no-such-flag"});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
+TEST(DaemonStart, LogLevelFromStore_IsApplied) {
+  test::TempDir dir;
+  {
+    test::Daemon daemon(dir.path());
+    ASSERT_TRUE(daemon.ready());
+  }
+  // Written with the daemon down; vigild reads LogLevel when it starts.
+  auto db = dir.path() / "var/lib/vigil/config.db";
+  auto set = test::run({"/usr/bin/sqlite3", db.string(), "INSERT INTO config VALUES ('LogLevel','5')"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  test::Daemon daemon(dir.path());
+  ASSERT_TRUE(daemon.ready());
+  vigilctl(dir.path(), {"status"});
+  daemon.stop();
+  EXPECT_NE(daemon.log().find("control request: status"), std::string::npos);  // a debug line
+}
+
+}  // namespace
+}  // namespace vigil

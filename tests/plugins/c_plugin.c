@@ -1,0 +1,52 @@
+/* A plugin written in plain C99 against plugin.h alone: proves the ABI needs no
+ * C++ and exercises the raw table. Real-time kind, one manifest type "cplug". */
+#include <vigil/plugin.h>
+
+#include <string.h>
+
+static const vigil_host_api* api;
+
+static vigil_str str(const char* text) {
+  vigil_str s;
+  s.ptr = text;
+  s.len = strlen(text);
+  return s;
+}
+
+static vigil_status on_manifest(void* user, vigil_scan* scan, vigil_str type, vigil_str manifest) {
+  vigil_column key;
+  vigil_column value;
+  (void)user;
+  (void)type;
+  key.name = str("id");
+  key.value = str("manifest");
+  value.name = str("length");
+  value.value = manifest;
+  return api->emit_row(scan, str("echo"), &key, 1, &value, 1);
+}
+
+static vigil_status on_init(vigil_plugin_host* host, const vigil_host_api* host_api) {
+  api = host_api;
+  api->log(host, VIGIL_LOG_INFO, str("C plugin initialised"));
+  return api->register_manifest_handler(host, str("cplug"), on_manifest, NULL);
+}
+
+static void on_shutdown(void) {
+  api = NULL;
+}
+
+VIGIL_EXPORT vigil_status vigil_plugin_negotiate(vigil_negotiation* negotiation) {
+  static vigil_plugin descriptor;
+  if (VIGIL_ABI_MAJOR(negotiation->abi_version) != VIGIL_ABI_VERSION_MAJOR) return VIGIL_E_ABI_MISMATCH;
+  descriptor.struct_size = sizeof(descriptor);
+  descriptor.abi_version = VIGIL_ABI_VERSION;
+  descriptor.module = str("cplug");
+  descriptor.display_name = str("C Plugin");
+  descriptor.version = str("0.0.1");
+  descriptor.kind = VIGIL_MODULE_REALTIME;
+  descriptor.on_init = on_init;
+  descriptor.on_shutdown = on_shutdown;
+  negotiation->abi_version = VIGIL_ABI_VERSION;
+  negotiation->plugin = &descriptor;
+  return VIGIL_OK;
+}

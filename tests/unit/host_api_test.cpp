@@ -1,0 +1,121 @@
+// The host service table called directly, as a plugin in any language would:
+// argument checks, registration only during init, no ownership surprises.
+#include "plugin/host_api.h"
+
+#include <gtest/gtest.h>
+
+#include "plugin/plugin_context.h"
+#include "plugin_fixture.h"
+
+namespace vigil {
+namespace {
+
+vigil_str str(std::string_view text) {
+  return {text.data(), text.size()};
+}
+
+vigil_status noop_handler(void*, vigil_scan*, vigil_str, vigil_str) {
+  return VIGIL_OK;
+}
+
+class HostApi : public test::PluginFixture {
+ protected:
+  void SetUp() override {
+    PluginFixture::SetUp();
+    context_.module = "probe";
+    context_.logger = logs_->module("probe");
+    context_.store = store_.get();
+  }
+  vigil_plugin_host context_;
+  const vigil_host_api* api_ = host_api();
+};
+
+TEST_F(HostApi, Table_StartsWithSizeAndVersion) {
+  EXPECT_EQ(api_->struct_size, sizeof(vigil_host_api));
+  EXPECT_EQ(api_->abi_version, VIGIL_ABI_VERSION);
+  EXPECT_TRUE(VIGIL_HAS_FIELD(vigil_host_api, api_->struct_size, set_error));
+  EXPECT_FALSE(VIGIL_HAS_FIELD(vigil_host_api, 16, log_enabled));
+}
+
+TEST_F(HostApi, Registration_OutsideInit_IsAStateError) {
+  EXPECT_EQ(api_->register_manifest_handler(&context_, str("probe"), noop_handler, nullptr), VIGIL_E_STATE);
+  EXPECT_EQ(api_->set_default_cpu_limit(&context_, 10), VIGIL_E_STATE);
+  EXPECT_EQ(api_->set_on_demand_key(&context_, str("Probe")), VIGIL_E_STATE);
+}
+
+TEST_F(HostApi, Registration_ValidatesArguments) {
+  context_.registering = true;
+  EXPECT_EQ(api_->set_default_cpu_limit(&context_, 0), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->set_default_cpu_limit(&context_, 101), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->set_on_demand_key(&context_, str("bad key")), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->register_manifest_handler(&context_, str("probe"), nullptr, nullptr), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->register_manifest_handler(&context_, str("probe"), noop_handler, nullptr), VIGIL_OK);
+  EXPECT_EQ(api_->register_manifest_handler(&context_, str("probe"), noop_handler, nullptr), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->register_manifest_handler(&context_, vigil_str{nullptr, 3}, noop_handler, nullptr),
+            VIGIL_E_INVALID_ARG);
+}
+
+TEST_F(HostApi, Strings_NeedNoTerminatingNul) {
+  context_.registering = true;
+  const char buffer[] = "KeyNameTRAILING";
+  ASSERT_EQ(api_->set_on_demand_key(&context_, vigil_str{buffer, 7}), VIGIL_OK);
+  EXPECT_EQ(context_.on_demand_key, "KeyName");
+}
+
+TEST_F(HostApi, Log_RejectsUnknownLevels) {
+  EXPECT_EQ(api_->log(&context_, VIGIL_LOG_INFO, str("hello")), VIGIL_OK);
+  EXPECT_EQ(api_->log(&context_, 6, str("hello")), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->log(&context_, -1, str("hello")), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->log_enabled(&context_, VIGIL_LOG_TRACE), 1);  // the fixture logs at 5
+  logs_->set_level(2);
+  EXPECT_EQ(api_->log_enabled(&context_, VIGIL_LOG_INFO), 0);
+}
+
+TEST_F(HostApi, State_MissingKeyIsNotFound) {
+  std::string seen = "untouched";
+  auto capture = [](void* user, vigil_str value) { static_cast<std::string*>(user)->assign(value.ptr, value.len); };
+  EXPECT_EQ(api_->state_get(&context_, str("k"), capture, &seen), VIGIL_E_NOT_FOUND);
+  EXPECT_EQ(seen, "untouched");
+  EXPECT_EQ(api_->state_delete(&context_, str("k")), VIGIL_E_NOT_FOUND);
+  EXPECT_EQ(api_->state_set(&context_, str("k"), str("v")), VIGIL_OK);
+  EXPECT_EQ(api_->state_get(&context_, str("k"), capture, &seen), VIGIL_OK);
+  EXPECT_EQ(seen, "v");
+  EXPECT_EQ(api_->state_set(&context_, str(""), str("v")), VIGIL_E_INVALID_ARG);
+}
+
+TEST_F(HostApi, EmitRow_ValidatesEveryPart) {
+  vigil_scan scan(&context_, 100);
+  vigil_column key{str("id"), str("1")};
+  vigil_column value{str("name"), str("x")};
+  EXPECT_EQ(api_->emit_row(&scan, str("t"), &key, 1, &value, 1), VIGIL_OK);
+  EXPECT_EQ(api_->emit_row(&scan, str("t"), &key, 0, &value, 1), VIGIL_E_INVALID_ARG);
+  EXPECT_NE(scan.error.find("at least one key column"), std::string::npos);
+  EXPECT_EQ(api_->emit_row(&scan, str("t"), nullptr, 2, nullptr, 0), VIGIL_E_INVALID_ARG);
+  vigil_column bad_name{str("no spaces"), str("1")};
+  EXPECT_EQ(api_->emit_row(&scan, str("t"), &bad_name, 1, nullptr, 0), VIGIL_E_INVALID_ARG);
+  vigil_column same[2] = {{str("id"), str("2")}, {str("id"), str("3")}};
+  EXPECT_EQ(api_->emit_row(&scan, str("t"), same, 2, nullptr, 0), VIGIL_E_INVALID_ARG);
+  EXPECT_NE(scan.error.find("given twice"), std::string::npos);
+  vigil_column not_utf8{str("id"), str("\xff\xfe")};
+  EXPECT_EQ(api_->emit_row(&scan, str("t"), &not_utf8, 1, nullptr, 0), VIGIL_E_INVALID_ARG);
+  EXPECT_NE(scan.error.find("not valid UTF-8"), std::string::npos);
+  EXPECT_EQ(scan.rows.size(), 1u);
+}
+
+TEST_F(HostApi, Checkpoint_ReportsCancellation) {
+  vigil_scan scan(&context_, 100);
+  EXPECT_EQ(api_->checkpoint(&scan), VIGIL_OK);
+  context_.cancel_scans = true;
+  EXPECT_EQ(api_->checkpoint(&scan), VIGIL_E_CANCELLED);
+}
+
+TEST(Names, ValidNamesFollowTheDocumentedAlphabet) {
+  EXPECT_TRUE(is_valid_name("network_interfaces", false, 128));
+  EXPECT_FALSE(is_valid_name("with-dash", false, 128));
+  EXPECT_TRUE(is_valid_name("with-dash", true, 128));
+  EXPECT_FALSE(is_valid_name("", true, 128));
+  EXPECT_FALSE(is_valid_name("toolong", true, 3));
+}
+
+}  // namespace
+}  // namespace vigil

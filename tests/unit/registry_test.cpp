@@ -1,0 +1,127 @@
+// Loader and registry: ABI negotiation, every refusal, unload and reload.
+#include <fstream>
+
+#include "plugin_fixture.h"
+
+namespace vigil {
+namespace {
+
+using test::test_plugin;
+
+class Registry : public test::PluginFixture {
+ protected:
+  // Loads `name` and returns the refusal reason ("" when it loaded).
+  std::string load(const std::string& name) {
+    auto loaded = registry_->load_file(test_plugin(name));
+    return loaded.ok() ? "" : loaded.error();
+  }
+};
+
+TEST_F(Registry, CppPlugin_RegistersHandlersCpuLimitAndKey) {
+  ASSERT_EQ(load("test_scanner"), "");
+  auto plugin = registry_->find("testscan");
+  ASSERT_TRUE(plugin);
+  EXPECT_EQ(plugin->display_name(), "Test Scanner");
+  EXPECT_EQ(plugin->version(), "0.1.0");
+  EXPECT_EQ(plugin->abi_version(), VIGIL_ABI_VERSION);
+  EXPECT_EQ(plugin->kind(), VIGIL_MODULE_SCAN);
+  EXPECT_EQ(plugin->context().default_cpu_limit, 40);
+  EXPECT_EQ(plugin->context().on_demand_key, "TestScan");
+  EXPECT_EQ(plugin->manifest_types(), std::vector<std::string>{"testscan"});
+}
+
+TEST_F(Registry, CPlugin_LoadsAsRealtimeModule) {
+  ASSERT_EQ(load("c_plugin"), "");
+  auto plugin = registry_->find("cplug");
+  ASSERT_TRUE(plugin);
+  EXPECT_EQ(plugin->kind(), VIGIL_MODULE_REALTIME);
+}
+
+TEST_F(Registry, MissingEntrySymbol_IsRefused) {
+  EXPECT_NE(load("broken_no_entry").find("no exported 'vigil_plugin_negotiate' symbol"), std::string::npos);
+}
+
+TEST_F(Registry, OtherAbiMajor_IsRefused) {
+  EXPECT_NE(load("broken_major").find("plugin speaks ABI 2.0, the host speaks ABI 1.0"), std::string::npos);
+}
+
+TEST_F(Registry, DescriptorStructTooSmall_IsRefused) {
+  EXPECT_NE(load("broken_short_struct").find("struct_size 16 is smaller"), std::string::npos);
+}
+
+TEST_F(Registry, FailedNegotiation_IsRefused) {
+  EXPECT_NE(load("broken_negotiate").find("ABI negotiation failed with status 7"), std::string::npos);
+}
+
+TEST_F(Registry, InitFailure_IsRefused) {
+  EXPECT_NE(load("broken_init_fails").find("module 'broken' failed to initialise"), std::string::npos);
+  EXPECT_FALSE(registry_->find("broken"));
+}
+
+TEST_F(Registry, InvalidModuleName_IsRefused) {
+  EXPECT_NE(load("broken_bad_name").find("invalid module name 'Bad Name'"), std::string::npos);
+}
+
+TEST_F(Registry, DuplicateModule_IsRefusedBeforeItsInitRuns) {
+  ASSERT_EQ(load("test_scanner"), "");
+  EXPECT_NE(load("test_scanner_duplicate").find("duplicate module 'testscan'"), std::string::npos);
+  EXPECT_EQ(registry_->find("testscan")->file(), test_plugin("test_scanner"));
+}
+
+TEST_F(Registry, ManifestTypeHandledTwice_IsRefused) {
+  ASSERT_EQ(load("test_scanner"), "");
+  EXPECT_NE(load("test_scanner_conflict").find("manifest type 'testscan' is already handled by module 'testscan'"),
+            std::string::npos);
+  EXPECT_FALSE(registry_->find("testscan_conflict"));
+}
+
+TEST_F(Registry, TextFileNamedSo_IsRefusedAsNotALibrary) {
+  auto fake = dir_.path() / "garbage.so";
+  std::ofstream(fake) << "#!/bin/sh\necho not a library\n";
+  auto loaded = registry_->load_file(fake);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.error().find("not a loadable shared library"), std::string::npos) << loaded.error();
+}
+
+TEST_F(Registry, SystemLibraryThatIsNotAPlugin_IsRefused) {
+  auto loaded = registry_->load_file(VIGIL_NON_PLUGIN_LIBRARY);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.error().find("not a Vigil plugin"), std::string::npos) << loaded.error();
+}
+
+TEST_F(Registry, LoadDirectory_LoadsGoodPluginsAndRecordsEveryRefusal) {
+  auto dir = dir_.path() / "plugins";
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"test_scanner", "c_plugin", "broken_major", "broken_no_entry", "broken_init_fails"}) {
+    std::filesystem::copy_file(test_plugin(name), dir / (std::string(name) + ".so"));
+  }
+  std::ofstream(dir / "README.txt") << "not a plugin and not *.so: ignored";
+  EXPECT_EQ(registry_->load_directory(dir), 2u);
+  auto records = registry_->records();
+  ASSERT_EQ(records.size(), 5u);
+  EXPECT_TRUE(records[0].loaded);
+  EXPECT_TRUE(records[1].loaded);
+  for (size_t i = 2; i < records.size(); ++i) {
+    EXPECT_FALSE(records[i].loaded);
+    EXPECT_FALSE(records[i].reason.empty());
+  }
+  // A second pass loads nothing new and does not duplicate refusals.
+  EXPECT_EQ(registry_->load_directory(dir), 0u);
+  EXPECT_EQ(registry_->records().size(), 5u);
+}
+
+TEST_F(Registry, UnloadThenReload_WorksAndKeepsPluginState) {
+  ASSERT_EQ(load("test_scanner"), "");
+  ASSERT_TRUE(store_->set_plugin_state("testscan", "k", "v").ok());
+  auto detached = registry_->detach("testscan");
+  ASSERT_TRUE(detached);
+  EXPECT_FALSE(registry_->find("testscan"));
+  detached->wait_idle();
+  detached.reset();
+  ASSERT_EQ(load("test_scanner"), "");
+  EXPECT_TRUE(registry_->find("testscan"));
+  EXPECT_EQ(store_->plugin_state("testscan", "k").value(), std::optional<std::string>("v"));
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,105 @@
+// Scans through the real ABI: rows land in one snapshot, failures and
+// exceptions become statuses with reasons and store nothing, cancel works.
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+#include "plugin_fixture.h"
+#include "sched/scan_runner.h"
+
+namespace vigil {
+namespace {
+
+class Scan : public test::PluginFixture {
+ protected:
+  void SetUp() override {
+    PluginFixture::SetUp();
+    ASSERT_TRUE(registry_->load_file(test::test_plugin("test_scanner")).ok());
+  }
+  ScanOutcome scan(const std::string& manifest) {
+    return run_scan(registry_->find("testscan"), {"testscan", manifest, 100}, *store_);
+  }
+  std::vector<SnapshotRow> latest_rows() {
+    auto latest = store_->latest_snapshot("testscan").value();
+    return latest ? store_->snapshot_rows(latest->id, std::nullopt).value() : std::vector<SnapshotRow>{};
+  }
+};
+
+TEST_F(Scan, EmittedRows_LandInOneSnapshot) {
+  auto outcome = scan("row hosts h1 first value\nrow hosts h2 second\nrow users root uid 0\n");
+  ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
+  EXPECT_EQ(outcome.row_count, 3);
+  auto rows = latest_rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].table, "hosts");
+  EXPECT_EQ(nlohmann::json::parse(rows[0].key), nlohmann::json({{"id", "h1"}}));
+  EXPECT_EQ(nlohmann::json::parse(rows[0].values), nlohmann::json({{"value", "first value"}}));
+}
+
+TEST_F(Scan, PluginError_FailsWithItsMessageAndStoresNothing) {
+  auto outcome = scan("row t a 1\nfail the manifest is wrong\n");
+  EXPECT_EQ(outcome.status, VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(outcome.error, "the manifest is wrong");
+  EXPECT_TRUE(latest_rows().empty());
+}
+
+TEST_F(Scan, ExceptionInHandler_IsCaughtByTheSdk) {
+  auto outcome = scan("throw boom\n");
+  EXPECT_EQ(outcome.status, VIGIL_E_INTERNAL);
+  EXPECT_EQ(outcome.error, "boom");
+}
+
+TEST_F(Scan, InvalidTableName_IsRefusedWithTheName) {
+  auto outcome = scan("badrow\n");
+  EXPECT_EQ(outcome.status, VIGIL_E_INVALID_ARG);
+  EXPECT_NE(outcome.error.find("invalid table name 'bad table!'"), std::string::npos) << outcome.error;
+}
+
+TEST_F(Scan, DuplicateRowKey_IsRefused) {
+  auto outcome = scan("row t same 1\nrow t same 2\n");
+  EXPECT_EQ(outcome.status, VIGIL_E_INVALID_ARG);
+  EXPECT_NE(outcome.error.find("duplicate key"), std::string::npos) << outcome.error;
+}
+
+TEST_F(Scan, UnknownManifestType_IsUnsupported) {
+  auto outcome = run_scan(registry_->find("testscan"), {"nope", "", 100}, *store_);
+  EXPECT_EQ(outcome.status, VIGIL_E_UNSUPPORTED);
+  EXPECT_NE(outcome.error.find("no handler for manifest type 'nope'"), std::string::npos);
+}
+
+TEST_F(Scan, PluginState_PersistsBetweenScans) {
+  ASSERT_EQ(scan("state cursor 1\n").status, VIGIL_OK);
+  ASSERT_EQ(scan("state cursor 2\n").status, VIGIL_OK);
+  auto rows = latest_rows();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(nlohmann::json::parse(rows[0].values)["previous"], "1");
+}
+
+TEST_F(Scan, ConfigRead_PrefersModuleScopedValue) {
+  ASSERT_TRUE(store_->set_config("Greeting", "global").ok());
+  ASSERT_TRUE(store_->set_config("Region", "eu").ok());
+  ASSERT_TRUE(store_->set_config("testscan.Greeting", "scoped").ok());
+  ASSERT_EQ(scan("config Greeting\nconfig Region\nconfig Missing\n").status, VIGIL_OK);
+  auto rows = latest_rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(rows[0].values)["value"], "scoped");
+  EXPECT_EQ(nlohmann::json::parse(rows[1].values)["value"], "<unset>");
+  EXPECT_EQ(nlohmann::json::parse(rows[2].values)["value"], "eu");
+}
+
+TEST_F(Scan, CancelledScan_StopsAtCheckpointAndStoresNothing) {
+  auto plugin = registry_->find("testscan");
+  std::thread canceller([&] {
+    while (!plugin->scanning()) std::this_thread::yield();
+    plugin->cancel_scans();
+  });
+  auto outcome = scan("row t a 1\nspin\n");
+  canceller.join();
+  EXPECT_EQ(outcome.status, VIGIL_E_CANCELLED);
+  EXPECT_TRUE(latest_rows().empty());
+  // Once cancelled (unloading), no new scan may begin.
+  EXPECT_EQ(scan("row t a 1\n").status, VIGIL_E_CANCELLED);
+}
+
+}  // namespace
+}  // namespace vigil
