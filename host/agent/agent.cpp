@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "control/reports.h"
 #include "sched/scan_runner.h"
@@ -55,7 +57,7 @@ Status Agent::start() {
   }
 
   // One daemon per root: the lock dies with the process, so it is never stale.
-  auto lock_path = paths.run_dir / "vigild.lock";
+  auto lock_path = paths.instance_lock();
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) return Error{"cannot open " + lock_path.string() + ": " + std::strerror(errno)};
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
@@ -204,7 +206,7 @@ json Agent::status_report() {
     modules.push_back({{"module", plugin->module()},
                        {"name", plugin->display_name()},
                        {"kind", kind_name(plugin->kind())},
-                       {"state", plugin->scanning() ? "collecting" : "idle"},
+                       {"state", collecting_.count(plugin->module()) > 0 ? "collecting" : "idle"},
                        {"last_snapshot", last.ok() ? last.value() : json(nullptr)}});
   }
   return {{"ok", true},
@@ -230,7 +232,7 @@ void Agent::scan(const json& request, const ControlServer::Reply& reply) {
     reply(failure("module '" + module + "' handles several manifest types; say which with --type"));
     return;
   }
-  if (plugin->scanning()) {
+  if (collecting_.count(module) > 0) {
     reply(failure("module '" + module + "' is already collecting"));
     return;
   }
@@ -246,14 +248,17 @@ void Agent::scan(const json& request, const ControlServer::Reply& reply) {
     reply(failure(stored.error()));
     return;
   }
+  collecting_.insert(module);
   asio::post(scan_pool_, [this, plugin = std::move(plugin), scan_request, reply]() mutable {
     ScanOutcome outcome = run_scan(plugin, scan_request, *store_);
-    json response = outcome.status == VIGIL_OK
-                        ? json{{"ok", true}, {"snapshot_id", outcome.snapshot_id}, {"row_count", outcome.row_count}}
-                        : failure(outcome.error);
-    reply(std::move(response));
-    // The last reference to a plugin is dropped on the control thread, where on_shutdown belongs.
-    asio::post(io_, [plugin = std::move(plugin)] {});
+    // Back on the control thread: the module is free again, and the last
+    // reference to a plugin is dropped there, where on_shutdown belongs.
+    asio::post(io_, [this, plugin = std::move(plugin), outcome = std::move(outcome), reply]() mutable {
+      collecting_.erase(plugin->module());
+      reply(outcome.status == VIGIL_OK
+                ? json{{"ok", true}, {"snapshot_id", outcome.snapshot_id}, {"row_count", outcome.row_count}}
+                : failure(outcome.error));
+    });
   });
 }
 

@@ -11,6 +11,8 @@
 
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "base/paths.h"
 #include "base/status.h"
@@ -54,6 +56,8 @@ class Agent {
   boost::asio::thread_pool scan_pool_;
   int lock_fd_ = -1;
   bool stopping_ = false;
+  // Modules with a scan requested or running; one scan per module at a time.
+  std::set<std::string, std::less<>> collecting_;
   int64_t started_at_ = 0;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<LogManager> logs_;

@@ -23,6 +23,8 @@ struct Paths {
 
   std::filesystem::path state_db() const { return data_dir / "config.db"; }
   std::filesystem::path control_socket() const { return run_dir / "vigild.sock"; }
+  // Held (flock) by the running vigild of this root.
+  std::filesystem::path instance_lock() const { return run_dir / "vigild.lock"; }
 };
 
 }  // namespace vigil

@@ -1,6 +1,12 @@
 // Blocking control-socket client.
 #include "control/control_client.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
@@ -11,12 +17,21 @@ namespace vigil {
 
 namespace asio = boost::asio;
 
+bool instance_lock_held(const Paths& paths) {
+  int fd = ::open(paths.instance_lock().c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
+}
+
 bool daemon_running(const std::filesystem::path& socket_path) {
   asio::io_context io;
   asio::local::stream_protocol::socket socket(io);
   boost::system::error_code error;
   socket.connect(asio::local::stream_protocol::endpoint(socket_path.string()), error);
-  return !error;
+  // A socket we may not open still means a daemon is there.
+  return !error || error == asio::error::access_denied;
 }
 
 Result<nlohmann::json> call_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request) {
@@ -24,15 +39,23 @@ Result<nlohmann::json> call_daemon(const std::filesystem::path& socket_path, con
   asio::local::stream_protocol::socket socket(io);
   boost::system::error_code error;
   socket.connect(asio::local::stream_protocol::endpoint(socket_path.string()), error);
-  if (error)
+  if (error == asio::error::access_denied) {
+    return Error{"permission denied on the control socket " + socket_path.string() +
+                 ": only root or the agent's user may control vigild"};
+  }
+  if (error) {
     return Error{"vigild is not running (no control socket at " + socket_path.string() + ": " + error.message() + ")"};
+  }
 
   std::string line = request.dump() + "\n";
-  asio::write(socket, asio::buffer(line), error);
-  if (error) return Error{"control socket write failed: " + error.message()};
+  boost::system::error_code write_error;
+  asio::write(socket, asio::buffer(line), write_error);
 
+  // Read even when the write failed: a daemon that refuses a peer answers and
+  // closes before reading, so its reason may already be waiting for us.
   asio::streambuf buffer;
   asio::read_until(socket, buffer, '\n', error);
+  if (error && write_error) return Error{"control socket write failed: " + write_error.message()};
   if (error) return Error{"control socket read failed: " + error.message()};
   std::istream stream(&buffer);
   std::string response_line;

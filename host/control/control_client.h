@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "base/paths.h"
 #include "base/status.h"
 
 namespace vigil {
@@ -12,6 +13,10 @@ namespace vigil {
 // Sends `request` to the daemon at `socket_path` and returns its response.
 // Fails with "not running" when nothing listens there.
 Result<nlohmann::json> call_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request);
+
+// True while a vigild process holds the instance lock of `paths` (it is alive,
+// even if its socket is already closed).
+bool instance_lock_held(const Paths& paths);
 
 // True when a daemon answers on `socket_path`.
 bool daemon_running(const std::filesystem::path& socket_path);

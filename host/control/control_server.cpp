@@ -2,6 +2,8 @@
 // write-line loop per connection.
 #include "control/control_server.h"
 
+#include "control/control_protocol.h"
+
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,13 +51,13 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string line;
     std::istream stream(&buffer_);
     std::getline(stream, line);
-    nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
-    if (request.is_discarded() || !request.is_object()) {
-      send({{"ok", false}, {"error", "malformed request: expected one JSON object per line"}}, true);
+    auto request = parse_control_request(line);
+    if (!request.ok()) {
+      send({{"ok", false}, {"error", request.error()}}, true);
       return;
     }
     // The reply may come from a worker thread; hop back to the socket's executor.
-    handler_(request, [self = shared_from_this()](nlohmann::json response) {
+    handler_(request.value(), [self = shared_from_this()](nlohmann::json response) {
       asio::post(self->socket_.get_executor(),
                  [self, response = std::move(response)]() mutable { self->send(std::move(response), true); });
     });
@@ -78,7 +80,7 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 ControlServer::ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler)
-    : io_(io), socket_path_(std::move(socket_path)), handler_(std::move(handler)), acceptor_(io) {}
+    : socket_path_(std::move(socket_path)), handler_(std::move(handler)), acceptor_(io) {}
 
 ControlServer::~ControlServer() {
   stop();

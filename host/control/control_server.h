@@ -36,7 +36,6 @@ class ControlServer {
  private:
   void accept();
 
-  boost::asio::io_context& io_;
   std::filesystem::path socket_path_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;

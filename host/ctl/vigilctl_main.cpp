@@ -189,20 +189,18 @@ int main(int argc, char** argv) {
   }
 
   if (stop->parsed()) {
-    // The daemon may close the socket before its reply arrives; the socket vanishing is the proof.
+    // The daemon may close the socket before its reply arrives; the instance
+    // lock being released is the proof that the process is gone.
     auto response = vigil::call_daemon(paths.control_socket(), {{"command", "stop"}});
-    if (!response.ok() && !vigil::daemon_running(paths.control_socket()) &&
-        response.error().find("not running") != std::string::npos) {
-      return fail(response.error());
-    }
-    for (int waited = 0; waited < 100; ++waited) {
-      if (!vigil::daemon_running(paths.control_socket())) {
+    if (!response.ok() && !vigil::instance_lock_held(paths)) return fail(response.error());
+    for (int waited = 0; waited < 300; ++waited) {
+      if (!vigil::instance_lock_held(paths)) {
         std::cout << "vigild stopped\n";
         return kOk;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return fail("vigild did not stop within 5 s");
+    return fail("vigild did not stop within 15 s");
   }
   return kUsageError;
 }

@@ -1,6 +1,7 @@
 // A real vigild on a temp root, driven with vigilctl over its control socket.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -193,6 +194,29 @@ TEST_F(Daemon, StopCommand_StopsTheDaemon) {
   auto stop = vigilctl(root(), {"stop"});
   EXPECT_EQ(stop.exit_code, 0) << stop.err;
   EXPECT_EQ(daemon_->stop(), 0);
+}
+
+TEST_F(Daemon, OtherUsers_AreRefusedByPeerCredentials) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run vigilctl as another user (nobody)";
+  // Open every door so only the peer-credential check stands in the way.
+  auto ctl = root() / "vigilctl";
+  std::filesystem::copy_file(VIGILCTL_PATH, ctl);
+  for (const auto& path : {root(), root() / "run", root() / "run/vigil"}) {
+    std::filesystem::permissions(path, std::filesystem::perms::all & ~std::filesystem::perms::others_write &
+                                           ~std::filesystem::perms::group_write);
+  }
+  std::filesystem::permissions(root() / "run/vigil/vigild.sock", std::filesystem::perms::all);
+  auto refused = test::run({"/usr/sbin/runuser", "-u", "nobody", "--", ctl.string(), "--root", root().string(),
+                            "plugins"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("permission denied: only root or the agent's user"), std::string::npos) << refused.err;
+  // With the socket closed to others again, the client names the cause.
+  std::filesystem::permissions(root() / "run/vigil/vigild.sock", std::filesystem::perms::owner_all |
+                                                                  std::filesystem::perms::group_all);
+  auto denied = test::run({"/usr/sbin/runuser", "-u", "nobody", "--", ctl.string(), "--root", root().string(),
+                           "status"});
+  EXPECT_EQ(denied.exit_code, 1);
+  EXPECT_NE(denied.err.find("permission denied on the control socket"), std::string::npos) << denied.err;
 }
 
 TEST(DaemonStart, VersionAndHelp) {
