@@ -5,13 +5,16 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
 #include "control/reports.h"
-#include "sched/scan_runner.h"
 #include "version.h"
 
 namespace vigil {
@@ -44,6 +47,8 @@ Agent::~Agent() {
   // store and logs still exist, then unload the plugins on this thread.
   io_.restart();
   io_.poll();
+  hive_watcher_.reset();
+  scheduler_.reset();
   registry_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
@@ -102,6 +107,23 @@ Status Agent::start() {
   size_t loaded = registry_->load_directory(plugin_dir);
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());
 
+  // Until the platform link exists, deltas are delivered to a local directory.
+  auto upload_dir = store_->config("UploadDirectory");
+  auto target = std::make_unique<DirectoryUploadTarget>(
+      upload_dir.ok() && upload_dir.value() ? std::filesystem::path(*upload_dir.value()) : paths.data_dir / "uploaded");
+  auto max_entries = store_->config("OutboxMaxEntries");
+  auto max_bytes = store_->config("OutboxMaxBytes");
+  try {
+    store_->set_outbox_limits(max_entries.ok() && max_entries.value() ? std::stoll(*max_entries.value()) : 10000,
+                              max_bytes.ok() && max_bytes.value() ? std::stoll(*max_bytes.value()) : 256LL << 20);
+  } catch (const std::exception&) {
+    log->warn("configuration ignored: OutboxMaxEntries/OutboxMaxBytes must be integers");
+  }
+  scheduler_ = std::make_unique<Scheduler>(io_, scan_pool_, *store_, *logs_, std::move(target));
+  hive_watcher_ = std::make_unique<HiveWatcher>(io_, paths.state_db(), [this] { scheduler_->hive_changed(); });
+  if (Status watching = hive_watcher_->start(); !watching.ok()) return watching;
+  scheduler_->start(registry_->loaded());
+
   control_ = std::make_unique<ControlServer>(
       io_, paths.control_socket(), [this](const json& request, ControlServer::Reply reply) { handle(request, reply); });
   if (Status started = control_->start(); !started.ok()) return started;
@@ -133,6 +155,8 @@ void Agent::shutdown() {
   stopping_ = true;
   control_->stop();
   signals_.cancel();
+  scheduler_->stop();
+  hive_watcher_->stop();
   // Scans see the cancel at their next checkpoint; the destructor waits for them.
   for (const auto& plugin : registry_->loaded()) plugin->cancel_scans();
   io_.stop();
@@ -155,13 +179,20 @@ void Agent::handle(const json& request, const ControlServer::Reply& reply) {
       if (request.contains("table")) table = request.at("table").get<std::string>();
       auto report = results_report(*store_, request.at("module").get<std::string>(), table);
       reply(report.ok() ? json{{"ok", true}, {"results", report.value()}} : failure(report.error()));
-    } else if (command == "scan") {
-      scan(request, reply);
+    } else if (command == "manifest_set") {
+      set_manifest(request, reply);
+    } else if (command == "demand") {
+      demand(request, reply);
+    } else if (command == "demand_status") {
+      json status = scheduler_->demand_status(request.at("control_id").get<std::string>());
+      reply(status.is_null() ? failure("unknown ControlId " + request.at("control_id").get<std::string>())
+                             : json{{"ok", true}, {"demand", status}});
     } else if (command == "unload" || command == "reload") {
       if (request.contains("module")) {
         unload(request.at("module").get<std::string>(), reply, command == "reload");
       } else if (command == "reload") {
         size_t loaded = registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
+        for (const auto& plugin : registry_->loaded()) scheduler_->activate(plugin);
         reply({{"ok", true}, {"loaded", loaded}, {"plugins", plugins_report()}});
       } else {
         reply(failure("unload needs a module"));
@@ -203,66 +234,58 @@ json Agent::status_report() {
   json modules = json::array();
   for (const auto& plugin : registry_->loaded()) {
     auto last = last_snapshot_report(*store_, plugin->module());
-    modules.push_back({{"module", plugin->module()},
-                       {"name", plugin->display_name()},
-                       {"kind", kind_name(plugin->kind())},
-                       {"state", collecting_.count(plugin->module()) > 0 ? "collecting" : "idle"},
-                       {"last_snapshot", last.ok() ? last.value() : json(nullptr)}});
+    json module = {{"module", plugin->module()},
+                   {"name", plugin->display_name()},
+                   {"kind", kind_name(plugin->kind())},
+                   {"state", plugin->kind() == VIGIL_MODULE_SCAN ? "disabled" : "real-time"},
+                   {"last_snapshot", last.ok() ? last.value() : json(nullptr)}};
+    if (plugin->kind() == VIGIL_MODULE_SCAN) module.update(scheduler_->module_status(plugin->module()));
+    modules.push_back(std::move(module));
   }
   return {{"ok", true},
           {"daemon", {{"running", true}, {"pid", ::getpid()}, {"version", kVigilVersion}, {"started_at", started_at_}}},
           {"agent_id", agent_id(*store_)},
-          {"modules", modules}};
+          {"modules", modules},
+          {"outbox", scheduler_->outbox_status()}};
 }
 
-void Agent::scan(const json& request, const ControlServer::Reply& reply) {
+void Agent::set_manifest(const json& request, const ControlServer::Reply& reply) {
   std::string module = request.at("module").get<std::string>();
   auto plugin = registry_->find(module);
   if (!plugin) {
     reply(failure("no loaded module '" + module + "' (see vigilctl plugins)"));
     return;
   }
-  if (plugin->kind() != VIGIL_MODULE_SCAN) {
-    reply(failure("module '" + module + "' is real-time and does not scan"));
-    return;
-  }
   auto types = plugin->manifest_types();
   std::string type = request.value("manifest_type", types.size() == 1 ? types.front() : std::string());
-  if (type.empty()) {
-    reply(failure("module '" + module + "' handles several manifest types; say which with --type"));
+  if (std::find(types.begin(), types.end(), type) == types.end()) {
+    reply(failure("module '" + module + "' does not handle manifest type '" + type +
+                  "'; it handles: " + fmt::format("{}", fmt::join(types, ", "))));
     return;
   }
-  if (collecting_.count(module) > 0) {
-    reply(failure("module '" + module + "' is already collecting"));
-    return;
-  }
-  ScanRequest scan_request{type, request.at("manifest").get<std::string>(),
-                           request.value("cpu_limit", plugin->context().default_cpu_limit)};
-  if (scan_request.cpu_limit < 1 || scan_request.cpu_limit > 100) {
-    reply(failure("cpu_limit must be 1-100, got " + std::to_string(scan_request.cpu_limit)));
-    return;
-  }
-  if (Status stored =
-          store_->put_manifest({module, type, request.value("manifest_version", "local"), scan_request.manifest});
-      !stored.ok()) {
+  Manifest manifest{module, type, request.value("version", "local"), request.at("body").get<std::string>()};
+  if (Status stored = store_->put_manifest(manifest); !stored.ok()) {
     reply(failure(stored.error()));
     return;
   }
-  collecting_.insert(module);
-  asio::post(scan_pool_, [this, plugin = std::move(plugin), scan_request, reply]() mutable {
-    ScanOutcome outcome = run_scan(plugin, scan_request, *store_);
-    // Back on the control thread: the module is free again, and the last
-    // reference to a plugin is dropped there, where on_shutdown belongs.
-    asio::post(io_, [this, plugin = std::move(plugin), outcome = std::move(outcome), reply]() mutable {
-      collecting_.erase(plugin->module());
-      reply(outcome.status == VIGIL_OK
-                ? json{{"ok", true}, {"snapshot_id", outcome.snapshot_id}, {"row_count", outcome.row_count}}
-                : failure(outcome.error));
-    });
-  });
+  logs_->daemon()->info("manifest stored: module '{}', type '{}', version '{}'", module, type, manifest.version);
+  scheduler_->manifests_changed(module);
+  reply({{"ok", true}, {"module", module}, {"manifest_type", type}, {"version", manifest.version}});
+}
+
+void Agent::demand(const json& request, const ControlServer::Reply& reply) {
+  auto cpu_limit = cpu_limit_from_throttle(request.value("cpu_throttle", 0));
+  if (!cpu_limit.ok()) {
+    reply(failure(cpu_limit.error()));
+    return;
+  }
+  auto control_id = scheduler_->demand(request.at("module").get<std::string>(), cpu_limit.value(),
+                                       request.value("source", std::string("vigilctl")));
+  reply(control_id.ok() ? json{{"ok", true}, {"control_id", control_id.value()}} : failure(control_id.error()));
 }
 
 void Agent::unload(const std::string& module, const ControlServer::Reply& reply, bool load_again) {
+  scheduler_->deactivate(module);
   auto plugin = registry_->detach(module);
   if (!plugin) {
     reply(failure("no loaded module '" + module + "'"));
@@ -279,6 +302,7 @@ void Agent::unload(const std::string& module, const ControlServer::Reply& reply,
         return;
       }
       auto loaded = registry_->load_file(file);
+      if (loaded.ok()) scheduler_->activate(registry_->find(loaded.value()));
       reply(loaded.ok() ? json{{"ok", true}, {"module", loaded.value()}} : failure(loaded.error()));
     });
   });

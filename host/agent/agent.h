@@ -11,7 +11,6 @@
 
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "base/paths.h"
@@ -19,6 +18,8 @@
 #include "control/control_server.h"
 #include "log/log_manager.h"
 #include "plugin/registry.h"
+#include "sched/hive_watcher.h"
+#include "sched/scheduler.h"
 #include "store/state_store.h"
 
 namespace vigil {
@@ -47,7 +48,8 @@ class Agent {
   void handle(const nlohmann::json& request, const ControlServer::Reply& reply);
   nlohmann::json plugins_report() const;
   nlohmann::json status_report();
-  void scan(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void set_manifest(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void demand(const nlohmann::json& request, const ControlServer::Reply& reply);
   void unload(const std::string& module, const ControlServer::Reply& reply, bool load_again);
 
   AgentOptions options_;
@@ -56,12 +58,12 @@ class Agent {
   boost::asio::thread_pool scan_pool_;
   int lock_fd_ = -1;
   bool stopping_ = false;
-  // Modules with a scan requested or running; one scan per module at a time.
-  std::set<std::string, std::less<>> collecting_;
   int64_t started_at_ = 0;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<LogManager> logs_;
   std::unique_ptr<PluginRegistry> registry_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<HiveWatcher> hive_watcher_;
   std::unique_ptr<ControlServer> control_;
 };
 

@@ -9,7 +9,8 @@ nlohmann::json snapshot_json(const SnapshotInfo& info) {
           {"manifest_type", info.manifest_type},
           {"started_at", info.started_at},
           {"finished_at", info.finished_at},
-          {"row_count", info.row_count}};
+          {"row_count", info.row_count},
+          {"state", info.state}};
 }
 
 }  // namespace

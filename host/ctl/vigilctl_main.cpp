@@ -3,9 +3,15 @@
 // Exit codes: 0 ok, 1 runtime error, 2 usage error.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -61,6 +67,105 @@ void print_json(const json& value) {
   std::cout << value.dump(2) << "\n";
 }
 
+std::vector<std::string> translate_key_value_form(int argc, char** argv) {
+  std::vector<std::string> args;
+  std::map<std::string, std::string> pairs;
+  for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto equals = arg.find('=');
+    if (arg.rfind("-", 0) == 0 || equals == std::string::npos) return args;
+    std::string key = arg.substr(0, equals);
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    pairs[key] = arg.substr(equals + 1);
+  }
+  if (pairs.empty() || pairs["action"] != "demand") return args;
+  std::vector<std::string> translated = {"demand", "--type", pairs["type"]};
+  if (pairs.count("cputhrottle") > 0) translated.insert(translated.end(), {"--cpu-throttle", pairs["cputhrottle"]});
+  for (const auto& [key, unused] : pairs) {
+    if (key != "action" && key != "type" && key != "cputhrottle") translated.push_back("--unknown-" + key);
+  }
+  return {translated.rbegin(), translated.rend()};
+}
+
+int run_demand(const vigil::Paths& paths, const std::string& type, int cpu_throttle, bool wait) {
+  auto response = request(paths, {{"command", "demand"}, {"module", type}, {"cpu_throttle", cpu_throttle}});
+  if (!response) return kRuntimeError;
+  std::string control_id = (*response)["control_id"];
+  std::cout << "ControlId: " << control_id << std::endl;
+  if (!wait) return kOk;
+  bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  std::string last_state;
+  for (;;) {
+    auto status = request(paths, {{"command", "demand_status"}, {"control_id", control_id}});
+    if (!status) return kRuntimeError;
+    const json& demand = (*status)["demand"];
+    std::string state = demand["state"];
+    if (terminal && demand.contains("progress")) {
+      uint64_t done = demand["progress"]["done"];
+      uint64_t total = demand["progress"]["total"];
+      std::cout << "\r" << state << (total > 0 ? " " + std::to_string(done) + "/" + std::to_string(total) : "")
+                << "          " << std::flush;
+    } else if (state != last_state) {
+      std::cout << state << std::endl;
+    }
+    last_state = state;
+    if (state == "completed" || state == "failed") {
+      if (terminal) std::cout << "\n";
+      if (state == "failed")
+        return fail("ControlId " + control_id + " failed: " + demand["message"].get<std::string>());
+      std::cout << "completed: " << demand["message"].get<std::string>() << "\n";
+      return kOk;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// The hive lives in the state store: vigilctl reads and writes it directly,
+// whether or not vigild runs; a running vigild notices writes at once.
+int run_keys(const vigil::Paths& paths, bool list, bool get, const std::string& path, const std::string& name,
+             const std::string& value) {
+  if (!list && !get) {
+    static const std::set<std::string> kNames = {"CpuLimit", "ScanOnDemand", "ScanOnStartup"};
+    if (path.rfind(std::string(vigil::kHiveRoot) + "/", 0) != 0 || kNames.count(name) == 0) {
+      std::cerr << "vigilctl: keys set: expected ScanOnDemand/<KeyName> and one of CpuLimit, ScanOnDemand, "
+                   "ScanOnStartup\n";
+      return kUsageError;
+    }
+    bool digits = !value.empty() && value.size() <= 3 &&
+                  std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) {
+      std::cerr << "vigilctl: keys set: " << name << " takes a decimal number, got '" << value << "'\n";
+      return kUsageError;
+    }
+  }
+  if (!std::filesystem::exists(paths.state_db())) return fail("no state store at " + paths.state_db().string());
+  auto store = vigil::StateStore::open(paths.state_db());
+  if (!store.ok()) return fail(store.error());
+  if (list) {
+    auto values = store.value()->hive_list(vigil::kHiveRoot);
+    if (!values.ok()) return fail(values.error());
+    for (const auto& entry : values.value()) {
+      std::cout << entry.path << "/" << entry.name << " = " << entry.value << "\n";
+    }
+    return kOk;
+  }
+  if (get) {
+    auto found = store.value()->hive_get(path, name);
+    if (!found.ok()) return fail(found.error());
+    if (!found.value()) return fail("no value " + path + "/" + name);
+    std::cout << *found.value() << "\n";
+    return kOk;
+  }
+  if (auto existing = store.value()->hive_get(path, "ScanOnDemand"); !existing.ok() || !existing.value()) {
+    return fail("no key " + path + " (keys are created when their module is activated; see vigilctl keys list)");
+  }
+  vigil::Status written = store.value()->hive_set(path, name, value);
+  if (!written.ok()) return fail(written.error());
+  std::cout << path << "/" << name << " = " << value << "\n";
+  return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,20 +193,44 @@ int main(int argc, char** argv) {
   results->add_option("--table,-t", table, "Only this table");
   results->add_flag("--json", as_json, "Print JSON");
 
+  auto* manifest = app.add_subcommand("manifest", "Manage the manifests modules scan with");
+  manifest->require_subcommand(1);
   std::string manifest_file;
   std::optional<std::string> manifest_type;
-  std::optional<int> cpu_limit;
-  auto* scan = app.add_subcommand("scan", "Run a module's scan now with a manifest file and store the snapshot");
-  scan->add_option("--module,-m", module, "Module type, e.g. inv")->required();
-  scan->add_option("--manifest", manifest_file, "Manifest file")->required()->check(CLI::ExistingFile);
-  scan->add_option("--type", manifest_type, "Manifest type (when the module handles several)");
-  scan->add_option("--cpu-limit", cpu_limit, "CPU limit in percent of one core")->check(CLI::Range(1, 100));
-  scan->add_flag("--json", as_json, "Print JSON");
+  std::string manifest_version = "local";
+  auto* manifest_set = manifest->add_subcommand("set", "Store FILE as the module's manifest (it may then scan)");
+  manifest_set->add_option("--module,-m", module, "Module type, e.g. inv")->required();
+  manifest_set->add_option("--file,-f", manifest_file, "Manifest file")->required()->check(CLI::ExistingFile);
+  manifest_set->add_option("--type", manifest_type, "Manifest type (when the module handles several)");
+  manifest_set->add_option("--version", manifest_version, "Manifest version label")->capture_default_str();
+
+  std::string demand_type;
+  int cpu_throttle = 0;
+  bool wait = false;
+  auto* demand = app.add_subcommand("demand", "Start an on-demand scan; prints its ControlId and returns");
+  demand->add_option("--type,-t", demand_type, "Module type: inv, vm, pc, udc, sca, ...")->required();
+  demand->add_option("--cpu-throttle", cpu_throttle, "0 = no throttling, 1-1000 = per mille of one core")
+      ->check(CLI::Range(0, 1000));
+  demand->add_flag("--wait", wait, "Wait for the scan to finish, showing progress on a terminal");
+
+  auto* keys = app.add_subcommand("keys", "Read and write the key hive (ScanOnDemand/<Key>/...)");
+  keys->require_subcommand(1);
+  std::string key_path, value_name, value;
+  auto* keys_list = keys->add_subcommand("list", "List every value of the hive");
+  auto* keys_get = keys->add_subcommand("get", "Print one value");
+  keys_get->add_option("path", key_path, "Key path, e.g. ScanOnDemand/Inventory")->required();
+  keys_get->add_option("name", value_name, "Value name: CpuLimit, ScanOnDemand, ScanOnStartup")->required();
+  auto* keys_set = keys->add_subcommand("set", "Write one value (the agent reacts at once)");
+  keys_set->add_option("path", key_path, "Key path, e.g. ScanOnDemand/Inventory")->required();
+  keys_set->add_option("name", value_name, "Value name: CpuLimit, ScanOnDemand, ScanOnStartup")->required();
+  keys_set->add_option("value", value, "Value")->required();
 
   auto* stop = app.add_subcommand("stop", "Stop vigild");
 
+  // The operators' form from other agents: "action=demand type=vm cputhrottle=100".
+  std::vector<std::string> args = translate_key_value_form(argc, argv);
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& error) {
     int code = app.exit(error);
     return code == 0 ? kOk : kUsageError;
@@ -169,24 +298,24 @@ int main(int argc, char** argv) {
     return kOk;
   }
 
-  if (scan->parsed()) {
+  if (manifest_set->parsed()) {
     std::ifstream file(manifest_file, std::ios::binary);
-    std::ostringstream manifest;
-    manifest << file.rdbuf();
+    std::ostringstream body;
+    body << file.rdbuf();
     if (!file) return fail("cannot read manifest " + manifest_file);
-    json body = {{"command", "scan"}, {"module", module}, {"manifest", manifest.str()}};
-    if (manifest_type) body["manifest_type"] = *manifest_type;
-    if (cpu_limit) body["cpu_limit"] = *cpu_limit;
-    auto response = request(paths, body);
+    json request_body = {
+        {"command", "manifest_set"}, {"module", module}, {"body", body.str()}, {"version", manifest_version}};
+    if (manifest_type) request_body["manifest_type"] = *manifest_type;
+    auto response = request(paths, request_body);
     if (!response) return kRuntimeError;
-    if (as_json) {
-      print_json(*response);
-    } else {
-      std::cout << "scan of " << module << " complete: " << (*response)["row_count"] << " rows in snapshot #"
-                << (*response)["snapshot_id"] << "\n";
-    }
+    std::cout << "manifest stored: module " << module << ", type " << (*response)["manifest_type"].get<std::string>()
+              << ", version " << manifest_version << "\n";
     return kOk;
   }
+
+  if (demand->parsed()) return run_demand(paths, demand_type, cpu_throttle, wait);
+
+  if (keys->parsed()) return run_keys(paths, keys_list->parsed(), keys_get->parsed(), key_path, value_name, value);
 
   if (stop->parsed()) {
     // The daemon may close the socket before its reply arrives; the instance

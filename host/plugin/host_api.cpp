@@ -198,8 +198,8 @@ vigil_status checkpoint(vigil_scan* scan) {
 
 vigil_status progress(vigil_scan* scan, uint64_t done, uint64_t total) {
   if (scan == nullptr) return VIGIL_E_INVALID_ARG;
-  scan->progress_done = done;
-  scan->progress_total = total;
+  scan->progress->done = done;
+  scan->progress->total = total;
   return VIGIL_OK;
 }
 

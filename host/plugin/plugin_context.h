@@ -39,15 +39,24 @@ struct vigil_plugin_host {
   std::atomic<bool> cancel_scans{false};
 };
 
+namespace vigil {
+// A scan's progress as the plugin reports it; shared with whoever watches.
+struct ScanProgress {
+  std::atomic<uint64_t> done{0};
+  std::atomic<uint64_t> total{0};
+};
+}  // namespace vigil
+
 struct vigil_scan {
-  vigil_scan(const vigil_plugin_host* owner, int cpu_limit)
-      : plugin(owner), throttle(cpu_limit, &plugin->cancel_scans) {}
+  vigil_scan(const vigil_plugin_host* owner, int cpu_limit, std::shared_ptr<vigil::ScanProgress> observer = nullptr)
+      : plugin(owner),
+        throttle(cpu_limit, &plugin->cancel_scans),
+        progress(observer ? std::move(observer) : std::make_shared<vigil::ScanProgress>()) {}
 
   const vigil_plugin_host* plugin;
   vigil::CpuThrottle throttle;
   std::vector<vigil::SnapshotRow> rows;
   std::unordered_set<std::string> row_ids;  // table + '\n' + key, to refuse duplicates
-  std::atomic<uint64_t> progress_done{0};
-  std::atomic<uint64_t> progress_total{0};
+  std::shared_ptr<vigil::ScanProgress> progress;
   std::string error;
 };

@@ -1,7 +1,14 @@
 // Scan execution on a worker thread and snapshot storage.
 #include "sched/scan_runner.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+
+#include "delta/delta.h"
 
 namespace vigil {
 namespace {
@@ -32,6 +39,25 @@ class ActiveScan {
   bool started_ = false;
 };
 
+// Applies ProcessPriority to the worker thread for the scan, then restores it.
+class ThreadPriority {
+ public:
+  ThreadPriority(int nice, spdlog::logger& logger) : thread_(static_cast<id_t>(::gettid())) {
+    errno = 0;
+    previous_ = ::getpriority(PRIO_PROCESS, thread_);
+    if (nice != previous_ && ::setpriority(PRIO_PROCESS, thread_, nice) != 0) {
+      logger.warn("ProcessPriority {} not applied: {}", nice, std::strerror(errno));
+    }
+  }
+  ~ThreadPriority() { ::setpriority(PRIO_PROCESS, thread_, previous_); }
+  ThreadPriority(const ThreadPriority&) = delete;
+  ThreadPriority& operator=(const ThreadPriority&) = delete;
+
+ private:
+  id_t thread_;
+  int previous_ = 0;
+};
+
 }  // namespace
 
 std::string status_name(vigil_status status) {
@@ -54,11 +80,15 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   ScanOutcome outcome;
   outcome.started_at = unix_now();
   const vigil_plugin_host& context = plugin->context();
-  auto handler = context.handlers.find(request.manifest_type);
-  if (handler == context.handlers.end()) {
-    outcome.status = VIGIL_E_UNSUPPORTED;
-    outcome.error = "module '" + context.module + "' has no handler for manifest type '" + request.manifest_type + "'";
-    return outcome;
+  std::string types;
+  for (const Manifest& manifest : request.manifests) {
+    if (context.handlers.count(manifest.manifest_type) == 0) {
+      outcome.status = VIGIL_E_UNSUPPORTED;
+      outcome.error =
+          "module '" + context.module + "' has no handler for manifest type '" + manifest.manifest_type + "'";
+      return outcome;
+    }
+    types += (types.empty() ? "" : ",") + manifest.manifest_type;
   }
   ActiveScan active(plugin);
   if (!active.started()) {
@@ -66,12 +96,20 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
     outcome.error = "module '" + context.module + "' is being unloaded";
     return outcome;
   }
+  ThreadPriority priority(request.nice, *context.logger);
 
-  vigil_scan scan(&context, request.cpu_limit);
-  context.logger->info("scan started: manifest type '{}', CPU limit {}%", request.manifest_type, request.cpu_limit);
-  outcome.status = handler->second.callback(handler->second.user, &scan,
-                                            vigil_str{request.manifest_type.data(), request.manifest_type.size()},
-                                            vigil_str{request.manifest.data(), request.manifest.size()});
+  vigil_scan scan(&context, request.cpu_limit, request.progress);
+  context.logger->info("scan started: {} ({}), manifest types {}, CPU limit {}%", request.trigger,
+                       request.control_id.empty() ? "no ControlId" : "ControlId " + request.control_id, types,
+                       request.cpu_limit);
+  outcome.status = VIGIL_OK;
+  for (const Manifest& manifest : request.manifests) {
+    const auto& handler = context.handlers.find(manifest.manifest_type)->second;
+    outcome.status =
+        handler.callback(handler.user, &scan, vigil_str{manifest.manifest_type.data(), manifest.manifest_type.size()},
+                         vigil_str{manifest.body.data(), manifest.body.size()});
+    if (outcome.status != VIGIL_OK) break;
+  }
   outcome.finished_at = unix_now();
   if (outcome.status != VIGIL_OK) {
     outcome.error = scan.error.empty() ? "the plugin returned " + status_name(outcome.status) : scan.error;
@@ -79,17 +117,44 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
     return outcome;
   }
 
-  SnapshotInfo info{0, context.module, request.manifest_type, outcome.started_at, outcome.finished_at, 0};
-  Result<int64_t> stored = store.write_snapshot(info, scan.rows);
-  if (!stored.ok()) {
+  sort_rows(scan.rows);
+  SnapshotInfo info{0, context.module, types, outcome.started_at, outcome.finished_at, 0, {}};
+  auto committed = store.commit_snapshot(
+      info, scan.rows, [&](const std::vector<SnapshotRow>& base, int64_t sequence) -> std::optional<std::string> {
+        Delta delta = compute_delta(base, scan.rows);
+        outcome.added = delta.added.size();
+        outcome.removed = delta.removed.size();
+        outcome.changed = delta.changed.size();
+        if (delta.empty()) return std::nullopt;
+        nlohmann::json payload = {{"sequence", sequence},
+                                  {"kind", "delta"},
+                                  {"module", context.module},
+                                  {"trigger", request.trigger},
+                                  {"control_id", request.control_id},
+                                  {"started_at", outcome.started_at},
+                                  {"finished_at", outcome.finished_at},
+                                  {"row_count", scan.rows.size()},
+                                  {"delta", delta_to_json(delta)}};
+        return payload.dump();
+      });
+  if (!committed.ok()) {
     outcome.status = VIGIL_E_IO;
-    outcome.error = stored.error();
+    outcome.error = committed.error();
     context.logger->error("scan result not stored: {}", outcome.error);
     return outcome;
   }
-  outcome.snapshot_id = stored.value();
+  outcome.snapshot_id = committed.value().snapshot_id;
+  outcome.sequence = committed.value().sequence;
+  outcome.dropped = committed.value().dropped;
   outcome.row_count = static_cast<int64_t>(scan.rows.size());
-  context.logger->info("scan complete: {} rows in snapshot {}", outcome.row_count, outcome.snapshot_id);
+  context.logger->info("scan complete: {} rows in snapshot {}; delta +{} -{} ~{}{}", outcome.row_count,
+                       outcome.snapshot_id, outcome.added, outcome.removed, outcome.changed,
+                       outcome.sequence ? " queued as sequence " + std::to_string(*outcome.sequence)
+                                        : std::string(", nothing to upload"));
+  if (outcome.dropped > 0) {
+    context.logger->warn("outbox bound reached: {} oldest entries dropped (their changes merge into later deltas)",
+                         outcome.dropped);
+  }
   return outcome;
 }
 

@@ -1,11 +1,14 @@
-// Runs one scan: calls the plugin's manifest handler on the calling (worker)
-// thread, then stores the rows it emitted as a new snapshot in one
-// transaction. A scan that fails or is cancelled stores nothing.
+// Runs one scan of a module: every stored manifest of the module through its
+// type's handler, on the calling (worker) thread, into one snapshot; then
+// commits it with its delta against the acknowledged base in one transaction.
+// A scan that fails or is cancelled stores nothing.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "plugin/loaded_plugin.h"
 #include "store/state_store.h"
@@ -13,9 +16,12 @@
 namespace vigil {
 
 struct ScanRequest {
-  std::string manifest_type;
-  std::string manifest;
+  std::vector<Manifest> manifests;
   int cpu_limit = 100;  // percent of one core
+  int nice = 0;         // ProcessPriority of the worker thread during the scan
+  std::string trigger;  // "interval", "on-demand", "on-startup"
+  std::string control_id;
+  std::shared_ptr<ScanProgress> progress;
 };
 
 struct ScanOutcome {
@@ -25,6 +31,11 @@ struct ScanOutcome {
   int64_t row_count = 0;
   int64_t started_at = 0;
   int64_t finished_at = 0;
+  size_t added = 0;
+  size_t removed = 0;
+  size_t changed = 0;
+  std::optional<int64_t> sequence;  // the outbox entry of a non-empty delta
+  int64_t dropped = 0;              // outbox entries dropped to respect the bound
 };
 
 std::string status_name(vigil_status status);

@@ -1,6 +1,8 @@
 // SQLite-backed state store and its schema migrations.
 #include "store/state_store.h"
 
+#include "store/store_errors.h"
+
 #include <array>
 
 namespace vigil {
@@ -49,16 +51,27 @@ constexpr std::array kMigrations = {
       PRIMARY KEY (module, key)
     ) WITHOUT ROWID;
     )sql",
+    R"sql(
+    ALTER TABLE snapshots ADD COLUMN state TEXT NOT NULL DEFAULT 'acknowledged';
+    CREATE TABLE outbox (
+      sequence INTEGER PRIMARY KEY,
+      module TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      snapshot_id INTEGER,
+      created_at INTEGER NOT NULL,
+      payload BLOB NOT NULL
+    );
+    CREATE INDEX outbox_by_module ON outbox (module);
+    CREATE TABLE counters (
+      name TEXT PRIMARY KEY,
+      value INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE module_schedule (
+      module TEXT PRIMARY KEY,
+      last_scan_completed_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
-
-template <class Fn>
-auto guarded(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const sqlite::SqliteError& error) {
-    return Error{std::string("state store: ") + error.what()};
-  }
-}
 
 }  // namespace
 
@@ -197,65 +210,18 @@ Result<std::optional<Manifest>> StateStore::manifest(std::string_view module, st
   });
 }
 
-Result<int64_t> StateStore::write_snapshot(const SnapshotInfo& info, const std::vector<SnapshotRow>& rows) {
-  return guarded([&]() -> Result<int64_t> {
-    std::lock_guard lock(mutex_);
-    sqlite::Transaction transaction(db_);
-    sqlite::Statement header(db_,
-                             "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count) "
-                             "VALUES (?, ?, ?, ?, ?)");
-    header.bind(1, info.module)
-        .bind(2, info.manifest_type)
-        .bind(3, info.started_at)
-        .bind(4, info.finished_at)
-        .bind(5, static_cast<int64_t>(rows.size()))
-        .run();
-    int64_t id = sqlite3_last_insert_rowid(db_.handle());
-
-    sqlite::Statement insert(db_,
-                             "INSERT INTO snapshot_rows (snapshot_id, table_name, row_key, columns) "
-                             "VALUES (?, ?, ?, ?)");
-    for (const SnapshotRow& row : rows) {
-      insert.bind(1, id).bind(2, row.table).bind(3, row.key).bind(4, row.values).run();
-    }
-
-    sqlite::Statement prune(db_,
-                            "DELETE FROM snapshots WHERE module = ? AND id NOT IN "
-                            "(SELECT id FROM snapshots WHERE module = ? ORDER BY id DESC LIMIT ?)");
-    prune.bind(1, info.module).bind(2, info.module).bind(3, static_cast<int64_t>(kSnapshotsKept)).run();
-    transaction.commit();
-    return id;
-  });
-}
-
-Result<std::optional<SnapshotInfo>> StateStore::latest_snapshot(std::string_view module) {
-  return guarded([&]() -> Result<std::optional<SnapshotInfo>> {
+Result<std::vector<Manifest>> StateStore::manifests(std::string_view module) {
+  return guarded([&]() -> Result<std::vector<Manifest>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
-                                "SELECT id, manifest_type, started_at, finished_at, row_count FROM snapshots "
-                                "WHERE module = ? ORDER BY id DESC LIMIT 1");
+                                "SELECT manifest_type, version, body FROM manifests WHERE module = ? "
+                                "ORDER BY manifest_type");
     statement.bind(1, module);
-    if (!statement.step()) return std::optional<SnapshotInfo>();
-    return std::optional<SnapshotInfo>(SnapshotInfo{statement.integer(0), std::string(module), statement.text(1),
-                                                    statement.integer(2), statement.integer(3), statement.integer(4)});
-  });
-}
-
-Result<std::vector<SnapshotRow>> StateStore::snapshot_rows(int64_t id, const std::optional<std::string>& table) {
-  return guarded([&]() -> Result<std::vector<SnapshotRow>> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_,
-                                "SELECT table_name, row_key, columns FROM snapshot_rows WHERE snapshot_id = ? "
-                                "AND (?2 IS NULL OR table_name = ?2) ORDER BY table_name, row_key");
-    statement.bind(1, id);
-    if (table) {
-      statement.bind(2, *table);
-    } else {
-      statement.bind_null(2);
+    std::vector<Manifest> found;
+    while (statement.step()) {
+      found.push_back(Manifest{std::string(module), statement.text(0), statement.text(1), statement.text(2)});
     }
-    std::vector<SnapshotRow> rows;
-    while (statement.step()) rows.push_back({statement.text(0), statement.text(1), statement.text(2)});
-    return rows;
+    return found;
   });
 }
 

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "test_support.h"
+#include "daemon_fixture.h"
 
 namespace vigil {
 namespace {
@@ -15,32 +15,7 @@ namespace {
 using nlohmann::json;
 using test::vigilctl;
 
-std::filesystem::path plugin(const std::string& name) {
-  return std::filesystem::path(TEST_PLUGIN_DIR) / (name + ".so");
-}
-
-class Daemon : public ::testing::Test {
- protected:
-  void SetUp() override {
-    test::install_plugins(root(), {plugin("test_scanner"), plugin("c_plugin"), plugin("broken_major")});
-    daemon_ = std::make_unique<test::Daemon>(root());
-    ASSERT_TRUE(daemon_->ready()) << daemon_->log();
-  }
-  const std::filesystem::path& root() const { return dir_.path(); }
-  std::string write_manifest(const std::string& text) {
-    auto path = root() / ("manifest-" + std::to_string(++manifests_));
-    std::ofstream(path) << text;
-    return path.string();
-  }
-  json json_of(const test::CommandResult& result) {
-    EXPECT_EQ(result.exit_code, 0) << result.err;
-    return json::parse(result.out, nullptr, false);
-  }
-
-  test::TempDir dir_;
-  std::unique_ptr<test::Daemon> daemon_;
-  int manifests_ = 0;
-};
+class Daemon : public test::DaemonFixture {};
 
 TEST_F(Daemon, Plugins_ListsLoadedAndRefusedWithReasons) {
   json plugins = json_of(vigilctl(root(), {"plugins", "--json"}));
@@ -63,10 +38,9 @@ TEST_F(Daemon, Plugins_ListsLoadedAndRefusedWithReasons) {
 }
 
 TEST_F(Daemon, ScanThenResults_ShowTheSnapshotRows) {
-  auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest",
-                                write_manifest("row packages bash 5.2\nrow packages zsh 5.9\nrow os name Debian\n")});
-  ASSERT_EQ(scan.exit_code, 0) << scan.err;
-  EXPECT_NE(scan.out.find("3 rows"), std::string::npos) << scan.out;
+  auto scanned = scan("row packages bash 5.2\nrow packages zsh 5.9\nrow os name Debian\n");
+  ASSERT_EQ(scanned.exit_code, 0) << scanned.err;
+  EXPECT_NE(scanned.out.find("completed: 3 rows"), std::string::npos) << scanned.out;
 
   json results = json_of(vigilctl(root(), {"results", "--module", "testscan", "--json"}));
   ASSERT_EQ(results["rows"].size(), 3u) << results.dump();
@@ -94,29 +68,38 @@ TEST_F(Daemon, ScanThenResults_ShowTheSnapshotRows) {
 }
 
 TEST_F(Daemon, FailingScan_ExitsOneWithThePluginsReason) {
-  auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("fail bad rule 7\n")});
-  EXPECT_EQ(scan.exit_code, 1);
-  EXPECT_NE(scan.err.find("bad rule 7"), std::string::npos) << scan.err;
+  auto scanned = scan("fail bad rule 7\n");
+  EXPECT_EQ(scanned.exit_code, 1);
+  EXPECT_NE(scanned.err.find("failed: bad rule 7"), std::string::npos) << scanned.err;
 }
 
-TEST_F(Daemon, ScanOfUnknownOrRealtimeModule_IsRefused) {
-  auto manifest = write_manifest("row t a 1\n");
-  auto unknown = vigilctl(root(), {"scan", "--module", "nosuch", "--manifest", manifest});
+TEST_F(Daemon, DemandOfUnknownOrRealtimeModule_IsRefused) {
+  auto unknown = vigilctl(root(), {"demand", "--type", "nosuch"});
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_NE(unknown.err.find("no loaded module 'nosuch'"), std::string::npos) << unknown.err;
-  auto realtime = vigilctl(root(), {"scan", "--module", "cplug", "--manifest", manifest});
+  EXPECT_NE(unknown.err.find("module 'nosuch' is not activated"), std::string::npos) << unknown.err;
+  auto realtime = vigilctl(root(), {"demand", "--type", "cplug"});
   EXPECT_EQ(realtime.exit_code, 1);
-  EXPECT_NE(realtime.err.find("real-time"), std::string::npos) << realtime.err;
+  EXPECT_NE(realtime.err.find("not activated"), std::string::npos) << realtime.err;
+  auto manifest = vigilctl(root(), {"manifest", "set", "--module", "nosuch", "--file", write_manifest("x")});
+  EXPECT_EQ(manifest.exit_code, 1);
+  EXPECT_NE(manifest.err.find("no loaded module 'nosuch'"), std::string::npos) << manifest.err;
+  auto wrong_type =
+      vigilctl(root(), {"manifest", "set", "--module", "testscan", "--type", "inv", "--file", write_manifest("x")});
+  EXPECT_EQ(wrong_type.exit_code, 1);
+  EXPECT_NE(wrong_type.err.find("does not handle manifest type 'inv'"), std::string::npos) << wrong_type.err;
 }
 
 TEST_F(Daemon, UsageErrors_ExitTwo) {
   EXPECT_EQ(vigilctl(root(), {}).exit_code, 2);
   EXPECT_EQ(vigilctl(root(), {"no-such-command"}).exit_code, 2);
   EXPECT_EQ(vigilctl(root(), {"results"}).exit_code, 2);
-  EXPECT_EQ(vigilctl(root(), {"scan", "--module", "testscan", "--manifest", "/nonexistent"}).exit_code, 2);
-  auto help = vigilctl(root(), {"scan", "--help"});
+  EXPECT_EQ(vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", "/nonexistent"}).exit_code, 2);
+  EXPECT_EQ(vigilctl(root(), {"demand", "--type", "testscan", "--cpu-throttle", "1001"}).exit_code, 2);
+  EXPECT_EQ(vigilctl(root(), {"keys", "set", "ScanOnDemand/TestScan", "ScanOnDemand", "x"}).exit_code, 2);
+  EXPECT_EQ(vigilctl(root(), {"keys", "set", "Other/TestScan", "ScanOnDemand", "1"}).exit_code, 2);
+  auto help = vigilctl(root(), {"demand", "--help"});
   EXPECT_EQ(help.exit_code, 0);
-  EXPECT_NE(help.out.find("--manifest"), std::string::npos);
+  EXPECT_NE(help.out.find("--cpu-throttle"), std::string::npos);
 }
 
 TEST_F(Daemon, UnloadAndReload_AtRunTime) {
@@ -124,24 +107,20 @@ TEST_F(Daemon, UnloadAndReload_AtRunTime) {
   ASSERT_EQ(unload.exit_code, 0) << unload.err;
   json plugins = json_of(vigilctl(root(), {"plugins", "--json"}));
   for (const auto& entry : plugins) EXPECT_NE(entry.value("module", ""), "testscan");
-  auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")});
-  EXPECT_EQ(scan.exit_code, 1);
+  EXPECT_EQ(vigilctl(root(), {"demand", "--type", "testscan"}).exit_code, 1);
 
   auto reload = vigilctl(root(), {"plugins", "reload"});
   ASSERT_EQ(reload.exit_code, 0) << reload.err;
-  scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")});
-  EXPECT_EQ(scan.exit_code, 0) << scan.err;
+  auto scanned = scan("row t a 1\n");
+  EXPECT_EQ(scanned.exit_code, 0) << scanned.err;
   auto reload_one = vigilctl(root(), {"plugins", "reload", "testscan"});
   EXPECT_EQ(reload_one.exit_code, 0) << reload_one.err;
 }
 
 TEST_F(Daemon, UnloadDuringScan_CancelsTheScan) {
-  std::thread scanner([&] {
-    auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("spin\n")});
-    EXPECT_EQ(scan.exit_code, 1);
-    EXPECT_NE(scan.err.find("cancelled"), std::string::npos) << scan.err;
-  });
-  // Wait until the scan is running, then unload underneath it.
+  // A manifest arriving for a module never scanned starts its first interval scan.
+  ASSERT_EQ(vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("spin\n")}).exit_code,
+            0);
   for (int i = 0; i < 500; ++i) {
     json status = json_of(vigilctl(root(), {"status", "--json"}));
     bool collecting = false;
@@ -150,8 +129,12 @@ TEST_F(Daemon, UnloadDuringScan_CancelsTheScan) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   auto unload = vigilctl(root(), {"plugins", "unload", "testscan"});
-  scanner.join();
   EXPECT_EQ(unload.exit_code, 0) << unload.err;
+  daemon_->stop();
+  std::ifstream module_log(root() / "var/log/vigil/testscan.log");
+  std::stringstream text;
+  text << module_log.rdbuf();
+  EXPECT_NE(text.str().find("scan failed (cancelled)"), std::string::npos) << text.str();
 }
 
 TEST_F(Daemon, SecondDaemonOnSameRoot_IsRefused) {
@@ -161,8 +144,7 @@ TEST_F(Daemon, SecondDaemonOnSameRoot_IsRefused) {
 }
 
 TEST_F(Daemon, Sigterm_StopsCleanlyAndResultsStayReadableOffline) {
-  ASSERT_EQ(vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")}).exit_code,
-            0);
+  ASSERT_EQ(scan("row t a 1\n").exit_code, 0);
   EXPECT_EQ(daemon_->stop(), 0);
   EXPECT_FALSE(std::filesystem::exists(root() / "run/vigil/vigild.sock"));
   auto offline = vigilctl(root(), {"results", "--module", "testscan", "--json"});
@@ -171,14 +153,13 @@ TEST_F(Daemon, Sigterm_StopsCleanlyAndResultsStayReadableOffline) {
   EXPECT_EQ(json::parse(offline.out)["rows"].size(), 1u);
   auto status = vigilctl(root(), {"status", "--json"});
   EXPECT_EQ(json::parse(status.out)["daemon"]["running"], false);
-  auto scan = vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")});
-  EXPECT_EQ(scan.exit_code, 1);
-  EXPECT_NE(scan.err.find("vigild is not running"), std::string::npos);
+  auto demand = vigilctl(root(), {"demand", "--type", "testscan"});
+  EXPECT_EQ(demand.exit_code, 1);
+  EXPECT_NE(demand.err.find("vigild is not running"), std::string::npos);
 }
 
 TEST_F(Daemon, Logs_DaemonAndPerModuleFiles) {
-  ASSERT_EQ(vigilctl(root(), {"scan", "--module", "testscan", "--manifest", write_manifest("row t a 1\n")}).exit_code,
-            0);
+  ASSERT_EQ(scan("row t a 1\n").exit_code, 0);
   daemon_->stop();
   std::ifstream daemon_log(root() / "var/log/vigil/vigild.log");
   std::stringstream daemon_text;
@@ -206,15 +187,15 @@ TEST_F(Daemon, OtherUsers_AreRefusedByPeerCredentials) {
                                            ~std::filesystem::perms::group_write);
   }
   std::filesystem::permissions(root() / "run/vigil/vigild.sock", std::filesystem::perms::all);
-  auto refused = test::run({"/usr/sbin/runuser", "-u", "nobody", "--", ctl.string(), "--root", root().string(),
-                            "plugins"});
+  auto refused =
+      test::run({"/usr/sbin/runuser", "-u", "nobody", "--", ctl.string(), "--root", root().string(), "plugins"});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("permission denied: only root or the agent's user"), std::string::npos) << refused.err;
   // With the socket closed to others again, the client names the cause.
-  std::filesystem::permissions(root() / "run/vigil/vigild.sock", std::filesystem::perms::owner_all |
-                                                                  std::filesystem::perms::group_all);
-  auto denied = test::run({"/usr/sbin/runuser", "-u", "nobody", "--", ctl.string(), "--root", root().string(),
-                           "status"});
+  std::filesystem::permissions(root() / "run/vigil/vigild.sock",
+                               std::filesystem::perms::owner_all | std::filesystem::perms::group_all);
+  auto denied =
+      test::run({"/usr/sbin/runuser", "-u", "nobody", "--", ctl.string(), "--root", root().string(), "status"});
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_NE(denied.err.find("permission denied on the control socket"), std::string::npos) << denied.err;
 }

@@ -3,14 +3,20 @@
 //   fail MESSAGE          fail the scan through vigil::Error
 //   throw MESSAGE         throw std::runtime_error (the SDK must contain it)
 //   spin                  call checkpoint until the host cancels
+//   sleep MS              take MS milliseconds (checkpointing), to hold a scan open
+//   burn MS               use MS milliseconds of CPU time (checkpointing), for CPU limits
 //   state KEY VALUE       store plugin state and emit it back as a row
 //   config KEY            emit the configuration value (or "<unset>")
 //   badrow                emit a row with an invalid table name
 #include <vigil/plugin.hpp>
 
+#include <time.h>
+
+#include <chrono>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #ifndef TEST_MODULE_NAME
 #define TEST_MODULE_NAME "testscan"
@@ -49,6 +55,18 @@ class TestScanner : public vigil::Plugin {
         throw std::runtime_error(message);
       } else if (command == "spin") {
         for (;;) scan.checkpoint();
+      } else if (command == "sleep") {
+        int milliseconds = 0;
+        words >> milliseconds;
+        auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(milliseconds);
+        while (std::chrono::steady_clock::now() < until) {
+          scan.checkpoint();
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      } else if (command == "burn") {
+        int milliseconds = 0;
+        words >> milliseconds;
+        burn(scan, std::chrono::milliseconds(milliseconds));
       } else if (command == "state") {
         std::string key, value;
         words >> key >> value;
@@ -62,6 +80,21 @@ class TestScanner : public vigil::Plugin {
       } else if (command == "badrow") {
         scan.emit("bad table!", {{"id", "1"}}, {});
       }
+      scan.checkpoint();
+    }
+  }
+
+  // Spins on the CPU until the thread has used `budget` of CPU time.
+  static void burn(vigil::Scan& scan, std::chrono::milliseconds budget) {
+    auto cpu_now = [] {
+      timespec now{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+      return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+    };
+    auto until = cpu_now() + budget;
+    volatile uint64_t sink = 0;
+    while (cpu_now() < until) {
+      for (int i = 0; i < 20000; ++i) sink = sink + static_cast<uint64_t>(i);
       scan.checkpoint();
     }
   }

@@ -44,7 +44,8 @@ echo "$plugins" | grep -q '"key_name": "Hello"' || fail "hello key not registere
 
 manifest=$work/hello.manifest
 printf '# test manifest\n/etc/os-release\n/nonexistent/file\n' >"$manifest"
-"$vigilctl" --root "$root" scan --module hello --manifest "$manifest"
+"$vigilctl" --root "$root" manifest set --module hello --file "$manifest"
+"$vigilctl" --root "$root" demand --type hello --wait
 results=$("$vigilctl" --root "$root" results --module hello --json)
 
 # The plugin's rows must match the real file.
@@ -53,6 +54,7 @@ echo "$results" | grep -A8 '"name": "ID"' | grep -q "\"value\": \"$expected_id\"
 echo "$results" | grep -q '"status": "unreadable"' || fail "missing file not reported"
 bad=$work/bad.manifest
 echo "relative/path" >"$bad"
-if "$vigilctl" --root "$root" scan --module hello --manifest "$bad" 2>"$work/err"; then fail "relative path accepted"; fi
+"$vigilctl" --root "$root" manifest set --module hello --file "$bad"
+if "$vigilctl" --root "$root" demand --type hello --wait 2>"$work/err"; then fail "relative path accepted"; fi
 grep -q "not an absolute path" "$work/err" || fail "bad manifest error unclear: $(cat "$work/err")"
 echo "hello plugin built out of tree, loaded and scanned"

@@ -16,8 +16,10 @@ class Scan : public test::PluginFixture {
     PluginFixture::SetUp();
     ASSERT_TRUE(registry_->load_file(test::test_plugin("test_scanner")).ok());
   }
-  ScanOutcome scan(const std::string& manifest) {
-    return run_scan(registry_->find("testscan"), {"testscan", manifest, 100}, *store_);
+  ScanOutcome scan(const std::string& manifest, const std::string& type = "testscan") {
+    ScanRequest request;
+    request.manifests = {Manifest{"testscan", type, "1", manifest}};
+    return run_scan(registry_->find("testscan"), request, *store_);
   }
   std::vector<SnapshotRow> latest_rows() {
     auto latest = store_->latest_snapshot("testscan").value();
@@ -29,11 +31,31 @@ TEST_F(Scan, EmittedRows_LandInOneSnapshot) {
   auto outcome = scan("row hosts h1 first value\nrow hosts h2 second\nrow users root uid 0\n");
   ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
   EXPECT_EQ(outcome.row_count, 3);
+  EXPECT_EQ(outcome.added, 3u);
+  EXPECT_EQ(outcome.sequence, std::optional<int64_t>(1));
   auto rows = latest_rows();
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[0].table, "hosts");
   EXPECT_EQ(nlohmann::json::parse(rows[0].key), nlohmann::json({{"id", "h1"}}));
   EXPECT_EQ(nlohmann::json::parse(rows[0].values), nlohmann::json({{"value", "first value"}}));
+}
+
+TEST_F(Scan, SecondScan_DeltaAgainstAcknowledgedBase) {
+  auto first = scan("row pkg bash 5.1\nrow pkg zsh 5.8\nrow pkg vim 9.0\n");
+  ASSERT_TRUE(store_->acknowledge(*first.sequence).value());
+  auto second = scan("row pkg bash 5.2\nrow pkg vim 9.0\nrow pkg curl 7.88\n");
+  ASSERT_EQ(second.status, VIGIL_OK) << second.error;
+  EXPECT_EQ(second.added, 1u);
+  EXPECT_EQ(second.removed, 1u);
+  EXPECT_EQ(second.changed, 1u);
+  auto payload = nlohmann::json::parse(store_->oldest_outbox_entry().value()->payload);
+  EXPECT_EQ(payload["sequence"], 2);
+  EXPECT_EQ(payload["delta"]["changed"][0]["old"]["value"], "5.1");
+  EXPECT_EQ(payload["delta"]["changed"][0]["new"]["value"], "5.2");
+  EXPECT_EQ(payload["delta"]["removed"][0]["key"]["id"], "zsh");
+  ASSERT_TRUE(store_->acknowledge(2).value());
+  auto unchanged = scan("row pkg curl 7.88\nrow pkg bash 5.2\nrow pkg vim 9.0\n");
+  EXPECT_FALSE(unchanged.sequence.has_value());  // same rows in another order: nothing to upload
 }
 
 TEST_F(Scan, PluginError_FailsWithItsMessageAndStoresNothing) {
@@ -62,7 +84,7 @@ TEST_F(Scan, DuplicateRowKey_IsRefused) {
 }
 
 TEST_F(Scan, UnknownManifestType_IsUnsupported) {
-  auto outcome = run_scan(registry_->find("testscan"), {"nope", "", 100}, *store_);
+  auto outcome = scan("", "nope");
   EXPECT_EQ(outcome.status, VIGIL_E_UNSUPPORTED);
   EXPECT_NE(outcome.error.find("no handler for manifest type 'nope'"), std::string::npos);
 }

@@ -89,46 +89,146 @@ TEST(StateStore, Manifest_ReplacedByNewVersion) {
   EXPECT_FALSE(store->manifest("inv", "other").value());
 }
 
+// A payload builder that records the base it saw and always reports a change.
+StateStore::PayloadBuilder always_changed(std::vector<SnapshotRow>* seen_base = nullptr) {
+  return [seen_base](const std::vector<SnapshotRow>& base, int64_t sequence) -> std::optional<std::string> {
+    if (seen_base != nullptr) *seen_base = base;
+    return "payload " + std::to_string(sequence);
+  };
+}
+
+StateStore::PayloadBuilder never_changed() {
+  return [](const std::vector<SnapshotRow>&, int64_t) -> std::optional<std::string> { return std::nullopt; };
+}
+
+SnapshotInfo scan_of(const std::string& module) {
+  return {0, module, module, 1, 2, 0, {}};
+}
+
 TEST(StateStore, Snapshot_RowsReadBackOrderedAndFilteredByTable) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
   std::vector<SnapshotRow> rows = {
-      {"b", R"({"id":"2"})", "{}"}, {"a", R"({"id":"1"})", R"({"v":"x"})"}, {"b", R"({"id":"1"})", "{}"}};
-  auto id = store->write_snapshot({0, "inv", "inv", 10, 20, 0}, rows);
-  ASSERT_TRUE(id.ok()) << id.error();
+      {"a", R"({"id":"1"})", R"({"v":"x"})"}, {"b", R"({"id":"1"})", "{}"}, {"b", R"({"id":"2"})", "{}"}};
+  auto committed = store->commit_snapshot(scan_of("inv"), rows, always_changed());
+  ASSERT_TRUE(committed.ok()) << committed.error();
   auto latest = store->latest_snapshot("inv").value();
   ASSERT_TRUE(latest);
-  EXPECT_EQ(latest->id, id.value());
+  EXPECT_EQ(latest->id, committed.value().snapshot_id);
   EXPECT_EQ(latest->row_count, 3);
-  auto all = store->snapshot_rows(id.value(), std::nullopt).value();
+  EXPECT_EQ(latest->state, "pending");
+  auto all = store->snapshot_rows(latest->id, std::nullopt).value();
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].table, "a");
-  EXPECT_EQ(all[1].key, R"({"id":"1"})");
-  auto only_b = store->snapshot_rows(id.value(), std::string("b")).value();
-  EXPECT_EQ(only_b.size(), 2u);
+  EXPECT_EQ(store->snapshot_rows(latest->id, std::string("b")).value().size(), 2u);
 }
 
-TEST(StateStore, Snapshot_FailedWrite_LeavesNothingBehind) {
+TEST(StateStore, Commit_FailedWrite_LeavesNothingBehind) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
   // The same key twice violates the primary key halfway through the write.
   std::vector<SnapshotRow> rows = {{"t", "k1", "{}"}, {"t", "k2", "{}"}, {"t", "k1", "{}"}};
-  auto id = store->write_snapshot({0, "inv", "inv", 1, 2, 0}, rows);
-  ASSERT_FALSE(id.ok());
+  ASSERT_FALSE(store->commit_snapshot(scan_of("inv"), rows, always_changed()).ok());
   EXPECT_FALSE(store->latest_snapshot("inv").value().has_value());
+  EXPECT_FALSE(store->oldest_outbox_entry().value().has_value());
+  EXPECT_EQ(store->outbox_stats().value().last_sequence, 0);
 }
 
-TEST(StateStore, Snapshot_KeepsOnlyTheNewestPerModule) {
+TEST(StateStore, Commit_WithChanges_QueuesOneOutboxEntryAndPendingSnapshot) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  std::vector<int64_t> ids;
-  for (int i = 0; i < 4; ++i)
-    ids.push_back(store->write_snapshot({0, "inv", "inv", i, i, 0}, {{"t", "k", "{}"}}).value());
-  ASSERT_TRUE(store->write_snapshot({0, "vm", "vm", 0, 0, 0}, {{"t", "k", "{}"}}).ok());
-  EXPECT_TRUE(store->snapshot_rows(ids[0], std::nullopt).value().empty());
-  EXPECT_EQ(store->snapshot_rows(ids[3], std::nullopt).value().size(), 1u);
-  EXPECT_EQ(store->snapshot_rows(ids[2], std::nullopt).value().size(), 1u);
-  EXPECT_TRUE(store->latest_snapshot("vm").value().has_value());
+  auto first = store->commit_snapshot(scan_of("inv"), {{"t", "k", "{}"}}, always_changed()).value();
+  ASSERT_EQ(first.sequence, std::optional<int64_t>(1));
+  auto entry = store->oldest_outbox_entry().value();
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->sequence, 1);
+  EXPECT_EQ(entry->module, "inv");
+  EXPECT_EQ(entry->snapshot_id, first.snapshot_id);
+  EXPECT_EQ(entry->payload, "payload 1");
+  EXPECT_TRUE(store->has_pending_delta("inv").value());
+  EXPECT_FALSE(store->has_pending_delta("vm").value());
+}
+
+TEST(StateStore, Acknowledge_PromotesSnapshotToBaseAndIsIdempotent) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  auto first = store->commit_snapshot(scan_of("inv"), {{"t", "a", "{}"}}, always_changed()).value();
+  EXPECT_TRUE(store->acknowledge(*first.sequence).value());
+  EXPECT_FALSE(store->acknowledge(*first.sequence).value());
+  EXPECT_EQ(store->latest_snapshot("inv").value()->state, "acknowledged");
+
+  std::vector<SnapshotRow> base_seen;
+  auto second = store->commit_snapshot(scan_of("inv"), {{"t", "b", "{}"}}, always_changed(&base_seen)).value();
+  ASSERT_EQ(base_seen.size(), 1u);
+  EXPECT_EQ(base_seen[0].key, "a");
+  EXPECT_EQ(second.sequence, std::optional<int64_t>(2));
+  ASSERT_TRUE(store->acknowledge(2).value());
+  // The older base is pruned once the newer one is acknowledged.
+  EXPECT_TRUE(store->snapshot_rows(first.snapshot_id, std::nullopt).value().empty());
+  EXPECT_EQ(store->outbox_stats().value().depth, 0);
+  EXPECT_EQ(store->outbox_stats().value().last_sequence, 2);
+}
+
+TEST(StateStore, Commit_WithoutChanges_KeepsTheBaseAndQueuesNothing) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  auto first = store->commit_snapshot(scan_of("inv"), {{"t", "a", "{}"}}, always_changed()).value();
+  ASSERT_TRUE(store->acknowledge(*first.sequence).value());
+  auto again = store->commit_snapshot({0, "inv", "inv", 50, 60, 0, {}}, {{"t", "a", "{}"}}, never_changed()).value();
+  EXPECT_FALSE(again.sequence.has_value());
+  EXPECT_EQ(again.snapshot_id, first.snapshot_id);
+  EXPECT_EQ(store->latest_snapshot("inv").value()->finished_at, 60);
+  EXPECT_FALSE(store->oldest_outbox_entry().value().has_value());
+}
+
+TEST(StateStore, OutboxBound_DropsOldestCountsItAndMergesItsChanges) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  store->set_outbox_limits(2, 1 << 20);
+  auto first = store->commit_snapshot(scan_of("inv"), {{"t", "a", "{}"}}, always_changed()).value();
+  store->commit_snapshot(scan_of("vm"), {{"t", "a", "{}"}}, always_changed()).value();
+  auto third = store->commit_snapshot(scan_of("pc"), {{"t", "a", "{}"}}, always_changed()).value();
+  EXPECT_EQ(third.dropped, 1);
+  auto stats = store->outbox_stats().value();
+  EXPECT_EQ(stats.depth, 2);
+  EXPECT_EQ(stats.dropped, 1);
+  EXPECT_EQ(store->oldest_outbox_entry().value()->module, "vm");
+  // inv's pending snapshot went with its delta: its next delta starts from the acknowledged base (none).
+  EXPECT_TRUE(store->snapshot_rows(first.snapshot_id, std::nullopt).value().empty());
+  EXPECT_FALSE(store->has_pending_delta("inv").value());
+}
+
+TEST(StateStore, Hive_CreateSetListAndChangesFromOtherProcessesAreVisible) {
+  test::TempDir dir;
+  auto path = dir.path() / "config.db";
+  auto store = open_store(path);
+  EXPECT_TRUE(store->hive_create("ScanOnDemand/Inventory", "ScanOnDemand", "0").value());
+  EXPECT_FALSE(store->hive_create("ScanOnDemand/Inventory", "ScanOnDemand", "5").value());
+  ASSERT_TRUE(store->hive_set("ScanOnDemand/Inventory", "CpuLimit", "20").ok());
+  ASSERT_TRUE(store->hive_create("ScanOnDemand/UDC", "ScanOnDemand", "0").ok());
+  auto values = store->hive_list("ScanOnDemand/Inv").value();
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[0].name, "CpuLimit");
+  EXPECT_EQ(values[1].value, "0");
+
+  int64_t before = store->data_version().value();
+  ASSERT_TRUE(store->hive_set("ScanOnDemand/Inventory", "ScanOnDemand", "2").ok());
+  EXPECT_EQ(store->data_version().value(), before);  // our own writes do not count
+  {
+    auto other = open_store(path);  // another connection, as another process would have
+    ASSERT_TRUE(other->hive_set("ScanOnDemand/Inventory", "ScanOnDemand", "1").ok());
+  }
+  EXPECT_NE(store->data_version().value(), before);
+  EXPECT_EQ(store->hive_get("ScanOnDemand/Inventory", "ScanOnDemand").value(), std::optional<std::string>("1"));
+}
+
+TEST(StateStore, ModuleSchedule_RemembersLastCompletion) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  EXPECT_FALSE(store->last_scan_completed("inv").value());
+  ASSERT_TRUE(store->set_last_scan_completed("inv", 100).ok());
+  ASSERT_TRUE(store->set_last_scan_completed("inv", 200).ok());
+  EXPECT_EQ(store->last_scan_completed("inv").value(), std::optional<int64_t>(200));
 }
 
 }  // namespace

@@ -1,0 +1,53 @@
+// Local directory upload target: atomic, durable, idempotent by sequence.
+#include "link/upload_target.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace vigil {
+namespace {
+
+Status write_all(int fd, const std::string& data) {
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Error{std::strerror(errno)};
+    written += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DirectoryUploadTarget::upload(const OutboxEntry& entry) {
+  std::error_code error;
+  std::filesystem::create_directories(dir_, error);
+  if (error) return Error{"upload directory " + dir_.string() + ": " + error.message()};
+  char name[32];
+  std::snprintf(name, sizeof(name), "%020lld.json", static_cast<long long>(entry.sequence));
+  auto final_path = dir_ / name;
+  auto temp_path = dir_ / (std::string(name) + ".tmp");
+
+  int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Error{"cannot create " + temp_path.string() + ": " + std::strerror(errno)};
+  Status written = write_all(fd, entry.payload);
+  if (written.ok() && ::fsync(fd) != 0) written = Error{std::strerror(errno)};
+  ::close(fd);
+  if (!written.ok()) return Error{"cannot write " + temp_path.string() + ": " + written.error()};
+  if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
+    return Error{"cannot rename to " + final_path.string() + ": " + std::strerror(errno)};
+  }
+  int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);  // make the rename itself durable
+    ::close(dir_fd);
+  }
+  return Status::Ok();
+}
+
+}  // namespace vigil

@@ -1,0 +1,56 @@
+// inotify on the database directory: the main file and its WAL.
+#include "sched/hive_watcher.h"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+namespace vigil {
+
+HiveWatcher::HiveWatcher(boost::asio::io_context& io, std::filesystem::path database, std::function<void()> on_change)
+    : database_(std::move(database)), on_change_(std::move(on_change)), descriptor_(io) {}
+
+HiveWatcher::~HiveWatcher() {
+  stop();
+}
+
+Status HiveWatcher::start() {
+  int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return Error{std::string("inotify_init1: ") + std::strerror(errno)};
+  // Watch the directory: SQLite creates and removes the -wal file as it goes.
+  if (::inotify_add_watch(fd, database_.parent_path().c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) <
+      0) {
+    int error = errno;
+    ::close(fd);
+    return Error{"inotify watch on " + database_.parent_path().string() + ": " + std::strerror(error)};
+  }
+  descriptor_.assign(fd);
+  read();
+  return Status::Ok();
+}
+
+void HiveWatcher::stop() {
+  boost::system::error_code ignored;
+  if (descriptor_.is_open()) descriptor_.close(ignored);
+}
+
+void HiveWatcher::read() {
+  descriptor_.async_read_some(boost::asio::buffer(buffer_), [this](boost::system::error_code error, size_t length) {
+    if (error) return;  // closed
+    std::string main_name = database_.filename().string();
+    bool relevant = false;
+    for (size_t offset = 0; offset + sizeof(inotify_event) <= length;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer_.data() + offset);
+      std::string_view name = event->len > 0 ? std::string_view(event->name) : std::string_view();
+      if (name == main_name || name == main_name + "-wal") relevant = true;
+      offset += sizeof(inotify_event) + event->len;
+    }
+    if (relevant) on_change_();
+    read();
+  });
+}
+
+}  // namespace vigil

@@ -1,0 +1,37 @@
+// Watches the state store's files with inotify so writes from any process
+// (vigilctl, scripts, configuration tools writing the database) are noticed
+// at once, with no polling. Runs on the agent's io_context.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <array>
+#include <filesystem>
+#include <functional>
+
+#include "base/status.h"
+
+namespace vigil {
+
+class HiveWatcher {
+ public:
+  // `on_change` runs on the io_context after any write to the database files.
+  HiveWatcher(boost::asio::io_context& io, std::filesystem::path database, std::function<void()> on_change);
+  ~HiveWatcher();
+  HiveWatcher(const HiveWatcher&) = delete;
+  HiveWatcher& operator=(const HiveWatcher&) = delete;
+
+  Status start();
+  void stop();
+
+ private:
+  void read();
+
+  std::filesystem::path database_;
+  std::function<void()> on_change_;
+  boost::asio::posix::stream_descriptor descriptor_;
+  alignas(8) std::array<char, 4096> buffer_{};
+};
+
+}  // namespace vigil

@@ -1,0 +1,474 @@
+// Scan scheduling: triggers, rules, the key hive, and outbox delivery.
+#include "sched/scheduler.h"
+
+#include <boost/asio/post.hpp>
+
+#include "sched/blackout.h"
+
+namespace vigil {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kDemandsRemembered = 256;
+constexpr std::chrono::seconds kMaxUploadBackoff{300};
+constexpr std::chrono::seconds kFailedScanRetry{300};
+
+int64_t unix_seconds(std::chrono::system_clock::time_point when) {
+  return std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch()).count();
+}
+
+}  // namespace
+
+const char* state_name(ModuleState state) {
+  switch (state) {
+    case ModuleState::kDisabled: return "disabled";
+    case ModuleState::kIdle: return "idle";
+    case ModuleState::kCollecting: return "collecting";
+    case ModuleState::kDeltaPending: return "delta pending";
+    case ModuleState::kUploading: return "uploading";
+  }
+  return "unknown";
+}
+
+const char* trigger_name(Trigger trigger) {
+  switch (trigger) {
+    case Trigger::kInterval: return "interval";
+    case Trigger::kOnDemand: return "on-demand";
+    case Trigger::kOnStartup: return "on-startup";
+  }
+  return "unknown";
+}
+
+int hive_cpu_limit(const std::optional<std::string>& value) {
+  if (!value || value->empty() || value->size() > 3) return 100;
+  int limit = 0;
+  for (char c : *value) {
+    if (c < '0' || c > '9') return 100;
+    limit = limit * 10 + (c - '0');
+  }
+  return limit >= 2 && limit <= 100 ? limit : 100;
+}
+
+Result<int> cpu_limit_from_throttle(int throttle) {
+  if (throttle < 0 || throttle > 1000) {
+    return Error{"cputhrottle must be 0 (no throttling) to 1000 (per mille of one core), got " +
+                 std::to_string(throttle)};
+  }
+  if (throttle == 0) return 100;
+  return std::max(1, (throttle + 9) / 10);
+}
+
+Scheduler::Scheduler(asio::io_context& io, asio::thread_pool& pool, StateStore& store, LogManager& logs,
+                     std::unique_ptr<UploadTarget> target)
+    : io_(io), pool_(pool), store_(store), logs_(logs), target_(std::move(target)), upload_timer_(io) {}
+
+Scheduler::~Scheduler() {
+  stop();
+}
+
+void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins) {
+  auto data_version = store_.data_version();
+  if (data_version.ok()) seen_data_version_ = data_version.value();
+  for (const auto& plugin : plugins) activate(plugin);
+  for (auto& [name, module] : modules_) {
+    if (module.key_path.empty()) continue;
+    // A demand interrupted by a crash or stop (2) runs again, as does one written while we were down (1).
+    auto pending = store_.hive_get(module.key_path, "ScanOnDemand");
+    auto limit = store_.hive_get(module.key_path, "CpuLimit");
+    int cpu_limit = hive_cpu_limit(limit.ok() ? limit.value() : std::nullopt);
+    if (pending.ok() && pending.value() && (*pending.value() == "1" || *pending.value() == "2")) {
+      submit(module, {Trigger::kOnDemand, cpu_limit, control_ids_.next(), "key hive"});
+      continue;
+    }
+    auto on_startup = store_.hive_get(module.key_path, "ScanOnStartup");
+    if (on_startup.ok() && on_startup.value() && *on_startup.value() == "1") {
+      submit(module, {Trigger::kOnStartup, cpu_limit, control_ids_.next(), "ScanOnStartup"});
+    }
+  }
+  for (auto& [name, module] : modules_) pump(module);
+  kick_uploads();
+}
+
+void Scheduler::stop() {
+  stopped_ = true;
+  for (auto& [name, module] : modules_) {
+    if (module.interval_timer) module.interval_timer->cancel();
+  }
+  upload_timer_.cancel();
+}
+
+void Scheduler::activate(std::shared_ptr<LoadedPlugin> plugin) {
+  std::string name = plugin->module();
+  if (plugin->kind() != VIGIL_MODULE_SCAN) return;  // real-time modules are not scheduled
+  if (modules_.count(name) > 0) return;
+  Module& module = modules_[name];
+  module.plugin = std::move(plugin);
+  module.state = ModuleState::kIdle;
+  module.since = std::chrono::system_clock::now();
+  module.interval_timer = std::make_unique<asio::steady_timer>(io_);
+  const std::string& key = module.plugin->context().on_demand_key;
+  if (!key.empty()) {
+    module.key_path = std::string(kHiveRoot) + "/" + key;
+    bool created = false;
+    for (const char* value_name : {"CpuLimit", "ScanOnDemand", "ScanOnStartup"}) {
+      auto made = store_.hive_create(module.key_path, value_name, value_name[0] == 'C' ? "100" : "0");
+      created |= made.ok() && made.value();
+    }
+    if (created) logs_.daemon()->info("key hive: created {} for module '{}'", module.key_path, name);
+  }
+  auto pending = store_.has_pending_delta(name);
+  if (pending.ok() && pending.value()) set_state(module, ModuleState::kDeltaPending);
+  if (!stopped_ && seen_data_version_ >= 0) pump(module);  // after start(): a reload
+}
+
+void Scheduler::deactivate(const std::string& name) {
+  auto found = modules_.find(name);
+  if (found == modules_.end()) return;
+  if (found->second.interval_timer) found->second.interval_timer->cancel();
+  for (const Request& request : found->second.waiting) {
+    record_demand(request.control_id, name, "failed", "module deactivated");
+  }
+  modules_.erase(found);
+  logs_.daemon()->info("module '{}' deactivated", name);
+}
+
+Scheduler::Module* Scheduler::find(const std::string& name) {
+  auto found = modules_.find(name);
+  return found == modules_.end() ? nullptr : &found->second;
+}
+
+Status Scheduler::can_scan(Module& module) {
+  auto manifests = store_.manifests(module.plugin->module());
+  if (!manifests.ok()) return Error{manifests.error()};
+  if (manifests.value().empty()) {
+    return Error{"module '" + module.plugin->module() + "' has no manifest: nothing to scan"};
+  }
+  return Status::Ok();
+}
+
+Result<std::string> Scheduler::demand(const std::string& name, int cpu_limit, const std::string& source) {
+  Module* module = find(name);
+  if (module == nullptr) {
+    return Error{"module '" + name + "' is not activated (no scan-based plugin for it is loaded)"};
+  }
+  if (Status ready = can_scan(*module); !ready.ok()) return Error{ready.error()};
+  if (module->state == ModuleState::kCollecting && module->running->trigger != Trigger::kInterval) {
+    return Error{"module '" + name + "' is already collecting (ControlId " + module->running->control_id + ")"};
+  }
+  for (const Request& waiting : module->waiting) {
+    if (waiting.trigger != Trigger::kInterval) {
+      return Error{"module '" + name + "' already has an on-demand scan waiting (ControlId " + waiting.control_id +
+                   ")"};
+    }
+  }
+  Request request{Trigger::kOnDemand, cpu_limit, control_ids_.next(), source};
+  std::string control_id = request.control_id;
+  submit(*module, std::move(request));
+  return control_id;
+}
+
+void Scheduler::submit(Module& module, Request request) {
+  auto log = logs_.daemon();
+  const std::string& name = module.plugin->module();
+  log->info("OnDemand request: ControlId={} module={} trigger={} source={} cpu_limit={}%", request.control_id, name,
+            trigger_name(request.trigger), request.source, request.cpu_limit);
+  if (Status ready = can_scan(module); !ready.ok()) {
+    log->error("ControlId {} refused: {}", request.control_id, ready.error());
+    record_demand(request.control_id, name, "failed", ready.error());
+    set_demand_key(module, "0");
+    return;
+  }
+  record_demand(request.control_id, name, "waiting", "");
+  if (module.state == ModuleState::kCollecting) {
+    log->info("Interval scan of module '{}' is in progress; ControlId {} will be delayed until it ends", name,
+              request.control_id);
+  } else if (module.state == ModuleState::kDeltaPending || module.state == ModuleState::kUploading) {
+    log->info("Module '{}' has a delta pending upload{}; ControlId {} waits until it is uploaded", name,
+              upload_blocked_.empty() ? "" : " (" + upload_blocked_ + ")", request.control_id);
+  }
+  set_demand_key(module, "1");
+  module.waiting.push_back(std::move(request));
+  pump(module);
+}
+
+void Scheduler::pump(Module& module) {
+  if (stopped_ || module.state != ModuleState::kIdle) return;
+  if (!module.waiting.empty()) {
+    Request request = std::move(module.waiting.front());
+    module.waiting.pop_front();
+    start_scan(module, std::move(request));
+    return;
+  }
+  if (module.next_interval && std::chrono::system_clock::now() >= *module.next_interval && can_scan(module).ok()) {
+    int limit = static_cast<int>(
+        config_integer(module.plugin->module(), "CpuLimit", module.plugin->context().default_cpu_limit, 1, 100));
+    start_scan(module, {Trigger::kInterval, limit, "", "interval"});
+    return;
+  }
+  arm_interval(module);
+}
+
+void Scheduler::arm_interval(Module& module) {
+  const std::string& name = module.plugin->module();
+  auto now = std::chrono::system_clock::now();
+  if (!module.next_interval) {
+    int64_t interval = config_integer(name, "ScanInterval", kDefaultScanIntervalSeconds, 1, 31 * 24 * 3600);
+    auto last = store_.last_scan_completed(name);
+    // Never scanned: the first interval scan is due as soon as there is a manifest.
+    module.next_interval = last.ok() && last.value()
+                               ? std::chrono::system_clock::time_point(std::chrono::seconds(*last.value() + interval))
+                               : now;
+  }
+  auto due = *module.next_interval;
+  if (!can_scan(module).ok()) return;  // armed again when a manifest arrives
+  module.interval_timer->expires_after(
+      std::max(std::chrono::steady_clock::duration::zero(),
+               std::chrono::duration_cast<std::chrono::steady_clock::duration>(due - now)));
+  module.interval_timer->async_wait([this, name](boost::system::error_code error) {
+    if (error) return;
+    if (Module* module = find(name)) pump(*module);
+  });
+}
+
+void Scheduler::start_scan(Module& module, Request request) {
+  std::vector<Manifest> manifests;
+  if (auto stored = store_.manifests(module.plugin->module()); stored.ok()) manifests = stored.value();
+  module.interval_timer->cancel();
+  module.running = request;
+  module.progress = std::make_shared<ScanProgress>();
+  set_state(module, ModuleState::kCollecting);
+  if (request.trigger != Trigger::kInterval) {
+    set_demand_key(module, "2");
+    record_demand(request.control_id, module.plugin->module(), "running", "");
+    demands_[request.control_id].progress = module.progress;
+  }
+  ScanRequest scan{std::move(manifests),
+                   request.cpu_limit,
+                   static_cast<int>(config_integer("", "ProcessPriority", 0, -20, 19)),
+                   trigger_name(request.trigger),
+                   request.control_id,
+                   module.progress};
+  asio::post(pool_, [this, plugin = module.plugin, scan = std::move(scan), request]() mutable {
+    ScanOutcome outcome = run_scan(plugin, scan, store_);
+    // Back on the control thread, where the last plugin reference may be dropped.
+    asio::post(io_, [this, plugin = std::move(plugin), request, outcome]() mutable {
+      scan_finished(plugin->module(), request, outcome);
+    });
+  });
+}
+
+void Scheduler::scan_finished(const std::string& name, const Request& request, const ScanOutcome& outcome) {
+  Module* module = find(name);
+  if (module == nullptr || module->state != ModuleState::kCollecting) return;  // deactivated meanwhile
+  auto log = logs_.daemon();
+  module->running.reset();
+  bool ok = outcome.status == VIGIL_OK;
+  if (ok) {
+    // Any completed scan restarts the interval: on-demand and on-startup ones included.
+    (void)store_.set_last_scan_completed(name, outcome.finished_at);
+    module->next_interval.reset();
+  } else if (request.trigger == Trigger::kInterval) {
+    // A failed interval scan is retried sooner than a whole interval, but not in a loop.
+    module->next_interval = std::chrono::system_clock::now() + kFailedScanRetry;
+  }
+  std::string label = request.trigger == Trigger::kInterval ? "interval scan" : "ControlId " + request.control_id;
+  if (ok) {
+    std::string summary = std::to_string(outcome.row_count) + " rows, delta +" + std::to_string(outcome.added) + " -" +
+                          std::to_string(outcome.removed) + " ~" + std::to_string(outcome.changed);
+    log->info("{} of module '{}' completed: {}{}", label, name, summary,
+              outcome.sequence ? ", queued as sequence " + std::to_string(*outcome.sequence) : ", nothing to upload");
+    if (request.trigger != Trigger::kInterval) record_demand(request.control_id, name, "completed", summary);
+  } else {
+    log->error("{} of module '{}' failed: {}", label, name, outcome.error);
+    if (request.trigger != Trigger::kInterval) record_demand(request.control_id, name, "failed", outcome.error);
+  }
+  if (request.trigger != Trigger::kInterval) set_demand_key(*module, module->waiting.empty() ? "0" : "1");
+  auto pending = store_.has_pending_delta(name);
+  set_state(*module, pending.ok() && pending.value() ? ModuleState::kDeltaPending : ModuleState::kIdle);
+  pump(*module);
+  kick_uploads();
+}
+
+void Scheduler::manifests_changed(const std::string& name) {
+  if (Module* module = find(name)) pump(*module);
+}
+
+void Scheduler::hive_changed() {
+  auto version = store_.data_version();
+  if (!version.ok() || version.value() == seen_data_version_) return;  // our own write
+  seen_data_version_ = version.value();
+  kick_uploads();  // the blackout windows may have changed
+  for (auto& [name, module] : modules_) {
+    if (module.key_path.empty()) continue;
+    auto value = store_.hive_get(module.key_path, "ScanOnDemand");
+    if (!value.ok() || !value.value() || *value.value() != "1") continue;
+    bool already = module.state == ModuleState::kCollecting && module.running->trigger != Trigger::kInterval;
+    for (const Request& waiting : module.waiting) already |= waiting.trigger != Trigger::kInterval;
+    if (already) continue;  // the running or waiting demand covers it
+    auto limit = store_.hive_get(module.key_path, "CpuLimit");
+    submit(module, {Trigger::kOnDemand, hive_cpu_limit(limit.ok() ? limit.value() : std::nullopt), control_ids_.next(),
+                    "key hive"});
+  }
+}
+
+void Scheduler::set_state(Module& module, ModuleState state) {
+  if (module.state == state) return;
+  logs_.module(module.plugin->module())->debug("state: {} -> {}", state_name(module.state), state_name(state));
+  module.state = state;
+  module.since = std::chrono::system_clock::now();
+}
+
+void Scheduler::set_demand_key(const Module& module, const char* value) {
+  if (module.key_path.empty()) return;
+  if (Status written = store_.hive_set(module.key_path, "ScanOnDemand", value); !written.ok()) {
+    logs_.daemon()->error("key hive: {}", written.error());
+  }
+  // Our own write is not news; only other writers move data_version for this connection.
+  if (auto version = store_.data_version(); version.ok()) seen_data_version_ = version.value();
+}
+
+void Scheduler::record_demand(const std::string& control_id, const std::string& module, const std::string& state,
+                              const std::string& message) {
+  if (control_id.empty()) return;
+  auto [entry, inserted] = demands_.try_emplace(control_id);
+  if (inserted) {
+    demand_order_.push_back(control_id);
+    if (demand_order_.size() > kDemandsRemembered) {
+      demands_.erase(demand_order_.front());
+      demand_order_.pop_front();
+    }
+  }
+  entry->second.module = module;
+  entry->second.state = state;
+  entry->second.message = message;
+}
+
+int64_t Scheduler::config_integer(const std::string& module, const std::string& key, int64_t fallback, int64_t min,
+                                  int64_t max) {
+  for (const std::string& name : {module.empty() ? std::string() : module + "." + key, key}) {
+    if (name.empty()) continue;
+    auto value = store_.config(name);
+    if (!value.ok() || !value.value()) continue;
+    try {
+      size_t used = 0;
+      int64_t number = std::stoll(*value.value(), &used);
+      if (used == value.value()->size() && number >= min && number <= max) return number;
+    } catch (const std::exception&) {
+    }
+    logs_.daemon()->warn("configuration {}='{}' ignored: must be an integer from {} to {}", name, *value.value(), min,
+                         max);
+  }
+  return fallback;
+}
+
+nlohmann::json Scheduler::module_status(const std::string& name) const {
+  auto found = modules_.find(name);
+  if (found == modules_.end()) return {{"state", state_name(ModuleState::kDisabled)}};
+  const Module& module = found->second;
+  json status = {{"state", state_name(module.state)},
+                 {"state_since", unix_seconds(module.since)},
+                 {"key_path", module.key_path},
+                 {"waiting", json::array()},
+                 {"next_interval_scan", module.next_interval ? json(unix_seconds(*module.next_interval)) : json()}};
+  if (module.running) {
+    status["trigger"] = trigger_name(module.running->trigger);
+    status["control_id"] = module.running->control_id;
+    status["cpu_limit"] = module.running->cpu_limit;
+    status["progress"] = {{"done", module.progress->done.load()}, {"total", module.progress->total.load()}};
+  }
+  for (const Request& request : module.waiting) status["waiting"].push_back(request.control_id);
+  return status;
+}
+
+nlohmann::json Scheduler::demand_status(const std::string& control_id) const {
+  auto found = demands_.find(control_id);
+  if (found == demands_.end()) return nullptr;
+  const DemandRecord& record = found->second;
+  json status = {
+      {"control_id", control_id}, {"module", record.module}, {"state", record.state}, {"message", record.message}};
+  if (record.progress) {
+    status["progress"] = {{"done", record.progress->done.load()}, {"total", record.progress->total.load()}};
+  }
+  return status;
+}
+
+nlohmann::json Scheduler::outbox_status() {
+  auto stats = store_.outbox_stats();
+  if (!stats.ok()) return {{"error", stats.error()}};
+  return {{"depth", stats.value().depth},     {"bytes", stats.value().bytes},
+          {"dropped", stats.value().dropped}, {"last_sequence", stats.value().last_sequence},
+          {"target", target_->describe()},    {"blocked", upload_blocked_}};
+}
+
+void Scheduler::kick_uploads() {
+  if (stopped_ || upload_in_flight_) return;
+  auto entry = store_.oldest_outbox_entry();
+  if (!entry.ok()) {
+    logs_.daemon()->error("outbox: {}", entry.error());
+    return;
+  }
+  if (!entry.value()) {
+    upload_blocked_.clear();
+    return;
+  }
+  auto windows_text = store_.config("BlackoutWindows");
+  auto windows = BlackoutWindows::parse(windows_text.ok() && windows_text.value() ? *windows_text.value() : "");
+  if (!windows.ok()) logs_.daemon()->warn("configuration ignored: {}", windows.error());
+  int minute = BlackoutWindows::minute_of_day(std::chrono::system_clock::now());
+  if (windows.ok() && windows.value().contains(minute)) {
+    int wait = windows.value().minutes_until_open(minute);
+    upload_blocked_ = "blackout window " + windows.value().to_string();
+    logs_.daemon()->info("outbox: uploads held by the {} for {} more minute(s)", upload_blocked_, wait);
+    // Re-check at the next minute boundary: the window may also be edited meanwhile.
+    auto now = std::chrono::system_clock::now();
+    auto next_minute = std::chrono::ceil<std::chrono::minutes>(now + std::chrono::milliseconds(1));
+    upload_timer_.expires_after(next_minute - now);
+    upload_timer_.async_wait([this](boost::system::error_code error) {
+      if (!error) kick_uploads();
+    });
+    return;
+  }
+  upload_blocked_.clear();
+  OutboxEntry next = std::move(*entry.value());
+  if (Module* module = find(next.module)) set_state(*module, ModuleState::kUploading);
+  upload_in_flight_ = true;
+  asio::post(pool_, [this, next = std::move(next)]() mutable {
+    Status delivered = target_->upload(next);
+    asio::post(io_, [this, next = std::move(next), delivered]() { upload_finished(next, delivered); });
+  });
+}
+
+void Scheduler::upload_finished(const OutboxEntry& entry, const Status& delivered) {
+  upload_in_flight_ = false;
+  auto log = logs_.daemon();
+  Module* module = find(entry.module);
+  if (!delivered.ok()) {
+    upload_backoff_ = std::min(kMaxUploadBackoff, std::max(std::chrono::seconds(1), upload_backoff_ * 2));
+    upload_blocked_ = "upload failed: " + delivered.error();
+    log->warn("outbox: sequence {} not delivered to {}: {}; retrying in {} s", entry.sequence, target_->describe(),
+              delivered.error(), upload_backoff_.count());
+    if (module != nullptr) set_state(*module, ModuleState::kDeltaPending);
+    upload_timer_.expires_after(upload_backoff_);
+    upload_timer_.async_wait([this](boost::system::error_code error) {
+      if (!error) kick_uploads();
+    });
+    return;
+  }
+  upload_backoff_ = std::chrono::seconds(0);
+  if (auto acknowledged = store_.acknowledge(entry.sequence); !acknowledged.ok()) {
+    log->error("outbox: sequence {} delivered but not acknowledged locally: {}", entry.sequence, acknowledged.error());
+  }
+  log->info("outbox: sequence {} ({} of module '{}') uploaded to {}", entry.sequence, entry.kind, entry.module,
+            target_->describe());
+  if (module != nullptr) {
+    auto pending = store_.has_pending_delta(entry.module);
+    set_state(*module, pending.ok() && pending.value() ? ModuleState::kDeltaPending : ModuleState::kIdle);
+    pump(*module);
+  }
+  kick_uploads();
+}
+
+}  // namespace vigil

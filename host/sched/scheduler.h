@@ -1,0 +1,136 @@
+// The scan scheduler: one state machine per activated module
+//   disabled -> idle -> collecting -> (delta pending -> uploading ->) idle
+// fed by its triggers (scan interval, key hive, on-startup, vigilctl demand,
+// platform command) and enforcing the rules of SPEC.md §4: no scan without
+// activation or manifest; one scan at a time and none while a delta is
+// pending; a demand during an interval scan is delayed until it ends; blackout
+// windows hold uploads; a completed on-demand/on-startup scan restarts the
+// interval. Runs on the agent's io_context thread; scans run on the pool and
+// uploads go to the UploadTarget, oldest outbox entry first.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "link/upload_target.h"
+#include "log/log_manager.h"
+#include "plugin/loaded_plugin.h"
+#include "sched/control_id.h"
+#include "sched/scan_runner.h"
+#include "store/state_store.h"
+
+namespace vigil {
+
+enum class ModuleState { kDisabled, kIdle, kCollecting, kDeltaPending, kUploading };
+enum class Trigger { kInterval, kOnDemand, kOnStartup };
+
+const char* state_name(ModuleState state);
+const char* trigger_name(Trigger trigger);
+
+// "CpuLimit" values outside 2..100 (or missing) mean 100.
+int hive_cpu_limit(const std::optional<std::string>& value);
+// cputhrottle 0..1000 (per mille of one core; 0 = none) -> percent limit.
+Result<int> cpu_limit_from_throttle(int throttle);
+
+class Scheduler {
+ public:
+  static constexpr int64_t kDefaultScanIntervalSeconds = 14400;
+
+  Scheduler(boost::asio::io_context& io, boost::asio::thread_pool& pool, StateStore& store, LogManager& logs,
+            std::unique_ptr<UploadTarget> target);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Activates the modules present at start, runs their on-startup scans,
+  // recovers interrupted demands and starts delivering the outbox.
+  void start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins);
+  void stop();
+
+  // A module became available (plugin loaded) or went away (unloaded).
+  void activate(std::shared_ptr<LoadedPlugin> plugin);
+  void deactivate(const std::string& module);
+
+  // An on-demand scan (vigilctl demand, platform command). Returns the
+  // ControlId, or why the scan cannot run. `cpu_limit` in percent.
+  Result<std::string> demand(const std::string& module, int cpu_limit, const std::string& source);
+  // The module's manifests changed: it may be due now.
+  void manifests_changed(const std::string& module);
+  // The database changed, maybe from another process: re-read the key hive.
+  void hive_changed();
+
+  nlohmann::json module_status(const std::string& module) const;
+  nlohmann::json demand_status(const std::string& control_id) const;
+  nlohmann::json outbox_status();
+
+ private:
+  struct Request {
+    Trigger trigger = Trigger::kOnDemand;
+    int cpu_limit = 100;
+    std::string control_id;
+    std::string source;
+  };
+  struct Module {
+    std::shared_ptr<LoadedPlugin> plugin;
+    ModuleState state = ModuleState::kIdle;
+    std::chrono::system_clock::time_point since;
+    std::optional<Request> running;
+    std::shared_ptr<ScanProgress> progress;
+    std::deque<Request> waiting;  // delayed or held demands, in arrival order
+    std::unique_ptr<boost::asio::steady_timer> interval_timer;
+    std::optional<std::chrono::system_clock::time_point> next_interval;
+    std::string key_path;  // "ScanOnDemand/<KeyName>", empty without a key
+  };
+  struct DemandRecord {
+    std::string module;
+    std::string state;  // waiting, running, completed, failed
+    std::string message;
+    std::shared_ptr<ScanProgress> progress;
+  };
+
+  Module* find(const std::string& module);
+  Status can_scan(Module& module);
+  void submit(Module& module, Request request);
+  void start_scan(Module& module, Request request);
+  void scan_finished(const std::string& module, const Request& request, const ScanOutcome& outcome);
+  // Starts the next waiting demand or a due interval scan if the module is idle.
+  void pump(Module& module);
+  void arm_interval(Module& module);
+  void set_state(Module& module, ModuleState state);
+  void set_demand_key(const Module& module, const char* value);
+  void record_demand(const std::string& control_id, const std::string& module, const std::string& state,
+                     const std::string& message);
+  int64_t config_integer(const std::string& module, const std::string& key, int64_t fallback, int64_t min, int64_t max);
+
+  void kick_uploads();
+  void upload_finished(const OutboxEntry& entry, const Status& delivered);
+
+  boost::asio::io_context& io_;
+  boost::asio::thread_pool& pool_;
+  StateStore& store_;
+  LogManager& logs_;
+  std::unique_ptr<UploadTarget> target_;
+  ControlIdGenerator control_ids_;
+  std::map<std::string, Module, std::less<>> modules_;
+  std::map<std::string, DemandRecord> demands_;
+  std::deque<std::string> demand_order_;  // to bound demands_
+  int64_t seen_data_version_ = -1;
+  bool stopped_ = false;
+
+  bool upload_in_flight_ = false;
+  boost::asio::steady_timer upload_timer_;
+  std::chrono::seconds upload_backoff_{0};
+  std::string upload_blocked_;  // why the outbox is not moving, for status
+};
+
+}  // namespace vigil

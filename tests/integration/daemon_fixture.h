@@ -1,0 +1,85 @@
+// A real vigild on a temp root with the test plugins, for integration tests.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "test_support.h"
+
+namespace vigil::test {
+
+using nlohmann::json;
+
+inline std::filesystem::path plugin(const std::string& name) {
+  return std::filesystem::path(TEST_PLUGIN_DIR) / (name + ".so");
+}
+
+class DaemonFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    install_plugins(root(), {plugin("test_scanner"), plugin("c_plugin"), plugin("broken_major")});
+    daemon_ = std::make_unique<Daemon>(root());
+    ASSERT_TRUE(daemon_->ready()) << daemon_->log();
+  }
+  const std::filesystem::path& root() const { return dir_.path(); }
+  std::string write_manifest(const std::string& text) {
+    auto path = root() / ("manifest-" + std::to_string(++manifests_));
+    std::ofstream(path) << text;
+    return path.string();
+  }
+  // Stores `manifest` for testscan and runs an on-demand scan of it to completion.
+  CommandResult scan(const std::string& manifest) {
+    auto stored = vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest(manifest)});
+    EXPECT_EQ(stored.exit_code, 0) << stored.err;
+    return vigilctl(root(), {"demand", "--type", "testscan", "--wait"});
+  }
+  json json_of(const CommandResult& result) {
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return json::parse(result.out, nullptr, false);
+  }
+  // The status entry of `module` (null when absent), or the whole status.
+  json status() { return json_of(vigilctl(root(), {"status", "--json"})); }
+  json module_status(const std::string& module) {
+    json all = status();  // named: iterating a member of a temporary would dangle
+    for (const auto& entry : all["modules"]) {
+      if (entry["module"] == module) return entry;
+    }
+    return nullptr;
+  }
+  void restart() {
+    daemon_.reset();
+    daemon_ = std::make_unique<Daemon>(root());
+    ASSERT_TRUE(daemon_->ready()) << daemon_->log();
+  }
+  std::string daemon_log() const { return read_text(root() / "var/log/vigil/vigild.log"); }
+  static std::string read_text(const std::filesystem::path& path) {
+    std::ifstream file(path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Daemon> daemon_;
+  int manifests_ = 0;
+};
+
+// Polls `condition` every 10 ms for up to `seconds`; true once it holds.
+inline bool eventually(const std::function<bool()>& condition, int seconds = 20) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+}  // namespace vigil::test
