@@ -11,7 +11,7 @@
 namespace vigil {
 
 HiveWatcher::HiveWatcher(boost::asio::io_context& io, std::filesystem::path database, std::function<void()> on_change)
-    : database_(std::move(database)), on_change_(std::move(on_change)), descriptor_(io) {}
+    : database_(std::move(database)), on_change_(std::move(on_change)), descriptor_(io), recheck_timer_(io) {}
 
 HiveWatcher::~HiveWatcher() {
   stop();
@@ -33,6 +33,7 @@ Status HiveWatcher::start() {
 }
 
 void HiveWatcher::stop() {
+  recheck_timer_.cancel();
   boost::system::error_code ignored;
   if (descriptor_.is_open()) descriptor_.close(ignored);
 }
@@ -48,8 +49,27 @@ void HiveWatcher::read() {
       if (name == main_name || name == main_name + "-wal") relevant = true;
       offset += sizeof(inotify_event) + event->len;
     }
-    if (relevant) on_change_();
+    if (relevant) {
+      on_change_();
+      recheck(0);
+    }
     read();
+  });
+}
+
+// A writer's WAL frames land (and wake us) a moment before it publishes the
+// commit in the shared-memory index, which inotify cannot see; and a writer
+// that keeps its connection open sends no later event. So look again a few
+// times shortly after each burst of writes: bounded, never a standing poll.
+void HiveWatcher::recheck(size_t step) {
+  static constexpr std::array kDelays = {std::chrono::milliseconds(2), std::chrono::milliseconds(10),
+                                         std::chrono::milliseconds(50)};
+  if (step >= kDelays.size()) return;
+  recheck_timer_.expires_after(kDelays[step]);
+  recheck_timer_.async_wait([this, step](boost::system::error_code error) {
+    if (error) return;  // superseded by a newer burst, or stopped
+    on_change_();
+    recheck(step + 1);
   });
 }
 

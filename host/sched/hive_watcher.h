@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 #include <filesystem>
@@ -27,10 +28,12 @@ class HiveWatcher {
 
  private:
   void read();
+  void recheck(size_t step);
 
   std::filesystem::path database_;
   std::function<void()> on_change_;
   boost::asio::posix::stream_descriptor descriptor_;
+  boost::asio::steady_timer recheck_timer_;
   alignas(8) std::array<char, 4096> buffer_{};
 };
 

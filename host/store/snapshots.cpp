@@ -63,12 +63,10 @@ void StateStore::set_outbox_limits(int64_t max_entries, int64_t max_bytes) {
 }
 
 int64_t StateStore::enforce_outbox_bound() {
+  // Depth and size are kept as counters so the check costs O(1), not a scan of every payload.
   int64_t dropped = 0;
-  for (;;) {
-    sqlite::Statement totals(db_, "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox");
-    totals.step();
-    if (totals.integer(0) <= outbox_max_entries_ && totals.integer(1) <= outbox_max_bytes_) break;
-    if (totals.integer(0) <= 1) break;  // never drop the entry just written
+  while (counter("outbox_entries") > outbox_max_entries_ || counter("outbox_bytes") > outbox_max_bytes_) {
+    if (counter("outbox_entries") <= 1) break;  // never drop the entry just written
     // Dropping a delta also drops its pending snapshot, so the module's next
     // delta is taken against the acknowledged base again: the dropped changes
     // are merged into it rather than lost.
@@ -76,14 +74,26 @@ int64_t StateStore::enforce_outbox_bound() {
     oldest.step();
     int64_t sequence = oldest.integer(0);
     int64_t snapshot_id = oldest.integer(1);
-    sqlite::Statement drop(db_, "DELETE FROM outbox WHERE sequence = ?");
-    drop.bind(1, sequence).run();
+    oldest.reset();
+    remove_outbox_entry(sequence);
     sqlite::Statement drop_snapshot(db_, "DELETE FROM snapshots WHERE id = ? AND state = 'pending'");
     drop_snapshot.bind(1, snapshot_id).run();
     ++dropped;
   }
   if (dropped > 0) add_to_counter("outbox_dropped", dropped);
   return dropped;
+}
+
+void StateStore::remove_outbox_entry(int64_t sequence) {
+  sqlite::Statement size(db_, "SELECT length(payload) FROM outbox WHERE sequence = ?");
+  size.bind(1, sequence);
+  if (!size.step()) return;
+  int64_t bytes = size.integer(0);
+  size.reset();
+  sqlite::Statement remove(db_, "DELETE FROM outbox WHERE sequence = ?");
+  remove.bind(1, sequence).run();
+  add_to_counter("outbox_entries", -1);
+  add_to_counter("outbox_bytes", -bytes);
 }
 
 Result<CommitResult> StateStore::commit_snapshot(const SnapshotInfo& info, const std::vector<SnapshotRow>& rows,
@@ -134,6 +144,8 @@ Result<CommitResult> StateStore::commit_snapshot(const SnapshotInfo& info, const
           .bind(5, *payload)
           .run();
       add_to_counter("outbox_sequence", 1);
+      add_to_counter("outbox_entries", 1);
+      add_to_counter("outbox_bytes", static_cast<int64_t>(payload->size()));
       result.sequence = sequence;
       result.dropped = enforce_outbox_bound();
     } else {
@@ -187,8 +199,7 @@ Result<bool> StateStore::acknowledge(int64_t sequence) {
     std::string module = find.text(0);
     int64_t snapshot_id = find.integer(1);
     find.reset();
-    sqlite::Statement remove(db_, "DELETE FROM outbox WHERE sequence = ?");
-    remove.bind(1, sequence).run();
+    remove_outbox_entry(sequence);
     if (snapshot_id != 0) {
       sqlite::Statement promote(db_, "UPDATE snapshots SET state = 'acknowledged' WHERE id = ?");
       promote.bind(1, snapshot_id).run();
@@ -211,10 +222,7 @@ Result<bool> StateStore::has_pending_delta(std::string_view module) {
 Result<OutboxStats> StateStore::outbox_stats() {
   return guarded([&]() -> Result<OutboxStats> {
     std::lock_guard lock(mutex_);
-    sqlite::Statement totals(db_, "SELECT count(*), coalesce(sum(length(payload)), 0) FROM outbox");
-    totals.step();
-    OutboxStats stats{totals.integer(0), totals.integer(1), 0, 0};
-    totals.reset();
+    OutboxStats stats{counter("outbox_entries"), counter("outbox_bytes"), 0, 0};
     stats.dropped = counter("outbox_dropped");
     stats.last_sequence = counter("outbox_sequence");
     return stats;

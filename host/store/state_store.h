@@ -142,6 +142,7 @@ class StateStore {
   int64_t counter(const char* name);
   void add_to_counter(const char* name, int64_t amount);
   int64_t enforce_outbox_bound();
+  void remove_outbox_entry(int64_t sequence);
 
   std::mutex mutex_;
   sqlite::Database db_;

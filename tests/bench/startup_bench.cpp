@@ -3,8 +3,8 @@
 // loaded. Reference in the same run: spawning and reaping /bin/true, the
 // floor any process start pays.
 #include <benchmark/benchmark.h>
-#include <sys/wait.h>
 #include <spawn.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <fstream>
@@ -58,5 +58,3 @@ void BM_VigildStartToReady(benchmark::State& state) {
 BENCHMARK(BM_VigildStartToReady)->Unit(benchmark::kMillisecond)->UseManualTime();
 
 }  // namespace
-
-BENCHMARK_MAIN();

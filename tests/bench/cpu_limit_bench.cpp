@@ -1,0 +1,57 @@
+// CPU limits: a CPU-bound scan (the test plugin burning 300 ms of CPU while
+// calling checkpoint) under limits 10, 25, 50 and 100 %. Reports the share of
+// one core the scan thread actually used over its run (CPU time / wall time);
+// the goal is the limit within ±3 points. The 100 % run is the reference.
+#include <benchmark/benchmark.h>
+#include <time.h>
+
+#include "log/log_manager.h"
+#include "plugin/registry.h"
+#include "sched/scan_runner.h"
+#include "test_support.h"
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
+
+void BM_CpuBoundScanUnderLimit(benchmark::State& state) {
+  vigil::test::TempDir dir;
+  auto store = std::move(vigil::StateStore::open(dir.path() / "config.db").value());
+  vigil::LogManager logs(dir.path() / "log", 2, vigil::LogDestination::kFile, false);
+  vigil::PluginRegistry registry({store.get(), &logs});
+  if (!registry.load_file(TEST_SCANNER_PATH).ok()) {
+    state.SkipWithError("test scanner not loadable");
+    return;
+  }
+  vigil::ScanRequest request;
+  request.manifests = {{"testscan", "testscan", "1", "burn 300\n"}};
+  request.cpu_limit = static_cast<int>(state.range(0));
+  double share = 0;
+  for (auto _ : state) {
+    auto wall_start = std::chrono::steady_clock::now();
+    double cpu_start = thread_cpu_seconds();
+    auto outcome = vigil::run_scan(registry.find("testscan"), request, *store);
+    double cpu = thread_cpu_seconds() - cpu_start;
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    if (outcome.status != VIGIL_OK) state.SkipWithError(outcome.error.c_str());
+    share = 100.0 * cpu / wall;
+    state.SetIterationTime(wall);
+  }
+  state.counters["limit_pct"] = static_cast<double>(state.range(0));
+  state.counters["used_pct"] = share;
+  state.counters["error_points"] = share - static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_CpuBoundScanUnderLimit)
+    ->Arg(100)
+    ->Arg(50)
+    ->Arg(25)
+    ->Arg(10)
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime()
+    ->Iterations(3);
+
+}  // namespace
