@@ -8,6 +8,7 @@
 
 #include "log/log_manager.h"
 #include "plugin/plugin_context.h"
+#include "sched/command_runner.h"
 
 namespace vigil {
 namespace {
@@ -213,10 +214,49 @@ vigil_status set_error(vigil_scan* scan, vigil_str message) {
   }
 }
 
+vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, vigil_on_value on_output, void* user,
+                         int32_t* exit_code) {
+  if (scan == nullptr || argv == nullptr || argc == 0) return VIGIL_E_INVALID_ARG;
+  try {
+    CommandRequest request;
+    for (size_t i = 0; i < argc; ++i) {
+      if (!valid(argv[i])) {
+        scan->error = "run_command: argument " + std::to_string(i) + " is a null string";
+        return VIGIL_E_INVALID_ARG;
+      }
+      request.argv.emplace_back(view(argv[i]));
+    }
+    const auto& logger = scan->plugin->logger;
+    request.timeout = scan->command_timeout;
+    request.cpu_limit = scan->throttle.percent();
+    request.cancelled = &scan->plugin->cancel_scans;
+    request.on_output = [&](std::string_view chunk) {
+      if (on_output != nullptr) on_output(user, vigil_str{chunk.data(), chunk.size()});
+    };
+    request.on_error_line = [&](std::string_view line) { logger->warn("{}: {}", request.argv[0], line); };
+    logger->debug("running {} (timeout {} s, CPU limit {}%)", request.argv[0], request.timeout.count(),
+                  request.cpu_limit);
+    CommandOutcome outcome = vigil::run_command(request);
+    if (outcome.status != VIGIL_OK) {
+      scan->error = outcome.error;
+      logger->error("{}", outcome.error);
+      return outcome.status;
+    }
+    if (exit_code != nullptr) *exit_code = outcome.exit_code;
+    return VIGIL_OK;
+  } catch (const std::bad_alloc&) {
+    return VIGIL_E_NO_MEMORY;
+  } catch (const std::exception& error) {
+    scan->error = std::string("run_command: ") + error.what();
+    return VIGIL_E_INTERNAL;
+  }
+}
+
 const vigil_host_api kHostApi = {
     sizeof(vigil_host_api), VIGIL_ABI_VERSION,  &log,        &log_enabled, &register_manifest_handler,
     &set_default_cpu_limit, &set_on_demand_key, &config_get, &state_get,   &state_set,
     &state_delete,          &emit_row,          &checkpoint, &progress,    &set_error,
+    &run_command,
 };
 
 }  // namespace

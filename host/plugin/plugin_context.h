@@ -8,6 +8,7 @@
 #include <spdlog/logger.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -58,5 +59,6 @@ struct vigil_scan {
   std::vector<vigil::SnapshotRow> rows;
   std::unordered_set<std::string> row_ids;  // table + '\n' + key, to refuse duplicates
   std::shared_ptr<vigil::ScanProgress> progress;
+  std::chrono::seconds command_timeout{1800};  // CmdMaxTimeOut
   std::string error;
 };

@@ -17,6 +17,7 @@ class CpuThrottle {
 
   // Sleeps as needed to keep the calling thread within the limit.
   void checkpoint();
+  int percent() const { return percent_; }
 
   // How long a thread that used `cpu_used` over `wall_elapsed` must rest to
   // average `percent` of one core. Pure, so the policy is unit-testable.

@@ -72,6 +72,7 @@ std::string status_name(vigil_status status) {
     case VIGIL_E_ABI_MISMATCH: return "ABI mismatch";
     case VIGIL_E_STATE: return "invalid state";
     case VIGIL_E_IO: return "I/O error";
+    case VIGIL_E_TIMEOUT: return "timed out";
     default: return "status " + std::to_string(status);
   }
 }
@@ -99,6 +100,7 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   ThreadPriority priority(request.nice, *context.logger);
 
   vigil_scan scan(&context, request.cpu_limit, request.progress);
+  scan.command_timeout = request.command_timeout;
   context.logger->info("scan started: {} ({}), manifest types {}, CPU limit {}%", request.trigger,
                        request.control_id.empty() ? "no ControlId" : "ControlId " + request.control_id, types,
                        request.cpu_limit);

@@ -248,6 +248,7 @@ void Scheduler::start_scan(Module& module, Request request) {
   ScanRequest scan{std::move(manifests),
                    request.cpu_limit,
                    static_cast<int>(config_integer("", "ProcessPriority", 0, -20, 19)),
+                   std::chrono::seconds(config_integer("", "CmdMaxTimeOut", 1800, 1, 7 * 24 * 3600)),
                    trigger_name(request.trigger),
                    request.control_id,
                    module.progress};

@@ -41,4 +41,16 @@ if [ $status -ne 0 ]; then
   echo "abi-check: ABI changes need a version bump in plugin.h and a new baseline (see docs/abi-policy.md)." >&2
   exit 1
 fi
-echo "abi-check: ABI $major.$minor matches $baseline"
+# Older minors of this major must still fit: only additions at the end of structs.
+for older in "$sdk"/abi/vigil-abi-"$major".*.xml; do
+  [ "$older" = "$baseline" ] && continue
+  set +e
+  report=$(abidiff "$older" "$current")
+  set -e
+  if echo "$report" | grep -qE "data member deletion|offset changed|[1-9][0-9]* Removed|type name changed|typedef name changed"; then
+    echo "$report"
+    echo "abi-check: ABI $major.$minor breaks compatibility with $(basename "$older"): only appending is allowed" >&2
+    exit 1
+  fi
+done
+echo "abi-check: ABI $major.$minor matches $baseline and keeps every older $major.x layout"

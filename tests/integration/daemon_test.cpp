@@ -7,6 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include <vigil/plugin.h>
+
 #include "daemon_fixture.h"
 
 namespace vigil {
@@ -17,6 +19,8 @@ using test::vigilctl;
 
 class Daemon : public test::DaemonFixture {};
 
+const std::string kAbiText = std::to_string(VIGIL_ABI_VERSION_MAJOR) + "." + std::to_string(VIGIL_ABI_VERSION_MINOR);
+
 TEST_F(Daemon, Plugins_ListsLoadedAndRefusedWithReasons) {
   json plugins = json_of(vigilctl(root(), {"plugins", "--json"}));
   ASSERT_EQ(plugins.size(), 3u) << plugins.dump();
@@ -24,7 +28,8 @@ TEST_F(Daemon, Plugins_ListsLoadedAndRefusedWithReasons) {
   EXPECT_EQ(plugins[0]["kind"], "real-time");
   EXPECT_EQ(plugins[1]["module"], "testscan");
   EXPECT_EQ(plugins[1]["state"], "loaded");
-  EXPECT_EQ(plugins[1]["abi_version"], "1.0");
+  EXPECT_EQ(plugins[0]["abi_version"], "1.0");  // an older minor still loads
+  EXPECT_EQ(plugins[1]["abi_version"], kAbiText);
   EXPECT_EQ(plugins[1]["key_name"], "TestScan");
   EXPECT_EQ(plugins[1]["cpu_limit"], 40);
   EXPECT_EQ(plugins[1]["manifest_types"], json::array({"testscan"}));
@@ -203,7 +208,7 @@ TEST_F(Daemon, OtherUsers_AreRefusedByPeerCredentials) {
 TEST(DaemonStart, VersionAndHelp) {
   auto version = test::run({VIGILD_PATH, "--version"});
   EXPECT_EQ(version.exit_code, 0);
-  EXPECT_NE(version.out.find("plugin ABI 1.0"), std::string::npos) << version.out;
+  EXPECT_NE(version.out.find("plugin ABI " + kAbiText), std::string::npos) << version.out;
   auto bad = test::run({VIGILD_PATH, "--no-such-flag"});
   EXPECT_EQ(bad.exit_code, 2);
 }

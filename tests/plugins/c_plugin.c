@@ -1,5 +1,7 @@
 /* A plugin written in plain C99 against plugin.h alone: proves the ABI needs no
- * C++ and exercises the raw table. Real-time kind, one manifest type "cplug". */
+ * C++ and exercises the raw table. Real-time kind, one manifest type "cplug".
+ * It speaks ABI 1.0 exactly, standing in for a plugin built before 1.1: newer
+ * hosts must keep loading it. */
 #include <vigil/plugin.h>
 
 #include <string.h>
@@ -39,14 +41,14 @@ VIGIL_EXPORT vigil_status vigil_plugin_negotiate(vigil_negotiation* negotiation)
   static vigil_plugin descriptor;
   if (VIGIL_ABI_MAJOR(negotiation->abi_version) != VIGIL_ABI_VERSION_MAJOR) return VIGIL_E_ABI_MISMATCH;
   descriptor.struct_size = sizeof(descriptor);
-  descriptor.abi_version = VIGIL_ABI_VERSION;
+  descriptor.abi_version = VIGIL_MAKE_ABI_VERSION(1, 0);
   descriptor.module = str("cplug");
   descriptor.display_name = str("C Plugin");
   descriptor.version = str("0.0.1");
   descriptor.kind = VIGIL_MODULE_REALTIME;
   descriptor.on_init = on_init;
   descriptor.on_shutdown = on_shutdown;
-  negotiation->abi_version = VIGIL_ABI_VERSION;
+  negotiation->abi_version = VIGIL_MAKE_ABI_VERSION(1, 0);
   negotiation->plugin = &descriptor;
   return VIGIL_OK;
 }

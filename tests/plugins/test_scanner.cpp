@@ -8,6 +8,7 @@
 //   state KEY VALUE       store plugin state and emit it back as a row
 //   config KEY            emit the configuration value (or "<unset>")
 //   badrow                emit a row with an invalid table name
+//   exec PROGRAM ARGS...  run a command through the host; row "exec" with its exit code and output
 #include <vigil/plugin.hpp>
 
 #include <time.h>
@@ -17,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #ifndef TEST_MODULE_NAME
 #define TEST_MODULE_NAME "testscan"
@@ -77,6 +79,12 @@ class TestScanner : public vigil::Plugin {
         std::string key;
         words >> key;
         scan.emit("config", {{"id", key}}, {{"value", host_->config(key).value_or("<unset>")}});
+      } else if (command == "exec") {
+        std::vector<std::string> argv;
+        for (std::string word; words >> word;) argv.push_back(word);
+        auto result = scan.run(argv);
+        scan.emit("exec", {{"id", argv.empty() ? "" : argv[0]}},
+                  {{"exit_code", std::to_string(result.exit_code)}, {"output", result.output}});
       } else if (command == "badrow") {
         scan.emit("bad table!", {{"id", "1"}}, {});
       }

@@ -30,11 +30,12 @@ TEST_F(Registry, CppPlugin_RegistersHandlersCpuLimitAndKey) {
   EXPECT_EQ(plugin->manifest_types(), std::vector<std::string>{"testscan"});
 }
 
-TEST_F(Registry, CPlugin_LoadsAsRealtimeModule) {
+TEST_F(Registry, CPluginOfAnOlderMinor_LoadsAsRealtimeModule) {
   ASSERT_EQ(load("c_plugin"), "");
   auto plugin = registry_->find("cplug");
   ASSERT_TRUE(plugin);
   EXPECT_EQ(plugin->kind(), VIGIL_MODULE_REALTIME);
+  EXPECT_EQ(plugin->abi_version(), VIGIL_MAKE_ABI_VERSION(1, 0));
 }
 
 TEST_F(Registry, MissingEntrySymbol_IsRefused) {
@@ -42,7 +43,8 @@ TEST_F(Registry, MissingEntrySymbol_IsRefused) {
 }
 
 TEST_F(Registry, OtherAbiMajor_IsRefused) {
-  EXPECT_NE(load("broken_major").find("plugin speaks ABI 2.0, the host speaks ABI 1.0"), std::string::npos);
+  std::string host = std::to_string(VIGIL_ABI_VERSION_MAJOR) + "." + std::to_string(VIGIL_ABI_VERSION_MINOR);
+  EXPECT_NE(load("broken_major").find("plugin speaks ABI 2.0, the host speaks ABI " + host), std::string::npos);
 }
 
 TEST_F(Registry, DescriptorStructTooSmall_IsRefused) {

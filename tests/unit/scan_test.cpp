@@ -58,6 +58,43 @@ TEST_F(Scan, SecondScan_DeltaAgainstAcknowledgedBase) {
   EXPECT_FALSE(unchanged.sequence.has_value());  // same rows in another order: nothing to upload
 }
 
+TEST_F(Scan, Command_OutputAndExitCodeReachThePlugin) {
+  auto outcome = scan("exec echo hello world\nexec false\n");
+  ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
+  auto rows = latest_rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(nlohmann::json::parse(rows[0].values)["output"], "hello world\n");
+  EXPECT_EQ(nlohmann::json::parse(rows[0].values)["exit_code"], "0");
+  EXPECT_EQ(nlohmann::json::parse(rows[1].values)["exit_code"], "1");
+}
+
+TEST_F(Scan, Command_NotFound_FailsTheScanNamingIt) {
+  auto outcome = scan("exec no-such-program-anywhere\n");
+  EXPECT_EQ(outcome.status, VIGIL_E_NOT_FOUND);
+  EXPECT_NE(outcome.error.find("command 'no-such-program-anywhere' not found"), std::string::npos) << outcome.error;
+}
+
+TEST_F(Scan, Command_OverCmdMaxTimeOut_IsKilledAndTheScanToldWhy) {
+  ScanRequest request;
+  request.manifests = {Manifest{"testscan", "testscan", "1", "exec sleep 30\n"}};
+  request.command_timeout = std::chrono::seconds(1);
+  auto outcome = run_scan(registry_->find("testscan"), request, *store_);
+  EXPECT_EQ(outcome.status, VIGIL_E_TIMEOUT);
+  EXPECT_NE(outcome.error.find("killed after 1 s (CmdMaxTimeOut)"), std::string::npos) << outcome.error;
+}
+
+TEST_F(Scan, Command_CancelledScan_KillsTheCommand) {
+  auto plugin = registry_->find("testscan");
+  std::thread canceller([&] {
+    while (!plugin->scanning()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    plugin->cancel_scans();
+  });
+  auto outcome = scan("exec sleep 30\n");
+  canceller.join();
+  EXPECT_EQ(outcome.status, VIGIL_E_CANCELLED);
+}
+
 TEST_F(Scan, PluginError_FailsWithItsMessageAndStoresNothing) {
   auto outcome = scan("row t a 1\nfail the manifest is wrong\n");
   EXPECT_EQ(outcome.status, VIGIL_E_INVALID_ARG);

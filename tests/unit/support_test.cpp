@@ -6,6 +6,8 @@
 #include "control/control_protocol.h"
 #include "control/control_server.h"
 #include "log/log_manager.h"
+#include "sched/command_runner.h"
+#include "test_support.h"
 
 namespace vigil {
 namespace {
@@ -45,12 +47,23 @@ TEST(ControlPeer, OnlyRootAndTheDaemonUserAreAllowed) {
   EXPECT_FALSE(ControlServer::peer_allowed(1001, 1000));
 }
 
+TEST(CommandPath, WorldWritableAndMissingDirectoriesAreLeftOut) {
+  test::TempDir dir;
+  auto safe = dir.path() / "safe";
+  auto open_to_all = dir.path() / "open";
+  std::filesystem::create_directories(safe);
+  std::filesystem::create_directories(open_to_all);
+  std::filesystem::permissions(open_to_all, std::filesystem::perms::all);
+  std::string path = sanitized_path({safe.string(), open_to_all.string(), (dir.path() / "missing").string()});
+  EXPECT_EQ(path, safe.string());
+  EXPECT_EQ(sanitized_path(standard_path_directories()).find("/tmp"), std::string::npos);
+}
+
 TEST(ControlProtocol, RequestsAreObjectsNamingACommand) {
   EXPECT_TRUE(parse_control_request(R"({"command":"status"})").ok());
   EXPECT_NE(parse_control_request("not json").error().find("one JSON object per line"), std::string::npos);
   EXPECT_FALSE(parse_control_request("[1,2]").ok());
-  EXPECT_NE(parse_control_request(R"({"command":7})").error().find("\"command\" must be a string"),
-            std::string::npos);
+  EXPECT_NE(parse_control_request(R"({"command":7})").error().find("\"command\" must be a string"), std::string::npos);
   EXPECT_FALSE(parse_control_request("{\"command\":\"\xff\"}").ok());
 }
 

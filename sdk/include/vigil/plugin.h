@@ -39,7 +39,7 @@ extern "C" {
 /* ---- Versions ----------------------------------------------------------- */
 
 #define VIGIL_ABI_VERSION_MAJOR 1
-#define VIGIL_ABI_VERSION_MINOR 0
+#define VIGIL_ABI_VERSION_MINOR 1
 #define VIGIL_MAKE_ABI_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define VIGIL_ABI_VERSION VIGIL_MAKE_ABI_VERSION(VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR)
 #define VIGIL_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
@@ -67,6 +67,7 @@ typedef int32_t vigil_status;
 #define VIGIL_E_ABI_MISMATCH 7 /* negotiation: no common ABI version */
 #define VIGIL_E_STATE 8        /* the call is not valid in the current state */
 #define VIGIL_E_IO 9           /* the host could not persist or read data */
+#define VIGIL_E_TIMEOUT 10     /* ABI 1.1: a command outlived CmdMaxTimeOut and was killed */
 
 /* ---- Log levels (match the LogLevel configuration key) ------------------ */
 
@@ -178,6 +179,22 @@ typedef struct vigil_host_api {
   /* Sets the reason the scan failed, reported with its non-OK status.
    * THREAD: SCAN THREAD. */
   vigil_status (*set_error)(vigil_scan* scan, vigil_str message);
+
+  /* -- ABI 1.1 -- */
+
+  /* Runs a data-collection command and waits for it. `argv[0]` is an absolute
+   * path, or a name looked up in a sanitised PATH (the standard system
+   * directories, minus any that are world-writable). The command gets
+   * /dev/null as stdin and a minimal environment; its stdout is passed to
+   * `on_output` in chunks as it arrives (each valid during that call), its
+   * stderr goes to the module log. Its CPU time counts against the scan's CPU
+   * limit: the host pauses it as needed. It is killed after CmdMaxTimeOut
+   * seconds (VIGIL_E_TIMEOUT) or when the scan is cancelled
+   * (VIGIL_E_CANCELLED); the scan's error then says why. On VIGIL_OK,
+   * `exit_code` holds its exit status, or 128 + the signal that ended it.
+   * THREAD: SCAN THREAD. */
+  vigil_status (*run_command)(vigil_scan* scan, const vigil_str* argv, size_t argc, vigil_on_value on_output,
+                              void* user, int32_t* exit_code);
 
   /* New services are appended here, under a comment naming the ABI minor. */
 } vigil_host_api;

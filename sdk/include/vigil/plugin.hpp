@@ -78,6 +78,32 @@ class Scan {
 
   void progress(uint64_t done, uint64_t total) { api_->progress(scan_, done, total); }
 
+  struct CommandOutput {
+    int32_t exit_code = 0;
+    std::string output;  // everything the command wrote to stdout
+  };
+
+  // Runs a command through the host (sanitised PATH, CmdMaxTimeOut, CPU limit).
+  // Throws vigil::Cancelled when the scan is cancelled meanwhile, vigil::Error
+  // when the command cannot run or times out. Needs a host of ABI 1.1 or newer.
+  CommandOutput run(const std::vector<std::string>& argv) {
+    if (!VIGIL_HAS_FIELD(vigil_host_api, api_->struct_size, run_command)) {
+      throw Error("this agent is too old to run commands (needs plugin ABI 1.1)", VIGIL_E_UNSUPPORTED);
+    }
+    std::vector<vigil_str> args;
+    args.reserve(argv.size());
+    for (const std::string& arg : argv) args.push_back(to_str(arg));
+    CommandOutput result;
+    vigil_status status = api_->run_command(
+        scan_, args.data(), args.size(),
+        [](void* user, vigil_str chunk) { static_cast<std::string*>(user)->append(chunk.ptr, chunk.len); },
+        &result.output, &result.exit_code);
+    if (status == VIGIL_E_CANCELLED) throw Cancelled();
+    if (status != VIGIL_OK)
+      throw Error("command '" + (argv.empty() ? std::string() : argv[0]) + "' failed", status, true);
+    return result;
+  }
+
   void set_error(std::string_view message) { api_->set_error(scan_, to_str(message)); }
 
  private:
