@@ -23,6 +23,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A child's CPU time is only visible in clock ticks (10 ms), so commands are
+// measured over longer windows than scan threads to keep the error small.
+constexpr std::chrono::seconds kCommandWindow{1};
+
 // CPU time (user + system) of a process so far.
 std::chrono::nanoseconds process_cpu(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -192,7 +196,7 @@ CommandOutcome run_command(const CommandRequest& request) {
         }
         ::kill(-pid, SIGCONT);
       }
-      if (Clock::now() - window_start >= CpuThrottle::kWindow) {
+      if (Clock::now() - window_start >= kCommandWindow) {
         window_start = Clock::now();
         window_cpu = process_cpu(pid);
       }

@@ -1,8 +1,11 @@
 // CPU limits: a CPU-bound scan (the test plugin burning 300 ms of CPU while
-// calling checkpoint) under limits 10, 25, 50 and 100 %. Reports the share of
-// one core the scan thread actually used over its run (CPU time / wall time);
-// the goal is the limit within ±3 points. The 100 % run is the reference.
+// calling checkpoint) under limits 10, 25, 50 and 100 %, and a CPU-bound
+// command run by a scan (dd copying /dev/zero to /dev/null) under the same
+// limits. Reports the share of one core actually used over the run (CPU time
+// / wall time); the goal is the limit within ±3 points. The 100 % runs are
+// the references.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "log/log_manager.h"
@@ -53,5 +56,50 @@ BENCHMARK(BM_CpuBoundScanUnderLimit)
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime()
     ->Iterations(3);
+
+double children_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  auto seconds = [](const timeval& value) {
+    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+void BM_CpuBoundCommandUnderLimit(benchmark::State& state) {
+  vigil::test::TempDir dir;
+  auto store = std::move(vigil::StateStore::open(dir.path() / "config.db").value());
+  vigil::LogManager logs(dir.path() / "log", 2, vigil::LogDestination::kFile, false);
+  vigil::PluginRegistry registry({store.get(), &logs});
+  if (!registry.load_file(TEST_SCANNER_PATH).ok()) {
+    state.SkipWithError("test scanner not loadable");
+    return;
+  }
+  vigil::ScanRequest request;
+  request.manifests = {{"testscan", "testscan", "1", "exec dd if=/dev/zero of=/dev/null bs=64k count=150000\n"}};
+  request.cpu_limit = static_cast<int>(state.range(0));
+  double share = 0;
+  for (auto _ : state) {
+    auto wall_start = std::chrono::steady_clock::now();
+    double cpu_start = children_cpu_seconds();
+    auto outcome = vigil::run_scan(registry.find("testscan"), request, *store);
+    double cpu = children_cpu_seconds() - cpu_start;
+    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    if (outcome.status != VIGIL_OK) state.SkipWithError(outcome.error.c_str());
+    share = 100.0 * cpu / wall;
+    state.SetIterationTime(wall);
+  }
+  state.counters["limit_pct"] = static_cast<double>(state.range(0));
+  state.counters["used_pct"] = share;
+  state.counters["error_points"] = share - static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_CpuBoundCommandUnderLimit)
+    ->Arg(100)
+    ->Arg(50)
+    ->Arg(25)
+    ->Arg(10)
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime()
+    ->Iterations(2);
 
 }  // namespace

@@ -27,14 +27,16 @@ std::vector<std::string_view> split(std::string_view data) {
   return parts;
 }
 
-vigil_str str(std::string_view text) { return {text.data(), text.size()}; }
+vigil_str str(std::string_view text) {
+  return {text.data(), text.size()};
+}
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static vigil_plugin_host context = [] {
-    vigil_plugin_host host;
-    host.module = "fuzz";
+  static vigil_plugin_host* context = [] {
+    auto* host = new vigil_plugin_host();  // lives for the whole run
+    host->module = "fuzz";
     return host;
   }();
   if (size < 1) return 0;
@@ -44,7 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<vigil_column> columns;
   for (size_t i = 0; i < pair_count; ++i) columns.push_back({str(parts[1 + 2 * i]), str(parts[2 + 2 * i])});
 
-  vigil_scan scan(&context, 100);
+  vigil_scan scan(context, 100);
   for (int repeat = 0; repeat < 2; ++repeat) {  // the second emit of the same row must be refused
     vigil_status status = vigil::host_api()->emit_row(&scan, str(parts[0]), columns.data(), key_count,
                                                       columns.data() + key_count, pair_count - key_count);
