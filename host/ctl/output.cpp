@@ -2,6 +2,7 @@
 #include "ctl/output.h"
 
 #include <algorithm>
+#include <ctime>
 #include <map>
 #include <string>
 #include <vector>
@@ -33,6 +34,16 @@ void print_table(std::ostream& out, const Table& rows, const std::string& indent
     }
     out << line << "\n";
   }
+}
+
+// Unix seconds as local "YYYY-MM-DD HH:MM:SS".
+std::string local_time(const json& seconds) {
+  std::time_t when = seconds.get<std::time_t>();
+  std::tm local{};
+  localtime_r(&when, &local);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &local);
+  return text;
 }
 
 std::string join(const json& list) {
@@ -74,14 +85,32 @@ void print_status(std::ostream& out, const json& status) {
   std::string id = status.value("agent_id", "");
   out << "agent id: " << (id.empty() ? "(not provisioned)" : id) << "\n";
   if (!status.contains("modules")) return;
-  Table modules{{"MODULE", "NAME", "KIND", "STATE", "LAST SNAPSHOT", "ROWS"}};
+  Table modules{{"MODULE", "NAME", "KIND", "STATE", "SINCE", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS"}};
   for (const auto& module : status["modules"]) {
     const json& last = module["last_snapshot"];
-    modules.push_back({text_of(module["module"]), text_of(module["name"]), text_of(module["kind"]),
-                       text_of(module["state"]), last.is_null() ? "never" : "#" + text_of(last["id"]),
+    std::string state = text_of(module["state"]);
+    if (module.contains("control_id") && !module["control_id"].get<std::string>().empty()) {
+      state += " (" + text_of(module["control_id"]) + ")";
+    } else if (module.contains("trigger")) {
+      state += " (" + text_of(module["trigger"]) + ")";
+    }
+    modules.push_back({text_of(module["module"]), text_of(module["name"]), text_of(module["kind"]), state,
+                       module.contains("state_since") ? local_time(module["state_since"]) : "-",
+                       module.contains("next_interval_scan") && !module["next_interval_scan"].is_null()
+                           ? local_time(module["next_interval_scan"])
+                           : "-",
+                       last.is_null() ? "never" : "#" + text_of(last["id"]) + " " + text_of(last["state"]),
                        last.is_null() ? "-" : text_of(last["row_count"])});
   }
   print_table(out, modules, "");
+  if (status.contains("outbox")) {
+    const json& outbox = status["outbox"];
+    out << "outbox:   " << text_of(outbox["depth"]) << " pending (" << text_of(outbox["bytes"]) << " bytes), "
+        << text_of(outbox["dropped"]) << " dropped, last sequence " << text_of(outbox["last_sequence"]) << ", to "
+        << text_of(outbox["target"]);
+    if (!outbox.value("blocked", "").empty()) out << "; held: " << text_of(outbox["blocked"]);
+    out << "\n";
+  }
 }
 
 void print_results(std::ostream& out, const json& results) {

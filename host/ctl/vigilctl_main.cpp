@@ -68,24 +68,32 @@ void print_json(const json& value) {
 }
 
 std::vector<std::string> translate_key_value_form(int argc, char** argv) {
-  std::vector<std::string> args;
+  std::vector<std::string> kept;
   std::map<std::string, std::string> pairs;
-  for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);  // CLI11 wants them reversed
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto equals = arg.find('=');
-    if (arg.rfind("-", 0) == 0 || equals == std::string::npos) return args;
+    bool key_value = arg.rfind("-", 0) != 0 && equals != std::string::npos && equals > 0;
+    if (!key_value) {
+      kept.push_back(arg);
+      continue;
+    }
     std::string key = arg.substr(0, equals);
     std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
     pairs[key] = arg.substr(equals + 1);
   }
-  if (pairs.empty() || pairs["action"] != "demand") return args;
-  std::vector<std::string> translated = {"demand", "--type", pairs["type"]};
-  if (pairs.count("cputhrottle") > 0) translated.insert(translated.end(), {"--cpu-throttle", pairs["cputhrottle"]});
-  for (const auto& [key, unused] : pairs) {
-    if (key != "action" && key != "type" && key != "cputhrottle") translated.push_back("--unknown-" + key);
+  std::vector<std::string> args;
+  if (pairs.count("action") > 0 && pairs["action"] == "demand") {
+    args = kept;
+    args.insert(args.end(), {"demand", "--type", pairs["type"]});
+    if (pairs.count("cputhrottle") > 0) args.insert(args.end(), {"--cpu-throttle", pairs["cputhrottle"]});
+    for (const auto& [key, unused] : pairs) {
+      if (key != "action" && key != "type" && key != "cputhrottle") args.push_back("--unknown-" + key);
+    }
+  } else {
+    for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   }
-  return {translated.rbegin(), translated.rend()};
+  return {args.rbegin(), args.rend()};  // CLI11 takes them last first
 }
 
 int run_demand(const vigil::Paths& paths, const std::string& type, int cpu_throttle, bool wait) {

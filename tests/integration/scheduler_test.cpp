@@ -100,6 +100,16 @@ TEST_F(Scheduler, DemandDuringIntervalScan_IsDelayedAndLogged) {
   EXPECT_LT(log.find("interval scan of module 'testscan' completed"), log.find("ControlId " + control_id + " of"));
 }
 
+TEST_F(Scheduler, KeyValueDemandForm_IsAcceptedAndThrottleApplied) {
+  set_manifest("row t a 1\n");
+  ASSERT_TRUE(eventually([&] { return idle(); }));
+  auto demand = vigilctl(root(), {"action=demand", "type=testscan", "cputhrottle=250"});
+  ASSERT_EQ(demand.exit_code, 0) << demand.err;
+  EXPECT_NE(demand.out.find("ControlId: "), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return daemon_log().find("source=vigilctl cpu_limit=25%") != std::string::npos; }));
+  EXPECT_EQ(vigilctl(root(), {"action=demand", "type=testscan", "speed=9"}).exit_code, 2);
+}
+
 TEST_F(Scheduler, KeyHive_WriteOneStartsScan_AgentSetsTwoThenZero) {
   set_manifest("row t a 1\n");
   ASSERT_TRUE(eventually([&] { return idle(); }));
