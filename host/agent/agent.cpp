@@ -1,5 +1,6 @@
 // The agent: start-up order, request handling and orderly shutdown.
 #include "agent/agent.h"
+#include "base/error_text.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -64,7 +65,7 @@ Status Agent::start() {
   // One daemon per root: the lock dies with the process, so it is never stale.
   auto lock_path = paths.instance_lock();
   lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd_ < 0) return Error{"cannot open " + lock_path.string() + ": " + std::strerror(errno)};
+  if (lock_fd_ < 0) return Error{"cannot open " + lock_path.string() + ": " + error_text(errno)};
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return Error{"another vigild is already running for " + paths.root.string() + " (" + lock_path.string() +
                  " is locked)"};

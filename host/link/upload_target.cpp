@@ -1,5 +1,6 @@
 // Local directory upload target: atomic, durable, idempotent by sequence.
 #include "link/upload_target.h"
+#include "base/error_text.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@ Status write_all(int fd, const std::string& data) {
   while (written < data.size()) {
     ssize_t n = ::write(fd, data.data() + written, data.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Error{std::strerror(errno)};
+    if (n < 0) return Error{error_text(errno)};
     written += static_cast<size_t>(n);
   }
   return Status::Ok();
@@ -34,13 +35,13 @@ Status DirectoryUploadTarget::upload(const OutboxEntry& entry) {
   auto temp_path = dir_ / (std::string(name) + ".tmp");
 
   int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Error{"cannot create " + temp_path.string() + ": " + std::strerror(errno)};
+  if (fd < 0) return Error{"cannot create " + temp_path.string() + ": " + error_text(errno)};
   Status written = write_all(fd, entry.payload);
-  if (written.ok() && ::fsync(fd) != 0) written = Error{std::strerror(errno)};
+  if (written.ok() && ::fsync(fd) != 0) written = Error{error_text(errno)};
   ::close(fd);
   if (!written.ok()) return Error{"cannot write " + temp_path.string() + ": " + written.error()};
   if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-    return Error{"cannot rename to " + final_path.string() + ": " + std::strerror(errno)};
+    return Error{"cannot rename to " + final_path.string() + ": " + error_text(errno)};
   }
   int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {

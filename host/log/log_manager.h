@@ -28,7 +28,7 @@ spdlog::level::level_enum to_spdlog_level(int log_level);
 class LogManager {
  public:
   static constexpr int kDefaultLevel = 3;
-  static constexpr size_t kMaxFileBytes = 10 * 1024 * 1024;
+  static constexpr size_t kMaxFileBytes = size_t{10} << 20;
   static constexpr size_t kMaxFiles = 5;
 
   // `also_stderr` copies daemon messages to stderr (foreground runs).

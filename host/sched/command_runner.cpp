@@ -1,5 +1,6 @@
 // Command execution for scans with timeout, cancellation and a CPU limit.
 #include "sched/command_runner.h"
+#include "base/error_text.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -116,7 +117,7 @@ CommandOutcome run_command(const CommandRequest& request) {
   Pipe out;
   Pipe err;
   if (!out.ok() || !err.ok()) {
-    outcome.error = std::string("pipe: ") + std::strerror(errno);
+    outcome.error = std::string("pipe: ") + error_text(errno);
     return outcome;
   }
   posix_spawn_file_actions_t actions;
@@ -151,7 +152,7 @@ CommandOutcome run_command(const CommandRequest& request) {
   out.close_write();
   err.close_write();
   if (spawned != 0) {
-    outcome.error = "cannot start " + program + ": " + std::strerror(spawned);
+    outcome.error = "cannot start " + program + ": " + error_text(spawned);
     return outcome;
   }
 

@@ -1,5 +1,6 @@
 // inotify on the database directory: the main file and its WAL.
 #include "sched/hive_watcher.h"
+#include "base/error_text.h"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -19,13 +20,13 @@ HiveWatcher::~HiveWatcher() {
 
 Status HiveWatcher::start() {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) return Error{std::string("inotify_init1: ") + std::strerror(errno)};
+  if (fd < 0) return Error{std::string("inotify_init1: ") + error_text(errno)};
   // Watch the directory: SQLite creates and removes the -wal file as it goes.
   if (::inotify_add_watch(fd, database_.parent_path().c_str(), IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) <
       0) {
     int error = errno;
     ::close(fd);
-    return Error{"inotify watch on " + database_.parent_path().string() + ": " + std::strerror(error)};
+    return Error{"inotify watch on " + database_.parent_path().string() + ": " + error_text(error)};
   }
   descriptor_.assign(fd);
   read();

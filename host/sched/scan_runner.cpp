@@ -1,5 +1,6 @@
 // Scan execution on a worker thread and snapshot storage.
 #include "sched/scan_runner.h"
+#include "base/error_text.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -46,7 +47,7 @@ class ThreadPriority {
     errno = 0;
     previous_ = ::getpriority(PRIO_PROCESS, thread_);
     if (nice != previous_ && ::setpriority(PRIO_PROCESS, thread_, nice) != 0) {
-      logger.warn("ProcessPriority {} not applied: {}", nice, std::strerror(errno));
+      logger.warn("ProcessPriority {} not applied: {}", nice, error_text(errno));
     }
   }
   ~ThreadPriority() { ::setpriority(PRIO_PROCESS, thread_, previous_); }

@@ -18,10 +18,10 @@ namespace vigil {
 
 struct ScanRequest {
   std::vector<Manifest> manifests;
-  int cpu_limit = 100;  // percent of one core
-  int nice = 0;         // ProcessPriority of the worker thread during the scan
+  int cpu_limit = 100;                         // percent of one core
+  int nice = 0;                                // ProcessPriority of the worker thread during the scan
   std::chrono::seconds command_timeout{1800};  // CmdMaxTimeOut for the commands it runs
-  std::string trigger;  // "interval", "on-demand", "on-startup"
+  std::string trigger;                         // "interval", "on-demand", "on-startup"
   std::string control_id;
   std::shared_ptr<ScanProgress> progress;
 };

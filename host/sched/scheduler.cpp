@@ -215,7 +215,7 @@ void Scheduler::arm_interval(Module& module) {
   const std::string& name = module.plugin->module();
   auto now = std::chrono::system_clock::now();
   if (!module.next_interval) {
-    int64_t interval = config_integer(name, "ScanInterval", kDefaultScanIntervalSeconds, 1, 31 * 24 * 3600);
+    int64_t interval = config_integer(name, "ScanInterval", kDefaultScanIntervalSeconds, 1, int64_t{31} * 24 * 3600);
     auto last = store_.last_scan_completed(name);
     // Never scanned: the first interval scan is due as soon as there is a manifest.
     module.next_interval = last.ok() && last.value()
@@ -248,7 +248,7 @@ void Scheduler::start_scan(Module& module, Request request) {
   ScanRequest scan{std::move(manifests),
                    request.cpu_limit,
                    static_cast<int>(config_integer("", "ProcessPriority", 0, -20, 19)),
-                   std::chrono::seconds(config_integer("", "CmdMaxTimeOut", 1800, 1, 7 * 24 * 3600)),
+                   std::chrono::seconds(config_integer("", "CmdMaxTimeOut", 1800, 1, int64_t{7} * 24 * 3600)),
                    trigger_name(request.trigger),
                    request.control_id,
                    module.progress};

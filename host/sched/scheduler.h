@@ -59,17 +59,17 @@ class Scheduler {
 
   // A module became available (plugin loaded) or went away (unloaded).
   void activate(std::shared_ptr<LoadedPlugin> plugin);
-  void deactivate(const std::string& module);
+  void deactivate(const std::string& name);
 
   // An on-demand scan (vigilctl demand, platform command). Returns the
   // ControlId, or why the scan cannot run. `cpu_limit` in percent.
-  Result<std::string> demand(const std::string& module, int cpu_limit, const std::string& source);
+  Result<std::string> demand(const std::string& name, int cpu_limit, const std::string& source);
   // The module's manifests changed: it may be due now.
-  void manifests_changed(const std::string& module);
+  void manifests_changed(const std::string& name);
   // The database changed, maybe from another process: re-read the key hive.
   void hive_changed();
 
-  nlohmann::json module_status(const std::string& module) const;
+  nlohmann::json module_status(const std::string& name) const;
   nlohmann::json demand_status(const std::string& control_id) const;
   nlohmann::json outbox_status();
 
@@ -98,11 +98,11 @@ class Scheduler {
     std::shared_ptr<ScanProgress> progress;
   };
 
-  Module* find(const std::string& module);
+  Module* find(const std::string& name);
   Status can_scan(Module& module);
   void submit(Module& module, Request request);
   void start_scan(Module& module, Request request);
-  void scan_finished(const std::string& module, const Request& request, const ScanOutcome& outcome);
+  void scan_finished(const std::string& name, const Request& request, const ScanOutcome& outcome);
   // Starts the next waiting demand or a due interval scan if the module is idle.
   void pump(Module& module);
   void arm_interval(Module& module);
