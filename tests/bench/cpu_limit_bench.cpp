@@ -21,7 +21,18 @@ double thread_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
-void BM_CpuBoundScanUnderLimit(benchmark::State& state) {
+double children_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  auto seconds = [](const timeval& value) {
+    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// Runs the test scanner with `manifest` under the limit state.range(0) and
+// reports the share of a core that `cpu_seconds` (a clock) shows was used.
+void scan_under_limit(benchmark::State& state, const std::string& manifest, double (*cpu_seconds)()) {
   vigil::test::TempDir dir;
   auto store = std::move(vigil::StateStore::open(dir.path() / "config.db").value());
   vigil::LogManager logs(dir.path() / "log", 2, vigil::LogDestination::kFile, false);
@@ -31,14 +42,14 @@ void BM_CpuBoundScanUnderLimit(benchmark::State& state) {
     return;
   }
   vigil::ScanRequest request;
-  request.manifests = {{"testscan", "testscan", "1", "burn 300\n"}};
+  request.manifests = {{"testscan", "testscan", "1", manifest}};
   request.cpu_limit = static_cast<int>(state.range(0));
   double share = 0;
   for (auto _ : state) {
     auto wall_start = std::chrono::steady_clock::now();
-    double cpu_start = thread_cpu_seconds();
+    double cpu_start = cpu_seconds();
     auto outcome = vigil::run_scan(registry.find("testscan"), request, *store);
-    double cpu = thread_cpu_seconds() - cpu_start;
+    double cpu = cpu_seconds() - cpu_start;
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     if (outcome.status != VIGIL_OK) state.SkipWithError(outcome.error.c_str());
     share = 100.0 * cpu / wall;
@@ -47,6 +58,11 @@ void BM_CpuBoundScanUnderLimit(benchmark::State& state) {
   state.counters["limit_pct"] = static_cast<double>(state.range(0));
   state.counters["used_pct"] = share;
   state.counters["error_points"] = share - static_cast<double>(state.range(0));
+}
+
+// The scan thread itself burns CPU, calling checkpoint as it goes.
+void BM_CpuBoundScanUnderLimit(benchmark::State& state) {
+  scan_under_limit(state, "burn 300\n", thread_cpu_seconds);
 }
 BENCHMARK(BM_CpuBoundScanUnderLimit)
     ->Arg(100)
@@ -57,41 +73,9 @@ BENCHMARK(BM_CpuBoundScanUnderLimit)
     ->UseManualTime()
     ->Iterations(3);
 
-double children_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_CHILDREN, &usage);
-  auto seconds = [](const timeval& value) {
-    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
+// A command run by the scan burns CPU (counted through the reaped children).
 void BM_CpuBoundCommandUnderLimit(benchmark::State& state) {
-  vigil::test::TempDir dir;
-  auto store = std::move(vigil::StateStore::open(dir.path() / "config.db").value());
-  vigil::LogManager logs(dir.path() / "log", 2, vigil::LogDestination::kFile, false);
-  vigil::PluginRegistry registry({store.get(), &logs});
-  if (!registry.load_file(TEST_SCANNER_PATH).ok()) {
-    state.SkipWithError("test scanner not loadable");
-    return;
-  }
-  vigil::ScanRequest request;
-  request.manifests = {{"testscan", "testscan", "1", "exec dd if=/dev/zero of=/dev/null bs=64k count=150000\n"}};
-  request.cpu_limit = static_cast<int>(state.range(0));
-  double share = 0;
-  for (auto _ : state) {
-    auto wall_start = std::chrono::steady_clock::now();
-    double cpu_start = children_cpu_seconds();
-    auto outcome = vigil::run_scan(registry.find("testscan"), request, *store);
-    double cpu = children_cpu_seconds() - cpu_start;
-    double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    if (outcome.status != VIGIL_OK) state.SkipWithError(outcome.error.c_str());
-    share = 100.0 * cpu / wall;
-    state.SetIterationTime(wall);
-  }
-  state.counters["limit_pct"] = static_cast<double>(state.range(0));
-  state.counters["used_pct"] = share;
-  state.counters["error_points"] = share - static_cast<double>(state.range(0));
+  scan_under_limit(state, "exec dd if=/dev/zero of=/dev/null bs=64k count=150000\n", children_cpu_seconds);
 }
 BENCHMARK(BM_CpuBoundCommandUnderLimit)
     ->Arg(100)
