@@ -13,8 +13,10 @@
 #include <boost/asio/post.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
+#include "agent/supervisor.h"
 #include "control/reports.h"
 #include "version.h"
 
@@ -63,12 +65,10 @@ Status Agent::start() {
   }
 
   // One daemon per root: the lock dies with the process, so it is never stale.
-  auto lock_path = paths.instance_lock();
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd_ < 0) return Error{"cannot open " + lock_path.string() + ": " + error_text(errno)};
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return Error{"another vigild is already running for " + paths.root.string() + " (" + lock_path.string() +
-                 " is locked)"};
+  if (!options_.instance_locked) {
+    auto lock = lock_instance(paths);
+    if (!lock.ok()) return Error{lock.error()};
+    lock_fd_ = lock.value();
   }
 
   auto store = StateStore::open(paths.state_db());
@@ -102,8 +102,12 @@ Status Agent::start() {
   log->info("vigild {} starting (pid {}, root {}, ABI {}.{})", kVigilVersion, ::getpid(), paths.root.string(),
             VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR);
   for (const auto& problem : config_problems) log->warn("configuration ignored: {}", problem);
+  if (const char* crash = std::getenv(kPreviousCrashVariable); crash != nullptr) {
+    log->error("restarted by the supervisor: {}", crash);
+  }
 
-  registry_ = std::make_unique<PluginRegistry>(PluginServices{store_.get(), logs_.get()});
+  registry_ = std::make_unique<PluginRegistry>(
+      PluginServices{store_.get(), logs_.get(), plugin_marker_dir(paths), kQuarantineAfterCrashes});
   auto plugin_dir = options_.plugin_dir.value_or(paths.plugin_dir);
   size_t loaded = registry_->load_directory(plugin_dir);
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());
@@ -144,8 +148,9 @@ Status Agent::start() {
   return Status::Ok();
 }
 
-Status Agent::run() {
-  if (Status started = start(); !started.ok()) return started;
+Status Agent::run(bool* started) {
+  if (Status ready = start(); !ready.ok()) return ready;
+  if (started != nullptr) *started = true;
   io_.run();
   logs_->daemon()->info("vigild stopped");
   return Status::Ok();
@@ -198,6 +203,17 @@ void Agent::handle(const json& request, const ControlServer::Reply& reply) {
       } else {
         reply(failure("unload needs a module"));
       }
+    } else if (command == "release") {
+      std::string module = request.at("module").get<std::string>();
+      auto forgotten = store_->forget_plugin_crashes(module);
+      if (!forgotten.ok() || !forgotten.value()) {
+        reply(failure(forgotten.ok() ? "module '" + module + "' is not quarantined" : forgotten.error()));
+        return;
+      }
+      logs_->daemon()->info("module '{}' released from quarantine", module);
+      registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
+      for (const auto& plugin : registry_->loaded()) scheduler_->activate(plugin);
+      reply({{"ok", true}, {"plugins", plugins_report()}});
     } else if (command == "stop") {
       reply({{"ok", true}});
       asio::post(io_, [this] { shutdown(); });

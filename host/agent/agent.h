@@ -28,7 +28,8 @@ struct AgentOptions {
   Paths paths;
   std::optional<std::filesystem::path> plugin_dir;  // overrides paths.plugin_dir
   bool log_to_stderr = false;
-  int ready_fd = -1;  // receives "READY=1\n" once plugins are loaded and the socket listens
+  int ready_fd = -1;             // receives "READY=1\n" once plugins are loaded and the socket listens
+  bool instance_locked = false;  // the supervisor holds the instance lock already
   size_t scan_threads = 2;
 };
 
@@ -39,8 +40,9 @@ class Agent {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
-  // Starts everything and runs until stopped. Returns the failure that kept it from starting.
-  Status run();
+  // Starts everything and runs until stopped. Returns the failure that kept it
+  // from starting (sets `started` so callers can tell it from a later failure).
+  Status run(bool* started = nullptr);
 
  private:
   Status start();

@@ -191,6 +191,8 @@ int main(int argc, char** argv) {
   reload->add_option("module", module, "Module to reload");
   auto* unload = plugins->add_subcommand("unload", "Unload MODULE (its running scan is cancelled)");
   unload->add_option("module", module, "Module to unload")->required();
+  auto* release = plugins->add_subcommand("release", "Release a quarantined MODULE and load it again");
+  release->add_option("module", module, "Quarantined module")->required();
 
   auto* status = app.add_subcommand("status", "Show the daemon, agent id and module states");
   status->add_flag("--json", as_json, "Print JSON");
@@ -249,11 +251,12 @@ int main(int argc, char** argv) {
     json body = {{"command", "plugins"}};
     if (reload->parsed()) body = {{"command", "reload"}};
     if (unload->parsed()) body = {{"command", "unload"}};
+    if (release->parsed()) body = {{"command", "release"}};
     if (!module.empty()) body["module"] = module;
     auto response = request(paths, body);
     if (!response) return kRuntimeError;
-    if (unload->parsed() || (reload->parsed() && !module.empty())) {
-      std::cout << (unload->parsed() ? "unloaded " : "reloaded ") << module << "\n";
+    if (unload->parsed() || release->parsed() || (reload->parsed() && !module.empty())) {
+      std::cout << (unload->parsed() ? "unloaded " : release->parsed() ? "released " : "reloaded ") << module << "\n";
       return kOk;
     }
     if (as_json) {

@@ -7,6 +7,7 @@
 
 #include "log/log_manager.h"
 #include "plugin/host_api.h"
+#include "plugin/plugin_call_marker.h"
 
 namespace vigil {
 namespace {
@@ -69,6 +70,15 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
     return refuse("module '" + module + "' lacks on_init or on_shutdown");
   }
   if (module_taken(module)) return refuse("duplicate module '" + module + "': another plugin already provides it");
+  if (services.quarantine_after > 0 && services.store != nullptr) {
+    auto crashes = services.store->plugin_crashes(module);
+    if (crashes.ok() && crashes.value() >= services.quarantine_after) {
+      return refuse(
+          fmt::format("module '{}' is quarantined: the agent crashed {} times while it ran "
+                      "(after fixing it: vigilctl plugins release {})",
+                      module, crashes.value(), module));
+    }
+  }
 
   plugin->display_name_ = copy(descriptor->display_name);
   plugin->version_ = copy(descriptor->version);
@@ -78,9 +88,13 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
   plugin->context_->module = module;
   plugin->context_->logger = services.logs->module(module);
   plugin->context_->store = services.store;
+  plugin->context_->marker_dir = services.marker_dir;
 
   plugin->context_->registering = true;
-  status = descriptor->on_init(plugin->context_.get(), host_api());
+  {
+    PluginCallMarker marker(services.marker_dir, module);
+    status = descriptor->on_init(plugin->context_.get(), host_api());
+  }
   plugin->context_->registering = false;
   if (status != VIGIL_OK) {
     // The plugin cleaned up after itself; on_shutdown is not called.
@@ -97,7 +111,10 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
 }
 
 LoadedPlugin::~LoadedPlugin() {
-  if (on_shutdown_ != nullptr && context_) on_shutdown_();
+  if (on_shutdown_ != nullptr && context_) {
+    PluginCallMarker marker(context_->marker_dir, context_->module);
+    on_shutdown_();
+  }
   context_.reset();
 }
 

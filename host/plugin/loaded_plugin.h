@@ -27,6 +27,8 @@ class LogManager;
 struct PluginServices {
   StateStore* store = nullptr;
   LogManager* logs = nullptr;
+  std::filesystem::path marker_dir;  // where calls into plugins are marked; empty: not marked
+  int64_t quarantine_after = 0;      // crashes that quarantine a module; 0: never
 };
 
 class LoadedPlugin {

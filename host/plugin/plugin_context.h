@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@ struct vigil_plugin_host {
   std::string module;
   std::shared_ptr<spdlog::logger> logger;
   vigil::StateStore* store = nullptr;
+  std::filesystem::path marker_dir;  // see PluginCallMarker
 
   // Registration is only allowed while on_init runs.
   std::atomic<bool> registering{false};

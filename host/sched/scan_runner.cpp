@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "delta/delta.h"
+#include "plugin/plugin_call_marker.h"
 
 namespace vigil {
 namespace {
@@ -106,6 +107,7 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
                        request.control_id.empty() ? "no ControlId" : "ControlId " + request.control_id, types,
                        request.cpu_limit);
   outcome.status = VIGIL_OK;
+  PluginCallMarker marker(context.marker_dir, context.module);
   for (const Manifest& manifest : request.manifests) {
     const auto& handler = context.handlers.find(manifest.manifest_type)->second;
     outcome.status =

@@ -263,7 +263,7 @@ void Scheduler::start_scan(Module& module, Request request) {
 
 void Scheduler::scan_finished(const std::string& name, const Request& request, const ScanOutcome& outcome) {
   Module* module = find(name);
-  if (module == nullptr || module->state != ModuleState::kCollecting) return;  // deactivated meanwhile
+  if (module == nullptr || !module->running) return;  // deactivated meanwhile
   auto log = logs_.daemon();
   module->running.reset();
   bool ok = outcome.status == VIGIL_OK;
@@ -434,7 +434,12 @@ void Scheduler::kick_uploads() {
   }
   upload_blocked_.clear();
   OutboxEntry next = std::move(*entry.value());
-  if (Module* module = find(next.module)) set_state(*module, ModuleState::kUploading);
+  // A module still collecting keeps that state: its scan may have committed this
+  // delta a moment before the control thread hears that the scan ended.
+  Module* uploading = find(next.module);
+  if (uploading != nullptr && uploading->state == ModuleState::kDeltaPending) {
+    set_state(*uploading, ModuleState::kUploading);
+  }
   upload_in_flight_ = true;
   asio::post(pool_, [this, next = std::move(next)]() mutable {
     Status delivered = target_->upload(next);
@@ -451,7 +456,7 @@ void Scheduler::upload_finished(const OutboxEntry& entry, const Status& delivere
     upload_blocked_ = "upload failed: " + delivered.error();
     log->warn("outbox: sequence {} not delivered to {}: {}; retrying in {} s", entry.sequence, target_->describe(),
               delivered.error(), upload_backoff_.count());
-    if (module != nullptr) set_state(*module, ModuleState::kDeltaPending);
+    if (module != nullptr && module->state == ModuleState::kUploading) set_state(*module, ModuleState::kDeltaPending);
     upload_timer_.expires_after(upload_backoff_);
     upload_timer_.async_wait([this](boost::system::error_code error) {
       if (!error) kick_uploads();
@@ -464,7 +469,8 @@ void Scheduler::upload_finished(const OutboxEntry& entry, const Status& delivere
   }
   log->info("outbox: sequence {} ({} of module '{}') uploaded to {}", entry.sequence, entry.kind, entry.module,
             target_->describe());
-  if (module != nullptr) {
+  // A module still collecting settles its state when its scan ends.
+  if (module != nullptr && module->state != ModuleState::kCollecting) {
     auto pending = store_.has_pending_delta(entry.module);
     set_state(*module, pending.ok() && pending.value() ? ModuleState::kDeltaPending : ModuleState::kIdle);
     pump(*module);

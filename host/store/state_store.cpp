@@ -71,15 +71,25 @@ constexpr std::array kMigrations = {
       last_scan_completed_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    R"sql(
+    CREATE TABLE plugin_crashes (
+      module TEXT PRIMARY KEY,
+      crashes INTEGER NOT NULL,
+      last_crash_at INTEGER NOT NULL,
+      last_reason TEXT NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace
 
 StateStore::StateStore(const std::filesystem::path& path) : db_(path.string()) {
+  // First, so that opening while another process (vigilctl, a script) holds
+  // the database waits instead of failing.
+  sqlite3_busy_timeout(db_.handle(), 5000);
   db_.exec("PRAGMA journal_mode=WAL");
   db_.exec("PRAGMA synchronous=NORMAL");
   db_.exec("PRAGMA foreign_keys=ON");
-  sqlite3_busy_timeout(db_.handle(), 5000);
 }
 
 Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path& path) {
@@ -222,6 +232,37 @@ Result<std::vector<Manifest>> StateStore::manifests(std::string_view module) {
       found.push_back(Manifest{std::string(module), statement.text(0), statement.text(1), statement.text(2)});
     }
     return found;
+  });
+}
+
+Result<int64_t> StateStore::record_plugin_crash(std::string_view module, std::string_view reason, int64_t when) {
+  return guarded([&]() -> Result<int64_t> {
+    std::lock_guard lock(mutex_);
+    sqlite::Statement statement(db_,
+                                "INSERT INTO plugin_crashes (module, crashes, last_crash_at, last_reason) "
+                                "VALUES (?1, 1, ?2, ?3) ON CONFLICT (module) DO UPDATE SET "
+                                "crashes = crashes + 1, last_crash_at = ?2, last_reason = ?3 RETURNING crashes");
+    statement.bind(1, module).bind(2, when).bind(3, reason);
+    statement.step();
+    return statement.integer(0);
+  });
+}
+
+Result<int64_t> StateStore::plugin_crashes(std::string_view module) {
+  return guarded([&]() -> Result<int64_t> {
+    std::lock_guard lock(mutex_);
+    sqlite::Statement statement(db_, "SELECT crashes FROM plugin_crashes WHERE module = ?");
+    statement.bind(1, module);
+    return statement.step() ? statement.integer(0) : 0;
+  });
+}
+
+Result<bool> StateStore::forget_plugin_crashes(std::string_view module) {
+  return guarded([&]() -> Result<bool> {
+    std::lock_guard lock(mutex_);
+    sqlite::Statement statement(db_, "DELETE FROM plugin_crashes WHERE module = ?");
+    statement.bind(1, module).run();
+    return sqlite3_changes(db_.handle()) > 0;
   });
 }
 

@@ -131,6 +131,12 @@ class StateStore {
   // Changes whenever another connection (another process) commits.
   Result<int64_t> data_version();
 
+  // Crashes of the agent while a module's code ran; the registry quarantines
+  // a module past a bound. record returns the module's new count.
+  Result<int64_t> record_plugin_crash(std::string_view module, std::string_view reason, int64_t when);
+  Result<int64_t> plugin_crashes(std::string_view module);
+  Result<bool> forget_plugin_crashes(std::string_view module);
+
   // When the module's last scan completed (unix seconds), for its interval.
   Result<std::optional<int64_t>> last_scan_completed(std::string_view module);
   Status set_last_scan_completed(std::string_view module, int64_t when);

@@ -9,9 +9,12 @@
 //   config KEY            emit the configuration value (or "<unset>")
 //   badrow                emit a row with an invalid table name
 //   exec PROGRAM ARGS...  run a command through the host; row "exec" with its exit code and output
+//   crash                 die of SIGSEGV, as a buggy plugin would
 #include <vigil/plugin.hpp>
 
 #include <time.h>
+
+#include <csignal>
 
 #include <chrono>
 #include <sstream>
@@ -85,6 +88,8 @@ class TestScanner : public vigil::Plugin {
         auto result = scan.run(argv);
         scan.emit("exec", {{"id", argv.empty() ? "" : argv[0]}},
                   {{"exit_code", std::to_string(result.exit_code)}, {"output", result.output}});
+      } else if (command == "crash") {
+        std::raise(SIGSEGV);
       } else if (command == "badrow") {
         scan.emit("bad table!", {{"id", "1"}}, {});
       }

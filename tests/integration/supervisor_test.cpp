@@ -1,0 +1,78 @@
+// The supervisor: a dead worker is restarted, and a plugin that keeps killing
+// the agent is quarantined while the rest keeps working.
+#include <signal.h>
+
+#include "daemon_fixture.h"
+
+namespace vigil {
+namespace {
+
+using nlohmann::json;
+using test::eventually;
+using test::vigilctl;
+
+class Supervisor : public test::DaemonFixture {
+ protected:
+  int64_t worker_pid() {
+    auto result = vigilctl(root(), {"status", "--json"});
+    if (result.exit_code != 0) return -1;
+    json parsed = json::parse(result.out, nullptr, false);
+    if (parsed.is_discarded() || !parsed["daemon"].value("running", false)) return -1;
+    return parsed["daemon"]["pid"].get<int64_t>();
+  }
+  std::string refusal(const std::string& file_name) {
+    json plugins = json::parse(vigilctl(root(), {"plugins", "--json"}).out, nullptr, false);
+    if (plugins.is_discarded()) return "";
+    for (const auto& plugin : plugins) {
+      if (plugin["state"] == "refused" && plugin["file"].get<std::string>().find(file_name) != std::string::npos) {
+        return plugin["reason"];
+      }
+    }
+    return "";
+  }
+};
+
+TEST_F(Supervisor, KilledWorker_IsRestartedBehindTheSameSupervisor) {
+  int64_t first = worker_pid();
+  ASSERT_GT(first, 0);
+  EXPECT_NE(first, daemon_->pid());  // the agent runs in a child of the supervisor
+  ::kill(static_cast<pid_t>(first), SIGKILL);
+  ASSERT_TRUE(eventually([&] {
+    int64_t now = worker_pid();
+    return now > 0 && now != first;
+  }));
+  EXPECT_NE(daemon_log().find("restarted by the supervisor: worker killed by signal 9"), std::string::npos);
+  EXPECT_EQ(daemon_->stop(), 0);  // SIGTERM to the supervisor stops both, cleanly
+}
+
+TEST_F(Supervisor, PluginThatCrashesTheAgent_IsQuarantinedAndReleasable) {
+  // Its first interval scan starts at once and kills the worker, every time.
+  // The reply may be lost: the worker can die before it is written.
+  auto stored = vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("crash\n")});
+  ASSERT_TRUE(stored.exit_code == 0 || stored.err.find("End of file") != std::string::npos) << stored.err;
+  ASSERT_TRUE(eventually([&] { return refusal("test_scanner").find("is quarantined") != std::string::npos; }, 30))
+      << daemon_log();
+  EXPECT_NE(refusal("test_scanner").find("crashed 3 times"), std::string::npos);
+  EXPECT_NE(daemon_log().find("while running module 'testscan' (crash 3 of 3"), std::string::npos);
+  // The rest of the agent works meanwhile.
+  json plugins = json::parse(vigilctl(root(), {"plugins", "--json"}).out);
+  EXPECT_EQ(plugins[0]["module"], "cplug");
+  EXPECT_EQ(plugins[0]["state"], "loaded");
+
+  // Fixed (here: a harmless manifest), the module is released and runs again.
+  auto db = root() / "var/lib/vigil/config.db";
+  ASSERT_EQ(
+      test::run({"/usr/bin/sqlite3", db.string(), "UPDATE manifests SET body='row t a 1' WHERE module='testscan'"})
+          .exit_code,
+      0);
+  auto released = vigilctl(root(), {"plugins", "release", "testscan"});
+  ASSERT_EQ(released.exit_code, 0) << released.err;
+  EXPECT_TRUE(eventually([&] {
+    json entry = module_status("testscan");
+    return !entry.is_null() && entry["last_snapshot"].is_object();
+  }));
+  EXPECT_EQ(vigilctl(root(), {"plugins", "release", "testscan"}).exit_code, 1);  // nothing left to release
+}
+
+}  // namespace
+}  // namespace vigil
