@@ -51,8 +51,9 @@ Agent::~Agent() {
   io_.restart();
   io_.poll();
   hive_watcher_.reset();
+  registry_.reset();                  // plugins stop emitting events here
+  if (events_) events_->flush_all();  // nothing emitted is lost at shutdown
   scheduler_.reset();
-  registry_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -106,8 +107,11 @@ Status Agent::start() {
     log->error("restarted by the supervisor: {}", crash);
   }
 
+  events_ = std::make_unique<EventBatcher>(io_, *store_, *logs_, [this] {
+    if (scheduler_) scheduler_->outbox_changed();
+  });
   registry_ = std::make_unique<PluginRegistry>(
-      PluginServices{store_.get(), logs_.get(), plugin_marker_dir(paths), kQuarantineAfterCrashes});
+      PluginServices{store_.get(), logs_.get(), plugin_marker_dir(paths), kQuarantineAfterCrashes, events_.get()});
   auto plugin_dir = options_.plugin_dir.value_or(paths.plugin_dir);
   size_t loaded = registry_->load_directory(plugin_dir);
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());

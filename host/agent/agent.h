@@ -18,6 +18,7 @@
 #include "control/control_server.h"
 #include "log/log_manager.h"
 #include "plugin/registry.h"
+#include "sched/event_batcher.h"
 #include "sched/hive_watcher.h"
 #include "sched/scheduler.h"
 #include "store/state_store.h"
@@ -63,6 +64,7 @@ class Agent {
   int64_t started_at_ = 0;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<LogManager> logs_;
+  std::unique_ptr<EventBatcher> events_;
   std::unique_ptr<PluginRegistry> registry_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<HiveWatcher> hive_watcher_;

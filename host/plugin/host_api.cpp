@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <string_view>
 
 #include "log/log_manager.h"
@@ -131,26 +132,19 @@ vigil_status state_delete(vigil_plugin_host* host, vigil_str key) {
   });
 }
 
-// Fills `object` from columns; false (with scan->error set) when one is malformed.
-bool add_columns(vigil_scan* scan, std::string_view table, const vigil_column* columns, size_t count,
-                 nlohmann::json& object) {
-  if (count > 0 && columns == nullptr) {
-    scan->error = "emit_row: table '" + std::string(table) + "': null column array";
-    return false;
-  }
+// Fills `object` from columns; returns what is malformed, or "" when all is well.
+std::string add_columns(std::string_view table, const vigil_column* columns, size_t count, nlohmann::json& object) {
+  std::string where = "table '" + std::string(table) + "': ";
+  if (count > 0 && columns == nullptr) return where + "null column array";
   for (size_t i = 0; i < count; ++i) {
     std::string_view name = view(columns[i].name);
     if (!valid(columns[i].name) || !valid(columns[i].value) || !is_valid_name(name, false, 128)) {
-      scan->error = "emit_row: table '" + std::string(table) + "': invalid column name '" + std::string(name) + "'";
-      return false;
+      return where + "invalid column name '" + std::string(name) + "'";
     }
-    if (object.contains(name)) {
-      scan->error = "emit_row: table '" + std::string(table) + "': column '" + std::string(name) + "' given twice";
-      return false;
-    }
+    if (object.contains(name)) return where + "column '" + std::string(name) + "' given twice";
     object[std::string(name)] = std::string(view(columns[i].value));
   }
-  return true;
+  return {};
 }
 
 vigil_status emit_row(vigil_scan* scan, vigil_str table, const vigil_column* keys, size_t key_count,
@@ -168,8 +162,10 @@ vigil_status emit_row(vigil_scan* scan, vigil_str table, const vigil_column* key
     }
     nlohmann::json key_object = nlohmann::json::object();
     nlohmann::json value_object = nlohmann::json::object();
-    if (!add_columns(scan, table_name, keys, key_count, key_object) ||
-        !add_columns(scan, table_name, values, value_count, value_object)) {
+    std::string problem = add_columns(table_name, keys, key_count, key_object);
+    if (problem.empty()) problem = add_columns(table_name, values, value_count, value_object);
+    if (!problem.empty()) {
+      scan->error = "emit_row: " + problem;
       return VIGIL_E_INVALID_ARG;
     }
     vigil::SnapshotRow row{table_name, key_object.dump(), value_object.dump()};
@@ -252,11 +248,37 @@ vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, v
   }
 }
 
+vigil_status emit_event(vigil_plugin_host* host, vigil_str table, const vigil_column* columns, size_t column_count) {
+  if (host == nullptr || !valid(table)) return VIGIL_E_INVALID_ARG;
+  if (host->events == nullptr) return VIGIL_E_UNSUPPORTED;
+  return guarded(host, "emit_event", [&] {
+    std::string table_name(view(table));
+    nlohmann::json values = nlohmann::json::object();
+    std::string problem = is_valid_name(table_name, false, 128) ? add_columns(table_name, columns, column_count, values)
+                                                                : "invalid table name '" + table_name + "'";
+    if (!problem.empty()) {
+      host->logger->error("emit_event: {}", problem);
+      return VIGIL_E_INVALID_ARG;
+    }
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    nlohmann::json event = {{"table", table_name},
+                            {"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now).count()},
+                            {"values", std::move(values)}};
+    try {
+      host->events->add(host->module, event.dump());
+    } catch (const nlohmann::json::type_error&) {
+      host->logger->error("emit_event: table '{}': a column is not valid UTF-8", table_name);
+      return VIGIL_E_INVALID_ARG;
+    }
+    return VIGIL_OK;
+  });
+}
+
 const vigil_host_api kHostApi = {
     sizeof(vigil_host_api), VIGIL_ABI_VERSION,  &log,        &log_enabled, &register_manifest_handler,
     &set_default_cpu_limit, &set_on_demand_key, &config_get, &state_get,   &state_set,
     &state_delete,          &emit_row,          &checkpoint, &progress,    &set_error,
-    &run_command,
+    &run_command,           &emit_event,
 };
 
 }  // namespace

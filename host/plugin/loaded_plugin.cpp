@@ -89,6 +89,7 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
   plugin->context_->logger = services.logs->module(module);
   plugin->context_->store = services.store;
   plugin->context_->marker_dir = services.marker_dir;
+  plugin->context_->events = services.events;
 
   plugin->context_->registering = true;
   {

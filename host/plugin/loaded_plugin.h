@@ -29,6 +29,7 @@ struct PluginServices {
   LogManager* logs = nullptr;
   std::filesystem::path marker_dir;  // where calls into plugins are marked; empty: not marked
   int64_t quarantine_after = 0;      // crashes that quarantine a module; 0: never
+  EventSink* events = nullptr;       // where emit_event goes; null: unsupported
 };
 
 class LoadedPlugin {

@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "plugin/event_sink.h"
 #include "sched/cpu_throttle.h"
 #include "store/state_store.h"
 
@@ -29,7 +30,8 @@ struct vigil_plugin_host {
   std::string module;
   std::shared_ptr<spdlog::logger> logger;
   vigil::StateStore* store = nullptr;
-  std::filesystem::path marker_dir;  // see PluginCallMarker
+  std::filesystem::path marker_dir;    // see PluginCallMarker
+  vigil::EventSink* events = nullptr;  // takes emit_event; null: events unsupported
 
   // Registration is only allowed while on_init runs.
   std::atomic<bool> registering{false};

@@ -68,6 +68,8 @@ class Scheduler {
   void manifests_changed(const std::string& name);
   // The database changed, maybe from another process: re-read the key hive.
   void hive_changed();
+  // Something entered the outbox outside a scan (real-time events).
+  void outbox_changed() { kick_uploads(); }
 
   nlohmann::json module_status(const std::string& name) const;
   nlohmann::json demand_status(const std::string& control_id) const;

@@ -156,6 +156,28 @@ Result<CommitResult> StateStore::commit_snapshot(const SnapshotInfo& info, const
   });
 }
 
+Result<CommitResult> StateStore::append_outbox(std::string_view module, std::string_view kind,
+                                               const std::function<std::string(int64_t sequence)>& build_payload) {
+  return guarded([&]() -> Result<CommitResult> {
+    std::lock_guard lock(mutex_);
+    sqlite::Transaction transaction(db_);
+    CommitResult result;
+    int64_t sequence = counter("outbox_sequence") + 1;
+    std::string payload = build_payload(sequence);
+    sqlite::Statement outbox(db_,
+                             "INSERT INTO outbox (sequence, module, kind, snapshot_id, created_at, payload) "
+                             "VALUES (?, ?, ?, 0, ?, ?)");
+    outbox.bind(1, sequence).bind(2, module).bind(3, kind).bind(4, unix_now()).bind(5, payload).run();
+    add_to_counter("outbox_sequence", 1);
+    add_to_counter("outbox_entries", 1);
+    add_to_counter("outbox_bytes", static_cast<int64_t>(payload.size()));
+    result.sequence = sequence;
+    result.dropped = enforce_outbox_bound();
+    transaction.commit();
+    return result;
+  });
+}
+
 Result<std::optional<SnapshotInfo>> StateStore::latest_snapshot(std::string_view module) {
   return guarded([&]() -> Result<std::optional<SnapshotInfo>> {
     std::lock_guard lock(mutex_);
@@ -213,7 +235,7 @@ Result<bool> StateStore::acknowledge(int64_t sequence) {
 Result<bool> StateStore::has_pending_delta(std::string_view module) {
   return guarded([&]() -> Result<bool> {
     std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "SELECT 1 FROM outbox WHERE module = ? LIMIT 1");
+    sqlite::Statement statement(db_, "SELECT 1 FROM outbox WHERE module = ? AND kind = 'delta' LIMIT 1");
     statement.bind(1, module);
     return statement.step();
   });

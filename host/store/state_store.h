@@ -46,7 +46,7 @@ struct SnapshotInfo {
 struct OutboxEntry {
   int64_t sequence = 0;  // per agent, strictly increasing, never reused
   std::string module;
-  std::string kind;         // "delta"
+  std::string kind;         // "delta" or "events"
   int64_t snapshot_id = 0;  // the pending snapshot this delta leads to
   int64_t created_at = 0;
   std::string payload;
@@ -108,6 +108,10 @@ class StateStore {
   // Enforces the outbox bound, dropping the oldest entries (counted).
   Result<CommitResult> commit_snapshot(const SnapshotInfo& info, const std::vector<SnapshotRow>& rows,
                                        const PayloadBuilder& build_payload);
+  // Appends an entry with no snapshot behind it (a batch of real-time events),
+  // built from the sequence number it will carry. Enforces the outbox bound.
+  Result<CommitResult> append_outbox(std::string_view module, std::string_view kind,
+                                     const std::function<std::string(int64_t sequence)>& build_payload);
   Result<std::optional<SnapshotInfo>> latest_snapshot(std::string_view module);
   // Rows of snapshot `id`, ordered by table then key; only `table` when given.
   Result<std::vector<SnapshotRow>> snapshot_rows(int64_t id, const std::optional<std::string>& table);

@@ -194,6 +194,25 @@ TEST_F(Scheduler, BlackoutWindow_HoldsUploadsButScansRun_AndDemandsWait) {
       eventually([&] { return uploaded_count() == 1 && idle() && module_status("testscan")["waiting"].empty(); }));
 }
 
+TEST_F(Scheduler, RealtimeEvents_GoToTheOutboxInOrderedBatches) {
+  set_manifest("event fs f1 created\nevent fs f2 modified\nevent fs f1 deleted\nrow t a 1\n");
+  std::filesystem::path batch;
+  ASSERT_TRUE(eventually([&] {
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(uploads(), error)) {
+      if (read_text(entry.path()).find(R"("kind":"events")") != std::string::npos) batch = entry.path();
+    }
+    return !batch.empty();
+  }));
+  json events = json::parse(read_text(batch));
+  EXPECT_EQ(events["module"], "testscan");
+  ASSERT_EQ(events["events"].size(), 3u);
+  EXPECT_EQ(events["events"][0]["values"]["id"], "f1");
+  EXPECT_EQ(events["events"][1]["values"]["value"], "modified");
+  EXPECT_EQ(events["events"][2]["values"]["value"], "deleted");
+  EXPECT_TRUE(eventually([&] { return status()["outbox"]["depth"] == 0; }));
+}
+
 // Kills vigild with SIGKILL at random points of many scan -> delta -> upload
 // cycles; replaying what the target received must give exactly what was
 // collected: nothing lost, nothing applied twice.

@@ -10,6 +10,7 @@
 //   badrow                emit a row with an invalid table name
 //   exec PROGRAM ARGS...  run a command through the host; row "exec" with its exit code and output
 //   crash                 die of SIGSEGV, as a buggy plugin would
+//   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
 #include <vigil/plugin.hpp>
 
 #include <time.h>
@@ -88,6 +89,10 @@ class TestScanner : public vigil::Plugin {
         auto result = scan.run(argv);
         scan.emit("exec", {{"id", argv.empty() ? "" : argv[0]}},
                   {{"exit_code", std::to_string(result.exit_code)}, {"output", result.output}});
+      } else if (command == "event") {
+        std::string table, key, value;
+        words >> table >> key >> value;
+        host_->emit_event(table, {{"id", key}, {"value", value}});
       } else if (command == "crash") {
         std::raise(SIGSEGV);
       } else if (command == "badrow") {

@@ -109,6 +109,23 @@ TEST_F(HostApi, Checkpoint_ReportsCancellation) {
   EXPECT_EQ(api_->checkpoint(&scan), VIGIL_E_CANCELLED);
 }
 
+TEST_F(HostApi, EmitEvent_NeedsASinkAndValidNames) {
+  vigil_column column{str("path"), str("/etc/passwd")};
+  EXPECT_EQ(api_->emit_event(&context_, str("fs"), &column, 1), VIGIL_E_UNSUPPORTED);
+  struct Collect : EventSink {
+    void add(const std::string& module, std::string event) override { seen.push_back(module + " " + event); }
+    std::vector<std::string> seen;
+  } sink;
+  context_.events = &sink;
+  EXPECT_EQ(api_->emit_event(&context_, str("bad table"), &column, 1), VIGIL_E_INVALID_ARG);
+  vigil_column not_utf8{str("path"), str("\xff")};
+  EXPECT_EQ(api_->emit_event(&context_, str("fs"), &not_utf8, 1), VIGIL_E_INVALID_ARG);
+  ASSERT_EQ(api_->emit_event(&context_, str("fs"), &column, 1), VIGIL_OK);
+  ASSERT_EQ(sink.seen.size(), 1u);
+  EXPECT_NE(sink.seen[0].find(R"(probe {"table":"fs")"), std::string::npos) << sink.seen[0];
+  EXPECT_NE(sink.seen[0].find(R"("values":{"path":"/etc/passwd"})"), std::string::npos) << sink.seen[0];
+}
+
 TEST(Names, ValidNamesFollowTheDocumentedAlphabet) {
   EXPECT_TRUE(is_valid_name("network_interfaces", false, 128));
   EXPECT_FALSE(is_valid_name("with-dash", false, 128));

@@ -39,7 +39,7 @@ extern "C" {
 /* ---- Versions ----------------------------------------------------------- */
 
 #define VIGIL_ABI_VERSION_MAJOR 1
-#define VIGIL_ABI_VERSION_MINOR 1
+#define VIGIL_ABI_VERSION_MINOR 2
 #define VIGIL_MAKE_ABI_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define VIGIL_ABI_VERSION VIGIL_MAKE_ABI_VERSION(VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR)
 #define VIGIL_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
@@ -195,6 +195,16 @@ typedef struct vigil_host_api {
    * THREAD: SCAN THREAD. */
   vigil_status (*run_command)(vigil_scan* scan, const vigil_str* argv, size_t argc, vigil_on_value on_output,
                               void* user, int32_t* exit_code);
+
+  /* -- ABI 1.2 -- */
+
+  /* Emits one event of a real-time module (a file changed, a process
+   * started...) into table `table`: the host batches events (up to a second
+   * or a few hundred events) into the durable outbox, in order, each batch
+   * with its own sequence number. Names as for emit_row. The host copies
+   * everything before returning. THREAD: ANY THREAD while loaded. */
+  vigil_status (*emit_event)(vigil_plugin_host* host, vigil_str table, const vigil_column* columns,
+                             size_t column_count);
 
   /* New services are appended here, under a comment naming the ABI minor. */
 } vigil_host_api;

@@ -145,6 +145,17 @@ class Host {
     if (status != VIGIL_E_NOT_FOUND) check(status, "state_delete");
   }
 
+  // Emits a real-time event (any thread). Needs a host of ABI 1.2 or newer.
+  void emit_event(std::string_view table, const std::vector<Column>& columns) const {
+    if (!VIGIL_HAS_FIELD(vigil_host_api, api_->struct_size, emit_event)) {
+      throw Error("this agent is too old to take events (needs plugin ABI 1.2)", VIGIL_E_UNSUPPORTED);
+    }
+    std::vector<vigil_column> converted;
+    converted.reserve(columns.size());
+    for (const Column& column : columns) converted.push_back({to_str(column.name), to_str(column.value)});
+    check(api_->emit_event(host_, to_str(table), converted.data(), converted.size()), "emit_event");
+  }
+
   // Registration; valid only inside Plugin::init.
   void on_manifest(std::string_view manifest_type, ManifestHandler handler) {
     auto entry = std::make_unique<HandlerEntry>(HandlerEntry{std::move(handler), api_});

@@ -1,0 +1,72 @@
+// Event batching into the outbox.
+#include "sched/event_batcher.h"
+
+#include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
+
+namespace vigil {
+
+EventBatcher::EventBatcher(boost::asio::io_context& io, StateStore& store, LogManager& logs,
+                           std::function<void()> on_written)
+    : io_(io), store_(store), logs_(logs), on_written_(std::move(on_written)) {}
+
+void EventBatcher::add(const std::string& module, std::string event) {
+  size_t size = 0;
+  {
+    std::lock_guard lock(mutex_);
+    auto& batch = open_[module];
+    batch.push_back(std::move(event));
+    size = batch.size();
+  }
+  if (size == 1) {
+    // The first event of a batch starts its clock.
+    boost::asio::post(io_, [this, module] {
+      auto& timer = timers_[module];
+      if (!timer) timer = std::make_unique<boost::asio::steady_timer>(io_);
+      timer->expires_after(kMaxDelay);
+      timer->async_wait([this, module](boost::system::error_code error) {
+        if (!error) flush(module);
+      });
+    });
+  } else if (size == kMaxEvents) {
+    boost::asio::post(io_, [this, module] { flush(module); });
+  }
+}
+
+void EventBatcher::flush(const std::string& module) {
+  std::vector<std::string> events;
+  {
+    std::lock_guard lock(mutex_);
+    events.swap(open_[module]);
+  }
+  if (events.empty()) return;
+  auto written = store_.append_outbox(module, "events", [&](int64_t sequence) {
+    std::string payload = nlohmann::json({{"sequence", sequence}, {"kind", "events"}, {"module", module}}).dump();
+    payload.pop_back();  // splice the already-serialised events in without re-parsing them
+    payload += ",\"events\":[";
+    for (size_t i = 0; i < events.size(); ++i) payload += (i == 0 ? "" : ",") + events[i];
+    payload += "]}";
+    return payload;
+  });
+  if (!written.ok()) {
+    logs_.daemon()->error("events of module '{}' not written: {}", module, written.error());
+    return;
+  }
+  logs_.module(module)->debug("{} events queued as sequence {}", events.size(), *written.value().sequence);
+  if (written.value().dropped > 0) {
+    logs_.daemon()->warn("outbox bound reached: {} oldest entries dropped", written.value().dropped);
+  }
+  if (on_written_) on_written_();
+}
+
+void EventBatcher::flush_all() {
+  std::vector<std::string> modules;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [module, events] : open_) modules.push_back(module);
+  }
+  for (const auto& module : modules) flush(module);
+  for (auto& [module, timer] : timers_) timer->cancel();
+}
+
+}  // namespace vigil
