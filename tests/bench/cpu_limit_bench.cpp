@@ -60,30 +60,22 @@ void scan_under_limit(benchmark::State& state, const std::string& manifest, doub
   state.counters["error_points"] = share - static_cast<double>(state.range(0));
 }
 
+// The limits measured, 100 % being the reference.
+void limits(benchmark::internal::Benchmark* benchmark) {
+  for (int limit : {100, 50, 25, 10}) benchmark->Arg(limit);
+  benchmark->Unit(benchmark::kMillisecond)->UseManualTime();
+}
+
 // The scan thread itself burns CPU, calling checkpoint as it goes.
 void BM_CpuBoundScanUnderLimit(benchmark::State& state) {
   scan_under_limit(state, "burn 300\n", thread_cpu_seconds);
 }
-BENCHMARK(BM_CpuBoundScanUnderLimit)
-    ->Arg(100)
-    ->Arg(50)
-    ->Arg(25)
-    ->Arg(10)
-    ->Unit(benchmark::kMillisecond)
-    ->UseManualTime()
-    ->Iterations(3);
+BENCHMARK(BM_CpuBoundScanUnderLimit)->Apply(limits)->Iterations(3);
 
 // A command run by the scan burns CPU (counted through the reaped children).
 void BM_CpuBoundCommandUnderLimit(benchmark::State& state) {
   scan_under_limit(state, "exec dd if=/dev/zero of=/dev/null bs=64k count=150000\n", children_cpu_seconds);
 }
-BENCHMARK(BM_CpuBoundCommandUnderLimit)
-    ->Arg(100)
-    ->Arg(50)
-    ->Arg(25)
-    ->Arg(10)
-    ->Unit(benchmark::kMillisecond)
-    ->UseManualTime()
-    ->Iterations(2);
+BENCHMARK(BM_CpuBoundCommandUnderLimit)->Apply(limits)->Iterations(2);
 
 }  // namespace
