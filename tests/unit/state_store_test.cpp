@@ -38,6 +38,35 @@ TEST(StateStore, Open_NewerSchema_IsRefusedWithBothVersions) {
   EXPECT_NE(reopened.error().find("schema version 99 is newer"), std::string::npos) << reopened.error();
 }
 
+TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
+  test::TempDir dir;
+  auto path = dir.path() / "config.db";
+  {
+    auto store = open_store(path);
+    ASSERT_TRUE(store->set_config("AgentId", "kept").ok());
+  }
+  // Turn it back into what schema version 1 was, with a snapshot written by that version.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const char* downgrade =
+      "DROP TABLE outbox; DROP TABLE counters; DROP TABLE module_schedule; DROP TABLE plugin_crashes;"
+      "ALTER TABLE snapshots DROP COLUMN state;"
+      "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count) VALUES ('inv','inv',1,2,1);"
+      "INSERT INTO snapshot_rows VALUES (1, 't', 'k', '{}');"
+      "PRAGMA user_version=1;";
+  ASSERT_EQ(sqlite3_exec(db, downgrade, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto store = open_store(path);
+  ASSERT_TRUE(store);
+  EXPECT_EQ(store->schema_version(), StateStore::latest_schema_version());
+  EXPECT_EQ(store->config("AgentId").value(), std::optional<std::string>("kept"));
+  auto latest = store->latest_snapshot("inv").value();
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->state, "acknowledged");  // what a v1 snapshot was
+  EXPECT_EQ(store->outbox_stats().value().depth, 0);
+}
+
 TEST(StateStore, Open_NotADatabase_FailsNamingTheFile) {
   test::TempDir dir;
   auto path = dir.path() / "config.db";
