@@ -7,20 +7,13 @@
  *   BROKEN_BAD_NAME      module name with capitals and spaces */
 #include <vigil/plugin.h>
 
-#include <string.h>
+#include "c_str.h"
 
 #ifdef BROKEN_NO_ENTRY
 VIGIL_EXPORT int not_a_vigil_entry(void) {
   return 42;
 }
 #else
-static vigil_str str(const char* text) {
-  vigil_str s;
-  s.ptr = text;
-  s.len = strlen(text);
-  return s;
-}
-
 static vigil_status on_manifest(void* user, vigil_scan* scan, vigil_str type, vigil_str manifest) {
   (void)user;
   (void)scan;

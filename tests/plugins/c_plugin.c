@@ -4,16 +4,9 @@
  * hosts must keep loading it. */
 #include <vigil/plugin.h>
 
-#include <string.h>
+#include "c_str.h"
 
 static const vigil_host_api* api;
-
-static vigil_str str(const char* text) {
-  vigil_str s;
-  s.ptr = text;
-  s.len = strlen(text);
-  return s;
-}
 
 static vigil_status on_manifest(void* user, vigil_scan* scan, vigil_str type, vigil_str manifest) {
   vigil_column key;
