@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <future>
 
 #include "agent/supervisor.h"
 #include "control/reports.h"
@@ -50,6 +51,8 @@ Agent::~Agent() {
   // store and logs still exist, then unload the plugins on this thread.
   io_.restart();
   io_.poll();
+  link_stopping_ = true;
+  if (link_) link_->stop();
   hive_watcher_.reset();
   registry_.reset();                  // plugins stop emitting events here
   if (events_) events_->flush_all();  // nothing emitted is lost at shutdown
@@ -116,9 +119,15 @@ Status Agent::start() {
   size_t loaded = registry_->load_directory(plugin_dir);
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());
 
-  // Until the platform link exists, deltas are delivered to a local directory.
+  if (auto uninstalled = store_->config("Uninstalled"); uninstalled.ok() && uninstalled.value()) {
+    return Error{"this agent was uninstalled by its platform (" + *uninstalled.value() +
+                 "); run vigilctl provision to provision it again"};
+  }
+  // Deltas go to the platform once one is configured, to a local directory until then.
+  link_ = std::make_unique<PlatformLink>(paths, *store_, *logs_, *this);
   auto upload_dir = store_->config("UploadDirectory");
-  auto target = std::make_unique<DirectoryUploadTarget>(
+  auto target = std::make_unique<PlatformUploadTarget>(
+      *link_,
       upload_dir.ok() && upload_dir.value() ? std::filesystem::path(*upload_dir.value()) : paths.data_dir / "uploaded");
   auto max_entries = store_->config("OutboxMaxEntries");
   auto max_bytes = store_->config("OutboxMaxBytes");
@@ -131,7 +140,13 @@ Status Agent::start() {
   scheduler_ = std::make_unique<Scheduler>(io_, scan_pool_, *store_, *logs_, std::move(target));
   hive_watcher_ = std::make_unique<HiveWatcher>(io_, paths.state_db(), [this] { scheduler_->hive_changed(); });
   if (Status watching = hive_watcher_->start(); !watching.ok()) return watching;
-  scheduler_->start(registry_->loaded());
+  std::vector<std::shared_ptr<LoadedPlugin>> active;
+  auto activated = activated_modules(*store_);
+  for (const auto& plugin : registry_->loaded()) {
+    if (!activated || std::count(activated->begin(), activated->end(), plugin->module()) > 0) active.push_back(plugin);
+  }
+  scheduler_->start(active);
+  link_->start();
 
   control_ = std::make_unique<ControlServer>(
       io_, paths.control_socket(), [this](const json& request, ControlServer::Reply reply) { handle(request, reply); });
@@ -165,6 +180,8 @@ void Agent::shutdown() {
   stopping_ = true;
   control_->stop();
   signals_.cancel();
+  link_stopping_ = true;
+  link_->stop();
   scheduler_->stop();
   hive_watcher_->stop();
   // Scans see the cancel at their next checkpoint; the destructor waits for them.
@@ -202,7 +219,7 @@ void Agent::handle(const json& request, const ControlServer::Reply& reply) {
         unload(request.at("module").get<std::string>(), reply, command == "reload");
       } else if (command == "reload") {
         size_t loaded = registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
-        for (const auto& plugin : registry_->loaded()) scheduler_->activate(plugin);
+        reconcile_activation();
         reply({{"ok", true}, {"loaded", loaded}, {"plugins", plugins_report()}});
       } else {
         reply(failure("unload needs a module"));
@@ -216,8 +233,11 @@ void Agent::handle(const json& request, const ControlServer::Reply& reply) {
       }
       logs_->daemon()->info("module '{}' released from quarantine", module);
       registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
-      for (const auto& plugin : registry_->loaded()) scheduler_->activate(plugin);
+      reconcile_activation();
       reply({{"ok", true}, {"plugins", plugins_report()}});
+    } else if (command == "link_changed") {
+      link_->wake();
+      reply({{"ok", true}});
     } else if (command == "stop") {
       reply({{"ok", true}});
       asio::post(io_, [this] { shutdown(); });
@@ -267,7 +287,8 @@ json Agent::status_report() {
           {"daemon", {{"running", true}, {"pid", ::getpid()}, {"version", kVigilVersion}, {"started_at", started_at_}}},
           {"agent_id", agent_id(*store_)},
           {"modules", modules},
-          {"outbox", scheduler_->outbox_status()}};
+          {"outbox", scheduler_->outbox_status()},
+          {"platform", link_->status()}};
 }
 
 void Agent::set_manifest(const json& request, const ControlServer::Reply& reply) {
@@ -323,9 +344,120 @@ void Agent::unload(const std::string& module, const ControlServer::Reply& reply,
         return;
       }
       auto loaded = registry_->load_file(file);
-      if (loaded.ok()) scheduler_->activate(registry_->find(loaded.value()));
+      if (loaded.ok()) reconcile_activation();
       reply(loaded.ok() ? json{{"ok", true}, {"module", loaded.value()}} : failure(loaded.error()));
     });
+  });
+}
+
+}  // namespace vigil
+
+namespace vigil {
+
+void Agent::reconcile_activation() {
+  auto activated = activated_modules(*store_);
+  auto log = logs_->daemon();
+  for (const auto& plugin : registry_->loaded()) {
+    const std::string& module = plugin->module();
+    bool wanted = !activated || std::count(activated->begin(), activated->end(), module) > 0;
+    if (wanted && !scheduler_->is_active(module)) {
+      scheduler_->activate(plugin);
+      log->info("module '{}' activated", module);
+    } else if (!wanted && scheduler_->is_active(module)) {
+      scheduler_->deactivate(module);
+      if (!plugin->context().on_demand_key.empty()) {
+        std::string path = std::string(kHiveRoot) + "/" + plugin->context().on_demand_key;
+        if (auto removed = store_->hive_delete(path); removed.ok()) {
+          log->info("key hive: removed {} of deactivated module '{}'", path, module);
+        } else {
+          log->error("key hive: {} not removed: {}", path, removed.error());
+        }
+      }
+    }
+  }
+  if (activated) {
+    for (const auto& module : *activated) {
+      if (!registry_->find(module)) log->warn("module '{}' is activated by the platform but no plugin provides it", module);
+    }
+  }
+}
+
+bool Agent::on_agent_thread(const std::function<void()>& work) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto finished = done->get_future();
+  asio::post(io_, [work, done] {
+    work();
+    done->set_value();
+  });
+  while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
+    if (link_stopping_) return false;
+  }
+  return true;
+}
+
+std::vector<v1::ModuleStatus> Agent::module_statuses() {
+  std::vector<v1::ModuleStatus> statuses;
+  on_agent_thread([&] {
+    for (const auto& plugin : registry_->loaded()) {
+      v1::ModuleStatus status;
+      status.set_module(plugin->module());
+      status.set_plugin_version(plugin->version());
+      bool active = scheduler_->is_active(plugin->module());
+      if (plugin->kind() != VIGIL_MODULE_SCAN) {
+        status.set_state("real-time");
+      } else {
+        status.set_state(active ? scheduler_->module_status(plugin->module()).value("state", "idle") : "disabled");
+      }
+      if (auto manifests = store_->manifests(plugin->module()); manifests.ok()) {
+        for (const auto& manifest : manifests.value()) {
+          v1::ManifestVersion* version = status.add_manifests();
+          version->set_module(manifest.module);
+          version->set_manifest_type(manifest.manifest_type);
+          version->set_version(manifest.version);
+        }
+      }
+      if (auto last = store_->last_scan_completed(plugin->module()); last.ok() && last.value()) {
+        status.set_last_scan_completed(*last.value());
+      }
+      statuses.push_back(std::move(status));
+    }
+  });
+  return statuses;
+}
+
+void Agent::desired_state_applied(const std::vector<std::string>& manifests_changed) {
+  on_agent_thread([&] {
+    if (auto level = store_->config("LogLevel"); level.ok() && level.value()) {
+      if (auto parsed = parse_log_level(*level.value()); parsed.ok()) logs_->set_level(parsed.value());
+    }
+    reconcile_activation();
+    scheduler_->profile_changed();
+    for (const auto& module : manifests_changed) scheduler_->manifests_changed(module);
+  });
+}
+
+Result<std::string> Agent::scan_now(const std::string& module, int cpu_throttle) {
+  Result<std::string> outcome = Error{"the agent is stopping"};
+  on_agent_thread([&] {
+    auto limit = cpu_limit_from_throttle(cpu_throttle);
+    outcome = limit.ok() ? scheduler_->demand(module, limit.value(), "platform") : Result<std::string>(Error{limit.error()});
+  });
+  return outcome;
+}
+
+void Agent::uninstall_requested() {
+  if (Status saved = store_->set_config("Uninstalled", std::to_string(unix_now())); !saved.ok()) {
+    logs_->daemon()->error("uninstall not recorded: {}", saved.error());
+  }
+  asio::post(io_, [this] {
+    logs_->daemon()->warn("uninstalled by the platform: stopping; vigild will not start again until provisioned");
+    shutdown();
+  });
+}
+
+void Agent::uploads_possible() {
+  asio::post(io_, [this] {
+    if (scheduler_ && !stopping_) scheduler_->outbox_changed();
   });
 }
 

@@ -9,6 +9,8 @@
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +18,7 @@
 #include "base/paths.h"
 #include "base/status.h"
 #include "control/control_server.h"
+#include "link/platform_link.h"
 #include "log/log_manager.h"
 #include "plugin/registry.h"
 #include "sched/event_batcher.h"
@@ -34,7 +37,7 @@ struct AgentOptions {
   size_t scan_threads = 2;
 };
 
-class Agent {
+class Agent : public LinkDelegate {
  public:
   explicit Agent(AgentOptions options);
   ~Agent();
@@ -54,6 +57,17 @@ class Agent {
   void set_manifest(const nlohmann::json& request, const ControlServer::Reply& reply);
   void demand(const nlohmann::json& request, const ControlServer::Reply& reply);
   void unload(const std::string& module, const ControlServer::Reply& reply, bool load_again);
+  // Runs the modules the platform activated (all loaded ones on a standalone agent).
+  void reconcile_activation();
+
+  // LinkDelegate: called on the link's thread, carried out on the agent's.
+  std::vector<v1::ModuleStatus> module_statuses() override;
+  void desired_state_applied(const std::vector<std::string>& manifests_changed) override;
+  Result<std::string> scan_now(const std::string& module, int cpu_throttle) override;
+  void uninstall_requested() override;
+  void uploads_possible() override;
+  // Runs `work` on the agent's thread and waits for it; false if the agent stops first.
+  bool on_agent_thread(const std::function<void()>& work);
 
   AgentOptions options_;
   boost::asio::io_context io_;
@@ -69,6 +83,8 @@ class Agent {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<HiveWatcher> hive_watcher_;
   std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<PlatformLink> link_;
+  std::atomic<bool> link_stopping_{false};
 };
 
 }  // namespace vigil

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "link/platform_link.h"
 #include "store/state_store.h"
 
 namespace vigil {
@@ -31,6 +32,24 @@ class DirectoryUploadTarget : public UploadTarget {
 
  private:
   std::filesystem::path dir_;
+};
+
+// Delivers to the platform once one is configured (vigilctl provision), to
+// the directory until then (a standalone agent).
+class PlatformUploadTarget : public UploadTarget {
+ public:
+  PlatformUploadTarget(PlatformLink& link, std::filesystem::path standalone_dir)
+      : link_(link), standalone_(std::move(standalone_dir)) {}
+  Status upload(const OutboxEntry& entry) override {
+    return link_.configured() ? link_.upload(entry) : standalone_.upload(entry);
+  }
+  std::string describe() const override {
+    return link_.configured() ? "platform" : standalone_.describe();
+  }
+
+ private:
+  PlatformLink& link_;
+  DirectoryUploadTarget standalone_;
 };
 
 }  // namespace vigil

@@ -297,6 +297,14 @@ void Scheduler::manifests_changed(const std::string& name) {
   if (Module* module = find(name)) pump(*module);
 }
 
+void Scheduler::profile_changed() {
+  for (auto& [name, module] : modules_) {
+    module.next_interval.reset();  // recomputed from the new interval
+    if (module.state == ModuleState::kIdle) pump(module);
+  }
+  kick_uploads();
+}
+
 void Scheduler::hive_changed() {
   auto version = store_.data_version();
   if (!version.ok() || version.value() == seen_data_version_) return;  // our own write

@@ -66,6 +66,9 @@ class Scheduler {
   Result<std::string> demand(const std::string& name, int cpu_limit, const std::string& source);
   // The module's manifests changed: it may be due now.
   void manifests_changed(const std::string& name);
+  // Intervals, CPU limits or blackout windows changed (a new profile).
+  void profile_changed();
+  bool is_active(const std::string& name) const { return modules_.count(name) > 0; }
   // The database changed, maybe from another process: re-read the key hive.
   void hive_changed();
   // Something entered the outbox outside a scan (real-time events).

@@ -47,6 +47,15 @@ Result<std::vector<HiveValue>> StateStore::hive_list(std::string_view path_prefi
   });
 }
 
+Result<int64_t> StateStore::hive_delete(std::string_view path) {
+  return guarded([&]() -> Result<int64_t> {
+    std::lock_guard lock(mutex_);
+    sqlite::Statement statement(db_, "DELETE FROM hive_keys WHERE path = ?");
+    statement.bind(1, path).run();
+    return static_cast<int64_t>(sqlite3_changes(db_.handle()));
+  });
+}
+
 Result<int64_t> StateStore::data_version() {
   return guarded([&]() -> Result<int64_t> {
     std::lock_guard lock(mutex_);

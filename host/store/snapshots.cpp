@@ -274,3 +274,21 @@ Status StateStore::set_last_scan_completed(std::string_view module, int64_t when
 }
 
 }  // namespace vigil
+
+namespace vigil {
+
+Result<int64_t> StateStore::reset_uploaded_state() {
+  return guarded([&]() -> Result<int64_t> {
+    std::lock_guard lock(mutex_);
+    sqlite::Transaction transaction(db_);
+    sqlite::Statement count(db_, "SELECT count(*) FROM outbox");
+    count.step();
+    int64_t dropped = count.integer(0);
+    db_.exec("DELETE FROM outbox");
+    db_.exec("DELETE FROM snapshots");  // rows go with them (ON DELETE CASCADE)
+    transaction.commit();
+    return dropped;
+  });
+}
+
+}  // namespace vigil

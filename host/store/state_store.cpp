@@ -152,6 +152,25 @@ Status StateStore::set_config(std::string_view key, std::string_view value) {
   });
 }
 
+Status StateStore::update_config(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
+  return guarded([&]() -> Status {
+    std::lock_guard lock(mutex_);
+    sqlite::Transaction transaction(db_);
+    sqlite::Statement upsert(
+        db_, "INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    sqlite::Statement erase(db_, "DELETE FROM config WHERE key = ?");
+    for (const auto& [key, value] : changes) {
+      if (value) {
+        upsert.bind(1, key).bind(2, *value).run();
+      } else {
+        erase.bind(1, key).run();
+      }
+    }
+    transaction.commit();
+    return Status::Ok();
+  });
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> StateStore::all_config() {
   using Pairs = std::vector<std::pair<std::string, std::string>>;
   return guarded([&]() -> Result<Pairs> {

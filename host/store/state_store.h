@@ -85,6 +85,14 @@ class StateStore {
   Result<std::optional<std::string>> config(std::string_view key);
   Status set_config(std::string_view key, std::string_view value);
   Result<std::vector<std::pair<std::string, std::string>>> all_config();
+  // Sets every value with a string and deletes every key mapped to nullopt, in
+  // one transaction: all of it happens or none of it.
+  Status update_config(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
+
+  // Forgets what was uploaded: snapshots and the outbox (after the agent took
+  // a new identity, the next scan of each module uploads everything). Returns
+  // the number of outbox entries dropped.
+  Result<int64_t> reset_uploaded_state();
 
   Result<std::optional<std::string>> plugin_state(std::string_view module, std::string_view key);
   Status set_plugin_state(std::string_view module, std::string_view key, std::string_view value);
@@ -132,6 +140,8 @@ class StateStore {
   Result<bool> hive_create(std::string_view path, std::string_view name, std::string_view value);
   // Every value whose path starts with `path_prefix`, ordered by path and name.
   Result<std::vector<HiveValue>> hive_list(std::string_view path_prefix);
+  // Deletes every value of `path`; returns how many.
+  Result<int64_t> hive_delete(std::string_view path);
   // Changes whenever another connection (another process) commits.
   Result<int64_t> data_version();
 

@@ -1,0 +1,116 @@
+#include "link/wire.h"
+
+#include <arpa/inet.h>
+#include <zlib.h>
+
+#include <cctype>
+#include <charconv>
+
+namespace vigil::wire {
+
+std::string Url::to_string() const {
+  bool ipv6 = host.find(':') != std::string::npos;
+  return "https://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + prefix;
+}
+
+Result<Url> parse_url(std::string_view text) {
+  auto invalid = [&](const std::string& why) { return Error{"invalid platform URL '" + std::string(text) + "': " + why}; };
+  constexpr std::string_view scheme = "https://";
+  if (text.substr(0, scheme.size()) != scheme) return invalid("it must start with https://");
+  std::string_view rest = text.substr(scheme.size());
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (path.find_first_of("?# ") != std::string_view::npos) return invalid("no query, fragment or space allowed");
+  if (authority.find('@') != std::string_view::npos) return invalid("no user information allowed");
+  Url url;
+  bool has_port = false;
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return invalid("unterminated [IPv6] address");
+    url.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return invalid("garbage after the [IPv6] address");
+    has_port = !after.empty();
+    if (has_port) port_text = after.substr(1);
+  } else {
+    size_t colon = authority.find(':');
+    url.host = std::string(authority.substr(0, colon));
+    has_port = colon != std::string_view::npos;
+    if (has_port) port_text = authority.substr(colon + 1);
+  }
+  if (url.host.empty()) return invalid("no host");
+  for (char c : url.host) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == ':' || c == '_';
+    if (!ok) return invalid("bad character in host");
+  }
+  if (has_port) {
+    unsigned port = 0;
+    auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
+      return invalid("port must be 1-65535");
+    }
+    url.port = static_cast<uint16_t>(port);
+  }
+  url.prefix = std::string(path);
+  return url;
+}
+
+Result<std::string> gzip(std::string_view data) {
+  z_stream stream{};
+  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return Error{"gzip: cannot initialise zlib"};
+  }
+  std::string out(deflateBound(&stream, data.size()), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  int result = deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) return Error{"gzip: compression failed"};
+  return out;
+}
+
+Result<std::string> gunzip(std::string_view data) {
+  z_stream stream{};
+  if (inflateInit2(&stream, 15 + 16) != Z_OK) return Error{"gunzip: cannot initialise zlib"};
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  std::string out;
+  char buffer[64 * 1024];
+  int result = Z_OK;
+  while (result != Z_STREAM_END) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer);
+    stream.avail_out = sizeof(buffer);
+    result = inflate(&stream, Z_NO_FLUSH);
+    if (result != Z_OK && result != Z_STREAM_END) {
+      inflateEnd(&stream);
+      return Error{"gunzip: corrupt or truncated gzip body"};
+    }
+    out.append(buffer, sizeof(buffer) - stream.avail_out);
+    if (out.size() > kMaxBodyBytes) {
+      inflateEnd(&stream);
+      return Error{"gunzip: body larger than " + std::to_string(kMaxBodyBytes) + " bytes once decompressed"};
+    }
+    if (result == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) {
+      inflateEnd(&stream);
+      return Error{"gunzip: truncated gzip body"};
+    }
+  }
+  inflateEnd(&stream);
+  if (stream.avail_in != 0) return Error{"gunzip: trailing bytes after the gzip body"};
+  return out;
+}
+
+bool is_ip_literal(std::string_view host) {
+  std::string text(host);
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+}  // namespace vigil::wire
