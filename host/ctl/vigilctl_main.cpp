@@ -19,6 +19,7 @@
 #include "control/control_client.h"
 #include "control/reports.h"
 #include "ctl/output.h"
+#include "ctl/provision.h"
 #include "store/state_store.h"
 #include "version.h"
 
@@ -236,6 +237,27 @@ int main(int argc, char** argv) {
   keys_set->add_option("value", value, "Value")->required();
 
   auto* stop = app.add_subcommand("stop", "Stop vigild");
+  auto* checkin = app.add_subcommand("checkin", "Check in with the platform now instead of at the next interval");
+
+  vigil::ProvisionOptions provision_options;
+  std::vector<std::string> provision_words;
+  auto* provision = app.add_subcommand(
+      "provision", "Provision against a platform: CustomerId=… ActivationId=… WebServiceUri=… (or the flags)");
+  provision->add_option("settings", provision_words, "Key=Value settings");
+  auto& settings = provision_options.settings;
+  provision->add_option_function<std::string>("--customer-id", [&](const std::string& v) { settings["CustomerId"] = v; });
+  provision->add_option_function<std::string>(
+      "--activation-id", [&](const std::string& v) { settings["ActivationId"] = v; });
+  provision->add_option_function<std::string>(
+      "--server-uri,--web-service-uri", [&](const std::string& v) { settings["ServerUri"] = v; }, "https://host[:port]");
+  provision->add_option_function<std::string>("--golden-image", [&](const std::string& v) { settings["GoldenImage"] = v; },
+                                              "true: configure an image; clones provision on first start");
+  provision->add_option_function<std::string>(
+      "--host-id-search-dir", [&](const std::string& v) { settings["HostIdSearchDir"] = v; });
+  provision->add_option_function<std::string>("--ca-bundle", [&](const std::string& v) { settings["CaBundle"] = v; },
+                                              "PEM file of the CAs to trust for the platform");
+  provision->add_option("--wait", provision_options.wait_seconds, "Seconds to wait for a running vigild (0: none)")
+      ->capture_default_str();
 
   // The operators' form from other agents: "action=demand type=vm cputhrottle=100".
   std::vector<std::string> args = translate_key_value_form(argc, argv);
@@ -322,6 +344,21 @@ int main(int argc, char** argv) {
     std::cout << "manifest stored: module " << module << ", type " << (*response)["manifest_type"].get<std::string>()
               << ", version " << manifest_version << "\n";
     return kOk;
+  }
+
+  if (checkin->parsed()) {
+    if (!request(paths, {{"command", "link_changed"}})) return kRuntimeError;
+    std::cout << "check-in requested\n";
+    return kOk;
+  }
+
+  if (provision->parsed()) {
+    std::string error;
+    if (!vigil::merge_key_values(provision_words, provision_options.settings, error)) {
+      std::cerr << "vigilctl: provision: " << error << "\n";
+      return kUsageError;
+    }
+    return vigil::run_provision(paths, provision_options);
   }
 
   if (demand->parsed()) return run_demand(paths, demand_type, cpu_throttle, wait);

@@ -1,8 +1,9 @@
 #include "link/identity.h"
 
+#include "link/wire.h"
+
 #include <ifaddrs.h>
 #include <netdb.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -39,23 +40,6 @@ std::string os_release_name(const fs::path& root) {
     }
   }
   return "Linux";
-}
-
-std::string hex(const unsigned char* data, size_t size) {
-  std::string out;
-  char byte[3];
-  for (size_t i = 0; i < size; ++i) {
-    std::snprintf(byte, sizeof(byte), "%02x", data[i]);
-    out += byte;
-  }
-  return out;
-}
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return hex(digest, size);
 }
 
 void local_ip_addresses(std::vector<std::string>& out) {
@@ -99,7 +83,7 @@ MachineFacts read_machine_facts(const fs::path& root) {
   local_ip_addresses(facts.ip_addresses);
   std::string identity = "machine-id=" + facts.machine_id + "\nproduct-uuid=" + facts.product_uuid + "\nmacs=";
   for (const auto& mac : facts.mac_addresses) identity += mac + ",";
-  facts.fingerprint = sha256_hex(identity);
+  facts.fingerprint = wire::sha256_hex(identity).substr(0, 32);
   return facts;
 }
 
@@ -137,9 +121,17 @@ bool is_uuid(const std::string& text) {
 }
 
 std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> buffer(bytes);
-  RAND_bytes(buffer.data(), static_cast<int>(buffer.size()));
-  return hex(buffer.data(), buffer.size());
+  std::string buffer(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(buffer.data()), static_cast<int>(buffer.size()));
+  return wire::hex(buffer);
+}
+
+std::string random_uuid() {
+  std::string text = random_hex(16);
+  text[12] = '4';                                       // version 4
+  text[16] = "89ab"[std::stoi(text.substr(16, 1), nullptr, 16) & 3];  // RFC 4122 variant
+  return text.substr(0, 8) + "-" + text.substr(8, 4) + "-" + text.substr(12, 4) + "-" + text.substr(16, 4) + "-" +
+         text.substr(20);
 }
 
 }  // namespace vigil::link

@@ -22,7 +22,7 @@ struct MachineFacts {
   std::string product_uuid;
   std::vector<std::string> mac_addresses;  // sorted, without loopback and all-zero ones
   std::vector<std::string> ip_addresses;
-  std::string fingerprint;  // hex SHA-256 over machine_id, product_uuid and the MACs
+  std::string fingerprint;  // SHA-256 over machine_id, product_uuid and the MACs, first 32 hex digits
 };
 
 MachineFacts read_machine_facts(const std::filesystem::path& root);
@@ -35,5 +35,6 @@ Status write_host_id(const std::filesystem::path& file, const std::string& agent
 
 bool is_uuid(const std::string& text);
 std::string random_hex(size_t bytes);
+std::string random_uuid();
 
 }  // namespace vigil::link

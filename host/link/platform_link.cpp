@@ -1,7 +1,5 @@
 #include "link/platform_link.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <random>
 
@@ -23,18 +21,7 @@ int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string short_digest(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < 8; ++i) {
-    out += digits[digest[i] >> 4];
-    out += digits[digest[i] & 15];
-  }
-  return out;
-}
+std::string short_digest(const std::string& data) { return wire::sha256_hex(data).substr(0, 16); }
 
 template <typename Message>
 Result<Message> parse_reply(const Result<std::string>& body, const char* what) {

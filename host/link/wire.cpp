@@ -1,6 +1,7 @@
 #include "link/wire.h"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include <cctype>
@@ -111,6 +112,24 @@ bool is_ip_literal(std::string_view host) {
   std::string text(host);
   unsigned char buffer[16];
   return inet_pton(AF_INET, text.c_str(), buffer) == 1 || inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+std::string hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char byte : bytes) {
+    out += digits[byte >> 4];
+    out += digits[byte & 15];
+  }
+  return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  return hex(std::string_view(reinterpret_cast<const char*>(digest), size));
 }
 
 }  // namespace vigil::wire

@@ -30,4 +30,7 @@ Result<std::string> gunzip(std::string_view data);
 
 bool is_ip_literal(std::string_view host);
 
+std::string hex(std::string_view bytes);
+std::string sha256_hex(std::string_view data);
+
 }  // namespace vigil::wire

@@ -1,0 +1,373 @@
+#include "platform_store.h"
+
+namespace vigil::platform {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+  CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS activation_keys (
+    id TEXT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers (id),
+    modules TEXT NOT NULL, tags TEXT NOT NULL, profile TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS profiles (name TEXT PRIMARY KEY, body TEXT NOT NULL, version INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS manifests (
+    module TEXT NOT NULL, manifest_type TEXT NOT NULL, version TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (module, manifest_type));
+  CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, customer_id TEXT NOT NULL, activation_id TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, hostname TEXT NOT NULL, state TEXT NOT NULL, previous_agent_id TEXT NOT NULL,
+    reason TEXT NOT NULL, provisioned_at INTEGER NOT NULL, last_checkin INTEGER NOT NULL DEFAULT 0,
+    last_sequence INTEGER NOT NULL DEFAULT 0, outbox_depth INTEGER NOT NULL DEFAULT 0,
+    status_digest TEXT NOT NULL DEFAULT '', modules TEXT NOT NULL DEFAULT '[]', nonce TEXT);
+  CREATE UNIQUE INDEX IF NOT EXISTS agents_by_nonce ON agents (nonce);
+  CREATE TABLE IF NOT EXISTS commands (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, kind TEXT NOT NULL,
+    arguments TEXT NOT NULL, created_at INTEGER NOT NULL);
+  CREATE INDEX IF NOT EXISTS commands_by_agent ON commands (agent_id, id);
+  CREATE TABLE IF NOT EXISTS uploads (
+    agent_id TEXT NOT NULL, sequence INTEGER NOT NULL, module TEXT NOT NULL, kind TEXT NOT NULL,
+    received_at INTEGER NOT NULL, bytes INTEGER NOT NULL, rows INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, sequence)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS agent_rows (
+    agent_id TEXT NOT NULL, module TEXT NOT NULL, table_name TEXT NOT NULL, row_key TEXT NOT NULL,
+    row_values TEXT NOT NULL, PRIMARY KEY (agent_id, module, table_name, row_key)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS agent_events (
+    agent_id TEXT NOT NULL, module TEXT NOT NULL, sequence INTEGER NOT NULL, event TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS plugin_packages (
+    module TEXT PRIMARY KEY, version TEXT NOT NULL, library BLOB NOT NULL, signature BLOB NOT NULL);
+)sql";
+
+std::vector<std::string> string_list(const std::string& text) { return json::parse(text).get<std::vector<std::string>>(); }
+
+AgentRecord read_agent(sqlite::Statement& row) {
+  AgentRecord agent;
+  agent.id = row.text(0);
+  agent.token_hash = row.text(1);
+  agent.customer_id = row.text(2);
+  agent.activation_id = row.text(3);
+  agent.fingerprint = row.text(4);
+  agent.hostname = row.text(5);
+  agent.state = row.text(6);
+  agent.previous_agent_id = row.text(7);
+  agent.reason = row.text(8);
+  agent.provisioned_at = row.integer(9);
+  agent.last_checkin = row.integer(10);
+  agent.last_sequence = row.integer(11);
+  agent.outbox_depth = row.integer(12);
+  agent.status_digest = row.text(13);
+  agent.modules = json::parse(row.text(14));
+  return agent;
+}
+
+constexpr const char* kAgentColumns =
+    "id, token_hash, customer_id, activation_id, fingerprint, hostname, state, previous_agent_id, reason, "
+    "provisioned_at, last_checkin, last_sequence, outbox_depth, status_digest, modules";
+
+}  // namespace
+
+PlatformStore::PlatformStore(const std::filesystem::path& file) : db_(file.string()) {
+  sqlite3_busy_timeout(db_.handle(), 10000);
+  db_.exec("PRAGMA journal_mode=WAL");
+  db_.exec("PRAGMA synchronous=NORMAL");
+  db_.exec(kSchema);
+}
+
+int64_t PlatformStore::data_version() {
+  sqlite::Statement statement(db_, "PRAGMA data_version");
+  statement.step();
+  return statement.integer(0);
+}
+
+void PlatformStore::add_customer(const std::string& id, const std::string& name) {
+  sqlite::Statement(db_, "INSERT INTO customers (id, name) VALUES (?, ?)").bind(1, id).bind(2, name).run();
+}
+
+bool PlatformStore::customer_exists(const std::string& id) {
+  sqlite::Statement statement(db_, "SELECT 1 FROM customers WHERE id = ?");
+  statement.bind(1, id);
+  return statement.step();
+}
+
+void PlatformStore::put_key(const ActivationKey& key) {
+  sqlite::Statement(db_,
+                    "INSERT INTO activation_keys (id, customer_id, modules, tags, profile) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET modules = excluded.modules, tags = excluded.tags, "
+                    "profile = excluded.profile")
+      .bind(1, key.id)
+      .bind(2, key.customer_id)
+      .bind(3, json(key.modules).dump())
+      .bind(4, json(key.tags).dump())
+      .bind(5, key.profile)
+      .run();
+}
+
+std::optional<ActivationKey> PlatformStore::key(const std::string& id) {
+  for (auto& key : keys()) {
+    if (key.id == id) return key;
+  }
+  return std::nullopt;
+}
+
+std::vector<ActivationKey> PlatformStore::keys() {
+  sqlite::Statement statement(db_, "SELECT id, customer_id, modules, tags, profile FROM activation_keys ORDER BY id");
+  std::vector<ActivationKey> keys;
+  while (statement.step()) {
+    keys.push_back({statement.text(0), statement.text(1), string_list(statement.text(2)),
+                    string_list(statement.text(3)), statement.text(4)});
+  }
+  return keys;
+}
+
+void PlatformStore::put_profile(const std::string& name, const json& body) {
+  sqlite::Statement(db_,
+                    "INSERT INTO profiles (name, body, version) VALUES (?, ?, 1) "
+                    "ON CONFLICT (name) DO UPDATE SET body = excluded.body, version = version + 1")
+      .bind(1, name)
+      .bind(2, body.dump())
+      .run();
+}
+
+std::optional<json> PlatformStore::profile(const std::string& name) {
+  sqlite::Statement statement(db_, "SELECT body FROM profiles WHERE name = ?");
+  statement.bind(1, name);
+  if (!statement.step()) return std::nullopt;
+  return json::parse(statement.text(0));
+}
+
+void PlatformStore::put_manifest(const StoredManifest& manifest) {
+  sqlite::Statement(db_,
+                    "INSERT INTO manifests (module, manifest_type, version, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (module, manifest_type) DO UPDATE SET version = excluded.version, "
+                    "body = excluded.body")
+      .bind(1, manifest.module)
+      .bind(2, manifest.manifest_type)
+      .bind(3, manifest.version)
+      .bind(4, manifest.body)
+      .run();
+}
+
+std::optional<StoredManifest> PlatformStore::manifest(const std::string& module, const std::string& manifest_type) {
+  sqlite::Statement statement(db_, "SELECT version, body FROM manifests WHERE module = ? AND manifest_type = ?");
+  statement.bind(1, module).bind(2, manifest_type);
+  if (!statement.step()) return std::nullopt;
+  return StoredManifest{module, manifest_type, statement.text(0), statement.text(1)};
+}
+
+std::vector<StoredManifest> PlatformStore::manifest_versions() {
+  sqlite::Statement statement(db_, "SELECT module, manifest_type, version FROM manifests ORDER BY module, manifest_type");
+  std::vector<StoredManifest> list;
+  while (statement.step()) list.push_back({statement.text(0), statement.text(1), statement.text(2), {}});
+  return list;
+}
+
+void PlatformStore::put_agent(const AgentRecord& agent) {
+  sqlite::Statement(db_,
+                    "INSERT INTO agents (id, token_hash, customer_id, activation_id, fingerprint, hostname, state, "
+                    "previous_agent_id, reason, provisioned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, "
+                    "customer_id = excluded.customer_id, activation_id = excluded.activation_id, "
+                    "fingerprint = excluded.fingerprint, hostname = excluded.hostname, state = excluded.state, "
+                    "reason = excluded.reason, provisioned_at = excluded.provisioned_at")
+      .bind(1, agent.id)
+      .bind(2, agent.token_hash)
+      .bind(3, agent.customer_id)
+      .bind(4, agent.activation_id)
+      .bind(5, agent.fingerprint)
+      .bind(6, agent.hostname)
+      .bind(7, agent.state)
+      .bind(8, agent.previous_agent_id)
+      .bind(9, agent.reason)
+      .bind(10, agent.provisioned_at)
+      .run();
+}
+
+std::optional<AgentRecord> PlatformStore::agent(const std::string& id) {
+  sqlite::Statement statement(db_, (std::string("SELECT ") + kAgentColumns + " FROM agents WHERE id = ?").c_str());
+  statement.bind(1, id);
+  if (!statement.step()) return std::nullopt;
+  return read_agent(statement);
+}
+
+std::optional<std::string> PlatformStore::agent_by_nonce(const std::string& nonce) {
+  sqlite::Statement statement(db_, "SELECT id FROM agents WHERE nonce = ?");
+  statement.bind(1, nonce);
+  if (!statement.step()) return std::nullopt;
+  return statement.text(0);
+}
+
+void PlatformStore::set_agent_nonce(const std::string& id, const std::string& nonce) {
+  sqlite::Statement(db_, "UPDATE agents SET nonce = ? WHERE id = ?").bind(1, nonce).bind(2, id).run();
+}
+
+std::vector<AgentRecord> PlatformStore::agents() {
+  sqlite::Statement statement(db_,
+                              (std::string("SELECT ") + kAgentColumns + " FROM agents ORDER BY provisioned_at, id").c_str());
+  std::vector<AgentRecord> list;
+  while (statement.step()) list.push_back(read_agent(statement));
+  return list;
+}
+
+void PlatformStore::set_agent_state(const std::string& id, const std::string& state) {
+  sqlite::Statement(db_, "UPDATE agents SET state = ? WHERE id = ?").bind(1, state).bind(2, id).run();
+}
+
+void PlatformStore::touch_agent(const std::string& id, int64_t last_checkin, int64_t outbox_depth) {
+  sqlite::Statement(db_, "UPDATE agents SET last_checkin = ?, outbox_depth = ? WHERE id = ?")
+      .bind(1, last_checkin)
+      .bind(2, outbox_depth)
+      .bind(3, id)
+      .run();
+}
+
+void PlatformStore::set_agent_modules(const std::string& id, const std::string& digest, const json& modules) {
+  sqlite::Statement(db_, "UPDATE agents SET status_digest = ?, modules = ? WHERE id = ?")
+      .bind(1, digest)
+      .bind(2, modules.dump())
+      .bind(3, id)
+      .run();
+}
+
+int64_t PlatformStore::queue_command(const std::string& agent_id, const std::string& kind, const json& arguments) {
+  sqlite::Statement(db_,
+                    "INSERT INTO commands (agent_id, kind, arguments, created_at) VALUES (?, ?, ?, unixepoch())")
+      .bind(1, agent_id)
+      .bind(2, kind)
+      .bind(3, arguments.dump())
+      .run();
+  return sqlite3_last_insert_rowid(db_.handle());
+}
+
+std::vector<QueuedCommand> PlatformStore::pending_commands(const std::string& agent_id) {
+  sqlite::Statement statement(db_, "SELECT id, kind, arguments FROM commands WHERE agent_id = ? ORDER BY id");
+  statement.bind(1, agent_id);
+  std::vector<QueuedCommand> list;
+  while (statement.step()) {
+    list.push_back({statement.integer(0), agent_id, statement.text(1), json::parse(statement.text(2))});
+  }
+  return list;
+}
+
+std::vector<std::string> PlatformStore::agents_with_commands() {
+  sqlite::Statement statement(db_, "SELECT DISTINCT agent_id FROM commands");
+  std::vector<std::string> list;
+  while (statement.step()) list.push_back(statement.text(0));
+  return list;
+}
+
+void PlatformStore::command_done(const std::string& agent_id, int64_t id) {
+  sqlite::Statement(db_, "DELETE FROM commands WHERE agent_id = ? AND id = ?").bind(1, agent_id).bind(2, id).run();
+}
+
+UploadOutcome PlatformStore::apply_upload(const std::string& agent_id, int64_t sequence, const std::string& module,
+                                          const std::string& kind, const std::string& payload, int64_t now) {
+  sqlite::Transaction transaction(db_);
+  sqlite::Statement last(db_, "SELECT last_sequence FROM agents WHERE id = ?");
+  last.bind(1, agent_id);
+  if (!last.step()) throw std::invalid_argument("unknown agent");
+  if (sequence <= last.integer(0)) return {true, 0};
+
+  json document = json::parse(payload);  // throws on anything but JSON
+  if (!document.is_object()) throw std::invalid_argument("payload is not a JSON object");
+  int64_t rows = 0;
+  if (kind == "delta") {
+    const json& delta = document.at("delta");
+    sqlite::Statement upsert(db_,
+                             "INSERT INTO agent_rows (agent_id, module, table_name, row_key, row_values) "
+                             "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET row_values = excluded.row_values");
+    sqlite::Statement remove(db_,
+                             "DELETE FROM agent_rows WHERE agent_id = ? AND module = ? AND table_name = ? AND row_key = ?");
+    for (const char* part : {"added", "changed"}) {
+      for (const json& row : delta.at(part)) {
+        const json& values = row.contains("values") ? row.at("values") : row.at("new");
+        upsert.bind(1, agent_id)
+            .bind(2, module)
+            .bind(3, row.at("table").get<std::string>())
+            .bind(4, row.at("key").dump())
+            .bind(5, values.dump())
+            .run();
+        ++rows;
+      }
+    }
+    for (const json& row : delta.at("removed")) {
+      remove.bind(1, agent_id).bind(2, module).bind(3, row.at("table").get<std::string>()).bind(4, row.at("key").dump()).run();
+      ++rows;
+    }
+  } else if (kind == "events") {
+    sqlite::Statement insert(db_, "INSERT INTO agent_events (agent_id, module, sequence, event) VALUES (?, ?, ?, ?)");
+    for (const json& event : document.at("events")) {
+      insert.bind(1, agent_id).bind(2, module).bind(3, sequence).bind(4, event.dump()).run();
+      ++rows;
+    }
+  } else {
+    throw std::invalid_argument("unknown upload kind '" + kind + "'");
+  }
+  sqlite::Statement(db_,
+                    "INSERT INTO uploads (agent_id, sequence, module, kind, received_at, bytes, rows) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(1, agent_id)
+      .bind(2, sequence)
+      .bind(3, module)
+      .bind(4, kind)
+      .bind(5, now)
+      .bind(6, static_cast<int64_t>(payload.size()))
+      .bind(7, rows)
+      .run();
+  sqlite::Statement(db_, "UPDATE agents SET last_sequence = ? WHERE id = ?").bind(1, sequence).bind(2, agent_id).run();
+  transaction.commit();
+  return {false, rows};
+}
+
+json PlatformStore::results(const std::string& agent_id, const std::optional<std::string>& module) {
+  sqlite::Statement statement(db_,
+                              "SELECT module, table_name, row_key, row_values FROM agent_rows WHERE agent_id = ?1 "
+                              "AND (?2 IS NULL OR module = ?2) ORDER BY module, table_name, row_key");
+  statement.bind(1, agent_id);
+  if (module) {
+    statement.bind(2, *module);
+  } else {
+    statement.bind_null(2);
+  }
+  json results = json::object();
+  while (statement.step()) {
+    results[statement.text(0)][statement.text(1)].push_back(
+        {{"key", json::parse(statement.text(2))}, {"values", json::parse(statement.text(3))}});
+  }
+  return results;
+}
+
+json PlatformStore::upload_counts(const std::string& agent_id) {
+  sqlite::Statement statement(db_,
+                              "SELECT module, count(*), sum(rows), max(received_at) FROM uploads WHERE agent_id = ? "
+                              "GROUP BY module ORDER BY module");
+  statement.bind(1, agent_id);
+  json counts = json::object();
+  while (statement.step()) {
+    counts[statement.text(0)] = {
+        {"uploads", statement.integer(1)}, {"rows_changed", statement.integer(2)}, {"last_upload", statement.integer(3)}};
+  }
+  return counts;
+}
+
+void PlatformStore::put_package(const std::string& module, const std::string& version, const std::string& library,
+                                const std::string& signature) {
+  sqlite::Statement(db_,
+                    "INSERT INTO plugin_packages (module, version, library, signature) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (module) DO UPDATE SET version = excluded.version, library = excluded.library, "
+                    "signature = excluded.signature")
+      .bind(1, module)
+      .bind(2, version)
+      .bind(3, library)
+      .bind(4, signature)
+      .run();
+}
+
+std::optional<std::vector<std::string>> PlatformStore::package(const std::string& module) {
+  sqlite::Statement statement(db_, "SELECT version, library, signature FROM plugin_packages WHERE module = ?");
+  statement.bind(1, module);
+  if (!statement.step()) return std::nullopt;
+  return std::vector<std::string>{statement.text(0), statement.text(1), statement.text(2)};
+}
+
+}  // namespace vigil::platform

@@ -1,0 +1,117 @@
+// The reference platform's database (SQLite, WAL): customers, activation keys,
+// configuration profiles, agents, manifests, queued commands, received
+// uploads and each agent's current results. Used by the server and by the
+// admin commands (another process) alike; not thread-safe, callers lock.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/sqlite.h"
+
+namespace vigil::platform {
+
+struct ActivationKey {
+  std::string id;
+  std::string customer_id;
+  std::vector<std::string> modules;
+  std::vector<std::string> tags;
+  std::string profile;
+};
+
+struct AgentRecord {
+  std::string id;
+  std::string token_hash;
+  std::string customer_id;
+  std::string activation_id;
+  std::string fingerprint;
+  std::string hostname;
+  std::string state;  // active, superseded
+  std::string previous_agent_id;
+  std::string reason;
+  int64_t provisioned_at = 0;
+  int64_t last_checkin = 0;
+  int64_t last_sequence = 0;
+  int64_t outbox_depth = 0;
+  std::string status_digest;
+  nlohmann::json modules = nlohmann::json::array();
+};
+
+struct StoredManifest {
+  std::string module;
+  std::string manifest_type;
+  std::string version;
+  std::string body;
+};
+
+struct QueuedCommand {
+  int64_t id = 0;
+  std::string agent_id;
+  std::string kind;  // scan_now, uninstall, reprovision
+  nlohmann::json arguments;
+};
+
+struct UploadOutcome {
+  bool duplicate = false;
+  int64_t rows_applied = 0;
+};
+
+class PlatformStore {
+ public:
+  explicit PlatformStore(const std::filesystem::path& file);
+
+  int64_t data_version();
+  sqlite::Database& db() { return db_; }
+
+  void add_customer(const std::string& id, const std::string& name);
+  bool customer_exists(const std::string& id);
+  void put_key(const ActivationKey& key);
+  std::optional<ActivationKey> key(const std::string& id);
+  std::vector<ActivationKey> keys();
+
+  // Profiles are JSON documents (docs/platform.md); version bumps on change.
+  void put_profile(const std::string& name, const nlohmann::json& body);
+  std::optional<nlohmann::json> profile(const std::string& name);
+
+  void put_manifest(const StoredManifest& manifest);
+  std::optional<StoredManifest> manifest(const std::string& module, const std::string& manifest_type);
+  std::vector<StoredManifest> manifest_versions();  // bodies left empty
+
+  void put_agent(const AgentRecord& agent);
+  std::optional<AgentRecord> agent(const std::string& id);
+  std::optional<std::string> agent_by_nonce(const std::string& nonce);
+  void set_agent_nonce(const std::string& id, const std::string& nonce);
+  std::vector<AgentRecord> agents();
+  void set_agent_state(const std::string& id, const std::string& state);
+  // Check-in facts, written in batches by the server.
+  void touch_agent(const std::string& id, int64_t last_checkin, int64_t outbox_depth);
+  void set_agent_modules(const std::string& id, const std::string& digest, const nlohmann::json& modules);
+
+  int64_t queue_command(const std::string& agent_id, const std::string& kind, const nlohmann::json& arguments);
+  std::vector<QueuedCommand> pending_commands(const std::string& agent_id);
+  std::vector<std::string> agents_with_commands();
+  void command_done(const std::string& agent_id, int64_t id);
+
+  // Applies one upload exactly once: a sequence at or below the agent's last
+  // is acknowledged as a duplicate and changes nothing. Throws on a payload
+  // that is not a Vigil outbox document (nothing applied).
+  UploadOutcome apply_upload(const std::string& agent_id, int64_t sequence, const std::string& module,
+                             const std::string& kind, const std::string& payload, int64_t now);
+  // module -> table -> rows ({key, values}) of the agent's current state.
+  nlohmann::json results(const std::string& agent_id, const std::optional<std::string>& module);
+  nlohmann::json upload_counts(const std::string& agent_id);
+
+  void put_package(const std::string& module, const std::string& version, const std::string& library,
+                   const std::string& signature);
+  std::optional<std::vector<std::string>> package(const std::string& module);  // version, library, signature
+
+ private:
+  sqlite::Database db_;
+};
+
+}  // namespace vigil::platform

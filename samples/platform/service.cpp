@@ -1,0 +1,361 @@
+#include "service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "link/identity.h"
+#include "link/wire.h"
+
+namespace vigil::platform {
+
+using nlohmann::json;
+
+namespace {
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Reply refuse(int status, std::string message) { return {status, std::move(message)}; }
+
+template <typename Message>
+bool parse(const std::string& body, Message& message) {
+  return message.ParseFromString(body);
+}
+
+uint32_t bounded(const json& body, const char* field, int64_t min, int64_t max, int64_t fallback) {
+  if (!body.contains(field)) return static_cast<uint32_t>(fallback);
+  const json& value = body.at(field);
+  if (!value.is_number_integer() || value.get<int64_t>() < min || value.get<int64_t>() > max) {
+    throw std::invalid_argument(std::string("profile field '") + field + "' must be an integer in " +
+                                std::to_string(min) + ".." + std::to_string(max));
+  }
+  return static_cast<uint32_t>(value.get<int64_t>());
+}
+
+}  // namespace
+
+v1::Profile profile_message(const std::string& name, const json& body) {
+  if (!body.is_object()) throw std::invalid_argument("a profile is a JSON object");
+  static const std::vector<std::string> known = {"checkin_interval", "scan_interval",  "cpu_limit",
+                                                 "blackout_windows", "log_level",      "auto_upgrade"};
+  for (const auto& [field, value] : body.items()) {
+    if (std::find(known.begin(), known.end(), field) == known.end()) {
+      throw std::invalid_argument("unknown profile field '" + field + "'");
+    }
+  }
+  v1::Profile profile;
+  profile.set_name(name);
+  profile.set_checkin_interval_seconds(bounded(body, "checkin_interval", 1, 7 * 24 * 3600, 900));
+  for (const char* field : {"scan_interval", "cpu_limit"}) {
+    if (!body.contains(field)) continue;
+    if (!body.at(field).is_object()) throw std::invalid_argument(std::string("profile field '") + field + "' must map modules to integers");
+    for (const auto& [module, value] : body.at(field).items()) {
+      bool interval = std::string(field) == "scan_interval";
+      uint32_t number = bounded(body.at(field), module.c_str(), interval ? 60 : 1, interval ? 31 * 24 * 3600 : 100, 0);
+      (interval ? *profile.mutable_scan_interval_seconds() : *profile.mutable_cpu_limit_percent())[module] = number;
+    }
+  }
+  if (body.contains("blackout_windows")) {
+    if (!body.at("blackout_windows").is_string()) throw std::invalid_argument("profile field 'blackout_windows' must be a string");
+    profile.set_blackout_windows(body.at("blackout_windows").get<std::string>());
+  }
+  profile.set_log_level(body.contains("log_level") ? static_cast<int32_t>(bounded(body, "log_level", 0, 5, 3)) : -1);
+  if (body.contains("auto_upgrade")) {
+    if (!body.at("auto_upgrade").is_boolean()) throw std::invalid_argument("profile field 'auto_upgrade' must be true or false");
+    profile.set_auto_upgrade(body.at("auto_upgrade").get<bool>());
+  }
+  return profile;
+}
+
+v1::DesiredState desired_state(PlatformStore& store, const ActivationKey& key) {
+  v1::DesiredState state;
+  std::vector<std::string> modules = key.modules;
+  std::sort(modules.begin(), modules.end());
+  json fingerprint = {{"modules", modules}};
+  for (const auto& module : modules) state.add_activated_modules(module);
+  for (const auto& manifest : store.manifest_versions()) {
+    if (!std::binary_search(modules.begin(), modules.end(), manifest.module)) continue;
+    v1::ManifestVersion* version = state.add_manifests();
+    version->set_module(manifest.module);
+    version->set_manifest_type(manifest.manifest_type);
+    version->set_version(manifest.version);
+    fingerprint["manifests"].push_back({manifest.module, manifest.manifest_type, manifest.version});
+  }
+  json profile = store.profile(key.profile).value_or(json::object());
+  try {
+    *state.mutable_profile() = profile_message(key.profile, profile);
+  } catch (const std::exception& error) {
+    spdlog::error("profile '{}' of activation key {} is invalid ({}); defaults sent", key.profile, key.id, error.what());
+    state.mutable_profile()->set_name(key.profile);
+    state.mutable_profile()->set_log_level(-1);
+    profile = json::object();
+  }
+  fingerprint["profile"] = {key.profile, profile};
+  state.set_version(wire::sha256_hex(fingerprint.dump()).substr(0, 16));
+  return state;
+}
+
+Service::Service(const std::filesystem::path& database) : store_(database) {
+  std::lock_guard lock(mutex_);
+  load();
+}
+
+size_t Service::agent_count() {
+  std::lock_guard lock(mutex_);
+  return agents_.size();
+}
+
+void Service::load() {
+  std::unordered_map<std::string, CachedAgent> fresh;
+  for (const AgentRecord& record : store_.agents()) {
+    if (record.state != "active") continue;
+    CachedAgent& agent = fresh[record.id];
+    agent.token_hash = record.token_hash;
+    agent.activation_id = record.activation_id;
+    agent.fingerprint = record.fingerprint;
+    agent.status_digest = record.status_digest;
+    agent.last_checkin = record.last_checkin;
+    agent.outbox_depth = record.outbox_depth;
+    if (auto cached = agents_.find(record.id); cached != agents_.end() && cached->second.dirty) {
+      agent.last_checkin = cached->second.last_checkin;  // not flushed yet
+      agent.outbox_depth = cached->second.outbox_depth;
+      agent.dirty = true;
+    }
+  }
+  agents_ = std::move(fresh);
+  auto with = store_.agents_with_commands();
+  with_commands_ = {with.begin(), with.end()};
+  desired_.clear();
+  for (const ActivationKey& key : store_.keys()) desired_[key.id] = desired_state(store_, key);
+}
+
+void Service::refresh() {
+  std::lock_guard lock(mutex_);
+  if (store_.data_version() != seen_version_) load();
+}
+
+void Service::flush() {
+  std::lock_guard lock(mutex_);
+  sqlite::Transaction transaction(store_.db());
+  for (auto& [id, agent] : agents_) {
+    if (!agent.dirty) continue;
+    store_.touch_agent(id, agent.last_checkin, agent.outbox_depth);
+    agent.dirty = false;
+  }
+  transaction.commit();
+}
+
+Reply Service::handle(std::string_view endpoint, const std::string& body) {
+  std::lock_guard lock(mutex_);
+  try {
+    if (endpoint == "/v1/checkin") return checkin(body);
+    if (endpoint == "/v1/upload") return upload(body);
+    if (endpoint == "/v1/manifest") return manifest(body);
+    if (endpoint == "/v1/provision") return provision(body);
+    if (endpoint == "/v1/plugin-package") return plugin_package(body);
+    return refuse(404, "no endpoint " + std::string(endpoint));
+  } catch (const sqlite::SqliteError& error) {
+    spdlog::error("database error on {}: {}", endpoint, error.what());
+    return refuse(503, "the platform's database failed; try again");
+  }
+}
+
+Service::CachedAgent* Service::authenticate(const std::string& agent_id, const std::string& token, Reply& refusal) {
+  auto found = agents_.find(agent_id);
+  if (found == agents_.end()) {
+    refusal = refuse(401, "unknown agent " + agent_id);
+    return nullptr;
+  }
+  if (wire::sha256_hex(token) != found->second.token_hash) {
+    refusal = refuse(401, "wrong token for agent " + agent_id);
+    return nullptr;
+  }
+  return &found->second;
+}
+
+Reply Service::provision(const std::string& body) {
+  v1::ProvisionRequest request;
+  if (!parse(body, request)) return refuse(400, "malformed ProvisionRequest");
+  auto key = store_.key(request.activation_id());
+  if (!link::is_uuid(request.customer_id()) || !link::is_uuid(request.activation_id())) {
+    return refuse(400, "CustomerId and ActivationId must be UUIDs");
+  }
+  if (!key || key->customer_id != request.customer_id()) {
+    return refuse(403, "unknown activation key " + request.activation_id() + " for customer " + request.customer_id());
+  }
+  const v1::HostFacts& facts = request.facts();
+  std::string token = link::random_hex(16);
+
+  AgentRecord agent;
+  // A retry of a provisioning that reached us: the same agent, a fresh token.
+  std::optional<std::string> retried;
+  if (!request.request_nonce().empty()) retried = store_.agent_by_nonce(request.request_nonce());
+  if (retried) {
+    agent = *store_.agent(*retried);
+  } else {
+    auto previous = request.previous_agent_id().empty() ? std::nullopt : store_.agent(request.previous_agent_id());
+    bool reinstall = previous && request.reason() == "reinstalled" && previous->fingerprint == facts.fingerprint() &&
+                     previous->customer_id == request.customer_id();
+    agent.id = reinstall ? previous->id : link::random_uuid();
+    agent.previous_agent_id = reinstall ? "" : request.previous_agent_id();
+    agent.reason = request.reason().empty() ? "new" : request.reason();
+    // A clone leaves the original running; a migrated or duplicate agent leaves its old record behind.
+    if (previous && !reinstall && request.reason() != "cloned" && previous->customer_id == request.customer_id()) {
+      store_.set_agent_state(previous->id, "superseded");
+      agents_.erase(previous->id);
+    }
+  }
+  agent.token_hash = wire::sha256_hex(token);
+  agent.customer_id = request.customer_id();
+  agent.activation_id = request.activation_id();
+  agent.fingerprint = facts.fingerprint();
+  agent.hostname = facts.hostname();
+  agent.state = "active";
+  agent.provisioned_at = unix_now();
+  {
+    sqlite::Transaction transaction(store_.db());
+    store_.put_agent(agent);
+    if (!request.request_nonce().empty()) store_.set_agent_nonce(agent.id, request.request_nonce());
+    transaction.commit();
+  }
+  CachedAgent& cached = agents_[agent.id];
+  cached = CachedAgent{agent.token_hash, agent.activation_id, agent.fingerprint, {}, 0, 0, false};
+
+  spdlog::info("agent {} provisioned ({}; host {}, customer {}{})", agent.id, agent.reason, agent.hostname,
+               agent.customer_id, agent.previous_agent_id.empty() ? "" : ", was " + agent.previous_agent_id);
+  v1::ProvisionResponse response;
+  response.set_agent_id(agent.id);
+  response.set_agent_token(token);
+  if (auto desired = desired_.find(agent.activation_id); desired != desired_.end()) {
+    *response.mutable_state() = desired->second;
+  }
+  return {200, response.SerializeAsString()};
+}
+
+Reply Service::checkin(const std::string& body) {
+  v1::CheckinRequest request;
+  if (!parse(body, request)) return refuse(400, "malformed CheckinRequest");
+  Reply refusal;
+  CachedAgent* agent = authenticate(request.agent_id(), request.agent_token(), refusal);
+  if (agent == nullptr) return refusal;
+  v1::CheckinResponse response;
+  agent->last_checkin = unix_now();
+  agent->outbox_depth = request.outbox_depth();
+  agent->dirty = true;
+
+  if (!request.fingerprint().empty() && request.fingerprint() != agent->fingerprint) {
+    // Two machines speak for one agent id: the newcomer takes a new identity.
+    spdlog::warn("agent {}: check-in from another machine (fingerprint {}); told to re-provision", request.agent_id(),
+                 request.fingerprint());
+    v1::Command* command = response.add_commands();
+    command->set_id(0);
+    command->mutable_reprovision()->set_reason("duplicate");
+    return {200, response.SerializeAsString()};
+  }
+  if (!request.done_commands().empty()) {
+    for (uint64_t id : request.done_commands()) {
+      if (id != 0) store_.command_done(request.agent_id(), static_cast<int64_t>(id));
+    }
+    if (store_.pending_commands(request.agent_id()).empty()) with_commands_.erase(request.agent_id());
+  }
+  if (request.modules_size() > 0) {
+    json modules = json::array();
+    for (const auto& module : request.modules()) {
+      json manifests = json::array();
+      for (const auto& manifest : module.manifests()) {
+        manifests.push_back({{"type", manifest.manifest_type()}, {"version", manifest.version()}});
+      }
+      modules.push_back({{"module", module.module()},
+                         {"state", module.state()},
+                         {"plugin_version", module.plugin_version()},
+                         {"manifests", manifests},
+                         {"last_scan_completed", module.last_scan_completed()}});
+    }
+    store_.set_agent_modules(request.agent_id(), request.status_digest(), modules);
+    agent->status_digest = request.status_digest();
+  } else if (request.status_digest() != agent->status_digest) {
+    response.set_send_module_status(true);
+  }
+  if (auto desired = desired_.find(agent->activation_id);
+      desired != desired_.end() && desired->second.version() != request.state_version()) {
+    *response.mutable_state() = desired->second;
+  }
+  if (with_commands_.count(request.agent_id()) > 0) {
+    for (const QueuedCommand& queued : store_.pending_commands(request.agent_id())) {
+      v1::Command* command = response.add_commands();
+      command->set_id(static_cast<uint64_t>(queued.id));
+      if (queued.kind == "scan_now") {
+        command->mutable_scan_now()->set_module(queued.arguments.value("module", ""));
+        command->mutable_scan_now()->set_cpu_throttle(queued.arguments.value("cpu_throttle", 0u));
+      } else if (queued.kind == "uninstall") {
+        command->mutable_uninstall();
+      } else if (queued.kind == "reprovision") {
+        command->mutable_reprovision()->set_reason(queued.arguments.value("reason", "requested"));
+      }
+    }
+  }
+  return {200, response.SerializeAsString()};
+}
+
+Reply Service::manifest(const std::string& body) {
+  v1::ManifestRequest request;
+  if (!parse(body, request)) return refuse(400, "malformed ManifestRequest");
+  Reply refusal;
+  CachedAgent* agent = authenticate(request.agent_id(), request.agent_token(), refusal);
+  if (agent == nullptr) return refusal;
+  auto key = store_.key(agent->activation_id);
+  if (!key || std::count(key->modules.begin(), key->modules.end(), request.module()) == 0) {
+    return refuse(403, "module '" + request.module() + "' is not activated for agent " + request.agent_id());
+  }
+  auto stored = store_.manifest(request.module(), request.manifest_type());
+  if (!stored) return refuse(404, "no manifest " + request.module() + "/" + request.manifest_type());
+  v1::ManifestResponse response;
+  response.mutable_manifest()->set_module(stored->module);
+  response.mutable_manifest()->set_manifest_type(stored->manifest_type);
+  response.mutable_manifest()->set_version(stored->version);
+  response.set_body(stored->body);
+  return {200, response.SerializeAsString()};
+}
+
+Reply Service::upload(const std::string& body) {
+  v1::UploadRequest request;
+  if (!parse(body, request)) return refuse(400, "malformed UploadRequest");
+  Reply refusal;
+  if (authenticate(request.agent_id(), request.agent_token(), refusal) == nullptr) return refusal;
+  if (request.sequence() <= 0) return refuse(400, "upload sequence must be positive");
+  UploadOutcome outcome;
+  try {
+    outcome = store_.apply_upload(request.agent_id(), request.sequence(), request.module(), request.kind(),
+                                  request.payload(), unix_now());
+  } catch (const sqlite::SqliteError&) {
+    throw;
+  } catch (const std::exception& error) {
+    return refuse(422, "upload " + std::to_string(request.sequence()) + " not applied: " + error.what());
+  }
+  spdlog::debug("agent {}: sequence {} ({} of {}) {}", request.agent_id(), request.sequence(), request.kind(),
+                request.module(), outcome.duplicate ? "already applied" : std::to_string(outcome.rows_applied) + " rows");
+  v1::UploadResponse response;
+  response.set_acknowledged_sequence(request.sequence());
+  response.set_duplicate(outcome.duplicate);
+  return {200, response.SerializeAsString()};
+}
+
+Reply Service::plugin_package(const std::string& body) {
+  v1::PluginPackageRequest request;
+  if (!parse(body, request)) return refuse(400, "malformed PluginPackageRequest");
+  Reply refusal;
+  if (authenticate(request.agent_id(), request.agent_token(), refusal) == nullptr) return refusal;
+  auto package = store_.package(request.module());
+  if (!package) return refuse(404, "no plugin package for module '" + request.module() + "'");
+  v1::PluginPackageResponse response;
+  response.set_module(request.module());
+  response.set_version((*package)[0]);
+  response.set_library((*package)[1]);
+  response.set_signature((*package)[2]);
+  return {200, response.SerializeAsString()};
+}
+
+}  // namespace vigil::platform
