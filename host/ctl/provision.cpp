@@ -24,9 +24,9 @@ namespace {
 // Canonical names of what provision accepts, by lower-case spelling.
 const std::map<std::string, std::string>& accepted() {
   static const std::map<std::string, std::string> names = {
-      {"customerid", keys::kCustomerId},       {"activationid", keys::kActivationId},
-      {"webserviceuri", keys::kServerUri},     {"serveruri", keys::kServerUri},
-      {"goldenimage", keys::kGoldenImage},     {"hostidsearchdir", keys::kHostIdSearchDir},
+      {"customerid", keys::kCustomerId},   {"activationid", keys::kActivationId},
+      {"webserviceuri", keys::kServerUri}, {"serveruri", keys::kServerUri},
+      {"goldenimage", keys::kGoldenImage}, {"hostidsearchdir", keys::kHostIdSearchDir},
       {"cabundle", keys::kCaBundle}};
   return names;
 }
@@ -51,7 +51,8 @@ bool merge_key_values(const std::vector<std::string>& words, std::map<std::strin
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto found = accepted().find(lower);
     if (found == accepted().end()) {
-      error = "unknown setting '" + key + "' (accepted: CustomerId, ActivationId, WebServiceUri/ServerUri, GoldenImage, "
+      error = "unknown setting '" + key +
+              "' (accepted: CustomerId, ActivationId, WebServiceUri/ServerUri, GoldenImage, "
               "HostIdSearchDir, CaBundle)";
       return false;
     }
@@ -90,8 +91,8 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
   }
 
   std::vector<std::pair<std::string, std::optional<std::string>>> changes;
-  for (const char* key : {keys::kCustomerId, keys::kActivationId, keys::kServerUri, keys::kHostIdSearchDir,
-                          keys::kCaBundle}) {
+  for (const char* key :
+       {keys::kCustomerId, keys::kActivationId, keys::kServerUri, keys::kHostIdSearchDir, keys::kCaBundle}) {
     if (auto text = value(key)) changes.emplace_back(key, *text);
   }
   changes.emplace_back("Uninstalled", std::nullopt);
@@ -115,7 +116,8 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
   if (golden) {
     std::string search_dir = value(keys::kHostIdSearchDir).value_or("");
     if (search_dir.empty()) {
-      if (auto stored = store.value()->config(keys::kHostIdSearchDir); stored.ok() && stored.value()) search_dir = *stored.value();
+      if (auto stored = store.value()->config(keys::kHostIdSearchDir); stored.ok() && stored.value())
+        search_dir = *stored.value();
     }
     std::error_code ignored;
     std::filesystem::remove(link::host_id_file(paths.root, search_dir), ignored);
@@ -139,18 +141,20 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
     auto status = call_daemon(paths.control_socket(), {{"command", "status"}});
     if (status.ok() && status.value().contains("platform")) {
       platform = status.value()["platform"];
-      if (platform.value("state", "") == "connected" && platform.value("last_checkin", int64_t{0}) >= since) {
+      if (platform.value("state", "") == "connected" && platform.value("identity_current", false) &&
+          platform.value("server", "") == *value(keys::kServerUri) &&
+          platform.value("last_checkin", int64_t{0}) >= since) {
         std::cout << "provisioned: agent id " << platform.value("agent_id", "") << "\n";
         return 0;
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return fail("not provisioned within " + std::to_string(options.wait_seconds) + " s (link state: " +
-              platform.value("state", "unknown") + (platform.contains("last_error")
-                                                         ? ", last error: " + platform["last_error"].get<std::string>()
-                                                         : std::string()) +
-              "); vigild keeps trying with backoff");
+  return fail(
+      "not provisioned within " + std::to_string(options.wait_seconds) +
+      " s (link state: " + platform.value("state", "unknown") +
+      (platform.contains("last_error") ? ", last error: " + platform["last_error"].get<std::string>() : std::string()) +
+      "); vigild keeps trying with backoff");
 }
 
 }  // namespace vigil

@@ -21,13 +21,16 @@ int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string short_digest(const std::string& data) { return wire::sha256_hex(data).substr(0, 16); }
+std::string short_digest(const std::string& data) {
+  return wire::sha256_hex(data).substr(0, 16);
+}
 
 template <typename Message>
 Result<Message> parse_reply(const Result<std::string>& body, const char* what) {
   if (!body.ok()) return Error{body.error()};
   Message message;
-  if (!message.ParseFromString(body.value())) return Error{std::string("malformed ") + what + " reply from the platform"};
+  if (!message.ParseFromString(body.value()))
+    return Error{std::string("malformed ") + what + " reply from the platform"};
   return message;
 }
 
@@ -70,7 +73,9 @@ std::optional<std::vector<std::string>> activated_modules(StateStore& store) {
 PlatformLink::PlatformLink(Paths paths, StateStore& store, LogManager& logs, LinkDelegate& delegate)
     : paths_(std::move(paths)), store_(store), logs_(logs), delegate_(delegate) {}
 
-PlatformLink::~PlatformLink() { stop(); }
+PlatformLink::~PlatformLink() {
+  stop();
+}
 
 void PlatformLink::start() {
   thread_ = std::thread([this] { run(); });
@@ -137,6 +142,8 @@ json PlatformLink::status() {
   report["golden_image"] = settings.golden_image;
   report["checkin_interval"] = settings.checkin_seconds;
   report["state_version"] = settings.state_version;
+  // False while the identity was issued for other settings (a migration under way).
+  report["identity_current"] = !settings.agent_id.empty() && settings.provisioned_for == settings.target();
   return report;
 }
 
@@ -180,7 +187,9 @@ PlatformLink::Settings PlatformLink::read_settings() {
   return settings;
 }
 
-bool PlatformLink::configured() { return read_settings().configured(); }
+bool PlatformLink::configured() {
+  return read_settings().configured();
+}
 
 Status PlatformLink::ensure_clients(const Settings& settings) {
   std::string key = settings.server_uri + "|" + (settings.ca_bundle ? settings.ca_bundle->string() : "");
@@ -417,7 +426,8 @@ void PlatformLink::carry_out(const v1::Command& command) {
   auto log = logs_.daemon();
   switch (command.kind_case()) {
     case v1::Command::kScanNow: {
-      auto control_id = delegate_.scan_now(command.scan_now().module(), static_cast<int>(command.scan_now().cpu_throttle()));
+      auto control_id =
+          delegate_.scan_now(command.scan_now().module(), static_cast<int>(command.scan_now().cpu_throttle()));
       if (control_id.ok()) {
         log->info("platform command {}: on-demand scan of '{}' queued, ControlId {}", command.id(),
                   command.scan_now().module(), control_id.value());
@@ -429,15 +439,15 @@ void PlatformLink::carry_out(const v1::Command& command) {
     }
     case v1::Command::kReprovision:
       log->warn("platform command {}: re-provision ({})", command.id(), command.reprovision().reason());
-      remember(store_.set_config(keys::kReprovisionReason,
-                                 command.reprovision().reason().empty() ? "requested" : command.reprovision().reason()));
+      remember(store_.set_config(keys::kReprovisionReason, command.reprovision().reason().empty()
+                                                               ? "requested"
+                                                               : command.reprovision().reason()));
       break;
     case v1::Command::kUninstall:
       log->warn("platform command {}: uninstall", command.id());
       delegate_.uninstall_requested();
       break;
-    default:
-      log->warn("platform command {} of a kind this agent does not know; ignored", command.id());
+    default: log->warn("platform command {} of a kind this agent does not know; ignored", command.id());
   }
 }
 

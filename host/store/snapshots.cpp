@@ -285,7 +285,8 @@ Result<int64_t> StateStore::reset_uploaded_state() {
     count.step();
     int64_t dropped = count.integer(0);
     db_.exec("DELETE FROM outbox");
-    db_.exec("DELETE FROM snapshots");  // rows go with them (ON DELETE CASCADE)
+    db_.exec("DELETE FROM snapshots");        // rows go with them (ON DELETE CASCADE)
+    db_.exec("DELETE FROM module_schedule");  // so every module's next interval scan is due now
     transaction.commit();
     return dropped;
   });

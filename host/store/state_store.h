@@ -89,9 +89,9 @@ class StateStore {
   // one transaction: all of it happens or none of it.
   Status update_config(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
 
-  // Forgets what was uploaded: snapshots and the outbox (after the agent took
-  // a new identity, the next scan of each module uploads everything). Returns
-  // the number of outbox entries dropped.
+  // Forgets what was uploaded: snapshots, the outbox and when modules last
+  // scanned (after the agent took a new identity, each module scans at once
+  // and uploads everything). Returns the number of outbox entries dropped.
   Result<int64_t> reset_uploaded_state();
 
   Result<std::optional<std::string>> plugin_state(std::string_view module, std::string_view key);

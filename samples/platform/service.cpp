@@ -18,7 +18,9 @@ int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-Reply refuse(int status, std::string message) { return {status, std::move(message)}; }
+Reply refuse(int status, std::string message) {
+  return {status, std::move(message)};
+}
 
 template <typename Message>
 bool parse(const std::string& body, Message& message) {
@@ -39,8 +41,8 @@ uint32_t bounded(const json& body, const char* field, int64_t min, int64_t max, 
 
 v1::Profile profile_message(const std::string& name, const json& body) {
   if (!body.is_object()) throw std::invalid_argument("a profile is a JSON object");
-  static const std::vector<std::string> known = {"checkin_interval", "scan_interval",  "cpu_limit",
-                                                 "blackout_windows", "log_level",      "auto_upgrade"};
+  static const std::vector<std::string> known = {"checkin_interval", "scan_interval", "cpu_limit",
+                                                 "blackout_windows", "log_level",     "auto_upgrade"};
   for (const auto& [field, value] : body.items()) {
     if (std::find(known.begin(), known.end(), field) == known.end()) {
       throw std::invalid_argument("unknown profile field '" + field + "'");
@@ -51,7 +53,8 @@ v1::Profile profile_message(const std::string& name, const json& body) {
   profile.set_checkin_interval_seconds(bounded(body, "checkin_interval", 1, 7 * 24 * 3600, 900));
   for (const char* field : {"scan_interval", "cpu_limit"}) {
     if (!body.contains(field)) continue;
-    if (!body.at(field).is_object()) throw std::invalid_argument(std::string("profile field '") + field + "' must map modules to integers");
+    if (!body.at(field).is_object())
+      throw std::invalid_argument(std::string("profile field '") + field + "' must map modules to integers");
     for (const auto& [module, value] : body.at(field).items()) {
       bool interval = std::string(field) == "scan_interval";
       uint32_t number = bounded(body.at(field), module.c_str(), interval ? 60 : 1, interval ? 31 * 24 * 3600 : 100, 0);
@@ -59,12 +62,14 @@ v1::Profile profile_message(const std::string& name, const json& body) {
     }
   }
   if (body.contains("blackout_windows")) {
-    if (!body.at("blackout_windows").is_string()) throw std::invalid_argument("profile field 'blackout_windows' must be a string");
+    if (!body.at("blackout_windows").is_string())
+      throw std::invalid_argument("profile field 'blackout_windows' must be a string");
     profile.set_blackout_windows(body.at("blackout_windows").get<std::string>());
   }
   profile.set_log_level(body.contains("log_level") ? static_cast<int32_t>(bounded(body, "log_level", 0, 5, 3)) : -1);
   if (body.contains("auto_upgrade")) {
-    if (!body.at("auto_upgrade").is_boolean()) throw std::invalid_argument("profile field 'auto_upgrade' must be true or false");
+    if (!body.at("auto_upgrade").is_boolean())
+      throw std::invalid_argument("profile field 'auto_upgrade' must be true or false");
     profile.set_auto_upgrade(body.at("auto_upgrade").get<bool>());
   }
   return profile;
@@ -88,7 +93,8 @@ v1::DesiredState desired_state(PlatformStore& store, const ActivationKey& key) {
   try {
     *state.mutable_profile() = profile_message(key.profile, profile);
   } catch (const std::exception& error) {
-    spdlog::error("profile '{}' of activation key {} is invalid ({}); defaults sent", key.profile, key.id, error.what());
+    spdlog::error("profile '{}' of activation key {} is invalid ({}); defaults sent", key.profile, key.id,
+                  error.what());
     state.mutable_profile()->set_name(key.profile);
     state.mutable_profile()->set_log_level(-1);
     profile = json::object();
@@ -151,6 +157,8 @@ void Service::flush() {
 Reply Service::handle(std::string_view endpoint, const std::string& body) {
   std::lock_guard lock(mutex_);
   try {
+    // What the admin commands changed is served from the very next request.
+    if (store_.data_version() != seen_version_) load();
     if (endpoint == "/v1/checkin") return checkin(body);
     if (endpoint == "/v1/upload") return upload(body);
     if (endpoint == "/v1/manifest") return manifest(body);
@@ -336,7 +344,8 @@ Reply Service::upload(const std::string& body) {
     return refuse(422, "upload " + std::to_string(request.sequence()) + " not applied: " + error.what());
   }
   spdlog::debug("agent {}: sequence {} ({} of {}) {}", request.agent_id(), request.sequence(), request.kind(),
-                request.module(), outcome.duplicate ? "already applied" : std::to_string(outcome.rows_applied) + " rows");
+                request.module(),
+                outcome.duplicate ? "already applied" : std::to_string(outcome.rows_applied) + " rows");
   v1::UploadResponse response;
   response.set_acknowledged_sequence(request.sequence());
   response.set_duplicate(outcome.duplicate);

@@ -1,8 +1,8 @@
 // The platform's side of the vigil.agent.v1 protocol: one call per request,
 // thread-safe. The hot path (check-in) is served from memory; check-in facts
 // are written to the database in batches by flush(), and what the admin
-// commands change in the database (another process) is picked up by
-// refresh() when the database's data_version moves.
+// commands change in the database (another process) is picked up as soon as
+// the database's data_version moves.
 #pragma once
 
 #include <cstdint>

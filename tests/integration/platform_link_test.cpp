@@ -1,0 +1,317 @@
+// End to end over real TLS on 127.0.0.1: a vigil-platform process and vigild
+// processes provisioned against it (new, no network, golden image, clone,
+// migration, re-provision), activation and manifests from the platform, and
+// delta upload through platform restarts and kills.
+#include <signal.h>
+
+#include <fstream>
+
+#include "daemon_fixture.h"
+#include "platform_process.h"
+#include "store/state_store.h"
+
+namespace vigil::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PlatformLinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    platform_ = std::make_unique<PlatformProcess>(dir_.path() / "platform");
+    ASSERT_TRUE(platform_->serving()) << platform_->log();
+    auto profile = dir_.path() / "fast.json";
+    std::ofstream(profile) << R"({"checkin_interval": 1, "scan_interval": {"testscan": 3600}})";
+    ASSERT_EQ(
+        platform_
+            ->admin({"profile-set", "--name", "fast", "--file", profile.string(), "--key", platform_->activation_id()})
+            .exit_code,
+        0);
+    publish_manifest("row t a one\nrow t b two\n");
+    ASSERT_EQ(platform_->admin({"activate", "--key", platform_->activation_id(), "--module", "testscan"}).exit_code, 0);
+    prepare_agent(agent_root());
+  }
+
+  fs::path agent_root() const { return dir_.path() / "agent"; }
+
+  void prepare_agent(const fs::path& root) {
+    install_plugins(root, {plugin("test_scanner")});
+    set_config(root, "LinkBackoffMaxSeconds", "1");
+  }
+  static void set_config(const fs::path& root, const std::string& key, const std::string& value) {
+    auto store = StateStore::open(root / "var/lib/vigil/config.db");
+    ASSERT_TRUE(store.ok()) << store.error();
+    ASSERT_TRUE(store.value()->set_config(key, value).ok());
+  }
+  void publish_manifest(const std::string& text) {
+    auto file = dir_.path() / ("manifest-" + std::to_string(++manifests_));
+    std::ofstream(file) << text;
+    auto made = platform_->admin({"manifest-set", "--module", "testscan", "--file", file.string()});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+  }
+  CommandResult provision(const fs::path& root, const PlatformProcess& platform, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"provision", "CustomerId=" + platform.customer_id(),
+                                     "ActivationId=" + platform.activation_id(), "WebServiceUri=" + platform.url(),
+                                     "CaBundle=" + platform.ca_bundle()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return vigilctl(root, args);
+  }
+  static json status_of(const fs::path& root) {
+    auto result = vigilctl(root, {"status", "--json"});
+    return result.exit_code == 0 ? json::parse(result.out) : json();
+  }
+  static std::string agent_id_of(const fs::path& root) {
+    json status = status_of(root);
+    return status.is_object() ? status.value("agent_id", "") : "";
+  }
+  static std::string read_text(const fs::path& file) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+  json agents() const { return platform_->admin_json({"agents"}); }
+  json agent_record(const std::string& id) const {
+    json list = agents();
+    for (const auto& agent : list) {
+      if (agent["agent_id"] == id) return agent;
+    }
+    return nullptr;
+  }
+  json platform_results(const std::string& id) const {
+    return platform_->admin_json({"results", "--agent", id})["results"];
+  }
+  // The agent's latest snapshot rows of testscan in the platform's shape.
+  static json agent_rows(const fs::path& root) {
+    auto result = vigilctl(root, {"results", "--module", "testscan", "--json"});
+    json rows = json::object();
+    if (result.exit_code != 0) return rows;
+    json report = json::parse(result.out);
+    for (const auto& row : report["rows"]) {
+      rows["testscan"][row["table"].get<std::string>()].push_back({{"key", row["key"]}, {"values", row["values"]}});
+    }
+    return rows;
+  }
+  void start_agent(const fs::path& root) {
+    daemon_ = std::make_unique<Daemon>(root);
+    ASSERT_TRUE(daemon_->ready()) << daemon_->log();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<PlatformProcess> platform_;
+  std::unique_ptr<Daemon> daemon_;
+  int manifests_ = 0;
+};
+
+TEST_F(PlatformLinkTest, ProvisionsGetsActivatedAndUploadsDeltas) {
+  start_agent(agent_root());
+  auto provisioned = provision(agent_root(), *platform_);
+  ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err << daemon_->log();
+  std::string id = agent_id_of(agent_root());
+  ASSERT_FALSE(id.empty());
+  EXPECT_NE(provisioned.out.find(id), std::string::npos);
+  EXPECT_EQ(read_text(agent_root() / "etc/vigil/hostid"), id + "\n");
+  ASSERT_FALSE(agent_record(id).is_null());
+
+  // Activated with a manifest: the first interval scan runs and its delta reaches the platform.
+  ASSERT_TRUE(eventually([&] { return platform_results(id)["testscan"]["t"].size() == 2; })) << daemon_->log();
+  EXPECT_EQ(platform_results(id), agent_rows(agent_root()));
+
+  // A new manifest version is downloaded; a scan the platform orders ships its delta (a row removed).
+  publish_manifest("row t a one\n");
+  ASSERT_EQ(platform_->admin({"demand", "--agent", id, "--module", "testscan"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return platform_results(id)["testscan"]["t"].size() == 1; })) << daemon_->log();
+  EXPECT_EQ(platform_results(id), agent_rows(agent_root()));
+  json record = agent_record(id);
+  EXPECT_EQ(record["modules"][0]["module"], "testscan");
+  EXPECT_GT(record["last_checkin"].get<int64_t>(), 0);
+  EXPECT_NE(daemon_->log().find("source=platform"), std::string::npos);
+}
+
+TEST_F(PlatformLinkTest, ActivationAndDeactivationApplyLive) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  auto keys = [&] { return vigilctl(agent_root(), {"keys", "list"}).out; };
+  auto state = [&] {
+    json status = status_of(agent_root());
+    for (const auto& module : status["modules"]) return module["state"].get<std::string>();
+    return std::string();
+  };
+  ASSERT_TRUE(eventually([&] { return keys().find("ScanOnDemand/TestScan") != std::string::npos; }));
+
+  ASSERT_EQ(platform_->admin({"deactivate", "--key", platform_->activation_id(), "--module", "testscan"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return state() == "disabled"; })) << daemon_->log();
+  EXPECT_EQ(keys().find("ScanOnDemand/TestScan"), std::string::npos);
+  auto refused = vigilctl(agent_root(), {"demand", "--type", "testscan"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("not activated"), std::string::npos) << refused.err;
+
+  ASSERT_EQ(platform_->admin({"activate", "--key", platform_->activation_id(), "--module", "testscan"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return state() != "disabled" && !state().empty(); })) << daemon_->log();
+  EXPECT_NE(keys().find("ScanOnDemand/TestScan"), std::string::npos);
+  EXPECT_EQ(vigilctl(agent_root(), {"demand", "--type", "testscan", "--wait"}).exit_code, 0);
+}
+
+TEST_F(PlatformLinkTest, NoNetworkAtProvisioningRetriesWithoutDuplicates) {
+  platform_->kill(SIGKILL);
+  start_agent(agent_root());
+  auto attempt = provision(agent_root(), *platform_, {"--wait", "2"});
+  EXPECT_NE(attempt.exit_code, 0);
+  EXPECT_NE(attempt.err.find("keeps trying"), std::string::npos) << attempt.err;
+  EXPECT_TRUE(agent_id_of(agent_root()).empty());
+
+  ASSERT_TRUE(platform_->start()) << platform_->log();
+  ASSERT_TRUE(eventually([&] { return !agent_id_of(agent_root()).empty(); })) << daemon_->log();
+  EXPECT_EQ(agents().size(), 1u);
+}
+
+TEST_F(PlatformLinkTest, GoldenImageProvisionsOnlyOnItsClones) {
+  fs::create_directories(agent_root() / "etc");
+  std::ofstream(agent_root() / "etc/machine-id") << "0123456789abcdef0123456789abcdef\n";
+  auto configured = provision(agent_root(), *platform_, {"GoldenImage=true"});
+  ASSERT_EQ(configured.exit_code, 0) << configured.err;
+  EXPECT_NE(configured.out.find("golden image"), std::string::npos);
+
+  start_agent(agent_root());  // on the image itself: no identity is made
+  ASSERT_TRUE(eventually([&] { return status_of(agent_root())["platform"]["state"] == "golden image"; }));
+  EXPECT_TRUE(agent_id_of(agent_root()).empty());
+  EXPECT_TRUE(agents().empty());
+  daemon_.reset();
+
+  // Two clones of the image: each makes its own identity on first start.
+  std::vector<std::string> ids;
+  for (const char* machine : {"11111111111111111111111111111111", "22222222222222222222222222222222"}) {
+    fs::path clone = dir_.path() / (std::string("clone-") + machine[0]);
+    fs::copy(agent_root(), clone, fs::copy_options::recursive);
+    std::ofstream(clone / "etc/machine-id") << machine << "\n";
+    start_agent(clone);
+    ASSERT_TRUE(eventually([&] { return !agent_id_of(clone).empty(); })) << daemon_->log();
+    ids.push_back(agent_id_of(clone));
+    daemon_.reset();
+  }
+  EXPECT_NE(ids[0], ids[1]);
+  EXPECT_EQ(agents().size(), 2u);
+}
+
+TEST_F(PlatformLinkTest, CloneDetectsItselfAndReprovisionsNamingTheOriginal) {
+  fs::create_directories(agent_root() / "etc");
+  std::ofstream(agent_root() / "etc/machine-id") << "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n";
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string original = agent_id_of(agent_root());
+  daemon_.reset();
+
+  fs::path clone = dir_.path() / "clone";
+  fs::copy(agent_root(), clone, fs::copy_options::recursive);
+  std::ofstream(clone / "etc/machine-id") << "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n";
+  start_agent(clone);
+  ASSERT_TRUE(eventually([&] {
+    std::string id = agent_id_of(clone);
+    return !id.empty() && id != original;
+  })) << daemon_->log();
+  json record = agent_record(agent_id_of(clone));
+  EXPECT_EQ(record["reason"], "cloned");
+  EXPECT_EQ(record["previous_agent_id"], original);
+  EXPECT_EQ(agent_record(original)["state"], "active");  // the original machine keeps its id
+  EXPECT_EQ(read_text(clone / "etc/vigil/hostid"), agent_id_of(clone) + "\n");
+}
+
+TEST_F(PlatformLinkTest, MigratesToAnotherPlatformAndSubscription) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string first = agent_id_of(agent_root());
+
+  PlatformProcess second(dir_.path() / "second-platform");
+  ASSERT_TRUE(second.serving()) << second.log();
+  auto moved = provision(agent_root(), second);
+  ASSERT_EQ(moved.exit_code, 0) << moved.err << daemon_->log();
+  std::string now = agent_id_of(agent_root());
+  EXPECT_NE(now, first);
+  json list = second.admin_json({"agents"});
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["agent_id"], now);
+  EXPECT_EQ(list[0]["reason"], "migrated");
+  EXPECT_EQ(list[0]["previous_agent_id"], first);
+  EXPECT_EQ(status_of(agent_root())["platform"]["server"], second.url());
+}
+
+TEST_F(PlatformLinkTest, PlatformOrderedReprovisionGivesANewIdentity) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string first = agent_id_of(agent_root());
+  ASSERT_EQ(platform_->admin({"reprovision", "--agent", first}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] {
+    std::string id = agent_id_of(agent_root());
+    return !id.empty() && id != first;
+  })) << daemon_->log();
+  EXPECT_EQ(agent_record(first)["state"], "superseded");
+  // Everything is uploaded again under the new identity.
+  std::string now = agent_id_of(agent_root());
+  ASSERT_TRUE(eventually([&] { return platform_results(now)["testscan"]["t"].size() == 2; })) << daemon_->log();
+}
+
+TEST_F(PlatformLinkTest, PlatformKilledDuringUploadsLosesAndDoublesNothing) {
+  publish_manifest("exec /bin/date +%s%N\nrow t a one\n");
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string id = agent_id_of(agent_root());
+  ASSERT_TRUE(eventually([&] { return !platform_results(id).empty(); })) << daemon_->log();
+  for (int round = 0; round < 4; ++round) {
+    // Each scan changes the exec row; the platform dies right as the delta leaves.
+    auto scanned = vigilctl(agent_root(), {"demand", "--type", "testscan", "--wait"});
+    ASSERT_EQ(scanned.exit_code, 0) << scanned.err;
+    platform_->kill(SIGKILL);
+    ASSERT_TRUE(platform_->start()) << platform_->log();
+  }
+  ASSERT_TRUE(eventually([&] { return status_of(agent_root())["outbox"]["depth"] == 0; }, 30)) << daemon_->log();
+  EXPECT_EQ(platform_results(id), agent_rows(agent_root()));
+  json record = agent_record(id);
+  EXPECT_EQ(record["last_sequence"], status_of(agent_root())["outbox"]["last_sequence"]);
+  int64_t uploads = platform_->admin_json({"results", "--agent", id})["uploads"]["testscan"]["uploads"];
+  EXPECT_EQ(uploads, record["last_sequence"].get<int64_t>());  // every sequence applied exactly once
+}
+
+TEST_F(PlatformLinkTest, RefusesACertificateForAnotherHost) {
+  PlatformProcess elsewhere(dir_.path() / "elsewhere", {"--name", "DNS:elsewhere.invalid"});
+  ASSERT_TRUE(elsewhere.serving());
+  start_agent(agent_root());
+  auto attempt = provision(agent_root(), elsewhere, {"--wait", "2"});
+  EXPECT_NE(attempt.exit_code, 0);
+  EXPECT_NE(attempt.err.find("certificate verify failed"), std::string::npos) << attempt.err;
+  EXPECT_TRUE(elsewhere.admin_json({"agents"}).empty());
+}
+
+TEST_F(PlatformLinkTest, RefusesACertificateFromAnUnknownCa) {
+  PlatformProcess other(dir_.path() / "other");
+  start_agent(agent_root());
+  // The right host, but the CA bundle is another platform's.
+  auto attempt =
+      vigilctl(agent_root(),
+               {"provision", "CustomerId=" + platform_->customer_id(), "ActivationId=" + platform_->activation_id(),
+                "WebServiceUri=" + platform_->url(), "CaBundle=" + other.ca_bundle(), "--wait", "2"});
+  EXPECT_NE(attempt.exit_code, 0);
+  EXPECT_NE(attempt.err.find("certificate verify failed"), std::string::npos) << attempt.err;
+  EXPECT_TRUE(agents().empty());
+}
+
+TEST_F(PlatformLinkTest, ProvisionRefusesBadSettingsAndWritesNothing) {
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"provision", "CustomerId=nope", "ActivationId=" + platform_->activation_id(),
+                                 "WebServiceUri=" + platform_->url()},
+        std::vector<std::string>{"provision", "CustomerId=" + platform_->customer_id(),
+                                 "ActivationId=" + platform_->activation_id(), "WebServiceUri=http://127.0.0.1:1"},
+        std::vector<std::string>{"provision", "CustomerId=" + platform_->customer_id(),
+                                 "ActivationId=" + platform_->activation_id(), "WebServiceUri=" + platform_->url(),
+                                 "Colour=blue"}}) {
+    auto result = vigilctl(agent_root(), bad);
+    EXPECT_NE(result.exit_code, 0);
+    EXPECT_FALSE(result.err.empty());
+  }
+  auto store = StateStore::open(agent_root() / "var/lib/vigil/config.db");
+  ASSERT_TRUE(store.ok());
+  EXPECT_FALSE(store.value()->config("CustomerId").value());
+  EXPECT_FALSE(store.value()->config("ServerUri").value());
+}
+
+}  // namespace
+}  // namespace vigil::test

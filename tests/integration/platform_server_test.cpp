@@ -1,0 +1,193 @@
+// The reference platform as a server: TLS policy, bad and oversized requests
+// (4xx, never a crash), authentication, and duplicate agent detection.
+#include <openssl/ssl.h>
+#include <signal.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "daemon_fixture.h"
+#include "link/https_client.h"
+#include "link/tls.h"
+#include "platform_process.h"
+#include "vigil/agent/v1/agent.pb.h"
+
+namespace vigil::test {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace v1 = ::vigil::agent::v1;
+
+class PlatformServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    platform_ = std::make_unique<PlatformProcess>(dir_.path() / "platform");
+    ASSERT_TRUE(platform_->serving()) << platform_->log();
+  }
+  std::unique_ptr<link::HttpsClient> client() {
+    auto url = wire::parse_url(platform_->url());
+    auto tls = link::client_tls_context(std::filesystem::path(platform_->ca_bundle()));
+    return std::make_unique<link::HttpsClient>(url.value(), tls.value());
+  }
+  // One raw request over a fresh TLS connection; the status, or 0 when the exchange failed.
+  int raw(http::request<http::string_body> request) {
+    asio::io_context io;
+    asio::ssl::context tls(asio::ssl::context::tls_client);
+    tls.load_verify_file(platform_->ca_bundle());
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    asio::ssl::stream<beast::tcp_stream> stream(io, tls);
+    asio::ip::tcp::resolver resolver(io);
+    beast::get_lowest_layer(stream).connect(resolver.resolve("127.0.0.1", std::to_string(platform_->port())));
+    stream.handshake(asio::ssl::stream_base::client);
+    request.set(http::field::host, "127.0.0.1");
+    request.prepare_payload();
+    boost::system::error_code error;
+    http::write(stream, request, error);
+    if (error) return 0;
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response, error);
+    return error ? 0 : static_cast<int>(response.result_int());
+  }
+  v1::ProvisionResponse provision(const std::string& fingerprint) {
+    v1::ProvisionRequest request;
+    request.set_protocol(v1::PROTOCOL_1);
+    request.set_customer_id(platform_->customer_id());
+    request.set_activation_id(platform_->activation_id());
+    request.mutable_facts()->set_fingerprint(fingerprint);
+    auto reply = client()->post("/v1/provision", request.SerializeAsString());
+    EXPECT_TRUE(reply.ok()) << reply.error();
+    v1::ProvisionResponse response;
+    EXPECT_TRUE(reply.ok() && response.ParseFromString(reply.value()));
+    return response;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<PlatformProcess> platform_;
+};
+
+TEST_F(PlatformServerTest, RefusesTls11AndOlder) {
+  for (int version : {TLS1_VERSION, TLS1_1_VERSION}) {
+    asio::io_context io;
+    asio::ssl::context tls(asio::ssl::context::tls_client);
+    SSL_CTX_set_security_level(tls.native_handle(), 0);  // let this client even try
+    SSL_CTX_set_min_proto_version(tls.native_handle(), version);
+    SSL_CTX_set_max_proto_version(tls.native_handle(), version);
+    SSL_CTX_set_cipher_list(tls.native_handle(), "DEFAULT:@SECLEVEL=0");
+    asio::ssl::stream<asio::ip::tcp::socket> stream(io, tls);
+    asio::ip::tcp::resolver resolver(io);
+    asio::connect(stream.next_layer(), resolver.resolve("127.0.0.1", std::to_string(platform_->port())));
+    boost::system::error_code error;
+    stream.handshake(asio::ssl::stream_base::client, error);
+    EXPECT_TRUE(error) << "TLS version " << std::hex << version << " was accepted";
+  }
+  // TLS 1.2 and 1.3 are served.
+  v1::ProvisionResponse response = provision("f");
+  EXPECT_FALSE(response.agent_id().empty());
+}
+
+TEST_F(PlatformServerTest, BadRequestsGet4xxAndTheServerLivesOn) {
+  auto c = client();
+  EXPECT_FALSE(c->post("/v1/checkin", "\xff\xff\xff garbage").ok());
+  EXPECT_EQ(c->http_status(), 400);
+  EXPECT_FALSE(c->post("/v1/nothing", "").ok());
+  EXPECT_EQ(c->http_status(), 404);
+  v1::CheckinRequest unknown;
+  unknown.set_agent_id("00000000-0000-4000-8000-000000000000");
+  unknown.set_agent_token("x");
+  EXPECT_FALSE(c->post("/v1/checkin", unknown.SerializeAsString()).ok());
+  EXPECT_EQ(c->http_status(), 401);
+  v1::ProvisionRequest stranger;
+  stranger.set_customer_id("00000000-0000-4000-8000-000000000000");
+  stranger.set_activation_id(platform_->activation_id());
+  EXPECT_FALSE(c->post("/v1/provision", stranger.SerializeAsString()).ok());
+  EXPECT_EQ(c->http_status(), 403);
+
+  http::request<http::string_body> get{http::verb::get, "/v1/checkin", 11};
+  EXPECT_EQ(raw(get), 405);
+  http::request<http::string_body> huge{http::verb::post, "/v1/upload", 11};
+  huge.body() = std::string(size_t{17} << 20, 'x');
+  int status = raw(huge);
+  EXPECT_TRUE(status == 413 || status == 0) << status;  // refused before the body is read, or cut off
+  http::request<http::string_body> bomb{http::verb::post, "/v1/upload", 11};
+  bomb.set(http::field::content_encoding, "gzip");
+  bomb.body() = "not gzip at all";
+  EXPECT_EQ(raw(bomb), 400);
+
+  // Still serving, and the kept-alive connection still works.
+  EXPECT_FALSE(provision("f").agent_id().empty());
+  EXPECT_TRUE(platform_->serving());
+}
+
+TEST_F(PlatformServerTest, UploadsAreAppliedOnceAndBadPayloadsRefused) {
+  v1::ProvisionResponse agent = provision("f");
+  auto c = client();
+  v1::UploadRequest upload;
+  upload.set_agent_id(agent.agent_id());
+  upload.set_agent_token(agent.agent_token());
+  upload.set_sequence(1);
+  upload.set_module("testscan");
+  upload.set_kind("delta");
+  upload.set_payload(
+      R"({"delta":{"added":[{"table":"t","key":{"id":"a"},"values":{"v":"1"}}],"removed":[],"changed":[]}})");
+  for (bool duplicate : {false, true}) {
+    auto reply = c->post("/v1/upload", upload.SerializeAsString());
+    ASSERT_TRUE(reply.ok()) << reply.error();
+    v1::UploadResponse response;
+    ASSERT_TRUE(response.ParseFromString(reply.value()));
+    EXPECT_EQ(response.acknowledged_sequence(), 1);
+    EXPECT_EQ(response.duplicate(), duplicate);
+  }
+  upload.set_sequence(2);
+  upload.set_payload("{\"delta\": 7}");
+  EXPECT_FALSE(c->post("/v1/upload", upload.SerializeAsString()).ok());
+  EXPECT_EQ(c->http_status(), 422);
+  json results = platform_->admin_json({"results", "--agent", agent.agent_id()});
+  EXPECT_EQ(results["results"]["testscan"]["t"].size(), 1u);
+  EXPECT_EQ(results["uploads"]["testscan"]["uploads"], 1);
+}
+
+TEST_F(PlatformServerTest, ACheckinFromAnotherMachineIsToldToReprovision) {
+  v1::ProvisionResponse agent = provision("original-fingerprint");
+  v1::CheckinRequest checkin;
+  checkin.set_agent_id(agent.agent_id());
+  checkin.set_agent_token(agent.agent_token());
+  checkin.set_fingerprint("original-fingerprint");
+  auto c = client();
+  auto reply = c->post("/v1/checkin", checkin.SerializeAsString());
+  ASSERT_TRUE(reply.ok()) << reply.error();
+  v1::CheckinResponse response;
+  ASSERT_TRUE(response.ParseFromString(reply.value()));
+  for (const auto& command : response.commands()) EXPECT_FALSE(command.has_reprovision());
+
+  checkin.set_fingerprint("a-copy-of-the-disk");
+  reply = c->post("/v1/checkin", checkin.SerializeAsString());
+  ASSERT_TRUE(reply.ok()) << reply.error();
+  ASSERT_TRUE(response.ParseFromString(reply.value()));
+  ASSERT_EQ(response.commands_size(), 1);
+  EXPECT_EQ(response.commands(0).reprovision().reason(), "duplicate");
+}
+
+TEST_F(PlatformServerTest, AnIdleCheckinIsSmall) {
+  v1::ProvisionResponse agent = provision("0123456789abcdef0123456789abcdef");
+  v1::CheckinRequest checkin;
+  checkin.set_protocol(v1::PROTOCOL_1);
+  checkin.set_agent_id(agent.agent_id());
+  checkin.set_agent_token(agent.agent_token());
+  checkin.set_state_version(agent.state().version());
+  checkin.set_status_digest("0123456789abcdef");
+  checkin.set_fingerprint("0123456789abcdef0123456789abcdef");
+  auto c = client();
+  auto reply = c->post("/v1/checkin", checkin.SerializeAsString());
+  ASSERT_TRUE(reply.ok()) << reply.error();
+  EXPECT_LT(c->last_request_bytes() + c->last_reply_bytes(), 300u);
+}
+
+}  // namespace
+}  // namespace vigil::test
