@@ -342,6 +342,7 @@ Result<bool> PlatformLink::checkin(const Settings& settings, const link::Machine
     std::lock_guard lock(status_mutex_);
     status_["last_checkin"] = unix_now();
     status_["last_checkin_bytes"] = request.ByteSizeLong();
+    status_["last_checkin_reply_bytes"] = response.ByteSizeLong();
   }
   bool act = false;
   if (response.has_state()) {

@@ -7,6 +7,8 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kSchema = R"sql(
+  CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  INSERT OR IGNORE INTO meta (name, value) VALUES ('generation', 0);
   CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, name TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS activation_keys (
     id TEXT PRIMARY KEY, customer_id TEXT NOT NULL REFERENCES customers (id),
@@ -74,14 +76,19 @@ PlatformStore::PlatformStore(const std::filesystem::path& file) : db_(file.strin
   db_.exec(kSchema);
 }
 
-int64_t PlatformStore::data_version() {
-  sqlite::Statement statement(db_, "PRAGMA data_version");
+int64_t PlatformStore::generation() {
+  sqlite::Statement statement(db_, "SELECT value FROM meta WHERE name = 'generation'");
   statement.step();
   return statement.integer(0);
 }
 
+void PlatformStore::bump_generation() {
+  db_.exec("UPDATE meta SET value = value + 1 WHERE name = 'generation'");
+}
+
 void PlatformStore::add_customer(const std::string& id, const std::string& name) {
   sqlite::Statement(db_, "INSERT INTO customers (id, name) VALUES (?, ?)").bind(1, id).bind(2, name).run();
+  bump_generation();
 }
 
 bool PlatformStore::customer_exists(const std::string& id) {
@@ -101,6 +108,7 @@ void PlatformStore::put_key(const ActivationKey& key) {
       .bind(4, json(key.tags).dump())
       .bind(5, key.profile)
       .run();
+  bump_generation();
 }
 
 std::optional<ActivationKey> PlatformStore::key(const std::string& id) {
@@ -127,6 +135,7 @@ void PlatformStore::put_profile(const std::string& name, const json& body) {
       .bind(1, name)
       .bind(2, body.dump())
       .run();
+  bump_generation();
 }
 
 std::optional<json> PlatformStore::profile(const std::string& name) {
@@ -146,6 +155,7 @@ void PlatformStore::put_manifest(const StoredManifest& manifest) {
       .bind(3, manifest.version)
       .bind(4, manifest.body)
       .run();
+  bump_generation();
 }
 
 std::optional<StoredManifest> PlatformStore::manifest(const std::string& module, const std::string& manifest_type) {
@@ -236,7 +246,9 @@ int64_t PlatformStore::queue_command(const std::string& agent_id, const std::str
       .bind(2, kind)
       .bind(3, arguments.dump())
       .run();
-  return sqlite3_last_insert_rowid(db_.handle());
+  int64_t id = sqlite3_last_insert_rowid(db_.handle());
+  bump_generation();
+  return id;
 }
 
 std::vector<QueuedCommand> PlatformStore::pending_commands(const std::string& agent_id) {
@@ -361,6 +373,7 @@ void PlatformStore::put_package(const std::string& module, const std::string& ve
       .bind(3, library)
       .bind(4, signature)
       .run();
+  bump_generation();
 }
 
 std::optional<std::vector<std::string>> PlatformStore::package(const std::string& module) {

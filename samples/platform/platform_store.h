@@ -65,7 +65,9 @@ class PlatformStore {
  public:
   explicit PlatformStore(const std::filesystem::path& file);
 
-  int64_t data_version();
+  // Moves with every change the admin commands make (keys, profiles,
+  // manifests, commands, packages), so the server knows to reload its caches.
+  int64_t generation();
   sqlite::Database& db() { return db_; }
 
   void add_customer(const std::string& id, const std::string& name);
@@ -111,6 +113,8 @@ class PlatformStore {
   std::optional<std::vector<std::string>> package(const std::string& module);  // version, library, signature
 
  private:
+  void bump_generation();
+
   sqlite::Database db_;
 };
 

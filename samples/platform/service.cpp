@@ -115,6 +115,7 @@ size_t Service::agent_count() {
 }
 
 void Service::load() {
+  seen_version_ = store_.generation();
   std::unordered_map<std::string, CachedAgent> fresh;
   for (const AgentRecord& record : store_.agents()) {
     if (record.state != "active") continue;
@@ -140,7 +141,7 @@ void Service::load() {
 
 void Service::refresh() {
   std::lock_guard lock(mutex_);
-  if (store_.data_version() != seen_version_) load();
+  if (store_.generation() != seen_version_) load();
 }
 
 void Service::flush() {
@@ -158,7 +159,7 @@ Reply Service::handle(std::string_view endpoint, const std::string& body) {
   std::lock_guard lock(mutex_);
   try {
     // What the admin commands changed is served from the very next request.
-    if (store_.data_version() != seen_version_) load();
+    if (store_.generation() != seen_version_) load();
     if (endpoint == "/v1/checkin") return checkin(body);
     if (endpoint == "/v1/upload") return upload(body);
     if (endpoint == "/v1/manifest") return manifest(body);

@@ -2,7 +2,7 @@
 // thread-safe. The hot path (check-in) is served from memory; check-in facts
 // are written to the database in batches by flush(), and what the admin
 // commands change in the database (another process) is picked up as soon as
-// the database's data_version moves.
+// the database's generation moves.
 #pragma once
 
 #include <cstdint>

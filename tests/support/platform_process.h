@@ -24,6 +24,7 @@ class PlatformProcess {
   PlatformProcess& operator=(const PlatformProcess&) = delete;
 
   bool serving() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   // Starts serving (on the port it had before, if any); false when it did not come up.
   bool start();
   void kill(int signal);

@@ -1,0 +1,180 @@
+// The platform link, measured:
+// - check-ins per second the reference platform serves to 1,000 simulated
+//   agents, each on its own kept-alive TLS connection; reference in the same
+//   run: the same clients on the same connections asking for an endpoint that
+//   does not exist (transport, TLS and HTTP only, no platform work);
+// - bytes of an idle check-in as the real agent sends it (request and reply
+//   payload, as counters);
+// - a real vigild's time from start to provisioned; reference in the same
+//   run: its time from start to ready.
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+#include "link/https_client.h"
+#include "link/tls.h"
+#include "platform_process.h"
+#include "store/state_store.h"
+#include "test_support.h"
+#include "vigil/agent/v1/agent.pb.h"
+
+namespace {
+
+using namespace vigil;
+using namespace vigil::test;
+namespace v1 = ::vigil::agent::v1;
+const int kAgents = std::getenv("VIGIL_BENCH_AGENTS") ? std::atoi(std::getenv("VIGIL_BENCH_AGENTS")) : 1000;
+constexpr int kClientThreads = 4;
+
+struct SimulatedAgent {
+  std::unique_ptr<link::HttpsClient> client;
+  std::string checkin;  // a serialised idle check-in
+};
+
+struct Fleet {
+  TempDir dir;
+  std::unique_ptr<PlatformProcess> platform;
+  std::vector<SimulatedAgent> agents;
+
+  Fleet() {
+    platform = std::make_unique<PlatformProcess>(dir.path() / "platform");
+    auto url = wire::parse_url(platform->url()).value();
+    auto tls = link::client_tls_context(std::filesystem::path(platform->ca_bundle())).value();
+    for (int i = 0; i < kAgents; ++i) {
+      SimulatedAgent agent{std::make_unique<link::HttpsClient>(url, tls), {}};
+      v1::ProvisionRequest request;
+      request.set_protocol(v1::PROTOCOL_1);
+      request.set_customer_id(platform->customer_id());
+      request.set_activation_id(platform->activation_id());
+      request.mutable_facts()->set_fingerprint("fingerprint-" + std::to_string(i));
+      auto reply = agent.client->post("/v1/provision", request.SerializeAsString());
+      v1::ProvisionResponse provisioned;
+      if (!reply.ok() || !provisioned.ParseFromString(reply.value())) throw std::runtime_error("provision failed");
+      v1::CheckinRequest checkin;
+      checkin.set_protocol(v1::PROTOCOL_1);
+      checkin.set_agent_id(provisioned.agent_id());
+      checkin.set_agent_token(provisioned.agent_token());
+      checkin.set_state_version(provisioned.state().version());
+      checkin.set_fingerprint("fingerprint-" + std::to_string(i));
+      agent.checkin = checkin.SerializeAsString();
+      agents.push_back(std::move(agent));
+    }
+  }
+
+  // Every agent posts `rounds` times to `path`; returns the number of failures.
+  int64_t run(const std::string& path, int rounds, bool expect_ok) {
+    std::atomic<int64_t> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kClientThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int round = 0; round < rounds; ++round) {
+          for (size_t i = static_cast<size_t>(t); i < agents.size(); i += kClientThreads) {
+            auto reply = agents[i].client->post(path, agents[i].checkin);
+            if (reply.ok() != expect_ok || (!expect_ok && agents[i].client->http_status() != 404)) ++failures;
+          }
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    return failures;
+  }
+};
+
+Fleet& fleet() {
+  static Fleet instance;
+  return instance;
+}
+
+// CPU seconds (user + system) the process has used so far.
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; fields >> field && i <= 15; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+void checkins(benchmark::State& state, const std::string& path, bool expect_ok) {
+  Fleet& agents = fleet();
+  agents.run(path, 1, expect_ok);  // every connection open and warm
+  int64_t failures = 0, requests = 0;
+  double server_cpu = 0;
+  for (auto _ : state) {
+    double before = cpu_seconds(agents.platform->pid());
+    failures += agents.run(path, 5, expect_ok);
+    server_cpu += cpu_seconds(agents.platform->pid()) - before;
+    requests += int64_t{5} * kAgents;
+  }
+  // The load generator shares the machine's cores with the platform; what
+  // the platform can serve per CPU-second of its own is its capacity.
+  state.counters["per_platform_cpu_second"] = static_cast<double>(requests) / std::max(server_cpu, 1e-9);
+  if (failures > 0) state.SkipWithError("some requests failed");
+  size_t connections = 0;
+  for (const auto& agent : agents.agents) connections += agent.client->connections_made();
+  state.counters["connections_made"] = static_cast<double>(connections);
+  state.counters["requests_per_s"] = benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);
+}
+
+void BM_ReferenceTransportOnly(benchmark::State& state) { checkins(state, "/v1/no-such-endpoint", false); }
+BENCHMARK(BM_ReferenceTransportOnly)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+void BM_Checkins1000Agents(benchmark::State& state) { checkins(state, "/v1/checkin", true); }
+BENCHMARK(BM_Checkins1000Agents)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+
+nlohmann::json agent_status(const std::filesystem::path& root) {
+  auto result = vigilctl(root, {"status", "--json"});
+  return result.exit_code == 0 ? nlohmann::json::parse(result.out) : nlohmann::json();
+}
+
+void provision_settings(const std::filesystem::path& root, const PlatformProcess& platform) {
+  auto store = std::move(StateStore::open(root / "var/lib/vigil/config.db").value());
+  (void)store->update_config({{"ServerUri", platform.url()},
+                              {"CustomerId", platform.customer_id()},
+                              {"ActivationId", platform.activation_id()},
+                              {"CaBundle", platform.ca_bundle()}});
+}
+
+void BM_ReferenceStartToReady(benchmark::State& state) {
+  TempDir root;
+  for (auto _ : state) {
+    auto start = std::chrono::steady_clock::now();
+    Daemon daemon(root.path());
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+BENCHMARK(BM_ReferenceStartToReady)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(10);
+
+void BM_StartToProvisioned(benchmark::State& state) {
+  Fleet& agents = fleet();
+  int64_t idle_request = 0, idle_reply = 0;
+  for (auto _ : state) {
+    TempDir root;
+    provision_settings(root.path(), *agents.platform);
+    auto start = std::chrono::steady_clock::now();
+    Daemon daemon(root.path());
+    // Provisioned = the identity is stored (what vigilctl status reads).
+    auto store = std::move(StateStore::open(root.path() / "var/lib/vigil/config.db").value());
+    while (!store->config("AgentId").value()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    // An idle check-in: ask for a few and keep the size of the last one.
+    for (int i = 0; i < 3; ++i) (void)vigilctl(root.path(), {"checkin"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto status = agent_status(root.path());
+    idle_request = status["platform"].value("last_checkin_bytes", int64_t{0});
+    idle_reply = status["platform"].value("last_checkin_reply_bytes", int64_t{0});
+  }
+  state.counters["idle_checkin_request_bytes"] = static_cast<double>(idle_request);
+  state.counters["idle_checkin_reply_bytes"] = static_cast<double>(idle_reply);
+}
+BENCHMARK(BM_StartToProvisioned)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(10);
+
+}  // namespace
