@@ -84,6 +84,16 @@ void print_status(std::ostream& out, const json& status) {
       << "\n";
   std::string id = status.value("agent_id", "");
   out << "agent id: " << (id.empty() ? "(not provisioned)" : id) << "\n";
+  if (status.contains("platform") && status["platform"].value("configured", false)) {
+    const json& platform = status["platform"];
+    out << "platform: " << text_of(platform["server"]) << " (" << text_of(platform["state"]);
+    if (platform.contains("last_checkin")) out << ", last check-in " << local_time(platform["last_checkin"]);
+    out << ")";
+    if (platform.value("state", "") != "connected" && platform.contains("last_error")) {
+      out << "; last error: " << text_of(platform["last_error"]);
+    }
+    out << "\n";
+  }
   if (!status.contains("modules")) return;
   Table modules{{"MODULE", "NAME", "KIND", "STATE", "SINCE", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS"}};
   for (const auto& module : status["modules"]) {

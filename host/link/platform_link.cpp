@@ -60,6 +60,51 @@ struct PlatformLink::Settings {
   std::string target() const { return server_uri + "|" + customer_id + "|" + activation_id; }
 };
 
+ConfigChanges desired_state_config(const v1::DesiredState& state,
+                                   const std::vector<std::pair<std::string, std::string>>& current) {
+  ConfigChanges config;
+  // Per-module values the profile no longer carries go back to their defaults.
+  for (const auto& [key, value] : current) {
+    bool per_module = key.size() > 13 && (key.ends_with(".ScanInterval") || key.ends_with(".CpuLimit"));
+    if (per_module) config.emplace_back(key, std::nullopt);
+  }
+  // Only names a module could have become config keys.
+  auto module_name = [](const std::string& name) {
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '_' || c == '-';
+    });
+  };
+  const v1::Profile& profile = state.profile();
+  for (const auto& [module, seconds] : profile.scan_interval_seconds()) {
+    if (module_name(module) && seconds > 0) config.emplace_back(module + ".ScanInterval", std::to_string(seconds));
+  }
+  for (const auto& [module, percent] : profile.cpu_limit_percent()) {
+    if (module_name(module) && percent >= 1 && percent <= 100) {
+      config.emplace_back(module + ".CpuLimit", std::to_string(percent));
+    }
+  }
+  config.emplace_back(keys::kCheckinInterval,
+                      profile.checkin_interval_seconds() > 0
+                          ? std::optional<std::string>(std::to_string(profile.checkin_interval_seconds()))
+                          : std::nullopt);
+  config.emplace_back("BlackoutWindows", profile.blackout_windows().empty()
+                                             ? std::nullopt
+                                             : std::optional<std::string>(profile.blackout_windows()));
+  if (profile.log_level() >= 0 && profile.log_level() <= 5) {
+    config.emplace_back("LogLevel", std::to_string(profile.log_level()));
+  }
+  config.emplace_back("Profile", profile.name());
+  std::vector<std::string> activated;
+  for (const auto& module : state.activated_modules()) {
+    if (module_name(module)) activated.push_back(module);
+  }
+  std::sort(activated.begin(), activated.end());
+  activated.erase(std::unique(activated.begin(), activated.end()), activated.end());
+  config.emplace_back(keys::kActivatedModules, json(activated).dump());
+  config.emplace_back("StateVersion", state.version());
+  return config;
+}
+
 std::optional<std::vector<std::string>> activated_modules(StateStore& store) {
   auto value = store.config(keys::kActivatedModules);
   if (!value.ok() || !value.value()) return std::nullopt;
@@ -361,9 +406,6 @@ Result<bool> PlatformLink::checkin(const Settings& settings, const link::Machine
 
 Status PlatformLink::apply(const v1::DesiredState& state, const Settings& settings) {
   auto log = logs_.daemon();
-  std::vector<std::string> activated(state.activated_modules().begin(), state.activated_modules().end());
-  std::sort(activated.begin(), activated.end());
-
   // Manifests first: the state version moves only once everything is here.
   std::vector<std::string> changed;
   for (const v1::ManifestVersion& wanted : state.manifests()) {
@@ -386,39 +428,15 @@ Status PlatformLink::apply(const v1::DesiredState& state, const Settings& settin
     changed.push_back(record.module);
   }
 
-  // Profile and activation in one transaction; per-module values the profile
-  // no longer carries go back to their defaults.
-  std::vector<std::pair<std::string, std::optional<std::string>>> config;
+  // Profile and activation in one transaction.
   auto all = store_.all_config();
   if (!all.ok()) return Error{all.error()};
-  for (const auto& [key, value] : all.value()) {
-    bool per_module = key.size() > 13 && (key.ends_with(".ScanInterval") || key.ends_with(".CpuLimit"));
-    if (per_module) config.emplace_back(key, std::nullopt);
-  }
-  const v1::Profile& profile = state.profile();
-  for (const auto& [module, seconds] : profile.scan_interval_seconds()) {
-    if (seconds > 0) config.emplace_back(module + ".ScanInterval", std::to_string(seconds));
-  }
-  for (const auto& [module, percent] : profile.cpu_limit_percent()) {
-    if (percent >= 1 && percent <= 100) config.emplace_back(module + ".CpuLimit", std::to_string(percent));
-  }
-  config.emplace_back(keys::kCheckinInterval,
-                      profile.checkin_interval_seconds() > 0
-                          ? std::optional<std::string>(std::to_string(profile.checkin_interval_seconds()))
-                          : std::nullopt);
-  config.emplace_back("BlackoutWindows", profile.blackout_windows().empty()
-                                             ? std::nullopt
-                                             : std::optional<std::string>(profile.blackout_windows()));
-  if (profile.log_level() >= 0 && profile.log_level() <= 5) {
-    config.emplace_back("LogLevel", std::to_string(profile.log_level()));
-  }
-  config.emplace_back("Profile", profile.name());
-  config.emplace_back(keys::kActivatedModules, json(activated).dump());
-  config.emplace_back("StateVersion", state.version());
+  auto config = desired_state_config(state, all.value());
   if (Status saved = store_.update_config(config); !saved.ok()) return saved;
+  const v1::Profile& profile = state.profile();
   log->info("desired state {} applied: profile '{}', check-in every {} s, activated: {}", state.version(),
             profile.name(), profile.checkin_interval_seconds() > 0 ? profile.checkin_interval_seconds() : 900,
-            activated.empty() ? std::string("none") : json(activated).dump());
+            state.activated_modules().empty() ? std::string("none") : json(state.activated_modules()).dump());
   delegate_.desired_state_applied(changed);
   return Status::Ok();
 }

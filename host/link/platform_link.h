@@ -62,6 +62,13 @@ inline constexpr const char* kCheckinInterval = "CheckinInterval";
 inline constexpr const char* kReprovisionReason = "ReprovisionReason";
 }  // namespace link_keys
 
+using ConfigChanges = std::vector<std::pair<std::string, std::optional<std::string>>>;
+// The config changes that apply a desired state's profile and activation
+// (StateStore::update_config form), given the current config. Module names
+// that could not be modules are dropped.
+ConfigChanges desired_state_config(const v1::DesiredState& state,
+                                   const std::vector<std::pair<std::string, std::string>>& current);
+
 // The agent runs every loaded module until a platform decides otherwise.
 // nullopt: no platform decision (standalone agent).
 std::optional<std::vector<std::string>> activated_modules(StateStore& store);

@@ -1,6 +1,8 @@
 // Scan scheduling: triggers, rules, the key hive, and outbox delivery.
 #include "sched/scheduler.h"
 
+#include <random>
+
 #include <boost/asio/post.hpp>
 
 #include "sched/blackout.h"
@@ -462,10 +464,14 @@ void Scheduler::upload_finished(const OutboxEntry& entry, const Status& delivere
   if (!delivered.ok()) {
     upload_backoff_ = std::min(kMaxUploadBackoff, std::max(std::chrono::seconds(1), upload_backoff_ * 2));
     upload_blocked_ = "upload failed: " + delivered.error();
-    log->warn("outbox: sequence {} not delivered to {}: {}; retrying in {} s", entry.sequence, target_->describe(),
-              delivered.error(), upload_backoff_.count());
+    // Jitter: a fleet that lost its platform does not come back in lockstep.
+    std::uniform_int_distribution<int64_t> spread(std::chrono::milliseconds(upload_backoff_).count() / 2,
+                                                  std::chrono::milliseconds(upload_backoff_).count());
+    std::chrono::milliseconds wait(spread(jitter_));
+    log->warn("outbox: sequence {} not delivered to {}: {}; retrying in {} ms", entry.sequence, target_->describe(),
+              delivered.error(), wait.count());
     if (module != nullptr && module->state == ModuleState::kUploading) set_state(*module, ModuleState::kDeltaPending);
-    upload_timer_.expires_after(upload_backoff_);
+    upload_timer_.expires_after(wait);
     upload_timer_.async_wait([this](boost::system::error_code error) {
       if (!error) kick_uploads();
     });

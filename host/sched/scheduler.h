@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "base/status.h"
@@ -135,6 +136,7 @@ class Scheduler {
   bool upload_in_flight_ = false;
   boost::asio::steady_timer upload_timer_;
   std::chrono::seconds upload_backoff_{0};
+  std::mt19937_64 jitter_{std::random_device{}()};
   std::string upload_blocked_;  // why the outbox is not moving, for status
 };
 
