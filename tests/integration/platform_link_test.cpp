@@ -315,3 +315,66 @@ TEST_F(PlatformLinkTest, ProvisionRefusesBadSettingsAndWritesNothing) {
 
 }  // namespace
 }  // namespace vigil::test
+
+namespace vigil::test {
+namespace {
+
+TEST_F(PlatformLinkTest, UninstallFromThePlatformStopsTheAgentUntilProvisionedAgain) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string id = agent_id_of(agent_root());
+  ASSERT_EQ(platform_->admin({"uninstall", "--agent", id}).exit_code, 0);
+  // vigild stops by itself and does not come back.
+  ASSERT_TRUE(eventually([&] { return status_of(agent_root())["daemon"]["running"] == false; })) << daemon_->log();
+  daemon_.reset();
+  auto again = run({VIGILD_PATH, "--root", agent_root().string(), "--log-stderr"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE((again.out + again.err).find("uninstalled by its platform"), std::string::npos) << again.out << again.err;
+
+  // Provisioning again brings it back, with the same identity kept in the store.
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0);
+  start_agent(agent_root());
+  ASSERT_TRUE(eventually([&] { return status_of(agent_root())["platform"]["state"] == "connected"; }))
+      << daemon_->log();
+  EXPECT_EQ(agent_id_of(agent_root()), id);
+}
+
+TEST_F(PlatformLinkTest, ProfileChangesApplyWithoutRestart) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  auto profile = dir_.path() / "slow.json";
+  std::ofstream(profile)
+      << R"({"checkin_interval": 1, "scan_interval": {"testscan": 7200}, "cpu_limit": {"testscan": 30},
+                              "log_level": 4})";
+  ASSERT_EQ(platform_->admin({"profile-set", "--name", "fast", "--file", profile.string()}).exit_code, 0);
+  auto config = [&](const char* key) {
+    auto store = StateStore::open(agent_root() / "var/lib/vigil/config.db");
+    auto value = store.value()->config(key);
+    return value.ok() && value.value() ? *value.value() : std::string();
+  };
+  ASSERT_TRUE(eventually([&] { return config("testscan.ScanInterval") == "7200"; })) << daemon_->log();
+  EXPECT_EQ(config("testscan.CpuLimit"), "30");
+  EXPECT_EQ(config("LogLevel"), "4");
+  // The interval timer follows the new interval: next scan = last scan + 7200 s.
+  ASSERT_TRUE(eventually([&] {
+    json status = status_of(agent_root());
+    for (const auto& module : status["modules"]) {
+      if (module["next_interval_scan"].is_number() && module["last_snapshot"].is_object()) {
+        int64_t next = module["next_interval_scan"];
+        int64_t last = module["last_snapshot"]["finished_at"];
+        return next - last == 7200;
+      }
+    }
+    return false;
+  })) << status_of(agent_root()).dump(2);
+
+  std::ofstream(profile) << R"({"log_level": 5, "checkin_interval": 600})";
+  auto bad = dir_.path() / "bad.json";
+  std::ofstream(bad) << R"({"checkin_interval": "often"})";
+  auto refused = platform_->admin({"profile-set", "--name", "fast", "--file", bad.string()});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("checkin_interval"), std::string::npos) << refused.err;
+}
+
+}  // namespace
+}  // namespace vigil::test
