@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <future>
+#include <mutex>
 
 #include "agent/supervisor.h"
 #include "control/reports.h"
@@ -126,9 +127,9 @@ Status Agent::start() {
   // Deltas go to the platform once one is configured, to a local directory until then.
   link_ = std::make_unique<PlatformLink>(paths, *store_, *logs_, *this);
   auto upload_dir = store_->config("UploadDirectory");
-  auto target = std::make_unique<PlatformUploadTarget>(
-      *link_,
-      upload_dir.ok() && upload_dir.value() ? std::filesystem::path(*upload_dir.value()) : paths.data_dir / "uploaded");
+  auto target = std::make_unique<PlatformUploadTarget>(*link_, upload_dir.ok() && upload_dir.value()
+                                                                   ? std::filesystem::path(*upload_dir.value())
+                                                                   : paths.data_dir / "uploaded");
   auto max_entries = store_->config("OutboxMaxEntries");
   auto max_bytes = store_->config("OutboxMaxBytes");
   try {
@@ -377,20 +378,34 @@ void Agent::reconcile_activation() {
   }
   if (activated) {
     for (const auto& module : *activated) {
-      if (!registry_->find(module)) log->warn("module '{}' is activated by the platform but no plugin provides it", module);
+      if (!registry_->find(module))
+        log->warn("module '{}' is activated by the platform but no plugin provides it", module);
     }
   }
 }
 
 bool Agent::on_agent_thread(const std::function<void()>& work) {
-  auto done = std::make_shared<std::promise<void>>();
-  auto finished = done->get_future();
-  asio::post(io_, [work, done] {
+  // `work` refers to the caller's locals: once the caller gave up (the agent is
+  // stopping), it must not run. The mutex makes "run" and "give up" exclusive.
+  struct Call {
+    std::mutex mutex;
+    bool abandoned = false;
+    std::promise<void> done;
+  };
+  auto call = std::make_shared<Call>();
+  auto finished = call->done.get_future();
+  asio::post(io_, [work, call] {
+    std::lock_guard lock(call->mutex);
+    if (call->abandoned) return;
     work();
-    done->set_value();
+    call->done.set_value();
   });
   while (finished.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready) {
-    if (link_stopping_) return false;
+    if (!link_stopping_) continue;
+    std::lock_guard lock(call->mutex);
+    if (finished.wait_for(std::chrono::seconds(0)) == std::future_status::ready) return true;
+    call->abandoned = true;
+    return false;
   }
   return true;
 }
@@ -440,7 +455,8 @@ Result<std::string> Agent::scan_now(const std::string& module, int cpu_throttle)
   Result<std::string> outcome = Error{"the agent is stopping"};
   on_agent_thread([&] {
     auto limit = cpu_limit_from_throttle(cpu_throttle);
-    outcome = limit.ok() ? scheduler_->demand(module, limit.value(), "platform") : Result<std::string>(Error{limit.error()});
+    outcome =
+        limit.ok() ? scheduler_->demand(module, limit.value(), "platform") : Result<std::string>(Error{limit.error()});
   });
   return outcome;
 }
