@@ -480,9 +480,11 @@ void PlatformLink::run() {
       continue;
     }
     if (Status ready = ensure_clients(settings); !ready.ok()) {
+      // E.g. the CA bundle is missing: it may come back, so keep looking.
+      auto delay = next_backoff();
       set_state("misconfigured", ready.error());
-      log->error("platform link: {}", ready.error());
-      wait_for(24h);  // until the configuration changes
+      log->error("platform link: {}; next attempt in {} ms", ready.error(), delay.count());
+      wait_for(delay);
       continue;
     }
     link::MachineFacts facts = link::read_machine_facts(paths_.root);
