@@ -113,10 +113,10 @@ Result<CertificateFiles> make_certificates(const std::filesystem::path& dir, con
   }
 
   CertificateFiles files{dir / "ca.crt", dir / "server.crt", dir / "server.key"};
-  for (Status written : {write_pem(files.ca_certificate, {ca.value().get()}, nullptr),
-                         write_pem(dir / "ca.key", {}, ca_key.get()),
-                         write_pem(files.server_certificate, {server.value().get(), ca.value().get()}, nullptr),
-                         write_pem(files.server_key, {}, server_key.get())}) {
+  for (Status written :
+       {write_pem(files.ca_certificate, {ca.value().get()}, nullptr), write_pem(dir / "ca.key", {}, ca_key.get()),
+        write_pem(files.server_certificate, {server.value().get(), ca.value().get()}, nullptr),
+        write_pem(files.server_key, {}, server_key.get())}) {
     if (!written.ok()) return Error{written.error()};
   }
   return files;

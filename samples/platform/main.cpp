@@ -28,7 +28,9 @@ using namespace vigil::platform;
 
 namespace {
 
-fs::path database(const fs::path& data) { return data / "platform.db"; }
+fs::path database(const fs::path& data) {
+  return data / "platform.db";
+}
 
 std::string read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -104,8 +106,8 @@ json agent_json(const AgentRecord& agent) {
 int main(int argc, char** argv) {
   CLI::App app{"vigil-platform: the Vigil reference platform"};
   app.require_subcommand(1);
-  std::string data = std::getenv("VIGIL_PLATFORM_DATA") != nullptr ? std::getenv("VIGIL_PLATFORM_DATA")
-                                                                    : "/var/lib/vigil-platform";
+  std::string data =
+      std::getenv("VIGIL_PLATFORM_DATA") != nullptr ? std::getenv("VIGIL_PLATFORM_DATA") : "/var/lib/vigil-platform";
   app.add_option("--data", data, "data directory (database, TLS files); $VIGIL_PLATFORM_DATA")->capture_default_str();
 
   auto* serve_command = app.add_subcommand("serve", "serve agents over HTTPS");
@@ -139,8 +141,12 @@ int main(int argc, char** argv) {
 
   auto* profile_set = admin->add_subcommand("profile-set", "create or replace a configuration profile (JSON file)");
   profile_set->add_option("--name", profile_name)->required();
-  profile_set->add_option("--file", file, "JSON: checkin_interval, scan_interval, cpu_limit, blackout_windows, "
-                                          "log_level, auto_upgrade")->required()->check(CLI::ExistingFile);
+  profile_set
+      ->add_option("--file", file,
+                   "JSON: checkin_interval, scan_interval, cpu_limit, blackout_windows, "
+                   "log_level, auto_upgrade")
+      ->required()
+      ->check(CLI::ExistingFile);
   profile_set->add_option("--key", key_id, "also make it the profile of this activation key");
 
   auto* activate = admin->add_subcommand("activate", "activate modules for an activation key's agents");

@@ -41,7 +41,9 @@ constexpr const char* kSchema = R"sql(
     module TEXT PRIMARY KEY, version TEXT NOT NULL, library BLOB NOT NULL, signature BLOB NOT NULL);
 )sql";
 
-std::vector<std::string> string_list(const std::string& text) { return json::parse(text).get<std::vector<std::string>>(); }
+std::vector<std::string> string_list(const std::string& text) {
+  return json::parse(text).get<std::vector<std::string>>();
+}
 
 AgentRecord read_agent(sqlite::Statement& row) {
   AgentRecord agent;
@@ -77,9 +79,14 @@ PlatformStore::PlatformStore(const std::filesystem::path& file) : db_(file.strin
 }
 
 int64_t PlatformStore::generation() {
-  sqlite::Statement statement(db_, "SELECT value FROM meta WHERE name = 'generation'");
-  statement.step();
-  return statement.integer(0);
+  // Asked on every request: prepared once.
+  if (!generation_query_) {
+    generation_query_ = std::make_unique<sqlite::Statement>(db_, "SELECT value FROM meta WHERE name = 'generation'");
+  }
+  generation_query_->step();
+  int64_t value = generation_query_->integer(0);
+  generation_query_->reset();
+  return value;
 }
 
 void PlatformStore::bump_generation() {
@@ -166,7 +173,8 @@ std::optional<StoredManifest> PlatformStore::manifest(const std::string& module,
 }
 
 std::vector<StoredManifest> PlatformStore::manifest_versions() {
-  sqlite::Statement statement(db_, "SELECT module, manifest_type, version FROM manifests ORDER BY module, manifest_type");
+  sqlite::Statement statement(db_,
+                              "SELECT module, manifest_type, version FROM manifests ORDER BY module, manifest_type");
   std::vector<StoredManifest> list;
   while (statement.step()) list.push_back({statement.text(0), statement.text(1), statement.text(2), {}});
   return list;
@@ -212,8 +220,8 @@ void PlatformStore::set_agent_nonce(const std::string& id, const std::string& no
 }
 
 std::vector<AgentRecord> PlatformStore::agents() {
-  sqlite::Statement statement(db_,
-                              (std::string("SELECT ") + kAgentColumns + " FROM agents ORDER BY provisioned_at, id").c_str());
+  sqlite::Statement statement(
+      db_, (std::string("SELECT ") + kAgentColumns + " FROM agents ORDER BY provisioned_at, id").c_str());
   std::vector<AgentRecord> list;
   while (statement.step()) list.push_back(read_agent(statement));
   return list;
@@ -240,8 +248,7 @@ void PlatformStore::set_agent_modules(const std::string& id, const std::string& 
 }
 
 int64_t PlatformStore::queue_command(const std::string& agent_id, const std::string& kind, const json& arguments) {
-  sqlite::Statement(db_,
-                    "INSERT INTO commands (agent_id, kind, arguments, created_at) VALUES (?, ?, ?, unixepoch())")
+  sqlite::Statement(db_, "INSERT INTO commands (agent_id, kind, arguments, created_at) VALUES (?, ?, ?, unixepoch())")
       .bind(1, agent_id)
       .bind(2, kind)
       .bind(3, arguments.dump())
@@ -288,8 +295,8 @@ UploadOutcome PlatformStore::apply_upload(const std::string& agent_id, int64_t s
     sqlite::Statement upsert(db_,
                              "INSERT INTO agent_rows (agent_id, module, table_name, row_key, row_values) "
                              "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET row_values = excluded.row_values");
-    sqlite::Statement remove(db_,
-                             "DELETE FROM agent_rows WHERE agent_id = ? AND module = ? AND table_name = ? AND row_key = ?");
+    sqlite::Statement remove(
+        db_, "DELETE FROM agent_rows WHERE agent_id = ? AND module = ? AND table_name = ? AND row_key = ?");
     for (const char* part : {"added", "changed"}) {
       for (const json& row : delta.at(part)) {
         const json& values = row.contains("values") ? row.at("values") : row.at("new");
@@ -303,7 +310,11 @@ UploadOutcome PlatformStore::apply_upload(const std::string& agent_id, int64_t s
       }
     }
     for (const json& row : delta.at("removed")) {
-      remove.bind(1, agent_id).bind(2, module).bind(3, row.at("table").get<std::string>()).bind(4, row.at("key").dump()).run();
+      remove.bind(1, agent_id)
+          .bind(2, module)
+          .bind(3, row.at("table").get<std::string>())
+          .bind(4, row.at("key").dump())
+          .run();
       ++rows;
     }
   } else if (kind == "events") {
@@ -356,8 +367,9 @@ json PlatformStore::upload_counts(const std::string& agent_id) {
   statement.bind(1, agent_id);
   json counts = json::object();
   while (statement.step()) {
-    counts[statement.text(0)] = {
-        {"uploads", statement.integer(1)}, {"rows_changed", statement.integer(2)}, {"last_upload", statement.integer(3)}};
+    counts[statement.text(0)] = {{"uploads", statement.integer(1)},
+                                 {"rows_changed", statement.integer(2)},
+                                 {"last_upload", statement.integer(3)}};
   }
   return counts;
 }

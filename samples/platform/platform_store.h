@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -116,6 +117,7 @@ class PlatformStore {
   void bump_generation();
 
   sqlite::Database db_;
+  std::unique_ptr<sqlite::Statement> generation_query_;
 };
 
 }  // namespace vigil::platform

@@ -54,9 +54,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kMaxHeaderBytes);
     parser_->body_limit(kMaxWireBodyBytes);
     beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code error, size_t) {
-      self->on_read(error);
-    });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code error, size_t) { self->on_read(error); });
   }
 
   void on_read(error_code error) {
@@ -68,7 +67,8 @@ class Session : public std::enable_shared_from_this<Session> {
       if (error != beast::error::timeout && error != asio::error::operation_aborted) {
         spdlog::debug("request not read: {}", error.message());
         // A malformed request: say so if the stream still works, then close.
-        if (error.category() == http::make_error_code(http::error::bad_target).category()) return respond({400, error.message()}, false, false);
+        if (error.category() == http::make_error_code(http::error::bad_target).category())
+          return respond({400, error.message()}, false, false);
       }
       return close();
     }
@@ -96,8 +96,8 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.version(11);
     response_.result(static_cast<unsigned>(reply.status));
     response_.set(http::field::server, "vigil-platform");
-    response_.set(http::field::content_type, reply.status == 200 ? std::string(wire::kContentType)
-                                                                 : std::string("text/plain; charset=utf-8"));
+    response_.set(http::field::content_type,
+                  reply.status == 200 ? std::string(wire::kContentType) : std::string("text/plain; charset=utf-8"));
     if (reply.status == 200 && gzip_ok && reply.body.size() > wire::kCompressAbove) {
       if (auto packed = wire::gzip(reply.body); packed.ok()) {
         reply.body = std::move(packed.value());

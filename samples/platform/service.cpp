@@ -1,5 +1,6 @@
 #include "service.h"
 
+#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -178,11 +179,19 @@ Service::CachedAgent* Service::authenticate(const std::string& agent_id, const s
     refusal = refuse(401, "unknown agent " + agent_id);
     return nullptr;
   }
-  if (wire::sha256_hex(token) != found->second.token_hash) {
-    refusal = refuse(401, "wrong token for agent " + agent_id);
-    return nullptr;
+  CachedAgent& agent = found->second;
+  // The token is stored hashed; once it has matched, later requests compare
+  // it in memory (constant time) instead of hashing again.
+  bool known = agent.verified_token.size() == token.size() &&
+               CRYPTO_memcmp(agent.verified_token.data(), token.data(), token.size()) == 0;
+  if (!known) {
+    if (wire::sha256_hex(token) != agent.token_hash) {
+      refusal = refuse(401, "wrong token for agent " + agent_id);
+      return nullptr;
+    }
+    agent.verified_token = token;
   }
-  return &found->second;
+  return &agent;
 }
 
 Reply Service::provision(const std::string& body) {
@@ -231,7 +240,10 @@ Reply Service::provision(const std::string& body) {
     transaction.commit();
   }
   CachedAgent& cached = agents_[agent.id];
-  cached = CachedAgent{agent.token_hash, agent.activation_id, agent.fingerprint, {}, 0, 0, false};
+  cached = CachedAgent{};
+  cached.token_hash = agent.token_hash;
+  cached.activation_id = agent.activation_id;
+  cached.fingerprint = agent.fingerprint;
 
   spdlog::info("agent {} provisioned ({}; host {}, customer {}{})", agent.id, agent.reason, agent.hostname,
                agent.customer_id, agent.previous_agent_id.empty() ? "" : ", was " + agent.previous_agent_id);

@@ -44,6 +44,7 @@ class Service {
  private:
   struct CachedAgent {
     std::string token_hash;
+    std::string verified_token;  // in memory only
     std::string activation_id;
     std::string fingerprint;
     std::string status_digest;
