@@ -126,6 +126,14 @@ TEST_F(PlatformLinkTest, ProvisionsGetsActivatedAndUploadsDeltas) {
   EXPECT_EQ(record["modules"][0]["module"], "testscan");
   EXPECT_GT(record["last_checkin"].get<int64_t>(), 0);
   EXPECT_NE(daemon_->log().find("source=platform"), std::string::npos);
+  // Many check-ins, two manifest versions: each downloaded exactly once.
+  std::string log = daemon_->log();
+  size_t downloads = 0;
+  for (size_t at = log.find("manifest testscan/testscan version"); at != std::string::npos;
+       at = log.find("manifest testscan/testscan version", at + 1)) {
+    ++downloads;
+  }
+  EXPECT_EQ(downloads, 2u) << log;
 }
 
 TEST_F(PlatformLinkTest, ActivationAndDeactivationApplyLive) {
