@@ -1,10 +1,12 @@
-// Fuzzes the dpkg status parser and version ordering with arbitrary text: the
-// parser must never crash and version comparison must stay antisymmetric.
+// Fuzzes the package code plugins share with arbitrary text: the dpkg status
+// parser must never crash, and dpkg and RPM version ordering must stay
+// antisymmetric ("a|b" compares a with b both ways).
 #include <cstdint>
 #include <string_view>
 
 #include "vigil/common/dpkg_status.h"
 #include "vigil/common/dpkg_version.h"
+#include "vigil/common/rpm_version.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -18,6 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     int forward = vigil::common::compare_dpkg_versions(a, b);
     int backward = vigil::common::compare_dpkg_versions(b, a);
     if ((forward > 0) != (backward < 0) || (forward == 0) != (backward == 0)) __builtin_trap();
+    int rpm_forward = vigil::common::compare_rpm_versions(a, b);
+    int rpm_backward = vigil::common::compare_rpm_versions(b, a);
+    if ((rpm_forward > 0) != (rpm_backward < 0) || (rpm_forward == 0) != (rpm_backward == 0)) __builtin_trap();
   }
   return 0;
 }
