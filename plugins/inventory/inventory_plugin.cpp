@@ -29,7 +29,7 @@ class InventoryPlugin : public vigil::Plugin {
       throw vigil::Error(error.what(), VIGIL_E_INVALID_ARG);
     }
     // The root is "/" unless the configuration moves it (tests, offline images).
-    std::string root = host_->config("inv.Root").value_or("/");
+    std::string root = host_->config("Root").value_or("/");
     uint64_t done = 0;
     for (const auto& source : vigil::inventory::sources()) {
       auto selected = selection.tables.find(source.table);
