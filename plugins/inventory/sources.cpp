@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "vigil/common/dpkg_status.h"
+#include "vigil/common/rpm_database.h"
 
 namespace vigil::inventory {
 
@@ -208,6 +209,18 @@ TableRows names(const fs::path& root) {
 TableRows packages(const fs::path& root) {
   TableRows out;
   std::string error;
+  if (auto rpm = common::read_rpm_database(root, &error)) {
+    for (const auto& package : *rpm) {
+      out.rows.push_back({{{"manager", "rpm"}, {"name", package.name + "." + package.architecture}},
+                          {{"version", package.evr},
+                           {"architecture", package.architecture},
+                           {"source", package.source_rpm},
+                           {"source_version", ""},
+                           {"install_time", std::to_string(package.install_time)}}});
+    }
+  } else {
+    out.notes.push_back(error);
+  }
   auto status = common::read_dpkg_status(root / "var/lib/dpkg/status", &error);
   if (!status) {
     out.notes.push_back("no dpkg database: " + error);

@@ -9,6 +9,7 @@
 
 #include "rules.h"
 #include "vigil/common/dpkg_status.h"
+#include "vigil/common/rpm_database.h"
 
 namespace {
 
@@ -25,6 +26,13 @@ vigil::vm::Facts gather(const std::filesystem::path& root, vigil::Host& host) {
     }
   } else {
     host.info("no dpkg database: " + error);
+  }
+  if (auto rpm = vigil::common::read_rpm_database(root, &error)) {
+    auto& installed = facts.packages["rpm"];
+    for (const auto& package : *rpm) {
+      installed.emplace(package.name + "." + package.architecture, package.evr);
+      installed.emplace(package.name, package.evr);  // rules may name a package without its architecture
+    }
   }
   std::error_code ignored;
   utsname name{};
