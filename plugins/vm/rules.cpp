@@ -187,7 +187,7 @@ std::vector<Rule> parse_rules(std::string_view manifest) {
   json document;
   try {
     document = json::parse(manifest);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) {  // syntax, and numbers out of range (found by the fuzzer)
     throw std::invalid_argument(std::string("manifest is not valid JSON: ") + error.what());
   }
   if (!document.is_object() || !document.contains("rules") || !document.at("rules").is_array()) {

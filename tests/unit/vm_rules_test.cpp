@@ -59,6 +59,7 @@ TEST(VmRules, AllAnyNoneKernelAndFiles) {
 TEST(VmRules, BadRulesAreRefusedNamingRuleAndField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"not json", "not valid JSON"},
+      {"6E66656", "not valid JSON"},  // a number out of range: found by vm_manifest_fuzz
       {R"({"rule": []})", "expected {\"rules\""},
       {R"({"rules": [{"title": "t", "severity": 1, "when": {"kernel": {}}}]})", "rule 1: 'id' is missing"},
       {R"({"rules": [{"id": "X", "title": "t", "severity": 9, "when": {"kernel": {}}}]})", "rule 1 (X): 'severity'"},
