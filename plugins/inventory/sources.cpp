@@ -359,6 +359,41 @@ TableRows listening_ports(const fs::path& root) {
   return out;
 }
 
+// systemd service units from their unit files: where each comes from and
+// whether it is enabled (a link in some *.wants/ or *.requires/), masked (a
+// link to /dev/null in /etc) or neither. Works without a running systemd.
+TableRows services(const fs::path& root) {
+  TableRows out;
+  std::map<std::string, std::pair<std::string, std::string>> units;  // name -> (path, state)
+  // Earlier directories override later ones, as systemd reads them.
+  const std::vector<std::string> dirs = {"etc/systemd/system", "run/systemd/system", "usr/local/lib/systemd/system",
+                                         "usr/lib/systemd/system", "lib/systemd/system"};
+  std::set<std::string> enabled;
+  for (const auto& dir : dirs) {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(root / dir, error)) {
+      std::string name = entry.path().filename();
+      bool wants = name.size() > 6 && (name.ends_with(".wants") || name.ends_with(".requires"));
+      if (wants) {
+        std::error_code inner;
+        for (const auto& link : fs::directory_iterator(entry.path(), inner)) enabled.insert(link.path().filename());
+        continue;
+      }
+      if (!name.ends_with(".service") || units.count(name) > 0) continue;
+      std::error_code link_error;
+      bool masked = fs::is_symlink(entry.symlink_status()) && fs::read_symlink(entry.path(), link_error) == "/dev/null";
+      units[name] = {"/" + dir + "/" + name, masked ? "masked" : ""};
+    }
+  }
+  if (units.empty()) out.notes.push_back("no systemd unit files under " + root.string());
+  for (auto& [name, unit] : units) {
+    std::string state = unit.second;
+    if (state.empty()) state = enabled.count(name) > 0 ? "enabled" : "disabled";
+    out.rows.push_back({{{"name", name}}, {{"unit_file", unit.first}, {"state", state}}});
+  }
+  return out;
+}
+
 }  // namespace
 
 const std::vector<Source>& sources() {
@@ -377,6 +412,7 @@ const std::vector<Source>& sources() {
        {"manager", "name"},
        {"version", "architecture", "source", "source_version", "install_time"},
        packages},
+      {"services", {"name"}, {"unit_file", "state"}, services},
       {"users", {"name"}, {"uid", "gid", "gecos", "home", "shell"}, users},
       {"groups", {"name"}, {"gid", "members"}, groups},
       {"kernel_modules", {"name"}, {"size", "used_by", "state"}, kernel_modules},

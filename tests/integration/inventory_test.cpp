@@ -52,6 +52,16 @@ TEST_F(InventoryTest, PackagesEqualDpkgQueryExactly) {
   EXPECT_EQ(ours, expected);
 }
 
+TEST_F(InventoryTest, ASecondUnchangedScanMakesAnEmptyDelta) {
+  // Tables that do not move while the test runs (ports and mounts may).
+  std::string manifest = "os\nhardware\nnames\npackages\nservices\nusers\ngroups\nkernel_modules\n";
+  auto first = scan(manifest);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto second = vigilctl(root_.path(), {"demand", "--type", "inv", "--wait"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.out.find("delta +0 -0 ~0"), std::string::npos) << second.out;
+}
+
 TEST_F(InventoryTest, ABadManifestFailsTheScanNamingTheLineAndTheAgentStaysUp) {
   auto scanned = scan("os\nprinters\n");
   EXPECT_NE(scanned.exit_code, 0);

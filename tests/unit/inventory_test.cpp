@@ -79,9 +79,29 @@ TEST(InventorySources, ReadFilesUnderTheRoot) {
   EXPECT_EQ(ports.rows[0].keys, (Fields{{"protocol", "tcp"}, {"address", "127.0.0.1"}, {"port", "8080"}}));
 }
 
+TEST(InventorySources, ServicesFromUnitFiles) {
+  test::TempDir root;
+  write(root.path() / "lib/systemd/system/ssh.service", "[Service]\n");
+  write(root.path() / "lib/systemd/system/cron.service", "[Service]\n");
+  write(root.path() / "lib/systemd/system/debug-shell.service", "[Service]\n");
+  write(root.path() / "etc/systemd/system/cron.service", "[Service]\n# local override\n");
+  fs::create_directories(root.path() / "etc/systemd/system/multi-user.target.wants");
+  fs::create_symlink("/lib/systemd/system/ssh.service",
+                     root.path() / "etc/systemd/system/multi-user.target.wants/ssh.service");
+  fs::create_symlink("/dev/null", root.path() / "etc/systemd/system/debug-shell.service");
+  std::map<std::string, std::string> states, files;
+  for (const auto& row : read("services", root.path()).rows) {
+    states[row.keys[0].second] = value(row, "state");
+    files[row.keys[0].second] = value(row, "unit_file");
+  }
+  EXPECT_EQ(states, (std::map<std::string, std::string>{
+                        {"cron.service", "disabled"}, {"debug-shell.service", "masked"}, {"ssh.service", "enabled"}}));
+  EXPECT_EQ(files["cron.service"], "/etc/systemd/system/cron.service");
+}
+
 TEST(InventorySources, MissingSourcesGiveNoRowsAndAReason) {
   test::TempDir root;
-  for (const char* table : {"packages", "users", "groups", "kernel_modules", "mounts", "names"}) {
+  for (const char* table : {"packages", "users", "groups", "kernel_modules", "mounts", "names", "services"}) {
     auto rows = read(table, root.path());
     EXPECT_TRUE(rows.rows.empty() || std::string(table) == "names") << table;
     EXPECT_FALSE(rows.notes.empty()) << table;
