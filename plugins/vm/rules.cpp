@@ -50,7 +50,10 @@ Condition parse_condition(const json& node, const std::string& where, int depth)
            "file_contains");
   }
   Condition condition;
-  const auto& [kind, body] = *node.items().begin();
+  // The iterator, not items(): a binding into items()' temporary would dangle (found by ASan).
+  auto only = node.begin();
+  const std::string& kind = only.key();
+  const json& body = only.value();
   std::string here = where + "." + kind;
   if (kind == "all" || kind == "any" || kind == "none") {
     condition.kind = kind == "all"   ? Condition::Kind::kAll
