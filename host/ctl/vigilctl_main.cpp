@@ -245,17 +245,21 @@ int main(int argc, char** argv) {
       "provision", "Provision against a platform: CustomerId=… ActivationId=… WebServiceUri=… (or the flags)");
   provision->add_option("settings", provision_words, "Key=Value settings");
   auto& settings = provision_options.settings;
-  provision->add_option_function<std::string>("--customer-id", [&](const std::string& v) { settings["CustomerId"] = v; });
+  provision->add_option_function<std::string>("--customer-id",
+                                              [&](const std::string& v) { settings["CustomerId"] = v; });
+  provision->add_option_function<std::string>("--activation-id",
+                                              [&](const std::string& v) { settings["ActivationId"] = v; });
   provision->add_option_function<std::string>(
-      "--activation-id", [&](const std::string& v) { settings["ActivationId"] = v; });
+      "--server-uri,--web-service-uri", [&](const std::string& v) { settings["ServerUri"] = v; },
+      "https://host[:port]");
   provision->add_option_function<std::string>(
-      "--server-uri,--web-service-uri", [&](const std::string& v) { settings["ServerUri"] = v; }, "https://host[:port]");
-  provision->add_option_function<std::string>("--golden-image", [&](const std::string& v) { settings["GoldenImage"] = v; },
-                                              "true: configure an image; clones provision on first start");
+      "--golden-image", [&](const std::string& v) { settings["GoldenImage"] = v; },
+      "true: configure an image; clones provision on first start");
+  provision->add_option_function<std::string>("--host-id-search-dir",
+                                              [&](const std::string& v) { settings["HostIdSearchDir"] = v; });
   provision->add_option_function<std::string>(
-      "--host-id-search-dir", [&](const std::string& v) { settings["HostIdSearchDir"] = v; });
-  provision->add_option_function<std::string>("--ca-bundle", [&](const std::string& v) { settings["CaBundle"] = v; },
-                                              "PEM file of the CAs to trust for the platform");
+      "--ca-bundle", [&](const std::string& v) { settings["CaBundle"] = v; },
+      "PEM file of the CAs to trust for the platform");
   provision->add_option("--wait", provision_options.wait_seconds, "Seconds to wait for a running vigild (0: none)")
       ->capture_default_str();
 

@@ -35,7 +35,8 @@ std::string os_release_name(const fs::path& root) {
     while (std::getline(in, line)) {
       if (line.rfind("PRETTY_NAME=", 0) != 0) continue;
       std::string value = line.substr(12);
-      if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'')) value = value.substr(1, value.size() - 2);
+      if (value.size() >= 2 && (value.front() == '"' || value.front() == '\''))
+        value = value.substr(1, value.size() - 2);
       return value;
     }
   }
@@ -128,7 +129,7 @@ std::string random_hex(size_t bytes) {
 
 std::string random_uuid() {
   std::string text = random_hex(16);
-  text[12] = '4';                                       // version 4
+  text[12] = '4';                                                     // version 4
   text[16] = "89ab"[std::stoi(text.substr(16, 1), nullptr, 16) & 3];  // RFC 4122 variant
   return text.substr(0, 8) + "-" + text.substr(8, 4) + "-" + text.substr(12, 4) + "-" + text.substr(16, 4) + "-" +
          text.substr(20);

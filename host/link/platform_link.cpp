@@ -161,6 +161,13 @@ std::chrono::milliseconds PlatformLink::next_backoff() {
   return std::chrono::milliseconds(spread(random));
 }
 
+void PlatformLink::retry_later(const std::string& state, const std::string& error) {
+  auto delay = next_backoff();
+  set_state(state, error);
+  logs_.daemon()->warn("platform link {}: {}; next attempt in {} ms", state, error, delay.count());
+  wait_for(delay);
+}
+
 void PlatformLink::remember(const Status& saved) {
   if (!saved.ok()) logs_.daemon()->error("platform link: state not saved: {}", saved.error());
 }
@@ -481,10 +488,7 @@ void PlatformLink::run() {
     }
     if (Status ready = ensure_clients(settings); !ready.ok()) {
       // E.g. the CA bundle is missing: it may come back, so keep looking.
-      auto delay = next_backoff();
-      set_state("misconfigured", ready.error());
-      log->error("platform link: {}; next attempt in {} ms", ready.error(), delay.count());
-      wait_for(delay);
+      retry_later("misconfigured", ready.error());
       continue;
     }
     link::MachineFacts facts = link::read_machine_facts(paths_.root);
@@ -497,10 +501,7 @@ void PlatformLink::run() {
       }
       set_state("provisioning");
       if (Status done = provision(settings, facts, *reason); !done.ok()) {
-        auto delay = next_backoff();
-        set_state("provisioning failed", done.error());
-        log->warn("provisioning failed: {}; next attempt in {} ms", done.error(), delay.count());
-        wait_for(delay);
+        retry_later("provisioning failed", done.error());
         continue;
       }
       backoff_ = 0ms;
@@ -514,10 +515,7 @@ void PlatformLink::run() {
         remember(store_.set_config(keys::kReprovisionReason, "unknown to the platform"));
         continue;
       }
-      auto delay = next_backoff();
-      set_state("check-in failing", acted.error());
-      log->warn("check-in failed: {}; next attempt in {} ms", acted.error(), delay.count());
-      wait_for(delay);
+      retry_later("check-in failing", acted.error());
       continue;
     }
     backoff_ = 0ms;

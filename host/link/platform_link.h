@@ -111,6 +111,8 @@ class PlatformLink {
   void wait_for(std::chrono::milliseconds delay);
   std::chrono::milliseconds next_backoff();
   void set_state(const std::string& state, const std::string& error = {});
+  // Records and logs why the link is not working, then waits out the next backoff.
+  void retry_later(const std::string& state, const std::string& error);
   // Logs a failed store write the link cannot do anything else about.
   void remember(const Status& saved);
 

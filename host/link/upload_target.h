@@ -43,9 +43,7 @@ class PlatformUploadTarget : public UploadTarget {
   Status upload(const OutboxEntry& entry) override {
     return link_.configured() ? link_.upload(entry) : standalone_.upload(entry);
   }
-  std::string describe() const override {
-    return link_.configured() ? "platform" : standalone_.describe();
-  }
+  std::string describe() const override { return link_.configured() ? "platform" : standalone_.describe(); }
 
  private:
   PlatformLink& link_;

@@ -15,7 +15,9 @@ std::string Url::to_string() const {
 }
 
 Result<Url> parse_url(std::string_view text) {
-  auto invalid = [&](const std::string& why) { return Error{"invalid platform URL '" + std::string(text) + "': " + why}; };
+  auto invalid = [&](const std::string& why) {
+    return Error{"invalid platform URL '" + std::string(text) + "': " + why};
+  };
   constexpr std::string_view scheme = "https://";
   if (text.substr(0, scheme.size()) != scheme) return invalid("it must start with https://");
   std::string_view rest = text.substr(scheme.size());

@@ -11,7 +11,7 @@
 namespace vigil::wire {
 
 inline constexpr std::string_view kContentType = "application/x-protobuf";
-inline constexpr size_t kCompressAbove = 1024;          // smaller bodies are sent as they are
+inline constexpr size_t kCompressAbove = 1024;             // smaller bodies are sent as they are
 inline constexpr size_t kMaxBodyBytes = size_t{64} << 20;  // after decompression
 
 // https://host[:port][/prefix]; nothing else is accepted.

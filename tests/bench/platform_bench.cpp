@@ -9,12 +9,12 @@
 //   run: its time from start to ready.
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
 #include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 #include "link/https_client.h"
 #include "link/tls.h"
@@ -124,10 +124,14 @@ void checkins(benchmark::State& state, const std::string& path, bool expect_ok) 
   state.counters["requests_per_s"] = benchmark::Counter(static_cast<double>(requests), benchmark::Counter::kIsRate);
 }
 
-void BM_ReferenceTransportOnly(benchmark::State& state) { checkins(state, "/v1/no-such-endpoint", false); }
+void BM_ReferenceTransportOnly(benchmark::State& state) {
+  checkins(state, "/v1/no-such-endpoint", false);
+}
 BENCHMARK(BM_ReferenceTransportOnly)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
-void BM_Checkins1000Agents(benchmark::State& state) { checkins(state, "/v1/checkin", true); }
+void BM_Checkins1000Agents(benchmark::State& state) {
+  checkins(state, "/v1/checkin", true);
+}
 BENCHMARK(BM_Checkins1000Agents)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 
 nlohmann::json agent_status(const std::filesystem::path& root) {
