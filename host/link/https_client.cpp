@@ -27,8 +27,13 @@ std::string describe(const error_code& error) {
 
 }  // namespace
 
-HttpsClient::HttpsClient(wire::Url url, std::shared_ptr<asio::ssl::context> tls, LinkTimeouts timeouts)
-    : url_(std::move(url)), tls_(std::move(tls)), timeouts_(timeouts) {}
+HttpsClient::HttpsClient(wire::Url url, std::shared_ptr<asio::ssl::context> tls, LinkTimeouts timeouts,
+                         RoutePlanner planner, AttemptObserver observer)
+    : url_(std::move(url)),
+      tls_(std::move(tls)),
+      timeouts_(timeouts),
+      planner_(std::move(planner)),
+      observer_(std::move(observer)) {}
 
 HttpsClient::~HttpsClient() = default;
 
@@ -47,45 +52,132 @@ bool HttpsClient::run() {
 void HttpsClient::disconnect() {
   if (!stream_) return;
   error_code ignored;
-  beast::get_lowest_layer(*stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_->next_layer().tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.reset();
   buffer_.clear();
 }
 
 Status HttpsClient::connect() {
   disconnect();
-  std::string where = url_.host + ":" + std::to_string(url_.port);
+  RoutePlan plan = RoutePlan::direct();
+  plan.connect_timeout_ms = static_cast<int>(timeouts_.connect.count());
+  if (planner_) {
+    auto planned = planner_(url_);
+    if (!planned.ok()) return Error{"no route to the platform: " + planned.error()};
+    plan = std::move(planned.value());
+  }
+  std::chrono::milliseconds connect_timeout(plan.connect_timeout_ms);
+  std::vector<std::string> failures = plan.problems;
+  bool tried_direct = false;
+  auto attempt = [&](const Route& route) {
+    tried_direct = tried_direct || !route.proxy;
+    Status connected = connect_via(route, connect_timeout);
+    if (observer_ && !cancelled_) observer_(route, connected.ok() ? std::string() : connected.error());
+    if (connected.ok()) {
+      route_ = route.display();
+      return true;
+    }
+    failures.push_back(route.proxy ? route.display() + ": " + connected.error() : connected.error());
+    return false;
+  };
+  for (const Route& route : plan.routes) {
+    if (attempt(route)) return Status::Ok();
+    if (cancelled_) return Error{"cancelled"};
+  }
+  if (!tried_direct && plan.direct_fallback) {
+    if (attempt(Route{std::nullopt, "direct fallback"})) return Status::Ok();
+    if (cancelled_) return Error{"cancelled"};
+  }
+  if (!tried_direct && !plan.direct_fallback) {
+    failures.emplace_back("no direct connection tried: direct fallback is off (fail closed)");
+  }
+  if (failures.size() == 1) return Error{failures.front()};
+  std::string joined;
+  for (const auto& failure : failures) joined += (joined.empty() ? "" : "; ") + failure;
+  return Error{"every route to " + url_.host + ":" + std::to_string(url_.port) + " failed: " + joined};
+}
+
+Status HttpsClient::connect_via(const Route& route, std::chrono::milliseconds connect_timeout) {
+  const std::string& first_host = route.proxy ? route.proxy->host : url_.host;
+  uint16_t first_port = route.proxy ? route.proxy->port : url_.port;
+  std::string where = wire::HostPort{first_host, first_port}.to_string();
   tcp::resolver resolver(io_);
   asio::steady_timer deadline(io_);
   error_code error;
   tcp::resolver::results_type endpoints;
-  resolver.async_resolve(url_.host, std::to_string(url_.port), [&](error_code e, tcp::resolver::results_type found) {
-    error = e;
-    endpoints = std::move(found);
-    deadline.cancel();
-  });
-  deadline.expires_after(timeouts_.connect);
+  resolver.async_resolve(first_host, std::to_string(first_port),
+                         [&](error_code e, tcp::resolver::results_type found) {
+                           error = e;
+                           endpoints = std::move(found);
+                           deadline.cancel();
+                         });
+  deadline.expires_after(connect_timeout);
   deadline.async_wait([&](error_code e) {
     if (!e) resolver.cancel();
   });
   if (!run()) return Error{"cancelled"};
-  if (error) return Error{"cannot resolve " + url_.host + ": " + describe(error)};
+  if (error) return Error{"cannot resolve " + first_host + ": " + describe(error)};
 
-  auto stream = std::make_unique<Stream>(io_, *tls_);
-  if (Status host = expect_peer_host(stream->native_handle(), url_.host); !host.ok()) return host;
-  beast::tcp_stream& tcp_layer = beast::get_lowest_layer(*stream);
-  tcp_layer.expires_after(timeouts_.connect);
-  tcp_layer.async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { error = e; });
+  Transport transport(io_);
+  transport.tcp().expires_after(connect_timeout);
+  transport.tcp().async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { error = e; });
   if (!run()) return Error{"cancelled"};
   if (error) return Error{"cannot connect to " + where + ": " + describe(error)};
-  tcp_layer.socket().set_option(tcp::no_delay(true), error);
+  transport.tcp().socket().set_option(tcp::no_delay(true), error);
+  if (route.proxy) {
+    if (Status tunnel = open_tunnel(transport, *route.proxy, connect_timeout); !tunnel.ok()) return tunnel;
+  }
 
-  tcp_layer.expires_after(timeouts_.handshake);
+  std::string platform = wire::HostPort{url_.host, url_.port}.to_string();
+  auto stream = std::make_unique<Stream>(std::move(transport), *tls_);
+  if (Status host = expect_peer_host(stream->native_handle(), url_.host); !host.ok()) return host;
+  stream->next_layer().tcp().expires_after(timeouts_.handshake);
   stream->async_handshake(asio::ssl::stream_base::client, [&](error_code e) { error = e; });
   if (!run()) return Error{"cancelled"};
-  if (error) return Error{"TLS handshake with " + where + " failed: " + describe(error)};
+  if (error) return Error{"TLS handshake with " + platform + " failed: " + describe(error)};
   stream_ = std::move(stream);
   ++connections_made_;
+  return Status::Ok();
+}
+
+Status HttpsClient::open_tunnel(Transport& transport, const ProxyHop& proxy, std::chrono::milliseconds timeout) {
+  error_code error;
+  if (proxy.tls) {
+    auto& proxy_tls = transport.start_proxy_tls(*tls_);
+    if (Status host = expect_peer_host(proxy_tls.native_handle(), proxy.host); !host.ok()) return host;
+    transport.tcp().expires_after(timeouts_.handshake);
+    proxy_tls.async_handshake(asio::ssl::stream_base::client, [&](error_code e) { error = e; });
+    if (!run()) return Error{"cancelled"};
+    if (error) return Error{"TLS handshake with the proxy failed: " + describe(error)};
+  }
+  std::string target = wire::HostPort{url_.host, url_.port}.to_string();
+  http::request<http::empty_body> request{http::verb::connect, target, 11};
+  request.set(http::field::host, target);
+  request.set(http::field::user_agent, std::string("vigild/") + kVigilVersion);
+  if (!proxy.user.empty()) {
+    request.set(http::field::proxy_authorization, "Basic " + wire::base64(proxy.user + ":" + proxy.password));
+  }
+  transport.tcp().expires_after(timeout);
+  http::async_write(transport, request, [&](error_code e, size_t) { error = e; });
+  if (!run()) return Error{"cancelled"};
+  if (error) return Error{"sending CONNECT failed: " + describe(error)};
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::empty_body> parser;
+  parser.skip(true);  // a reply to CONNECT has no body: the tunnel starts after the header
+  http::async_read_header(transport, buffer, parser, [&](error_code e, size_t) { error = e; });
+  if (!run()) return Error{"cancelled"};
+  if (error) return Error{"no reply to CONNECT: " + describe(error)};
+  int status = static_cast<int>(parser.get().result_int());
+  if (status == 407) {
+    return Error{proxy.user.empty() ? "the proxy requires authentication (407) and no proxy credentials are set"
+                                    : "the proxy refused the configured credentials (407)"};
+  }
+  if (status < 200 || status > 299) {
+    return Error{"the proxy refused CONNECT " + target + " with " + std::to_string(status) + " " +
+                 std::string(parser.get().reason())};
+  }
+  if (buffer.size() != 0) return Error{"the proxy sent data before the tunnel was used"};
   return Status::Ok();
 }
 
@@ -125,8 +217,7 @@ Result<std::string> HttpsClient::exchange(std::string_view path, std::string_vie
   last_request_bytes_ = request.body().size();
 
   error_code error;
-  beast::tcp_stream& tcp_layer = beast::get_lowest_layer(*stream_);
-  tcp_layer.expires_after(timeouts_.exchange);
+  stream_->next_layer().tcp().expires_after(timeouts_.exchange);
   http::async_write(*stream_, request, [&](error_code e, size_t) { error = e; });
   if (!run()) return Error{"cancelled"};
   if (error) return Error{"sending " + std::string(path) + " failed: " + describe(error)};

@@ -1,7 +1,10 @@
 // A blocking HTTPS/1.1 client for the platform link: one kept-alive TLS
 // connection, a deadline on every step (resolve, connect, handshake, write,
 // read), gzip both ways above a size, and clear errors naming the step that
-// failed. Not thread-safe: each user (check-in loop, uploader) owns one.
+// failed. Each new connection asks the route planner how to reach the
+// platform (direct, or through HTTP CONNECT proxies in order) and tries the
+// routes until one works. Not thread-safe: each user (check-in loop,
+// uploader) owns one.
 #pragma once
 
 #include <atomic>
@@ -11,24 +14,33 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
+#include "link/route.h"
+#include "link/transport.h"
 #include "link/wire.h"
 
 namespace vigil::link {
 
+// Asked before every new connection; an error fails the connection (fail closed).
+using RoutePlanner = std::function<Result<RoutePlan>(const wire::Url& target)>;
+// Told about every connection attempt: an empty `failure` means it worked.
+using AttemptObserver = std::function<void(const Route& route, const std::string& failure)>;
+
 struct LinkTimeouts {
-  std::chrono::milliseconds connect{5000};
+  std::chrono::milliseconds connect{5000};  // direct connections without a planner; a plan carries its own
   std::chrono::milliseconds handshake{10000};
   std::chrono::milliseconds exchange{60000};  // one request written and its reply read
 };
 
 class HttpsClient {
  public:
-  HttpsClient(wire::Url url, std::shared_ptr<boost::asio::ssl::context> tls, LinkTimeouts timeouts = {});
+  HttpsClient(wire::Url url, std::shared_ptr<boost::asio::ssl::context> tls, LinkTimeouts timeouts = {},
+              RoutePlanner planner = {}, AttemptObserver observer = {});
   ~HttpsClient();
   HttpsClient(const HttpsClient&) = delete;
   HttpsClient& operator=(const HttpsClient&) = delete;
@@ -48,10 +60,14 @@ class HttpsClient {
   size_t last_request_bytes() const { return last_request_bytes_; }
   size_t last_reply_bytes() const { return last_reply_bytes_; }
   const wire::Url& url() const { return url_; }
+  // How the current (or last) connection reached the platform.
+  const std::string& route() const { return route_; }
 
  private:
-  using Stream = boost::asio::ssl::stream<boost::beast::tcp_stream>;
+  using Stream = boost::asio::ssl::stream<Transport>;
   Status connect();
+  Status connect_via(const Route& route, std::chrono::milliseconds connect_timeout);
+  Status open_tunnel(Transport& transport, const ProxyHop& proxy, std::chrono::milliseconds timeout);
   Result<std::string> exchange(std::string_view path, std::string_view body);
   // Runs the io_context for the operation just started; false when cancelled.
   bool run();
@@ -59,6 +75,9 @@ class HttpsClient {
   wire::Url url_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   LinkTimeouts timeouts_;
+  RoutePlanner planner_;
+  AttemptObserver observer_;
+  std::string route_;
   boost::asio::io_context io_;
   std::unique_ptr<Stream> stream_;
   boost::beast::flat_buffer buffer_;

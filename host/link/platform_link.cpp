@@ -1,5 +1,8 @@
 #include "link/platform_link.h"
 
+#include "proxy/proxy_settings.h"
+#include "proxy/route_resolver.h"
+
 #include <algorithm>
 #include <random>
 
@@ -243,16 +246,50 @@ bool PlatformLink::configured() {
   return read_settings().configured();
 }
 
-Status PlatformLink::ensure_clients(const Settings& settings) {
+// What the connections depend on: a change closes them so the next request
+// uses the new settings (proxy changes apply without a restart).
+std::string PlatformLink::connection_key(const Settings& settings) {
   std::string key = settings.server_uri + "|" + (settings.ca_bundle ? settings.ca_bundle->string() : "");
+  for (const char* name : proxy::all_keys()) {
+    auto value = store_.config(name);
+    key += "|" + (value.ok() && value.value() ? *value.value() : std::string());
+  }
+  std::error_code error;
+  auto proxy_file = paths_.config_dir / "proxy";
+  auto changed = std::filesystem::last_write_time(proxy_file, error);
+  if (!error) key += "|" + std::to_string(changed.time_since_epoch().count());
+  return key;
+}
+
+Status PlatformLink::ensure_clients(const Settings& settings) {
+  std::string key = connection_key(settings);
   std::lock_guard lock(clients_mutex_);
   if (checkin_client_ && key == client_key_) return Status::Ok();
   auto url = wire::parse_url(settings.server_uri);
   if (!url.ok()) return Error{url.error()};
   auto tls = link::client_tls_context(settings.ca_bundle);
   if (!tls.ok()) return Error{tls.error()};
-  checkin_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value());
-  upload_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value());
+  proxy::ResolverOptions options;
+  options.paths = paths_;
+  options.config = [this](const char* name) -> std::optional<std::string> {
+    auto value = store_.config(name);
+    return value.ok() ? value.value() : std::nullopt;
+  };
+  options.pac_helper = proxy::default_pac_helper();
+  options.tls = tls.value();
+  auto resolver = std::make_shared<proxy::RouteResolver>(std::move(options));
+  auto planner = [resolver](const wire::Url& target) { return resolver->plan(target); };
+  auto observer = [this](const link::Route& route, const std::string& failure) {
+    if (failure.empty()) {
+      logs_.daemon()->info("platform connection via {}: connected", route.display());
+    } else {
+      logs_.daemon()->warn("platform connection via {}: failed: {}", route.display(), failure);
+    }
+    std::lock_guard status_lock(status_mutex_);
+    if (failure.empty()) status_["route"] = route.display();
+  };
+  checkin_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
+  upload_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
   if (stopping_) {
     checkin_client_->cancel();
     upload_client_->cancel();

@@ -99,6 +99,7 @@ class PlatformLink {
   struct Settings;
   void run();
   Settings read_settings();
+  std::string connection_key(const Settings& settings);
   Status ensure_clients(const Settings& settings);
   std::optional<std::string> provisioning_reason(const Settings& settings, const link::MachineFacts& facts);
   Status provision(const Settings& settings, const link::MachineFacts& facts, const std::string& reason);

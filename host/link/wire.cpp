@@ -9,9 +9,46 @@
 
 namespace vigil::wire {
 
-std::string Url::to_string() const {
+std::string Url::to_string() const { return "https://" + HostPort{host, port}.to_string() + prefix; }
+
+Result<HostPort> parse_host_port(std::string_view authority, uint16_t default_port) {
+  HostPort parsed{{}, default_port};
+  bool has_port = false;
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return Error{"unterminated [IPv6] address"};
+    parsed.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') return Error{"garbage after the [IPv6] address"};
+    has_port = !after.empty();
+    if (has_port) port_text = after.substr(1);
+  } else {
+    size_t colon = authority.find(':');
+    parsed.host = std::string(authority.substr(0, colon));
+    has_port = colon != std::string_view::npos;
+    if (has_port) port_text = authority.substr(colon + 1);
+  }
+  if (parsed.host.empty()) return Error{"no host"};
+  for (char c : parsed.host) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == ':' || c == '_';
+    if (!ok) return Error{"bad character in host"};
+  }
+  if (has_port) {
+    unsigned port = 0;
+    auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
+      return Error{"port must be 1-65535"};
+    }
+    parsed.port = static_cast<uint16_t>(port);
+  }
+  return parsed;
+}
+
+std::string HostPort::to_string() const {
   bool ipv6 = host.find(':') != std::string::npos;
-  return "https://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + prefix;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 Result<Url> parse_url(std::string_view text) {
@@ -27,37 +64,11 @@ Result<Url> parse_url(std::string_view text) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   if (path.find_first_of("?# ") != std::string_view::npos) return invalid("no query, fragment or space allowed");
   if (authority.find('@') != std::string_view::npos) return invalid("no user information allowed");
+  auto host_port = parse_host_port(authority, 443);
+  if (!host_port.ok()) return invalid(host_port.error());
   Url url;
-  bool has_port = false;
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    size_t close = authority.find(']');
-    if (close == std::string_view::npos) return invalid("unterminated [IPv6] address");
-    url.host = std::string(authority.substr(1, close - 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && after.front() != ':') return invalid("garbage after the [IPv6] address");
-    has_port = !after.empty();
-    if (has_port) port_text = after.substr(1);
-  } else {
-    size_t colon = authority.find(':');
-    url.host = std::string(authority.substr(0, colon));
-    has_port = colon != std::string_view::npos;
-    if (has_port) port_text = authority.substr(colon + 1);
-  }
-  if (url.host.empty()) return invalid("no host");
-  for (char c : url.host) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == ':' || c == '_';
-    if (!ok) return invalid("bad character in host");
-  }
-  if (has_port) {
-    unsigned port = 0;
-    auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      return invalid("port must be 1-65535");
-    }
-    url.port = static_cast<uint16_t>(port);
-  }
+  url.host = std::move(host_port->host);
+  url.port = host_port->port;
   url.prefix = std::string(path);
   return url;
 }
@@ -124,6 +135,14 @@ std::string hex(std::string_view bytes) {
     out += digits[byte >> 4];
     out += digits[byte & 15];
   }
+  return out;
+}
+
+std::string base64(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(written));
   return out;
 }
 

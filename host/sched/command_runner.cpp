@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -137,6 +138,7 @@ CommandOutcome run_command(const CommandRequest& request) {
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
 
   std::vector<std::string> environment = {"PATH=" + path, "LANG=C", "LC_ALL=C", "HOME=/"};
+  environment.insert(environment.end(), request.environment.begin(), request.environment.end());
   std::vector<char*> env;
   for (auto& entry : environment) env.push_back(entry.data());
   env.push_back(nullptr);
@@ -181,8 +183,10 @@ CommandOutcome run_command(const CommandRequest& request) {
     if (Clock::now() >= deadline) {
       kill_group();
       outcome.status = VIGIL_E_TIMEOUT;
+      char seconds[32];
+      std::snprintf(seconds, sizeof(seconds), "%.3g", std::chrono::duration<double>(request.timeout).count());
       outcome.error =
-          "command " + program + " killed after " + std::to_string(request.timeout.count()) + " s (CmdMaxTimeOut)";
+          "command " + program + " killed after " + seconds + " s (" + request.timeout_setting + ")";
       break;
     }
     // Hold the command to the scan's CPU limit, window by window.
