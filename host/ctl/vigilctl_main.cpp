@@ -20,6 +20,7 @@
 #include "control/reports.h"
 #include "ctl/output.h"
 #include "ctl/provision.h"
+#include "ctl/proxy_command.h"
 #include "store/state_store.h"
 #include "version.h"
 
@@ -68,11 +69,10 @@ void print_json(const json& value) {
   std::cout << value.dump(2) << "\n";
 }
 
-std::vector<std::string> translate_key_value_form(int argc, char** argv) {
+std::vector<std::string> translate_key_value_form(const std::vector<std::string>& words) {
   std::vector<std::string> kept;
   std::map<std::string, std::string> pairs;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
+  for (const std::string& arg : words) {
     auto equals = arg.find('=');
     bool key_value = arg.rfind("-", 0) != 0 && equals != std::string::npos && equals > 0;
     if (!key_value) {
@@ -92,7 +92,7 @@ std::vector<std::string> translate_key_value_form(int argc, char** argv) {
       if (key != "action" && key != "type" && key != "cputhrottle") args.push_back("--unknown-" + key);
     }
   } else {
-    for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+    args = words;
   }
   return {args.rbegin(), args.rend()};  // CLI11 takes them last first
 }
@@ -263,8 +263,34 @@ int main(int argc, char** argv) {
   provision->add_option("--wait", provision_options.wait_seconds, "Seconds to wait for a running vigild (0: none)")
       ->capture_default_str();
 
+  vigil::ProxyOptions proxy_options;
+  auto* proxy = app.add_subcommand(
+      "proxy", "Set, show or delete the proxy settings (slash forms /u /n /p /a /d /w /h /c /t work too)");
+  proxy->add_option("--url", proxy_options.url, "Proxy URLs, ';'-separated: http[s]://[user:password@]host:port");
+  proxy->add_option("--user", proxy_options.user, "Proxy user name (stored encrypted); needs --url or --pac");
+  proxy->add_option("--password", proxy_options.password, "Proxy password (stored encrypted); needs --user");
+  proxy->add_option("--pac", proxy_options.pac, "PAC file URL: http://, https:// or file:///");
+  proxy->add_flag("--delete", proxy_options.remove, "Delete every proxy setting of the agent");
+  proxy->add_option("--wpad", proxy_options.wpad, "on|off: discover a PAC file with WPAD (DNS)");
+  proxy->add_option("--system", proxy_options.system, "on|off: use https_proxy/no_proxy of vigild's environment");
+  proxy->add_flag("--show", proxy_options.show, "Print the settings, credentials masked");
+  proxy->add_option("--direct-fallback", proxy_options.direct_fallback,
+                    "on|off: connect directly once every proxy failed (off = fail closed)");
+  proxy->add_option("--order", proxy_options.order, "sequential|seq|random: order of the --url list");
+  proxy->add_option("--connect-timeout", proxy_options.connect_timeout, "Seconds per connection attempt (1-120)");
+
+  std::optional<std::string> secret;
+  auto* encrypt = app.add_subcommand("encrypt-string", "Print an encrypted #TOKEN form of TEXT (stdin when omitted)");
+  encrypt->add_option("text", secret, "User name or password to encrypt");
+
+  std::vector<std::string> words(argv + 1, argv + argc);
+  if (auto first = std::find(words.begin(), words.end(), "proxy"); first != words.end()) {
+    std::vector<std::string> after = vigil::translate_proxy_slash_options({first + 1, words.end()});
+    words.erase(first + 1, words.end());
+    words.insert(words.end(), after.begin(), after.end());
+  }
   // The operators' form from other agents: "action=demand type=vm cputhrottle=100".
-  std::vector<std::string> args = translate_key_value_form(argc, argv);
+  std::vector<std::string> args = translate_key_value_form(words);
   try {
     app.parse(args);
   } catch (const CLI::ParseError& error) {
@@ -364,6 +390,9 @@ int main(int argc, char** argv) {
     }
     return vigil::run_provision(paths, provision_options);
   }
+
+  if (proxy->parsed()) return vigil::run_proxy(paths, proxy_options);
+  if (encrypt->parsed()) return vigil::run_encrypt_string(paths, secret);
 
   if (demand->parsed()) return run_demand(paths, demand_type, cpu_throttle, wait);
 

@@ -169,9 +169,10 @@ Status HttpsClient::open_tunnel(Transport& transport, const ProxyHop& proxy, std
   if (!run()) return Error{"cancelled"};
   if (error) return Error{"no reply to CONNECT: " + describe(error)};
   int status = static_cast<int>(parser.get().result_int());
-  if (status == 407) {
-    return Error{proxy.user.empty() ? "the proxy requires authentication (407) and no proxy credentials are set"
-                                    : "the proxy refused the configured credentials (407)"};
+  if (status == 407 || status == 401) {  // 407 is the standard; some proxies answer 401 to wrong credentials
+    std::string code = "(" + std::to_string(status) + ")";
+    return Error{proxy.user.empty() ? "the proxy requires authentication " + code + " and no proxy credentials are set"
+                                    : "the proxy refused the configured credentials " + code};
   }
   if (status < 200 || status > 299) {
     return Error{"the proxy refused CONNECT " + target + " with " + std::to_string(status) + " " +
@@ -182,6 +183,7 @@ Status HttpsClient::open_tunnel(Transport& transport, const ProxyHop& proxy, std
 }
 
 Result<std::string> HttpsClient::post(std::string_view path, std::string_view body) {
+  http_status_ = 0;
   if (cancelled_) return Error{"cancelled"};
   bool reused = stream_ != nullptr;
   if (!reused) {

@@ -125,8 +125,9 @@ std::string ProxyUrl::to_string() const {
 
 Result<ProxyUrl> parse_proxy_url(std::string_view written) {
   std::string_view text = trim(written);
+  const std::string_view whole = text;
   auto invalid = [&](const std::string& why) {
-    return Error{"invalid proxy URL '" + mask_credentials(text) + "': " + why};
+    return Error{"invalid proxy URL '" + mask_credentials(whole) + "': " + why};
   };
   if (text.empty()) return invalid("it is empty");
   ProxyUrl url;

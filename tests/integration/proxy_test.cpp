@@ -1,0 +1,354 @@
+// The platform link through real proxies on 127.0.0.1: tinyproxy (plain and
+// with Basic authentication), squid with TLS to the proxy, PAC files served
+// over HTTP and evaluated by vigil-pac, WPAD, the proxy file and the
+// environment. Each test talks to a real vigil-platform through the routes
+// the resolver plans, exactly as the agent does.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+
+#include "link/https_client.h"
+#include "link/tls.h"
+#include "platform_process.h"
+#include "proxy/route_resolver.h"
+#include "proxy/secret_box.h"
+#include "proxy_servers.h"
+#include "test_support.h"
+
+namespace vigil::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Attempt {
+  std::string route;
+  std::string failure;  // empty: connected
+};
+
+class ProxyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    platform_ = std::make_unique<PlatformProcess>(dir_.path() / "platform");
+    ASSERT_TRUE(platform_->serving()) << platform_->log();
+    paths_ = Paths::under(dir_.path() / "root");
+    std::filesystem::create_directories(paths_.config_dir);
+    std::filesystem::create_directories(paths_.run_dir);
+  }
+
+  std::unique_ptr<ProxyServer> proxy(ProxyServer::Options options = {}) {
+    auto server = std::make_unique<ProxyServer>(dir_.path() / ("proxy" + std::to_string(++proxies_)), options);
+    return server;
+  }
+  std::unique_ptr<ProxyServer> tls_proxy() {
+    ProxyServer::Options options;
+    options.tls = true;
+    options.certificate = platform_->data() / "tls/server.crt";
+    options.key = platform_->data() / "tls/server.key";
+    return proxy(options);
+  }
+
+  // A client as the platform link makes it: routes planned from `config_`,
+  // the proxy file under the root and `environment_`.
+  std::unique_ptr<link::HttpsClient> client() {
+    auto tls = link::client_tls_context(std::filesystem::path(platform_->ca_bundle()));
+    EXPECT_TRUE(tls.ok());
+    proxy::ResolverOptions options;
+    options.paths = paths_;
+    options.config = [this](const char* key) -> std::optional<std::string> {
+      auto found = config_.find(key);
+      return found == config_.end() ? std::nullopt : std::optional<std::string>(found->second);
+    };
+    options.environment = [this](const char* name) -> std::optional<std::string> {
+      auto found = environment_.find(name);
+      return found == environment_.end() ? std::nullopt : std::optional<std::string>(found->second);
+    };
+    options.pac_helper = VIGIL_PAC_PATH;
+    options.tls = tls.value();
+    options.pac_timeout = 1500ms;
+    auto resolver = std::make_shared<proxy::RouteResolver>(options);
+    auto url = wire::parse_url(platform_->url());
+    return std::make_unique<link::HttpsClient>(
+        url.value(), tls.value(), link::LinkTimeouts{}, [resolver](const wire::Url& target) { return resolver->plan(target); },
+        [this](const link::Route& route, const std::string& failure) { attempts_.push_back({route.display(), failure}); });
+  }
+
+  // One request on a new connection; true when the platform itself answered
+  // (any HTTP status: an empty check-in is refused, which proves the tunnel).
+  bool reach(link::HttpsClient& link_client, std::string* error = nullptr) {
+    attempts_.clear();
+    link_client.disconnect();
+    auto reply = link_client.post("/v1/checkin", "");
+    if (error != nullptr) *error = reply.ok() ? std::string() : reply.error();
+    return link_client.http_status() != 0;
+  }
+
+  std::string attempts_text() const {
+    std::string text;
+    for (const auto& attempt : attempts_) text += attempt.route + " -> " + (attempt.failure.empty() ? "ok" : attempt.failure) + "\n";
+    return text;
+  }
+
+  void write_proxy_file(const std::string& text) {
+    std::ofstream(paths_.config_dir / "proxy") << text;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<PlatformProcess> platform_;
+  Paths paths_;
+  std::map<std::string, std::string> config_;
+  std::map<std::string, std::string> environment_;
+  std::vector<Attempt> attempts_;
+  int proxies_ = 0;
+};
+
+#define SKIP_UNLESS_RUNNING(server) \
+  if (!(server)->unavailable().empty()) GTEST_SKIP() << (server)->unavailable()
+
+TEST_F(ProxyTest, OneProxy_CarriesTheConnectionThroughConnect) {
+  auto tinyproxy = proxy();
+  SKIP_UNLESS_RUNNING(tinyproxy);
+  config_["ProxyUrls"] = tinyproxy->url();
+  auto link_client = client();
+  ASSERT_TRUE(reach(*link_client)) << attempts_text();
+  EXPECT_EQ(link_client->route(), "proxy " + tinyproxy->url() + " (ProxyUrls)");
+  EXPECT_EQ(tinyproxy->connects(), 1u) << tinyproxy->log();
+  EXPECT_NE(tinyproxy->log().find("CONNECT 127.0.0.1:" + std::to_string(platform_->port())), std::string::npos);
+}
+
+TEST_F(ProxyTest, AuthenticatingProxy_RightWrongAndMissingCredentials) {
+  // tinyproxy takes [-a-z0-9._] in BasicAuth; URL-encoded specials are unit-tested.
+  auto tinyproxy = proxy({false, "agent", "s3cret.pass-1", {}, {}});
+  SKIP_UNLESS_RUNNING(tinyproxy);
+  std::string address = tinyproxy->url().substr(7);
+  config_["ProxyDirectFallback"] = "off";
+  std::string error;
+
+  config_["ProxyUrls"] = "http://agent:s3cret%2Epass%2D1@" + address;  // URL-encoded plain credentials
+  EXPECT_TRUE(reach(*client(), &error)) << attempts_text();
+
+  auto box = proxy::SecretBox::load_or_create(paths_.config_dir / "secret.key");
+  ASSERT_TRUE(box.ok()) << box.error();
+  config_["ProxyUrls"] = "http://#" + box->seal("agent") + ":#" + box->seal("s3cret.pass-1") + "@" + address;
+  EXPECT_TRUE(reach(*client(), &error)) << attempts_text();
+
+  config_["ProxyUrls"] = "http://" + address;  // credentials from ProxyUser / ProxyPassword
+  config_["ProxyUser"] = "#" + box->seal("agent");
+  config_["ProxyPassword"] = "#" + box->seal("s3cret.pass-1");
+  EXPECT_TRUE(reach(*client(), &error)) << attempts_text();
+
+  config_["ProxyPassword"] = "#" + box->seal("wrong");
+  EXPECT_FALSE(reach(*client(), &error));
+  EXPECT_NE(error.find("refused the configured credentials (40"), std::string::npos) << error;
+  EXPECT_EQ(error.find("wrong"), std::string::npos) << "a secret in an error: " << error;
+
+  config_.erase("ProxyUser");
+  config_.erase("ProxyPassword");
+  EXPECT_FALSE(reach(*client(), &error));
+  EXPECT_NE(error.find("requires authentication (407) and no proxy credentials are set"), std::string::npos) << error;
+  EXPECT_NE(error.find("fail closed"), std::string::npos) << error;
+}
+
+TEST_F(ProxyTest, DeadProxies_FailOverToTheFirstLiveOneInListOrder) {
+  auto tinyproxy = proxy();
+  SKIP_UNLESS_RUNNING(tinyproxy);
+  std::vector<uint16_t> dead = {refused_port(), refused_port(), refused_port(), refused_port()};
+  std::string list;
+  for (uint16_t port : dead) list += "http://127.0.0.1:" + std::to_string(port) + ";";
+  config_["ProxyUrls"] = list + tinyproxy->url() + ";http://127.0.0.1:" + std::to_string(refused_port());
+  config_["ProxyDirectFallback"] = "off";
+  auto link_client = client();
+  for (int connection = 0; connection < 3; ++connection) {
+    ASSERT_TRUE(reach(*link_client)) << attempts_text();
+    // Every connection starts again from the first proxy: no memory of the last one that worked.
+    ASSERT_EQ(attempts_.size(), 5u) << attempts_text();
+    for (size_t i = 0; i < dead.size(); ++i) {
+      EXPECT_EQ(attempts_[i].route, "proxy http://127.0.0.1:" + std::to_string(dead[i]) + " (ProxyUrls)");
+      EXPECT_NE(attempts_[i].failure.find("cannot connect"), std::string::npos) << attempts_[i].failure;
+    }
+    EXPECT_TRUE(attempts_[4].failure.empty());
+    EXPECT_EQ(link_client->route(), "proxy " + tinyproxy->url() + " (ProxyUrls)");
+  }
+}
+
+TEST_F(ProxyTest, AllProxiesDead_DirectFallbackOnConnectsDirectly_OffFailsClosedNamingEach) {
+  std::vector<uint16_t> dead = {refused_port(), refused_port()};
+  config_["ProxyUrls"] = "http://127.0.0.1:" + std::to_string(dead[0]) + ";https://127.0.0.1:" + std::to_string(dead[1]);
+  auto link_client = client();
+  ASSERT_TRUE(reach(*link_client)) << attempts_text();
+  EXPECT_EQ(link_client->route(), "direct");
+  ASSERT_EQ(attempts_.size(), 3u) << attempts_text();
+
+  config_["ProxyDirectFallback"] = "off";
+  std::string error;
+  EXPECT_FALSE(reach(*link_client, &error));
+  EXPECT_EQ(attempts_.size(), 2u) << attempts_text();
+  EXPECT_NE(error.find("proxy http://127.0.0.1:" + std::to_string(dead[0])), std::string::npos) << error;
+  EXPECT_NE(error.find("proxy https://127.0.0.1:" + std::to_string(dead[1])), std::string::npos) << error;
+  EXPECT_NE(error.find("Connection refused"), std::string::npos) << error;
+  EXPECT_NE(error.find("direct fallback is off (fail closed)"), std::string::npos) << error;
+}
+
+TEST_F(ProxyTest, RandomOrder_UsesEveryProxyFirstOverManyConnections_SequentialNever) {
+  auto first = proxy();
+  auto second = proxy();
+  SKIP_UNLESS_RUNNING(first);
+  SKIP_UNLESS_RUNNING(second);
+  config_["ProxyUrls"] = first->url() + ";" + second->url();
+  auto link_client = client();
+  std::map<std::string, int> used;
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(reach(*link_client)) << attempts_text();
+    ++used[link_client->route()];
+  }
+  EXPECT_EQ(used.size(), 1u);
+  EXPECT_EQ(used.begin()->first, "proxy " + first->url() + " (ProxyUrls)");
+
+  config_["ProxyOrder"] = "random";
+  used.clear();
+  for (int i = 0; i < 40; ++i) {  // both orders: a 2^-39 chance of a false failure
+    ASSERT_TRUE(reach(*link_client)) << attempts_text();
+    ++used[link_client->route()];
+  }
+  EXPECT_EQ(used.size(), 2u);
+  EXPECT_EQ(first->connects() + second->connects(), 50u);
+}
+
+TEST_F(ProxyTest, HttpsProxy_TlsToTheProxyThenTlsToThePlatformInside) {
+  auto squid = tls_proxy();
+  SKIP_UNLESS_RUNNING(squid);
+  config_["ProxyUrls"] = squid->url();
+  config_["ProxyDirectFallback"] = "off";
+  auto link_client = client();
+  ASSERT_TRUE(reach(*link_client)) << attempts_text() << squid->log();
+  EXPECT_EQ(link_client->route(), "proxy " + squid->url() + " (ProxyUrls)");
+}
+
+TEST_F(ProxyTest, Pac_ServedOverHttp_ListWithHelpersIsFollowedInOrder) {
+  auto tinyproxy = proxy();
+  SKIP_UNLESS_RUNNING(tinyproxy);
+  uint16_t dead = refused_port();
+  std::string pac = R"(
+    function FindProxyForURL(url, host) {
+      if (isPlainHostName(host) || dnsDomainIs(host, ".intranet.example")) return "DIRECT";
+      if (isInNet(host, "127.0.0.0", "255.0.0.0") && shExpMatch(url, "https://127.0.0.1:*"))
+        return "PROXY 127.0.0.1:)" + std::to_string(dead) + R"(; PROXY )" + tinyproxy->url().substr(7) + R"(; DIRECT";
+      return "DIRECT";
+    })";
+  DocumentServer server({{"/proxy.pac", pac}});
+  ASSERT_TRUE(server.unavailable().empty()) << server.unavailable();
+  config_["ProxyPac"] = "http://127.0.0.1:" + std::to_string(server.port()) + "/proxy.pac";
+  config_["ProxyDirectFallback"] = "off";
+  auto link_client = client();
+  ASSERT_TRUE(reach(*link_client)) << attempts_text();
+  ASSERT_EQ(attempts_.size(), 2u) << attempts_text();
+  EXPECT_EQ(attempts_[0].route, "proxy http://127.0.0.1:" + std::to_string(dead) + " (PAC)");
+  EXPECT_EQ(link_client->route(), "proxy " + tinyproxy->url() + " (PAC)");
+  EXPECT_EQ(tinyproxy->connects(), 1u);
+
+  // The PAC file is fetched once and reused for the next connections.
+  ASSERT_TRUE(reach(*link_client)) << attempts_text();
+  EXPECT_EQ(server.requests(), 1u);
+}
+
+TEST_F(ProxyTest, Pac_ThatLoopsOrThrowsIsBoundedAndTreatedAsFailed) {
+  DocumentServer server({{"/loop.pac", "function FindProxyForURL(u, h) { for (;;) {} }"},
+                         {"/throw.pac", "function FindProxyForURL(u, h) { throw new Error('broken on purpose'); }"},
+                         {"/none.pac", "var nothing = 1;"}});
+  ASSERT_TRUE(server.unavailable().empty()) << server.unavailable();
+  std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  struct Case {
+    std::string path;
+    std::string expected;
+  };
+  for (const Case& pac : {Case{"/loop.pac", "did not finish within its time limit"}, Case{"/throw.pac", "broken on purpose"},
+                          Case{"/none.pac", "defines no function FindProxyForURL"},
+                          Case{"/missing.pac", "404"}}) {
+    SCOPED_TRACE(pac.path);
+    config_["ProxyPac"] = base + pac.path;
+    config_["ProxyDirectFallback"] = "off";
+    std::string error;
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_FALSE(reach(*client(), &error));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    EXPECT_NE(error.find(pac.expected), std::string::npos) << error;
+    EXPECT_NE(error.find("fail closed"), std::string::npos) << error;
+
+    config_["ProxyDirectFallback"] = "on";  // fail open: straight to the platform
+    ASSERT_TRUE(reach(*client(), &error)) << error;
+  }
+}
+
+TEST_F(ProxyTest, NoProxy_SendsMatchingHostsDirect_FromTheProxyFileAndTheEnvironment) {
+  uint16_t dead = refused_port();
+  std::string dead_url = "http://127.0.0.1:" + std::to_string(dead);
+  config_["ProxyDirectFallback"] = "off";
+  std::string error;
+
+  write_proxy_file("# platform traffic only\nvigil_https_proxy=" + dead_url + "\n");
+  EXPECT_FALSE(reach(*client(), &error)) << attempts_text();
+  EXPECT_NE(error.find("(proxy file)"), std::string::npos) << error;
+  write_proxy_file("vigil_https_proxy=" + dead_url + "\nno_proxy=localhost,127.0.0.0/8\n");
+  ASSERT_TRUE(reach(*client(), &error)) << error;
+  EXPECT_EQ(attempts_.front().route, "direct");
+
+  std::filesystem::remove(paths_.config_dir / "proxy");
+  environment_["https_proxy"] = dead_url;
+  EXPECT_FALSE(reach(*client(), &error));
+  EXPECT_NE(error.find("(environment)"), std::string::npos) << error;
+  environment_["no_proxy"] = ".example.com, 127.0.0.1";
+  ASSERT_TRUE(reach(*client(), &error)) << error;
+  environment_.erase("no_proxy");
+  config_["ProxySystem"] = "off";  // the environment is ignored
+  ASSERT_TRUE(reach(*client(), &error)) << error;
+}
+
+TEST_F(ProxyTest, ProxyFile_VigilHttpsProxyWinsOverHttpsProxyForPlatformTraffic) {
+  auto tinyproxy = proxy();
+  SKIP_UNLESS_RUNNING(tinyproxy);
+  config_["ProxyDirectFallback"] = "off";
+  write_proxy_file("export https_proxy=\"http://127.0.0.1:" + std::to_string(refused_port()) +
+                   "\"\nvigil_https_proxy=" + tinyproxy->url() + "\n");
+  auto link_client = client();
+  ASSERT_TRUE(reach(*link_client)) << attempts_text();
+  EXPECT_EQ(link_client->route(), "proxy " + tinyproxy->url() + " (proxy file)");
+
+  write_proxy_file("https_proxy=" + tinyproxy->url() + "\n");
+  ASSERT_TRUE(reach(*link_client)) << attempts_text();
+  EXPECT_EQ(tinyproxy->connects(), 2u);
+}
+
+TEST_F(ProxyTest, Wpad_FindsThePacUnderTheDnsDomain) {
+  auto tinyproxy = proxy();
+  SKIP_UNLESS_RUNNING(tinyproxy);
+  // WPAD is http://wpad.<domain>/wpad.dat: port 80.
+  DocumentServer server({{"/wpad.dat", "function FindProxyForURL(u, h) { return 'PROXY " + tinyproxy->url().substr(7) + "'; }"}},
+                        80);
+  if (!server.unavailable().empty()) GTEST_SKIP() << "WPAD needs 127.0.0.1:80: " << server.unavailable();
+  std::filesystem::create_directories(paths_.root / "etc");
+  std::ofstream(paths_.root / "etc/resolv.conf") << "nameserver 127.0.0.1\nsearch eu.corp.test\n";
+  std::ofstream(paths_.root / "etc/hosts") << "127.0.0.1 localhost\n127.0.0.1 wpad.corp.test\n";
+  config_["ProxyWpad"] = "on";
+  config_["ProxyDirectFallback"] = "off";
+  auto link_client = client();
+  ASSERT_TRUE(reach(*link_client)) << attempts_text();
+  EXPECT_EQ(link_client->route(), "proxy " + tinyproxy->url() + " (WPAD)");
+
+  config_["ProxyWpad"] = "off";
+  ASSERT_TRUE(reach(*link_client)) << attempts_text();
+  EXPECT_EQ(link_client->route(), "direct");
+}
+
+TEST_F(ProxyTest, InvalidSettings_FailClosedWithTheReason) {
+  config_["ProxyUrls"] = "socks5://127.0.0.1:1080";
+  std::string error;
+  EXPECT_FALSE(reach(*client(), &error));
+  EXPECT_NE(error.find("ProxyUrls: proxy 1 of 1: invalid proxy URL 'socks5://127.0.0.1:1080': unsupported scheme"),
+            std::string::npos)
+      << error;
+  EXPECT_TRUE(attempts_.empty());
+}
+
+}  // namespace
+}  // namespace vigil::test
