@@ -93,6 +93,7 @@ void print_status(std::ostream& out, const json& status) {
       out << "; last error: " << text_of(platform["last_error"]);
     }
     out << "\n";
+    if (platform.contains("route")) out << "route:    " << text_of(platform["route"]) << "\n";
   }
   if (!status.contains("modules")) return;
   Table modules{{"MODULE", "NAME", "KIND", "STATE", "SINCE", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS"}};

@@ -211,6 +211,7 @@ NoProxy NoProxy::parse(std::string_view text) {
         std::string after = close == std::string::npos ? "" : name.substr(close + 1);
         if (after.size() > 1 && after.front() == ':') out.port = static_cast<uint16_t>(std::atoi(after.c_str() + 1));
         name = name.substr(1, close == std::string::npos ? std::string::npos : close - 1);
+        if (!after.empty() && after.front() == '/') name += after;  // [v6]/prefix
       } else if (std::count(name.begin(), name.end(), ':') == 1) {
         size_t colon = name.find(':');
         out.port = static_cast<uint16_t>(std::atoi(name.c_str() + colon + 1));

@@ -9,12 +9,14 @@
 #include <fstream>
 #include <map>
 
+#include "daemon_fixture.h"
 #include "link/https_client.h"
 #include "link/tls.h"
 #include "platform_process.h"
 #include "proxy/route_resolver.h"
 #include "proxy/secret_box.h"
 #include "proxy_servers.h"
+#include "store/state_store.h"
 #include "test_support.h"
 
 namespace vigil::test {
@@ -348,6 +350,140 @@ TEST_F(ProxyTest, InvalidSettings_FailClosedWithTheReason) {
             std::string::npos)
       << error;
   EXPECT_TRUE(attempts_.empty());
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::string text;
+  std::error_code error;
+  auto add = [&](const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    text += std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  if (std::filesystem::is_directory(path, error)) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(path, error)) {
+      if (entry.is_regular_file()) add(entry.path());
+    }
+  } else {
+    add(path);
+  }
+  return text;
+}
+
+TEST_F(ProxyTest, Vigilctl_ValidatesEveryCombinationAndWritesAllOrNothing) {
+  auto root = dir_.path() / "ctl";
+  auto config = [&](const char* key) -> std::string {
+    auto store = StateStore::open(root / "var/lib/vigil/config.db");
+    auto value = store.value()->config(key);
+    return value.ok() && value.value() ? *value.value() : std::string("(unset)");
+  };
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  for (const Case& bad : {Case{{"proxy"}, "nothing to do"},
+                          Case{{"proxy", "/n", "bob"}, "need --url (/u) or --pac (/a)"},
+                          Case{{"proxy", "/u", "http://a:1", "/p", "x"}, "--password (/p) needs --user (/n)"},
+                          Case{{"proxy", "/u", "http://a:1", "/a", "http://x/p.pac"}, "exclude each other"},
+                          Case{{"proxy", "/d", "/u", "http://a:1"}, "cannot be combined"},
+                          Case{{"proxy", "/u", "http://a:1;ftp://b:2"}, "proxy 2 of 2"},
+                          Case{{"proxy", "/u", "http://a:1", "/w", "maybe"}, "ProxyWpad must be on or off"},
+                          Case{{"proxy", "/a", "gopher://x/p.pac"}, "must start with http://, https:// or file:///"},
+                          Case{{"proxy", "--order", "sometimes"}, "ProxyOrder must be"},
+                          Case{{"proxy", "--connect-timeout", "0"}, "ConnectTimeout must be 1-120"}}) {
+    auto result = vigilctl(root, bad.args);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_NE(result.err.find(bad.message), std::string::npos) << result.err;
+  }
+  std::error_code missing;
+  if (std::filesystem::exists(root / "var/lib/vigil/config.db", missing)) {
+    EXPECT_EQ(config("ProxyUrls"), "(unset)") << "a refused command wrote something";
+  }
+
+  // Plain credentials are stored as tokens; the list order is kept.
+  auto saved = vigilctl(root, {"proxy", "/u", "http://ops:pa%24%24word@p1:3128;https://p2:8443;http://p3:1;http://p4:2;http://p5:3",
+                               "--order", "random", "/t", "off", "/w", "off", "/h", "on", "--connect-timeout", "2"});
+  ASSERT_EQ(saved.exit_code, 0) << saved.err;
+  std::string stored = config("ProxyUrls");
+  EXPECT_EQ(stored.find("pa$$word"), std::string::npos);
+  EXPECT_EQ(stored.find("ops"), std::string::npos);
+  EXPECT_EQ(stored.substr(0, 9), "http://#v");
+  EXPECT_NE(stored.find("@p1:3128;https://p2:8443;http://p3:1;http://p4:2;http://p5:3"), std::string::npos);
+  EXPECT_EQ(config("ProxyOrder"), "random");
+  auto shown = vigilctl(root, {"proxy", "--show"});
+  EXPECT_NE(shown.out.find("http://***@p1:3128;https://p2:8443"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("Direct fallback:  off"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("Connect timeout:  2 s"), std::string::npos) << shown.out;
+
+  // Tokens from encrypt-string work inside URLs; a token from another machine's key does not.
+  auto user = vigilctl(root, {"encrypt-string", "ops"});
+  ASSERT_EQ(user.exit_code, 0);
+  std::string token = user.out.substr(0, user.out.find('\n'));
+  EXPECT_EQ(vigilctl(root, {"proxy", "/u", "http://#" + token + "@p1:3128"}).exit_code, 0);
+  auto elsewhere = vigilctl(dir_.path() / "other", {"encrypt-string", "ops"});
+  std::string foreign = elsewhere.out.substr(0, elsewhere.out.find('\n'));
+  auto refused = vigilctl(root, {"proxy", "/u", "http://#" + foreign + "@p1:3128"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("made with another key"), std::string::npos) << refused.err;
+  EXPECT_NE(config("ProxyUrls").find(token), std::string::npos) << "the refused command changed the settings";
+
+  // --delete removes every proxy setting.
+  ASSERT_EQ(vigilctl(root, {"proxy", "/d"}).exit_code, 0);
+  for (const char* key : {"ProxyUrls", "ProxyOrder", "ProxyDirectFallback", "ProxyWpad", "ConnectTimeout"}) {
+    EXPECT_EQ(config(key), "(unset)") << key;
+  }
+}
+
+// Through vigild and vigilctl: provisioning through an authenticating proxy,
+// proxy changes without a restart, and the credentials nowhere in clear.
+TEST_F(ProxyTest, Agent_ProvisionsThroughAProxy_AppliesChangesLive_KeepsSecretsHidden) {
+  const std::string password = "s3cret.pass-1";
+  auto tinyproxy = proxy({false, "agent", password, {}, {}});
+  SKIP_UNLESS_RUNNING(tinyproxy);
+  auto root = dir_.path() / "agent";
+  install_plugins(root, {plugin("test_scanner")});
+  auto set = vigilctl(root, {"proxy", "/u", tinyproxy->url(), "/n", "agent", "/p", password, "/t", "off"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  {
+    auto store = StateStore::open(root / "var/lib/vigil/config.db");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(store.value()->set_config("LinkBackoffMaxSeconds", "1").ok());
+  }
+  Daemon daemon(root);
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto provisioned = vigilctl(root, {"provision", "CustomerId=" + platform_->customer_id(),
+                                     "ActivationId=" + platform_->activation_id(), "WebServiceUri=" + platform_->url(),
+                                     "CaBundle=" + platform_->ca_bundle()});
+  ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err << daemon.log();
+  EXPECT_GE(tinyproxy->connects(), 1u);
+  auto status = [&] { return nlohmann::json::parse(vigilctl(root, {"status", "--json"}).out)["platform"]; };
+  EXPECT_EQ(status()["route"], "proxy " + tinyproxy->url() + " (ProxyUrls)");
+
+  auto shown = vigilctl(root, {"proxy", "/c"});
+  EXPECT_EQ(shown.exit_code, 0);
+  EXPECT_NE(shown.out.find("user and password set, encrypted"), std::string::npos) << shown.out;
+
+  // A dead proxy and fail closed: the next connection fails and says why.
+  std::string dead = "http://127.0.0.1:" + std::to_string(refused_port());
+  ASSERT_EQ(vigilctl(root, {"proxy", "--url", dead, "--direct-fallback", "off"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] {
+    auto platform = status();
+    return platform.value("state", "") != "connected" &&
+           platform.value("last_error", "").find("proxy " + dead + " (ProxyUrls)") != std::string::npos &&
+           platform.value("last_error", "").find("fail closed") != std::string::npos;
+  })) << status().dump() << daemon.log();
+
+  // No proxy settings: direct again, still without a restart.
+  ASSERT_EQ(vigilctl(root, {"proxy", "/d"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] {
+    vigilctl(root, {"checkin"});
+    auto platform = status();
+    return platform.value("state", "") == "connected" && platform.value("route", "") == "direct";
+  })) << status().dump() << daemon.log();
+
+  for (const auto& place : {root / "var/lib/vigil", root / "var/log/vigil", root / "vigild.out", root / "run/vigil"}) {
+    EXPECT_EQ(read_all(place).find(password), std::string::npos) << "the proxy password in clear under " << place;
+  }
+  EXPECT_EQ(shown.out.find(password), std::string::npos);
 }
 
 }  // namespace
