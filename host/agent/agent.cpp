@@ -138,7 +138,8 @@ Status Agent::start() {
   } catch (const std::exception&) {
     log->warn("configuration ignored: OutboxMaxEntries/OutboxMaxBytes must be integers");
   }
-  scheduler_ = std::make_unique<Scheduler>(io_, scan_pool_, *store_, *logs_, std::move(target));
+  scheduler_ =
+      std::make_unique<Scheduler>(io_, scan_pool_, *store_, *logs_, std::move(target), paths.config_dir / "proxy");
   hive_watcher_ = std::make_unique<HiveWatcher>(io_, paths.state_db(), [this] { scheduler_->hive_changed(); });
   if (Status watching = hive_watcher_->start(); !watching.ok()) return watching;
   std::vector<std::shared_ptr<LoadedPlugin>> active;

@@ -224,6 +224,7 @@ vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, v
     }
     const auto& logger = scan->plugin->logger;
     request.timeout = scan->command_timeout;
+    request.environment = scan->command_environment;
     request.cpu_limit = scan->throttle.percent();
     request.cancelled = &scan->plugin->cancel_scans;
     request.on_output = [&](std::string_view chunk) {

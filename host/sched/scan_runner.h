@@ -24,6 +24,7 @@ struct ScanRequest {
   std::string trigger;                         // "interval", "on-demand", "on-startup"
   std::string control_id;
   std::shared_ptr<ScanProgress> progress;
+  std::vector<std::string> command_environment;  // NAME=value for every command the scan runs
 };
 
 struct ScanOutcome {

@@ -1,6 +1,8 @@
 // Scan scheduling: triggers, rules, the key hive, and outbox delivery.
 #include "sched/scheduler.h"
 
+#include "proxy/proxy_settings.h"
+
 #include <random>
 
 #include <boost/asio/post.hpp>
@@ -64,8 +66,14 @@ Result<int> cpu_limit_from_throttle(int throttle) {
 }
 
 Scheduler::Scheduler(asio::io_context& io, asio::thread_pool& pool, StateStore& store, LogManager& logs,
-                     std::unique_ptr<UploadTarget> target)
-    : io_(io), pool_(pool), store_(store), logs_(logs), target_(std::move(target)), upload_timer_(io) {}
+                     std::unique_ptr<UploadTarget> target, std::filesystem::path proxy_file)
+    : io_(io),
+      pool_(pool),
+      store_(store),
+      proxy_file_(std::move(proxy_file)),
+      logs_(logs),
+      target_(std::move(target)),
+      upload_timer_(io) {}
 
 Scheduler::~Scheduler() {
   stop();
@@ -235,6 +243,16 @@ void Scheduler::arm_interval(Module& module) {
   });
 }
 
+std::vector<std::string> Scheduler::command_environment() {
+  if (proxy_file_.empty()) return {};
+  auto file = proxy::read_proxy_file(proxy_file_);
+  if (!file.ok()) {
+    logs_.daemon()->warn("commands run without a proxy: {}", file.error());
+    return {};
+  }
+  return proxy::command_environment(file.value());
+}
+
 void Scheduler::start_scan(Module& module, Request request) {
   std::vector<Manifest> manifests;
   if (auto stored = store_.manifests(module.plugin->module()); stored.ok()) manifests = stored.value();
@@ -253,7 +271,8 @@ void Scheduler::start_scan(Module& module, Request request) {
                    std::chrono::seconds(config_integer("", "CmdMaxTimeOut", 1800, 1, int64_t{7} * 24 * 3600)),
                    trigger_name(request.trigger),
                    request.control_id,
-                   module.progress};
+                   module.progress,
+                   command_environment()};
   asio::post(pool_, [this, plugin = module.plugin, scan = std::move(scan), request]() mutable {
     ScanOutcome outcome = run_scan(plugin, scan, store_);
     // Back on the control thread, where the last plugin reference may be dropped.

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <random>
@@ -47,8 +48,9 @@ class Scheduler {
  public:
   static constexpr int64_t kDefaultScanIntervalSeconds = 14400;
 
+  // `proxy_file`: https_proxy / no_proxy of it reach every command scans run (SPEC §7).
   Scheduler(boost::asio::io_context& io, boost::asio::thread_pool& pool, StateStore& store, LogManager& logs,
-            std::unique_ptr<UploadTarget> target);
+            std::unique_ptr<UploadTarget> target, std::filesystem::path proxy_file = {});
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -108,6 +110,8 @@ class Scheduler {
   Status can_scan(Module& module);
   void submit(Module& module, Request request);
   void start_scan(Module& module, Request request);
+  // What the proxy file gives the commands a scan runs.
+  std::vector<std::string> command_environment();
   void scan_finished(const std::string& name, const Request& request, const ScanOutcome& outcome);
   // Starts the next waiting demand or a due interval scan if the module is idle.
   void pump(Module& module);
@@ -124,6 +128,7 @@ class Scheduler {
   boost::asio::io_context& io_;
   boost::asio::thread_pool& pool_;
   StateStore& store_;
+  std::filesystem::path proxy_file_;
   LogManager& logs_;
   std::unique_ptr<UploadTarget> target_;
   ControlIdGenerator control_ids_;

@@ -433,6 +433,28 @@ TEST_F(ProxyTest, Vigilctl_ValidatesEveryCombinationAndWritesAllOrNothing) {
   }
 }
 
+TEST_F(ProxyTest, ProxyFile_HttpsProxyReachesTheCommandsScansRun_VigilHttpsProxyDoesNot) {
+  auto root = dir_.path() / "commands";
+  install_plugins(root, {plugin("test_scanner")});
+  std::filesystem::create_directories(root / "etc/vigil");
+  std::ofstream(root / "etc/vigil/proxy") << "https_proxy=http://proxy.corp.example:3128\n"
+                                             "vigil_https_proxy=http://platform-only.corp.example:3128\n"
+                                             "no_proxy=.corp.example\n";
+  auto manifest = dir_.path() / "env.manifest";
+  std::ofstream(manifest) << "exec /usr/bin/env\n";
+  Daemon daemon(root);
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  ASSERT_EQ(vigilctl(root, {"manifest", "set", "--module", "testscan", "--file", manifest.string()}).exit_code, 0);
+  ASSERT_EQ(vigilctl(root, {"demand", "--type", "testscan", "--wait"}).exit_code, 0) << daemon.log();
+  auto results = vigilctl(root, {"results", "--module", "testscan", "--json"});
+  ASSERT_EQ(results.exit_code, 0) << results.err;
+  std::string output = nlohmann::json::parse(results.out)["rows"][0]["values"]["output"];
+  EXPECT_NE(output.find("https_proxy=http://proxy.corp.example:3128\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("HTTPS_PROXY=http://proxy.corp.example:3128\n"), std::string::npos) << output;
+  EXPECT_NE(output.find("no_proxy=.corp.example\n"), std::string::npos) << output;
+  EXPECT_EQ(output.find("platform-only"), std::string::npos) << output;
+}
+
 // Through vigild and vigilctl: provisioning through an authenticating proxy,
 // proxy changes without a restart, and the credentials nowhere in clear.
 TEST_F(ProxyTest, Agent_ProvisionsThroughAProxy_AppliesChangesLive_KeepsSecretsHidden) {
