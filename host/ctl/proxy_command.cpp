@@ -27,7 +27,9 @@ int failed(const std::string& message) {
   return kFailed;
 }
 
-std::filesystem::path key_file(const Paths& paths) { return paths.config_dir / "secret.key"; }
+std::filesystem::path key_file(const Paths& paths) {
+  return paths.config_dir / "secret.key";
+}
 
 // Plain credentials become tokens; tokens must open with this machine's key.
 Result<std::string> seal_credentials(const std::vector<proxy::ProxyUrl>& proxies, const Paths& paths) {
@@ -43,7 +45,8 @@ Result<std::string> seal_credentials(const std::vector<proxy::ProxyUrl>& proxies
       }
       if ((*credential)->encrypted) {
         auto opened = box->open((*credential)->text);
-        if (!opened.ok()) return Error{"proxy " + std::to_string(i + 1) + " (" + sealed[i].display() + "): " + opened.error()};
+        if (!opened.ok())
+          return Error{"proxy " + std::to_string(i + 1) + " (" + sealed[i].display() + "): " + opened.error()};
       } else {
         **credential = proxy::Credential{box->seal((*credential)->text), true};
       }
@@ -57,8 +60,8 @@ std::string masked_list(const std::string& stored) {
   if (!proxies.ok()) return "(invalid: " + proxies.error() + ")";
   std::string out;
   for (const auto& entry : proxies.value()) {
-    out += (out.empty() ? "" : ";") + std::string(entry.tls ? "https://" : "http://") +
-           (entry.user ? "***@" : "") + entry.address.to_string();
+    out += (out.empty() ? "" : ";") + std::string(entry.tls ? "https://" : "http://") + (entry.user ? "***@" : "") +
+           entry.address.to_string();
   }
   return out;
 }
@@ -89,7 +92,8 @@ int show(const Paths& paths, StateStore& store) {
     std::cout << " (none)\n";
   } else {
     std::cout << "\n";
-    if (!file->vigil_https_proxy.empty()) std::cout << "  vigil_https_proxy=" << masked_list(file->vigil_https_proxy) << "\n";
+    if (!file->vigil_https_proxy.empty())
+      std::cout << "  vigil_https_proxy=" << masked_list(file->vigil_https_proxy) << "\n";
     if (!file->https_proxy.empty()) std::cout << "  https_proxy=" << masked_list(file->https_proxy) << "\n";
     if (!file->no_proxy.empty()) std::cout << "  no_proxy=" << file->no_proxy << "\n";
   }
@@ -103,9 +107,9 @@ int show(const Paths& paths, StateStore& store) {
 }  // namespace
 
 std::vector<std::string> translate_proxy_slash_options(const std::vector<std::string>& args) {
-  static const std::map<char, std::string> names = {
-      {'u', "--url"},  {'n', "--user"},   {'p', "--password"}, {'a', "--pac"},          {'d', "--delete"},
-      {'w', "--wpad"}, {'h', "--system"}, {'c', "--show"},     {'t', "--direct-fallback"}};
+  static const std::map<char, std::string> names = {{'u', "--url"},    {'n', "--user"},   {'p', "--password"},
+                                                    {'a', "--pac"},    {'d', "--delete"}, {'w', "--wpad"},
+                                                    {'h', "--system"}, {'c', "--show"},   {'t', "--direct-fallback"}};
   std::vector<std::string> out;
   for (const auto& arg : args) {
     bool slash = arg.size() >= 2 && arg[0] == '/' && (arg.size() == 2 || arg[2] == ':');
@@ -158,19 +162,18 @@ int run_proxy(const Paths& paths, const ProxyOptions& options) {
       return parsed.ok() ? Status::Ok() : Status(Error{parsed.error()});
     };
   };
-  std::vector<Check> checks = {
-      {options.wpad, keys::kWpad, switch_check(keys::kWpad)},
-      {options.system, keys::kSystem, switch_check(keys::kSystem)},
-      {options.direct_fallback, keys::kDirectFallback, switch_check(keys::kDirectFallback)},
-      {options.order, keys::kOrder,
-       [](const std::string& value) -> Status {
-         auto parsed = proxy::parse_order(value);
-         return parsed.ok() ? Status::Ok() : Status(Error{parsed.error()});
-       }},
-      {options.connect_timeout, keys::kConnectTimeout, [](const std::string& value) -> Status {
-         auto parsed = proxy::parse_connect_timeout(value);
-         return parsed.ok() ? Status::Ok() : Status(Error{parsed.error()});
-       }}};
+  std::vector<Check> checks = {{options.wpad, keys::kWpad, switch_check(keys::kWpad)},
+                               {options.system, keys::kSystem, switch_check(keys::kSystem)},
+                               {options.direct_fallback, keys::kDirectFallback, switch_check(keys::kDirectFallback)},
+                               {options.order, keys::kOrder,
+                                [](const std::string& value) -> Status {
+                                  auto parsed = proxy::parse_order(value);
+                                  return parsed.ok() ? Status::Ok() : Status(Error{parsed.error()});
+                                }},
+                               {options.connect_timeout, keys::kConnectTimeout, [](const std::string& value) -> Status {
+                                  auto parsed = proxy::parse_connect_timeout(value);
+                                  return parsed.ok() ? Status::Ok() : Status(Error{parsed.error()});
+                                }}};
   for (const auto& check : checks) {
     if (!check.value) continue;
     if (Status valid = check.valid(*check.value); !valid.ok()) return usage(valid.error());

@@ -12,14 +12,14 @@
 namespace vigil {
 
 struct ProxyOptions {
-  std::optional<std::string> url;  // /u
-  std::optional<std::string> user;  // /n
-  std::optional<std::string> password;  // /p
-  std::optional<std::string> pac;  // /a
-  bool remove = false;  // /d
-  std::optional<std::string> wpad;  // /w
-  std::optional<std::string> system;  // /h
-  bool show = false;  // /c
+  std::optional<std::string> url;              // /u
+  std::optional<std::string> user;             // /n
+  std::optional<std::string> password;         // /p
+  std::optional<std::string> pac;              // /a
+  bool remove = false;                         // /d
+  std::optional<std::string> wpad;             // /w
+  std::optional<std::string> system;           // /h
+  bool show = false;                           // /c
   std::optional<std::string> direct_fallback;  // /t
   std::optional<std::string> order;
   std::optional<std::string> connect_timeout;

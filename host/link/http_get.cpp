@@ -55,7 +55,8 @@ Result<std::string> get(asio::io_context& io, Stream& stream, const std::string&
     return Error{std::string(url) + " is larger than " + std::to_string(options.max_bytes) + " bytes"};
   }
   if (error && error != http::error::end_of_stream) {
-    return Error{"reading " + std::string(url) + " failed: " + (error == beast::error::timeout ? "timed out" : error.message())};
+    return Error{"reading " + std::string(url) +
+                 " failed: " + (error == beast::error::timeout ? "timed out" : error.message())};
   }
   if (parser.get().result() != http::status::ok) {
     return Error{std::string(url) + " answered " + std::to_string(parser.get().result_int()) + " " +
@@ -83,7 +84,8 @@ Result<std::string> fetch_document(std::string_view url, const FetchOptions& opt
   asio::io_context io;
   tcp::resolver resolver(io);
   error_code error;
-  auto endpoints = resolver.resolve(options.connect_address.value_or(address->host), std::to_string(address->port), error);
+  auto endpoints =
+      resolver.resolve(options.connect_address.value_or(address->host), std::to_string(address->port), error);
   if (error) return Error{"cannot resolve " + address->host + ": " + error.message()};
   beast::tcp_stream tcp_stream(io);
   tcp_stream.expires_after(options.timeout);  // one deadline for connect, request and reply

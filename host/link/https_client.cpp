@@ -105,12 +105,11 @@ Status HttpsClient::connect_via(const Route& route, std::chrono::milliseconds co
   asio::steady_timer deadline(io_);
   error_code error;
   tcp::resolver::results_type endpoints;
-  resolver.async_resolve(first_host, std::to_string(first_port),
-                         [&](error_code e, tcp::resolver::results_type found) {
-                           error = e;
-                           endpoints = std::move(found);
-                           deadline.cancel();
-                         });
+  resolver.async_resolve(first_host, std::to_string(first_port), [&](error_code e, tcp::resolver::results_type found) {
+    error = e;
+    endpoints = std::move(found);
+    deadline.cancel();
+  });
   deadline.expires_after(connect_timeout);
   deadline.async_wait([&](error_code e) {
     if (!e) resolver.cancel();

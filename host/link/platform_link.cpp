@@ -288,8 +288,10 @@ Status PlatformLink::ensure_clients(const Settings& settings) {
     std::lock_guard status_lock(status_mutex_);
     if (failure.empty()) status_["route"] = route.display();
   };
-  checkin_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
-  upload_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
+  checkin_client_ =
+      std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
+  upload_client_ =
+      std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
   if (stopping_) {
     checkin_client_->cancel();
     upload_client_->cancel();

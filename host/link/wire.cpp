@@ -9,7 +9,9 @@
 
 namespace vigil::wire {
 
-std::string Url::to_string() const { return "https://" + HostPort{host, port}.to_string() + prefix; }
+std::string Url::to_string() const {
+  return "https://" + HostPort{host, port}.to_string() + prefix;
+}
 
 Result<HostPort> parse_host_port(std::string_view authority, uint16_t default_port) {
   HostPort parsed{{}, default_port};

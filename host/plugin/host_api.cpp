@@ -232,8 +232,7 @@ vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, v
     };
     request.on_error_line = [&](std::string_view line) { logger->warn("{}: {}", request.argv[0], line); };
     logger->debug("running {} (timeout {} s, CPU limit {}%)", request.argv[0],
-                  std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count(),
-                  request.cpu_limit);
+                  std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count(), request.cpu_limit);
     CommandOutcome outcome = vigil::run_command(request);
     if (outcome.status != VIGIL_OK) {
       scan->error = outcome.error;

@@ -63,7 +63,7 @@ struct vigil_scan {
   std::vector<vigil::SnapshotRow> rows;
   std::unordered_set<std::string> row_ids;  // table + '\n' + key, to refuse duplicates
   std::shared_ptr<vigil::ScanProgress> progress;
-  std::chrono::seconds command_timeout{1800};  // CmdMaxTimeOut
+  std::chrono::seconds command_timeout{1800};    // CmdMaxTimeOut
   std::vector<std::string> command_environment;  // proxy settings for commands (NAME=value)
   std::string error;
 };

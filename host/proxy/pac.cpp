@@ -26,7 +26,8 @@ Result<std::vector<PacDirective>> parse_pac_result(std::string_view result) {
   size_t count = 0;
   for (size_t start = 0; start <= result.size();) {
     size_t end = result.find(';', start);
-    std::string_view entry = trim(result.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    std::string_view entry =
+        trim(result.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
     start = end == std::string_view::npos ? result.size() + 1 : end + 1;
     if (entry.empty()) continue;
     if (++count > 64) return Error{"the PAC returned more than 64 entries"};

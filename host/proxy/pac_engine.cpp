@@ -1,9 +1,9 @@
 // find_proxy_for_url: the PAC helper functions, written for Vigil in plain
 // JavaScript on top of three native functions (dnsResolve, myIpAddress,
 // alert), evaluated with duktape.
+#include <arpa/inet.h>
 #include <duktape.h>
 #include <netdb.h>
-#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <cstdio>
@@ -176,7 +176,9 @@ duk_ret_t my_ip_address(duk_context* ctx) {
   return 1;
 }
 
-duk_ret_t alert(duk_context*) { return 0; }
+duk_ret_t alert(duk_context*) {
+  return 0;
+}
 
 std::string error_of(duk_context* ctx) {
   std::string text = duk_safe_to_string(ctx, -1);

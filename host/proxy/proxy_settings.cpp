@@ -30,9 +30,9 @@ Result<std::optional<Credential>> read_token(const ConfigLookup& config, const c
 }  // namespace
 
 const std::vector<const char*>& all_keys() {
-  static const std::vector<const char*> names = {keys::kUrls, keys::kUser,   keys::kPassword,
-                                                 keys::kPac,  keys::kWpad,   keys::kSystem,
-                                                 keys::kDirectFallback, keys::kOrder, keys::kConnectTimeout};
+  static const std::vector<const char*> names = {
+      keys::kUrls,   keys::kUser,           keys::kPassword, keys::kPac,           keys::kWpad,
+      keys::kSystem, keys::kDirectFallback, keys::kOrder,    keys::kConnectTimeout};
   return names;
 }
 
@@ -62,7 +62,8 @@ Result<int> parse_connect_timeout(const std::string& value) {
 Status check_pac_url(const std::string& url) {
   std::string scheme = lower(url.substr(0, url.find("://") == std::string::npos ? 0 : url.find("://") + 3));
   if (scheme == "file://") {
-    if (url.size() <= 7 || url[7] != '/') return Error{"PAC URL '" + url + "': a file URL needs an absolute path (file:///…)"};
+    if (url.size() <= 7 || url[7] != '/')
+      return Error{"PAC URL '" + url + "': a file URL needs an absolute path (file:///…)"};
     return Status::Ok();
   }
   if (scheme != "http://" && scheme != "https://") {

@@ -16,15 +16,15 @@
 namespace vigil::proxy {
 
 namespace keys {
-inline constexpr const char* kUrls = "ProxyUrls";                  // ';'-separated proxy URLs
-inline constexpr const char* kUser = "ProxyUser";                  // encrypted token
-inline constexpr const char* kPassword = "ProxyPassword";          // encrypted token
-inline constexpr const char* kPac = "ProxyPac";                    // PAC file URL
-inline constexpr const char* kWpad = "ProxyWpad";                  // on|off, default off
-inline constexpr const char* kSystem = "ProxySystem";              // on|off, default on
+inline constexpr const char* kUrls = "ProxyUrls";                      // ';'-separated proxy URLs
+inline constexpr const char* kUser = "ProxyUser";                      // encrypted token
+inline constexpr const char* kPassword = "ProxyPassword";              // encrypted token
+inline constexpr const char* kPac = "ProxyPac";                        // PAC file URL
+inline constexpr const char* kWpad = "ProxyWpad";                      // on|off, default off
+inline constexpr const char* kSystem = "ProxySystem";                  // on|off, default on
 inline constexpr const char* kDirectFallback = "ProxyDirectFallback";  // on|off, default on
-inline constexpr const char* kOrder = "ProxyOrder";                // sequential|seq|random
-inline constexpr const char* kConnectTimeout = "ConnectTimeout";   // seconds, 1-120, default 3
+inline constexpr const char* kOrder = "ProxyOrder";                    // sequential|seq|random
+inline constexpr const char* kConnectTimeout = "ConnectTimeout";       // seconds, 1-120, default 3
 }  // namespace keys
 
 // Every key above, for deleting them all.

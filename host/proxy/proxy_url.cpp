@@ -47,8 +47,10 @@ Result<Credential> parse_credential(std::string_view text, const char* what) {
 // 16 bytes for IPv6, 4 for IPv4; nullopt when `text` is not an address.
 std::optional<std::vector<unsigned char>> address_bytes(const std::string& text) {
   std::array<unsigned char, 16> buffer{};
-  if (inet_pton(AF_INET, text.c_str(), buffer.data()) == 1) return std::vector<unsigned char>(buffer.begin(), buffer.begin() + 4);
-  if (inet_pton(AF_INET6, text.c_str(), buffer.data()) == 1) return std::vector<unsigned char>(buffer.begin(), buffer.end());
+  if (inet_pton(AF_INET, text.c_str(), buffer.data()) == 1)
+    return std::vector<unsigned char>(buffer.begin(), buffer.begin() + 4);
+  if (inet_pton(AF_INET6, text.c_str(), buffer.data()) == 1)
+    return std::vector<unsigned char>(buffer.begin(), buffer.end());
   return std::nullopt;
 }
 
@@ -91,7 +93,8 @@ Result<std::string> percent_decode(std::string_view text) {
       out += static_cast<char>(value);
       i += 2;
     } else if (c == '@' || c == ':' || c == '/' || c == ';' || std::iscntrl(static_cast<unsigned char>(c))) {
-      return Error{std::string("has a '") + (std::iscntrl(static_cast<unsigned char>(c)) ? std::string("control") : std::string(1, c)) +
+      return Error{std::string("has a '") +
+                   (std::iscntrl(static_cast<unsigned char>(c)) ? std::string("control") : std::string(1, c)) +
                    "' character: URL-encode special characters (e.g. @ as %40)"};
     } else {
       out += c;
@@ -110,7 +113,9 @@ std::string mask_credentials(std::string_view text) {
   return std::string(text.substr(0, start)) + "***" + std::string(text.substr(start + at));
 }
 
-std::string ProxyUrl::display() const { return std::string(tls ? "https://" : "http://") + address.to_string(); }
+std::string ProxyUrl::display() const {
+  return std::string(tls ? "https://" : "http://") + address.to_string();
+}
 
 std::string ProxyUrl::to_string() const {
   std::string userinfo;
@@ -178,7 +183,8 @@ Result<std::vector<ProxyUrl>> parse_proxy_list(std::string_view text) {
   }
   if (entries.size() > 1 && trim(entries.back()).empty()) entries.pop_back();
   if (entries.size() > kMaxProxies) {
-    return Error{"too many proxies: " + std::to_string(entries.size()) + " (at most " + std::to_string(kMaxProxies) + ")"};
+    return Error{"too many proxies: " + std::to_string(entries.size()) + " (at most " + std::to_string(kMaxProxies) +
+                 ")"};
   }
   std::vector<ProxyUrl> proxies;
   for (size_t i = 0; i < entries.size(); ++i) {
@@ -256,7 +262,8 @@ bool NoProxy::matches(std::string_view host_text, uint16_t port) const {
       continue;
     }
     if (host == entry.name) return true;
-    if (host.size() > entry.name.size() && host.compare(host.size() - entry.name.size(), entry.name.size(), entry.name) == 0 &&
+    if (host.size() > entry.name.size() &&
+        host.compare(host.size() - entry.name.size(), entry.name.size(), entry.name) == 0 &&
         host[host.size() - entry.name.size() - 1] == '.') {
       return true;
     }

@@ -33,10 +33,10 @@ struct ResolverOptions {
   ConfigLookup config;
   // Process environment; unset = getenv.
   std::function<std::optional<std::string>(const char* name)> environment;
-  std::filesystem::path pac_helper;                 // vigil-pac
-  std::shared_ptr<boost::asio::ssl::context> tls;   // for https:// PAC URLs
-  std::chrono::milliseconds pac_timeout{3000};      // evaluation of one FindProxyForURL call
-  std::chrono::seconds pac_cache{300};              // a fetched PAC (or WPAD discovery) is reused this long
+  std::filesystem::path pac_helper;                // vigil-pac
+  std::shared_ptr<boost::asio::ssl::context> tls;  // for https:// PAC URLs
+  std::chrono::milliseconds pac_timeout{3000};     // evaluation of one FindProxyForURL call
+  std::chrono::seconds pac_cache{300};             // a fetched PAC (or WPAD discovery) is reused this long
 };
 
 class RouteResolver {
@@ -60,7 +60,7 @@ class RouteResolver {
 
   ResolverOptions options_;
   std::mutex mutex_;
-  std::map<std::string, Script> scripts_;  // by PAC URL
+  std::map<std::string, Script> scripts_;                                              // by PAC URL
   std::optional<std::pair<std::string, std::chrono::steady_clock::time_point>> wpad_;  // found URL, when
   std::optional<std::string> wpad_address_;
 };

@@ -26,7 +26,8 @@ using CipherContext = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_f
 
 std::string base64url(const std::vector<unsigned char>& bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
+  int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(), static_cast<int>(bytes.size()));
   out.resize(static_cast<size_t>(written));
   while (!out.empty() && out.back() == '=') out.pop_back();
   for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
@@ -48,7 +49,8 @@ Result<std::vector<unsigned char>> from_base64url(std::string_view text) {
   size_t padding = (4 - padded.size() % 4) % 4;
   padded.append(padding, '=');
   std::vector<unsigned char> out(padded.size() / 4 * 3);
-  int written = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(padded.data()), static_cast<int>(padded.size()));
+  int written = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(padded.data()),
+                                static_cast<int>(padded.size()));
   if (written < 0) return Error{"not a token"};
   out.resize(static_cast<size_t>(written) - padding);
   return out;

@@ -185,8 +185,7 @@ CommandOutcome run_command(const CommandRequest& request) {
       outcome.status = VIGIL_E_TIMEOUT;
       char seconds[32];
       std::snprintf(seconds, sizeof(seconds), "%.3g", std::chrono::duration<double>(request.timeout).count());
-      outcome.error =
-          "command " + program + " killed after " + seconds + " s (" + request.timeout_setting + ")";
+      outcome.error = "command " + program + " killed after " + seconds + " s (" + request.timeout_setting + ")";
       break;
     }
     // Hold the command to the scan's CPU limit, window by window.
@@ -207,7 +206,8 @@ CommandOutcome run_command(const CommandRequest& request) {
       }
     }
     pollfd fds[2] = {{out_open ? out.read_end() : -1, POLLIN, 0}, {err_open ? err.read_end() : -1, POLLIN, 0}};
-    ::poll(fds, 2, 10);
+    // Once both pipes closed only the exit is left to see: look again soon.
+    ::poll(fds, 2, out_open || err_open ? 10 : 1);
     for (int index = 0; index < 2; ++index) {
       if (fds[index].fd < 0 || (fds[index].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       ssize_t n = ::read(fds[index].fd, buffer.data(), buffer.size());

@@ -20,7 +20,7 @@ struct CommandRequest {
   std::chrono::milliseconds timeout{std::chrono::seconds(1800)};
   const char* timeout_setting = "CmdMaxTimeOut";  // named when the command is killed at the deadline
   std::vector<std::string> environment;           // NAME=value pairs added to the minimal environment
-  int cpu_limit = 100;  // percent of one core
+  int cpu_limit = 100;                            // percent of one core
   const std::atomic<bool>* cancelled = nullptr;
   std::function<void(std::string_view)> on_output;      // stdout chunks
   std::function<void(std::string_view)> on_error_line;  // stderr lines

@@ -16,8 +16,8 @@
 
 #include <chrono>
 #include <deque>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>

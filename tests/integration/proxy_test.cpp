@@ -72,8 +72,11 @@ class ProxyTest : public ::testing::Test {
     auto resolver = std::make_shared<proxy::RouteResolver>(options);
     auto url = wire::parse_url(platform_->url());
     return std::make_unique<link::HttpsClient>(
-        url.value(), tls.value(), link::LinkTimeouts{}, [resolver](const wire::Url& target) { return resolver->plan(target); },
-        [this](const link::Route& route, const std::string& failure) { attempts_.push_back({route.display(), failure}); });
+        url.value(), tls.value(), link::LinkTimeouts{},
+        [resolver](const wire::Url& target) { return resolver->plan(target); },
+        [this](const link::Route& route, const std::string& failure) {
+          attempts_.push_back({route.display(), failure});
+        });
   }
 
   // One request on a new connection; true when the platform itself answered
@@ -88,13 +91,12 @@ class ProxyTest : public ::testing::Test {
 
   std::string attempts_text() const {
     std::string text;
-    for (const auto& attempt : attempts_) text += attempt.route + " -> " + (attempt.failure.empty() ? "ok" : attempt.failure) + "\n";
+    for (const auto& attempt : attempts_)
+      text += attempt.route + " -> " + (attempt.failure.empty() ? "ok" : attempt.failure) + "\n";
     return text;
   }
 
-  void write_proxy_file(const std::string& text) {
-    std::ofstream(paths_.config_dir / "proxy") << text;
-  }
+  void write_proxy_file(const std::string& text) { std::ofstream(paths_.config_dir / "proxy") << text; }
 
   TempDir dir_;
   std::unique_ptr<PlatformProcess> platform_;
@@ -105,23 +107,35 @@ class ProxyTest : public ::testing::Test {
   int proxies_ = 0;
 };
 
+ProxyServer::Options authenticating(const std::string& user, const std::string& password) {
+  ProxyServer::Options options;
+  options.user = user;
+  options.password = password;
+  return options;
+}
+
 #define SKIP_UNLESS_RUNNING(server) \
   if (!(server)->unavailable().empty()) GTEST_SKIP() << (server)->unavailable()
 
 TEST_F(ProxyTest, OneProxy_CarriesTheConnectionThroughConnect) {
-  auto tinyproxy = proxy();
-  SKIP_UNLESS_RUNNING(tinyproxy);
-  config_["ProxyUrls"] = tinyproxy->url();
-  auto link_client = client();
-  ASSERT_TRUE(reach(*link_client)) << attempts_text();
-  EXPECT_EQ(link_client->route(), "proxy " + tinyproxy->url() + " (ProxyUrls)");
-  EXPECT_EQ(tinyproxy->connects(), 1u) << tinyproxy->log();
-  EXPECT_NE(tinyproxy->log().find("CONNECT 127.0.0.1:" + std::to_string(platform_->port())), std::string::npos);
+  for (bool squid : {false, true}) {
+    SCOPED_TRACE(squid ? "squid" : "tinyproxy");
+    auto server = squid ? proxy(ProxyServer::squid_options()) : proxy();
+    SKIP_UNLESS_RUNNING(server);
+    config_["ProxyUrls"] = server->url();
+    config_["ProxyDirectFallback"] = "off";
+    auto link_client = client();
+    ASSERT_TRUE(reach(*link_client)) << attempts_text();
+    EXPECT_EQ(link_client->route(), "proxy " + server->url() + " (ProxyUrls)");
+    link_client.reset();  // squid logs a tunnel when it closes
+    ASSERT_TRUE(eventually([&] { return server->connects() == 1; }, 5)) << server->log();
+    EXPECT_NE(server->log().find("CONNECT 127.0.0.1:" + std::to_string(platform_->port())), std::string::npos);
+  }
 }
 
 TEST_F(ProxyTest, AuthenticatingProxy_RightWrongAndMissingCredentials) {
   // tinyproxy takes [-a-z0-9._] in BasicAuth; URL-encoded specials are unit-tested.
-  auto tinyproxy = proxy({false, "agent", "s3cret.pass-1", {}, {}});
+  auto tinyproxy = proxy(authenticating("agent", "s3cret.pass-1"));
   SKIP_UNLESS_RUNNING(tinyproxy);
   std::string address = tinyproxy->url().substr(7);
   config_["ProxyDirectFallback"] = "off";
@@ -176,7 +190,8 @@ TEST_F(ProxyTest, DeadProxies_FailOverToTheFirstLiveOneInListOrder) {
 
 TEST_F(ProxyTest, AllProxiesDead_DirectFallbackOnConnectsDirectly_OffFailsClosedNamingEach) {
   std::vector<uint16_t> dead = {refused_port(), refused_port()};
-  config_["ProxyUrls"] = "http://127.0.0.1:" + std::to_string(dead[0]) + ";https://127.0.0.1:" + std::to_string(dead[1]);
+  config_["ProxyUrls"] =
+      "http://127.0.0.1:" + std::to_string(dead[0]) + ";https://127.0.0.1:" + std::to_string(dead[1]);
   auto link_client = client();
   ASSERT_TRUE(reach(*link_client)) << attempts_text();
   EXPECT_EQ(link_client->route(), "direct");
@@ -235,7 +250,8 @@ TEST_F(ProxyTest, Pac_ServedOverHttp_ListWithHelpersIsFollowedInOrder) {
     function FindProxyForURL(url, host) {
       if (isPlainHostName(host) || dnsDomainIs(host, ".intranet.example")) return "DIRECT";
       if (isInNet(host, "127.0.0.0", "255.0.0.0") && shExpMatch(url, "https://127.0.0.1:*"))
-        return "PROXY 127.0.0.1:)" + std::to_string(dead) + R"(; PROXY )" + tinyproxy->url().substr(7) + R"(; DIRECT";
+        return "PROXY 127.0.0.1:)" +
+                    std::to_string(dead) + R"(; PROXY )" + tinyproxy->url().substr(7) + R"(; DIRECT";
       return "DIRECT";
     })";
   DocumentServer server({{"/proxy.pac", pac}});
@@ -264,9 +280,9 @@ TEST_F(ProxyTest, Pac_ThatLoopsOrThrowsIsBoundedAndTreatedAsFailed) {
     std::string path;
     std::string expected;
   };
-  for (const Case& pac : {Case{"/loop.pac", "did not finish within its time limit"}, Case{"/throw.pac", "broken on purpose"},
-                          Case{"/none.pac", "defines no function FindProxyForURL"},
-                          Case{"/missing.pac", "404"}}) {
+  for (const Case& pac :
+       {Case{"/loop.pac", "did not finish within its time limit"}, Case{"/throw.pac", "broken on purpose"},
+        Case{"/none.pac", "defines no function FindProxyForURL"}, Case{"/missing.pac", "404"}}) {
     SCOPED_TRACE(pac.path);
     config_["ProxyPac"] = base + pac.path;
     config_["ProxyDirectFallback"] = "off";
@@ -325,8 +341,8 @@ TEST_F(ProxyTest, Wpad_FindsThePacUnderTheDnsDomain) {
   auto tinyproxy = proxy();
   SKIP_UNLESS_RUNNING(tinyproxy);
   // WPAD is http://wpad.<domain>/wpad.dat: port 80.
-  DocumentServer server({{"/wpad.dat", "function FindProxyForURL(u, h) { return 'PROXY " + tinyproxy->url().substr(7) + "'; }"}},
-                        80);
+  DocumentServer server(
+      {{"/wpad.dat", "function FindProxyForURL(u, h) { return 'PROXY " + tinyproxy->url().substr(7) + "'; }"}}, 80);
   if (!server.unavailable().empty()) GTEST_SKIP() << "WPAD needs 127.0.0.1:80: " << server.unavailable();
   std::filesystem::create_directories(paths_.root / "etc");
   std::ofstream(paths_.root / "etc/resolv.conf") << "nameserver 127.0.0.1\nsearch eu.corp.test\n";
@@ -380,16 +396,16 @@ TEST_F(ProxyTest, Vigilctl_ValidatesEveryCombinationAndWritesAllOrNothing) {
     std::vector<std::string> args;
     const char* message;
   };
-  for (const Case& bad : {Case{{"proxy"}, "nothing to do"},
-                          Case{{"proxy", "/n", "bob"}, "need --url (/u) or --pac (/a)"},
-                          Case{{"proxy", "/u", "http://a:1", "/p", "x"}, "--password (/p) needs --user (/n)"},
-                          Case{{"proxy", "/u", "http://a:1", "/a", "http://x/p.pac"}, "exclude each other"},
-                          Case{{"proxy", "/d", "/u", "http://a:1"}, "cannot be combined"},
-                          Case{{"proxy", "/u", "http://a:1;ftp://b:2"}, "proxy 2 of 2"},
-                          Case{{"proxy", "/u", "http://a:1", "/w", "maybe"}, "ProxyWpad must be on or off"},
-                          Case{{"proxy", "/a", "gopher://x/p.pac"}, "must start with http://, https:// or file:///"},
-                          Case{{"proxy", "--order", "sometimes"}, "ProxyOrder must be"},
-                          Case{{"proxy", "--connect-timeout", "0"}, "ConnectTimeout must be 1-120"}}) {
+  for (const Case& bad :
+       {Case{{"proxy"}, "nothing to do"}, Case{{"proxy", "/n", "bob"}, "need --url (/u) or --pac (/a)"},
+        Case{{"proxy", "/u", "http://a:1", "/p", "x"}, "--password (/p) needs --user (/n)"},
+        Case{{"proxy", "/u", "http://a:1", "/a", "http://x/p.pac"}, "exclude each other"},
+        Case{{"proxy", "/d", "/u", "http://a:1"}, "cannot be combined"},
+        Case{{"proxy", "/u", "http://a:1;ftp://b:2"}, "proxy 2 of 2"},
+        Case{{"proxy", "/u", "http://a:1", "/w", "maybe"}, "ProxyWpad must be on or off"},
+        Case{{"proxy", "/a", "gopher://x/p.pac"}, "must start with http://, https:// or file:///"},
+        Case{{"proxy", "--order", "sometimes"}, "ProxyOrder must be"},
+        Case{{"proxy", "--connect-timeout", "0"}, "ConnectTimeout must be 1-120"}}) {
     auto result = vigilctl(root, bad.args);
     EXPECT_EQ(result.exit_code, 2) << result.err;
     EXPECT_NE(result.err.find(bad.message), std::string::npos) << result.err;
@@ -400,8 +416,9 @@ TEST_F(ProxyTest, Vigilctl_ValidatesEveryCombinationAndWritesAllOrNothing) {
   }
 
   // Plain credentials are stored as tokens; the list order is kept.
-  auto saved = vigilctl(root, {"proxy", "/u", "http://ops:pa%24%24word@p1:3128;https://p2:8443;http://p3:1;http://p4:2;http://p5:3",
-                               "--order", "random", "/t", "off", "/w", "off", "/h", "on", "--connect-timeout", "2"});
+  auto saved = vigilctl(
+      root, {"proxy", "/u", "http://ops:pa%24%24word@p1:3128;https://p2:8443;http://p3:1;http://p4:2;http://p5:3",
+             "--order", "random", "/t", "off", "/w", "off", "/h", "on", "--connect-timeout", "2"});
   ASSERT_EQ(saved.exit_code, 0) << saved.err;
   std::string stored = config("ProxyUrls");
   EXPECT_EQ(stored.find("pa$$word"), std::string::npos);
@@ -459,7 +476,7 @@ TEST_F(ProxyTest, ProxyFile_HttpsProxyReachesTheCommandsScansRun_VigilHttpsProxy
 // proxy changes without a restart, and the credentials nowhere in clear.
 TEST_F(ProxyTest, Agent_ProvisionsThroughAProxy_AppliesChangesLive_KeepsSecretsHidden) {
   const std::string password = "s3cret.pass-1";
-  auto tinyproxy = proxy({false, "agent", password, {}, {}});
+  auto tinyproxy = proxy(authenticating("agent", password));
   SKIP_UNLESS_RUNNING(tinyproxy);
   auto root = dir_.path() / "agent";
   install_plugins(root, {plugin("test_scanner")});
@@ -472,9 +489,9 @@ TEST_F(ProxyTest, Agent_ProvisionsThroughAProxy_AppliesChangesLive_KeepsSecretsH
   }
   Daemon daemon(root);
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  auto provisioned = vigilctl(root, {"provision", "CustomerId=" + platform_->customer_id(),
-                                     "ActivationId=" + platform_->activation_id(), "WebServiceUri=" + platform_->url(),
-                                     "CaBundle=" + platform_->ca_bundle()});
+  auto provisioned = vigilctl(
+      root, {"provision", "CustomerId=" + platform_->customer_id(), "ActivationId=" + platform_->activation_id(),
+             "WebServiceUri=" + platform_->url(), "CaBundle=" + platform_->ca_bundle()});
   ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err << daemon.log();
   EXPECT_GE(tinyproxy->connects(), 1u);
   auto status = [&] { return nlohmann::json::parse(vigilctl(root, {"status", "--json"}).out)["platform"]; };
@@ -492,7 +509,8 @@ TEST_F(ProxyTest, Agent_ProvisionsThroughAProxy_AppliesChangesLive_KeepsSecretsH
     return platform.value("state", "") != "connected" &&
            platform.value("last_error", "").find("proxy " + dead + " (ProxyUrls)") != std::string::npos &&
            platform.value("last_error", "").find("fail closed") != std::string::npos;
-  })) << status().dump() << daemon.log();
+  })) << status().dump()
+      << daemon.log();
 
   // No proxy settings: direct again, still without a restart.
   ASSERT_EQ(vigilctl(root, {"proxy", "/d"}).exit_code, 0);
@@ -500,7 +518,8 @@ TEST_F(ProxyTest, Agent_ProvisionsThroughAProxy_AppliesChangesLive_KeepsSecretsH
     vigilctl(root, {"checkin"});
     auto platform = status();
     return platform.value("state", "") == "connected" && platform.value("route", "") == "direct";
-  })) << status().dump() << daemon.log();
+  })) << status().dump()
+      << daemon.log();
 
   for (const auto& place : {root / "var/lib/vigil", root / "var/log/vigil", root / "vigild.out", root / "run/vigil"}) {
     EXPECT_EQ(read_all(place).find(password), std::string::npos) << "the proxy password in clear under " << place;

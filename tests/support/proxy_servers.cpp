@@ -65,22 +65,27 @@ uint16_t refused_port() {
   }
 }
 
-ProxyServer::ProxyServer(std::filesystem::path dir, Options options) : dir_(std::move(dir)), options_(std::move(options)) {
+ProxyServer::ProxyServer(std::filesystem::path dir, Options options)
+    : dir_(std::move(dir)), options_(std::move(options)) {
   std::filesystem::create_directories(dir_);
   port_ = free_port();
   std::vector<std::string> args;
   auto config = dir_ / "proxy.conf";
   std::ofstream out(config);
-  if (options_.tls) {
+  if (options_.tls || options_.squid) {
     const char* squid = "/usr/sbin/squid";
     if (::access(squid, X_OK) != 0) {
       unavailable_ = "squid is not installed (scripts/bootstrap installs it)";
       return;
     }
-    out << "https_port 127.0.0.1:" << port_ << " tls-cert=" << options_.certificate.string()
-        << " tls-key=" << options_.key.string() << "\n"
-        << "http_port 127.0.0.1:" << free_port() << "\n"
-        << "http_access allow all\ncache deny all\ndns_nameservers 127.0.0.1\n"
+    if (options_.tls) {
+      out << "https_port 127.0.0.1:" << port_ << " tls-cert=" << options_.certificate.string()
+          << " tls-key=" << options_.key.string() << "\n"
+          << "http_port 127.0.0.1:" << free_port() << "\n";
+    } else {
+      out << "http_port 127.0.0.1:" << port_ << "\n";
+    }
+    out << "http_access allow all\ncache deny all\ndns_nameservers 127.0.0.1\n"
         << "pid_filename " << (dir_ / "squid.pid").string() << "\n"
         << "access_log stdio:" << (dir_ / "access.log").string() << "\n"
         << "cache_log " << (dir_ / "cache.log").string() << "\n"
@@ -90,9 +95,11 @@ ProxyServer::ProxyServer(std::filesystem::path dir, Options options) : dir_(std:
     if (::geteuid() == 0) {
       if (passwd* user = ::getpwnam("proxy"); user != nullptr) {
         for (const auto& path : {dir_, options_.certificate, options_.key}) {
+          if (path.empty()) continue;
           if (::chown(path.c_str(), user->pw_uid, user->pw_gid) != 0) unavailable_ = "cannot chown " + path.string();
         }
-        for (const auto& start : {dir_, options_.certificate, options_.key}) {
+        for (const auto& start : {dir_ / "x", options_.certificate, options_.key}) {
+          if (start.empty()) continue;
           for (auto parent = start.parent_path(); parent != parent.root_path(); parent = parent.parent_path()) {
             std::filesystem::permissions(parent, std::filesystem::perms::others_exec,
                                          std::filesystem::perm_options::add);
@@ -152,13 +159,16 @@ std::string ProxyServer::url() const {
   return std::string(options_.tls ? "https://" : "http://") + "127.0.0.1:" + std::to_string(port_);
 }
 
-std::string ProxyServer::log() const { return read_file(dir_ / "access.log") + read_file(dir_ / "output.log"); }
+std::string ProxyServer::log() const {
+  return read_file(dir_ / "access.log") + read_file(dir_ / "output.log");
+}
 
 size_t ProxyServer::connects() const {
   std::string text = read_file(dir_ / "access.log");
   size_t count = 0;
   // tinyproxy: "Request (file descriptor N): CONNECT host:port"; squid: "... CONNECT host:port ...".
-  for (size_t at = text.find("CONNECT 127.0.0.1:"); at != std::string::npos; at = text.find("CONNECT 127.0.0.1:", at + 1)) {
+  for (size_t at = text.find("CONNECT 127.0.0.1:"); at != std::string::npos;
+       at = text.find("CONNECT 127.0.0.1:", at + 1)) {
     ++count;
   }
   return count;
@@ -197,9 +207,8 @@ DocumentServer::DocumentServer(std::map<std::string, std::string> documents, uin
       if (read_error) continue;
       ++requests_;
       auto found = state_->documents.find(std::string(request.target()));
-      http::response<http::string_body> response{found == state_->documents.end() ? http::status::not_found
-                                                                                  : http::status::ok,
-                                                 11};
+      http::response<http::string_body> response{
+          found == state_->documents.end() ? http::status::not_found : http::status::ok, 11};
       response.set(http::field::content_type, "application/x-ns-proxy-autoconfig");
       if (found != state_->documents.end()) response.body() = found->second;
       response.keep_alive(false);

@@ -22,12 +22,18 @@ uint16_t refused_port();
 class ProxyServer {
  public:
   struct Options {
-    bool tls = false;  // squid with https_port (TLS to the proxy); tinyproxy otherwise
-    std::string user;  // Basic authentication when set (tinyproxy)
+    bool tls = false;    // squid with https_port (TLS to the proxy)
+    bool squid = false;  // squid with http_port; tinyproxy when neither is set
+    std::string user;    // Basic authentication when set (tinyproxy)
     std::string password;
     std::filesystem::path certificate;  // PEM chain and key for tls
     std::filesystem::path key;
   };
+  static Options squid_options() {
+    Options options;
+    options.squid = true;
+    return options;
+  }
   ProxyServer(std::filesystem::path dir, Options options);
   ~ProxyServer();
   ProxyServer(const ProxyServer&) = delete;

@@ -59,14 +59,13 @@ TEST(ProxyUrl, RefusesBadUrlsNamingWhatIsWrongWithoutTheSecret) {
     const char* url;
     const char* why;
   };
-  for (const Case& bad : {Case{"", "empty"}, Case{"socks5://proxy:1080", "unsupported scheme 'socks5'"},
-                          Case{"http://proxy:0", "port must be 1-65535"}, Case{"http://proxy:99999", "port"},
-                          Case{"http://proxy:3128/path", "no path"}, Case{"http://:3128", "no host"},
-                          Case{"http://pro xy:3128", "no spaces"},
-                          Case{"http://user:p%4@proxy:1", "two hex digits"},
-                          Case{"http://#not a token@proxy:1", "not a token"},
-                          Case{"http://:secret@proxy:1", "user name is empty"},
-                          Case{"http://[::1:3128", "unterminated"}}) {
+  for (const Case& bad :
+       {Case{"", "empty"}, Case{"socks5://proxy:1080", "unsupported scheme 'socks5'"},
+        Case{"http://proxy:0", "port must be 1-65535"}, Case{"http://proxy:99999", "port"},
+        Case{"http://proxy:3128/path", "no path"}, Case{"http://:3128", "no host"},
+        Case{"http://pro xy:3128", "no spaces"}, Case{"http://user:p%4@proxy:1", "two hex digits"},
+        Case{"http://#not a token@proxy:1", "not a token"}, Case{"http://:secret@proxy:1", "user name is empty"},
+        Case{"http://[::1:3128", "unterminated"}}) {
     auto parsed = parse_proxy_url(bad.url);
     ASSERT_FALSE(parsed.ok()) << bad.url;
     EXPECT_NE(parsed.error().find(bad.why), std::string::npos) << parsed.error();
@@ -278,8 +277,9 @@ TEST(PacHelpers, TimeAndDateRangesFollowTheClock) {
   // Computed from the same clock the engine reads, at most a second apart.
   EXPECT_EQ(evaluate("weekdayRange(['SUN','MON','TUE','WED','THU','FRI','SAT'][new Date().getDay()])"), "true");
   EXPECT_EQ(evaluate("weekdayRange('SUN', 'SAT')"), "true");
-  EXPECT_EQ(evaluate("weekdayRange(['SUN','MON','TUE','WED','THU','FRI','SAT'][(new Date().getUTCDay() + 1) % 7], 'GMT')"),
-            "false");
+  EXPECT_EQ(
+      evaluate("weekdayRange(['SUN','MON','TUE','WED','THU','FRI','SAT'][(new Date().getUTCDay() + 1) % 7], 'GMT')"),
+      "false");
   EXPECT_EQ(evaluate("timeRange(0, 24)"), "true");
   EXPECT_EQ(evaluate("timeRange(new Date().getHours())"), "true");
   EXPECT_EQ(evaluate("timeRange((new Date().getUTCHours() + 1) % 24, 'GMT')"), "false");
@@ -294,14 +294,15 @@ TEST(PacHelpers, TimeAndDateRangesFollowTheClock) {
 
 TEST(PacEngine, ReportsScriptsThatDoNotWork) {
   PacContext context;
-  EXPECT_NE(find_proxy_for_url("function (", "u", "h", context).error().find("the PAC script fails"), std::string::npos);
+  EXPECT_NE(find_proxy_for_url("function (", "u", "h", context).error().find("the PAC script fails"),
+            std::string::npos);
   EXPECT_NE(find_proxy_for_url("var x = 1;", "u", "h", context).error().find("no function FindProxyForURL"),
             std::string::npos);
   EXPECT_NE(find_proxy_for_url("function FindProxyForURL() { return 42; }", "u", "h", context).error().find("string"),
             std::string::npos);
-  EXPECT_EQ(find_proxy_for_url("function FindProxyForURL(u, h) { return 'PROXY ' + h + ':1'; }", "u", "x.y", context)
-                .value(),
-            "PROXY x.y:1");
+  EXPECT_EQ(
+      find_proxy_for_url("function FindProxyForURL(u, h) { return 'PROXY ' + h + ':1'; }", "u", "x.y", context).value(),
+      "PROXY x.y:1");
 }
 
 TEST_F(ProxyFiles, PacHelperProcess_BoundsLoopsAndMemoryHogs) {
@@ -310,8 +311,9 @@ TEST_F(ProxyFiles, PacHelperProcess_BoundsLoopsAndMemoryHogs) {
     std::ofstream(file) << script;
     return file;
   };
-  auto good = run_pac(VIGIL_PAC_PATH, write("good.pac", "function FindProxyForURL(u, h) { return 'PROXY p:1; DIRECT'; }"),
-                      "https://x/", "x", "127.0.0.1", 2000ms);
+  auto good =
+      run_pac(VIGIL_PAC_PATH, write("good.pac", "function FindProxyForURL(u, h) { return 'PROXY p:1; DIRECT'; }"),
+              "https://x/", "x", "127.0.0.1", 2000ms);
   ASSERT_TRUE(good.ok()) << good.error();
   EXPECT_EQ(good.value(), "PROXY p:1; DIRECT");
 
@@ -322,9 +324,10 @@ TEST_F(ProxyFiles, PacHelperProcess_BoundsLoopsAndMemoryHogs) {
   EXPECT_NE(loop.error().find("did not finish within its time limit"), std::string::npos) << loop.error();
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
 
-  auto hog = run_pac(VIGIL_PAC_PATH,
-                     write("hog.pac", "function FindProxyForURL(u, h) { var s = 'x', a = []; for (;;) { s = s + s; a.push(s); } }"),
-                     "https://x/", "x", "127.0.0.1", 5000ms);
+  auto hog = run_pac(
+      VIGIL_PAC_PATH,
+      write("hog.pac", "function FindProxyForURL(u, h) { var s = 'x', a = []; for (;;) { s = s + s; a.push(s); } }"),
+      "https://x/", "x", "127.0.0.1", 5000ms);
   ASSERT_FALSE(hog.ok());
 
   auto thrown = run_pac(VIGIL_PAC_PATH, write("throw.pac", "function FindProxyForURL(u, h) { throw 'nope'; }"),
@@ -336,9 +339,14 @@ TEST_F(ProxyFiles, PacHelperProcess_BoundsLoopsAndMemoryHogs) {
 TEST(ProxyCommand, TranslatesTheSlashForms) {
   auto words = translate_proxy_slash_options({"/u", "http://a:1;http://b:2", "/N:bob", "/p", "x", "/a", "/c", "/d",
                                               "/w", "on", "/h", "off", "/t", "off", "/etc/other"});
-  std::vector<std::string> expected = {"--url", "http://a:1;http://b:2", "--user", "bob", "--password", "x", "--pac",
-                                       "--show", "--delete", "--wpad", "on", "--system", "off", "--direct-fallback",
-                                       "off", "/etc/other"};
+  std::vector<std::string> expected = {"--url",      "http://a:1;http://b:2",
+                                       "--user",     "bob",
+                                       "--password", "x",
+                                       "--pac",      "--show",
+                                       "--delete",   "--wpad",
+                                       "on",         "--system",
+                                       "off",        "--direct-fallback",
+                                       "off",        "/etc/other"};
   EXPECT_EQ(words, expected);
 }
 
