@@ -17,6 +17,20 @@
 
 namespace vigil::proxy {
 
+// vigil-pac's address-space limit (not applied in sanitizer builds).
+inline constexpr unsigned long kPacMemoryLimit = 512UL << 20;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizedBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitizedBuild = true;
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+#else
+inline constexpr bool kSanitizedBuild = false;
+#endif
+
 struct PacDirective {
   enum class Kind { kDirect, kProxy, kUnsupported };
   Kind kind = Kind::kDirect;

@@ -15,8 +15,11 @@ int main(int argc, char** argv) {
     std::cerr << "usage: vigil-pac SCRIPT URL HOST MY_IP\n";
     return 2;
   }
-  rlimit memory{512UL << 20, 512UL << 20};
-  ::setrlimit(RLIMIT_AS, &memory);
+  // Sanitizers reserve terabytes of address space: there the deadline and the CPU limit have to do.
+  if (!vigil::proxy::kSanitizedBuild) {
+    rlimit memory{vigil::proxy::kPacMemoryLimit, vigil::proxy::kPacMemoryLimit};
+    ::setrlimit(RLIMIT_AS, &memory);
+  }
   rlimit cpu{10, 10};
   ::setrlimit(RLIMIT_CPU, &cpu);
 

@@ -1,0 +1,661 @@
+// Evaluating conditions and checks against the system under a root.
+#include <fnmatch.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "policy.h"
+#include "vigil/common/dpkg_status.h"
+#include "vigil/common/dpkg_version.h"
+#include "vigil/common/rpm_database.h"
+#include "vigil/common/rpm_version.h"
+
+namespace vigil::policy {
+
+// What several checks of one scan read: loaded once.
+struct Caches {
+  std::optional<std::map<uint32_t, std::string>> users;   // uid -> name
+  std::optional<std::map<uint32_t, std::string>> groups;  // gid -> name
+  std::optional<std::map<std::string, ConfigValue>> sysctl;
+  std::optional<std::map<std::string, std::string>> dpkg;  // package (and name:arch) -> version
+  std::optional<std::map<std::string, std::string>> rpm;
+  std::optional<std::string> dpkg_error, rpm_error;
+};
+
+namespace {
+
+namespace fs = std::filesystem;
+
+CheckResult pass(std::string evidence) {
+  return {Outcome::kPass, std::move(evidence)};
+}
+CheckResult fail(std::string evidence) {
+  return {Outcome::kFail, std::move(evidence)};
+}
+CheckResult error(std::string evidence) {
+  return {Outcome::kError, std::move(evidence)};
+}
+CheckResult verdict(bool ok, std::string evidence) {
+  return {ok ? Outcome::kPass : Outcome::kFail, std::move(evidence)};
+}
+
+std::string trim(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  size_t last = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::optional<double> as_number(const std::string& text) {
+  try {
+    size_t used = 0;
+    double value = std::stod(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+bool same(const std::string& a, const std::string& b) {
+  auto x = as_number(a), y = as_number(b);
+  if (x && y) return *x == *y;
+  return lower(a) == lower(b);
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// The expectation against a value (nullopt: not set at all).
+CheckResult compare(const Expect& expect, const std::optional<std::string>& value, const std::string& seen) {
+  if (expect.present) {
+    if (*expect.present != value.has_value()) return fail(seen);
+    if (!value) return pass(seen);
+  }
+  if (!value) return expect.empty() ? pass(seen) : fail(seen);
+  if (expect.equals && !same(*value, *expect.equals)) return fail(seen + ", expected " + *expect.equals);
+  if (expect.not_equals && same(*value, *expect.not_equals)) return fail(seen + ", must not be " + *expect.not_equals);
+  if (!expect.one_of.empty() &&
+      std::none_of(expect.one_of.begin(), expect.one_of.end(), [&](const std::string& v) { return same(*value, v); })) {
+    std::string options;
+    for (const auto& option : expect.one_of) options += (options.empty() ? "" : ", ") + option;
+    return fail(seen + ", expected one of " + options);
+  }
+  if (expect.matches && !std::regex_search(*value, *expect.matches))
+    return fail(seen + ", expected to match " + expect.matches_text);
+  if (expect.at_least || expect.at_most) {
+    auto number = as_number(*value);
+    if (!number) return fail(seen + ", which is not a number");
+    char bound[64];
+    if (expect.at_least && *number < *expect.at_least) {
+      std::snprintf(bound, sizeof(bound), "%g", *expect.at_least);
+      return fail(seen + ", expected at least " + bound);
+    }
+    if (expect.at_most && *number > *expect.at_most) {
+      std::snprintf(bound, sizeof(bound), "%g", *expect.at_most);
+      return fail(seen + ", expected at most " + bound);
+    }
+  }
+  return pass(seen);
+}
+
+std::string shown(const std::string& what, const std::optional<ConfigValue>& value) {
+  if (!value) return what + " is not set";
+  return what + " = " + value->value + (value->origin.empty() ? "" : " (" + value->origin + ")");
+}
+
+// name:x:id:... files (passwd, group) as id -> name.
+std::map<uint32_t, std::string> id_names(const fs::path& root, const char* file) {
+  std::map<uint32_t, std::string> names;
+  std::istringstream in(read_text(root, file));
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields;
+    std::stringstream parts(line);
+    for (std::string field; std::getline(parts, field, ':');) fields.push_back(field);
+    if (fields.size() < 3) continue;
+    try {
+      names.emplace(static_cast<uint32_t>(std::stoul(fields[2])), fields[0]);
+    } catch (const std::exception&) {
+    }
+  }
+  return names;
+}
+
+std::vector<std::vector<std::string>> colon_records(const fs::path& root, const char* file) {
+  std::vector<std::vector<std::string>> records;
+  std::istringstream in(read_text(root, file));
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    std::vector<std::string> fields;
+    size_t start = 0;
+    for (size_t colon; (colon = line.find(':', start)) != std::string::npos; start = colon + 1) {
+      fields.push_back(line.substr(start, colon - start));
+    }
+    fields.push_back(line.substr(start));
+    records.push_back(std::move(fields));
+  }
+  return records;
+}
+
+const std::map<uint32_t, std::string>& users(Environment& environment) {
+  auto& cache = environment.caches->users;
+  if (!cache) cache = id_names(environment.root, "/etc/passwd");
+  return *cache;
+}
+
+const std::map<uint32_t, std::string>& groups(Environment& environment) {
+  auto& cache = environment.caches->groups;
+  if (!cache) cache = id_names(environment.root, "/etc/group");
+  return *cache;
+}
+
+std::string mode_text(unsigned mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", mode & 07777);
+  return text;
+}
+
+CheckResult file_exists(const Check& check, Environment& environment) {
+  std::error_code missing;
+  auto status = fs::status(under(environment.root, check.path), missing);
+  bool wanted = check.exists.value_or(true);
+  bool exists = fs::exists(status);
+  std::string type = check.type.empty() ? "any" : check.type;
+  if (exists && type != "any") {
+    bool right = type == "file" ? fs::is_regular_file(status) : fs::is_directory(status);
+    if (!right) return verdict(!wanted, check.path + " exists but is not a " + type);
+  }
+  return verdict(exists == wanted, check.path + (exists ? " exists" : " does not exist"));
+}
+
+CheckResult permissions(const Check& check, Environment& environment) {
+  struct stat info {};
+  if (::stat(under(environment.root, check.path).c_str(), &info) != 0) return fail(check.path + " does not exist");
+  std::string owner =
+      users(environment).count(info.st_uid) ? users(environment).at(info.st_uid) : std::to_string(info.st_uid);
+  std::string group =
+      groups(environment).count(info.st_gid) ? groups(environment).at(info.st_gid) : std::to_string(info.st_gid);
+  std::string seen = check.path + " " + owner + ":" + group + " " + mode_text(info.st_mode);
+  if (!check.owner.empty() && owner != check.owner) return fail(seen + ", expected owner " + check.owner);
+  if (!check.group.empty() && group != check.group) return fail(seen + ", expected group " + check.group);
+  if (check.max_mode && (info.st_mode & 07777 & ~*check.max_mode) != 0) {
+    return fail(seen + ", more permissive than " + mode_text(*check.max_mode));
+  }
+  return pass(seen);
+}
+
+CheckResult file_content(const Check& check, Environment& environment) {
+  std::error_code missing;
+  if (!fs::exists(under(environment.root, check.path), missing)) {
+    // No file: nothing in it matches.
+    return verdict(!check.line_matches, check.path + " does not exist");
+  }
+  auto lines = lines_of(read_text(environment.root, check.path));
+  std::string evidence;
+  if (check.line_matches) {
+    auto found = std::find_if(lines.begin(), lines.end(),
+                              [&](const std::string& line) { return std::regex_search(line, *check.line_matches); });
+    if (found == lines.end()) return fail("no line of " + check.path + " matches " + check.line_matches_text);
+    evidence = check.path + ":" + std::to_string(found - lines.begin() + 1) + ": " + trim(*found);
+  }
+  if (check.no_line_matches) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (std::regex_search(lines[i], *check.no_line_matches)) {
+        return fail(check.path + ":" + std::to_string(i + 1) + ": " + trim(lines[i]));
+      }
+    }
+    if (evidence.empty()) evidence = "no line of " + check.path + " matches " + check.no_line_matches_text;
+  }
+  return pass(evidence);
+}
+
+CheckResult config(const Check& check, Environment& environment) {
+  std::optional<ConfigValue> value;
+  std::string what = check.key;
+  if (check.format == "sshd") {
+    value = sshd_value(environment.root, check.path, check.key, check.match);
+    if (!check.match.user.empty()) what += " (Match User " + check.match.user + ")";
+  } else if (check.format == "sysctl") {
+    auto& cache = environment.caches->sysctl;
+    if (!cache) cache = sysctl_settings(environment.root);
+    if (auto found = cache->find(check.key); found != cache->end()) value = found->second;
+  } else {
+    Format format = check.format == "keyvalue" ? Format::kKeyValue
+                    : check.format == "shell"  ? Format::kShell
+                                               : Format::kIni;
+    std::error_code missing;
+    if (fs::exists(under(environment.root, check.path), missing)) {
+      auto values = read_config(environment.root, check.path, format);
+      if (auto found = values.find(check.key); found != values.end()) value = found->second;
+    }
+  }
+  if (!value && check.default_value) value = ConfigValue{*check.default_value, "default"};
+  std::optional<std::string> text;
+  if (value) text = value->value;
+  return compare(check.expect, text, shown(what, value));
+}
+
+CheckResult sysctl_runtime(const Check& check, Environment& environment) {
+  std::string key = check.key;
+  std::replace(key.begin(), key.end(), '.', '/');
+  std::ifstream in(under(environment.root, "/proc/sys/" + key));
+  std::optional<std::string> value;
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    value = trim(text.str());
+    std::replace(value->begin(), value->end(), '\t', ' ');
+  }
+  return compare(check.expect, value,
+                 value ? check.key + " = " + *value : check.key + " does not exist in this kernel");
+}
+
+void load_packages(Environment& environment) {
+  auto& caches = *environment.caches;
+  if (caches.dpkg || caches.dpkg_error) return;
+  std::string problem;
+  caches.dpkg.emplace();
+  if (auto status = common::read_dpkg_status(under(environment.root, "/var/lib/dpkg/status"), &problem)) {
+    for (const auto& package : status->packages) {
+      if (!package.installed()) continue;
+      (*caches.dpkg)[package.name] = package.version;
+      (*caches.dpkg)[package.package] = package.version;
+    }
+  } else {
+    caches.dpkg_error = problem;
+  }
+  caches.rpm.emplace();
+  if (auto rpm = common::read_rpm_database(environment.root, &problem)) {
+    for (const auto& package : *rpm) {
+      (*caches.rpm)[package.name] = package.evr;
+      (*caches.rpm)[package.name + "." + package.architecture] = package.evr;
+    }
+  } else {
+    caches.rpm_error = problem;
+  }
+}
+
+CheckResult package(const Check& check, Environment& environment) {
+  load_packages(environment);
+  auto& caches = *environment.caches;
+  std::string manager = check.manager.empty() ? "any" : check.manager;
+  std::optional<std::string> version;
+  bool rpm = false;
+  if (manager != "rpm" && caches.dpkg->count(check.name)) version = caches.dpkg->at(check.name);
+  if (!version && manager != "dpkg" && caches.rpm->count(check.name)) {
+    version = caches.rpm->at(check.name);
+    rpm = true;
+  }
+  if (!version && manager == "dpkg" && caches.dpkg_error) return error("no dpkg database: " + *caches.dpkg_error);
+  std::string seen = check.name + (version ? " " + *version + " installed" : " is not installed");
+  if (check.installed && *check.installed != version.has_value()) return fail(seen);
+  if (!version) return verdict(check.installed.has_value(), seen);
+  auto compare_versions = [&](const std::string& a, const std::string& b) {
+    return rpm ? common::compare_rpm_versions(a, b) : common::compare_dpkg_versions(a, b);
+  };
+  if (!check.version_at_least.empty() && compare_versions(*version, check.version_at_least) < 0) {
+    return fail(seen + ", expected at least " + check.version_at_least);
+  }
+  if (!check.version_before.empty() && compare_versions(*version, check.version_before) >= 0) {
+    return fail(seen + ", expected before " + check.version_before);
+  }
+  return pass(seen);
+}
+
+CheckResult service(const Check& check, Environment& environment) {
+  const std::vector<std::string> unit_dirs = {"/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system",
+                                              "/lib/systemd/system"};
+  std::error_code ignored;
+  std::string state;
+  bool installed = false, masked = false, enabled = false;
+  for (const auto& dir : unit_dirs) {
+    fs::path unit = under(environment.root, dir + "/" + check.name);
+    if (fs::is_symlink(unit, ignored) && fs::read_symlink(unit, ignored) == "/dev/null") masked = true;
+    if (fs::exists(unit, ignored)) installed = true;
+  }
+  if (!masked) {
+    for (const auto& dir : unit_dirs) {
+      for (const auto& entry : fs::directory_iterator(under(environment.root, dir), ignored)) {
+        std::string name = entry.path().filename().string();
+        bool wants = name.size() > 6 && (name.ends_with(".wants") || name.ends_with(".requires"));
+        // The link itself counts: its target is a path on the inspected system, not here.
+        if (wants && fs::exists(fs::symlink_status(entry.path() / check.name, ignored))) enabled = true;
+      }
+    }
+  }
+  state = !installed ? "not installed" : masked ? "masked" : enabled ? "enabled" : "disabled";
+  std::string seen = check.name + " is " + state;
+  if (check.enabled && *check.enabled != enabled) return fail(seen);
+  if (check.active) {
+    if (!fs::exists(under(environment.root, "/run/systemd/system"), ignored)) {
+      return error("cannot tell whether " + check.name + " is active: systemd is not running here");
+    }
+    bool active = fs::exists(under(environment.root, "/run/systemd/units/invocation:" + check.name), ignored);
+    seen += active ? ", active" : ", inactive";
+    if (*check.active != active) return fail(seen);
+  }
+  return pass(seen);
+}
+
+CheckResult mount(const Check& check, Environment& environment) {
+  fs::path table = environment.root == "/" ? "/proc/self/mounts" : "/proc/mounts";
+  std::istringstream in(read_text(environment.root, table));
+  std::optional<std::vector<std::string>> entry;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string device, point, type, options;
+    fields >> device >> point >> type >> options;
+    if (point == check.path) entry = {device, type, options};  // the last mount on a point is the visible one
+  }
+  bool mounted = entry.has_value();
+  if (check.mounted && *check.mounted != mounted) {
+    return fail(check.path + (mounted ? " is a mount point" : " is not a separate mount"));
+  }
+  if (!mounted)
+    return check.options.empty() ? pass(check.path + " is not a separate mount")
+                                 : fail(check.path + " is not a separate mount");
+  std::string seen = check.path + " (" + (*entry)[1] + ") " + (*entry)[2];
+  std::set<std::string> have;
+  std::stringstream options((*entry)[2]);
+  for (std::string option; std::getline(options, option, ',');) have.insert(option);
+  for (const auto& option : check.options) {
+    if (!have.count(option)) return fail(seen + ", missing " + option);
+  }
+  return pass(seen);
+}
+
+CheckResult accounts(const Check& check, Environment& environment) {
+  const std::string& rule = check.rule;
+  std::vector<std::string> offenders;
+  auto report = [&](const std::string& what) {
+    std::string list;
+    for (size_t i = 0; i < offenders.size() && i < 10; ++i) list += (i ? ", " : "") + offenders[i];
+    if (offenders.size() > 10) list += ", …";
+    return verdict(offenders.empty(), offenders.empty() ? "no " + what : what + ": " + list);
+  };
+  auto duplicates = [&](const char* file, size_t field) {
+    std::map<std::string, int> seen;
+    for (const auto& record : colon_records(environment.root, file)) {
+      if (record.size() > field && ++seen[record[field]] == 2) offenders.push_back(record[field]);
+    }
+  };
+  if (rule == "unique_uids") {
+    duplicates("/etc/passwd", 2);
+    return report("duplicate UIDs");
+  }
+  if (rule == "unique_user_names") {
+    duplicates("/etc/passwd", 0);
+    return report("duplicate user names");
+  }
+  if (rule == "unique_gids") {
+    duplicates("/etc/group", 2);
+    return report("duplicate GIDs");
+  }
+  if (rule == "unique_group_names") {
+    duplicates("/etc/group", 0);
+    return report("duplicate group names");
+  }
+  if (rule == "only_root_has_uid_0") {
+    for (const auto& record : colon_records(environment.root, "/etc/passwd")) {
+      if (record.size() > 2 && record[2] == "0" && record[0] != "root") offenders.push_back(record[0]);
+    }
+    return report("accounts other than root with UID 0");
+  }
+  if (rule == "shadow_hashed_passwords") {
+    for (const auto& record : colon_records(environment.root, "/etc/passwd")) {
+      if (record.size() > 1 && record[1] != "x") offenders.push_back(record[0]);
+    }
+    return report("accounts with a password outside /etc/shadow");
+  }
+  if (rule == "no_legacy_plus_entries") {
+    for (const char* file : {"/etc/passwd", "/etc/shadow", "/etc/group"}) {
+      for (const auto& record : colon_records(environment.root, file)) {
+        if (!record.empty() && !record[0].empty() && record[0][0] == '+')
+          offenders.push_back(std::string(file) + ": " + record[0]);
+      }
+    }
+    return report("legacy '+' entries");
+  }
+  // The rest read /etc/shadow (root only).
+  auto shadow = colon_records(environment.root, "/etc/shadow");
+  if (rule == "no_empty_passwords") {
+    for (const auto& record : shadow) {
+      if (record.size() > 1 && record[1].empty()) offenders.push_back(record[0]);
+    }
+    return report("accounts with an empty password");
+  }
+  size_t field = rule == "password_max_days" ? 4 : rule == "password_min_days" ? 3 : 5;
+  Expect expect = check.expect;
+  for (const auto& record : shadow) {
+    // Only accounts that can log in with a password.
+    if (record.size() <= field || record[1].empty() || record[1][0] != '$') continue;
+    std::optional<std::string> value;
+    if (!record[field].empty()) value = record[field];
+    if (compare(expect, value, "").outcome != Outcome::kPass)
+      offenders.push_back(record[0] + " (" + (value ? *value : "unset") + ")");
+  }
+  return report("password accounts outside the limit (" + rule + ")");
+}
+
+CheckResult kernel_module(const Check& check, Environment& environment) {
+  auto normal = [](std::string name) {
+    std::replace(name.begin(), name.end(), '-', '_');
+    return name;
+  };
+  std::string name = normal(check.name);
+  std::string seen;
+  if (check.loaded) {
+    bool loaded = false;
+    std::error_code missing;
+    if (fs::exists(under(environment.root, "/proc/modules"), missing)) {
+      std::istringstream in(read_text(environment.root, "/proc/modules"));
+      for (std::string line; std::getline(in, line);) {
+        if (normal(line.substr(0, line.find(' '))) == name) loaded = true;
+      }
+    }
+    seen = check.name + (loaded ? " is loaded" : " is not loaded");
+    if (*check.loaded != loaded) return fail(seen);
+  }
+  if (check.disabled) {
+    std::string how;
+    for (const char* dir : {"/etc/modprobe.d", "/run/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d"}) {
+      std::error_code ignored;
+      for (const auto& entry : fs::directory_iterator(under(environment.root, dir), ignored)) {
+        if (entry.path().extension() != ".conf") continue;
+        std::ifstream in(entry.path());
+        int number = 0;
+        for (std::string line; std::getline(in, line);) {
+          ++number;
+          std::istringstream words(line);
+          std::string command, module, program;
+          words >> command >> module >> program;
+          if (normal(module) != name) continue;
+          bool off = command == "blacklist" ||
+                     (command == "install" && (program == "/bin/false" || program == "/bin/true" ||
+                                               program == "/usr/bin/false" || program == "/usr/bin/true"));
+          if (off && how.empty())
+            how = std::string(dir) + "/" + entry.path().filename().string() + ":" + std::to_string(number) + ": " +
+                  trim(line);
+        }
+      }
+    }
+    bool disabled = !how.empty();
+    seen += (seen.empty() ? "" : "; ") +
+            (disabled ? check.name + " is disabled by " + how : check.name + " is not disabled");
+    if (*check.disabled != disabled) return fail(seen);
+  }
+  return pass(seen);
+}
+
+CheckResult file_hash(const Check& check, Environment& environment) {
+  std::ifstream in(under(environment.root, check.path), std::ios::binary);
+  if (!in) return fail(check.path + " cannot be read");
+  const EVP_MD* digest = check.algorithm == "sha512" ? EVP_sha512()
+                         : check.algorithm == "sha1" ? EVP_sha1()
+                         : check.algorithm == "md5"  ? EVP_md5()
+                                                     : EVP_sha256();
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(context.get(), digest, nullptr);
+  std::vector<char> buffer(1 << 16);
+  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<size_t>(in.gcount()));
+  }
+  unsigned char raw[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(context.get(), raw, &size);
+  std::string hex;
+  for (unsigned i = 0; i < size; ++i) {
+    char two[3];
+    std::snprintf(two, sizeof(two), "%02x", raw[i]);
+    hex += two;
+  }
+  Expect expect = check.expect;
+  if (expect.equals) expect.equals = lower(*expect.equals);
+  for (auto& value : expect.one_of) value = lower(value);
+  return compare(expect, hex, check.path + " " + check.algorithm + " " + hex);
+}
+
+CheckResult find(const Check& check, Environment& environment) {
+  std::vector<std::string> found;
+  size_t denied = 0;
+  fs::path start = under(environment.root, check.path);
+  std::string prefix = environment.root == "/" ? "" : environment.root.string();
+  auto visit = [&](const fs::path& path, const struct stat& info) {
+    std::string type = S_ISDIR(info.st_mode) ? "directory" : S_ISREG(info.st_mode) ? "file" : "other";
+    if (!check.type.empty() && check.type != "any" && check.type != type) return;
+    if (!check.name.empty() && ::fnmatch(check.name.c_str(), path.filename().c_str(), 0) != 0) return;
+    if (check.world_writable && *check.world_writable != ((info.st_mode & S_IWOTH) != 0 &&
+                                                          !(S_ISDIR(info.st_mode) && (info.st_mode & S_ISVTX))))
+      return;
+    if (check.suid && *check.suid != ((info.st_mode & S_ISUID) != 0)) return;
+    if (check.no_owner && *check.no_owner != (users(environment).count(info.st_uid) == 0)) return;
+    found.push_back(path.string().substr(prefix.size()));
+  };
+  std::error_code problem;
+  struct stat top {};
+  if (::lstat(start.c_str(), &top) != 0) return error(check.path + " does not exist");
+  if (!S_ISDIR(top.st_mode) || check.depth == 0) {
+    visit(start, top);
+  } else {
+    fs::recursive_directory_iterator walker(start, fs::directory_options::skip_permission_denied, problem);
+    for (; !problem && walker != fs::recursive_directory_iterator(); walker.increment(problem)) {
+      if (walker.depth() + 1 >= check.depth) walker.disable_recursion_pending();  // depth counts levels below path
+      struct stat info {};
+      if (::lstat(walker->path().c_str(), &info) != 0) {
+        ++denied;
+        continue;
+      }
+      visit(walker->path(), info);
+    }
+  }
+  Expect expect = check.expect;
+  if (expect.empty()) expect.at_most = 0;  // by default nothing may match
+  std::string list;
+  for (size_t i = 0; i < found.size() && i < 5; ++i) list += (i ? ", " : ": ") + found[i];
+  if (found.size() > 5) list += ", …";
+  std::string seen = std::to_string(found.size()) + " match under " + check.path + list +
+                     (denied ? " (" + std::to_string(denied) + " unreadable)" : "");
+  return compare(expect, std::to_string(found.size()), seen);
+}
+
+CheckResult command(const Check& check, Environment& environment) {
+  if (!environment.run) return error("commands cannot run here");
+  CommandOutput output = environment.run(check.argv);
+  std::string text = trim(output.output);
+  std::string seen =
+      check.argv[0] + " exited " + std::to_string(output.exit_code) + (text.empty() ? "" : ": " + text.substr(0, 200));
+  if (check.exit_code && *check.exit_code != output.exit_code) {
+    return fail(seen + ", expected exit " + std::to_string(*check.exit_code));
+  }
+  if (check.expect.empty()) return pass(seen);
+  return compare(check.expect, text, seen);
+}
+
+CheckResult run_check(const Check& check, Environment& environment) {
+  const std::string& kind = check.kind;
+  if (kind == "file_exists") return file_exists(check, environment);
+  if (kind == "permissions") return permissions(check, environment);
+  if (kind == "file_content") return file_content(check, environment);
+  if (kind == "config") return config(check, environment);
+  if (kind == "sysctl") return sysctl_runtime(check, environment);
+  if (kind == "package") return package(check, environment);
+  if (kind == "service") return service(check, environment);
+  if (kind == "mount") return mount(check, environment);
+  if (kind == "accounts") return accounts(check, environment);
+  if (kind == "kernel_module") return kernel_module(check, environment);
+  if (kind == "file_hash") return file_hash(check, environment);
+  if (kind == "find") return find(check, environment);
+  if (kind == "command") return command(check, environment);
+  return error("unknown check " + kind);
+}
+
+}  // namespace
+
+CheckResult evaluate(const Condition& condition, Environment& environment) {
+  if (!environment.caches) environment.caches = std::make_shared<Caches>();
+  if (condition.op == Condition::Op::kCheck) {
+    // Errors of a check end this control only; anything else (a scan being
+    // cancelled) goes on up.
+    auto where = condition.check.kind + " (line " + std::to_string(condition.check.line) + "): ";
+    try {
+      return run_check(condition.check, environment);
+    } catch (const std::runtime_error& problem) {
+      return error(where + problem.what());
+    } catch (const std::logic_error& problem) {
+      return error(where + problem.what());
+    }
+  }
+  std::vector<CheckResult> results;
+  for (const auto& child : condition.children) results.push_back(evaluate(child, environment));
+  auto joined = [&](Outcome outcome) {
+    std::string text;
+    for (const auto& result : results) {
+      if (result.outcome == outcome && !result.evidence.empty()) text += (text.empty() ? "" : "; ") + result.evidence;
+    }
+    return text;
+  };
+  auto has = [&](Outcome outcome) {
+    return std::any_of(results.begin(), results.end(), [&](const CheckResult& r) { return r.outcome == outcome; });
+  };
+  switch (condition.op) {
+    case Condition::Op::kAll:
+      if (has(Outcome::kFail)) return fail(joined(Outcome::kFail));
+      if (has(Outcome::kError)) return error(joined(Outcome::kError));
+      return pass(joined(Outcome::kPass));
+    case Condition::Op::kAny:
+      if (has(Outcome::kPass)) return pass(joined(Outcome::kPass));
+      if (has(Outcome::kError)) return error(joined(Outcome::kError));
+      return fail(joined(Outcome::kFail));
+    case Condition::Op::kNone:
+      if (has(Outcome::kPass)) return fail(joined(Outcome::kPass));
+      if (has(Outcome::kError)) return error(joined(Outcome::kError));
+      return pass(joined(Outcome::kFail));
+    case Condition::Op::kCheck: break;
+  }
+  return error("bad condition");
+}
+
+CheckResult evaluate(const Control& control, Environment& environment) {
+  if (control.applies_if) {
+    CheckResult applies = evaluate(*control.applies_if, environment);
+    if (applies.outcome == Outcome::kFail) return {Outcome::kNotApplicable, applies.evidence};
+    if (applies.outcome == Outcome::kError) return applies;
+  }
+  return evaluate(control.check, environment);
+}
+
+}  // namespace vigil::policy

@@ -1,0 +1,281 @@
+// The policy engine against real files built under a temp root: every check
+// kind, the config-format semantics (sshd Match and first-value-wins,
+// sysctl.d precedence, last-value-wins formats), combinations, results and
+// the parser's errors.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "policy.h"
+#include "test_support.h"
+
+namespace vigil::policy {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PolicyEngine : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    environment_.root = dir_.path();
+    environment_.run = [](const std::vector<std::string>& argv) {
+      auto result = test::run(argv);
+      return CommandOutput{result.exit_code, result.out};
+    };
+    // Files the test makes belong to the user running it: "me:mine" (root:root when that is root).
+    write("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nme:x:" + std::to_string(::getuid()) + ":" +
+                             std::to_string(::getgid()) + "::/home/me:/bin/sh\n");
+    write("/etc/group", "root:x:0:\nmine:x:" + std::to_string(::getgid()) + ":\n");
+    me_ = ::getuid() == 0 ? "root" : "me";
+    mine_ = ::getgid() == 0 ? "root" : "mine";
+  }
+
+  void write(const std::string& path, const std::string& text, unsigned mode = 0644) {
+    fs::path file = dir_.path() / fs::path(path).relative_path();
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << text;
+    ::chmod(file.c_str(), mode);
+  }
+
+  // The result of one control whose check is `check` (YAML), optionally applicable only if `applies`.
+  CheckResult run(const std::string& check, const std::string& applies = "") {
+    std::string text = "policy: t\nversion: '1'\ncontrols:\n  - id: c\n    title: t\n";
+    if (!applies.empty()) text += "    applies_if:\n      " + applies + "\n";
+    text += "    check:\n      " + check + "\n";
+    auto policies = parse_policies(text, "test.yaml");
+    environment_.caches.reset();
+    return evaluate(policies[0].controls[0], environment_);
+  }
+  std::string outcome(const std::string& check, const std::string& applies = "") {
+    auto result = run(check, applies);
+    return std::string(outcome_name(result.outcome)) +
+           (result.outcome == Outcome::kError ? ": " + result.evidence : "");
+  }
+
+  test::TempDir dir_;
+  Environment environment_;
+  std::string me_, mine_;
+};
+
+TEST_F(PolicyEngine, FileExistsAndPermissions) {
+  write("/etc/app.conf", "x\n", 0640);
+  EXPECT_EQ(outcome("file_exists: {path: /etc/app.conf}"), "pass");
+  EXPECT_EQ(outcome("file_exists: {path: /etc/app.conf, type: directory}"), "fail");
+  EXPECT_EQ(outcome("file_exists: {path: /etc, type: directory}"), "pass");
+  EXPECT_EQ(outcome("file_exists: {path: /etc/none, exists: false}"), "pass");
+  EXPECT_EQ(outcome("permissions: {path: /etc/app.conf, max_mode: '0640'}"), "pass");
+  EXPECT_EQ(outcome("permissions: {path: /etc/app.conf, max_mode: '0600'}"), "fail");
+  EXPECT_EQ(outcome("permissions: {path: /etc/app.conf, owner: " + me_ + ", group: " + mine_ + ", max_mode: '0644'}"),
+            "pass");
+  auto wrong = run("permissions: {path: /etc/app.conf, owner: nobody}");
+  EXPECT_EQ(wrong.outcome, Outcome::kFail);
+  EXPECT_EQ(wrong.evidence, "/etc/app.conf " + me_ + ":" + mine_ + " 0640, expected owner nobody");
+}
+
+TEST_F(PolicyEngine, FileContentLines) {
+  write("/etc/motd", "Authorized use only\n# comment\nPermitThing yes\n");
+  EXPECT_EQ(outcome("file_content: {path: /etc/motd, line_matches: '^Authorized'}"), "pass");
+  EXPECT_EQ(outcome("file_content: {path: /etc/motd, no_line_matches: '^PermitThing\\s+yes'}"), "fail");
+  EXPECT_EQ(outcome("file_content: {path: /etc/missing, no_line_matches: 'x'}"), "pass");
+  EXPECT_EQ(outcome("file_content: {path: /etc/missing, line_matches: 'x'}"), "fail");
+  auto found = run("file_content: {path: /etc/motd, no_line_matches: 'yes$'}");
+  EXPECT_EQ(found.evidence, "/etc/motd:3: PermitThing yes");
+}
+
+TEST_F(PolicyEngine, Sshd_FirstValueWins_IncludesInPlace_MatchBlocksForTheirConnection) {
+  write("/etc/ssh/sshd_config",
+        "Include /etc/ssh/sshd_config.d/*.conf\n"
+        "PermitRootLogin yes\n"
+        "passwordauthentication yes\n"
+        "X11Forwarding=no\n"
+        "Match User backup,!root\n"
+        "  PasswordAuthentication no\n"
+        "  PermitRootLogin no\n"
+        "Match all\n"
+        "  PasswordAuthentication yes\n");
+  write("/etc/ssh/sshd_config.d/50-site.conf", "PermitRootLogin no\n");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PermitRootLogin, equals: 'no'}"), "pass");  // included first
+  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, equals: 'yes'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, match: {user: backup}, equals: 'no'}"),
+            "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, match: {user: root}, equals: 'yes'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: X11Forwarding, equals: 'no'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: MaxAuthTries, at_most: 4}"), "fail");  // unset, no default
+  EXPECT_EQ(outcome("config: {format: sshd, key: MaxAuthTries, default: '6', at_most: 4}"), "fail");
+  EXPECT_EQ(outcome("config: {format: sshd, key: MaxAuthTries, present: false}"), "pass");
+  auto origin = run("config: {format: sshd, key: PermitRootLogin, equals: 'no'}");
+  EXPECT_NE(origin.evidence.find("sshd_config.d/50-site.conf:1"), std::string::npos) << origin.evidence;
+}
+
+TEST_F(PolicyEngine, Sysctl_LaterFilesOverride_EtcHidesTheSameNameElsewhere_SysctlConfLast) {
+  write("/usr/lib/sysctl.d/10-base.conf", "net.ipv4.ip_forward = 1\nkernel.x = 5\n");
+  write("/etc/sysctl.d/10-base.conf", "net.ipv4.ip_forward = 0\n");  // hides /usr/lib's 10-base.conf entirely
+  write("/usr/lib/sysctl.d/50-later.conf", "net/ipv4/tcp_syncookies = 0\n");
+  write("/etc/sysctl.d/90-last.conf", "net.ipv4.tcp_syncookies=1\n# net.ipv4.ip_forward = 1\n");
+  write("/etc/sysctl.conf", "-fs.suid_dumpable = 0\n");
+  EXPECT_EQ(outcome("config: {format: sysctl, key: net.ipv4.ip_forward, equals: '0'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sysctl, key: kernel.x, present: false}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sysctl, key: net.ipv4.tcp_syncookies, equals: '1'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sysctl, key: fs.suid_dumpable, equals: '0'}"), "pass");
+  // Runtime values come from /proc/sys.
+  write("/proc/sys/net/ipv4/ip_forward", "1\n");
+  EXPECT_EQ(outcome("sysctl: {key: net.ipv4.ip_forward, equals: '0'}"), "fail");
+  EXPECT_EQ(outcome("sysctl: {key: net.ipv4.ip_forward, at_least: 1}"), "pass");
+  EXPECT_EQ(outcome("sysctl: {key: net.ipv6.none, equals: '0'}"), "fail");
+}
+
+TEST_F(PolicyEngine, KeyValueShellAndIni_LastValueWins) {
+  write("/etc/login.defs", "PASS_MAX_DAYS 99999\n# PASS_MAX_DAYS 1\nPASS_MAX_DAYS\t365\nUMASK 027\n");
+  write("/etc/default/useradd", "export SHELL=\"/bin/sh\"\nINACTIVE=30 # days\nINACTIVE='45'\n");
+  write("/etc/app.ini", "top = 1\n[Journal]\nStorage=volatile\n; Storage=auto\n[Journal]\nStorage = persistent\n");
+  EXPECT_EQ(outcome("config: {path: /etc/login.defs, format: keyvalue, key: PASS_MAX_DAYS, at_most: 365}"), "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/login.defs, format: keyvalue, key: UMASK, one_of: ['027', '077']}"), "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/default/useradd, format: shell, key: SHELL, equals: /bin/sh}"), "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/default/useradd, format: shell, key: INACTIVE, equals: '45'}"), "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/app.ini, format: ini, key: Journal.Storage, equals: persistent}"), "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/app.ini, format: ini, key: top, equals: '1'}"), "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/none.ini, format: ini, key: a, default: x, equals: x}"), "pass");
+}
+
+TEST_F(PolicyEngine, PackagesServicesMountsModules) {
+  write("/var/lib/dpkg/status",
+        "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:9.2p1-2+deb12u3\n\n"
+        "Package: telnetd\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 0.17-44\n\n");
+  EXPECT_EQ(outcome("package: {name: openssh-server, installed: true}"), "pass");
+  EXPECT_EQ(outcome("package: {name: telnetd, installed: false}"), "pass");  // config files only
+  EXPECT_EQ(outcome("package: {name: openssh-server, version_at_least: '1:9.2p1-2+deb12u2'}"), "pass");
+  EXPECT_EQ(outcome("package: {name: openssh-server, version_before: '1:9.2p1-2+deb12u3'}"), "fail");
+
+  write("/usr/lib/systemd/system/cron.service", "[Unit]\n");
+  write("/usr/lib/systemd/system/cups.service", "[Unit]\n");
+  fs::create_directories(dir_.path() / "etc/systemd/system/multi-user.target.wants");
+  fs::create_symlink("/usr/lib/systemd/system/cron.service",
+                     dir_.path() / "etc/systemd/system/multi-user.target.wants/cron.service");
+  fs::create_symlink("/dev/null", dir_.path() / "etc/systemd/system/cups.service");
+  EXPECT_EQ(outcome("service: {unit: cron.service, enabled: true}"), "pass");
+  EXPECT_EQ(run("service: {unit: cups.service, enabled: false}").evidence, "cups.service is masked");
+  EXPECT_EQ(outcome("service: {unit: none.service, enabled: false}"), "pass");
+  EXPECT_EQ(run("service: {unit: cron.service, active: true}").outcome, Outcome::kError);  // no systemd here
+  write("/run/systemd/system/.keep", "");
+  write("/run/systemd/units/invocation:cron.service", "");
+  EXPECT_EQ(outcome("service: {unit: cron.service, active: true}"), "pass");
+
+  write("/proc/mounts", "tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n/dev/sda1 / ext4 rw 0 0\n");
+  EXPECT_EQ(outcome("mount: {path: /tmp, options: [nodev, nosuid]}"), "pass");
+  EXPECT_EQ(run("mount: {path: /tmp, options: [noexec]}").evidence, "/tmp (tmpfs) rw,nosuid,nodev, missing noexec");
+  EXPECT_EQ(outcome("mount: {path: /var, mounted: false}"), "pass");
+
+  write("/proc/modules", "usb_storage 81920 0 - Live 0x0\next4 1 0 - Live 0x0\n");
+  write("/etc/modprobe.d/cis.conf", "install cramfs /bin/false\nblacklist usb-storage\n");
+  EXPECT_EQ(outcome("kernel_module: {name: usb-storage, loaded: true, disabled: true}"), "pass");
+  EXPECT_EQ(outcome("kernel_module: {name: cramfs, loaded: false, disabled: true}"), "pass");
+  EXPECT_EQ(outcome("kernel_module: {name: ext4, disabled: true}"), "fail");
+}
+
+TEST_F(PolicyEngine, Accounts) {
+  write("/etc/passwd",
+        "root:x:0:0::/root:/bin/sh\ntoor:x:0:0::/root:/bin/sh\nbob:x:1000:1000::/h:/bin/sh\n"
+        "old:pw:1001:1001::/h:/bin/sh\n+::::::\n");
+  write("/etc/shadow",
+        "root:$6$x:19000:0:99999:7:::\nbob:$6$y:19000:1:90:7:::\nnopw::19000:0:99999:7:::\n"
+        "locked:!:19000:0:99999:7:::\n",
+        0640);
+  write("/etc/group", "root:x:0:\nbob:x:1000:\nbob:x:1001:\n");
+  EXPECT_EQ(run("accounts: {rule: only_root_has_uid_0}").evidence, "accounts other than root with UID 0: toor");
+  EXPECT_EQ(run("accounts: {rule: no_empty_passwords}").evidence, "accounts with an empty password: nopw");
+  EXPECT_EQ(outcome("accounts: {rule: unique_uids}"), "fail");
+  EXPECT_EQ(outcome("accounts: {rule: unique_gids}"), "pass");
+  EXPECT_EQ(outcome("accounts: {rule: unique_group_names}"), "fail");
+  EXPECT_EQ(run("accounts: {rule: shadow_hashed_passwords}").evidence,
+            "accounts with a password outside /etc/shadow: old, +");
+  EXPECT_EQ(outcome("accounts: {rule: no_legacy_plus_entries}"), "fail");
+  EXPECT_EQ(run("accounts: {rule: password_max_days, at_most: 365}").evidence,
+            "password accounts outside the limit (password_max_days): root (99999)");
+  EXPECT_EQ(outcome("accounts: {rule: password_min_days, at_least: 1}"), "fail");
+}
+
+TEST_F(PolicyEngine, FileHashFindAndCommands) {
+  write("/etc/abc", "abc");
+  EXPECT_EQ(
+      outcome("file_hash: {path: /etc/abc, equals: BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD}"),
+      "pass");
+  EXPECT_EQ(outcome("file_hash: {path: /etc/abc, algorithm: md5, equals: 900150983cd24fb0d6963f7d28e17f72}"), "pass");
+  EXPECT_EQ(outcome("file_hash: {path: /etc/abc, algorithm: sha512, equals: '00'}"), "fail");
+
+  write("/srv/a/open.txt", "x", 0666);
+  write("/srv/a/b/deep.txt", "x", 0666);
+  write("/srv/a/closed.txt", "x", 0600);
+  write("/srv/a/tool", "x", 04755);
+  EXPECT_EQ(run("find: {path: /srv, depth: 2, type: file, world_writable: true}").evidence,
+            "1 match under /srv: /srv/a/open.txt, expected at most 0");
+  EXPECT_EQ(run("find: {path: /srv, depth: 8, type: file, world_writable: true, at_most: 2}").outcome, Outcome::kPass);
+  EXPECT_EQ(outcome("find: {path: /srv, depth: 8, name: '*.txt', at_least: 3}"), "pass");
+  EXPECT_EQ(outcome("find: {path: /srv, depth: 8, suid: true, equals: 1}"), "pass");
+  EXPECT_EQ(outcome("find: {path: /srv, depth: 8, type: directory, no_owner: true}"), "pass");
+
+  EXPECT_EQ(outcome("command: {argv: [/bin/sh, -c, 'echo hello; exit 3'], exit_code: 3, equals: hello}"), "pass");
+  EXPECT_EQ(outcome("command: {argv: [/bin/sh, -c, 'echo 42'], at_least: 40}"), "pass");
+  EXPECT_EQ(outcome("command: {argv: [/bin/sh, -c, 'echo no'], matches: '^yes'}"), "fail");
+}
+
+TEST_F(PolicyEngine, Combinations_NotApplicable_AndErrorsStayInTheirControl) {
+  write("/etc/a", "a");
+  EXPECT_EQ(outcome("all: [{file_exists: {path: /etc/a}}, {file_exists: {path: /etc/b}}]"), "fail");
+  EXPECT_EQ(outcome("any: [{file_exists: {path: /etc/a}}, {file_exists: {path: /etc/b}}]"), "pass");
+  EXPECT_EQ(outcome("none: [{file_exists: {path: /etc/b}}]"), "pass");
+  EXPECT_EQ(outcome("file_exists: {path: /etc/a}", "file_exists: {path: /etc/b}"), "not_applicable");
+  EXPECT_EQ(outcome("file_exists: {path: /etc/a}", "file_exists: {path: /etc/a}"), "pass");
+  // shadow unreadable: an error naming why, and the next control still runs.
+  std::string text =
+      "policy: p\nversion: '1'\ncontrols:\n"
+      "  - {id: one, title: t, check: {accounts: {rule: no_empty_passwords}}}\n"
+      "  - {id: two, title: t, check: {any: [{accounts: {rule: no_empty_passwords}}, {file_exists: {path: /etc/a}}]}}\n"
+      "  - {id: three, title: t, check: {file_exists: {path: /etc/a}}}\n";
+  auto policies = parse_policies(text, "p.yaml");
+  auto one = evaluate(policies[0].controls[0], environment_);
+  EXPECT_EQ(one.outcome, Outcome::kError);
+  EXPECT_NE(one.evidence.find("accounts (line 4): cannot read /etc/shadow"), std::string::npos) << one.evidence;
+  EXPECT_EQ(evaluate(policies[0].controls[1], environment_).outcome, Outcome::kPass);
+  EXPECT_EQ(evaluate(policies[0].controls[2], environment_).outcome, Outcome::kPass);
+}
+
+TEST(PolicyParse, RefusesInvalidPoliciesWithFileLineAndReason) {
+  struct Case {
+    std::string text;
+    std::string error;
+  };
+  std::string head = "policy: p\nversion: '1'\ncontrols:\n  - id: a\n    title: t\n    check:\n";
+  for (const Case& bad :
+       {Case{head + "      registry: {key: x}\n", "p.yaml:7: unknown check 'registry'"},
+        Case{head + "      file_exists: {path: relative}\n", "p.yaml:7: path must be absolute"},
+        Case{head + "      file_content: {path: /a, line_matches: '('}\n",
+             "p.yaml:7: line_matches is not a valid regular expression"},
+        Case{head + "      permissions: {path: /a, max_mode: '0999'}\n", "p.yaml:7: max_mode must be an octal mode"},
+        Case{head + "      config: {path: /a, format: toml, key: k}\n", "p.yaml:7: format must be sshd"},
+        Case{head + "      config: {path: /a, format: ini}\n", "p.yaml:7: a config check needs 'key'"},
+        Case{head + "      sysctl: {key: a, colour: red}\n", "p.yaml:7: unknown field 'colour' in a sysctl check"},
+        Case{head + "      all: []\n", "p.yaml:7: all takes a non-empty list"},
+        Case{head + "      accounts: {rule: everything_fine}\n", "p.yaml:7: unknown accounts rule"},
+        Case{"policy: p\nversion: '1'\ncontrols:\n  - id: a\n    title: t\n    severity: extreme\n"
+             "    check: {file_exists: {path: /a}}\n",
+             "p.yaml:6: severity must be low, medium, high or critical"},
+        Case{"policy: p\nversion: '1'\ncontrols:\n  - title: t\n    check: {file_exists: {path: /a}}\n",
+             "p.yaml:4: a control needs an id"},
+        Case{"policy: p\nversion: '1'\ncontrols:\n  - {id: a, title: t, check: {file_exists: {path: /a}}}\n"
+             "  - {id: a, title: t, check: {file_exists: {path: /a}}}\n",
+             "p.yaml:5: control id 'a' is used twice"},
+        Case{"policy: p\ncontrols: [\n", "p.yaml:3: not valid YAML"}, Case{"", "p.yaml: no policy in the document"},
+        Case{"policy: p\ncontrols: []\n", "needs a version"}}) {
+    try {
+      parse_policies(bad.text, "p.yaml");
+      ADD_FAILURE() << "accepted: " << bad.text;
+    } catch (const PolicyError& error) {
+      EXPECT_NE(std::string(error.what()).find(bad.error), std::string::npos) << error.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vigil::policy
