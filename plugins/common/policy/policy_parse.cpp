@@ -264,18 +264,19 @@ class Parser {
     if (!node.IsMap() || node.size() != 1) {
       fail(node, "a condition is one of all / any / none (a list) or one check (kind: fields)");
     }
-    auto entry = node.begin();
-    std::string key = text(entry->first, "a condition");
+    // Copies: yaml-cpp's iterator hands out proxies that die with the expression.
+    const YAML::Node name = node.begin()->first;
+    const YAML::Node body = node.begin()->second;
+    std::string key = text(name, "a condition");
     Condition out;
     if (key == "all" || key == "any" || key == "none") {
       out.op = key == "all" ? Condition::Op::kAll : key == "any" ? Condition::Op::kAny : Condition::Op::kNone;
-      if (!entry->second.IsSequence() || entry->second.size() == 0)
-        fail(entry->second, key + " takes a non-empty list");
-      for (const auto& child : entry->second) out.children.push_back(condition(child));
+      if (!body.IsSequence() || body.size() == 0) fail(body, key + " takes a non-empty list");
+      for (const auto& child : body) out.children.push_back(condition(child));
       return out;
     }
     out.op = Condition::Op::kCheck;
-    out.check = check(key, entry->second);
+    out.check = check(key, body);
     if (out.check.kind == "config" && out.check.path.empty() && out.check.format == "sshd") {
       out.check.path = "/etc/ssh/sshd_config";
     }
