@@ -1,26 +1,9 @@
 #include "proxy/pac.h"
 
-#include <cctype>
-
+#include "base/text.h"
 #include "sched/command_runner.h"
 
 namespace vigil::proxy {
-namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
-std::string upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
-
 Result<std::vector<PacDirective>> parse_pac_result(std::string_view result) {
   std::vector<PacDirective> directives;
   size_t count = 0;
@@ -32,7 +15,7 @@ Result<std::vector<PacDirective>> parse_pac_result(std::string_view result) {
     if (entry.empty()) continue;
     if (++count > 64) return Error{"the PAC returned more than 64 entries"};
     size_t space = entry.find_first_of(" \t");
-    std::string keyword = upper(entry.substr(0, space));
+    std::string keyword = to_upper(entry.substr(0, space));
     std::string_view argument = space == std::string_view::npos ? std::string_view() : trim(entry.substr(space));
     PacDirective directive;
     directive.text = std::string(entry);

@@ -1,5 +1,7 @@
 #include "proxy/proxy_settings.h"
 
+#include "base/text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -7,18 +9,6 @@
 
 namespace vigil::proxy {
 namespace {
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-std::string trim(const std::string& text) {
-  size_t first = text.find_first_not_of(" \t\r");
-  if (first == std::string::npos) return {};
-  size_t last = text.find_last_not_of(" \t\r");
-  return text.substr(first, last - first + 1);
-}
 
 Result<std::optional<Credential>> read_token(const ConfigLookup& config, const char* key) {
   auto value = config(key);
@@ -37,14 +27,14 @@ const std::vector<const char*>& all_keys() {
 }
 
 Result<bool> parse_switch(const std::string& key, const std::string& value) {
-  std::string word = lower(trim(value));
+  std::string word = to_lower(trim(value));
   if (word == "on" || word == "true" || word == "yes" || word == "1") return true;
   if (word == "off" || word == "false" || word == "no" || word == "0") return false;
   return Error{key + " must be on or off, got '" + value + "'"};
 }
 
 Result<bool> parse_order(const std::string& value) {
-  std::string word = lower(trim(value));
+  std::string word = to_lower(trim(value));
   if (word == "sequential" || word == "seq") return false;
   if (word == "random") return true;
   return Error{std::string(keys::kOrder) + " must be sequential, seq or random, got '" + value + "'"};
@@ -60,7 +50,7 @@ Result<int> parse_connect_timeout(const std::string& value) {
 }
 
 Status check_pac_url(const std::string& url) {
-  std::string scheme = lower(url.substr(0, url.find("://") == std::string::npos ? 0 : url.find("://") + 3));
+  std::string scheme = to_lower(url.substr(0, url.find("://") == std::string::npos ? 0 : url.find("://") + 3));
   if (scheme == "file://") {
     if (url.size() <= 7 || url[7] != '/')
       return Error{"PAC URL '" + url + "': a file URL needs an absolute path (file:///…)"};
@@ -132,13 +122,13 @@ Result<ProxyFile> read_proxy_file(const std::filesystem::path& path) {
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     std::string where = path.string() + ":" + std::to_string(number) + ": ";
-    line = trim(line);
+    line = std::string(trim(line));
     if (line.empty() || line.front() == '#') continue;
-    if (line.rfind("export ", 0) == 0) line = trim(line.substr(7));
+    if (line.rfind("export ", 0) == 0) line = std::string(trim(line.substr(7)));
     size_t equals = line.find('=');
     if (equals == std::string::npos) return Error{where + "expected NAME=value"};
-    std::string name = lower(trim(line.substr(0, equals)));
-    std::string value = trim(line.substr(equals + 1));
+    std::string name = to_lower(trim(line.substr(0, equals)));
+    std::string value = std::string(trim(line.substr(equals + 1)));
     if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }

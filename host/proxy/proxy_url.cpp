@@ -1,5 +1,7 @@
 #include "proxy/proxy_url.h"
 
+#include "base/text.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -11,20 +13,8 @@
 namespace vigil::proxy {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool starts_with_nocase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && lower(text.substr(0, prefix.size())) == prefix;
+  return text.size() >= prefix.size() && to_lower(text.substr(0, prefix.size())) == prefix;
 }
 
 bool token_character(char c) {
@@ -210,7 +200,7 @@ NoProxy NoProxy::parse(std::string_view text) {
     std::string_view entry = trim(current);
     if (!entry.empty()) {
       Entry out;
-      std::string name = lower(entry);
+      std::string name = to_lower(entry);
       // host:port, [v6]:port; a bare IPv6 address has several colons and no port.
       if (!name.empty() && name.front() == '[') {
         size_t close = name.find(']');
@@ -246,7 +236,7 @@ NoProxy NoProxy::parse(std::string_view text) {
 }
 
 bool NoProxy::matches(std::string_view host_text, uint16_t port) const {
-  std::string host = lower(host_text);
+  std::string host = to_lower(host_text);
   if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   while (!host.empty() && host.back() == '.') host.pop_back();
   auto host_address = address_bytes(host);

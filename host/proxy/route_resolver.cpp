@@ -1,5 +1,7 @@
 #include "proxy/route_resolver.h"
 
+#include "base/text.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,11 +20,6 @@ namespace vigil::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 // The address this machine would use towards `host` (PAC myIpAddress()):
 // a connected UDP socket sends nothing but picks the source address.
@@ -50,15 +47,15 @@ std::string dns_domain(const Paths& paths) {
     std::istringstream words(line);
     std::string keyword, value;
     words >> keyword >> value;
-    if (keyword == "domain" && !value.empty()) return lower(value);
-    if (keyword == "search" && search.empty()) search = lower(value);
+    if (keyword == "domain" && !value.empty()) return to_lower(value);
+    if (keyword == "search" && search.empty()) search = to_lower(value);
   }
   if (!search.empty()) return search;
   if (paths.root == "/") {
     char name[256] = {};
     if (::gethostname(name, sizeof(name) - 1) == 0) {
       std::string host = name;
-      if (size_t dot = host.find('.'); dot != std::string::npos) return lower(host.substr(dot + 1));
+      if (size_t dot = host.find('.'); dot != std::string::npos) return to_lower(host.substr(dot + 1));
     }
   }
   return {};
@@ -76,7 +73,7 @@ std::optional<std::string> resolve_under_root(const Paths& paths, const std::str
       std::string address, alias;
       words >> address;
       while (words >> alias) {
-        if (lower(alias) == name) return address;
+        if (to_lower(alias) == name) return address;
       }
     }
     return std::nullopt;

@@ -91,6 +91,13 @@ void BM_Debian12Policy(benchmark::State& state) {
   }
 }
 
+// The share of the above that is reading the YAML.
+void BM_Debian12Policy_ParseOnly(benchmark::State& state) {
+  std::string text = read(std::string(VIGIL_SOURCE_DIR) + "/samples/policies/debian12-hardening.yaml");
+  for (auto _ : state) benchmark::DoNotOptimize(vigil::policy::parse_policies(text, "debian12-hardening.yaml"));
+}
+
 BENCHMARK(BM_Debian12Policy)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Debian12Policy_ParseOnly)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

@@ -82,4 +82,17 @@ inline bool eventually(const std::function<bool()>& condition, int seconds = 20)
   return condition();
 }
 
+// The delta of the newest entry a standalone agent delivered to its upload
+// directory (<root>/var/lib/vigil/uploaded); null when there is none.
+inline json last_uploaded_delta(const std::filesystem::path& root) {
+  std::vector<std::filesystem::path> uploads;
+  std::error_code missing;
+  for (const auto& file : std::filesystem::directory_iterator(root / "var/lib/vigil/uploaded", missing)) {
+    uploads.push_back(file);
+  }
+  if (uploads.empty()) return nullptr;
+  std::ifstream last(*std::max_element(uploads.begin(), uploads.end()));
+  return json::parse(last)["delta"];
+}
+
 }  // namespace vigil::test

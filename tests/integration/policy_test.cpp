@@ -55,12 +55,7 @@ TEST(PolicyModules, Pc_ResultsPerControl_AFixTravelsInTheDelta_AnInvalidPolicyNa
   auto second = results_by_control(scan(agent, "pc"));
   EXPECT_EQ(second["ssh-root"], "pass");
   EXPECT_EQ(second["motd"], "fail");
-  std::vector<fs::path> uploads;
-  for (const auto& file : fs::directory_iterator(agent / "var/lib/vigil/uploaded")) uploads.push_back(file);
-  std::sort(uploads.begin(), uploads.end());
-  ASSERT_FALSE(uploads.empty());
-  std::ifstream last(uploads.back());
-  json delta = json::parse(last)["delta"];
+  json delta = last_uploaded_delta(agent);
   ASSERT_EQ(delta["changed"].size(), 1u) << delta.dump();
   EXPECT_EQ(delta["changed"][0]["key"]["control"], "ssh-root");
   EXPECT_TRUE(delta["added"].empty() && delta["removed"].empty()) << delta.dump();

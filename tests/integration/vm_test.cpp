@@ -49,13 +49,7 @@ TEST(VulnerabilityManagement, AFixedPackageRemovesItsFindingInTheDelta) {
   write_status(system, "3.0.11-1~deb12u2");
   EXPECT_TRUE(findings().empty());
   // The last delta delivered says the finding was removed.
-  std::vector<std::filesystem::path> uploads;
-  for (const auto& file : std::filesystem::directory_iterator(agent / "var/lib/vigil/uploaded"))
-    uploads.push_back(file);
-  std::sort(uploads.begin(), uploads.end());
-  ASSERT_FALSE(uploads.empty());
-  std::ifstream last(uploads.back());
-  json delta = json::parse(last)["delta"];
+  json delta = last_uploaded_delta(agent);
   ASSERT_EQ(delta["removed"].size(), 1u) << delta.dump();
   EXPECT_EQ(delta["removed"][0]["key"]["rule_id"], "OSSL-1");
 }

@@ -15,6 +15,7 @@
 #include "vigil/common/dpkg_version.h"
 #include "vigil/common/rpm_database.h"
 #include "vigil/common/rpm_version.h"
+#include "vigil/common/text.h"
 
 namespace vigil::policy {
 
@@ -45,18 +46,6 @@ CheckResult verdict(bool ok, std::string evidence) {
   return {ok ? Outcome::kPass : Outcome::kFail, std::move(evidence)};
 }
 
-std::string trim(std::string_view text) {
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  size_t last = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(first, last - first + 1));
-}
-
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 std::optional<double> as_number(const std::string& text) {
   try {
     size_t used = 0;
@@ -70,7 +59,7 @@ std::optional<double> as_number(const std::string& text) {
 bool same(const std::string& a, const std::string& b) {
   auto x = as_number(a), y = as_number(b);
   if (x && y) return *x == *y;
-  return lower(a) == lower(b);
+  return common::to_lower(a) == common::to_lower(b);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -210,12 +199,12 @@ CheckResult file_content(const Check& check, Environment& environment) {
     auto found = std::find_if(lines.begin(), lines.end(),
                               [&](const std::string& line) { return std::regex_search(line, *check.line_matches); });
     if (found == lines.end()) return fail("no line of " + check.path + " matches " + check.line_matches_text);
-    evidence = check.path + ":" + std::to_string(found - lines.begin() + 1) + ": " + trim(*found);
+    evidence = check.path + ":" + std::to_string(found - lines.begin() + 1) + ": " + common::trimmed(*found);
   }
   if (check.no_line_matches) {
     for (size_t i = 0; i < lines.size(); ++i) {
       if (std::regex_search(lines[i], *check.no_line_matches)) {
-        return fail(check.path + ":" + std::to_string(i + 1) + ": " + trim(lines[i]));
+        return fail(check.path + ":" + std::to_string(i + 1) + ": " + common::trimmed(lines[i]));
       }
     }
     if (evidence.empty()) evidence = "no line of " + check.path + " matches " + check.no_line_matches_text;
@@ -257,7 +246,7 @@ CheckResult sysctl_runtime(const Check& check, Environment& environment) {
   if (in) {
     std::stringstream text;
     text << in.rdbuf();
-    value = trim(text.str());
+    value = common::trimmed(text.str());
     std::replace(value->begin(), value->end(), '\t', ' ');
   }
   return compare(check.expect, value,
@@ -489,7 +478,7 @@ CheckResult kernel_module(const Check& check, Environment& environment) {
                                                program == "/usr/bin/false" || program == "/usr/bin/true"));
           if (off && how.empty())
             how = std::string(dir) + "/" + entry.path().filename().string() + ":" + std::to_string(number) + ": " +
-                  trim(line);
+                  common::trimmed(line);
         }
       }
     }
@@ -524,8 +513,8 @@ CheckResult file_hash(const Check& check, Environment& environment) {
     hex += two;
   }
   Expect expect = check.expect;
-  if (expect.equals) expect.equals = lower(*expect.equals);
-  for (auto& value : expect.one_of) value = lower(value);
+  if (expect.equals) expect.equals = common::to_lower(*expect.equals);
+  for (auto& value : expect.one_of) value = common::to_lower(value);
   return compare(expect, hex, check.path + " " + check.algorithm + " " + hex);
 }
 
@@ -575,7 +564,7 @@ CheckResult find(const Check& check, Environment& environment) {
 CheckResult command(const Check& check, Environment& environment) {
   if (!environment.run) return error("commands cannot run here");
   CommandOutput output = environment.run(check.argv);
-  std::string text = trim(output.output);
+  std::string text = common::trimmed(output.output);
   std::string seen =
       check.argv[0] + " exited " + std::to_string(output.exit_code) + (text.empty() ? "" : ": " + text.substr(0, 200));
   if (check.exit_code && *check.exit_code != output.exit_code) {
