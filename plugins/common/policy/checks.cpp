@@ -27,6 +27,7 @@ struct Caches {
   std::optional<std::map<std::string, std::string>> dpkg;  // package (and name:arch) -> version
   std::optional<std::map<std::string, std::string>> rpm;
   std::optional<std::string> dpkg_error, rpm_error;
+  std::optional<std::set<std::string>> wanted_units;  // named in some *.wants / *.requires directory
 };
 
 namespace {
@@ -305,27 +306,40 @@ CheckResult package(const Check& check, Environment& environment) {
   return pass(seen);
 }
 
-CheckResult service(const Check& check, Environment& environment) {
-  const std::vector<std::string> unit_dirs = {"/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system",
-                                              "/lib/systemd/system"};
+const std::vector<std::string>& unit_directories() {
+  static const std::vector<std::string> directories = {"/etc/systemd/system", "/run/systemd/system",
+                                                       "/usr/lib/systemd/system", "/lib/systemd/system"};
+  return directories;
+}
+
+// Every unit some target wants or requires: what "enabled" means for most units.
+const std::set<std::string>& wanted_units(Environment& environment) {
+  auto& cache = environment.caches->wanted_units;
+  if (cache) return *cache;
+  cache.emplace();
   std::error_code ignored;
-  std::string state;
-  bool installed = false, masked = false, enabled = false;
-  for (const auto& dir : unit_dirs) {
-    fs::path unit = under(environment.root, dir + "/" + check.name);
-    if (fs::is_symlink(unit, ignored) && fs::read_symlink(unit, ignored) == "/dev/null") masked = true;
-    if (fs::exists(unit, ignored)) installed = true;
-  }
-  if (!masked) {
-    for (const auto& dir : unit_dirs) {
-      for (const auto& entry : fs::directory_iterator(under(environment.root, dir), ignored)) {
-        std::string name = entry.path().filename().string();
-        bool wants = name.size() > 6 && (name.ends_with(".wants") || name.ends_with(".requires"));
-        // The link itself counts: its target is a path on the inspected system, not here.
-        if (wants && fs::exists(fs::symlink_status(entry.path() / check.name, ignored))) enabled = true;
-      }
+  for (const auto& dir : unit_directories()) {
+    for (const auto& entry : fs::directory_iterator(under(environment.root, dir), ignored)) {
+      std::string name = entry.path().filename().string();
+      if (!name.ends_with(".wants") && !name.ends_with(".requires")) continue;
+      // The links themselves count: their targets are paths on the inspected system, not here.
+      for (const auto& link : fs::directory_iterator(entry.path(), ignored))
+        cache->insert(link.path().filename().string());
     }
   }
+  return *cache;
+}
+
+CheckResult service(const Check& check, Environment& environment) {
+  std::error_code ignored;
+  std::string state;
+  bool installed = false, masked = false;
+  for (const auto& dir : unit_directories()) {
+    fs::path unit = under(environment.root, dir + "/" + check.name);
+    if (fs::is_symlink(unit, ignored) && fs::read_symlink(unit, ignored) == "/dev/null") masked = true;
+    if (fs::exists(fs::symlink_status(unit, ignored))) installed = true;
+  }
+  bool enabled = !masked && wanted_units(environment).count(check.name) != 0;
   state = !installed ? "not installed" : masked ? "masked" : enabled ? "enabled" : "disabled";
   std::string seen = check.name + " is " + state;
   if (check.enabled && *check.enabled != enabled) return fail(seen);

@@ -12,10 +12,12 @@ namespace {
 class Parser {
  public:
   explicit Parser(std::string source) : source_(std::move(source)) {}
+  // Lines before the document being parsed (documents are parsed one by one).
+  void set_first_line(int line) { first_line_ = line; }
+  int line_of(const YAML::Mark& mark) const { return mark.is_null() ? 0 : first_line_ + mark.line + 1; }
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& what) const {
-    int line = node.Mark().is_null() ? 0 : node.Mark().line + 1;
-    throw PolicyError(source_ + ":" + std::to_string(line) + ": " + what);
+    throw PolicyError(source_ + ":" + std::to_string(line_of(node.Mark())) + ": " + what);
   }
 
   std::string text(const YAML::Node& node, const std::string& what) const {
@@ -106,7 +108,7 @@ class Parser {
     if (!node.IsMap()) fail(node, "a " + kind + " check takes fields (a map)");
     Check check;
     check.kind = kind;
-    check.line = node.Mark().line + 1;
+    check.line = line_of(node.Mark());
     for (const auto& field : node) {
       std::string key = text(field.first, "a field name");
       const YAML::Node& value = field.second;
@@ -286,7 +288,7 @@ class Parser {
   Control control(const YAML::Node& node, std::set<std::string>& ids) const {
     if (!node.IsMap()) fail(node, "a control is a map (id, title, check, ...)");
     Control out;
-    out.line = node.Mark().line + 1;
+    out.line = line_of(node.Mark());
     bool has_check = false;
     for (const auto& field : node) {
       std::string key = text(field.first, "a field name");
@@ -349,30 +351,60 @@ class Parser {
 
  private:
   std::string source_;
+  int first_line_ = 0;
 };
+
+struct Document {
+  std::string text;
+  int first_line = 0;  // lines before it in the manifest
+};
+
+// Splits at "---" lines. yaml-cpp's own multi-document loader (LoadAll) can
+// allocate without bound on some malformed input (found by policy_fuzz: ","),
+// its single-document loader does not.
+std::vector<Document> split_documents(std::string_view text) {
+  std::vector<Document> documents(1);
+  int number = 0;
+  for (size_t start = 0; start < text.size(); ++number) {
+    size_t end = text.find('\n', start);
+    std::string_view line =
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start + 1);
+    start = end == std::string_view::npos ? text.size() : end + 1;
+    bool marker =
+        line.substr(0, 3) == "---" && (line.size() == 3 || line[3] == '\n' || line[3] == ' ' || line[3] == '\r');
+    if (marker) {
+      documents.push_back(Document{{}, number});
+      documents.back().text.append(line.size() > 3 ? line.substr(3) : std::string_view());
+      continue;
+    }
+    if (line.substr(0, 3) == "..." && (line.size() == 3 || line[3] == '\n' || line[3] == '\r')) continue;
+    documents.back().text.append(line);
+  }
+  return documents;
+}
 
 }  // namespace
 
 std::vector<Policy> parse_policies(std::string_view text, const std::string& source) {
   Parser parser(source);
-  std::vector<YAML::Node> documents;
-  try {
-    documents = YAML::LoadAll(std::string(text));
-  } catch (const YAML::Exception& error) {
-    throw PolicyError(source + ":" + std::to_string(error.mark.line + 1) + ": not valid YAML: " + error.msg);
-  }
   std::vector<Policy> policies;
   std::set<std::string> ids;
-  try {
-    for (const auto& document : documents) {
-      if (document.IsNull()) continue;
-      policies.push_back(parser.policy(document));
-      if (!ids.insert(policies.back().id).second) {
-        parser.fail(document, "policy '" + policies.back().id + "' appears twice");
-      }
+  for (const Document& document : split_documents(text)) {
+    parser.set_first_line(document.first_line);
+    YAML::Node root;
+    try {
+      root = YAML::Load(document.text);
+    } catch (const YAML::Exception& error) {
+      throw PolicyError(source + ":" + std::to_string(parser.line_of(error.mark)) + ": not valid YAML: " + error.msg);
     }
-  } catch (const YAML::Exception& error) {
-    throw PolicyError(source + ":" + std::to_string(error.mark.line + 1) + ": " + error.msg);
+    if (root.IsNull()) continue;
+    try {
+      policies.push_back(parser.policy(root));
+      if (!ids.insert(policies.back().id).second)
+        parser.fail(root, "policy '" + policies.back().id + "' appears twice");
+    } catch (const YAML::Exception& error) {
+      throw PolicyError(source + ":" + std::to_string(parser.line_of(error.mark)) + ": " + error.msg);
+    }
   }
   if (policies.empty()) throw PolicyError(source + ": no policy in the document");
   return policies;
