@@ -1,0 +1,298 @@
+#include "baseline.h"
+
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <system_error>
+#include <thread>
+
+namespace vigil::fim {
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const YAML::Node& node, const std::string& what) {
+  throw ManifestError("fim manifest:" + std::to_string(node.Mark().is_null() ? 0 : node.Mark().line + 1) + ": " + what);
+}
+
+std::string scalar(const YAML::Node& node, const std::string& what) {
+  if (!node.IsScalar()) fail(node, what + " must be a single value");
+  return node.Scalar();
+}
+
+std::vector<std::string> strings(const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar()) return {node.Scalar()};
+  if (!node.IsSequence()) fail(node, what + " must be a list");
+  std::vector<std::string> out;
+  for (const auto& item : node) out.push_back(scalar(item, what));
+  return out;
+}
+
+const EVP_MD* digest_of(const std::string& algorithm) {
+  if (algorithm == "sha256") return EVP_sha256();
+  if (algorithm == "sha512") return EVP_sha512();
+  if (algorithm == "blake2b512") return EVP_blake2b512();
+  return nullptr;
+}
+
+fs::path under(const fs::path& root, const std::string& path) {
+  return root.empty() || root == "/" ? fs::path(path) : root / fs::path(path).relative_path();
+}
+
+bool excluded(const WatchedPath& watch, const std::string& path, const std::string& name) {
+  for (const auto& pattern : watch.exclude) {
+    const std::string& subject = pattern.front() == '/' ? path : name;
+    if (::fnmatch(pattern.c_str(), subject.c_str(), FNM_PATHNAME) == 0) return true;
+  }
+  return false;
+}
+
+bool included(const WatchedPath& watch, const std::string& name) {
+  if (watch.include.empty()) return true;
+  return std::any_of(watch.include.begin(), watch.include.end(),
+                     [&](const std::string& pattern) { return ::fnmatch(pattern.c_str(), name.c_str(), 0) == 0; });
+}
+
+FileRecord record_of(const std::string& path, const struct stat& info) {
+  FileRecord record;
+  record.path = path;
+  record.type = S_ISREG(info.st_mode) ? "file" : S_ISDIR(info.st_mode) ? "directory" : S_ISLNK(info.st_mode) ? "symlink" : "other";
+  record.size = static_cast<uint64_t>(info.st_size);
+  record.mode = info.st_mode & 07777;
+  record.uid = info.st_uid;
+  record.gid = info.st_gid;
+  record.mtime_ns = int64_t{info.st_mtim.tv_sec} * 1000000000 + info.st_mtim.tv_nsec;
+  record.ctime_ns = int64_t{info.st_ctim.tv_sec} * 1000000000 + info.st_ctim.tv_nsec;
+  record.inode = info.st_ino;
+  record.links = info.st_nlink;
+  return record;
+}
+
+}  // namespace
+
+Manifest parse_manifest(std::string_view text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));  // one document: yaml-cpp's LoadAll is not safe on bad input
+  } catch (const YAML::Exception& error) {
+    throw ManifestError("fim manifest:" + std::to_string(error.mark.line + 1) + ": not valid YAML: " + error.msg);
+  }
+  try {
+    Manifest manifest;
+    if (!root.IsMap()) fail(root, "the manifest is a map with hash and paths");
+    for (const auto& field : root) {
+      std::string key = scalar(field.first, "a field name");
+      const YAML::Node value = field.second;
+      if (key == "hash") {
+        manifest.algorithm = scalar(value, key);
+        if (digest_of(manifest.algorithm) == nullptr) fail(value, "hash must be sha256, sha512 or blake2b512");
+      } else if (key == "paths") {
+        if (!value.IsSequence() || value.size() == 0) fail(value, "paths must be a non-empty list");
+        for (const auto& item : value) {
+          if (!item.IsMap()) fail(item, "each path is a map (path, depth, include, exclude, attributes, severity)");
+          WatchedPath watch;
+          for (const auto& entry : item) {
+            std::string name = scalar(entry.first, "a field name");
+            const YAML::Node setting = entry.second;
+            if (name == "path") {
+              watch.path = scalar(setting, name);
+              if (watch.path.empty() || watch.path.front() != '/') fail(setting, "path must be absolute");
+              while (watch.path.size() > 1 && watch.path.back() == '/') watch.path.pop_back();
+            } else if (name == "depth") {
+              try {
+                watch.depth = std::stoi(scalar(setting, name));
+              } catch (const std::exception&) {
+                fail(setting, "depth must be a number");
+              }
+              if (watch.depth < 0 || watch.depth > 64) fail(setting, "depth must be 0-64");
+            } else if (name == "include") {
+              watch.include = strings(setting, name);
+            } else if (name == "exclude") {
+              watch.exclude = strings(setting, name);
+              for (const auto& pattern : watch.exclude) {
+                if (pattern.empty()) fail(setting, "an exclude pattern is empty");
+              }
+            } else if (name == "attributes") {
+              static const std::set<std::string> kKnown = {"hash", "size", "mode", "owner", "group", "mtime", "ctime", "inode"};
+              watch.attributes = strings(setting, name);
+              for (const auto& attribute : watch.attributes) {
+                if (kKnown.count(attribute) == 0) fail(setting, "unknown attribute '" + attribute + "'");
+              }
+            } else if (name == "severity") {
+              watch.severity = scalar(setting, name);
+              if (watch.severity != "low" && watch.severity != "medium" && watch.severity != "high" &&
+                  watch.severity != "critical") {
+                fail(setting, "severity must be low, medium, high or critical");
+              }
+            } else if (name == "follow_symlinks") {
+              std::string flag = scalar(setting, name);
+              if (flag != "true" && flag != "false") fail(setting, "follow_symlinks must be true or false");
+              watch.follow_symlinks = flag == "true";
+            } else {
+              fail(entry.first, "unknown field '" + name + "' in a path");
+            }
+          }
+          if (watch.path.empty()) fail(item, "a watched path needs 'path'");
+          manifest.paths.push_back(std::move(watch));
+        }
+      } else {
+        fail(field.first, "unknown field '" + key + "' (hash, paths)");
+      }
+    }
+    if (manifest.paths.empty()) fail(root, "the manifest watches no path");
+    return manifest;
+  } catch (const YAML::Exception& error) {
+    throw ManifestError("fim manifest:" + std::to_string(error.mark.line + 1) + ": " + error.msg);
+  }
+}
+
+std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) {
+  std::vector<FileRecord> records;
+  std::set<std::string> seen;  // watched paths may overlap: one record per path
+  std::string prefix = root.empty() || root == "/" ? "" : root.string();
+  for (const auto& watch : manifest.paths) {
+    auto add = [&](const fs::path& real, const std::string& path, bool is_top) -> std::optional<FileRecord> {
+      struct stat info {};
+      int (*stat_call)(const char*, struct stat*) = watch.follow_symlinks ? ::stat : ::lstat;
+      if (stat_call(real.c_str(), &info) != 0) {
+        if (!is_top && errno == ENOENT) return std::nullopt;  // gone while walking
+        FileRecord missing;
+        missing.path = path;
+        missing.type = "missing";
+        missing.error = std::generic_category().message(errno);
+        missing.watch = &watch;
+        return missing;
+      }
+      FileRecord record = record_of(path, info);
+      record.watch = &watch;
+      if (record.type == "symlink") {
+        std::error_code ignored;
+        record.target = fs::read_symlink(real, ignored).string();
+      }
+      return record;
+    };
+    auto keep = [&](std::optional<FileRecord> record) {
+      if (record && seen.insert(record->path).second) records.push_back(std::move(*record));
+    };
+    fs::path top = under(root, watch.path);
+    auto first = add(top, watch.path, true);
+    if (!first) continue;
+    bool walk = first->type == "directory" && watch.depth > 0;
+    keep(std::move(first));
+    if (!walk) continue;
+    std::error_code error;
+    auto options = watch.follow_symlinks ? fs::directory_options::follow_directory_symlink : fs::directory_options::none;
+    fs::recursive_directory_iterator walker(top, options, error);
+    for (; !error && walker != fs::recursive_directory_iterator(); walker.increment(error)) {
+      std::string path = walker->path().string().substr(prefix.size());
+      std::string name = walker->path().filename().string();
+      bool is_directory = walker->is_directory(error) && !walker->is_symlink(error);
+      error.clear();
+      if (excluded(watch, path, name)) {
+        if (is_directory) walker.disable_recursion_pending();
+        continue;
+      }
+      if (walker.depth() + 1 >= watch.depth) walker.disable_recursion_pending();
+      if (!is_directory && !included(watch, name)) continue;
+      keep(add(walker->path(), path, false));
+      if (is_directory && ::access(walker->path().c_str(), R_OK | X_OK) != 0) {
+        // Not readable: reported on its record, and the walk goes on elsewhere.
+        records.back().error = "permission denied: its contents are not watched";
+        walker.disable_recursion_pending();
+      }
+    }
+  }
+  std::sort(records.begin(), records.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
+  return records;
+}
+
+std::string hash_file(const fs::path& file, const std::string& algorithm) {
+  const EVP_MD* digest = digest_of(algorithm);
+  if (digest == nullptr) throw std::runtime_error("unknown hash " + algorithm);
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);  // O_NOATIME needs ownership
+  if (fd < 0) throw std::runtime_error(std::generic_category().message(errno));
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(context.get(), digest, nullptr);
+  thread_local std::vector<unsigned char> buffer(size_t{1} << 20);
+  for (;;) {
+    ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int problem = errno;
+      ::close(fd);
+      throw std::runtime_error(std::generic_category().message(problem));
+    }
+    if (got == 0) break;
+    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<size_t>(got));
+  }
+  ::close(fd);
+  unsigned char raw[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(context.get(), raw, &size);
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (unsigned i = 0; i < size; ++i) {
+    hex += digits[raw[i] >> 4];
+    hex += digits[raw[i] & 15];
+  }
+  return hex;
+}
+
+void hash_files(std::vector<FileRecord>& records, const fs::path& root, const std::string& algorithm, unsigned threads,
+                const std::function<void(size_t done, size_t total)>& checkpoint) {
+  std::vector<FileRecord*> work;
+  for (auto& record : records) {
+    bool wanted = record.watch == nullptr ||
+                  std::find(record.watch->attributes.begin(), record.watch->attributes.end(), "hash") != record.watch->attributes.end();
+    if (record.type == "file" && record.error.empty() && wanted) work.push_back(&record);
+  }
+  // Largest first, so the long hashes start early and the threads finish together.
+  std::sort(work.begin(), work.end(), [](const FileRecord* a, const FileRecord* b) { return a->size > b->size; });
+  std::atomic<size_t> next{0}, done{0};
+  std::atomic<bool> stop{false};
+  auto worker = [&] {
+    for (size_t index; !stop && (index = next++) < work.size();) {
+      FileRecord& record = *work[index];
+      try {
+        record.hash = hash_file(under(root, record.path), algorithm);
+      } catch (const std::runtime_error& problem) {
+        record.error = problem.what();
+      }
+      ++done;
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < std::max(1u, threads); ++i) pool.emplace_back(worker);
+  try {
+    // The calling thread hashes too, and checks in between.
+    for (size_t index; (index = next++) < work.size();) {
+      FileRecord& record = *work[index];
+      try {
+        record.hash = hash_file(under(root, record.path), algorithm);
+      } catch (const std::runtime_error& problem) {
+        record.error = problem.what();
+      }
+      ++done;
+      if (checkpoint) checkpoint(done, work.size());
+    }
+  } catch (...) {
+    stop = true;
+    for (auto& thread : pool) thread.join();
+    throw;
+  }
+  for (auto& thread : pool) thread.join();
+  if (checkpoint) checkpoint(done, work.size());
+}
+
+}  // namespace vigil::fim

@@ -1,0 +1,66 @@
+// File Integrity Monitoring, the baseline: which files a manifest watches and
+// what they are now (metadata and content hash). Walking never follows
+// symlinks (a symlink is recorded as one, with its target) unless asked, and
+// hashing runs on several threads with large reads through OpenSSL EVP.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil::fim {
+
+class ManifestError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct WatchedPath {
+  std::string path;                   // absolute, on the inspected system
+  int depth = 64;                     // levels below `path` that are walked
+  std::vector<std::string> include;   // globs on the file name; empty = every file
+  std::vector<std::string> exclude;   // globs on the name, or on the full path when they start with '/'
+  std::vector<std::string> attributes = {"hash", "size", "mode", "owner", "group", "mtime", "ctime", "inode"};
+  std::string severity = "medium";
+  bool follow_symlinks = false;
+};
+
+struct Manifest {
+  std::string algorithm = "sha256";  // sha256 | sha512 | blake2b512
+  std::vector<WatchedPath> paths;
+};
+
+// YAML (docs/file-integrity-monitoring.md); throws ManifestError "fim manifest:LINE: what".
+Manifest parse_manifest(std::string_view text);
+
+struct FileRecord {
+  std::string path;  // as on the inspected system
+  std::string type;  // file | directory | symlink | other
+  uint64_t size = 0;
+  uint32_t mode = 0, uid = 0, gid = 0;
+  int64_t mtime_ns = 0, ctime_ns = 0;
+  uint64_t inode = 0, links = 0;
+  std::string target;  // symlinks
+  std::string hash;    // regular files, hex
+  std::string error;   // why it could not be read (the record stays: reported, not fatal)
+  const WatchedPath* watch = nullptr;
+};
+
+// Every file, directory and symlink the manifest covers under `root`, sorted by path.
+std::vector<FileRecord> collect(const Manifest& manifest, const std::filesystem::path& root);
+
+// Hashes the regular files of `records` on `threads` threads; `checkpoint` is
+// called between files from the calling thread (it may throw to stop).
+void hash_files(std::vector<FileRecord>& records, const std::filesystem::path& root, const std::string& algorithm,
+                unsigned threads, const std::function<void(size_t done, size_t total)>& checkpoint);
+
+// One file's digest (hex) with `algorithm`; throws std::runtime_error naming the file.
+std::string hash_file(const std::filesystem::path& file, const std::string& algorithm);
+
+}  // namespace vigil::fim

@@ -1,0 +1,70 @@
+// File Integrity Monitoring through a real vigild, scanning: a modified, a
+// created and a deleted file each arrive in the delta as what they are, with
+// the hashes coreutils computes; a bad manifest fails the scan with its line.
+#include "daemon_fixture.h"
+#include "store/state_store.h"
+
+namespace vigil::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
+  TempDir dir;
+  auto agent = dir.path() / "agent";
+  auto system = dir.path() / "system";
+  fs::create_directories(system / "etc/app");
+  std::ofstream(system / "etc/app/a.conf") << "one";
+  std::ofstream(system / "etc/app/b.conf") << "two";
+  install_plugins(agent, {FIM_PLUGIN_PATH});
+  {
+    auto store = StateStore::open(agent / "var/lib/vigil/config.db");
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE(store.value()->set_config("fim.Root", system.string()).ok());
+    ASSERT_TRUE(store.value()->set_config("fim.HashThreads", "2").ok());
+  }
+  Daemon daemon(agent);
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto manifest = dir.path() / "fim.yaml";
+  std::ofstream(manifest) << "hash: sha256\npaths:\n  - {path: /etc/app, exclude: ['*.tmp'], severity: high}\n";
+  ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "fim", "--file", manifest.string()}).exit_code, 0);
+  auto scan = [&] {
+    auto scanned = vigilctl(agent, {"demand", "--type", "fim", "--wait"});
+    EXPECT_EQ(scanned.exit_code, 0) << scanned.err;
+    std::map<std::string, json> rows;
+    json report = json::parse(vigilctl(agent, {"results", "--module", "fim", "--json"}).out);
+    for (const auto& row : report["rows"]) {
+      rows[row["key"]["path"]] = row["values"];
+    }
+    return rows;
+  };
+  auto first = scan();
+  ASSERT_EQ(first.size(), 3u) << daemon.log();
+  std::string sha = run({"/usr/bin/sha256sum", (system / "etc/app/a.conf").string()}).out.substr(0, 64);
+  EXPECT_EQ(first["/etc/app/a.conf"]["sha256"], sha);
+  EXPECT_EQ(first["/etc/app/a.conf"]["severity"], "high");
+
+  std::ofstream(system / "etc/app/a.conf") << "one, changed";
+  std::ofstream(system / "etc/app/c.conf") << "new";
+  std::ofstream(system / "etc/app/c.tmp") << "ignored";
+  fs::remove(system / "etc/app/b.conf");
+  scan();
+  json delta = last_uploaded_delta(agent);
+  ASSERT_TRUE(delta.is_object());
+  ASSERT_EQ(delta["added"].size(), 1u) << delta.dump();
+  EXPECT_EQ(delta["added"][0]["key"]["path"], "/etc/app/c.conf");
+  ASSERT_EQ(delta["removed"].size(), 1u) << delta.dump();
+  EXPECT_EQ(delta["removed"][0]["key"]["path"], "/etc/app/b.conf");
+  std::set<std::string> changed;
+  for (const auto& row : delta["changed"]) changed.insert(row["key"]["path"]);
+  EXPECT_TRUE(changed.count("/etc/app/a.conf")) << delta.dump();  // the directory changes too (mtime)
+
+  std::ofstream(manifest) << "paths:\n  - {path: etc/app}\n";
+  ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "fim", "--file", manifest.string()}).exit_code, 0);
+  auto failed = vigilctl(agent, {"demand", "--type", "fim", "--wait"});
+  EXPECT_NE(failed.exit_code, 0);
+  EXPECT_NE(failed.err.find("fim manifest:2: path must be absolute"), std::string::npos) << failed.err;
+}
+
+}  // namespace
+}  // namespace vigil::test
