@@ -65,7 +65,10 @@ bool included(const WatchedPath& watch, const std::string& name) {
 FileRecord record_of(const std::string& path, const struct stat& info) {
   FileRecord record;
   record.path = path;
-  record.type = S_ISREG(info.st_mode) ? "file" : S_ISDIR(info.st_mode) ? "directory" : S_ISLNK(info.st_mode) ? "symlink" : "other";
+  record.type = S_ISREG(info.st_mode)   ? "file"
+                : S_ISDIR(info.st_mode) ? "directory"
+                : S_ISLNK(info.st_mode) ? "symlink"
+                                        : "other";
   record.size = static_cast<uint64_t>(info.st_size);
   record.mode = info.st_mode & 07777;
   record.uid = info.st_uid;
@@ -122,7 +125,8 @@ Manifest parse_manifest(std::string_view text) {
                 if (pattern.empty()) fail(setting, "an exclude pattern is empty");
               }
             } else if (name == "attributes") {
-              static const std::set<std::string> kKnown = {"hash", "size", "mode", "owner", "group", "mtime", "ctime", "inode"};
+              static const std::set<std::string> kKnown = {"hash",  "size",  "mode",  "owner",
+                                                           "group", "mtime", "ctime", "inode"};
               watch.attributes = strings(setting, name);
               for (const auto& attribute : watch.attributes) {
                 if (kKnown.count(attribute) == 0) fail(setting, "unknown attribute '" + attribute + "'");
@@ -190,7 +194,8 @@ std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) 
     keep(std::move(first));
     if (!walk) continue;
     std::error_code error;
-    auto options = watch.follow_symlinks ? fs::directory_options::follow_directory_symlink : fs::directory_options::none;
+    auto options =
+        watch.follow_symlinks ? fs::directory_options::follow_directory_symlink : fs::directory_options::none;
     fs::recursive_directory_iterator walker(top, options, error);
     for (; !error && walker != fs::recursive_directory_iterator(); walker.increment(error)) {
       std::string path = walker->path().string().substr(prefix.size());
@@ -219,7 +224,8 @@ std::string hash_file(const fs::path& file, const std::string& algorithm) {
   const EVP_MD* digest = digest_of(algorithm);
   if (digest == nullptr) throw std::runtime_error("unknown hash " + algorithm);
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);  // O_NOATIME needs ownership
+  if (fd < 0 && errno == EPERM)
+    fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);  // O_NOATIME needs ownership
   if (fd < 0) throw std::runtime_error(std::generic_category().message(errno));
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
@@ -253,8 +259,8 @@ void hash_files(std::vector<FileRecord>& records, const fs::path& root, const st
                 const std::function<void(size_t done, size_t total)>& checkpoint) {
   std::vector<FileRecord*> work;
   for (auto& record : records) {
-    bool wanted = record.watch == nullptr ||
-                  std::find(record.watch->attributes.begin(), record.watch->attributes.end(), "hash") != record.watch->attributes.end();
+    bool wanted = record.watch == nullptr || std::find(record.watch->attributes.begin(), record.watch->attributes.end(),
+                                                       "hash") != record.watch->attributes.end();
     if (record.type == "file" && record.error.empty() && wanted) work.push_back(&record);
   }
   // Largest first, so the long hashes start early and the threads finish together.

@@ -22,10 +22,10 @@ class ManifestError : public std::runtime_error {
 };
 
 struct WatchedPath {
-  std::string path;                   // absolute, on the inspected system
-  int depth = 64;                     // levels below `path` that are walked
-  std::vector<std::string> include;   // globs on the file name; empty = every file
-  std::vector<std::string> exclude;   // globs on the name, or on the full path when they start with '/'
+  std::string path;                  // absolute, on the inspected system
+  int depth = 64;                    // levels below `path` that are walked
+  std::vector<std::string> include;  // globs on the file name; empty = every file
+  std::vector<std::string> exclude;  // globs on the name, or on the full path when they start with '/'
   std::vector<std::string> attributes = {"hash", "size", "mode", "owner", "group", "mtime", "ctime", "inode"};
   std::string severity = "medium";
   bool follow_symlinks = false;

@@ -50,7 +50,9 @@ class FimPlugin : public vigil::Plugin {
     size_t errors = 0;
     for (const auto& record : records) {
       const auto& wanted = record.watch->attributes;
-      auto has = [&](const char* attribute) { return std::find(wanted.begin(), wanted.end(), attribute) != wanted.end(); };
+      auto has = [&](const char* attribute) {
+        return std::find(wanted.begin(), wanted.end(), attribute) != wanted.end();
+      };
       std::vector<vigil::Column> values = {{"type", record.type}, {"severity", record.watch->severity}};
       std::string size = std::to_string(record.size), mode = octal(record.mode), uid = std::to_string(record.uid),
                   gid = std::to_string(record.gid), mtime = std::to_string(record.mtime_ns),

@@ -148,8 +148,7 @@ TEST(FimManifest, RefusesBadManifestsWithTheLine) {
                           Case{"paths:\n  - {path: /etc, attributes: [colour]}\n", "unknown attribute 'colour'"},
                           Case{"paths: []\n", "fim manifest:1: paths must be a non-empty list"},
                           Case{"paths:\n  - {depth: 1}\n", "fim manifest:2: a watched path needs 'path'"},
-                          Case{"watch: /etc\n", "unknown field 'watch'"},
-                          Case{",", "fim manifest"},
+                          Case{"watch: /etc\n", "unknown field 'watch'"}, Case{",", "fim manifest"},
                           Case{"paths: [\n", "not valid YAML"}}) {
     try {
       parse_manifest(bad.text);
