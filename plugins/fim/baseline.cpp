@@ -267,29 +267,29 @@ void hash_files(std::vector<FileRecord>& records, const fs::path& root, const st
   std::sort(work.begin(), work.end(), [](const FileRecord* a, const FileRecord* b) { return a->size > b->size; });
   std::atomic<size_t> next{0}, done{0};
   std::atomic<bool> stop{false};
-  auto worker = [&] {
-    for (size_t index; !stop && (index = next++) < work.size();) {
-      FileRecord& record = *work[index];
-      try {
-        record.hash = hash_file(under(root, record.path), algorithm);
-      } catch (const std::runtime_error& problem) {
-        record.error = problem.what();
-      }
-      ++done;
+  // Takes the next file; false when none is left (or the scan stops).
+  auto hash_next = [&] {
+    size_t index = next++;
+    if (stop || index >= work.size()) return false;
+    FileRecord& record = *work[index];
+    try {
+      record.hash = hash_file(under(root, record.path), algorithm);
+    } catch (const std::runtime_error& problem) {
+      record.error = problem.what();
     }
+    ++done;
+    return true;
   };
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < std::max(1u, threads); ++i) pool.emplace_back(worker);
+  for (unsigned i = 1; i < std::max(1u, threads); ++i) {
+    pool.emplace_back([&] {
+      while (hash_next()) {
+      }
+    });
+  }
   try {
     // The calling thread hashes too, and checks in between.
-    for (size_t index; (index = next++) < work.size();) {
-      FileRecord& record = *work[index];
-      try {
-        record.hash = hash_file(under(root, record.path), algorithm);
-      } catch (const std::runtime_error& problem) {
-        record.error = problem.what();
-      }
-      ++done;
+    while (hash_next()) {
       if (checkpoint) checkpoint(done, work.size());
     }
   } catch (...) {

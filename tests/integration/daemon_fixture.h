@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "store/state_store.h"
 #include "test_support.h"
 
 namespace vigil::test {
@@ -80,6 +81,13 @@ inline bool eventually(const std::function<bool()>& condition, int seconds = 20)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return condition();
+}
+
+// Writes one config value into the agent's state store under `root` (before vigild starts).
+inline void set_agent_config(const std::filesystem::path& root, const std::string& key, const std::string& value) {
+  auto store = StateStore::open(root / "var/lib/vigil/config.db");
+  ASSERT_TRUE(store.ok()) << store.error();
+  ASSERT_TRUE(store.value()->set_config(key, value).ok());
 }
 
 // The delta of the newest entry a standalone agent delivered to its upload

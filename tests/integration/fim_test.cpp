@@ -17,12 +17,8 @@ TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
   std::ofstream(system / "etc/app/a.conf") << "one";
   std::ofstream(system / "etc/app/b.conf") << "two";
   install_plugins(agent, {FIM_PLUGIN_PATH});
-  {
-    auto store = StateStore::open(agent / "var/lib/vigil/config.db");
-    ASSERT_TRUE(store.ok());
-    ASSERT_TRUE(store.value()->set_config("fim.Root", system.string()).ok());
-    ASSERT_TRUE(store.value()->set_config("fim.HashThreads", "2").ok());
-  }
+  set_agent_config(agent, "fim.Root", system.string());
+  set_agent_config(agent, "fim.HashThreads", "2");
   Daemon daemon(agent);
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   auto manifest = dir.path() / "fim.yaml";

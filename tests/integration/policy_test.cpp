@@ -10,12 +10,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void set_config(const fs::path& agent, const std::string& key, const std::string& value) {
-  auto store = StateStore::open(agent / "var/lib/vigil/config.db");
-  ASSERT_TRUE(store.ok());
-  ASSERT_TRUE(store.value()->set_config(key, value).ok());
-}
-
 json scan(const fs::path& agent, const std::string& module, CommandResult* outcome = nullptr) {
   auto scanned = vigilctl(agent, {"demand", "--type", module, "--wait"});
   if (outcome != nullptr) *outcome = scanned;
@@ -38,7 +32,7 @@ TEST(PolicyModules, Pc_ResultsPerControl_AFixTravelsInTheDelta_AnInvalidPolicyNa
   fs::create_directories(system / "etc/ssh");
   std::ofstream(system / "etc/ssh/sshd_config") << "PermitRootLogin yes\n";
   install_plugins(agent, {PC_PLUGIN_PATH});
-  set_config(agent, "pc.Root", system.string());
+  set_agent_config(agent, "pc.Root", system.string());
   Daemon daemon(agent);
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   auto manifest = dir.path() / "pc.yaml";
@@ -107,7 +101,7 @@ TEST(PolicyModules, Udc_OperatorControlsOnContentHashSearchAndCommands) {
   std::ofstream(system / "opt/app/conf/app.ini") << "[server]\ntls = on\n";
   std::ofstream(system / "opt/app/VERSION") << "abc";
   install_plugins(agent, {UDC_PLUGIN_PATH});
-  set_config(agent, "udc.Root", system.string());
+  set_agent_config(agent, "udc.Root", system.string());
   Daemon daemon(agent);
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   auto manifest = dir.path() / "udc.yaml";
