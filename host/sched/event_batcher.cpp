@@ -18,19 +18,27 @@ void EventBatcher::add(const std::string& module, std::string event) {
     batch.push_back(std::move(event));
     size = batch.size();
   }
-  if (size == 1) {
-    // The first event of a batch starts its clock.
-    boost::asio::post(io_, [this, module] {
-      auto& timer = timers_[module];
-      if (!timer) timer = std::make_unique<boost::asio::steady_timer>(io_);
-      timer->expires_after(kMaxDelay);
-      timer->async_wait([this, module](boost::system::error_code error) {
-        if (!error) flush(module);
-      });
-    });
-  } else if (size == kMaxEvents) {
-    boost::asio::post(io_, [this, module] { flush(module); });
+  if (size == 1 || size == kMaxEvents) boost::asio::post(io_, [this, module] { schedule(module); });
+}
+
+void EventBatcher::schedule(const std::string& module) {
+  auto now = std::chrono::steady_clock::now();
+  auto last = last_write_.find(module);
+  bool full = false;
+  {
+    std::lock_guard lock(mutex_);
+    full = open_[module].size() >= kMaxEvents;
   }
+  if (full || last == last_write_.end() || now - last->second >= kSpacing) {
+    flush(module);
+    return;
+  }
+  auto& timer = timers_[module];
+  if (!timer) timer = std::make_unique<boost::asio::steady_timer>(io_);
+  timer->expires_at(last->second + kSpacing);
+  timer->async_wait([this, module](boost::system::error_code error) {
+    if (!error) flush(module);
+  });
 }
 
 void EventBatcher::flush(const std::string& module) {
@@ -40,6 +48,7 @@ void EventBatcher::flush(const std::string& module) {
     events.swap(open_[module]);
   }
   if (events.empty()) return;
+  last_write_[module] = std::chrono::steady_clock::now();
   auto written = store_.append_outbox(module, "events", [&](int64_t sequence) {
     std::string payload = nlohmann::json({{"sequence", sequence}, {"kind", "events"}, {"module", module}}).dump();
     payload.pop_back();  // splice the already-serialised events in without re-parsing them

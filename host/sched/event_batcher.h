@@ -1,6 +1,8 @@
 // Takes real-time events from any thread and writes them to the outbox in
-// batches, per module: a batch closes after kMaxDelay or kMaxEvents, becomes
-// one outbox entry with its own sequence number, and is delivered like a delta.
+// batches, per module (group commit): an event that finds the module idle is
+// written at once; events that arrive within kSpacing of the module's last
+// write share the next entry (at most kMaxEvents each). Each entry has its
+// own sequence number and is delivered like a delta.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -22,7 +24,9 @@ namespace vigil {
 
 class EventBatcher : public EventSink {
  public:
-  static constexpr std::chrono::milliseconds kMaxDelay{1000};
+  // Bounds the outbox entries a busy module makes (≤ 100/s) while an idle
+  // module's event reaches the outbox within one SQLite commit.
+  static constexpr std::chrono::milliseconds kSpacing{10};
   static constexpr size_t kMaxEvents = 500;
 
   // `on_written` runs on the io_context after a batch entered the outbox.
@@ -33,6 +37,7 @@ class EventBatcher : public EventSink {
   void flush_all();
 
  private:
+  void schedule(const std::string& module);
   void flush(const std::string& module);
 
   boost::asio::io_context& io_;
@@ -42,6 +47,7 @@ class EventBatcher : public EventSink {
   std::mutex mutex_;
   std::map<std::string, std::vector<std::string>> open_;                      // module -> events, guarded by mutex_
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;  // io thread only
+  std::map<std::string, std::chrono::steady_clock::time_point> last_write_;   // io thread only
 };
 
 }  // namespace vigil

@@ -44,10 +44,6 @@ const EVP_MD* digest_of(const std::string& algorithm) {
   return nullptr;
 }
 
-fs::path under(const fs::path& root, const std::string& path) {
-  return root.empty() || root == "/" ? fs::path(path) : root / fs::path(path).relative_path();
-}
-
 bool excluded(const WatchedPath& watch, const std::string& path, const std::string& name) {
   for (const auto& pattern : watch.exclude) {
     const std::string& subject = pattern.front() == '/' ? path : name;
@@ -81,6 +77,61 @@ FileRecord record_of(const std::string& path, const struct stat& info) {
 }
 
 }  // namespace
+
+int level_below(const std::string& top, const std::string& path) {
+  if (path == top) return 0;
+  size_t start = top == "/" ? 1 : top.size() + 1;
+  if (path.size() < start || path.compare(0, top.size(), top) != 0 || (top != "/" && path[top.size()] != '/'))
+    return -1;
+  return static_cast<int>(std::count(path.begin() + static_cast<std::ptrdiff_t>(start), path.end(), '/')) + 1;
+}
+
+fs::path on_disk(const fs::path& root, const std::string& path) {
+  return root.empty() || root == "/" ? fs::path(path) : root / fs::path(path).relative_path();
+}
+
+const WatchedPath* covering(const Manifest& manifest, const std::string& path, bool is_directory) {
+  for (const auto& watch : manifest.paths) {
+    int level = level_below(watch.path, path);
+    if (level < 0 || level > watch.depth) continue;
+    if (level == 0) return &watch;
+    bool skip = false;
+    // Every level below the top is checked against the excludes, as the walk does.
+    for (size_t slash = watch.path == "/" ? 0 : watch.path.size(); slash != std::string::npos && !skip;) {
+      size_t next = path.find('/', slash + 1);
+      std::string ancestor = path.substr(0, next);
+      skip = excluded(watch, ancestor, ancestor.substr(slash + 1));
+      slash = next;
+    }
+    if (skip) continue;
+    if (!is_directory && !included(watch, path.substr(path.rfind('/') + 1))) continue;
+    return &watch;
+  }
+  return nullptr;
+}
+
+bool walks_into(const WatchedPath& watch, const std::string& directory) {
+  int level = level_below(watch.path, directory);
+  return level >= 0 && level < watch.depth;
+}
+
+std::optional<FileRecord> observe(const WatchedPath& watch, const fs::path& root, const std::string& path) {
+  fs::path real = on_disk(root, path);
+  struct stat info {};
+  if ((watch.follow_symlinks ? ::stat : ::lstat)(real.c_str(), &info) != 0) return std::nullopt;
+  FileRecord record = record_of(path, info);
+  record.watch = &watch;
+  if (record.type == "symlink") {
+    std::error_code ignored;
+    record.target = fs::read_symlink(real, ignored).string();
+  }
+  return record;
+}
+
+bool content_may_differ(const FileRecord& known, const FileRecord& now) {
+  return known.size != now.size || known.mtime_ns != now.mtime_ns || known.ctime_ns != now.ctime_ns ||
+         known.inode != now.inode || known.type != now.type;
+}
 
 Manifest parse_manifest(std::string_view text) {
   YAML::Node root;
@@ -187,7 +238,7 @@ std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) 
     auto keep = [&](std::optional<FileRecord> record) {
       if (record && seen.insert(record->path).second) records.push_back(std::move(*record));
     };
-    fs::path top = under(root, watch.path);
+    fs::path top = on_disk(root, watch.path);
     auto first = add(top, watch.path, true);
     if (!first) continue;
     bool walk = first->type == "directory" && watch.depth > 0;
@@ -256,26 +307,32 @@ std::string hash_file(const fs::path& file, const std::string& algorithm) {
 }
 
 void hash_files(std::vector<FileRecord>& records, const fs::path& root, const std::string& algorithm, unsigned threads,
-                const std::function<void(size_t done, size_t total)>& checkpoint) {
+                const std::function<void(size_t done, size_t total)>& checkpoint,
+                const std::function<void(const FileRecord&)>& on_hashed) {
   std::vector<FileRecord*> work;
   for (auto& record : records) {
     bool wanted = record.watch == nullptr || std::find(record.watch->attributes.begin(), record.watch->attributes.end(),
                                                        "hash") != record.watch->attributes.end();
-    if (record.type == "file" && record.error.empty() && wanted) work.push_back(&record);
+    if (record.type == "file" && record.error.empty() && record.hash.empty() && wanted) work.push_back(&record);
   }
   // Largest first, so the long hashes start early and the threads finish together.
   std::sort(work.begin(), work.end(), [](const FileRecord* a, const FileRecord* b) { return a->size > b->size; });
   std::atomic<size_t> next{0}, done{0};
   std::atomic<bool> stop{false};
+  std::mutex reporting;
   // Takes the next file; false when none is left (or the scan stops).
   auto hash_next = [&] {
     size_t index = next++;
     if (stop || index >= work.size()) return false;
     FileRecord& record = *work[index];
     try {
-      record.hash = hash_file(under(root, record.path), algorithm);
+      record.hash = hash_file(on_disk(root, record.path), algorithm);
     } catch (const std::runtime_error& problem) {
       record.error = problem.what();
+    }
+    if (on_hashed && record.error.empty()) {
+      std::lock_guard lock(reporting);
+      on_hashed(record);
     }
     ++done;
     return true;

@@ -55,10 +55,29 @@ struct FileRecord {
 // Every file, directory and symlink the manifest covers under `root`, sorted by path.
 std::vector<FileRecord> collect(const Manifest& manifest, const std::filesystem::path& root);
 
-// Hashes the regular files of `records` on `threads` threads; `checkpoint` is
-// called between files from the calling thread (it may throw to stop).
+// Hashes the regular files of `records` that have no hash yet, on `threads`
+// threads; `checkpoint` is called between files from the calling thread (it
+// may throw to stop); `on_hashed` after each file, one at a time, from any of them.
 void hash_files(std::vector<FileRecord>& records, const std::filesystem::path& root, const std::string& algorithm,
-                unsigned threads, const std::function<void(size_t done, size_t total)>& checkpoint);
+                unsigned threads, const std::function<void(size_t done, size_t total)>& checkpoint,
+                const std::function<void(const FileRecord&)>& on_hashed = nullptr);
+
+// The watch that covers `path` (first in manifest order), with the walk's
+// rules: depth, excludes on every level, includes on non-directories. null: none.
+const WatchedPath* covering(const Manifest& manifest, const std::string& path, bool is_directory);
+// Levels of `path` below `top` (0: itself), or -1 when it is not inside.
+int level_below(const std::string& top, const std::string& path);
+// True when the walk enters `directory` of `watch` (its entries are covered).
+bool walks_into(const WatchedPath& watch, const std::string& directory);
+
+// `path`'s record now (no hash), or nullopt when it does not exist.
+std::optional<FileRecord> observe(const WatchedPath& watch, const std::filesystem::path& root, const std::string& path);
+
+// Where `path` of the inspected system is on this machine.
+std::filesystem::path on_disk(const std::filesystem::path& root, const std::string& path);
+
+// True when the file's content may differ from `known` (any of size, mtime, ctime, inode differ).
+bool content_may_differ(const FileRecord& known, const FileRecord& now);
 
 // One file's digest (hex) with `algorithm`; throws std::runtime_error naming the file.
 std::string hash_file(const std::filesystem::path& file, const std::string& algorithm);

@@ -1,16 +1,24 @@
-// File Integrity Monitoring (type fim, key FIM), scanning: each scan walks
-// the manifest's paths and records every file's metadata and content hash in
-// the `files` table, so the delta between scans is what changed (created,
-// deleted, modified, attributes). Real-time events are not built yet.
+// File Integrity Monitoring (type fim, key FIM). A scan walks the manifest's
+// paths and records every file's metadata and content hash in the `files`
+// table, so the delta between scans is what changed. After each scan the
+// real-time monitor watches the same trees from that baseline and emits a
+// `file_events` event per change as it happens (created, modified,
+// attributes, deleted, renamed, with before/after and who where known).
 #include <vigil/plugin.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
-#include <thread>
+#include <memory>
+#include <mutex>
 
 #include "baseline.h"
+#include "hash_cache.h"
+#include "monitor.h"
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 std::string octal(uint32_t mode) {
   char text[8];
@@ -18,8 +26,48 @@ std::string octal(uint32_t mode) {
   return text;
 }
 
+bool has(const vigil::fim::WatchedPath& watch, const char* attribute) {
+  return std::find(watch.attributes.begin(), watch.attributes.end(), attribute) != watch.attributes.end();
+}
+
+// The watched attributes of `record` as columns, each name prefixed (e.g. "before_").
+void describe(const vigil::fim::FileRecord& record, const std::string& algorithm, const std::string& prefix,
+              std::vector<std::pair<std::string, std::string>>& out) {
+  const auto& watch = *record.watch;
+  if (record.type == "missing") return;
+  if (has(watch, "size") && record.type == "file") out.emplace_back(prefix + "size", std::to_string(record.size));
+  if (has(watch, "mode")) out.emplace_back(prefix + "mode", octal(record.mode));
+  if (has(watch, "owner")) out.emplace_back(prefix + "uid", std::to_string(record.uid));
+  if (has(watch, "group")) out.emplace_back(prefix + "gid", std::to_string(record.gid));
+  if (has(watch, "mtime")) out.emplace_back(prefix + "mtime_ns", std::to_string(record.mtime_ns));
+  if (has(watch, "ctime")) out.emplace_back(prefix + "ctime_ns", std::to_string(record.ctime_ns));
+  if (has(watch, "inode")) out.emplace_back(prefix + "inode", std::to_string(record.inode));
+  if (!record.hash.empty()) out.emplace_back(prefix + algorithm, record.hash);
+  if (!record.target.empty()) out.emplace_back(prefix + "target", record.target);
+}
+
+std::vector<vigil::Column> columns(const std::vector<std::pair<std::string, std::string>>& values) {
+  std::vector<vigil::Column> out;
+  out.reserve(values.size());
+  for (const auto& [name, value] : values) out.push_back({name, value});
+  return out;
+}
+
+bool flag(const vigil::Host& host, const char* key, bool fallback) {
+  auto value = host.config(key);
+  if (!value) return fallback;
+  return *value == "true" || *value == "yes" || *value == "1";
+}
+
+int number(const vigil::Host& host, const char* key, int fallback, int low, int high) {
+  auto value = host.config(key);
+  return value ? std::clamp(std::atoi(value->c_str()), low, high) : fallback;
+}
+
 class FimPlugin : public vigil::Plugin {
  public:
+  ~FimPlugin() override { monitor_.reset(); }  // its thread emits through host_: stop it first
+
   void init(vigil::Host& host) override {
     host_ = &host;
     host.set_default_cpu_limit(50);
@@ -29,57 +77,133 @@ class FimPlugin : public vigil::Plugin {
 
  private:
   void run(vigil::Scan& scan, std::string_view text) {
-    vigil::fim::Manifest manifest;
+    auto manifest = std::make_shared<vigil::fim::Manifest>();
     try {
-      manifest = vigil::fim::parse_manifest(text);
+      *manifest = vigil::fim::parse_manifest(text);
     } catch (const vigil::fim::ManifestError& error) {
       throw vigil::Error(error.what(), VIGIL_E_INVALID_ARG);
     }
     std::filesystem::path root = host_->config("Root").value_or("/");
-    auto records = vigil::fim::collect(manifest, root);
+    auto records = vigil::fim::collect(*manifest, root);
+    size_t reused = hash(scan, *manifest, root, records);
+    emit_rows(scan, *manifest, records);
+    host_->info(std::to_string(records.size()) + " paths recorded, " + std::to_string(reused) +
+                " hashes reused from the last baseline");
+    if (flag(*host_, "Realtime", true)) start_monitor(manifest, root, std::move(records));
+  }
+
+  // Hashes what changed since the cached baseline; saves progress every few
+  // seconds so an interrupted scan resumes. Returns how many hashes were reused.
+  size_t hash(vigil::Scan& scan, const vigil::fim::Manifest& manifest, const std::filesystem::path& root,
+              std::vector<vigil::fim::FileRecord>& records) {
+    std::string stored = host_->state("hashes").value_or("");
+    size_t reused = vigil::fim::HashCache::parse(stored, manifest.algorithm).fill(records);
+    if (stored.rfind(vigil::fim::HashCache::header(manifest.algorithm), 0) != 0) {
+      stored = vigil::fim::HashCache::header(manifest.algorithm);
+    }
     // The host holds the scan thread to the module's CPU limit; extra hashing
     // threads are outside it, so they are opt-in (fim.HashThreads).
-    unsigned threads = 1;
-    if (auto configured = host_->config("HashThreads")) {
-      threads = static_cast<unsigned>(std::clamp(std::atoi(configured->c_str()), 1, 64));
-    }
-    vigil::fim::hash_files(records, root, manifest.algorithm, threads, [&](size_t done, size_t total) {
-      scan.checkpoint();
-      if (done % 256 == 0 || done == total) scan.progress(done, total);
-    });
-    size_t errors = 0;
+    unsigned threads = static_cast<unsigned>(number(*host_, "HashThreads", 1, 1, 64));
+    std::mutex fresh_mutex;
+    std::string fresh;
+    auto saved = Clock::now();
+    vigil::fim::hash_files(
+        records, root, manifest.algorithm, threads,
+        [&](size_t done, size_t total) {
+          scan.checkpoint();
+          if (done % 256 == 0 || done == total) scan.progress(done, total);
+          if (Clock::now() - saved > std::chrono::seconds(5)) {
+            std::lock_guard lock(fresh_mutex);
+            stored += fresh;
+            fresh.clear();
+            host_->set_state("hashes", stored);
+            saved = Clock::now();
+          }
+        },
+        [&](const vigil::fim::FileRecord& record) {
+          std::lock_guard lock(fresh_mutex);
+          fresh += vigil::fim::HashCache::line(record);
+        });
+    save_cache(manifest.algorithm, records);
+    return reused;
+  }
+
+  void save_cache(const std::string& algorithm, const std::vector<vigil::fim::FileRecord>& records) {
+    std::string cache = vigil::fim::HashCache::header(algorithm);
+    for (const auto& record : records) cache += vigil::fim::HashCache::line(record);
+    host_->set_state("hashes", cache);
+  }
+
+  void emit_rows(vigil::Scan& scan, const vigil::fim::Manifest& manifest,
+                 const std::vector<vigil::fim::FileRecord>& records) {
+    std::vector<std::pair<std::string, std::string>> values;
     for (const auto& record : records) {
-      const auto& wanted = record.watch->attributes;
-      auto has = [&](const char* attribute) {
-        return std::find(wanted.begin(), wanted.end(), attribute) != wanted.end();
-      };
-      std::vector<vigil::Column> values = {{"type", record.type}, {"severity", record.watch->severity}};
-      std::string size = std::to_string(record.size), mode = octal(record.mode), uid = std::to_string(record.uid),
-                  gid = std::to_string(record.gid), mtime = std::to_string(record.mtime_ns),
-                  ctime = std::to_string(record.ctime_ns), inode = std::to_string(record.inode);
-      if (record.type != "missing") {
-        if (has("size") && record.type == "file") values.push_back({"size", size});
-        if (has("mode")) values.push_back({"mode", mode});
-        if (has("owner")) values.push_back({"uid", uid});
-        if (has("group")) values.push_back({"gid", gid});
-        if (has("mtime")) values.push_back({"mtime_ns", mtime});
-        if (has("ctime")) values.push_back({"ctime_ns", ctime});
-        if (has("inode")) values.push_back({"inode", inode});
-        if (!record.hash.empty()) values.push_back({manifest.algorithm, record.hash});
-        if (!record.target.empty()) values.push_back({"target", record.target});
-      }
-      if (!record.error.empty()) {
-        values.push_back({"error", record.error});
-        ++errors;
-      }
-      scan.emit("files", {{"path", record.path}}, values);
+      values = {{"type", record.type}, {"severity", record.watch->severity}};
+      describe(record, manifest.algorithm, "", values);
+      if (!record.error.empty()) values.emplace_back("error", record.error);
+      scan.emit("files", {{"path", record.path}}, columns(values));
     }
-    host_->info(std::to_string(records.size()) + " paths recorded, " + std::to_string(errors) + " unreadable");
+  }
+
+  void start_monitor(std::shared_ptr<vigil::fim::Manifest> manifest, const std::filesystem::path& root,
+                     std::vector<vigil::fim::FileRecord> records) {
+    monitor_.reset();  // the new manifest and baseline replace the old ones
+    vigil::fim::MonitorOptions options;
+    options.window = std::chrono::milliseconds(number(*host_, "CoalesceMs", 5, 0, 10000));
+    options.max_hold = std::chrono::milliseconds(number(*host_, "MaxHoldMs", 1000, 10, 60000));
+    options.fanotify = flag(*host_, "Fanotify", true);
+    std::string algorithm = manifest->algorithm;
+    auto monitor = std::make_unique<vigil::fim::Monitor>(
+        manifest, root, std::move(records),
+        [this, algorithm](const vigil::fim::Event& event) { report(event, algorithm); }, options);
+    try {
+      monitor->start();
+    } catch (const std::runtime_error& error) {
+      host_->error(std::string("real-time monitoring is off: ") + error.what());
+      return;
+    }
+    auto stats = monitor->stats();
+    std::string how = "real-time monitoring through " + stats.source;
+    if (stats.source == "inotify") {
+      how += " (" + std::to_string(stats.watches) + " directory watches of fs.inotify.max_user_watches " +
+             std::to_string(stats.watch_limit) + "; fanotify: " + stats.fanotify_unavailable + ")";
+    }
+    host_->info(how);
+    monitor_ = std::move(monitor);
+  }
+
+  // The monitor's thread: one event to the host's outbox.
+  void report(const vigil::fim::Event& event, const std::string& algorithm) {
+    std::vector<std::pair<std::string, std::string>> values = {{"action", event.action}, {"path", event.path}};
+    if (!event.old_path.empty()) values.emplace_back("old_path", event.old_path);
+    const auto* record = event.after ? &*event.after : event.before ? &*event.before : nullptr;
+    if (record != nullptr) values.emplace_back("type", record->type);
+    if (event.watch != nullptr) values.emplace_back("severity", event.watch->severity);
+    if (!event.changed.empty()) {
+      std::string changed;
+      for (const auto& name : event.changed) changed += (changed.empty() ? "" : ",") + name;
+      values.emplace_back("changed", changed);
+    }
+    if (event.before) describe(*event.before, algorithm, "before_", values);
+    if (event.after) describe(*event.after, algorithm, "after_", values);
+    if (event.after && !event.after->error.empty()) values.emplace_back("error", event.after->error);
+    if (event.pid != 0) values.emplace_back("pid", std::to_string(event.pid));
+    if (!event.process.empty()) values.emplace_back("process", event.process);
+    if (event.uid >= 0) values.emplace_back("uid", std::to_string(event.uid));
+    if (!event.detail.empty()) values.emplace_back("detail", event.detail);
+    values.emplace_back("source", event.source);
+    if (event.action == "degraded" || event.action == "rescan") host_->warn(event.path + ": " + event.detail);
+    try {
+      host_->emit_event("file_events", columns(values));
+    } catch (const vigil::Error& error) {
+      host_->error(std::string("a file event was not taken: ") + error.what());
+    }
   }
 
   vigil::Host* host_ = nullptr;
+  std::unique_ptr<vigil::fim::Monitor> monitor_;
 };
 
 }  // namespace
 
-VIGIL_PLUGIN(FimPlugin, "fim", "File Integrity Monitoring", "0.1.0", VIGIL_MODULE_SCAN)
+VIGIL_PLUGIN(FimPlugin, "fim", "File Integrity Monitoring", "0.2.0", VIGIL_MODULE_REALTIME)

@@ -1,0 +1,630 @@
+#include "monitor.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+namespace vigil::fim {
+namespace {
+
+bool wants(const WatchedPath& watch, const char* attribute) {
+  return std::find(watch.attributes.begin(), watch.attributes.end(), attribute) != watch.attributes.end();
+}
+
+bool is_in(const std::string& path, const std::string& directory) {
+  return path.size() > directory.size() && path.compare(0, directory.size(), directory) == 0 &&
+         (directory == "/" || path[directory.size()] == '/');
+}
+
+std::string parent_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// The watched attributes that differ. ctime alone is not a change a person
+// made (it moves with link counts and no-op chowns); it is reported, not a trigger.
+std::vector<std::string> differences(const FileRecord& before, const FileRecord& after) {
+  const WatchedPath& watch = *after.watch;
+  std::vector<std::string> changed;
+  if (before.type != after.type) changed.push_back("type");
+  if (wants(watch, "hash") && before.hash != after.hash) changed.push_back("hash");
+  if (wants(watch, "size") && before.size != after.size && after.type == "file") changed.push_back("size");
+  if (wants(watch, "mode") && before.mode != after.mode) changed.push_back("mode");
+  if (wants(watch, "owner") && before.uid != after.uid) changed.push_back("owner");
+  if (wants(watch, "group") && before.gid != after.gid) changed.push_back("group");
+  if (wants(watch, "mtime") && before.mtime_ns != after.mtime_ns && after.type != "directory")
+    changed.push_back("mtime");
+  if (wants(watch, "inode") && before.inode != after.inode) changed.push_back("inode");
+  if (before.target != after.target) changed.push_back("target");
+  return changed;
+}
+
+bool is_content(const std::vector<std::string>& changed) {
+  return std::any_of(changed.begin(), changed.end(), [](const std::string& name) {
+    return name == "hash" || name == "size" || name == "type" || name == "target";
+  });
+}
+
+}  // namespace
+
+Monitor::Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root, std::vector<FileRecord> baseline,
+                 Sink sink, MonitorOptions options)
+    : manifest_(std::move(manifest)), root_(std::move(root)), sink_(std::move(sink)), options_(options) {
+  for (auto& record : baseline) {
+    std::string path = record.path;
+    if (record.type != "missing") baseline_.emplace(std::move(path), std::move(record));
+  }
+}
+
+Monitor::~Monitor() {
+  stop();
+}
+
+void Monitor::start() {
+  std::string why;
+  if (options_.fanotify) watcher_ = make_fanotify_watcher(root_, why);
+  if (watcher_) {
+    // One mark per filesystem: a failure on the first tree means fanotify cannot serve here.
+    std::string problem = watcher_->watch_directory(parent_of(manifest_->paths.front().path));
+    if (!problem.empty()) {
+      why = problem;
+      watcher_.reset();
+    }
+  } else if (!options_.fanotify) {
+    why = "not wanted (fim.Fanotify=false)";
+  }
+  if (!watcher_) {
+    std::string inotify_why;
+    watcher_ = make_inotify_watcher(root_, inotify_why);
+    if (!watcher_) throw std::runtime_error("no change notification source: " + why + "; " + inotify_why);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stats_.source = watcher_->name();
+    stats_.fanotify_unavailable = why;
+  }
+  for (const auto& watch : manifest_->paths) watch_tree_directories(watch.path);
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) throw std::runtime_error("eventfd: " + std::generic_category().message(errno));
+  thread_ = std::thread([this] { run(); });
+}
+
+void Monitor::stop() {
+  if (thread_.joinable()) {
+    uint64_t one = 1;
+    if (::write(stop_fd_, &one, sizeof(one)) < 0) {
+      // cannot happen with an eventfd below its maximum; the join below would hang otherwise
+      std::terminate();
+    }
+    thread_.join();
+  }
+  if (stop_fd_ >= 0) ::close(stop_fd_);
+  stop_fd_ = -1;
+}
+
+MonitorStats Monitor::stats() const {
+  std::lock_guard lock(mutex_);
+  MonitorStats copy = stats_;
+  if (watcher_) copy.watches = watcher_->watches(), copy.watch_limit = watcher_->watch_limit();
+  return copy;
+}
+
+std::vector<FileRecord> Monitor::snapshot() const {
+  std::lock_guard lock(mutex_);
+  std::vector<FileRecord> out;
+  out.reserve(baseline_.size());
+  for (const auto& [path, record] : baseline_) out.push_back(record);
+  return out;
+}
+
+// Watches every directory of `tree` whose entries are covered (and the parent
+// of a watched file, or of a watched path that does not exist yet).
+void Monitor::watch_tree_directories(const std::string& tree) {
+  std::vector<std::string> directories;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = baseline_.lower_bound(tree); it != baseline_.end() && (it->first == tree || is_in(it->first, tree));
+         ++it) {
+      if (it->second.type == "directory" && walks_into(*it->second.watch, it->first)) directories.push_back(it->first);
+    }
+  }
+  for (const auto& watch : manifest_->paths) {
+    if ((watch.path == tree || is_in(watch.path, tree) || is_in(tree, watch.path)) && watch.path != "/" &&
+        std::find(directories.begin(), directories.end(), watch.path) == directories.end()) {
+      directories.push_back(parent_of(watch.path));  // the top itself may be a file, or missing
+    }
+  }
+  size_t failed = 0;
+  std::string problem;
+  for (const auto& directory : directories) {
+    std::string result = watcher_->watch_directory(directory);
+    if (!result.empty() && ::access(on_disk(root_, directory).c_str(), F_OK) == 0) {
+      ++failed;
+      if (problem.empty()) problem = directory + ": " + result;
+    }
+  }
+  if (failed > 0) {
+    {
+      std::lock_guard lock(mutex_);
+      stats_.unwatched_directories += failed;
+    }
+    Event event;
+    event.action = "degraded";
+    event.path = tree;
+    event.detail = std::to_string(failed) + " of " + std::to_string(directories.size()) +
+                   " directories are not watched in real time (scans still cover them): " + problem;
+    emit(std::move(event), nullptr);
+  }
+}
+
+void Monitor::run() {
+  std::vector<Change> changes;
+  std::optional<Clock::time_point> next;
+  for (;;) {
+    int timeout = -1;
+    if (rescan_all_ || !rescan_trees_.empty()) {
+      timeout = 0;
+    } else if (next) {
+      auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
+      timeout = static_cast<int>(std::clamp<int64_t>(wait, 0, 60000));
+    }
+    pollfd fds[2] = {{watcher_->fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    int ready = ::poll(fds, 2, timeout);
+    if (ready < 0 && errno != EINTR) return;
+    if (fds[1].revents & POLLIN) return;
+    auto now = Clock::now();
+    if (fds[0].revents & POLLIN) {
+      changes.clear();
+      watcher_->read(changes);
+      for (const auto& change : changes) note(change, now);
+    }
+    if (rescan_all_) {
+      rescan_all_ = false;
+      rescan_trees_.clear();
+      pending_.clear();
+      moves_.clear();
+      for (const auto& watch : manifest_->paths) rescan(watch.path, "the kernel's event queue overflowed");
+    }
+    for (auto trees = std::exchange(rescan_trees_, {}); const auto& tree : trees) rescan(tree, "a watch was lost");
+    next = flush(Clock::now());
+  }
+}
+
+Monitor::Pending& Monitor::touch(const std::string& path, const Change& change, Clock::time_point now) {
+  auto [it, fresh] = pending_.try_emplace(path);
+  Pending& entry = it->second;
+  if (fresh) entry.first = now;
+  entry.last = now;
+  if (change.pid != 0) entry.pid = change.pid, entry.process = change.process, entry.uid = change.uid;
+  return entry;
+}
+
+bool Monitor::relevant(const std::string& path, bool is_directory) const {
+  if (covering(*manifest_, path, is_directory) != nullptr) return true;
+  std::lock_guard lock(mutex_);
+  return baseline_.count(path) > 0;
+}
+
+void Monitor::note(const Change& change, Clock::time_point now) {
+  bool kernel_trouble = change.kind == Change::kOverflow || change.kind == Change::kLost;
+  if (!kernel_trouble && change.kind != Change::kMovedFrom && change.kind != Change::kRenamed &&
+      !relevant(change.path, change.is_directory)) {
+    return;  // fanotify sees the whole filesystem; inotify sees excluded names
+  }
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.changes;
+  }
+  switch (change.kind) {
+    case Change::kOverflow: {
+      std::lock_guard lock(mutex_);
+      ++stats_.overflows;
+      rescan_all_ = true;
+      return;
+    }
+    case Change::kLost: {
+      {
+        std::lock_guard lock(mutex_);
+        ++stats_.lost_watches;
+      }
+      if (::access(on_disk(root_, change.path).c_str(), F_OK) == 0) {
+        rescan_trees_.push_back(change.path);
+      } else {
+        touch(change.path, change, now);
+      }
+      return;
+    }
+    case Change::kMovedFrom:
+      if (moves_.size() > 4096) moves_.clear();
+      moves_[change.cookie] = change.path;
+      if (relevant(change.path, change.is_directory)) touch(change.path, change, now);
+      return;
+    case Change::kMovedTo:
+    case Change::kRenamed: {
+      std::string from = change.kind == Change::kRenamed ? change.path : std::string();
+      std::string to = change.kind == Change::kRenamed ? change.new_path : change.path;
+      if (change.kind == Change::kMovedTo) {
+        auto source = moves_.find(change.cookie);
+        if (source != moves_.end()) from = source->second, moves_.erase(source);
+      }
+      bool from_relevant = !from.empty() && relevant(from, change.is_directory);
+      if (!from_relevant && !relevant(to, change.is_directory)) return;
+      if (from_relevant) touch(from, change, now);
+      Pending& entry = touch(to, change, now);
+      if (!from.empty()) entry.moved_from = from;
+      return;
+    }
+    case Change::kCreated: {
+      Pending& entry = touch(change.path, change, now);
+      struct stat info {};
+      // A new regular file with one link is being written (cp, an editor,
+      // tar); a hard link, symlink or directory is complete when created.
+      if (!change.is_directory && ::lstat(on_disk(root_, change.path).c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+          info.st_nlink == 1) {
+        entry.writing = true;
+      }
+      return;
+    }
+    case Change::kModified: {
+      Pending& entry = touch(change.path, change, now);
+      if (!change.is_directory) entry.writing = entry.written = true;
+      return;
+    }
+    case Change::kClosed: {
+      Pending& entry = touch(change.path, change, now);
+      entry.writing = false;
+      entry.written = true;
+      return;
+    }
+    case Change::kAttributes:
+    case Change::kDeleted: touch(change.path, change, now); return;
+  }
+}
+
+std::optional<Monitor::Clock::time_point> Monitor::flush(Clock::time_point now) {
+  auto due_at = [&](const Pending& entry) {
+    auto quiet = entry.last + options_.window;
+    auto forced = entry.first + options_.max_hold;
+    return entry.writing ? forced : std::min(quiet, forced);
+  };
+  std::vector<std::string> due;
+  std::optional<Clock::time_point> next;
+  for (const auto& [path, entry] : pending_) {
+    auto at = due_at(entry);
+    // A rename settles with its source, so both halves are compared together.
+    if (!entry.moved_from.empty()) {
+      auto source = pending_.find(entry.moved_from);
+      if (source != pending_.end()) at = std::max(at, due_at(source->second));
+    }
+    if (at <= now) {
+      due.push_back(path);
+    } else if (!next || at < *next) {
+      next = at;
+    }
+  }
+  // Renames first: their source must still be pending when they settle.
+  std::stable_partition(due.begin(), due.end(),
+                        [&](const std::string& path) { return !pending_.at(path).moved_from.empty(); });
+  for (const auto& path : due) {
+    auto it = pending_.find(path);
+    if (it == pending_.end()) continue;  // settled with its rename
+    Pending entry = std::move(it->second);
+    pending_.erase(it);
+    settle(path, std::move(entry));
+  }
+  return next;
+}
+
+std::optional<FileRecord> Monitor::current(const std::string& path, const FileRecord* known, bool written) {
+  const WatchedPath* watch = known != nullptr ? known->watch : nullptr;
+  if (watch == nullptr) {
+    struct stat info {};
+    bool directory = ::lstat(on_disk(root_, path).c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+    watch = covering(*manifest_, path, directory);
+    if (watch == nullptr) return std::nullopt;
+  }
+  auto record = observe(*watch, root_, path);
+  if (!record || record->type != "file" || !wants(*watch, "hash")) return record;
+  if (known != nullptr && !written && known->type == "file" && !content_may_differ(*known, *record) &&
+      known->error.empty()) {
+    record->hash = known->hash;  // same size, times and inode: the content is what we hashed
+    return record;
+  }
+  try {
+    record->hash = hash_file(on_disk(root_, path), manifest_->algorithm);
+  } catch (const std::runtime_error& problem) {
+    record->error = problem.what();
+  }
+  return record;
+}
+
+void Monitor::settle(const std::string& path, Pending entry) {
+  std::string from = entry.moved_from;
+  if (from.empty()) {
+    compare(path, entry);
+    return;
+  }
+  Pending source;
+  if (auto it = pending_.find(from); it != pending_.end()) {
+    source = std::move(it->second);
+    pending_.erase(it);
+  }
+  std::optional<FileRecord> before;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = baseline_.find(from); it != baseline_.end()) before = it->second;
+  }
+  bool source_gone = ::access(on_disk(root_, from).c_str(), F_OK) != 0 && errno == ENOENT;
+  if (before && source_gone && covering(*manifest_, path, before->type == "directory") == nullptr) {
+    deleted(from, source);  // moved out of what is watched
+    return;
+  }
+  if (!before || !source_gone) {
+    // A temp file renamed over its target (atomic save), or a source that is
+    // back again: each name is simply compared with what it was.
+    compare(from, source);
+    compare(path, entry);
+    return;
+  }
+  // A known file or directory moved: one renamed event, the entries below it move with it.
+  const FileRecord* replaced = nullptr;
+  FileRecord replaced_copy;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = baseline_.find(path); it != baseline_.end()) replaced_copy = it->second, replaced = &replaced_copy;
+  }
+  auto after = current(path, &*before, entry.written);
+  if (!after) {
+    deleted(from, entry);
+    if (replaced != nullptr) deleted(path, entry);
+    return;
+  }
+  size_t moved_below = 0;
+  {
+    std::lock_guard lock(mutex_);
+    baseline_.erase(path);
+    std::vector<FileRecord> children;
+    for (auto it = baseline_.upper_bound(from); it != baseline_.end() && is_in(it->first, from);) {
+      FileRecord child = std::move(it->second);
+      child.path = path + child.path.substr(from.size());
+      children.push_back(std::move(child));
+      it = baseline_.erase(it);
+    }
+    baseline_.erase(from);
+    for (auto& child : children) {
+      const WatchedPath* watch = covering(*manifest_, child.path, child.type == "directory");
+      if (watch == nullptr) continue;  // now outside what is watched
+      child.watch = watch;
+      baseline_[child.path] = std::move(child);
+      ++moved_below;
+    }
+    baseline_[path] = *after;
+  }
+  Event event;
+  event.action = "renamed";
+  event.old_path = from;
+  event.path = path;
+  event.changed = differences(*before, *after);
+  std::erase(event.changed, "inode");  // a rename keeps the inode; a changed one is in `after`
+  event.before = std::move(before);
+  event.after = std::move(after);
+  if (moved_below > 0) event.detail = std::to_string(moved_below) + " entries below moved with it";
+  if (replaced != nullptr) event.detail += (event.detail.empty() ? "" : "; ") + std::string("replaced ") + path;
+  emit(std::move(event), &entry);
+}
+
+void Monitor::compare(const std::string& path, const Pending& entry) {
+  std::optional<FileRecord> before;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = baseline_.find(path); it != baseline_.end()) before = it->second;
+  }
+  auto after = current(path, before ? &*before : nullptr, entry.written);
+  if (before && after && before->watch != nullptr && after->type == "directory" && before->type != "directory") {
+    after.reset();  // a file replaced by a directory: gone, then created below
+  }
+  if (!before && !after) return;
+  if (before && !after) {
+    deleted(path, entry);
+    if (auto again = current(path, nullptr, true)) created(std::move(*again), entry);
+    return;
+  }
+  if (!before) {
+    created(std::move(*after), entry);
+    return;
+  }
+  auto changed = differences(*before, *after);
+  {
+    std::lock_guard lock(mutex_);
+    baseline_[path] = *after;
+  }
+  if (changed.empty()) return;
+  Event event;
+  event.action = is_content(changed) ? "modified" : "attributes";
+  event.path = path;
+  event.changed = std::move(changed);
+  event.before = std::move(before);
+  event.after = std::move(after);
+  emit(std::move(event), &entry);
+}
+
+void Monitor::created(FileRecord record, const Pending& entry) {
+  std::string path = record.path;
+  const WatchedPath* watch = record.watch;
+  bool directory = record.type == "directory";
+  {
+    std::lock_guard lock(mutex_);
+    baseline_[path] = record;
+  }
+  Event event;
+  event.action = "created";
+  event.path = path;
+  event.after = std::move(record);
+  emit(std::move(event), &entry);
+  if (!directory || !walks_into(*watch, path)) return;
+  // A new directory (mkdir -p, tar -x, a tree moved in): watch it, then
+  // record what is already inside (created before the watch could see it).
+  watcher_->watch_directory(path);
+  WatchedPath sub = *watch;
+  sub.path = path;
+  sub.depth = watch->depth - level_below(watch->path, path);
+  Manifest one{manifest_->algorithm, {sub}};
+  auto records = collect(one, root_);
+  hash_files(records, root_, manifest_->algorithm, 1, nullptr);
+  for (auto& child : records) {
+    if (child.path == path) continue;
+    const WatchedPath* watch = covering(*manifest_, child.path, child.type == "directory");
+    if (watch == nullptr) continue;
+    child.watch = watch;
+    {
+      std::lock_guard lock(mutex_);
+      if (baseline_.count(child.path)) continue;
+      baseline_[child.path] = child;
+    }
+    if (child.type == "directory" && walks_into(*watch, child.path)) watcher_->watch_directory(child.path);
+    Event inside;
+    inside.action = "created";
+    inside.path = child.path;
+    inside.after = std::move(child);
+    emit(std::move(inside), &entry);
+  }
+}
+
+void Monitor::deleted(const std::string& path, const Pending& entry) {
+  std::vector<FileRecord> gone;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = baseline_.find(path);
+    if (it == baseline_.end()) return;
+    for (auto child = std::next(it); child != baseline_.end() && is_in(child->first, path);) {
+      gone.push_back(std::move(child->second));
+      child = baseline_.erase(child);
+    }
+    gone.insert(gone.begin(), std::move(it->second));
+    baseline_.erase(path);
+  }
+  if (gone.front().type == "directory") watcher_->forget_tree(path);
+  // Deepest first, as rm -r would report them.
+  std::reverse(gone.begin() + 1, gone.end());
+  std::rotate(gone.begin(), gone.begin() + 1, gone.end());
+  for (auto& record : gone) {
+    Event event;
+    event.action = "deleted";
+    event.path = record.path;
+    event.before = std::move(record);
+    emit(std::move(event), &entry);
+  }
+}
+
+void Monitor::rescan(const std::string& tree, const std::string& why) {
+  const WatchedPath* watch = covering(*manifest_, tree, true);
+  if (watch == nullptr) return;
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.rescans;
+  }
+  WatchedPath sub = *watch;
+  if (tree != watch->path) {
+    sub.path = tree;
+    sub.depth -= level_below(watch->path, tree);
+  }
+  Manifest one{manifest_->algorithm, {sub}};
+  auto fresh = collect(one, root_);
+  std::map<std::string, FileRecord> now;
+  for (auto& record : fresh) {
+    if (record.type == "missing") continue;
+    const WatchedPath* owner = covering(*manifest_, record.path, record.type == "directory");
+    if (owner == nullptr) continue;
+    record.watch = owner;
+    std::string path = record.path;
+    now.emplace(std::move(path), std::move(record));
+  }
+  Pending nobody;
+  size_t reported = 0;
+  std::vector<std::string> known;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = baseline_.lower_bound(tree); it != baseline_.end() && (it->first == tree || is_in(it->first, tree));
+         ++it) {
+      known.push_back(it->first);
+    }
+  }
+  for (const auto& path : known) {
+    if (!now.count(path)) {
+      std::lock_guard lock(mutex_);
+      if (!baseline_.count(path)) continue;  // went with its directory
+    }
+    if (!now.count(path)) {
+      deleted(path, nobody);
+      ++reported;
+    }
+  }
+  for (auto& [path, record] : now) {
+    std::optional<FileRecord> before;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = baseline_.find(path); it != baseline_.end()) before = it->second;
+    }
+    auto after = current(path, before ? &*before : nullptr, false);
+    if (!after) continue;
+    if (!before) {
+      std::lock_guard lock(mutex_);
+      baseline_[path] = *after;
+    }
+    if (!before) {
+      Event event;
+      event.action = "created";
+      event.path = path;
+      event.after = std::move(after);
+      emit(std::move(event), nullptr);
+      ++reported;
+      continue;
+    }
+    auto changed = differences(*before, *after);
+    {
+      std::lock_guard lock(mutex_);
+      baseline_[path] = *after;
+    }
+    if (changed.empty()) continue;
+    Event event;
+    event.action = is_content(changed) ? "modified" : "attributes";
+    event.path = path;
+    event.changed = std::move(changed);
+    event.before = std::move(before);
+    event.after = std::move(after);
+    emit(std::move(event), nullptr);
+    ++reported;
+  }
+  watch_tree_directories(tree);
+  Event summary;
+  summary.action = "rescan";
+  summary.path = tree;
+  summary.detail = why + ": the tree was compared again, " + std::to_string(reported) + " changes found";
+  emit(std::move(summary), nullptr);
+}
+
+void Monitor::emit(Event event, const Pending* entry) {
+  if (entry != nullptr) event.pid = entry->pid, event.process = entry->process, event.uid = entry->uid;
+  if (event.watch == nullptr) {
+    if (event.after)
+      event.watch = event.after->watch;
+    else if (event.before)
+      event.watch = event.before->watch;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    ++stats_.events;
+    event.source = stats_.source;
+  }
+  sink_(event);
+}
+
+}  // namespace vigil::fim

@@ -1,0 +1,122 @@
+// FIM real-time: watches the manifest's trees from a known baseline and
+// reports what a person would say changed. Kernel changes only mark paths
+// dirty; once a path has been quiet for the coalescing window (and no writer
+// has it open), its state on disk is compared with the baseline. So an
+// editor's write-temp-and-rename, `sed -i`, `git checkout`, `rsync` or
+// `tar -x` each give one event for the file, and a temp file that came and
+// went gives none. Lost kernel events (queue overflow, a lost watch) trigger
+// a rescan of the affected tree, counted and reported.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "baseline.h"
+#include "watcher.h"
+
+namespace vigil::fim {
+
+struct Event {
+  std::string action;  // created | modified | attributes | deleted | renamed | rescan | degraded
+  std::string path;
+  std::string old_path;  // renamed
+  std::optional<FileRecord> before, after;
+  std::vector<std::string>
+      changed;      // attributes that differ: hash, size, mode, owner, group, mtime, inode, type, target
+  int32_t pid = 0;  // who, where the source tells (fanotify)
+  std::string process;
+  int64_t uid = -1;
+  std::string detail;
+  std::string source;  // fanotify | inotify
+  const WatchedPath* watch = nullptr;
+};
+
+struct MonitorOptions {
+  std::chrono::milliseconds window{5};       // quiet time before a path is compared
+  std::chrono::milliseconds max_hold{1000};  // a path busy for longer is compared anyway
+  bool fanotify = true;                      // try fanotify first
+};
+
+struct MonitorStats {
+  std::string source;  // fanotify | inotify
+  std::string fanotify_unavailable;
+  size_t watches = 0, watch_limit = 0, unwatched_directories = 0;
+  uint64_t changes = 0, events = 0, overflows = 0, lost_watches = 0, rescans = 0;
+};
+
+class Monitor {
+ public:
+  using Sink = std::function<void(const Event&)>;
+
+  // `baseline` is what the trees held at the last scan; its records point into `manifest`.
+  Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root, std::vector<FileRecord> baseline,
+          Sink sink, MonitorOptions options = {});
+  ~Monitor();
+  Monitor(const Monitor&) = delete;
+  Monitor& operator=(const Monitor&) = delete;
+
+  // Watches the trees and starts the monitoring thread. Throws std::runtime_error
+  // when no source can run. Problems that leave part unwatched are reported as
+  // a `degraded` event and in stats().
+  void start();
+  void stop();
+  MonitorStats stats() const;
+  // The current baseline (tests, and the hash cache that resumes a scan).
+  std::vector<FileRecord> snapshot() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Pending {
+    Clock::time_point first, last;
+    bool writing = false;  // a writer may still have it open
+    bool written = false;  // content was written: hash even if the metadata look the same
+    std::string moved_from;
+    int32_t pid = 0;
+    std::string process;
+    int64_t uid = -1;
+  };
+
+  void run();
+  void note(const Change& change, Clock::time_point now);
+  Pending& touch(const std::string& path, const Change& change, Clock::time_point now);
+  // Compares the due paths with the baseline; returns when the next one is due.
+  std::optional<Clock::time_point> flush(Clock::time_point now);
+  void settle(const std::string& path, Pending entry);
+  void compare(const std::string& path, const Pending& entry);
+  void created(FileRecord record, const Pending& entry);
+  void deleted(const std::string& path, const Pending& entry);
+  void rescan(const std::string& tree, const std::string& why);
+  std::optional<FileRecord> current(const std::string& path, const FileRecord* known, bool written);
+  void watch_tree_directories(const std::string& tree);
+  void emit(Event event, const Pending* entry);
+  bool relevant(const std::string& path, bool is_directory) const;
+
+  std::shared_ptr<const Manifest> manifest_;
+  std::filesystem::path root_;
+  Sink sink_;
+  MonitorOptions options_;
+  std::unique_ptr<Watcher> watcher_;
+
+  mutable std::mutex mutex_;  // guards baseline_ and stats_ (read by other threads)
+  std::map<std::string, FileRecord> baseline_;
+  MonitorStats stats_;
+
+  std::unordered_map<std::string, Pending> pending_;  // monitoring thread only
+  std::unordered_map<uint32_t, std::string> moves_;   // inotify rename cookie → source path
+  bool rescan_all_ = false;
+  std::vector<std::string> rescan_trees_;
+
+  int stop_fd_ = -1;
+  std::thread thread_;
+};
+
+}  // namespace vigil::fim

@@ -1,0 +1,378 @@
+// FIM real time on real files under a temp dir, through both kernel sources
+// (inotify always; fanotify when this process may use it, else skipped with
+// the reason): each event kind, the tools people use (sed -i, atomic saves,
+// git checkout, rsync, tar -x) giving one event per file, renames in, out
+// and inside the tree, excludes, symlinks, hard links, queue overflow and
+// a 100,000-file tree.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "baseline.h"
+#include "hash_cache.h"
+#include "monitor.h"
+#include "test_support.h"
+
+namespace vigil::fim {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class FimRealtime : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "fanotify") {
+      std::string why;
+      if (!make_fanotify_watcher(dir_.path(), why)) GTEST_SKIP() << "fanotify cannot run here: " << why;
+    }
+  }
+  void TearDown() override { monitor_.reset(); }
+
+  fs::path real(const std::string& path) const { return dir_.path() / fs::path(path).relative_path(); }
+  void write(const std::string& path, const std::string& text) {
+    fs::create_directories(real(path).parent_path());
+    std::ofstream(real(path), std::ios::binary) << text;
+  }
+  // Runs a shell command in the temp root (paths in it are relative to the root).
+  void shell(const std::string& command) {
+    auto result = test::run({"/bin/sh", "-c", "cd '" + dir_.path().string() + "' && " + command});
+    ASSERT_EQ(result.exit_code, 0) << command << ": " << result.err;
+  }
+
+  void start(const std::string& yaml, MonitorOptions options = {}) {
+    manifest_ = std::make_shared<Manifest>(parse_manifest(yaml));
+    auto records = collect(*manifest_, dir_.path());
+    hash_files(records, dir_.path(), manifest_->algorithm, 1, nullptr);
+    options.fanotify = GetParam() == "fanotify";
+    monitor_ = std::make_unique<Monitor>(
+        manifest_, dir_.path(), std::move(records),
+        [this](const Event& event) {
+          if (hold_) std::this_thread::sleep_for(hold_.load() * 1ms);
+          std::lock_guard lock(mutex_);
+          events_.push_back(event);
+          changed_.notify_all();
+        },
+        options);
+    monitor_->start();
+    ASSERT_EQ(monitor_->stats().source, GetParam());
+  }
+
+  // Waits until events stop coming (quiet for `quiet`) and returns them all, clearing the list.
+  std::vector<Event> settle(std::chrono::milliseconds quiet = 300ms) {
+    std::unique_lock lock(mutex_);
+    size_t seen = events_.size();
+    for (auto deadline = std::chrono::steady_clock::now() + 20s; std::chrono::steady_clock::now() < deadline;) {
+      changed_.wait_for(lock, quiet);
+      if (events_.size() == seen) break;
+      seen = events_.size();
+    }
+    return std::exchange(events_, {});
+  }
+
+  static std::string summary(const std::vector<Event>& events) {
+    std::string out;
+    for (const auto& event : events) {
+      out += event.action + " " + (event.old_path.empty() ? "" : event.old_path + " -> ") + event.path + "; ";
+    }
+    return out;
+  }
+  static const Event* find(const std::vector<Event>& events, const std::string& action, const std::string& path) {
+    for (const auto& event : events) {
+      if (event.action == action && event.path == path) return &event;
+    }
+    return nullptr;
+  }
+  std::string sha256sum(const std::string& path) {
+    auto result = test::run({"/usr/bin/sha256sum", real(path).string()});
+    return result.out.substr(0, result.out.find(' '));
+  }
+
+  test::TempDir dir_;
+  std::shared_ptr<Manifest> manifest_;
+  std::unique_ptr<Monitor> monitor_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Event> events_;
+  std::atomic<int> hold_{0};  // ms the sink sleeps per event (a slow consumer)
+};
+
+const char* kEtc = R"(
+paths:
+  - path: /etc/app
+    exclude: ['*.swp']
+)";
+
+TEST_P(FimRealtime, EachKindOfChange_WithBeforeAndAfter) {
+  write("/etc/app/app.conf", "one\n");
+  write("/etc/app/old.conf", "old\n");
+  write("/etc/app/gone.conf", "bye\n");
+  start(kEtc);
+
+  write("/etc/app/new.conf", "new\n");
+  auto events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "created");
+  EXPECT_EQ(events[0].path, "/etc/app/new.conf");
+  EXPECT_EQ(events[0].after->hash, sha256sum("/etc/app/new.conf"));
+
+  std::string before = sha256sum("/etc/app/app.conf");
+  std::ofstream(real("/etc/app/app.conf"), std::ios::app) << "two\n";
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "modified");
+  EXPECT_EQ(events[0].before->hash, before);
+  EXPECT_EQ(events[0].after->hash, sha256sum("/etc/app/app.conf"));
+  EXPECT_EQ(events[0].before->size, 4u);
+  EXPECT_EQ(events[0].after->size, 8u);
+  if (GetParam() == "fanotify") {
+    EXPECT_EQ(events[0].pid, getpid()) << "who wrote it";
+    EXPECT_EQ(events[0].uid, static_cast<int64_t>(getuid()));
+    EXPECT_FALSE(events[0].process.empty());
+  }
+
+  ASSERT_EQ(::chmod(real("/etc/app/app.conf").c_str(), 0600), 0);
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "attributes");
+  EXPECT_EQ(events[0].changed, std::vector<std::string>{"mode"});
+  EXPECT_EQ(events[0].after->mode, 0600u);
+
+  fs::remove(real("/etc/app/gone.conf"));
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "deleted");
+  EXPECT_EQ(events[0].before->hash, test::run({"/bin/sh", "-c", "printf 'bye\\n' | sha256sum"}).out.substr(0, 64));
+
+  fs::rename(real("/etc/app/old.conf"), real("/etc/app/renamed.conf"));
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "renamed");
+  EXPECT_EQ(events[0].old_path, "/etc/app/old.conf");
+  EXPECT_EQ(events[0].path, "/etc/app/renamed.conf");
+  EXPECT_TRUE(events[0].changed.empty()) << "a rename alone changes nothing else";
+
+  // Excluded names are not reported.
+  write("/etc/app/editor.swp", "swap");
+  fs::remove(real("/etc/app/editor.swp"));
+  EXPECT_TRUE(settle().empty());
+
+  auto snapshot = monitor_->snapshot();
+  EXPECT_TRUE(std::any_of(snapshot.begin(), snapshot.end(),
+                          [](const FileRecord& record) { return record.path == "/etc/app/renamed.conf"; }));
+}
+
+TEST_P(FimRealtime, ToolsGiveOneEventPerFileAPersonChanged) {
+  write("/etc/app/sed.conf", "PermitRootLogin yes\n");
+  write("/etc/app/editor.conf", "a\n");
+  write("/etc/app/vim.conf", "v\n");
+  start(kEtc);
+
+  shell("sed -i 's/yes/no/' etc/app/sed.conf");
+  auto events = settle();
+  ASSERT_EQ(events.size(), 1u) << "sed -i: " << summary(events);
+  EXPECT_EQ(events[0].action, "modified");
+  EXPECT_EQ(events[0].path, "/etc/app/sed.conf");
+  EXPECT_EQ(events[0].after->hash, sha256sum("/etc/app/sed.conf"));
+
+  // An editor's atomic save: write a temp file beside it, then rename it over.
+  shell("printf 'b\\n' > etc/app/.editor.conf.tmp && mv etc/app/.editor.conf.tmp etc/app/editor.conf");
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << "atomic save: " << summary(events);
+  EXPECT_EQ(events[0].action, "modified");
+  EXPECT_EQ(events[0].path, "/etc/app/editor.conf");
+  EXPECT_NE(events[0].before->inode, events[0].after->inode);
+
+  // vim's way with a backup: rename to file~, write a new file, drop the backup.
+  shell(
+      "mv etc/app/vim.conf etc/app/vim.conf~ && printf 'w\\n' > etc/app/vim.conf && chmod 644 etc/app/vim.conf && "
+      "rm etc/app/vim.conf~");
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << "backup-rename save: " << summary(events);
+  EXPECT_EQ(events[0].action, "modified");
+  EXPECT_EQ(events[0].path, "/etc/app/vim.conf");
+
+  // tar -x of three files: one created event each (not create + write + times).
+  shell(
+      "mkdir -p src/pkg && printf 1 > src/pkg/a && printf 2 > src/pkg/b && printf 3 > src/pkg/c && "
+      "touch -d 2020-01-01 src/pkg/* && tar -C src -cf pkg.tar pkg && tar -C etc/app -xf pkg.tar");
+  events = settle();
+  ASSERT_EQ(events.size(), 4u) << "tar -x: " << summary(events);
+  EXPECT_TRUE(find(events, "created", "/etc/app/pkg"));
+  for (const char* name : {"a", "b", "c"}) {
+    const Event* created = find(events, "created", std::string("/etc/app/pkg/") + name);
+    ASSERT_TRUE(created) << name << ": " << summary(events);
+    EXPECT_EQ(created->after->mtime_ns / 1000000000, 1577836800) << "the times tar set, not a second event";
+  }
+  // Extracting again over the same files: tar replaces them; same content and times.
+  shell(
+      "printf 9 > src/pkg/b && touch -d 2020-01-01 src/pkg/b && tar -C src -cf pkg.tar pkg && "
+      "tar -C etc/app -xf pkg.tar");
+  events = settle();
+  const Event* b = find(events, "modified", "/etc/app/pkg/b");
+  ASSERT_TRUE(b) << summary(events);
+  EXPECT_FALSE(find(events, "modified", "/etc/app/pkg/a"))
+      << "unchanged content is not 'modified': " << summary(events);
+  EXPECT_FALSE(find(events, "deleted", "/etc/app/pkg/b")) << summary(events);
+  EXPECT_FALSE(find(events, "created", "/etc/app/pkg/b")) << summary(events);
+
+  // rsync writes .name.XXXXXX then renames it over the file.
+  shell("printf 'synced\\n' > src/editor.conf && rsync src/editor.conf etc/app/editor.conf");
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << "rsync: " << summary(events);
+  EXPECT_EQ(events[0].action, "modified");
+  EXPECT_EQ(events[0].path, "/etc/app/editor.conf");
+  EXPECT_EQ(events[0].after->hash, sha256sum("/etc/app/editor.conf"));
+}
+
+TEST_P(FimRealtime, GitCheckoutReportsTheFilesThatDiffer) {
+  shell(
+      "mkdir -p etc/app/repo && cd etc/app/repo && git init -q -b main && git config user.email t@t && "
+      "git config user.name t && printf 1 > same && printf 2 > differs && git add . && git commit -qm one && "
+      "git checkout -qb other && printf 3 > differs && printf 4 > added && git add . && git commit -qm two && "
+      "git checkout -q main");
+  start(R"(
+paths:
+  - path: /etc/app/repo
+    exclude: [.git]
+)");
+  shell("cd etc/app/repo && git checkout -q other");
+  auto events = settle();
+  EXPECT_EQ(events.size(), 2u) << summary(events);
+  EXPECT_TRUE(find(events, "modified", "/etc/app/repo/differs")) << summary(events);
+  EXPECT_TRUE(find(events, "created", "/etc/app/repo/added")) << summary(events);
+  shell("cd etc/app/repo && git checkout -q main");
+  events = settle();
+  EXPECT_EQ(events.size(), 2u) << summary(events);
+  EXPECT_TRUE(find(events, "modified", "/etc/app/repo/differs")) << summary(events);
+  EXPECT_TRUE(find(events, "deleted", "/etc/app/repo/added")) << summary(events);
+}
+
+TEST_P(FimRealtime, RenamesInOutAndInside_Directories_Symlinks_HardLinks) {
+  write("/etc/app/conf.d/one.conf", "1");
+  write("/etc/app/conf.d/two.conf", "2");
+  write("/outside/incoming.conf", "in");
+  write("/outside/tree/deep/x.conf", "x");
+  write("/outside/target.conf", "t");
+  start(kEtc);
+
+  fs::rename(real("/outside/incoming.conf"), real("/etc/app/incoming.conf"));
+  auto events = settle();
+  ASSERT_EQ(events.size(), 1u) << "moved in: " << summary(events);
+  EXPECT_EQ(events[0].action, "created");
+
+  fs::rename(real("/etc/app/incoming.conf"), real("/outside/back.conf"));
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << "moved out: " << summary(events);
+  EXPECT_EQ(events[0].action, "deleted");
+  EXPECT_EQ(events[0].path, "/etc/app/incoming.conf");
+
+  // A directory moved in: it and everything inside, and it is watched from then on.
+  fs::rename(real("/outside/tree"), real("/etc/app/tree"));
+  events = settle();
+  EXPECT_EQ(events.size(), 3u) << summary(events);
+  EXPECT_TRUE(find(events, "created", "/etc/app/tree/deep/x.conf")) << summary(events);
+  write("/etc/app/tree/deep/x.conf", "changed");
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "modified");
+
+  // A directory renamed inside: one event; its files keep being watched under the new name.
+  fs::rename(real("/etc/app/conf.d"), real("/etc/app/conf.old"));
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "renamed");
+  EXPECT_EQ(events[0].detail, "2 entries below moved with it");
+  write("/etc/app/conf.old/one.conf", "changed");
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].path, "/etc/app/conf.old/one.conf");
+  EXPECT_EQ(events[0].action, "modified");
+
+  // Symlinks are recorded, not followed: the target outside changing is not ours.
+  fs::create_symlink(real("/outside/target.conf"), real("/etc/app/link.conf"));
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].after->type, "symlink");
+  EXPECT_EQ(events[0].after->target, real("/outside/target.conf").string());
+  write("/outside/target.conf", "changed");
+  EXPECT_TRUE(settle().empty());
+
+  // A hard link is a new name for the same inode; the original is not "changed".
+  fs::create_hard_link(real("/etc/app/conf.old/two.conf"), real("/etc/app/hard.conf"));
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "created");
+  struct stat original {};
+  ASSERT_EQ(::stat(real("/etc/app/conf.old/two.conf").c_str(), &original), 0);
+  EXPECT_EQ(events[0].after->inode, original.st_ino);
+
+  // Removing a whole tree: one deleted event per entry.
+  fs::remove_all(real("/etc/app/tree"));
+  events = settle();
+  EXPECT_EQ(events.size(), 3u) << summary(events);
+}
+
+TEST_P(FimRealtime, AnOverflowedQueueTriggersARescanThatFindsEveryChange) {
+  write("/etc/app/keep.conf", "k");
+  start(kEtc);
+  // A slow consumer: the monitor thread sleeps in the sink while 20,000 files
+  // are created, more than the kernel queues (16,384).
+  hold_ = 1500;
+  write("/etc/app/first.conf", "1");
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 20000; ++i) std::ofstream(real("/etc/app/f" + std::to_string(i)));
+  hold_ = 0;
+  auto events = settle(1s);
+  auto stats = monitor_->stats();
+  EXPECT_GE(stats.overflows, 1u);
+  EXPECT_GE(stats.rescans, 1u);
+  const Event* rescan = nullptr;
+  size_t created = 0;
+  for (const auto& event : events) {
+    if (event.action == "rescan") rescan = &event;
+    if (event.action == "created") ++created;
+  }
+  ASSERT_TRUE(rescan) << "the gap is reported";
+  EXPECT_NE(rescan->detail.find("overflowed"), std::string::npos) << rescan->detail;
+  EXPECT_EQ(created, 20001u) << "no file is missed";
+  EXPECT_EQ(monitor_->snapshot().size(), 20003u);  // the directory, keep, first and the 20,000
+}
+
+INSTANTIATE_TEST_SUITE_P(Sources, FimRealtime, ::testing::Values("inotify", "fanotify"),
+                         [](const auto& info) { return info.param; });
+
+TEST(FimHashCache, ReusesOnlyWhatProvablyDidNotChange) {
+  test::TempDir dir;
+  std::ofstream(dir.path() / "a") << "a";
+  std::ofstream(dir.path() / "b") << "b";
+  Manifest manifest = parse_manifest("paths: [{path: /}]");
+  auto records = collect(manifest, dir.path());
+  hash_files(records, dir.path(), "sha256", 1, nullptr);
+  std::string text = HashCache::header("sha256");
+  for (const auto& record : records) text += HashCache::line(record);
+  EXPECT_EQ(HashCache::parse(text, "sha512").size(), 0u) << "another algorithm's cache is not used";
+  EXPECT_EQ(HashCache::parse(text + "torn\tline", "sha256").size(), 2u);
+
+  std::this_thread::sleep_for(10ms);
+  std::ofstream(dir.path() / "b") << "B";  // same size, new mtime and ctime
+  auto again = collect(manifest, dir.path());
+  EXPECT_EQ(HashCache::parse(text, "sha256").fill(again), 1u);
+  std::vector<std::string> hashed;
+  hash_files(again, dir.path(), "sha256", 1, nullptr, [&](const FileRecord& record) { hashed.push_back(record.path); });
+  EXPECT_EQ(hashed, std::vector<std::string>{"/b"});
+  for (const auto& record : again) {
+    if (record.type == "file") {
+      EXPECT_EQ(record.hash, hash_file(dir.path() / record.path.substr(1), "sha256"));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vigil::fim
