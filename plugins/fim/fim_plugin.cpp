@@ -4,6 +4,8 @@
 // real-time monitor watches the same trees from that baseline and emits a
 // `file_events` event per change as it happens (created, modified,
 // attributes, deleted, renamed, with before/after and who where known).
+// The module is declared a scan module so the host schedules its scans; the
+// monitor is its own thread, which emit_event allows from any thread.
 #include <vigil/plugin.hpp>
 
 #include <algorithm>
@@ -206,4 +208,4 @@ class FimPlugin : public vigil::Plugin {
 
 }  // namespace
 
-VIGIL_PLUGIN(FimPlugin, "fim", "File Integrity Monitoring", "0.2.0", VIGIL_MODULE_REALTIME)
+VIGIL_PLUGIN(FimPlugin, "fim", "File Integrity Monitoring", "0.2.0", VIGIL_MODULE_SCAN)

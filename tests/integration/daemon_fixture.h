@@ -90,17 +90,21 @@ inline void set_agent_config(const std::filesystem::path& root, const std::strin
   ASSERT_TRUE(store.value()->set_config(key, value).ok());
 }
 
-// The delta of the newest entry a standalone agent delivered to its upload
-// directory (<root>/var/lib/vigil/uploaded); null when there is none.
+// The delta of the newest delta entry a standalone agent delivered to its
+// upload directory (<root>/var/lib/vigil/uploaded); null when there is none.
 inline json last_uploaded_delta(const std::filesystem::path& root) {
   std::vector<std::filesystem::path> uploads;
   std::error_code missing;
   for (const auto& file : std::filesystem::directory_iterator(root / "var/lib/vigil/uploaded", missing)) {
     uploads.push_back(file);
   }
-  if (uploads.empty()) return nullptr;
-  std::ifstream last(*std::max_element(uploads.begin(), uploads.end()));
-  return json::parse(last)["delta"];
+  std::sort(uploads.rbegin(), uploads.rend());
+  for (const auto& upload : uploads) {
+    std::ifstream in(upload);
+    json entry = json::parse(in, nullptr, false);
+    if (entry.is_object() && entry.contains("delta")) return entry["delta"];
+  }
+  return nullptr;
 }
 
 }  // namespace vigil::test

@@ -1,6 +1,7 @@
-// File Integrity Monitoring through a real vigild, scanning: a modified, a
+// File Integrity Monitoring through a real vigild: scanning (a modified, a
 // created and a deleted file each arrive in the delta as what they are, with
-// the hashes coreutils computes; a bad manifest fails the scan with its line.
+// the hashes coreutils computes; a bad manifest fails the scan with its line)
+// and in real time (a change after the scan reaches the upload as an event).
 #include "daemon_fixture.h"
 #include "store/state_store.h"
 
@@ -54,6 +55,28 @@ TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
   std::set<std::string> changed;
   for (const auto& row : delta["changed"]) changed.insert(row["key"]["path"]);
   EXPECT_TRUE(changed.count("/etc/app/a.conf")) << delta.dump();  // the directory changes too (mtime)
+
+  // The monitor watches from the last scan on: one edit, one event, uploaded.
+  std::ofstream(system / "etc/app/c.conf") << "edited in real time";
+  std::string edited = run({"/usr/bin/sha256sum", (system / "etc/app/c.conf").string()}).out.substr(0, 64);
+  json event;
+  ASSERT_TRUE(eventually([&] {
+    std::error_code missing;
+    for (const auto& file : fs::directory_iterator(agent / "var/lib/vigil/uploaded", missing)) {
+      std::ifstream in(file.path());
+      json upload = json::parse(in, nullptr, false);
+      if (!upload.is_object() || upload.value("kind", "") != "events" || upload.value("module", "") != "fim") continue;
+      for (const auto& candidate : upload["events"]) {
+        if (candidate["values"].value("after_sha256", "") == edited) event = candidate;
+      }
+    }
+    return event.is_object();
+  })) << daemon.log();
+  EXPECT_EQ(event["table"], "file_events");
+  EXPECT_EQ(event["values"]["action"], "modified") << event.dump();
+  EXPECT_EQ(event["values"]["path"], "/etc/app/c.conf");
+  EXPECT_EQ(event["values"]["severity"], "high");
+  EXPECT_EQ(event["values"]["source"], ::geteuid() == 0 ? "fanotify" : "inotify") << event.dump();
 
   std::ofstream(manifest) << "paths:\n  - {path: etc/app}\n";
   ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "fim", "--file", manifest.string()}).exit_code, 0);
