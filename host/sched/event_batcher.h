@@ -24,9 +24,9 @@ namespace vigil {
 
 class EventBatcher : public EventSink {
  public:
-  // Bounds the outbox entries a busy module makes (≤ 100/s) while an idle
+  // Bounds the outbox entries a busy module makes (≤ 200/s) while an idle
   // module's event reaches the outbox within one SQLite commit.
-  static constexpr std::chrono::milliseconds kSpacing{10};
+  static constexpr std::chrono::milliseconds kSpacing{5};
   static constexpr size_t kMaxEvents = 500;
 
   // `on_written` runs on the io_context after a batch entered the outbox.

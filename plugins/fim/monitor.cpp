@@ -69,6 +69,7 @@ Monitor::~Monitor() {
 }
 
 void Monitor::start() {
+  if (watcher_) throw std::logic_error("the monitor is started already");
   std::string why;
   if (options_.fanotify) watcher_ = make_fanotify_watcher(root_, why);
   if (watcher_) {
