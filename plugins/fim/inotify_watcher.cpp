@@ -19,9 +19,13 @@ namespace {
 constexpr uint32_t kMask = IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_MOVED_FROM |
                            IN_MOVED_TO | IN_DELETE_SELF | IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_ONLYDIR;
 
+// The limit that applies to this user namespace (the same as
+// fs.inotify.max_user_watches in the initial one).
 size_t read_limit() {
   size_t limit = 0;
-  std::ifstream("/proc/sys/fs/inotify/max_user_watches") >> limit;
+  if (!(std::ifstream("/proc/sys/user/max_inotify_watches") >> limit)) {
+    std::ifstream("/proc/sys/fs/inotify/max_user_watches") >> limit;
+  }
   return limit;
 }
 

@@ -196,20 +196,30 @@ TEST_F(Scheduler, BlackoutWindow_HoldsUploadsButScansRun_AndDemandsWait) {
 
 TEST_F(Scheduler, RealtimeEvents_GoToTheOutboxInOrderedBatches) {
   set_manifest("event fs f1 created\nevent fs f2 modified\nevent fs f1 deleted\nrow t a 1\n");
-  std::filesystem::path batch;
+  // The first event finds the module idle and is written at once; the next
+  // ones share a later entry. In sequence order they are the events in order.
+  json events = json::array();
   ASSERT_TRUE(eventually([&] {
+    std::vector<std::filesystem::path> batches;
     std::error_code error;
     for (const auto& entry : std::filesystem::directory_iterator(uploads(), error)) {
-      if (read_text(entry.path()).find(R"("kind":"events")") != std::string::npos) batch = entry.path();
+      if (read_text(entry.path()).find(R"("kind":"events")") != std::string::npos) batches.push_back(entry.path());
     }
-    return !batch.empty();
+    std::sort(batches.begin(), batches.end(), [&](const auto& a, const auto& b) {
+      return json::parse(read_text(a))["sequence"] < json::parse(read_text(b))["sequence"];
+    });
+    events = json::array();
+    for (const auto& batch : batches) {
+      json entry = json::parse(read_text(batch));
+      EXPECT_EQ(entry["module"], "testscan");
+      for (const auto& event : entry["events"]) events.push_back(event);
+    }
+    return events.size() >= 3;
   }));
-  json events = json::parse(read_text(batch));
-  EXPECT_EQ(events["module"], "testscan");
-  ASSERT_EQ(events["events"].size(), 3u);
-  EXPECT_EQ(events["events"][0]["values"]["id"], "f1");
-  EXPECT_EQ(events["events"][1]["values"]["value"], "modified");
-  EXPECT_EQ(events["events"][2]["values"]["value"], "deleted");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0]["values"]["id"], "f1");
+  EXPECT_EQ(events[1]["values"]["value"], "modified");
+  EXPECT_EQ(events[2]["values"]["value"], "deleted");
   EXPECT_TRUE(eventually([&] { return status()["outbox"]["depth"] == 0; }));
 }
 

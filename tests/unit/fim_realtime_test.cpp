@@ -54,7 +54,10 @@ class FimRealtime : public ::testing::TestWithParam<std::string> {
     monitor_ = std::make_unique<Monitor>(
         manifest_, dir_.path(), std::move(records),
         [this](const Event& event) {
-          if (hold_) std::this_thread::sleep_for(hold_.load() * 1ms);
+          if (gate_closed_) {
+            sink_blocked_ = true;
+            while (gate_closed_) std::this_thread::sleep_for(1ms);
+          }
           std::lock_guard lock(mutex_);
           events_.push_back(event);
           changed_.notify_all();
@@ -100,7 +103,7 @@ class FimRealtime : public ::testing::TestWithParam<std::string> {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Event> events_;
-  std::atomic<int> hold_{0};  // ms the sink sleeps per event (a slow consumer)
+  std::atomic<bool> gate_closed_{false}, sink_blocked_{false};  // a consumer that stops taking events
 };
 
 const char* kEtc = R"(
@@ -322,13 +325,14 @@ TEST_P(FimRealtime, RenamesInOutAndInside_Directories_Symlinks_HardLinks) {
 TEST_P(FimRealtime, AnOverflowedQueueTriggersARescanThatFindsEveryChange) {
   write("/etc/app/keep.conf", "k");
   start(kEtc);
-  // A slow consumer: the monitor thread sleeps in the sink while 20,000 files
-  // are created, more than the kernel queues (16,384).
-  hold_ = 1500;
+  // A stuck consumer: the monitor thread waits in the sink while 20,000 files
+  // are created (40,000 kernel events, more than the 16,384 queued).
+  gate_closed_ = true;
   write("/etc/app/first.conf", "1");
-  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 2000 && !sink_blocked_; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(sink_blocked_);
   for (int i = 0; i < 20000; ++i) std::ofstream(real("/etc/app/f" + std::to_string(i)));
-  hold_ = 0;
+  gate_closed_ = false;
   auto events = settle(1s);
   auto stats = monitor_->stats();
   EXPECT_GE(stats.overflows, 1u);
@@ -347,6 +351,47 @@ TEST_P(FimRealtime, AnOverflowedQueueTriggersARescanThatFindsEveryChange) {
 
 INSTANTIATE_TEST_SUITE_P(Sources, FimRealtime, ::testing::Values("inotify", "fanotify"),
                          [](const auto& info) { return info.param; });
+
+// The inotify watch limit, lowered to 5 inside a user namespace of its own
+// (the test runs itself again under `unshare -Ur`): the directories beyond it
+// are named in a `degraded` event, never silently unwatched.
+TEST(FimWatchLimit, ReachedIsReported) {
+  if (std::getenv("VIGIL_FIM_WATCH_LIMIT_CHILD") == nullptr) {
+    char self[4096];
+    ssize_t size = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    ASSERT_GT(size, 0);
+    self[size] = '\0';
+    ::setenv("VIGIL_FIM_WATCH_LIMIT_CHILD", "1", 1);
+    auto child = test::run({"/usr/bin/unshare", "-Ur", self, "--gtest_filter=FimWatchLimit.ReachedIsReported"});
+    ::unsetenv("VIGIL_FIM_WATCH_LIMIT_CHILD");
+    if (child.out.find("[  PASSED  ] 1 test") == std::string::npos && child.exit_code != 0 &&
+        child.out.find("[  FAILED  ]") == std::string::npos) {
+      GTEST_SKIP() << "cannot make a user namespace here (unshare -Ur): " << child.err;
+    }
+    EXPECT_EQ(child.exit_code, 0) << child.out << child.err;
+    return;
+  }
+  std::ofstream limit("/proc/sys/user/max_inotify_watches");
+  ASSERT_TRUE(limit << 5 << std::flush) << "the namespace's watch limit cannot be set";
+  test::TempDir dir;
+  for (int i = 0; i < 20; ++i) fs::create_directories(dir.path() / "etc" / std::to_string(i));
+  auto manifest = std::make_shared<Manifest>(parse_manifest("paths: [{path: /etc}]"));
+  std::vector<Event> events;
+  MonitorOptions options;
+  options.fanotify = false;
+  Monitor monitor(
+      manifest, dir.path(), collect(*manifest, dir.path()), [&](const Event& event) { events.push_back(event); },
+      options);
+  monitor.start();
+  auto stats = monitor.stats();
+  EXPECT_EQ(stats.watch_limit, 5u);
+  EXPECT_EQ(stats.watches, 5u);
+  EXPECT_EQ(stats.unwatched_directories, 16u);  // /etc and its 20 directories: 21
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].action, "degraded");
+  EXPECT_NE(events[0].detail.find("16 of 21 directories are not watched"), std::string::npos) << events[0].detail;
+  EXPECT_NE(events[0].detail.find("inotify watch limit is reached"), std::string::npos) << events[0].detail;
+}
 
 TEST(FimHashCache, ReusesOnlyWhatProvablyDidNotChange) {
   test::TempDir dir;
