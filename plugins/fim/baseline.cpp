@@ -215,31 +215,23 @@ std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) 
   std::set<std::string> seen;  // watched paths may overlap: one record per path
   std::string prefix = root.empty() || root == "/" ? "" : root.string();
   for (const auto& watch : manifest.paths) {
-    auto add = [&](const fs::path& real, const std::string& path, bool is_top) -> std::optional<FileRecord> {
-      struct stat info {};
-      int (*stat_call)(const char*, struct stat*) = watch.follow_symlinks ? ::stat : ::lstat;
-      if (stat_call(real.c_str(), &info) != 0) {
-        if (!is_top && errno == ENOENT) return std::nullopt;  // gone while walking
-        FileRecord missing;
-        missing.path = path;
-        missing.type = "missing";
-        missing.error = std::generic_category().message(errno);
-        missing.watch = &watch;
-        return missing;
-      }
-      FileRecord record = record_of(path, info);
-      record.watch = &watch;
-      if (record.type == "symlink") {
-        std::error_code ignored;
-        record.target = fs::read_symlink(real, ignored).string();
-      }
-      return record;
+    auto add = [&](const std::string& path, bool is_top) -> std::optional<FileRecord> {
+      if (auto record = observe(watch, root, path)) return record;
+      if (!is_top && errno == ENOENT) return std::nullopt;  // gone while walking
+      FileRecord missing;
+      missing.path = path;
+      missing.type = "missing";
+      missing.error = std::generic_category().message(errno);
+      missing.watch = &watch;
+      return missing;
     };
     auto keep = [&](std::optional<FileRecord> record) {
-      if (record && seen.insert(record->path).second) records.push_back(std::move(*record));
+      bool kept = record && seen.insert(record->path).second;
+      if (kept) records.push_back(std::move(*record));
+      return kept;
     };
     fs::path top = on_disk(root, watch.path);
-    auto first = add(top, watch.path, true);
+    auto first = add(watch.path, true);
     if (!first) continue;
     bool walk = first->type == "directory" && watch.depth > 0;
     keep(std::move(first));
@@ -259,8 +251,8 @@ std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) 
       }
       if (walker.depth() + 1 >= watch.depth) walker.disable_recursion_pending();
       if (!is_directory && !included(watch, name)) continue;
-      keep(add(walker->path(), path, false));
-      if (is_directory && ::access(walker->path().c_str(), R_OK | X_OK) != 0) {
+      bool kept = keep(add(path, false));
+      if (kept && is_directory && ::access(walker->path().c_str(), R_OK | X_OK) != 0) {
         // Not readable: reported on its record, and the walk goes on elsewhere.
         records.back().error = "permission denied: its contents are not watched";
         walker.disable_recursion_pending();

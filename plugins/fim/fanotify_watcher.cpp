@@ -51,6 +51,8 @@ class FanotifyWatcher : public Watcher {
     if (::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, kMask, AT_FDCWD, real.c_str()) != 0) {
       int problem = errno;
       if (problem == EINVAL) return "the kernel lacks FAN_RENAME or filesystem marks (Linux 5.17+)";
+      // Since Linux 5.13 anyone may open fanotify, but only CAP_SYS_ADMIN may mark a filesystem.
+      if (problem == EPERM) return "fanotify filesystem marks need CAP_SYS_ADMIN (run the agent as root)";
       if (problem == ENODEV || problem == EXDEV || problem == EOPNOTSUPP)
         return "the filesystem of " + directory + " cannot report file handles";
       return std::generic_category().message(problem);

@@ -442,19 +442,24 @@ void Monitor::compare(const std::string& path, const Pending& entry) {
     created(std::move(*after), entry);
     return;
   }
-  auto changed = differences(*before, *after);
+  updated(std::move(*before), std::move(*after), &entry);
+}
+
+bool Monitor::updated(FileRecord before, FileRecord after, const Pending* entry) {
+  auto changed = differences(before, after);
   {
     std::lock_guard lock(mutex_);
-    baseline_[path] = *after;
+    baseline_[after.path] = after;
   }
-  if (changed.empty()) return;
+  if (changed.empty()) return false;
   Event event;
   event.action = is_content(changed) ? "modified" : "attributes";
-  event.path = path;
+  event.path = after.path;
   event.changed = std::move(changed);
   event.before = std::move(before);
   event.after = std::move(after);
-  emit(std::move(event), &entry);
+  emit(std::move(event), entry);
+  return true;
 }
 
 void Monitor::created(FileRecord record, const Pending& entry) {
@@ -589,20 +594,7 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
       ++reported;
       continue;
     }
-    auto changed = differences(*before, *after);
-    {
-      std::lock_guard lock(mutex_);
-      baseline_[path] = *after;
-    }
-    if (changed.empty()) continue;
-    Event event;
-    event.action = is_content(changed) ? "modified" : "attributes";
-    event.path = path;
-    event.changed = std::move(changed);
-    event.before = std::move(before);
-    event.after = std::move(after);
-    emit(std::move(event), nullptr);
-    ++reported;
+    if (updated(std::move(*before), std::move(*after), nullptr)) ++reported;
   }
   watch_tree_directories(tree);
   Event summary;

@@ -92,6 +92,8 @@ class Monitor {
   std::optional<Clock::time_point> flush(Clock::time_point now);
   void settle(const std::string& path, Pending entry);
   void compare(const std::string& path, const Pending& entry);
+  // Records `after` as the file's state; reports what differs from `before`.
+  bool updated(FileRecord before, FileRecord after, const Pending* entry);
   void created(FileRecord record, const Pending& entry);
   void deleted(const std::string& path, const Pending& entry);
   void rescan(const std::string& tree, const std::string& why);

@@ -177,6 +177,12 @@ int main(int argc, char** argv) {
   results->add_option("--agent", agent_id)->required();
   results->add_option("--module", module);
 
+  int64_t limit = 100;
+  auto* events = admin->add_subcommand("events", "an agent's latest events, oldest first (JSON)");
+  events->add_option("--agent", agent_id)->required();
+  events->add_option("--module", module);
+  events->add_option("--limit", limit, "at most this many")->check(CLI::PositiveNumber);
+
   auto* package_set = admin->add_subcommand("package-set", "publish a plugin package");
   package_set->add_option("--module", module)->required();
   package_set->add_option("--file", file)->required()->check(CLI::ExistingFile);
@@ -275,6 +281,11 @@ int main(int argc, char** argv) {
                         {"results", store.results(agent_id, only)}}
                        .dump(2)
                 << "\n";
+    } else if (events->parsed()) {
+      require_agent(store, agent_id);
+      std::optional<std::string> only;
+      if (!module.empty()) only = module;
+      std::cout << store.events(agent_id, only, limit).dump(2) << "\n";
     } else if (package_set->parsed()) {
       store.put_package(module, version, read_file(file), signature.empty() ? std::string() : read_file(signature));
       std::cout << "package " << module << " " << version << " saved\n";

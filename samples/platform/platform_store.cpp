@@ -360,6 +360,26 @@ json PlatformStore::results(const std::string& agent_id, const std::optional<std
   return results;
 }
 
+json PlatformStore::events(const std::string& agent_id, const std::optional<std::string>& module, int64_t limit) {
+  sqlite::Statement statement(db_,
+                              "SELECT module, sequence, event FROM (SELECT rowid, module, sequence, event FROM "
+                              "agent_events WHERE agent_id = ?1 AND (?2 IS NULL OR module = ?2) ORDER BY rowid DESC "
+                              "LIMIT ?3) ORDER BY rowid");
+  statement.bind(1, agent_id);
+  if (module) {
+    statement.bind(2, *module);
+  } else {
+    statement.bind_null(2);
+  }
+  statement.bind(3, limit);
+  json events = json::array();
+  while (statement.step()) {
+    events.push_back(
+        {{"module", statement.text(0)}, {"sequence", statement.integer(1)}, {"event", json::parse(statement.text(2))}});
+  }
+  return events;
+}
+
 json PlatformStore::upload_counts(const std::string& agent_id) {
   sqlite::Statement statement(db_,
                               "SELECT module, count(*), sum(rows), max(received_at) FROM uploads WHERE agent_id = ? "

@@ -108,6 +108,8 @@ class PlatformStore {
   // module -> table -> rows ({key, values}) of the agent's current state.
   nlohmann::json results(const std::string& agent_id, const std::optional<std::string>& module);
   nlohmann::json upload_counts(const std::string& agent_id);
+  // The agent's latest `limit` events (oldest first), each {module, sequence, event}.
+  nlohmann::json events(const std::string& agent_id, const std::optional<std::string>& module, int64_t limit);
 
   void put_package(const std::string& module, const std::string& version, const std::string& library,
                    const std::string& signature);

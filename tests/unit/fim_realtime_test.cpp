@@ -25,6 +25,29 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+// Some tests run themselves again in a child process under `wrapper`
+// (unshare, setpriv); the child sees VIGIL_FIM_CHILD and runs the test body.
+bool in_child() {
+  return std::getenv("VIGIL_FIM_CHILD") != nullptr;
+}
+
+test::CommandResult rerun_self(std::vector<std::string> wrapper, const std::string& test) {
+  char self[4096];
+  ssize_t size = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (size <= 0) throw std::runtime_error("cannot read /proc/self/exe");
+  wrapper.push_back(std::string(self, static_cast<size_t>(size)));
+  wrapper.push_back("--gtest_filter=" + test);
+  ::setenv("VIGIL_FIM_CHILD", "1", 1);
+  auto child = test::run(wrapper);
+  ::unsetenv("VIGIL_FIM_CHILD");
+  return child;
+}
+
+bool child_ran(const test::CommandResult& child) {
+  return child.out.find("[  PASSED  ] 1 test") != std::string::npos ||
+         child.out.find("[  FAILED  ]") != std::string::npos;
+}
+
 class FimRealtime : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -322,6 +345,22 @@ TEST_P(FimRealtime, RenamesInOutAndInside_Directories_Symlinks_HardLinks) {
   EXPECT_EQ(events.size(), 3u) << summary(events);
 }
 
+// fanotify names the process that made the change: another process here.
+TEST_P(FimRealtime, FanotifyNamesWhoChangedIt) {
+  if (GetParam() != "fanotify") GTEST_SKIP() << "inotify does not say who changed a file";
+  write("/etc/app/app.conf", "1\n");
+  start(kEtc);
+  // The shell stays a moment so its /proc entry is there when the event is read.
+  shell("echo 2 > etc/app/app.conf; sleep 0.5");
+  auto events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "modified");
+  EXPECT_GT(events[0].pid, 0);
+  EXPECT_NE(events[0].pid, getpid()) << "the shell wrote it, not this test";
+  EXPECT_EQ(fs::path(events[0].process).filename(), fs::canonical("/bin/sh").filename()) << events[0].process;
+  EXPECT_EQ(events[0].uid, static_cast<int64_t>(geteuid()));
+}
+
 TEST_P(FimRealtime, AnOverflowedQueueTriggersARescanThatFindsEveryChange) {
   write("/etc/app/keep.conf", "k");
   start(kEtc);
@@ -367,18 +406,9 @@ INSTANTIATE_TEST_SUITE_P(Sources, FimRealtime, ::testing::Values("inotify", "fan
 // (the test runs itself again under `unshare -Ur`): the directories beyond it
 // are named in a `degraded` event, never silently unwatched.
 TEST(FimWatchLimit, ReachedIsReported) {
-  if (std::getenv("VIGIL_FIM_WATCH_LIMIT_CHILD") == nullptr) {
-    char self[4096];
-    ssize_t size = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-    ASSERT_GT(size, 0);
-    self[size] = '\0';
-    ::setenv("VIGIL_FIM_WATCH_LIMIT_CHILD", "1", 1);
-    auto child = test::run({"/usr/bin/unshare", "-Ur", self, "--gtest_filter=FimWatchLimit.ReachedIsReported"});
-    ::unsetenv("VIGIL_FIM_WATCH_LIMIT_CHILD");
-    if (child.out.find("[  PASSED  ] 1 test") == std::string::npos && child.exit_code != 0 &&
-        child.out.find("[  FAILED  ]") == std::string::npos) {
-      GTEST_SKIP() << "cannot make a user namespace here (unshare -Ur): " << child.err;
-    }
+  if (!in_child()) {
+    auto child = rerun_self({"/usr/bin/unshare", "-Ur"}, "FimWatchLimit.ReachedIsReported");
+    if (!child_ran(child)) GTEST_SKIP() << "cannot make a user namespace here (unshare -Ur): " << child.err;
     EXPECT_EQ(child.exit_code, 0) << child.out << child.err;
     return;
   }
@@ -402,6 +432,61 @@ TEST(FimWatchLimit, ReachedIsReported) {
   EXPECT_EQ(events[0].action, "degraded");
   EXPECT_NE(events[0].detail.find("16 of 21 directories are not watched"), std::string::npos) << events[0].detail;
   EXPECT_NE(events[0].detail.find("inotify watch limit is reached"), std::string::npos) << events[0].detail;
+}
+
+// Without privilege: fanotify is refused with the reason, inotify takes over,
+// and a file the agent may not read is reported with the error, not fatal.
+// As root the test runs itself again as nobody (setpriv).
+TEST(FimUnprivileged, FallsBackToInotifyAndReportsUnreadableFiles) {
+  const std::string name = "FimUnprivileged.FallsBackToInotifyAndReportsUnreadableFiles";
+  if (::geteuid() == 0 && !in_child()) {
+    auto child = rerun_self({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, name);
+    if (!child_ran(child)) GTEST_SKIP() << "cannot run as nobody here (setpriv): " << child.out << child.err;
+    EXPECT_EQ(child.exit_code, 0) << child.out << child.err;
+    return;
+  }
+  test::TempDir dir;
+  fs::create_directories(dir.path() / "etc/app");
+  std::ofstream(dir.path() / "etc/app/readable.conf") << "a\n";
+  auto manifest = std::make_shared<Manifest>(parse_manifest(kEtc));
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::vector<Event> events;
+  MonitorOptions options;  // fanotify asked for: refused without CAP_SYS_ADMIN
+  Monitor monitor(
+      manifest, dir.path(), collect(*manifest, dir.path()),
+      [&](const Event& event) {
+        std::lock_guard lock(mutex);
+        events.push_back(event);
+        changed.notify_all();
+      },
+      options);
+  monitor.start();
+  auto stats = monitor.stats();
+  EXPECT_EQ(stats.source, "inotify");
+  EXPECT_NE(stats.fanotify_unavailable.find("CAP_SYS_ADMIN"), std::string::npos) << stats.fanotify_unavailable;
+
+  auto secret = dir.path() / "etc/app/secret.conf";
+  std::ofstream(secret) << "s\n";
+  fs::permissions(secret, fs::perms::none);
+  std::ofstream(dir.path() / "etc/app/readable.conf", std::ios::app) << "b\n";
+
+  std::unique_lock lock(mutex);
+  auto has = [&](const std::string& action, const std::string& path) {
+    return std::any_of(events.begin(), events.end(),
+                       [&](const Event& event) { return event.action == action && event.path == path; });
+  };
+  changed.wait_for(lock, 20s,
+                   [&] { return has("created", "/etc/app/secret.conf") && has("modified", "/etc/app/readable.conf"); });
+  std::string all;
+  for (const auto& event : events) all += event.action + " " + event.path + "; ";
+  auto secret_event = std::find_if(events.begin(), events.end(), [](const Event& event) {
+    return event.action == "created" && event.path == "/etc/app/secret.conf";
+  });
+  ASSERT_NE(secret_event, events.end()) << all;
+  ASSERT_TRUE(secret_event->after.has_value());
+  EXPECT_NE(secret_event->after->error.find("Permission denied"), std::string::npos) << secret_event->after->error;
+  EXPECT_TRUE(has("modified", "/etc/app/readable.conf")) << all;
 }
 
 TEST(FimHashCache, ReusesOnlyWhatProvablyDidNotChange) {
