@@ -82,6 +82,13 @@ vigil_status set_on_demand_key(vigil_plugin_host* host, vigil_str key_name) {
   });
 }
 
+vigil_status set_scan_on_start(vigil_plugin_host* host, int32_t enabled) {
+  if (host == nullptr || (enabled != 0 && enabled != 1)) return VIGIL_E_INVALID_ARG;
+  if (!host->registering) return VIGIL_E_STATE;
+  host->scan_on_start = enabled == 1;
+  return VIGIL_OK;
+}
+
 vigil_status deliver(const Result<std::optional<std::string>>& found, vigil_plugin_host* host, const char* call,
                      vigil_on_value on_value, void* user) {
   if (!found.ok()) {
@@ -276,10 +283,24 @@ vigil_status emit_event(vigil_plugin_host* host, vigil_str table, const vigil_co
 }
 
 const vigil_host_api kHostApi = {
-    sizeof(vigil_host_api), VIGIL_ABI_VERSION,  &log,        &log_enabled, &register_manifest_handler,
-    &set_default_cpu_limit, &set_on_demand_key, &config_get, &state_get,   &state_set,
-    &state_delete,          &emit_row,          &checkpoint, &progress,    &set_error,
-    &run_command,           &emit_event,
+    sizeof(vigil_host_api),
+    VIGIL_ABI_VERSION,
+    &log,
+    &log_enabled,
+    &register_manifest_handler,
+    &set_default_cpu_limit,
+    &set_on_demand_key,
+    &config_get,
+    &state_get,
+    &state_set,
+    &state_delete,
+    &emit_row,
+    &checkpoint,
+    &progress,
+    &set_error,
+    &run_command,
+    &emit_event,
+    &set_scan_on_start,
 };
 
 }  // namespace

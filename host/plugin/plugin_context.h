@@ -38,6 +38,7 @@ struct vigil_plugin_host {
   std::map<std::string, Handler, std::less<>> handlers;  // manifest type -> handler
   int32_t default_cpu_limit = 100;
   std::string on_demand_key;
+  bool scan_on_start = false;  // scan at every start and reload (ABI 1.3)
 
   // Set when the plugin is being unloaded or the daemon stops: checkpoints
   // then report VIGIL_E_CANCELLED.

@@ -84,21 +84,18 @@ void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins)
   if (data_version.ok()) seen_data_version_ = data_version.value();
   for (const auto& plugin : plugins) activate(plugin);
   for (auto& [name, module] : modules_) {
-    if (module.key_path.empty()) continue;
     // A demand interrupted by a crash or stop (2) runs again, as does one written while we were down (1).
-    auto pending = store_.hive_get(module.key_path, "ScanOnDemand");
-    auto limit = store_.hive_get(module.key_path, "CpuLimit");
-    int cpu_limit = hive_cpu_limit(limit.ok() ? limit.value() : std::nullopt);
-    if (pending.ok() && pending.value() && (*pending.value() == "1" || *pending.value() == "2")) {
-      submit(module, {Trigger::kOnDemand, cpu_limit, control_ids_.next(), "key hive"});
-      continue;
+    if (!module.key_path.empty()) {
+      auto pending = store_.hive_get(module.key_path, "ScanOnDemand");
+      if (pending.ok() && pending.value() && (*pending.value() == "1" || *pending.value() == "2")) {
+        submit(module, {Trigger::kOnDemand, demand_cpu_limit(module), control_ids_.next(), "key hive"});
+        continue;
+      }
     }
-    auto on_startup = store_.hive_get(module.key_path, "ScanOnStartup");
-    if (on_startup.ok() && on_startup.value() && *on_startup.value() == "1") {
-      submit(module, {Trigger::kOnStartup, cpu_limit, control_ids_.next(), "ScanOnStartup"});
-    }
+    scan_at_start(module, true);
   }
   for (auto& [name, module] : modules_) pump(module);
+  started_ = true;
   kick_uploads();
 }
 
@@ -131,7 +128,29 @@ void Scheduler::activate(std::shared_ptr<LoadedPlugin> plugin) {
   }
   auto pending = store_.has_pending_delta(name);
   if (pending.ok() && pending.value()) set_state(module, ModuleState::kDeltaPending);
-  if (!stopped_ && seen_data_version_ >= 0) pump(module);  // after start(): a reload
+  if (started_ && !stopped_) {  // after start(): a reload or a new activation
+    scan_at_start(module, false);
+    pump(module);
+  }
+}
+
+void Scheduler::scan_at_start(Module& module, bool agent_start) {
+  std::string source;
+  if (agent_start && !module.key_path.empty()) {
+    auto on_startup = store_.hive_get(module.key_path, "ScanOnStartup");
+    if (on_startup.ok() && on_startup.value() && *on_startup.value() == "1") source = "ScanOnStartup";
+  }
+  // A plugin that asked (ABI 1.3) scans at every load, quietly skipped while it has nothing to scan.
+  if (source.empty() && module.plugin->context().scan_on_start && can_scan(module).ok()) {
+    source = agent_start ? "the plugin scans at every start" : "the plugin scans whenever it is loaded";
+  }
+  if (!source.empty()) submit(module, {Trigger::kOnStartup, demand_cpu_limit(module), control_ids_.next(), source});
+}
+
+int Scheduler::demand_cpu_limit(Module& module) {
+  if (module.key_path.empty()) return 100;
+  auto limit = store_.hive_get(module.key_path, "CpuLimit");
+  return vigil::hive_cpu_limit(limit.ok() ? limit.value() : std::nullopt);
 }
 
 void Scheduler::deactivate(const std::string& name) {
@@ -338,9 +357,7 @@ void Scheduler::hive_changed() {
     bool already = module.state == ModuleState::kCollecting && module.running->trigger != Trigger::kInterval;
     for (const Request& waiting : module.waiting) already |= waiting.trigger != Trigger::kInterval;
     if (already) continue;  // the running or waiting demand covers it
-    auto limit = store_.hive_get(module.key_path, "CpuLimit");
-    submit(module, {Trigger::kOnDemand, hive_cpu_limit(limit.ok() ? limit.value() : std::nullopt), control_ids_.next(),
-                    "key hive"});
+    submit(module, {Trigger::kOnDemand, demand_cpu_limit(module), control_ids_.next(), "key hive"});
   }
 }
 

@@ -108,6 +108,9 @@ class Scheduler {
 
   Module* find(const std::string& name);
   Status can_scan(Module& module);
+  // The on-startup scan, when ScanOnStartup=1 (at agent start) or the plugin scans at every load.
+  void scan_at_start(Module& module, bool agent_start);
+  int demand_cpu_limit(Module& module);  // the hive's CpuLimit, for on-demand and on-startup runs
   void submit(Module& module, Request request);
   void start_scan(Module& module, Request request);
   // What the proxy file gives the commands a scan runs.
@@ -136,6 +139,7 @@ class Scheduler {
   std::map<std::string, DemandRecord> demands_;
   std::deque<std::string> demand_order_;  // to bound demands_
   int64_t seen_data_version_ = -1;
+  bool started_ = false;
   bool stopped_ = false;
 
   bool upload_in_flight_ = false;

@@ -74,6 +74,12 @@ class FimPlugin : public vigil::Plugin {
     host_ = &host;
     host.set_default_cpu_limit(50);
     host.set_on_demand_key("FIM");
+    try {
+      // Watching resumes only from a scan: one at every start also catches what changed while we were down.
+      host.set_scan_on_start(true);
+    } catch (const vigil::Error& error) {
+      host.warn(std::string("real-time monitoring starts with the next interval scan: ") + error.what());
+    }
     host.on_manifest("fim", [this](vigil::Scan& scan, std::string_view manifest) { run(scan, manifest); });
   }
 

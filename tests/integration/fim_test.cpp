@@ -10,6 +10,20 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The uploaded fim event whose content after the change has `sha256`, or null.
+json uploaded_event(const fs::path& agent, const std::string& sha256) {
+  std::error_code missing;
+  for (const auto& file : fs::directory_iterator(agent / "var/lib/vigil/uploaded", missing)) {
+    std::ifstream in(file.path());
+    json upload = json::parse(in, nullptr, false);
+    if (!upload.is_object() || upload.value("kind", "") != "events" || upload.value("module", "") != "fim") continue;
+    for (const auto& candidate : upload["events"]) {
+      if (candidate["values"].value("after_sha256", "") == sha256) return candidate;
+    }
+  }
+  return nullptr;
+}
+
 TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
   TempDir dir;
   auto agent = dir.path() / "agent";
@@ -60,18 +74,7 @@ TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
   std::ofstream(system / "etc/app/c.conf") << "edited in real time";
   std::string edited = run({"/usr/bin/sha256sum", (system / "etc/app/c.conf").string()}).out.substr(0, 64);
   json event;
-  ASSERT_TRUE(eventually([&] {
-    std::error_code missing;
-    for (const auto& file : fs::directory_iterator(agent / "var/lib/vigil/uploaded", missing)) {
-      std::ifstream in(file.path());
-      json upload = json::parse(in, nullptr, false);
-      if (!upload.is_object() || upload.value("kind", "") != "events" || upload.value("module", "") != "fim") continue;
-      for (const auto& candidate : upload["events"]) {
-        if (candidate["values"].value("after_sha256", "") == edited) event = candidate;
-      }
-    }
-    return event.is_object();
-  })) << daemon.log();
+  ASSERT_TRUE(eventually([&] { return (event = uploaded_event(agent, edited)).is_object(); })) << daemon.log();
   EXPECT_EQ(event["table"], "file_events");
   EXPECT_EQ(event["values"]["action"], "modified") << event.dump();
   EXPECT_EQ(event["values"]["path"], "/etc/app/c.conf");
@@ -83,6 +86,62 @@ TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
   auto failed = vigilctl(agent, {"demand", "--type", "fim", "--wait"});
   EXPECT_NE(failed.exit_code, 0);
   EXPECT_NE(failed.err.find("fim manifest:2: path must be absolute"), std::string::npos) << failed.err;
+}
+
+// After a restart the plugin scans at once (it asked the host to, ABI 1.3):
+// what changed while the agent was down is in that scan's delta, and real-time
+// watching resumes without waiting for the next interval.
+TEST(FileIntegrityMonitoring, Restart_ReportsWhatChangedWhileDownAndWatchesAgain) {
+  TempDir dir;
+  auto agent = dir.path() / "agent";
+  auto system = dir.path() / "system";
+  fs::create_directories(system / "etc/app");
+  std::ofstream(system / "etc/app/a.conf") << "one";
+  install_plugins(agent, {FIM_PLUGIN_PATH});
+  set_agent_config(agent, "fim.Root", system.string());
+  auto daemon = std::make_unique<Daemon>(agent);
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  auto manifest = dir.path() / "fim.yaml";
+  std::ofstream(manifest) << "paths:\n  - {path: /etc/app}\n";
+  ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "fim", "--file", manifest.string()}).exit_code, 0);
+  ASSERT_EQ(vigilctl(agent, {"demand", "--type", "fim", "--wait"}).exit_code, 0);
+  auto monitor_starts = [&] {  // "real-time monitoring through …" lines in the module's log
+    std::ifstream log(agent / "var/log/vigil/fim.log");
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    size_t count = 0;
+    for (size_t at = text.find("real-time monitoring"); at != std::string::npos; at = text.find("real-time", at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  size_t before_restart = monitor_starts();
+  daemon.reset();
+
+  std::ofstream(system / "etc/app/a.conf") << "changed while the agent was down";
+  std::string offline = run({"/usr/bin/sha256sum", (system / "etc/app/a.conf").string()}).out.substr(0, 64);
+  daemon = std::make_unique<Daemon>(agent);
+  ASSERT_TRUE(daemon->ready()) << daemon->log();
+  json startup;  // the on-startup scan's upload
+  ASSERT_TRUE(eventually([&] {
+    std::error_code missing;
+    for (const auto& file : fs::directory_iterator(agent / "var/lib/vigil/uploaded", missing)) {
+      std::ifstream in(file.path());
+      json upload = json::parse(in, nullptr, false);
+      if (upload.is_object() && upload.value("trigger", "") == "on-startup") startup = upload;
+    }
+    return startup.is_object();
+  })) << daemon->log();
+  bool found = false;
+  for (const auto& row : startup["delta"]["changed"]) {
+    if (row["key"]["path"] == "/etc/app/a.conf") found = row["new"]["sha256"] == offline;
+  }
+  EXPECT_TRUE(found) << startup.dump();
+
+  // Watching again: the monitor starts once the on-startup scan has completed.
+  EXPECT_TRUE(eventually([&] { return monitor_starts() > before_restart; })) << daemon->log();
+  std::ofstream(system / "etc/app/a.conf") << "changed after the restart";
+  std::string live = run({"/usr/bin/sha256sum", (system / "etc/app/a.conf").string()}).out.substr(0, 64);
+  EXPECT_TRUE(eventually([&] { return uploaded_event(agent, live).is_object(); })) << daemon->log();
 }
 
 }  // namespace

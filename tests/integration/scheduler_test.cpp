@@ -155,6 +155,20 @@ TEST_F(Scheduler, ScanOnStartup_OnlyOneRunsAScanAtStart) {
   EXPECT_TRUE(eventually([&] { return idle(); }));
 }
 
+// A plugin may ask to scan at every start (real-time modules resume watching
+// from a fresh baseline), without the hive's ScanOnStartup.
+TEST_F(Scheduler, PluginThatScansAtEveryStart_ScansAtStart) {
+  set_manifest("row t a 1\n");
+  ASSERT_TRUE(eventually([&] { return idle(); }));
+  set_config("testscan.ScanOnStart", "1");
+  restart();
+  EXPECT_TRUE(eventually([&] {
+    return daemon_log().find("trigger=on-startup source=the plugin scans at every start") != std::string::npos;
+  })) << daemon_log();
+  EXPECT_TRUE(eventually([&] { return idle(); }));
+  EXPECT_EQ(key("ScanOnStartup"), "0\n") << "the operator's value is left alone";
+}
+
 TEST_F(Scheduler, CompletedDemand_RestartsTheInterval) {
   set_config("testscan.ScanInterval", "3600");
   set_manifest("row t a 1\n");

@@ -11,6 +11,7 @@
 //   exec PROGRAM ARGS...  run a command through the host; row "exec" with its exit code and output
 //   crash                 die of SIGSEGV, as a buggy plugin would
 //   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
+// Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3).
 #include <vigil/plugin.hpp>
 
 #include <time.h>
@@ -36,6 +37,7 @@ class TestScanner : public vigil::Plugin {
     host_ = &host;
     host.set_default_cpu_limit(40);
     host.set_on_demand_key("TestScan");
+    if (host.config("ScanOnStart") == "1") host.set_scan_on_start(true);
     host.on_manifest("testscan", [this](vigil::Scan& scan, std::string_view manifest) { run(scan, manifest); });
   }
 

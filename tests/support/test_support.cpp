@@ -79,6 +79,31 @@ CommandResult run(const std::vector<std::string>& args) {
   return result;
 }
 
+CommandResult rerun_test(std::vector<std::string> wrapper, const std::string& test) {
+  char self[4096];
+  ssize_t size = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (size <= 0) throw std::runtime_error("cannot read /proc/self/exe");
+  wrapper.emplace_back(self, static_cast<size_t>(size));
+  wrapper.push_back("--gtest_filter=" + test);
+  ::setenv("VIGIL_TEST_RERUN", "1", 1);
+  auto child = run(wrapper);
+  ::unsetenv("VIGIL_TEST_RERUN");
+  return child;
+}
+
+bool in_rerun() {
+  return std::getenv("VIGIL_TEST_RERUN") != nullptr;
+}
+
+bool rerun_ran(const CommandResult& child) {
+  return child.out.find("[  PASSED  ] 1 test") != std::string::npos ||
+         child.out.find("[  FAILED  ]") != std::string::npos;
+}
+
+std::vector<std::string> as_nobody() {
+  return {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
+}
+
 void install_plugins(const std::filesystem::path& root, const std::vector<std::filesystem::path>& files) {
   auto dir = root / "usr/lib/vigil/plugins";
   std::filesystem::create_directories(dir);

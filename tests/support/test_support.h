@@ -32,6 +32,16 @@ struct CommandResult {
 // Runs argv[0] with arguments, waits, and captures stdout and stderr.
 CommandResult run(const std::vector<std::string>& argv);
 
+// Runs one test of this test binary again in a child process under `wrapper`
+// (unshare -Ur, setpriv...), for what a test must do in another namespace or as
+// another user; the child sees in_rerun() true and runs the test's body.
+CommandResult rerun_test(std::vector<std::string> wrapper, const std::string& test);
+bool in_rerun();
+// True when the child got as far as running the test (it passed or failed).
+bool rerun_ran(const CommandResult& child);
+// The wrapper that runs a child as nobody:nogroup (from root).
+std::vector<std::string> as_nobody();
+
 // Copies the named plugin files into <root>/usr/lib/vigil/plugins.
 void install_plugins(const std::filesystem::path& root, const std::vector<std::filesystem::path>& files);
 

@@ -25,29 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// Some tests run themselves again in a child process under `wrapper`
-// (unshare, setpriv); the child sees VIGIL_FIM_CHILD and runs the test body.
-bool in_child() {
-  return std::getenv("VIGIL_FIM_CHILD") != nullptr;
-}
-
-test::CommandResult rerun_self(std::vector<std::string> wrapper, const std::string& test) {
-  char self[4096];
-  ssize_t size = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-  if (size <= 0) throw std::runtime_error("cannot read /proc/self/exe");
-  wrapper.push_back(std::string(self, static_cast<size_t>(size)));
-  wrapper.push_back("--gtest_filter=" + test);
-  ::setenv("VIGIL_FIM_CHILD", "1", 1);
-  auto child = test::run(wrapper);
-  ::unsetenv("VIGIL_FIM_CHILD");
-  return child;
-}
-
-bool child_ran(const test::CommandResult& child) {
-  return child.out.find("[  PASSED  ] 1 test") != std::string::npos ||
-         child.out.find("[  FAILED  ]") != std::string::npos;
-}
-
 class FimRealtime : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -207,8 +184,10 @@ TEST_P(FimRealtime, ToolsGiveOneEventPerFileAPersonChanged) {
   EXPECT_EQ(events[0].path, "/etc/app/sed.conf");
   EXPECT_EQ(events[0].after->hash, sha256sum("/etc/app/sed.conf"));
 
-  // An editor's atomic save: write a temp file beside it, then rename it over.
-  shell("printf 'b\\n' > etc/app/.editor.conf.tmp && mv etc/app/.editor.conf.tmp etc/app/editor.conf");
+  // An editor's atomic save, in one process as editors do: write a temp file beside it, then rename it over.
+  shell(
+      "perl -e 'open(my $f, \">\", \"etc/app/.editor.conf.tmp\") or die; print $f \"b\\n\"; close($f); "
+      "rename(\"etc/app/.editor.conf.tmp\", \"etc/app/editor.conf\") or die'");
   events = settle();
   ASSERT_EQ(events.size(), 1u) << "atomic save: " << summary(events);
   EXPECT_EQ(events[0].action, "modified");
@@ -217,8 +196,8 @@ TEST_P(FimRealtime, ToolsGiveOneEventPerFileAPersonChanged) {
 
   // vim's way with a backup: rename to file~, write a new file, drop the backup.
   shell(
-      "mv etc/app/vim.conf etc/app/vim.conf~ && printf 'w\\n' > etc/app/vim.conf && chmod 644 etc/app/vim.conf && "
-      "rm etc/app/vim.conf~");
+      "perl -e 'rename(\"etc/app/vim.conf\", \"etc/app/vim.conf~\") or die; open(my $f, \">\", \"etc/app/vim.conf\") "
+      "or die; print $f \"w\\n\"; close($f); chmod(0644, \"etc/app/vim.conf\"); unlink(\"etc/app/vim.conf~\") or die'");
   events = settle();
   ASSERT_EQ(events.size(), 1u) << "backup-rename save: " << summary(events);
   EXPECT_EQ(events[0].action, "modified");
@@ -406,9 +385,9 @@ INSTANTIATE_TEST_SUITE_P(Sources, FimRealtime, ::testing::Values("inotify", "fan
 // (the test runs itself again under `unshare -Ur`): the directories beyond it
 // are named in a `degraded` event, never silently unwatched.
 TEST(FimWatchLimit, ReachedIsReported) {
-  if (!in_child()) {
-    auto child = rerun_self({"/usr/bin/unshare", "-Ur"}, "FimWatchLimit.ReachedIsReported");
-    if (!child_ran(child)) GTEST_SKIP() << "cannot make a user namespace here (unshare -Ur): " << child.err;
+  if (!test::in_rerun()) {
+    auto child = test::rerun_test({"/usr/bin/unshare", "-Ur"}, "FimWatchLimit.ReachedIsReported");
+    if (!test::rerun_ran(child)) GTEST_SKIP() << "cannot make a user namespace here (unshare -Ur): " << child.err;
     EXPECT_EQ(child.exit_code, 0) << child.out << child.err;
     return;
   }
@@ -439,9 +418,9 @@ TEST(FimWatchLimit, ReachedIsReported) {
 // As root the test runs itself again as nobody (setpriv).
 TEST(FimUnprivileged, FallsBackToInotifyAndReportsUnreadableFiles) {
   const std::string name = "FimUnprivileged.FallsBackToInotifyAndReportsUnreadableFiles";
-  if (::geteuid() == 0 && !in_child()) {
-    auto child = rerun_self({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}, name);
-    if (!child_ran(child)) GTEST_SKIP() << "cannot run as nobody here (setpriv): " << child.out << child.err;
+  if (::geteuid() == 0 && !test::in_rerun()) {
+    auto child = test::rerun_test(test::as_nobody(), name);
+    if (!test::rerun_ran(child)) GTEST_SKIP() << "cannot run as nobody here (setpriv): " << child.out << child.err;
     EXPECT_EQ(child.exit_code, 0) << child.out << child.err;
     return;
   }

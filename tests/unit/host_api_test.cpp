@@ -41,6 +41,8 @@ TEST_F(HostApi, Registration_OutsideInit_IsAStateError) {
   EXPECT_EQ(api_->register_manifest_handler(&context_, str("probe"), noop_handler, nullptr), VIGIL_E_STATE);
   EXPECT_EQ(api_->set_default_cpu_limit(&context_, 10), VIGIL_E_STATE);
   EXPECT_EQ(api_->set_on_demand_key(&context_, str("Probe")), VIGIL_E_STATE);
+  EXPECT_EQ(api_->set_scan_on_start(&context_, 1), VIGIL_E_STATE);
+  EXPECT_FALSE(context_.scan_on_start);
 }
 
 TEST_F(HostApi, Registration_ValidatesArguments) {
@@ -48,6 +50,9 @@ TEST_F(HostApi, Registration_ValidatesArguments) {
   EXPECT_EQ(api_->set_default_cpu_limit(&context_, 0), VIGIL_E_INVALID_ARG);
   EXPECT_EQ(api_->set_default_cpu_limit(&context_, 101), VIGIL_E_INVALID_ARG);
   EXPECT_EQ(api_->set_on_demand_key(&context_, str("bad key")), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->set_scan_on_start(&context_, 2), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->set_scan_on_start(&context_, 1), VIGIL_OK);
+  EXPECT_TRUE(context_.scan_on_start);
   EXPECT_EQ(api_->register_manifest_handler(&context_, str("probe"), nullptr, nullptr), VIGIL_E_INVALID_ARG);
   EXPECT_EQ(api_->register_manifest_handler(&context_, str("probe"), noop_handler, nullptr), VIGIL_OK);
   EXPECT_EQ(api_->register_manifest_handler(&context_, str("probe"), noop_handler, nullptr), VIGIL_E_INVALID_ARG);

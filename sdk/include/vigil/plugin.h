@@ -39,7 +39,7 @@ extern "C" {
 /* ---- Versions ----------------------------------------------------------- */
 
 #define VIGIL_ABI_VERSION_MAJOR 1
-#define VIGIL_ABI_VERSION_MINOR 2
+#define VIGIL_ABI_VERSION_MINOR 3
 #define VIGIL_MAKE_ABI_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define VIGIL_ABI_VERSION VIGIL_MAKE_ABI_VERSION(VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR)
 #define VIGIL_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
@@ -205,6 +205,16 @@ typedef struct vigil_host_api {
    * everything before returning. THREAD: ANY THREAD while loaded. */
   vigil_status (*emit_event)(vigil_plugin_host* host, vigil_str table, const vigil_column* columns,
                              size_t column_count);
+
+  /* -- ABI 1.3 -- */
+
+  /* With `enabled` 1, the module's scan also runs whenever the agent starts
+   * and whenever the plugin is loaded again (an upgrade), as if its
+   * ScanOnStartup hive value were 1: for a module that watches in real time
+   * from its last scan, which must resume watching and catch what changed
+   * while it was not running. Only when the module is activated and has a
+   * manifest. THREAD: INIT THREAD, during on_init only. */
+  vigil_status (*set_scan_on_start)(vigil_plugin_host* host, int32_t enabled);
 
   /* New services are appended here, under a comment naming the ABI minor. */
 } vigil_host_api;

@@ -169,6 +169,13 @@ class Host {
   void set_on_demand_key(std::string_view key_name) const {
     check(api_->set_on_demand_key(host_, to_str(key_name)), "set_on_demand_key");
   }
+  // Scan whenever the agent starts or reloads the plugin. Needs a host of ABI 1.3 or newer.
+  void set_scan_on_start(bool enabled) const {
+    if (!VIGIL_HAS_FIELD(vigil_host_api, api_->struct_size, set_scan_on_start)) {
+      throw Error("this agent is too old to scan at every start (needs plugin ABI 1.3)", VIGIL_E_UNSUPPORTED);
+    }
+    check(api_->set_scan_on_start(host_, enabled ? 1 : 0), "set_scan_on_start");
+  }
 
  private:
   struct HandlerEntry {
