@@ -1,9 +1,12 @@
 #include "baseline.h"
 
+#include <acl/libacl.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <openssl/evp.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -76,6 +79,84 @@ FileRecord record_of(const std::string& path, const struct stat& info) {
   return record;
 }
 
+std::string hex_of(const unsigned char* raw, size_t size) {
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    hex += digits[raw[i] >> 4];
+    hex += digits[raw[i] & 15];
+  }
+  return hex;
+}
+
+// Values may be binary and large (security.ima): a short digest stands for each.
+std::string short_digest(const std::string& value) {
+  unsigned char raw[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(value.data(), value.size(), raw, &size, EVP_sha256(), nullptr);
+  return hex_of(raw, 8);
+}
+
+std::string xattrs_of(const fs::path& real, bool follow) {
+  auto list = follow ? ::listxattr : ::llistxattr;
+  auto get = follow ? ::getxattr : ::lgetxattr;
+  std::string names;
+  for (int attempt = 0; attempt < 3; ++attempt) {  // the list may grow between the two calls
+    ssize_t size = list(real.c_str(), nullptr, 0);
+    if (size <= 0) return "";  // none, or a filesystem without them (ENOTSUP): nothing to watch
+    names.assign(static_cast<size_t>(size), '\0');
+    size = list(real.c_str(), names.data(), names.size());
+    if (size >= 0) {
+      names.resize(static_cast<size_t>(size));
+      break;
+    }
+    if (errno != ERANGE) return "";
+    names.clear();
+  }
+  std::vector<std::string> parts;
+  for (size_t at = 0; at < names.size();) {
+    std::string name(names.c_str() + at);
+    at += name.size() + 1;
+    if (name.empty() || name.rfind("system.posix_acl_", 0) == 0) continue;  // ACLs: the `acl` attribute
+    std::string value;
+    ssize_t size = get(real.c_str(), name.c_str(), nullptr, 0);
+    if (size > 0) {
+      value.resize(static_cast<size_t>(size));
+      size = get(real.c_str(), name.c_str(), value.data(), value.size());
+    }
+    parts.push_back(name + "=" + (size < 0 ? "?" : short_digest(value.substr(0, static_cast<size_t>(size)))));
+  }
+  std::sort(parts.begin(), parts.end());
+  std::string joined;
+  for (const auto& part : parts) joined += (joined.empty() ? "" : ",") + part;
+  return joined;
+}
+
+std::string acl_text(const fs::path& real, acl_type_t type) {
+  acl_t acl = ::acl_get_file(real.c_str(), type);
+  if (acl == nullptr) return "";
+  std::string text;
+  if (type == ACL_TYPE_ACCESS || ::acl_entries(acl) > 0) {
+    char* written = ::acl_to_any_text(acl, nullptr, ',', TEXT_ABBREVIATE | TEXT_NUMERIC_IDS);
+    if (written != nullptr) text = written;
+    ::acl_free(written);
+  }
+  ::acl_free(acl);
+  return text;
+}
+
+// Only an ACL beyond what the mode bits say: the minimal one is the mode.
+std::string acl_of(const fs::path& real, bool is_directory, bool follow) {
+  if ((follow ? ::acl_extended_file : ::acl_extended_file_nofollow)(real.c_str()) != 1) return "";
+  std::string text = acl_text(real, ACL_TYPE_ACCESS);
+  if (is_directory) {
+    std::string inherited = acl_text(real, ACL_TYPE_DEFAULT);
+    if (!inherited.empty()) text += (text.empty() ? "default:" : " default:") + inherited;
+  }
+  return text;
+}
+
 }  // namespace
 
 int level_below(const std::string& top, const std::string& path) {
@@ -115,6 +196,10 @@ bool walks_into(const WatchedPath& watch, const std::string& directory) {
   return level >= 0 && level < watch.depth;
 }
 
+bool watches(const WatchedPath& watch, std::string_view attribute) {
+  return std::find(watch.attributes.begin(), watch.attributes.end(), attribute) != watch.attributes.end();
+}
+
 std::optional<FileRecord> observe(const WatchedPath& watch, const fs::path& root, const std::string& path) {
   fs::path real = on_disk(root, path);
   struct stat info {};
@@ -125,6 +210,9 @@ std::optional<FileRecord> observe(const WatchedPath& watch, const fs::path& root
     std::error_code ignored;
     record.target = fs::read_symlink(real, ignored).string();
   }
+  if (watches(watch, "xattrs")) record.xattrs = xattrs_of(real, watch.follow_symlinks);
+  if (watches(watch, "acl") && record.type != "symlink")
+    record.acl = acl_of(real, record.type == "directory", watch.follow_symlinks);
   return record;
 }
 
@@ -176,8 +264,8 @@ Manifest parse_manifest(std::string_view text) {
                 if (pattern.empty()) fail(setting, "an exclude pattern is empty");
               }
             } else if (name == "attributes") {
-              static const std::set<std::string> kKnown = {"hash",  "size",  "mode",  "owner",
-                                                           "group", "mtime", "ctime", "inode"};
+              static const std::set<std::string> kKnown = {"hash",  "size",  "mode",  "owner",  "group",
+                                                           "mtime", "ctime", "inode", "xattrs", "acl"};
               watch.attributes = strings(setting, name);
               for (const auto& attribute : watch.attributes) {
                 if (kKnown.count(attribute) == 0) fail(setting, "unknown attribute '" + attribute + "'");
@@ -289,13 +377,7 @@ std::string hash_file(const fs::path& file, const std::string& algorithm) {
   unsigned char raw[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_DigestFinal_ex(context.get(), raw, &size);
-  static const char* digits = "0123456789abcdef";
-  std::string hex;
-  for (unsigned i = 0; i < size; ++i) {
-    hex += digits[raw[i] >> 4];
-    hex += digits[raw[i] & 15];
-  }
-  return hex;
+  return hex_of(raw, size);
 }
 
 void hash_files(std::vector<FileRecord>& records, const fs::path& root, const std::string& algorithm, unsigned threads,
@@ -303,8 +385,7 @@ void hash_files(std::vector<FileRecord>& records, const fs::path& root, const st
                 const std::function<void(const FileRecord&)>& on_hashed) {
   std::vector<FileRecord*> work;
   for (auto& record : records) {
-    bool wanted = record.watch == nullptr || std::find(record.watch->attributes.begin(), record.watch->attributes.end(),
-                                                       "hash") != record.watch->attributes.end();
+    bool wanted = record.watch == nullptr || watches(*record.watch, "hash");
     if (record.type == "file" && record.error.empty() && record.hash.empty() && wanted) work.push_back(&record);
   }
   // Largest first, so the long hashes start early and the threads finish together.

@@ -26,7 +26,8 @@ struct WatchedPath {
   int depth = 64;                    // levels below `path` that are walked
   std::vector<std::string> include;  // globs on the file name; empty = every file
   std::vector<std::string> exclude;  // globs on the name, or on the full path when they start with '/'
-  std::vector<std::string> attributes = {"hash", "size", "mode", "owner", "group", "mtime", "ctime", "inode"};
+  std::vector<std::string> attributes = {"hash",  "size",  "mode",  "owner",  "group",
+                                         "mtime", "ctime", "inode", "xattrs", "acl"};
   std::string severity = "medium";
   bool follow_symlinks = false;
 };
@@ -47,6 +48,8 @@ struct FileRecord {
   int64_t mtime_ns = 0, ctime_ns = 0;
   uint64_t inode = 0, links = 0;
   std::string target;  // symlinks
+  std::string xattrs;  // extended attributes but ACLs: "name=<16 hex of the value's SHA-256>,..." sorted
+  std::string acl;     // an ACL beyond the mode bits, as text ("u::rw-,u:1000:r--,...", "default:..." for directories)
   std::string hash;    // regular files, hex
   std::string error;   // why it could not be read (the record stays: reported, not fatal)
   const WatchedPath* watch = nullptr;
@@ -69,6 +72,9 @@ const WatchedPath* covering(const Manifest& manifest, const std::string& path, b
 int level_below(const std::string& top, const std::string& path);
 // True when the walk enters `directory` of `watch` (its entries are covered).
 bool walks_into(const WatchedPath& watch, const std::string& directory);
+
+// True when `watch` watches `attribute` (hash, size, mode, ... xattrs, acl).
+bool watches(const WatchedPath& watch, std::string_view attribute);
 
 // `path`'s record now (no hash), or nullopt when it does not exist.
 std::optional<FileRecord> observe(const WatchedPath& watch, const std::filesystem::path& root, const std::string& path);

@@ -28,24 +28,23 @@ std::string octal(uint32_t mode) {
   return text;
 }
 
-bool has(const vigil::fim::WatchedPath& watch, const char* attribute) {
-  return std::find(watch.attributes.begin(), watch.attributes.end(), attribute) != watch.attributes.end();
-}
-
 // The watched attributes of `record` as columns, each name prefixed (e.g. "before_").
 void describe(const vigil::fim::FileRecord& record, const std::string& algorithm, const std::string& prefix,
               std::vector<std::pair<std::string, std::string>>& out) {
+  using vigil::fim::watches;
   const auto& watch = *record.watch;
   if (record.type == "missing") return;
-  if (has(watch, "size") && record.type == "file") out.emplace_back(prefix + "size", std::to_string(record.size));
-  if (has(watch, "mode")) out.emplace_back(prefix + "mode", octal(record.mode));
-  if (has(watch, "owner")) out.emplace_back(prefix + "uid", std::to_string(record.uid));
-  if (has(watch, "group")) out.emplace_back(prefix + "gid", std::to_string(record.gid));
-  if (has(watch, "mtime")) out.emplace_back(prefix + "mtime_ns", std::to_string(record.mtime_ns));
-  if (has(watch, "ctime")) out.emplace_back(prefix + "ctime_ns", std::to_string(record.ctime_ns));
-  if (has(watch, "inode")) out.emplace_back(prefix + "inode", std::to_string(record.inode));
+  if (watches(watch, "size") && record.type == "file") out.emplace_back(prefix + "size", std::to_string(record.size));
+  if (watches(watch, "mode")) out.emplace_back(prefix + "mode", octal(record.mode));
+  if (watches(watch, "owner")) out.emplace_back(prefix + "uid", std::to_string(record.uid));
+  if (watches(watch, "group")) out.emplace_back(prefix + "gid", std::to_string(record.gid));
+  if (watches(watch, "mtime")) out.emplace_back(prefix + "mtime_ns", std::to_string(record.mtime_ns));
+  if (watches(watch, "ctime")) out.emplace_back(prefix + "ctime_ns", std::to_string(record.ctime_ns));
+  if (watches(watch, "inode")) out.emplace_back(prefix + "inode", std::to_string(record.inode));
   if (!record.hash.empty()) out.emplace_back(prefix + algorithm, record.hash);
   if (!record.target.empty()) out.emplace_back(prefix + "target", record.target);
+  if (!record.xattrs.empty()) out.emplace_back(prefix + "xattrs", record.xattrs);
+  if (!record.acl.empty()) out.emplace_back(prefix + "acl", record.acl);
 }
 
 std::vector<vigil::Column> columns(const std::vector<std::pair<std::string, std::string>>& values) {

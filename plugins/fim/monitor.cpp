@@ -15,10 +15,6 @@
 namespace vigil::fim {
 namespace {
 
-bool wants(const WatchedPath& watch, const char* attribute) {
-  return std::find(watch.attributes.begin(), watch.attributes.end(), attribute) != watch.attributes.end();
-}
-
 bool is_in(const std::string& path, const std::string& directory) {
   return path.size() > directory.size() && path.compare(0, directory.size(), directory) == 0 &&
          (directory == "/" || path[directory.size()] == '/');
@@ -35,14 +31,16 @@ std::vector<std::string> differences(const FileRecord& before, const FileRecord&
   const WatchedPath& watch = *after.watch;
   std::vector<std::string> changed;
   if (before.type != after.type) changed.push_back("type");
-  if (wants(watch, "hash") && before.hash != after.hash) changed.push_back("hash");
-  if (wants(watch, "size") && before.size != after.size && after.type == "file") changed.push_back("size");
-  if (wants(watch, "mode") && before.mode != after.mode) changed.push_back("mode");
-  if (wants(watch, "owner") && before.uid != after.uid) changed.push_back("owner");
-  if (wants(watch, "group") && before.gid != after.gid) changed.push_back("group");
-  if (wants(watch, "mtime") && before.mtime_ns != after.mtime_ns && after.type != "directory")
+  if (watches(watch, "hash") && before.hash != after.hash) changed.push_back("hash");
+  if (watches(watch, "size") && before.size != after.size && after.type == "file") changed.push_back("size");
+  if (watches(watch, "mode") && before.mode != after.mode) changed.push_back("mode");
+  if (watches(watch, "owner") && before.uid != after.uid) changed.push_back("owner");
+  if (watches(watch, "group") && before.gid != after.gid) changed.push_back("group");
+  if (watches(watch, "mtime") && before.mtime_ns != after.mtime_ns && after.type != "directory")
     changed.push_back("mtime");
-  if (wants(watch, "inode") && before.inode != after.inode) changed.push_back("inode");
+  if (watches(watch, "inode") && before.inode != after.inode) changed.push_back("inode");
+  if (watches(watch, "xattrs") && before.xattrs != after.xattrs) changed.push_back("xattrs");
+  if (watches(watch, "acl") && before.acl != after.acl) changed.push_back("acl");
   if (before.target != after.target) changed.push_back("target");
   return changed;
 }
@@ -333,7 +331,7 @@ std::optional<FileRecord> Monitor::current(const std::string& path, const FileRe
     if (watch == nullptr) return std::nullopt;
   }
   auto record = observe(*watch, root_, path);
-  if (!record || record->type != "file" || !wants(*watch, "hash")) return record;
+  if (!record || record->type != "file" || !watches(*watch, "hash")) return record;
   if (known != nullptr && !written && known->type == "file" && !content_may_differ(*known, *record) &&
       known->error.empty()) {
     record->hash = known->hash;  // same size, times and inode: the content is what we hashed

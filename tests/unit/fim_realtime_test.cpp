@@ -5,11 +5,14 @@
 // and inside the tree, excludes, symlinks, hard links, queue overflow and
 // a 100,000-file tree.
 #include <gtest/gtest.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -322,6 +325,32 @@ TEST_P(FimRealtime, RenamesInOutAndInside_Directories_Symlinks_HardLinks) {
   fs::remove_all(real("/etc/app/tree"));
   events = settle();
   EXPECT_EQ(events.size(), 3u) << summary(events);
+}
+
+// An extended attribute or an ACL set on a watched file: an `attributes` event naming it.
+TEST_P(FimRealtime, ExtendedAttributesAndAclsChanged) {
+  write("/etc/app/app.conf", "1\n");
+  if (::setxattr(real("/etc/app/app.conf").c_str(), "user.probe", "1", 1, 0) != 0) {
+    GTEST_SKIP() << "this filesystem takes no user xattrs: " << std::strerror(errno);
+  }
+  start(kEtc);
+  ASSERT_EQ(::setxattr(real("/etc/app/app.conf").c_str(), "user.vigil", "tag", 3, 0), 0);
+  auto events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "attributes");
+  EXPECT_EQ(events[0].changed, std::vector<std::string>{"xattrs"});
+  EXPECT_NE(events[0].after->xattrs.find("user.vigil="), std::string::npos) << events[0].after->xattrs;
+
+  acl_t acl = ::acl_from_text("u::rw-,u:65534:rw-,g::r--,m::rw-,o::r--");
+  ASSERT_NE(acl, nullptr);
+  int set = ::acl_set_file(real("/etc/app/app.conf").c_str(), ACL_TYPE_ACCESS, acl);
+  ::acl_free(acl);
+  ASSERT_EQ(set, 0) << std::strerror(errno);
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "attributes");
+  EXPECT_NE(std::find(events[0].changed.begin(), events[0].changed.end(), "acl"), events[0].changed.end());
+  EXPECT_EQ(events[0].after->acl, "u::rw-,u:65534:rw-,g::r--,m::rw-,o::r--");
 }
 
 // fanotify names the process that made the change: another process here.

@@ -3,9 +3,12 @@
 // overlapping paths), hashes that agree with coreutils, a 100,000-file tree,
 // and manifest errors with their line.
 #include <gtest/gtest.h>
+#include <sys/acl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 
@@ -122,6 +125,48 @@ TEST_F(FimBaseline, UnreadableFilesAndDirectoriesAreReportedNotFatal) {
   EXPECT_NE(by_path["/d/closed"].error.find("permission denied"), std::string::npos);
   EXPECT_FALSE(by_path["/d/open"].hash.empty());
   ::chmod((dir_.path() / "d/closed").c_str(), 0755);
+}
+
+// Extended attributes and ACLs, where the filesystem has them: each xattr
+// by name with a digest of its value; an ACL beyond the mode bits as text.
+TEST_F(FimBaseline, ExtendedAttributesAndAcls) {
+  write("/d/tagged", "t");
+  write("/d/shared", "s");
+  write("/d/plain", "p");
+  auto tagged = dir_.path() / "d/tagged";
+  if (::setxattr(tagged.c_str(), "user.vigil", "v1", 2, 0) != 0) {
+    GTEST_SKIP() << "this filesystem takes no user xattrs: " << std::strerror(errno);
+  }
+  acl_t acl = ::acl_from_text("u::rw-,u:65534:r--,g::r--,m::r--,o::---");
+  ASSERT_NE(acl, nullptr);
+  int set = ::acl_set_file((dir_.path() / "d/shared").c_str(), ACL_TYPE_ACCESS, acl);
+  int set_errno = errno;
+  ::acl_free(acl);
+  if (set != 0) GTEST_SKIP() << "this filesystem takes no ACLs: " << std::strerror(set_errno);
+
+  auto by_path = [&] {
+    std::map<std::string, FileRecord> records;
+    for (auto& record : collect(parse_manifest("paths: [{path: /d}]"), dir_.path())) records[record.path] = record;
+    return records;
+  };
+  auto records = by_path();
+  std::string digest = test::run({"/bin/sh", "-c", "printf v1 | sha256sum"}).out.substr(0, 16);
+  EXPECT_EQ(records["/d/tagged"].xattrs, "user.vigil=" + digest);
+  EXPECT_EQ(records["/d/tagged"].acl, "");
+  EXPECT_EQ(records["/d/shared"].acl, "u::rw-,u:65534:r--,g::r--,m::r--,o::---");
+  EXPECT_EQ(records["/d/shared"].xattrs, "") << "the ACL is not repeated as an xattr";
+  EXPECT_EQ(records["/d/plain"].xattrs + records["/d/plain"].acl, "");
+
+  ASSERT_EQ(::setxattr(tagged.c_str(), "user.vigil", "v2", 2, 0), 0);
+  ASSERT_EQ(::setxattr(tagged.c_str(), "user.another", "", 0, 0), 0);
+  records = by_path();
+  std::string changed = test::run({"/bin/sh", "-c", "printf v2 | sha256sum"}).out.substr(0, 16);
+  std::string empty = test::run({"/bin/sh", "-c", "printf '' | sha256sum"}).out.substr(0, 16);
+  EXPECT_EQ(records["/d/tagged"].xattrs, "user.another=" + empty + ",user.vigil=" + changed);
+
+  // Not watched when the manifest leaves them out.
+  auto manifest = parse_manifest("paths: [{path: /d, attributes: [hash, mode]}]");
+  for (const auto& record : collect(manifest, dir_.path())) EXPECT_EQ(record.xattrs + record.acl, "") << record.path;
 }
 
 TEST_F(FimBaseline, AHundredThousandFiles) {
