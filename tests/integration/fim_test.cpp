@@ -24,21 +24,32 @@ json uploaded_event(const fs::path& agent, const std::string& sha256) {
   return nullptr;
 }
 
-TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
+// An agent with the fim plugin inspecting `system` (fim.Root), both under a temp dir.
+class FileIntegrityMonitoring : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(system / "etc/app");
+    std::ofstream(system / "etc/app/a.conf") << "one";
+    install_plugins(agent, {FIM_PLUGIN_PATH});
+    set_agent_config(agent, "fim.Root", system.string());
+  }
+  void set_manifest(const std::string& yaml) {
+    std::ofstream(manifest) << yaml;
+    ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "fim", "--file", manifest.string()}).exit_code, 0);
+  }
+
   TempDir dir;
-  auto agent = dir.path() / "agent";
-  auto system = dir.path() / "system";
-  fs::create_directories(system / "etc/app");
-  std::ofstream(system / "etc/app/a.conf") << "one";
+  fs::path agent = dir.path() / "agent";
+  fs::path system = dir.path() / "system";
+  fs::path manifest = dir.path() / "fim.yaml";
+};
+
+TEST_F(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
   std::ofstream(system / "etc/app/b.conf") << "two";
-  install_plugins(agent, {FIM_PLUGIN_PATH});
-  set_agent_config(agent, "fim.Root", system.string());
   set_agent_config(agent, "fim.HashThreads", "2");
   Daemon daemon(agent);
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  auto manifest = dir.path() / "fim.yaml";
-  std::ofstream(manifest) << "hash: sha256\npaths:\n  - {path: /etc/app, exclude: ['*.tmp'], severity: high}\n";
-  ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "fim", "--file", manifest.string()}).exit_code, 0);
+  set_manifest("hash: sha256\npaths:\n  - {path: /etc/app, exclude: ['*.tmp'], severity: high}\n");
   auto scan = [&] {
     auto scanned = vigilctl(agent, {"demand", "--type", "fim", "--wait"});
     EXPECT_EQ(scanned.exit_code, 0) << scanned.err;
@@ -81,8 +92,7 @@ TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
   EXPECT_EQ(event["values"]["severity"], "high");
   EXPECT_EQ(event["values"]["source"], ::geteuid() == 0 ? "fanotify" : "inotify") << event.dump();
 
-  std::ofstream(manifest) << "paths:\n  - {path: etc/app}\n";
-  ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "fim", "--file", manifest.string()}).exit_code, 0);
+  set_manifest("paths:\n  - {path: etc/app}\n");
   auto failed = vigilctl(agent, {"demand", "--type", "fim", "--wait"});
   EXPECT_NE(failed.exit_code, 0);
   EXPECT_NE(failed.err.find("fim manifest:2: path must be absolute"), std::string::npos) << failed.err;
@@ -91,19 +101,10 @@ TEST(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
 // After a restart the plugin scans at once (it asked the host to, ABI 1.3):
 // what changed while the agent was down is in that scan's delta, and real-time
 // watching resumes without waiting for the next interval.
-TEST(FileIntegrityMonitoring, Restart_ReportsWhatChangedWhileDownAndWatchesAgain) {
-  TempDir dir;
-  auto agent = dir.path() / "agent";
-  auto system = dir.path() / "system";
-  fs::create_directories(system / "etc/app");
-  std::ofstream(system / "etc/app/a.conf") << "one";
-  install_plugins(agent, {FIM_PLUGIN_PATH});
-  set_agent_config(agent, "fim.Root", system.string());
+TEST_F(FileIntegrityMonitoring, Restart_ReportsWhatChangedWhileDownAndWatchesAgain) {
   auto daemon = std::make_unique<Daemon>(agent);
   ASSERT_TRUE(daemon->ready()) << daemon->log();
-  auto manifest = dir.path() / "fim.yaml";
-  std::ofstream(manifest) << "paths:\n  - {path: /etc/app}\n";
-  ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "fim", "--file", manifest.string()}).exit_code, 0);
+  set_manifest("paths:\n  - {path: /etc/app}\n");
   ASSERT_EQ(vigilctl(agent, {"demand", "--type", "fim", "--wait"}).exit_code, 0);
   auto monitor_starts = [&] {  // "real-time monitoring through …" lines in the module's log
     std::ifstream log(agent / "var/log/vigil/fim.log");
