@@ -73,14 +73,20 @@ class FanotifyWatcher : public Watcher {
       ssize_t got = ::read(fd_, buffer, sizeof(buffer));
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) return;
-      auto* event = reinterpret_cast<struct fanotify_event_metadata*>(buffer);
-      for (ssize_t left = got; FAN_EVENT_OK(event, left); event = FAN_EVENT_NEXT(event, left)) {
-        if (event->vers != FANOTIFY_METADATA_VERSION) continue;
-        if (event->mask & FAN_Q_OVERFLOW) {
+      // Events are only 4-byte aligned (names make their lengths vary): each
+      // header is copied out rather than read in place.
+      for (size_t offset = 0; offset + sizeof(struct fanotify_event_metadata) <= static_cast<size_t>(got);) {
+        struct fanotify_event_metadata event {};
+        std::memcpy(&event, buffer + offset, sizeof(event));
+        if (event.event_len < sizeof(event) || offset + event.event_len > static_cast<size_t>(got)) break;
+        const char* raw = buffer + offset;
+        offset += event.event_len;
+        if (event.vers != FANOTIFY_METADATA_VERSION) continue;
+        if (event.mask & FAN_Q_OVERFLOW) {
           out.push_back(Change::of(Change::kOverflow));
           continue;
         }
-        translate(*event, out);
+        translate(event, raw, out);
       }
     }
   }
@@ -91,10 +97,11 @@ class FanotifyWatcher : public Watcher {
     int64_t uid = -1;
   };
 
-  void translate(const struct fanotify_event_metadata& event, std::vector<Change>& out) {
+  // `raw` is where the event starts in the read buffer (its info records follow the header).
+  void translate(const struct fanotify_event_metadata& event, const char* raw, std::vector<Change>& out) {
     std::string path, old_path, new_path;
-    const char* at = reinterpret_cast<const char*>(&event) + event.metadata_len;
-    const char* end = reinterpret_cast<const char*>(&event) + event.event_len;
+    const char* at = raw + event.metadata_len;
+    const char* end = raw + event.event_len;
     while (at + sizeof(struct fanotify_event_info_header) <= end) {
       const auto* header = reinterpret_cast<const struct fanotify_event_info_header*>(at);
       if (header->len == 0 || at + header->len > end) break;

@@ -82,7 +82,8 @@ TEST_F(Scheduler, FirstManifest_StartsIntervalScanAndItsDeltaIsUploaded) {
 }
 
 TEST_F(Scheduler, DemandDuringIntervalScan_IsDelayedAndLogged) {
-  set_manifest("row t a 1\nsleep 600\n");
+  // Long enough that the demand below lands while it runs, even under a sanitizer.
+  set_manifest("row t a 1\nsleep 2000\n");
   ASSERT_TRUE(eventually([&] { return module_status("testscan")["state"] == "collecting"; }));
   auto demand = vigilctl(root(), {"demand", "--type", "testscan"});
   ASSERT_EQ(demand.exit_code, 0) << demand.err;
