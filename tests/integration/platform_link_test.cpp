@@ -103,6 +103,30 @@ class PlatformLinkTest : public ::testing::Test {
   int manifests_ = 0;
 };
 
+// Real-time events reach the platform in order; `admin events` lists the latest.
+TEST_F(PlatformLinkTest, EventsReachThePlatformInOrder) {
+  publish_manifest("row t a 1\nevent alerts e1 first\nevent alerts e2 second\nevent alerts e3 third\n");
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string id = agent_id_of(agent_root());
+  json events;
+  ASSERT_TRUE(eventually([&] {
+    events = platform_->admin_json({"events", "--agent", id, "--module", "testscan"});
+    return events.size() == 3;
+  })) << events.dump()
+      << daemon_->log();
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(events[i]["module"], "testscan");
+    EXPECT_EQ(events[i]["event"]["table"], "alerts");
+    EXPECT_EQ(events[i]["event"]["values"]["id"], "e" + std::to_string(i + 1)) << events.dump();
+  }
+  json latest = platform_->admin_json({"events", "--agent", id, "--limit", "1"});
+  ASSERT_EQ(latest.size(), 1u);
+  EXPECT_EQ(latest[0]["event"]["values"]["value"], "third");
+  EXPECT_TRUE(platform_->admin_json({"events", "--agent", id, "--module", "other"}).empty());
+  EXPECT_NE(platform_->admin({"events", "--agent", id, "--limit", "0"}).exit_code, 0);
+}
+
 TEST_F(PlatformLinkTest, ProvisionsGetsActivatedAndUploadsDeltas) {
   start_agent(agent_root());
   auto provisioned = provision(agent_root(), *platform_);
