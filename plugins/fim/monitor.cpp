@@ -91,6 +91,10 @@ void Monitor::start() {
     stats_.fanotify_unavailable = why;
   }
   for (const auto& watch : manifest_->paths) watch_tree_directories(watch.path);
+  // A change between the scan's walk and the watches being placed would
+  // otherwise wait for the next scan: compare once more now (metadata first;
+  // only files whose size, times or inode moved are read again).
+  for (const auto& watch : manifest_->paths) rescan(watch.path, "");
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) throw std::runtime_error("eventfd: " + std::generic_category().message(errno));
   thread_ = std::thread([this] { run(); });
@@ -531,7 +535,7 @@ void Monitor::deleted(const std::string& path, const Pending& entry) {
 void Monitor::rescan(const std::string& tree, const std::string& why) {
   const WatchedPath* watch = covering(*manifest_, tree, true);
   if (watch == nullptr) return;
-  {
+  if (!why.empty()) {
     std::lock_guard lock(mutex_);
     ++stats_.rescans;
   }
@@ -553,6 +557,7 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
   }
   Pending nobody;
   size_t reported = 0;
+  std::vector<std::string> new_directories;
   std::vector<std::string> known;
   {
     std::lock_guard lock(mutex_);
@@ -584,6 +589,7 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
       baseline_[path] = *after;
     }
     if (!before) {
+      if (after->type == "directory" && walks_into(*after->watch, path)) new_directories.push_back(path);
       Event event;
       event.action = "created";
       event.path = path;
@@ -593,6 +599,10 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
       continue;
     }
     if (updated(std::move(*before), std::move(*after), nullptr)) ++reported;
+  }
+  if (why.empty()) {  // the check at start: the rest is watched already, and its changes are the report
+    for (const auto& directory : new_directories) watcher_->watch_directory(directory);
+    return;
   }
   watch_tree_directories(tree);
   Event summary;

@@ -96,6 +96,8 @@ class Monitor {
   bool updated(FileRecord before, FileRecord after, const Pending* entry);
   void created(FileRecord record, const Pending& entry);
   void deleted(const std::string& path, const Pending& entry);
+  // Compares `tree` on disk with the baseline and reports the differences,
+  // then a `rescan` event saying `why` (none when `why` is empty: the check at start).
   void rescan(const std::string& tree, const std::string& why);
   std::optional<FileRecord> current(const std::string& path, const FileRecord* known, bool written);
   void watch_tree_directories(const std::string& tree);

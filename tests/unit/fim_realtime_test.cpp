@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -53,6 +54,7 @@ class FimRealtime : public ::testing::TestWithParam<std::string> {
     manifest_ = std::make_shared<Manifest>(parse_manifest(yaml));
     auto records = collect(*manifest_, dir_.path());
     hash_files(records, dir_.path(), manifest_->algorithm, 1, nullptr);
+    if (after_the_walk_) after_the_walk_();
     options.fanotify = GetParam() == "fanotify";
     monitor_ = std::make_unique<Monitor>(
         manifest_, dir_.path(), std::move(records),
@@ -107,6 +109,7 @@ class FimRealtime : public ::testing::TestWithParam<std::string> {
   std::condition_variable changed_;
   std::vector<Event> events_;
   std::atomic<bool> gate_closed_{false}, sink_blocked_{false};  // a consumer that stops taking events
+  std::function<void()> after_the_walk_;  // runs between the baseline's walk and the monitor's start
 };
 
 const char* kEtc = R"(
@@ -325,6 +328,32 @@ TEST_P(FimRealtime, RenamesInOutAndInside_Directories_Symlinks_HardLinks) {
   fs::remove_all(real("/etc/app/tree"));
   events = settle();
   EXPECT_EQ(events.size(), 3u) << summary(events);
+}
+
+// Changes between the scan's walk and the watches being placed are found by
+// the check at start, not left for the next scan.
+TEST_P(FimRealtime, ChangesBeforeTheWatchesArePlacedAreReported) {
+  write("/etc/app/app.conf", "1\n");
+  write("/etc/app/gone.conf", "g\n");
+  after_the_walk_ = [&] {
+    std::ofstream(real("/etc/app/app.conf"), std::ios::app) << "2\n";
+    fs::remove(real("/etc/app/gone.conf"));
+    write("/etc/app/conf.d/new.conf", "n\n");
+  };
+  start(kEtc);
+  auto events = settle();
+  EXPECT_TRUE(find(events, "modified", "/etc/app/app.conf")) << summary(events);
+  EXPECT_TRUE(find(events, "deleted", "/etc/app/gone.conf")) << summary(events);
+  EXPECT_TRUE(find(events, "created", "/etc/app/conf.d")) << summary(events);
+  EXPECT_TRUE(find(events, "created", "/etc/app/conf.d/new.conf")) << summary(events);
+  EXPECT_EQ(events.size(), 4u) << summary(events);
+  EXPECT_EQ(monitor_->stats().rescans, 0u) << "the check at start is not a rescan";
+  // The directory made in the gap is watched like the rest.
+  write("/etc/app/conf.d/later.conf", "l\n");
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "created");
+  EXPECT_EQ(events[0].path, "/etc/app/conf.d/later.conf");
 }
 
 // An extended attribute or an ACL set on a watched file: an `attributes` event naming it.
