@@ -69,6 +69,15 @@ constexpr const char* kAgentColumns =
     "id, token_hash, customer_id, activation_id, fingerprint, hostname, state, previous_agent_id, reason, "
     "provisioned_at, last_checkin, last_sequence, outbox_depth, status_digest, modules";
 
+// NULL matches every module in "?N IS NULL OR module = ?N".
+void bind_module(sqlite::Statement& statement, int index, const std::optional<std::string>& module) {
+  if (module) {
+    statement.bind(index, *module);
+  } else {
+    statement.bind_null(index);
+  }
+}
+
 }  // namespace
 
 PlatformStore::PlatformStore(const std::filesystem::path& file) : db_(file.string()) {
@@ -347,11 +356,7 @@ json PlatformStore::results(const std::string& agent_id, const std::optional<std
                               "SELECT module, table_name, row_key, row_values FROM agent_rows WHERE agent_id = ?1 "
                               "AND (?2 IS NULL OR module = ?2) ORDER BY module, table_name, row_key");
   statement.bind(1, agent_id);
-  if (module) {
-    statement.bind(2, *module);
-  } else {
-    statement.bind_null(2);
-  }
+  bind_module(statement, 2, module);
   json results = json::object();
   while (statement.step()) {
     results[statement.text(0)][statement.text(1)].push_back(
@@ -366,11 +371,7 @@ json PlatformStore::events(const std::string& agent_id, const std::optional<std:
                               "agent_events WHERE agent_id = ?1 AND (?2 IS NULL OR module = ?2) ORDER BY rowid DESC "
                               "LIMIT ?3) ORDER BY rowid");
   statement.bind(1, agent_id);
-  if (module) {
-    statement.bind(2, *module);
-  } else {
-    statement.bind_null(2);
-  }
+  bind_module(statement, 2, module);
   statement.bind(3, limit);
   json events = json::array();
   while (statement.step()) {
