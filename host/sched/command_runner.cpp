@@ -1,7 +1,8 @@
-// Command execution for scans with timeout, cancellation and a CPU limit.
+// Command execution for scans with timeout, cancellation and budgets (CPU, memory, processes).
 #include "sched/command_runner.h"
 #include "base/error_text.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,10 +15,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
+#include "budget/command_cgroup.h"
+#include "budget/spawn.h"
 #include "sched/cpu_throttle.h"
 
 namespace vigil {
@@ -25,24 +28,40 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A child's CPU time is only visible in clock ticks (10 ms), so commands are
+// A process's CPU time is only visible in clock ticks (10 ms), so commands are
 // measured over longer windows than scan threads to keep the error small.
 constexpr std::chrono::seconds kCommandWindow{1};
+// Summing a process group means reading every /proc/<pid>/stat: not too often.
+constexpr std::chrono::milliseconds kGroupSample{100};
 
-// CPU time (user + system) of a process so far.
-std::chrono::nanoseconds process_cpu(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return {};
-  std::istringstream fields(text.substr(close + 2));
-  std::string skip;
-  for (int i = 0; i < 11; ++i) fields >> skip;  // state .. cmajflt
-  long long user = 0;
-  long long system = 0;
-  fields >> user >> system;
+// CPU time (user + system) of process group `group` so far: its members', and
+// what they reaped of their children's (the leader reaps its own).
+std::chrono::nanoseconds group_cpu(pid_t group) {
   static const long ticks = ::sysconf(_SC_CLK_TCK);
-  return std::chrono::nanoseconds((user + system) * 1000000000LL / ticks);
+  long long total = 0;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return {};
+  while (dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
+    int fd = ::open(("/proc/" + std::string(entry->d_name) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // gone meanwhile
+    char text[1024];
+    ssize_t n = ::read(fd, text, sizeof(text) - 1);
+    ::close(fd);
+    if (n <= 0) continue;
+    text[n] = '\0';
+    const char* close = std::strrchr(text, ')');
+    long long pgrp = 0;
+    long long times[4] = {};  // utime stime cutime cstime
+    // After the command name: state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime …
+    if (close == nullptr || std::sscanf(close + 2, "%*c %*d %lld %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld %lld %lld",
+                                        &pgrp, &times[0], &times[1], &times[2], &times[3]) != 5) {
+      continue;
+    }
+    if (pgrp == group) total += times[0] + times[1] + times[2] + times[3];
+  }
+  ::closedir(proc);
+  return std::chrono::nanoseconds(total * 1000000000LL / ticks);
 }
 
 // Finds `name` in `path` (colon-separated), or returns it when it is absolute.
@@ -80,6 +99,30 @@ class Pipe {
   }
   int fds_[2] = {-1, -1};
 };
+
+// Starts `program` with posix_spawn as the leader of a process group of its
+// own, so that stopping and killing the group reaches its children. 0 or an errno.
+int spawn_in_group(pid_t* pid, const std::string& program, char* const* argv, char* const* envp, int out, int err) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out, 1);
+  posix_spawn_file_actions_adddup2(&actions, err, 2);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  sigset_t default_signals;
+  sigfillset(&default_signals);
+  posix_spawnattr_setsigdefault(&attributes, &default_signals);
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  posix_spawnattr_setsigmask(&attributes, &no_signals);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  int spawned = posix_spawn(pid, program.c_str(), &actions, &attributes, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attributes);
+  return spawned;
+}
 
 }  // namespace
 
@@ -121,22 +164,6 @@ CommandOutcome run_command(const CommandRequest& request) {
     outcome.error = std::string("pipe: ") + error_text(errno);
     return outcome;
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out.write_end(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err.write_end(), 2);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  posix_spawnattr_setpgroup(&attributes, 0);  // its own group: pause and kill reach its children too
-  sigset_t default_signals;
-  sigfillset(&default_signals);
-  posix_spawnattr_setsigdefault(&attributes, &default_signals);
-  sigset_t no_signals;
-  sigemptyset(&no_signals);
-  posix_spawnattr_setsigmask(&attributes, &no_signals);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
   std::vector<std::string> environment = {"PATH=" + path, "LANG=C", "LC_ALL=C", "HOME=/"};
   environment.insert(environment.end(), request.environment.begin(), request.environment.end());
   std::vector<char*> env;
@@ -147,62 +174,102 @@ CommandOutcome run_command(const CommandRequest& request) {
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
+  const budget::Support& support = request.budget != nullptr ? *request.budget : budget::machine_support();
+  std::unique_ptr<budget::CommandCgroup> cgroup;
+  if (support.mode == budget::Mode::kCgroup) {
+    auto created = budget::CommandCgroup::create(support, request.module,
+                                                 {request.cpu_limit, request.memory_max_bytes, request.pids_max});
+    if (created.ok()) {
+      cgroup = std::move(created.value());
+    } else if (request.on_error_line) {
+      request.on_error_line("no cgroup for this command (" + created.error() + "); its process group is paused instead");
+    }
+  }
   pid_t pid = -1;
-  int spawned = posix_spawn(&pid, program.c_str(), &actions, &attributes, argv.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
+  std::string start_error;
+  if (cgroup) {
+    auto spawned =
+        budget::spawn_in_cgroup({program.c_str(), argv.data(), env.data(), out.write_end(), err.write_end()}, cgroup->fd());
+    if (spawned.ok()) {
+      pid = spawned.value();
+    } else {
+      start_error = spawned.error();
+    }
+  } else if (int error = spawn_in_group(&pid, program, argv.data(), env.data(), out.write_end(), err.write_end());
+             error != 0) {
+    start_error = error_text(error);
+  }
   out.close_write();
   err.close_write();
-  if (spawned != 0) {
-    outcome.error = "cannot start " + program + ": " + error_text(spawned);
+  if (!start_error.empty()) {
+    outcome.error = "cannot start " + program + ": " + start_error;
     return outcome;
   }
+
+  // The kernel holds the CPU limit (cpu.max), or the command is paused once it
+  // has used its share of a window: its cgroup frozen, or its group stopped.
+  bool pace = request.cpu_limit < 100 && !(cgroup && cgroup->cpu_by_kernel());
+  auto used_cpu = [&] { return cgroup ? cgroup->cpu_used() : group_cpu(pid); };
+  auto pause = [&](bool paused) {
+    if (cgroup) {
+      cgroup->freeze(paused);
+    } else {
+      ::kill(-pid, paused ? SIGSTOP : SIGCONT);
+    }
+  };
+  auto sample_every = cgroup ? Clock::duration::zero() : Clock::duration(kGroupSample);
+  auto kill_all = [&] {
+    if (cgroup) {
+      cgroup->kill();
+      return;
+    }
+    ::kill(-pid, SIGKILL);
+    ::kill(-pid, SIGCONT);
+  };
 
   auto started = Clock::now();
   auto deadline = started + request.timeout;
   auto window_start = started;
-  auto window_cpu = process_cpu(pid);
+  auto window_cpu = pace ? used_cpu() : std::chrono::nanoseconds(0);
+  auto next_sample = started;
   std::string error_line;
   bool out_open = true;
   bool err_open = true;
   bool exited = false;
   int wait_status = 0;
   std::array<char, 16384> buffer{};
-  auto kill_group = [&] {
-    ::kill(-pid, SIGKILL);
-    ::kill(-pid, SIGCONT);
-  };
 
   while (!exited || out_open || err_open) {
     if (request.cancelled != nullptr && request.cancelled->load()) {
-      kill_group();
+      kill_all();
       outcome.status = VIGIL_E_CANCELLED;
       outcome.error = "command " + program + " killed: the scan was cancelled";
       break;
     }
     if (Clock::now() >= deadline) {
-      kill_group();
+      kill_all();
       outcome.status = VIGIL_E_TIMEOUT;
       char seconds[32];
       std::snprintf(seconds, sizeof(seconds), "%.3g", std::chrono::duration<double>(request.timeout).count());
       outcome.error = "command " + program + " killed after " + seconds + " s (" + request.timeout_setting + ")";
       break;
     }
-    // Hold the command to the scan's CPU limit, window by window.
-    if (request.cpu_limit < 100 && !exited) {
+    // A process group is gone with its leader; a cgroup may still hold its children.
+    if (pace && (cgroup || !exited) && Clock::now() >= next_sample) {
       auto now = Clock::now();
-      auto rest = CpuThrottle::rest_needed(process_cpu(pid) - window_cpu, now - window_start, request.cpu_limit);
+      next_sample = now + sample_every;
+      auto rest = CpuThrottle::rest_needed(used_cpu() - window_cpu, now - window_start, request.cpu_limit);
       if (rest > std::chrono::milliseconds(1)) {
-        ::kill(-pid, SIGSTOP);
+        pause(true);
         auto wake = std::min(now + rest, deadline);
         while (Clock::now() < wake && (request.cancelled == nullptr || !request.cancelled->load())) {
           std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(10), wake - Clock::now()));
         }
-        ::kill(-pid, SIGCONT);
+        pause(false);
       }
       if (Clock::now() - window_start >= kCommandWindow) {
         window_start = Clock::now();
-        window_cpu = process_cpu(pid);
+        window_cpu = used_cpu();
       }
     }
     pollfd fds[2] = {{out_open ? out.read_end() : -1, POLLIN, 0}, {err_open ? err.read_end() : -1, POLLIN, 0}};
@@ -230,6 +297,14 @@ CommandOutcome run_command(const CommandRequest& request) {
   }
   if (!exited) ::waitpid(pid, &wait_status, 0);
   if (!error_line.empty() && request.on_error_line) request.on_error_line(error_line);
+  if (cgroup) {
+    // What the command left running goes with its cgroup.
+    std::vector<std::string> notes = cgroup->limits_reached();
+    if (auto removed = cgroup->remove(); !removed.ok()) notes.push_back(removed.error());
+    if (request.on_error_line) {
+      for (const std::string& note : notes) request.on_error_line(note);
+    }
+  }
   if (outcome.error.empty()) {
     outcome.status = VIGIL_OK;
     outcome.exit_code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);

@@ -1,17 +1,24 @@
 // Runs data-collection commands for scans: sanitised PATH, minimal
 // environment, stdout streamed to the caller, stderr to the log, killed on
-// timeout or cancel, and held to the scan's CPU limit by pausing it
-// (SIGSTOP/SIGCONT) when it has used its share of a window.
+// timeout or cancel, and held to the scan's CPU limit. Where the machine has
+// a writable cgroup v2 (budget::machine_support()) the command starts in a
+// cgroup of its own with the module's budgets (cpu.max, or freezing when the
+// cpu controller is not available; memory.max; pids.max), which takes in all
+// it forks; otherwise its process group is paused with SIGSTOP/SIGCONT when
+// it has used its share of a window.
 #pragma once
 
 #include <vigil/plugin.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "budget/cgroup_support.h"
 
 namespace vigil {
 
@@ -21,6 +28,10 @@ struct CommandRequest {
   const char* timeout_setting = "CmdMaxTimeOut";  // named when the command is killed at the deadline
   std::vector<std::string> environment;           // NAME=value pairs added to the minimal environment
   int cpu_limit = 100;                            // percent of one core
+  std::string module;                             // names its cgroup: <vigil cgroup>/<module>/cmd-…
+  int64_t memory_max_bytes = int64_t{1} << 30;    // memory.max where the kernel offers it; 0: none
+  int64_t pids_max = 512;                         // pids.max where the kernel offers it; 0: none
+  const budget::Support* budget = nullptr;        // how budgets are held; null: budget::machine_support()
   const std::atomic<bool>* cancelled = nullptr;
   std::function<void(std::string_view)> on_output;      // stdout chunks
   std::function<void(std::string_view)> on_error_line;  // stderr lines
