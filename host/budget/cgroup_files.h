@@ -26,7 +26,7 @@ inline std::optional<std::string> read_text(const std::filesystem::path& path) {
 
 // 0, or the errno of the failed open or write.
 inline int write_text(const std::filesystem::path& path, std::string_view value) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) return errno;
   ssize_t written = ::write(fd, value.data(), value.size());
   int error = written < 0 ? errno : 0;
