@@ -70,7 +70,7 @@ Status Agent::start() {
   }
 
   // One daemon per root: the lock dies with the process, so it is never stale.
-  if (!options_.instance_locked) {
+  if (options_.supervisor_fd < 0) {
     auto lock = lock_instance(paths);
     if (!lock.ok()) return Error{lock.error()};
     lock_fd_ = lock.value();
@@ -102,13 +102,27 @@ Status Agent::start() {
       config_problems.push_back(parsed.error());
     }
   }
+  int64_t memory_limit = kDefaultWorkerMemoryLimit;
+  if (auto value = store_->config(kWorkerMemoryLimitKey); value.ok() && value.value()) {
+    auto parsed = parse_memory_size(*value.value());
+    if (parsed.ok()) {
+      memory_limit = parsed.value();
+    } else {
+      config_problems.push_back(std::string(kWorkerMemoryLimitKey) + ": " + parsed.error());
+    }
+  }
   logs_ = std::make_unique<LogManager>(paths.log_dir, level, destination, options_.log_to_stderr);
   auto log = logs_->daemon();
   log->info("vigild {} starting (pid {}, root {}, ABI {}.{})", kVigilVersion, ::getpid(), paths.root.string(),
             VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR);
   for (const auto& problem : config_problems) log->warn("configuration ignored: {}", problem);
-  if (const char* crash = std::getenv(kPreviousCrashVariable); crash != nullptr) {
-    log->error("restarted by the supervisor: {}", crash);
+  record_previous_crash();
+  std::string bound = memory_limit > 0 ? memory_size_text(memory_limit) : "none";
+  if (options_.supervisor_fd >= 0) {
+    report_to_supervisor(fmt::format("{} {}", kMemoryLimitReport, memory_limit));
+    log->info("{}: {} (the supervisor restarts the worker past it)", kWorkerMemoryLimitKey, bound);
+  } else if (memory_limit > 0) {
+    log->info("{}: {} not enforced: no supervisor", kWorkerMemoryLimitKey, bound);
   }
 
   events_ = std::make_unique<EventBatcher>(io_, *store_, *logs_, [this] {
@@ -167,6 +181,39 @@ Status Agent::start() {
     ::close(options_.ready_fd);
   }
   return Status::Ok();
+}
+
+void Agent::record_previous_crash() {
+  const char* how = std::getenv(kPreviousCrashVariable);
+  if (how == nullptr) return;
+  std::string summary = how;
+  std::vector<std::string> modules;
+  if (const char* list = std::getenv(kCrashedModulesVariable); list != nullptr) {
+    for (std::string_view rest = list; !rest.empty();) {
+      size_t comma = std::min(rest.find(','), rest.size());
+      if (comma > 0) modules.emplace_back(rest.substr(0, comma));
+      rest.remove_prefix(std::min(comma + 1, rest.size()));
+    }
+  }
+  summary += modules.empty() ? " outside any plugin" : " while running module";
+  for (const std::string& module : modules) {
+    auto crashes = store_->record_plugin_crash(module, how, unix_now());
+    summary += crashes.ok() ? fmt::format(" '{}' (crash {} of {} before quarantine)", module, crashes.value(),
+                                          kQuarantineAfterCrashes)
+                            : fmt::format(" '{}' (crash not recorded: {})", module, crashes.error());
+  }
+  logs_->daemon()->error("restarted by the supervisor: {}", summary);
+  report_to_supervisor(std::string(kChargedReport));
+  // Plugins' commands inherit the environment: the crash is not theirs to see.
+  ::unsetenv(kPreviousCrashVariable);
+  ::unsetenv(kCrashedModulesVariable);
+}
+
+void Agent::report_to_supervisor(const std::string& line) {
+  if (options_.supervisor_fd < 0) return;
+  std::string text = line + "\n";
+  // A line this short is written whole; the supervisor outlives us, so the pipe is open.
+  [[maybe_unused]] ssize_t written = ::write(options_.supervisor_fd, text.data(), text.size());
 }
 
 Status Agent::run(bool* started) {

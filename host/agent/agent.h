@@ -33,7 +33,7 @@ struct AgentOptions {
   std::optional<std::filesystem::path> plugin_dir;  // overrides paths.plugin_dir
   bool log_to_stderr = false;
   int ready_fd = -1;             // receives "READY=1\n" once plugins are loaded and the socket listens
-  bool instance_locked = false;  // the supervisor holds the instance lock already
+  int supervisor_fd = -1;        // reports to the supervisor, which holds the instance lock; -1: unsupervised
   size_t scan_threads = 2;
 };
 
@@ -50,6 +50,9 @@ class Agent : public LinkDelegate {
 
  private:
   Status start();
+  // Records the crash charges a restarted worker inherits and logs why it was restarted.
+  void record_previous_crash();
+  void report_to_supervisor(const std::string& line);
   void shutdown();
   void handle(const nlohmann::json& request, const ControlServer::Reply& reply);
   nlohmann::json plugins_report() const;

@@ -1,21 +1,23 @@
-// The supervisor process: fork, wait, attribute crashes, back off, restart.
+// The supervisor process: start the worker, watch it, attribute its death,
+// back off, restart.
 #include "agent/supervisor.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <fstream>
 #include <iostream>
-#include <string>
+#include <optional>
 #include <thread>
-#include <vector>
 
 #include "base/error_text.h"
-#include "store/state_store.h"
 
 namespace vigil {
 namespace {
@@ -33,34 +35,165 @@ std::string describe(int wait_status) {
   return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
 }
 
-// Charges the modules marked as running with the crash; returns a summary.
-std::string attribute_crash(const SupervisorOptions& options, const std::string& how) {
+std::vector<std::string> marked_modules(const Paths& paths) {
   std::vector<std::string> modules;
   std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(plugin_marker_dir(options.paths), error)) {
+  for (const auto& entry : std::filesystem::directory_iterator(plugin_marker_dir(paths), error)) {
     modules.push_back(entry.path().filename().string());
   }
-  std::filesystem::remove_all(plugin_marker_dir(options.paths), error);
-  if (modules.empty()) return "worker " + how + " outside any plugin";
-  std::string summary = "worker " + how + " while running module";
-  // Opened only now and closed before the next fork: SQLite connections must not cross a fork.
-  auto store = StateStore::open(options.paths.state_db());
-  for (const std::string& module : modules) {
-    int64_t crashes = 0;
-    if (store.ok()) {
-      auto counted = store.value()->record_plugin_crash(module, how, std::time(nullptr));
-      crashes = counted.ok() ? counted.value() : 0;
-    }
-    summary += " '" + module + "' (crash " + std::to_string(crashes) + " of " +
-               std::to_string(kQuarantineAfterCrashes) + " before quarantine)";
+  return modules;
+}
+
+std::string join(const std::vector<std::string>& items, const std::string& separator) {
+  std::string text;
+  for (const std::string& item : items) text += (text.empty() ? "" : separator) + item;
+  return text;
+}
+
+// VmRSS of `pid` in bytes, or nullopt once the process is gone.
+std::optional<int64_t> resident_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
   }
-  return summary;
+  return std::nullopt;
+}
+
+// What the supervisor learns while a worker runs.
+struct Watch {
+  int wait_status = 0;
+  std::string memory_reason;  // set when the supervisor killed it for its memory
+  bool charged = false;       // it recorded the previous crash's charges
+};
+
+class WorkerWatcher {
+ public:
+  WorkerWatcher(const SupervisorOptions& options, pid_t pid, int report_fd)
+      : options_(options), pid_(pid), report_fd_(report_fd) {}
+
+  // Returns once the worker is gone. The report pipe wakes us when it writes
+  // or dies (its end closes); a memory bound adds a timer for the RSS check.
+  Watch wait() {
+    for (;;) {
+      pollfd report{report_fd_, POLLIN, 0};
+      int timeout = limit_ > 0 ? static_cast<int>(options_.memory_poll.count()) : -1;
+      if (report_fd_ >= 0 || timeout >= 0) {
+        if (::poll(&report, report_fd_ >= 0 ? 1 : 0, timeout) > 0) read_reports();
+      }
+      bool block = report_fd_ < 0 && limit_ <= 0;
+      pid_t done = ::waitpid(pid_, &watch_.wait_status, block ? 0 : WNOHANG);
+      if (done == pid_ || (done < 0 && errno != EINTR)) return watch_;
+      if (limit_ > 0 && watch_.memory_reason.empty()) check_memory();
+    }
+  }
+
+ private:
+  void read_reports() {
+    char chunk[256];
+    ssize_t got = ::read(report_fd_, chunk, sizeof(chunk));
+    if (got <= 0) {
+      if (got < 0 && errno == EINTR) return;
+      report_fd_ = -1;  // closed by the worker's end (its death): waitpid tells the rest
+      return;
+    }
+    pending_.append(chunk, static_cast<size_t>(got));
+    for (size_t end; (end = pending_.find('\n')) != std::string::npos; pending_.erase(0, end + 1)) {
+      std::string_view line(pending_.data(), end);
+      if (line == kChargedReport) {
+        watch_.charged = true;
+      } else if (line.rfind(kMemoryLimitReport, 0) == 0) {
+        auto limit = parse_memory_size(line.substr(kMemoryLimitReport.size()));
+        limit_ = limit.ok() ? limit.value() : 0;
+      }
+    }
+  }
+
+  void check_memory() {
+    auto rss = resident_bytes(pid_);
+    if (!rss || *rss <= limit_) return;
+    constexpr int64_t kMiB = 1 << 20;
+    watch_.memory_reason = "worker passed " + std::string(kWorkerMemoryLimitKey) + " " + memory_size_text(limit_) +
+                           " (rss " + std::to_string((*rss + kMiB - 1) / kMiB) + " MiB)";
+    ::kill(pid_, SIGKILL);
+  }
+
+  const SupervisorOptions& options_;
+  pid_t pid_;
+  int report_fd_;
+  int64_t limit_ = 0;
+  std::string pending_;
+  Watch watch_;
+};
+
+// In the child: becomes the worker, or exits kWorkerRefusedToStart if it cannot.
+[[noreturn]] void exec_worker(const SupervisorOptions& options, pid_t supervisor, int report_fd, int ready_fd) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the supervisor (kept across exec)
+  if (::getppid() != supervisor) ::_exit(1);
+  ::fcntl(report_fd, F_SETFD, 0);  // the one pipe end the worker keeps across exec
+  ::setenv(kSupervisorFdVariable, std::to_string(report_fd).c_str(), 1);
+  std::vector<std::string> args = {options.worker.string()};
+  args.insert(args.end(), options.worker_args.begin(), options.worker_args.end());
+  if (ready_fd >= 0) {
+    args.push_back("--ready-fd");
+    args.push_back(std::to_string(ready_fd));
+  }
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  std::cerr << "vigild: cannot run " << options.worker.string() << ": " << error_text(errno) << "\n";
+  ::_exit(kWorkerRefusedToStart);
 }
 
 }  // namespace
 
+Result<int64_t> parse_memory_size(std::string_view text) {
+  auto bad = [&] {
+    return Error{"'" + std::string(text) + "' is not a size (bytes, or a number with K, M or G, e.g. 512MiB)"};
+  };
+  size_t at = 0;
+  while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
+  int64_t number = 0;
+  size_t digits = 0;
+  for (; at < text.size() && std::isdigit(static_cast<unsigned char>(text[at])); ++at, ++digits) {
+    if (number > (INT64_MAX - 9) / 10) return bad();
+    number = number * 10 + (text[at] - '0');
+  }
+  if (digits == 0) return bad();
+  std::string unit;
+  for (; at < text.size(); ++at) {
+    if (!std::isspace(static_cast<unsigned char>(text[at]))) {
+      unit += static_cast<char>(std::tolower(static_cast<unsigned char>(text[at])));
+    }
+  }
+  int shift = 0;
+  if (!unit.empty() && unit != "b") {
+    const std::string_view units = "kmg";
+    size_t index = units.find(unit[0]);
+    std::string_view rest = std::string_view(unit).substr(1);
+    if (index == std::string_view::npos || !(rest.empty() || rest == "b" || rest == "ib")) return bad();
+    shift = 10 * static_cast<int>(index + 1);
+  }
+  if (number > (INT64_MAX >> shift)) return bad();
+  return number << shift;
+}
+
+std::string memory_size_text(int64_t bytes) {
+  if (bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  if (bytes % (1 << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
 std::filesystem::path plugin_marker_dir(const Paths& paths) {
   return paths.run_dir / "in-plugin";
+}
+
+std::filesystem::path worker_executable() {
+  std::error_code error;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
+  std::filesystem::path beside = self.parent_path() / "vigild-worker";
+  if (error || std::filesystem::exists(beside, error)) return beside;
+  return self.parent_path().parent_path() / "lib/vigil/vigild-worker";
 }
 
 Result<int> lock_instance(const Paths& paths) {
@@ -78,8 +211,8 @@ Result<int> lock_instance(const Paths& paths) {
   return fd;
 }
 
-int run_supervisor(const SupervisorOptions& options, const std::function<int(int ready_fd)>& worker) {
-  auto lock = lock_instance(options.paths);
+int run_supervisor(const SupervisorOptions& options) {
+  auto lock = lock_instance(options.paths);  // O_CLOEXEC: the supervisor holds it for both
   if (!lock.ok()) {
     std::cerr << "vigild: " << lock.error() << "\n";
     return 1;
@@ -93,37 +226,45 @@ int run_supervisor(const SupervisorOptions& options, const std::function<int(int
   int ready_fd = options.ready_fd;
   auto backoff = options.first_backoff;
   pid_t supervisor = ::getpid();
+  std::vector<std::string> uncharged;  // modules charged with a death that no worker recorded yet
   for (;;) {
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+      std::cerr << "vigild: pipe failed: " << error_text(errno) << "\n";
+      return 1;
+    }
     auto started = std::chrono::steady_clock::now();
     pid_t pid = ::fork();
     if (pid < 0) {
       std::cerr << "vigild: fork failed: " << error_text(errno) << "\n";
       return 1;
     }
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the supervisor
-      if (::getppid() != supervisor) ::_exit(1);
-      ::signal(SIGTERM, SIG_DFL);
-      ::signal(SIGINT, SIG_DFL);
-      ::close(lock.value());  // the supervisor holds the lock for both
-      ::_exit(worker(ready_fd));
-    }
+    if (pid == 0) exec_worker(options, supervisor, report[1], ready_fd);
+    ::close(report[1]);
     g_worker = pid;
     if (ready_fd >= 0) {
       ::close(ready_fd);  // only the first worker reports readiness
       ready_fd = -1;
     }
     if (g_stop_signal != 0) ::kill(pid, SIGTERM);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    Watch watch = WorkerWatcher(options, pid, report[0]).wait();
+    ::close(report[0]);
     g_worker = -1;
+    if (watch.charged) uncharged.clear();
+    int status = watch.wait_status;
     if (g_stop_signal != 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRefusedToStart) return 1;
 
-    std::string summary = attribute_crash(options, describe(status));
-    std::cerr << "vigild: " << summary << "; restarting in " << backoff.count() << " ms\n";
-    ::setenv(kPreviousCrashVariable, summary.c_str(), 1);
+    std::string how = watch.memory_reason.empty() ? "worker " + describe(status) : watch.memory_reason;
+    auto modules = marked_modules(options.paths);
+    std::error_code error;
+    std::filesystem::remove_all(plugin_marker_dir(options.paths), error);
+    std::cerr << "vigild: " << how
+              << (modules.empty() ? " outside any plugin" : " while running module '" + join(modules, "', '") + "'")
+              << "; restarting in " << backoff.count() << " ms\n";
+    uncharged.insert(uncharged.end(), modules.begin(), modules.end());
+    ::setenv(kPreviousCrashVariable, how.c_str(), 1);
+    ::setenv(kCrashedModulesVariable, join(uncharged, ",").c_str(), 1);
     // A worker that ran for a good while earns a fresh backoff.
     if (std::chrono::steady_clock::now() - started > std::chrono::minutes(5)) backoff = options.first_backoff;
     auto wake = std::chrono::steady_clock::now() + backoff;

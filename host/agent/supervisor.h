@@ -1,12 +1,19 @@
-// vigild's supervisor: the parent process that holds the instance lock, runs
-// the agent in a worker process, and restarts the worker with backoff when it
-// dies abnormally. A module whose code was running when the worker died is
-// charged with the crash; past kQuarantineAfterCrashes it is quarantined (not
-// loaded) and reported, so one bad plugin cannot keep the agent down.
+// vigild's supervisor: the small parent process that holds the instance lock,
+// starts the agent as a worker process (the vigild-worker executable), and
+// restarts it with backoff when it dies abnormally or passes its memory bound.
+// A module whose code was running then is charged with the crash (the next
+// worker records the charge in the state store); past kQuarantineAfterCrashes
+// it is quarantined (not loaded) and reported, so one bad plugin cannot keep
+// the agent down. The supervisor links neither the state store nor any plugin:
+// what it must know of the configuration, the worker tells it.
 #pragma once
 
 #include <chrono>
-#include <functional>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "base/paths.h"
 #include "base/status.h"
@@ -17,8 +24,28 @@ namespace vigil {
 // restarting it would not help, so the supervisor stops too.
 inline constexpr int kWorkerRefusedToStart = 3;
 inline constexpr int64_t kQuarantineAfterCrashes = 3;
-// The environment variable through which a new worker learns why the last one died.
+
+// Environment of a restarted worker: why the last one died ("worker killed by
+// signal 11"), and the modules (comma-separated) it must charge with that.
 inline constexpr const char* kPreviousCrashVariable = "VIGIL_PREVIOUS_CRASH";
+inline constexpr const char* kCrashedModulesVariable = "VIGIL_CRASHED_MODULES";
+// The file descriptor on which a supervised worker reports to its supervisor,
+// one line per report (below). Set only for supervised workers.
+inline constexpr const char* kSupervisorFdVariable = "VIGIL_SUPERVISOR_FD";
+// "memory-limit BYTES": the worker's WorkerMemoryLimit (0 = none).
+inline constexpr std::string_view kMemoryLimitReport = "memory-limit";
+// "charged": the crash charges of the environment are in the state store.
+inline constexpr std::string_view kChargedReport = "charged";
+
+// The state store's config key bounding the worker's resident memory, and its default.
+inline constexpr const char* kWorkerMemoryLimitKey = "WorkerMemoryLimit";
+inline constexpr int64_t kDefaultWorkerMemoryLimit = int64_t{512} << 20;
+
+// "536870912", "512MiB", "512 M", "1g", ...: bytes with an optional unit
+// (K, M, G with or without "iB"/"B", all powers of 1024). "0" means no bound.
+Result<int64_t> parse_memory_size(std::string_view text);
+// "512 MiB" for whole MiB, else "N KiB" or "N bytes".
+std::string memory_size_text(int64_t bytes);
 
 // Takes the instance lock of `paths` (flock on <run>/vigild.lock); the file
 // descriptor holds it until closed or the process ends.
@@ -27,15 +54,21 @@ Result<int> lock_instance(const Paths& paths);
 // Where a worker marks the modules whose code it is running.
 std::filesystem::path plugin_marker_dir(const Paths& paths);
 
+// vigild-worker beside this executable (build tree), else in ../lib/vigil (installed).
+std::filesystem::path worker_executable();
+
 struct SupervisorOptions {
   Paths paths;
-  int ready_fd = -1;  // handed to the first worker only
+  std::filesystem::path worker;           // the executable to run
+  std::vector<std::string> worker_args;   // its arguments, but --ready-fd
+  int ready_fd = -1;                      // handed to the first worker only
   std::chrono::milliseconds first_backoff{500};
   std::chrono::milliseconds max_backoff{60000};
+  std::chrono::milliseconds memory_poll{1000};  // how often the worker's RSS is read when bounded
 };
 
-// Runs `worker(ready_fd)` in child processes until one stops normally or
-// SIGTERM/SIGINT arrives. Returns the process exit status for vigild.
-int run_supervisor(const SupervisorOptions& options, const std::function<int(int ready_fd)>& worker);
+// Runs workers until one stops normally or SIGTERM/SIGINT arrives. Returns
+// the process exit status for vigild.
+int run_supervisor(const SupervisorOptions& options);
 
 }  // namespace vigil
