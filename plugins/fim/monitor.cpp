@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <set>
 #include <stdexcept>
 #include <system_error>
 #include <utility>
@@ -55,10 +54,13 @@ bool is_content(const std::vector<std::string>& changed) {
 
 Monitor::Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root, std::vector<FileRecord> baseline,
                  Sink sink, MonitorOptions options)
-    : manifest_(std::move(manifest)), root_(std::move(root)), sink_(std::move(sink)), options_(options) {
-  for (auto& record : baseline) {
-    std::string path = record.path;
-    if (record.type != "missing") baseline_.emplace(std::move(path), std::move(record));
+    : manifest_(std::move(manifest)),
+      root_(std::move(root)),
+      sink_(std::move(sink)),
+      options_(options),
+      baseline_(*manifest_) {
+  for (const auto& record : baseline) {
+    if (record.type != "missing") baseline_.set(record);
   }
 }
 
@@ -122,10 +124,7 @@ MonitorStats Monitor::stats() const {
 
 std::vector<FileRecord> Monitor::snapshot() const {
   std::lock_guard lock(mutex_);
-  std::vector<FileRecord> out;
-  out.reserve(baseline_.size());
-  for (const auto& [path, record] : baseline_) out.push_back(record);
-  return out;
+  return baseline_.records();
 }
 
 // Watches every directory of `tree` whose entries are covered (and the parent
@@ -134,10 +133,9 @@ void Monitor::watch_tree_directories(const std::string& tree) {
   std::vector<std::string> directories;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = baseline_.lower_bound(tree); it != baseline_.end() && (it->first == tree || is_in(it->first, tree));
-         ++it) {
-      if (it->second.type == "directory" && walks_into(*it->second.watch, it->first)) directories.push_back(it->first);
-    }
+    baseline_.visit(tree, [&](const std::string& path, std::string_view type, const WatchedPath* watch) {
+      if (type == "directory" && walks_into(*watch, path)) directories.push_back(path);
+    });
   }
   for (const auto& watch : manifest_->paths) {
     if ((watch.path == tree || is_in(watch.path, tree) || is_in(tree, watch.path)) && watch.path != "/" &&
@@ -213,7 +211,7 @@ Monitor::Pending& Monitor::touch(const std::string& path, const Change& change, 
 bool Monitor::relevant(const std::string& path, bool is_directory) const {
   if (covering(*manifest_, path, is_directory) != nullptr) return true;
   std::lock_guard lock(mutex_);
-  return baseline_.count(path) > 0;
+  return baseline_.contains(path);
 }
 
 void Monitor::note(const Change& change, Clock::time_point now) {
@@ -363,7 +361,7 @@ void Monitor::settle(const std::string& path, Pending entry) {
   std::optional<FileRecord> before;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = baseline_.find(from); it != baseline_.end()) before = it->second;
+    before = baseline_.find(from);
   }
   bool source_gone = ::access(on_disk(root_, from).c_str(), F_OK) != 0 && errno == ENOENT;
   if (before && source_gone && covering(*manifest_, path, before->type == "directory") == nullptr) {
@@ -378,38 +376,32 @@ void Monitor::settle(const std::string& path, Pending entry) {
     return;
   }
   // A known file or directory moved: one renamed event, the entries below it move with it.
-  const FileRecord* replaced = nullptr;
-  FileRecord replaced_copy;
+  bool replaced = false;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = baseline_.find(path); it != baseline_.end()) replaced_copy = it->second, replaced = &replaced_copy;
+    replaced = baseline_.contains(path);
   }
   auto after = current(path, &*before, entry.written);
   if (!after) {
     deleted(from, entry);
-    if (replaced != nullptr) deleted(path, entry);
+    if (replaced) deleted(path, entry);
     return;
   }
   size_t moved_below = 0;
   {
     std::lock_guard lock(mutex_);
     baseline_.erase(path);
-    std::vector<FileRecord> children;
-    for (auto it = baseline_.upper_bound(from); it != baseline_.end() && is_in(it->first, from);) {
-      FileRecord child = std::move(it->second);
+    auto moved = baseline_.extract(from);  // `from` first, then what was below it
+    for (size_t i = 1; i < moved.size(); ++i) {
+      FileRecord& child = moved[i];
       child.path = path + child.path.substr(from.size());
-      children.push_back(std::move(child));
-      it = baseline_.erase(it);
-    }
-    baseline_.erase(from);
-    for (auto& child : children) {
       const WatchedPath* watch = covering(*manifest_, child.path, child.type == "directory");
       if (watch == nullptr) continue;  // now outside what is watched
       child.watch = watch;
-      baseline_[child.path] = std::move(child);
+      baseline_.set(child);
       ++moved_below;
     }
-    baseline_[path] = *after;
+    baseline_.set(*after);
   }
   Event event;
   event.action = "renamed";
@@ -420,7 +412,7 @@ void Monitor::settle(const std::string& path, Pending entry) {
   event.before = std::move(before);
   event.after = std::move(after);
   if (moved_below > 0) event.detail = std::to_string(moved_below) + " entries below moved with it";
-  if (replaced != nullptr) event.detail += (event.detail.empty() ? "" : "; ") + std::string("replaced ") + path;
+  if (replaced) event.detail += (event.detail.empty() ? "" : "; ") + std::string("replaced ") + path;
   emit(std::move(event), &entry);
 }
 
@@ -428,7 +420,7 @@ void Monitor::compare(const std::string& path, const Pending& entry) {
   std::optional<FileRecord> before;
   {
     std::lock_guard lock(mutex_);
-    if (auto it = baseline_.find(path); it != baseline_.end()) before = it->second;
+    before = baseline_.find(path);
   }
   auto after = current(path, before ? &*before : nullptr, entry.written);
   if (before && after && before->watch != nullptr && after->type == "directory" && before->type != "directory") {
@@ -451,7 +443,7 @@ bool Monitor::updated(FileRecord before, FileRecord after, const Pending* entry)
   auto changed = differences(before, after);
   {
     std::lock_guard lock(mutex_);
-    baseline_[after.path] = after;
+    baseline_.set(after);
   }
   if (changed.empty()) return false;
   Event event;
@@ -470,7 +462,7 @@ void Monitor::created(FileRecord record, const Pending& entry) {
   bool directory = record.type == "directory";
   {
     std::lock_guard lock(mutex_);
-    baseline_[path] = record;
+    baseline_.set(record);
   }
   Event event;
   event.action = "created";
@@ -494,8 +486,8 @@ void Monitor::created(FileRecord record, const Pending& entry) {
     child.watch = watch;
     {
       std::lock_guard lock(mutex_);
-      if (baseline_.count(child.path)) continue;
-      baseline_[child.path] = child;
+      if (baseline_.contains(child.path)) continue;
+      baseline_.set(child);
     }
     if (child.type == "directory" && walks_into(*watch, child.path)) watcher_->watch_directory(child.path);
     Event inside;
@@ -510,15 +502,9 @@ void Monitor::deleted(const std::string& path, const Pending& entry) {
   std::vector<FileRecord> gone;
   {
     std::lock_guard lock(mutex_);
-    auto it = baseline_.find(path);
-    if (it == baseline_.end()) return;
-    for (auto child = std::next(it); child != baseline_.end() && is_in(child->first, path);) {
-      gone.push_back(std::move(child->second));
-      child = baseline_.erase(child);
-    }
-    gone.insert(gone.begin(), std::move(it->second));
-    baseline_.erase(path);
+    gone = baseline_.extract(path);
   }
+  if (gone.empty()) return;
   if (gone.front().type == "directory") watcher_->forget_tree(path);
   // Deepest first, as rm -r would report them.
   std::reverse(gone.begin() + 1, gone.end());
@@ -545,48 +531,47 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
     sub.depth -= level_below(watch->path, tree);
   }
   Manifest one{manifest_->algorithm, {sub}};
-  auto fresh = collect(one, root_);
-  std::map<std::string, FileRecord> now;
-  for (auto& record : fresh) {
-    if (record.type == "missing") continue;
-    const WatchedPath* owner = covering(*manifest_, record.path, record.type == "directory");
-    if (owner == nullptr) continue;
-    record.watch = owner;
-    std::string path = record.path;
-    now.emplace(std::move(path), std::move(record));
+  auto now = collect(one, root_);  // sorted by path
+  for (auto& record : now) {
+    if (record.type != "missing") record.watch = covering(*manifest_, record.path, record.type == "directory");
   }
+  std::erase_if(now, [](const FileRecord& record) { return record.type == "missing" || record.watch == nullptr; });
+  auto exists = [&](const std::string& path) {
+    auto at = std::lower_bound(now.begin(), now.end(), path, [](const FileRecord& record, const std::string& wanted) {
+      return record.path < wanted;
+    });
+    return at != now.end() && at->path == path;
+  };
   Pending nobody;
   size_t reported = 0;
   std::vector<std::string> new_directories;
   std::vector<std::string> known;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = baseline_.lower_bound(tree); it != baseline_.end() && (it->first == tree || is_in(it->first, tree));
-         ++it) {
-      known.push_back(it->first);
-    }
+    baseline_.visit(tree,
+                    [&](const std::string& path, std::string_view, const WatchedPath*) { known.push_back(path); });
   }
   for (const auto& path : known) {
-    if (!now.count(path)) {
+    if (exists(path)) continue;
+    {
       std::lock_guard lock(mutex_);
-      if (!baseline_.count(path)) continue;  // went with its directory
+      if (!baseline_.contains(path)) continue;  // went with its directory
     }
-    if (!now.count(path)) {
-      deleted(path, nobody);
-      ++reported;
-    }
+    deleted(path, nobody);
+    ++reported;
   }
-  for (auto& [path, record] : now) {
+  for (const auto& record : now) {
+    const std::string& path = record.path;
     std::optional<FileRecord> before;
     {
       std::lock_guard lock(mutex_);
-      if (auto it = baseline_.find(path); it != baseline_.end()) before = it->second;
+      before = baseline_.find(path);
     }
     auto after = current(path, before ? &*before : nullptr, false);
     if (!after) continue;
     if (!before) {
       std::lock_guard lock(mutex_);
-      baseline_[path] = *after;
+      baseline_.set(*after);
     }
     if (!before) {
       if (after->type == "directory" && walks_into(*after->watch, path)) new_directories.push_back(path);

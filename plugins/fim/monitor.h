@@ -11,7 +11,6 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +20,7 @@
 #include <vector>
 
 #include "baseline.h"
+#include "record_tree.h"
 #include "watcher.h"
 
 namespace vigil::fim {
@@ -70,7 +70,7 @@ class Monitor {
   void start();
   void stop();
   MonitorStats stats() const;
-  // The current baseline (tests, and the hash cache that resumes a scan).
+  // The current baseline, sorted by path (tests, and the hash cache that resumes a scan).
   std::vector<FileRecord> snapshot() const;
 
  private:
@@ -111,7 +111,7 @@ class Monitor {
   std::unique_ptr<Watcher> watcher_;
 
   mutable std::mutex mutex_;  // guards baseline_ and stats_ (read by other threads)
-  std::map<std::string, FileRecord> baseline_;
+  RecordTree baseline_;
   MonitorStats stats_;
 
   std::unordered_map<std::string, Pending> pending_;  // monitoring thread only

@@ -11,7 +11,11 @@
 //   counters changes_per_s (kernel changes the monitor took), events (what it
 //   reported after coalescing), lost (files whose final content the monitor's
 //   baseline does not hold; must be 0) and overflows.
-// - Memory: the monitor's heap and RSS growth with 100,000 watched files.
+// - Memory per watched file, at 100,000 and 300,000 files: the heap the
+//   monitor holds once started (malloc's arena and mmapped chunks) and the
+//   process's RSS growth, each divided by the files; reference: the same
+//   records in a std::map by path (how the monitor held them before
+//   RecordTree), measured in the same run (x_map).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -23,6 +27,7 @@
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -225,29 +230,53 @@ size_t rss_bytes() {
   return static_cast<size_t>(resident) * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
 }
 
-void MemoryWith100kFiles(benchmark::State& state, bool fanotify) {
+// In use: small chunks in malloc's arenas and the large ones it mmaps (big vectors).
+size_t heap_bytes() {
+  ::malloc_trim(0);
+  auto info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+// The trees are made once per size and shared by both sources (300,000 files take a while).
+const Setup& tree_of(int files) {
+  static std::map<int, std::unique_ptr<Setup>> trees;
+  auto& tree = trees[files];
+  if (!tree) tree = std::make_unique<Setup>(files / 100, 100);
+  return *tree;
+}
+
+void MemoryPerWatchedFile(benchmark::State& state, bool fanotify) {
   std::string why;
   if (fanotify && !fanotify_usable(why)) {
     state.SkipWithError(("fanotify cannot run here: " + why).c_str());
     return;
   }
-  Setup setup(1000, 100);
+  const Setup& setup = tree_of(static_cast<int>(state.range(0)));
+  auto files = static_cast<double>(setup.records.size());
   for (auto _ : state) {
-    ::malloc_trim(0);
-    size_t heap_before = mallinfo2().uordblks, rss_before = rss_bytes();
+    size_t heap_before = heap_bytes();
+    double map_bytes = 0;
+    {
+      std::map<std::string, vigil::fim::FileRecord> by_path;
+      for (const auto& record : setup.records) by_path.emplace(record.path, record);
+      map_bytes = static_cast<double>(heap_bytes() - heap_before);
+    }
+    heap_before = heap_bytes();
+    size_t rss_before = rss_bytes();
     auto records = setup.records;  // what the plugin hands over after its scan
     vigil::fim::MonitorOptions options;
     options.fanotify = fanotify;
     Monitor monitor(
         setup.manifest, setup.dir.path(), std::move(records), [](const Event&) {}, options);
     monitor.start();
-    ::malloc_trim(0);
-    double files = static_cast<double>(setup.records.size());
+    auto heap = static_cast<double>(heap_bytes() - heap_before);
     state.counters["files"] = files;
     state.counters["watches"] = static_cast<double>(monitor.stats().watches);
-    state.counters["heap_MiB"] = static_cast<double>(mallinfo2().uordblks - heap_before) / (1 << 20);
-    state.counters["rss_MiB"] = static_cast<double>(rss_bytes() - rss_before) / (1 << 20);
-    state.counters["heap_bytes_per_file"] = static_cast<double>(mallinfo2().uordblks - heap_before) / files;
+    state.counters["heap_MiB"] = heap / (1 << 20);
+    state.counters["heap_bytes_per_file"] = heap / files;
+    state.counters["rss_bytes_per_file"] = static_cast<double>(rss_bytes() - rss_before) / files;
+    state.counters["map_bytes_per_file"] = map_bytes / files;
+    state.counters["x_map"] = heap / map_bytes;
   }
 }
 
@@ -255,7 +284,15 @@ BENCHMARK_CAPTURE(EventLatencyToOutbox, inotify, false)->Iterations(1)->Unit(ben
 BENCHMARK_CAPTURE(EventLatencyToOutbox, fanotify, true)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(SustainedRate, inotify, false)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(SustainedRate, fanotify, true)->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(MemoryWith100kFiles, inotify, false)->Iterations(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(MemoryWith100kFiles, fanotify, true)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(MemoryPerWatchedFile, inotify, false)
+    ->Arg(100000)
+    ->Arg(300000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(MemoryPerWatchedFile, fanotify, true)
+    ->Arg(100000)
+    ->Arg(300000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -268,6 +268,7 @@ paths:
 TEST_P(FimRealtime, RenamesInOutAndInside_Directories_Symlinks_HardLinks) {
   write("/etc/app/conf.d/one.conf", "1");
   write("/etc/app/conf.d/two.conf", "2");
+  write("/etc/app/conf.d.bak/keep.conf", "k");  // sorts between conf.d and conf.d/... as text
   write("/outside/incoming.conf", "in");
   write("/outside/tree/deep/x.conf", "x");
   write("/outside/target.conf", "t");

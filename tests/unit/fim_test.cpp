@@ -1,7 +1,8 @@
 // The FIM baseline on real files under a temp dir: what is watched (depth,
 // include/exclude, symlinks not followed, hard links, unreadable places,
 // overlapping paths), hashes that agree with coreutils, a 100,000-file tree,
-// and manifest errors with their line.
+// manifest errors with their line, and the monitor's compact baseline
+// (RecordTree) giving back every record as it was given.
 #include <gtest/gtest.h>
 #include <sys/acl.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <map>
 
 #include "baseline.h"
+#include "record_tree.h"
 #include "test_support.h"
 
 namespace vigil::fim {
@@ -207,6 +209,143 @@ TEST(FimManifest, RefusesBadManifestsWithTheLine) {
       EXPECT_NE(std::string(error.what()).find(bad.error), std::string::npos) << error.what();
     }
   }
+}
+
+// Every field of a record, to compare two.
+std::string fields(const FileRecord& record) {
+  return record.path + "|" + record.type + "|" + std::to_string(record.size) + "|" + std::to_string(record.mode) + "|" +
+         std::to_string(record.uid) + "|" + std::to_string(record.gid) + "|" + std::to_string(record.mtime_ns) + "|" +
+         std::to_string(record.ctime_ns) + "|" + std::to_string(record.inode) + "|" + std::to_string(record.links) +
+         "|" + record.target + "|" + record.xattrs + "|" + record.acl + "|" + record.hash + "|" + record.error + "|" +
+         (record.watch != nullptr ? record.watch->path : "(none)");
+}
+
+FileRecord record(const std::string& path, const std::string& type, const WatchedPath* watch) {
+  FileRecord out;
+  out.path = path;
+  out.type = type;
+  out.watch = watch;
+  return out;
+}
+
+std::vector<std::string> paths_of(const std::vector<FileRecord>& records) {
+  std::vector<std::string> out;
+  for (const auto& one : records) out.push_back(one.path);
+  return out;
+}
+
+TEST(FimRecordTree, GivesBackEveryFieldAsGiven) {
+  for (const char* algorithm : {"sha256", "sha512"}) {
+    Manifest manifest = parse_manifest(std::string("hash: ") + algorithm + "\npaths: [{path: /etc}, {path: /var}]");
+    const WatchedPath* etc = &manifest.paths[0];
+    std::vector<FileRecord> given;
+    FileRecord file = record("/etc/app/app.conf", "file", etc);
+    file.size = 12, file.mode = 0640, file.uid = 1000, file.gid = 1001, file.links = 2;
+    file.mtime_ns = 1700000000123456789, file.ctime_ns = -5, file.inode = UINT64_MAX;
+    file.hash = std::string(std::string(algorithm) == "sha256" ? 64 : 128, 'e');
+    file.hash.replace(0, 6, "0189af");
+    file.xattrs = "security.selinux=0123456789abcdef,user.note=fedcba9876543210";
+    file.acl = "u::rw-,u:1000:r--,g::r--,m::r--,o::---";
+    given.push_back(file);
+    file.path = "/etc/app/same.conf";  // the same texts: shared
+    given.push_back(file);
+    FileRecord link = record("/etc/app/link", "symlink", etc);
+    link.target = std::string("../elsewhere\0with a nul", 23);
+    given.push_back(link);
+    FileRecord odd = record("/etc/app-old", "file", etc);
+    odd.hash = "not the algorithm's hex";  // kept as text
+    odd.error = "Permission denied";
+    given.push_back(odd);
+    FileRecord upper = record("/etc/app/upper", "file", etc);
+    upper.hash = std::string(std::string(algorithm) == "sha256" ? 64 : 128, 'A');  // not what hash_file writes
+    given.push_back(upper);
+    given.push_back(record("/etc/app", "directory", etc));
+    given.push_back(record("/", "directory", nullptr));
+    given.push_back(record("/var//odd/", "other", &manifest.paths[1]));
+
+    RecordTree tree(manifest);
+    for (const auto& one : given) tree.set(one);
+    EXPECT_EQ(tree.size(), given.size());
+    for (const auto& one : given) {
+      auto found = tree.find(one.path);
+      ASSERT_TRUE(found) << one.path;
+      EXPECT_EQ(fields(*found), fields(one));
+    }
+    EXPECT_FALSE(tree.contains("/etc"));  // on the way, no record
+    EXPECT_FALSE(tree.find("/etc"));
+    EXPECT_FALSE(tree.find("etc/app"));
+    EXPECT_FALSE(tree.find("/etc/app/missing"));
+    std::sort(given.begin(), given.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+    auto all = tree.records();
+    ASSERT_EQ(all.size(), given.size());
+    for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(fields(all[i]), fields(given[i]));
+
+    file.path = "/etc/app/app.conf";  // replaced
+    file.size = 13;
+    file.xattrs.clear();
+    tree.set(file);
+    EXPECT_EQ(tree.size(), given.size());
+    EXPECT_EQ(fields(*tree.find(file.path)), fields(file));
+    Manifest other = manifest;
+    EXPECT_THROW(tree.set(record("/etc/x", "file", &other.paths[0])), std::invalid_argument);
+    EXPECT_THROW(tree.set(record("relative", "file", etc)), std::invalid_argument);
+  }
+}
+
+// A sibling whose name continues the directory's ("d-old", "d.bak") sorts
+// between "d" and "d/..." as text; the tree still finds everything below "d".
+TEST(FimRecordTree, ExtractsAndVisitsEverythingBelow) {
+  Manifest manifest = parse_manifest("paths: [{path: /}]");
+  const WatchedPath* top = &manifest.paths[0];
+  RecordTree tree(manifest);
+  for (const char* path : {"/d", "/d/sub", "/d-old"}) tree.set(record(path, "directory", top));
+  for (const char* path : {"/d/x", "/d/sub/y", "/d-old/k", "/d.bak/z"}) tree.set(record(path, "file", top));
+
+  std::vector<std::string> visited;
+  tree.visit("/d", [&](const std::string& path, std::string_view type, const WatchedPath* watch) {
+    visited.push_back(path + " " + std::string(type));
+    EXPECT_EQ(watch, top);
+  });
+  EXPECT_EQ(visited, (std::vector<std::string>{"/d directory", "/d/sub directory", "/d/sub/y file", "/d/x file"}));
+
+  EXPECT_TRUE(tree.extract("/d.bak").empty());  // no record there: nothing taken
+  EXPECT_TRUE(tree.contains("/d.bak/z"));
+  EXPECT_EQ(paths_of(tree.extract("/d")), (std::vector<std::string>{"/d", "/d/sub", "/d/sub/y", "/d/x"}));
+  EXPECT_EQ(paths_of(tree.records()), (std::vector<std::string>{"/d-old", "/d-old/k", "/d.bak/z"}));
+
+  tree.erase("/d-old");  // that record alone
+  EXPECT_EQ(paths_of(tree.records()), (std::vector<std::string>{"/d-old/k", "/d.bak/z"}));
+  EXPECT_EQ(tree.size(), 2u);
+  EXPECT_EQ(paths_of(tree.extract("/d-old/k")), (std::vector<std::string>{"/d-old/k"}));
+  EXPECT_EQ(paths_of(tree.extract("/d.bak/z")), (std::vector<std::string>{"/d.bak/z"}));
+  EXPECT_EQ(tree.size(), 0u);
+  EXPECT_TRUE(tree.records().empty());
+}
+
+// Names and shared texts of removed records are reused or reclaimed: a
+// long-running monitor that sees files come and go keeps working.
+TEST(FimRecordTree, FilesComingAndGoingLeaveTheRestIntact) {
+  Manifest manifest = parse_manifest("paths: [{path: /var/log}]");
+  const WatchedPath* top = &manifest.paths[0];
+  RecordTree tree(manifest);
+  std::vector<FileRecord> kept;
+  for (int i = 0; i < 100; ++i) {
+    FileRecord one = record("/var/log/kept-" + std::to_string(i) + ".log", "file", top);
+    one.size = static_cast<uint64_t>(i);
+    one.xattrs = "user.i=" + std::to_string(i % 7);
+    kept.push_back(one);
+    tree.set(one);
+  }
+  for (int round = 0; round < 20000; ++round) {
+    FileRecord passing =
+        record("/var/log/rotated/a-rather-long-name-of-a-log-file." + std::to_string(round), "file", top);
+    passing.error = "Permission denied " + std::to_string(round);
+    tree.set(passing);
+    ASSERT_EQ(fields(tree.extract(passing.path).at(0)), fields(passing));
+  }
+  EXPECT_EQ(tree.size(), kept.size());
+  EXPECT_FALSE(tree.contains("/var/log/rotated"));
+  for (const auto& one : kept) EXPECT_EQ(fields(*tree.find(one.path)), fields(one));
 }
 
 }  // namespace
