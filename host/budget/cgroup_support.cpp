@@ -16,6 +16,7 @@
 
 #include "base/error_text.h"
 #include "budget/cgroup_files.h"
+#include "budget/command_cgroup.h"
 #include "budget/spawn.h"
 
 namespace vigil::budget {
@@ -229,7 +230,11 @@ ProbeInput this_machine(const std::string& name) {
 }
 
 const Support& machine_support() {
-  static const Support support = probe(this_machine());
+  static const Support support = [] {
+    Support found = probe(this_machine());
+    if (found.mode == Mode::kCgroup) CommandCgroup::remove_stale(found);
+    return found;
+  }();
   return support;
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -124,7 +125,7 @@ std::vector<std::string> CommandCgroup::limits_reached() const {
 Status CommandCgroup::remove() {
   if (removed_) return Status::Ok();
   removed_ = true;
-  ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);
   auto give_up = std::chrono::steady_clock::now() + kEmptyWait;
   while (populated() && std::chrono::steady_clock::now() < give_up) {
     kill();
@@ -133,6 +134,19 @@ Status CommandCgroup::remove() {
   }
   if (::rmdir(path_.c_str()) != 0) return failure("cannot remove", path_, errno);
   return Status::Ok();
+}
+
+void CommandCgroup::remove_stale(const Support& support) {
+  std::error_code ignored;
+  for (const auto& module : fs::directory_iterator(support.base, ignored)) {
+    if (!module.is_directory(ignored)) continue;
+    for (const auto& command : fs::directory_iterator(module.path(), ignored)) {
+      pid_t owner = 0;
+      if (std::sscanf(command.path().filename().c_str(), "cmd-%d-", &owner) != 1 || owner <= 0) continue;
+      if (::kill(owner, 0) == 0 || errno != ESRCH) continue;
+      (void)CommandCgroup(support, command.path(), -1, {}).remove();
+    }
+  }
 }
 
 }  // namespace vigil::budget

@@ -45,6 +45,10 @@ class CommandCgroup {
   // Kills what is left, waits until the cgroup is empty and removes it.
   Status remove();
 
+  // Removes the command cgroups of vigild processes that are gone (a crash
+  // may have left them frozen), killing what still runs in them.
+  static void remove_stale(const Support& support);
+
  private:
   CommandCgroup(const Support& support, std::filesystem::path path, int fd, const Limits& limits);
   bool populated() const;

@@ -28,7 +28,7 @@ struct CommandRequest {
   const char* timeout_setting = "CmdMaxTimeOut";  // named when the command is killed at the deadline
   std::vector<std::string> environment;           // NAME=value pairs added to the minimal environment
   int cpu_limit = 100;                            // percent of one core
-  std::string module;                             // names its cgroup: <vigil cgroup>/<module>/cmd-…
+  std::string module = "unattributed";            // the scan's; names its cgroup: <vigil cgroup>/<module>/cmd-…
   int64_t memory_max_bytes = int64_t{1} << 30;    // memory.max where the kernel offers it; 0: none
   int64_t pids_max = 512;                         // pids.max where the kernel offers it; 0: none
   const budget::Support* budget = nullptr;        // how budgets are held; null: budget::machine_support()

@@ -3,8 +3,10 @@
 // test process, skipped with the reason when this machine has none) and under
 // the process-group fallback. CPU shares are measured from the reaped
 // children's rusage, independently of the mechanism that held them.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -18,6 +20,7 @@
 
 #include "budget/cgroup_support.h"
 #include "budget/command_cgroup.h"
+#include "budget/spawn.h"
 #include "sched/command_runner.h"
 #include "test_support.h"
 
@@ -336,6 +339,33 @@ TEST_F(RealCgroup, Leftovers_KilledAndCgroupRemoved) {
   ASSERT_GT(grandchild, 0) << run.output;
   EXPECT_FALSE(running(grandchild));
   EXPECT_EQ(cgroups_left(), 0u);
+}
+
+// A vigild that crashed may have left a command frozen: the next one removes it.
+TEST_F(RealCgroup, StaleCgroupOfDeadVigild_KilledAndRemoved) {
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ASSERT_GT(dead, 0);
+  ::waitpid(dead, nullptr, 0);
+  fs::path stale = support_.base / "budget-test" / ("cmd-" + std::to_string(dead) + "-0");
+  fs::create_directories(stale);
+  int cgroup_fd = ::open(stale.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int dev_null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  char sleep_path[] = "/bin/sleep";
+  char seconds[] = "600";
+  char* argv[] = {sleep_path, seconds, nullptr};
+  char* envp[] = {nullptr};
+  auto spawned = budget::spawn_in_cgroup({sleep_path, argv, envp, dev_null, dev_null}, cgroup_fd);
+  ::close(cgroup_fd);
+  ::close(dev_null);
+  ASSERT_TRUE(spawned.ok()) << spawned.error();
+  std::ofstream(stale / "cgroup.freeze") << "1";
+
+  budget::CommandCgroup::remove_stale(support_);
+  int status = 0;
+  ASSERT_EQ(::waitpid(spawned.value(), &status, 0), spawned.value());
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_FALSE(fs::exists(stale));
 }
 
 TEST_F(RealCgroup, PidsMax_RefusesForksAndSaysSo) {
