@@ -18,6 +18,7 @@
 #include <future>
 #include <mutex>
 
+#include "agent/idle_memory.h"
 #include "agent/supervisor.h"
 #include "control/reports.h"
 #include "version.h"
@@ -219,6 +220,9 @@ void Agent::report_to_supervisor(const std::string& line) {
 Status Agent::run(bool* started) {
   if (Status ready = start(); !ready.ok()) return ready;
   if (started != nullptr) *started = true;
+  ReleasedMemory released = release_start_up_memory();
+  logs_->daemon()->info("start-up memory released: rss {} KiB, {} KiB before", released.resident_after >> 10,
+                        released.resident_before >> 10);
   io_.run();
   logs_->daemon()->info("vigild stopped");
   return Status::Ok();

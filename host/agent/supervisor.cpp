@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,19 +70,27 @@ struct Watch {
 class WorkerWatcher {
  public:
   WorkerWatcher(const SupervisorOptions& options, pid_t pid, int report_fd)
-      : options_(options), pid_(pid), report_fd_(report_fd) {}
+      : options_(options),
+        pid_(pid),
+        pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))),
+        report_fd_(report_fd) {}
+  ~WorkerWatcher() {
+    if (pidfd_ >= 0) ::close(pidfd_);
+  }
+  WorkerWatcher(const WorkerWatcher&) = delete;
+  WorkerWatcher& operator=(const WorkerWatcher&) = delete;
 
-  // Returns once the worker is gone. The report pipe wakes us when it writes
-  // or dies (its end closes); a memory bound adds a timer for the RSS check.
+  // Returns once the worker is gone. Its pidfd (Linux 5.3) wakes us when it
+  // ends, the report pipe when it writes; a memory bound, or a kernel without
+  // pidfd, adds a timer.
   Watch wait() {
     for (;;) {
-      pollfd report{report_fd_, POLLIN, 0};
-      int timeout = limit_ > 0 ? static_cast<int>(options_.memory_poll.count()) : -1;
-      if (report_fd_ >= 0 || timeout >= 0) {
-        if (::poll(&report, report_fd_ >= 0 ? 1 : 0, timeout) > 0) read_reports();
+      pollfd fds[] = {{pidfd_, POLLIN, 0}, {report_fd_, POLLIN, 0}};  // poll skips a negative fd
+      bool timed = limit_ > 0 || pidfd_ < 0;
+      if (::poll(fds, 2, timed ? static_cast<int>(options_.memory_poll.count()) : -1) > 0 && fds[1].revents != 0) {
+        read_reports();
       }
-      bool block = report_fd_ < 0 && limit_ <= 0;
-      pid_t done = ::waitpid(pid_, &watch_.wait_status, block ? 0 : WNOHANG);
+      pid_t done = ::waitpid(pid_, &watch_.wait_status, WNOHANG);
       if (done == pid_ || (done < 0 && errno != EINTR)) return watch_;
       if (limit_ > 0 && watch_.memory_reason.empty()) check_memory();
     }
@@ -93,7 +102,7 @@ class WorkerWatcher {
     ssize_t got = ::read(report_fd_, chunk, sizeof(chunk));
     if (got <= 0) {
       if (got < 0 && errno == EINTR) return;
-      report_fd_ = -1;  // closed by the worker's end (its death): waitpid tells the rest
+      report_fd_ = -1;  // closed: nothing more to read
       return;
     }
     pending_.append(chunk, static_cast<size_t>(got));
@@ -119,6 +128,7 @@ class WorkerWatcher {
 
   const SupervisorOptions& options_;
   pid_t pid_;
+  int pidfd_;
   int report_fd_;
   int64_t limit_ = 0;
   std::string pending_;

@@ -2,6 +2,7 @@
 // the agent is quarantined while the rest keeps working.
 #include <signal.h>
 
+#include "agent/supervisor.h"
 #include "daemon_fixture.h"
 
 namespace vigil {
@@ -72,6 +73,52 @@ TEST_F(Supervisor, PluginThatCrashesTheAgent_IsQuarantinedAndReleasable) {
     return !entry.is_null() && entry["last_snapshot"].is_object();
   }));
   EXPECT_EQ(vigilctl(root(), {"plugins", "release", "testscan"}).exit_code, 1);  // nothing left to release
+}
+
+TEST_F(Supervisor, WorkerPastItsMemoryLimit_IsRestartedAndTheModuleCharged) {
+  test::set_agent_config(root(), "WorkerMemoryLimit", "64MiB");
+  restart();
+  EXPECT_NE(daemon_log().find("WorkerMemoryLimit: 64 MiB"), std::string::npos);
+  int64_t first = worker_pid();
+  ASSERT_GT(first, 0);
+  // Its first interval scan starts at once and holds 128 MiB until the supervisor's next look.
+  auto stored =
+      vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("hold 128\nsleep 20000\n")});
+  ASSERT_EQ(stored.exit_code, 0) << stored.err;
+  ASSERT_TRUE(eventually([&] {
+    return daemon_log().find("while running module 'testscan' (crash 1 of 3") != std::string::npos;
+  })) << daemon_log();
+  EXPECT_NE(daemon_log().find("restarted by the supervisor: worker passed WorkerMemoryLimit 64 MiB (rss "),
+            std::string::npos);
+  EXPECT_NE(daemon_->log().find("vigild: worker passed WorkerMemoryLimit 64 MiB (rss "), std::string::npos);
+  EXPECT_TRUE(eventually([&] {
+    int64_t now = worker_pid();
+    return now > 0 && now != first;
+  }));
+}
+
+TEST(SupervisorMemoryLimit, AcceptsBytesAndUnitsOfPowersOf1024) {
+  EXPECT_EQ(parse_memory_size("536870912").value(), int64_t{512} << 20);
+  EXPECT_EQ(parse_memory_size("512MiB").value(), int64_t{512} << 20);
+  EXPECT_EQ(parse_memory_size(" 512 m ").value(), int64_t{512} << 20);
+  EXPECT_EQ(parse_memory_size("1G").value(), int64_t{1} << 30);
+  EXPECT_EQ(parse_memory_size("64kb").value(), 64 << 10);
+  EXPECT_EQ(parse_memory_size("0").value(), 0);
+  for (const char* bad : {"", "MiB", "-1", "12 parsecs", "1.5G", "99999999999999999999", "9999999999999G"}) {
+    EXPECT_FALSE(parse_memory_size(bad).ok()) << bad;
+  }
+  EXPECT_EQ(memory_size_text(int64_t{512} << 20), "512 MiB");
+  EXPECT_EQ(memory_size_text(1536), "1536 bytes");
+}
+
+TEST_F(Supervisor, SupervisorMapsNoneOfTheAgentsLibraries) {
+  std::ifstream maps("/proc/" + std::to_string(daemon_->pid()) + "/maps");
+  std::stringstream text;
+  text << maps.rdbuf();
+  ASSERT_FALSE(text.str().empty());
+  for (const char* library : {"libsqlite3", "libprotobuf", "libssl", "libspdlog", "test_scanner"}) {
+    EXPECT_EQ(text.str().find(library), std::string::npos) << library;
+  }
 }
 
 }  // namespace

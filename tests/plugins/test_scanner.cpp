@@ -10,6 +10,7 @@
 //   badrow                emit a row with an invalid table name
 //   exec PROGRAM ARGS...  run a command through the host; row "exec" with its exit code and output
 //   crash                 die of SIGSEGV, as a buggy plugin would
+//   hold MIB              allocate and touch MIB MiB, held until the scan ends (memory bounds)
 //   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
 // Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3).
 #include <vigil/plugin.hpp>
@@ -44,6 +45,7 @@ class TestScanner : public vigil::Plugin {
  private:
   void run(vigil::Scan& scan, std::string_view manifest) {
     std::istringstream lines{std::string(manifest)};
+    std::vector<std::vector<char>> held;
     for (std::string line; std::getline(lines, line);) {
       std::istringstream words(line);
       std::string command;
@@ -95,6 +97,10 @@ class TestScanner : public vigil::Plugin {
         std::string table, key, value;
         words >> table >> key >> value;
         host_->emit_event(table, {{"id", key}, {"value", value}});
+      } else if (command == "hold") {
+        size_t mebibytes = 0;
+        words >> mebibytes;
+        for (size_t i = 0; i < mebibytes; ++i) held.emplace_back(size_t{1} << 20, 'x');
       } else if (command == "crash") {
         std::raise(SIGSEGV);
       } else if (command == "badrow") {
