@@ -118,12 +118,13 @@ Status Agent::start() {
             VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR);
   for (const auto& problem : config_problems) log->warn("configuration ignored: {}", problem);
   record_previous_crash();
-  std::string bound = memory_limit > 0 ? memory_size_text(memory_limit) : "none";
-  if (options_.supervisor_fd >= 0) {
-    report_to_supervisor(fmt::format("{} {}", kMemoryLimitReport, memory_limit));
-    log->info("{}: {} (the supervisor restarts the worker past it)", kWorkerMemoryLimitKey, bound);
-  } else if (memory_limit > 0) {
-    log->info("{}: {} not enforced: no supervisor", kWorkerMemoryLimitKey, bound);
+  report_to_supervisor(fmt::format("{} {}", kMemoryLimitReport, memory_limit));
+  if (memory_limit == 0) {
+    log->info("{}: none", kWorkerMemoryLimitKey);
+  } else {
+    log->info(
+        "{}: {} ({})", kWorkerMemoryLimitKey, memory_size_text(memory_limit),
+        options_.supervisor_fd >= 0 ? "the supervisor restarts the worker past it" : "not enforced: no supervisor");
   }
 
   events_ = std::make_unique<EventBatcher>(io_, *store_, *logs_, [this] {

@@ -32,8 +32,8 @@ struct AgentOptions {
   Paths paths;
   std::optional<std::filesystem::path> plugin_dir;  // overrides paths.plugin_dir
   bool log_to_stderr = false;
-  int ready_fd = -1;             // receives "READY=1\n" once plugins are loaded and the socket listens
-  int supervisor_fd = -1;        // reports to the supervisor, which holds the instance lock; -1: unsupervised
+  int ready_fd = -1;       // receives "READY=1\n" once plugins are loaded and the socket listens
+  int supervisor_fd = -1;  // reports to the supervisor, which holds the instance lock; -1: unsupervised
   size_t scan_threads = 2;
 };
 

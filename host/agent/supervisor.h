@@ -59,9 +59,9 @@ std::filesystem::path worker_executable();
 
 struct SupervisorOptions {
   Paths paths;
-  std::filesystem::path worker;           // the executable to run
-  std::vector<std::string> worker_args;   // its arguments, but --ready-fd
-  int ready_fd = -1;                      // handed to the first worker only
+  std::filesystem::path worker;          // the executable to run
+  std::vector<std::string> worker_args;  // its arguments, but --ready-fd
+  int ready_fd = -1;                     // handed to the first worker only
   std::chrono::milliseconds first_backoff{500};
   std::chrono::milliseconds max_backoff{60000};
   std::chrono::milliseconds memory_poll{1000};  // how often the worker's RSS is read when bounded

@@ -86,8 +86,8 @@ void measure_idle(benchmark::State& state, const std::string& vigild) {
   long supervisor_pss = 0, worker_pss = 0, supervisor_rss = 0, worker_rss = 0;
   for (auto _ : state) {
     vigil::test::TempDir root;
-    vigil::test::install_plugins(root.path(), {INVENTORY_PLUGIN_PATH, VM_PLUGIN_PATH, PC_PLUGIN_PATH,
-                                               SCA_PLUGIN_PATH, UDC_PLUGIN_PATH, FIM_PLUGIN_PATH});
+    vigil::test::install_plugins(root.path(), {INVENTORY_PLUGIN_PATH, VM_PLUGIN_PATH, PC_PLUGIN_PATH, SCA_PLUGIN_PATH,
+                                               UDC_PLUGIN_PATH, FIM_PLUGIN_PATH});
     int ready[2];
     if (::pipe2(ready, O_CLOEXEC) != 0) {
       state.SkipWithError("pipe failed");

@@ -82,8 +82,8 @@ TEST_F(Supervisor, WorkerPastItsMemoryLimit_IsRestartedAndTheModuleCharged) {
   int64_t first = worker_pid();
   ASSERT_GT(first, 0);
   // Its first interval scan starts at once and holds 128 MiB until the supervisor's next look.
-  auto stored =
-      vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("hold 128\nsleep 20000\n")});
+  auto stored = vigilctl(
+      root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("hold 128\nsleep 20000\n")});
   ASSERT_EQ(stored.exit_code, 0) << stored.err;
   ASSERT_TRUE(eventually([&] {
     return daemon_log().find("while running module 'testscan' (crash 1 of 3") != std::string::npos;
