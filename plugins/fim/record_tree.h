@@ -32,8 +32,8 @@ class RecordTree {
   // Removes the record of `path` and every record below it and returns them,
   // parents before their entries (`path` first). Empty when `path` has no record.
   std::vector<FileRecord> extract(std::string_view path);
-  // Calls `visit` for the record of `tree` and each one below it, parents before their entries.
-  // `visitor` must not change the tree.
+  // Calls `visitor` (which must not change the tree) for the record of `tree`
+  // and each one below it, parents before their entries.
   void visit(std::string_view tree,
              const std::function<void(const std::string& path, std::string_view type, const WatchedPath* watch)>&
                  visitor) const;
