@@ -20,7 +20,9 @@
 
 #include "agent/idle_memory.h"
 #include "agent/supervisor.h"
+#include "budget/cgroup_support.h"
 #include "control/reports.h"
+#include "link/platform_upload_target.h"
 #include "version.h"
 
 namespace vigil {
@@ -342,6 +344,9 @@ json Agent::status_report() {
           {"agent_id", agent_id(*store_)},
           {"modules", modules},
           {"outbox", scheduler_->outbox_status()},
+          {"command_budget",
+           {{"mode", budget::mode_name(budget::machine_support().mode)},
+            {"detail", budget::machine_support().description}}},
           {"platform", link_->status()}};
 }
 
@@ -526,7 +531,7 @@ void Agent::uninstall_requested() {
 
 void Agent::uploads_possible() {
   asio::post(io_, [this] {
-    if (scheduler_ && !stopping_) scheduler_->outbox_changed();
+    if (scheduler_ && !stopping_) scheduler_->uploads_possible();
   });
 }
 

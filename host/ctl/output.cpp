@@ -121,6 +121,24 @@ void print_status(std::ostream& out, const json& status) {
         << text_of(outbox["target"]);
     if (!outbox.value("blocked", "").empty()) out << "; held: " << text_of(outbox["blocked"]);
     out << "\n";
+    if (outbox.contains("failing")) {
+      for (const auto& [module, failing] : outbox["failing"].items()) {
+        out << "          " << module << ": not delivered, retry in " << text_of(failing["retry_in_ms"])
+            << " ms: " << text_of(failing["error"]) << "\n";
+      }
+    }
+    if (outbox.value("set_aside", 0) > 0) {
+      out << "          " << text_of(outbox["set_aside"]) << " entries set aside (refused by the receiver)";
+      const json& recent = outbox["recently_set_aside"];
+      if (!recent.empty()) {
+        out << ", last: sequence " << text_of(recent[0]["sequence"]) << " of " << text_of(recent[0]["module"])
+            << ": " << text_of(recent[0]["reason"]);
+      }
+      out << "\n";
+    }
+  }
+  if (status.contains("command_budget")) {
+    out << "commands: " << text_of(status["command_budget"]["detail"]) << "\n";
   }
 }
 

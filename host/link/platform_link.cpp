@@ -300,7 +300,8 @@ Status PlatformLink::ensure_clients(const Settings& settings) {
   return Status::Ok();
 }
 
-Result<std::string> PlatformLink::call(const char* path, const google::protobuf::Message& request, bool upload) {
+Result<std::string> PlatformLink::call(const char* path, const google::protobuf::Message& request, bool upload,
+                                       int* http_status) {
   std::shared_ptr<link::HttpsClient> client;
   {
     std::lock_guard lock(clients_mutex_);
@@ -310,6 +311,7 @@ Result<std::string> PlatformLink::call(const char* path, const google::protobuf:
   std::lock_guard lock(upload ? upload_mutex_ : checkin_mutex_);
   auto reply = client->post(path, request.SerializeAsString());
   if (!upload) checkin_http_status_ = client->http_status();
+  if (http_status != nullptr) *http_status = client->http_status();
   return reply;
 }
 
@@ -568,10 +570,12 @@ void PlatformLink::run() {
   set_state("stopped");
 }
 
-Status PlatformLink::upload(const OutboxEntry& entry) {
+UploadResult PlatformLink::upload(const OutboxEntry& entry) {
   Settings settings = read_settings();
-  if (settings.agent_id.empty() || settings.agent_token.empty()) return Error{"the agent is not provisioned yet"};
-  if (Status ready = ensure_clients(settings); !ready.ok()) return ready;
+  if (settings.agent_id.empty() || settings.agent_token.empty()) {
+    return UploadResult::retry("the agent is not provisioned yet");
+  }
+  if (Status ready = ensure_clients(settings); !ready.ok()) return UploadResult::retry(ready.error());
   v1::UploadRequest request;
   request.set_protocol(v1::PROTOCOL_1);
   request.set_agent_id(settings.agent_id);
@@ -581,13 +585,18 @@ Status PlatformLink::upload(const OutboxEntry& entry) {
   request.set_kind(entry.kind);
   request.set_created_at(entry.created_at);
   request.set_payload(entry.payload);
-  auto reply = parse_reply<v1::UploadResponse>(call("/v1/upload", request, true), "upload");
-  if (!reply.ok()) return Error{reply.error()};
-  if (reply.value().acknowledged_sequence() != entry.sequence) {
-    return Error{"the platform acknowledged sequence " + std::to_string(reply.value().acknowledged_sequence()) +
-                 " for " + std::to_string(entry.sequence)};
+  int http_status = 0;
+  auto reply = parse_reply<v1::UploadResponse>(call("/v1/upload", request, true, &http_status), "upload");
+  if (!reply.ok()) {
+    bool for_good = http_status == 400 || http_status == 413 || http_status == 422;
+    return for_good ? UploadResult::refused(reply.error()) : UploadResult::retry(reply.error());
   }
-  return Status::Ok();
+  if (reply.value().acknowledged_sequence() != entry.sequence) {
+    return UploadResult::retry("the platform acknowledged sequence " +
+                               std::to_string(reply.value().acknowledged_sequence()) + " for " +
+                               std::to_string(entry.sequence));
+  }
+  return UploadResult::delivered();
 }
 
 }  // namespace vigil

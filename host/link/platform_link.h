@@ -24,6 +24,7 @@
 #include "link/https_client.h"
 #include "link/identity.h"
 #include "log/log_manager.h"
+#include "outbox/upload_target.h"
 #include "store/state_store.h"
 #include "vigil/agent/v1/agent.pb.h"
 
@@ -91,7 +92,8 @@ class PlatformLink {
   // True when a platform is configured (ServerUri set); uploads go to it.
   bool configured();
   // Delivers one outbox entry (scheduler's pool thread). OK = acknowledged.
-  Status upload(const OutboxEntry& entry);
+  // 400, 413 and 422 are refusals for good; anything else may pass later.
+  UploadResult upload(const OutboxEntry& entry);
 
   nlohmann::json status();
 
@@ -107,7 +109,9 @@ class PlatformLink {
   Result<bool> checkin(const Settings& settings, const link::MachineFacts& facts);
   Status apply(const v1::DesiredState& state, const Settings& settings);
   // POSTs `request` on the upload connection or the link thread's one.
-  Result<std::string> call(const char* path, const google::protobuf::Message& request, bool upload);
+  // `http_status`, when given, receives the reply's status (0: none came).
+  Result<std::string> call(const char* path, const google::protobuf::Message& request, bool upload,
+                           int* http_status = nullptr);
   void carry_out(const v1::Command& command);
   void wait_for(std::chrono::milliseconds delay);
   std::chrono::milliseconds next_backoff();

@@ -9,7 +9,7 @@ namespace vigil {
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  // Takes one event (a JSON object) of `module`. Any thread.
+  // Takes one event (an encoded agent::v1::Event) of `module`. Any thread.
   virtual void add(const std::string& module, std::string event) = 0;
 };
 

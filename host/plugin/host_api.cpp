@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string_view>
 
+#include "delta/delta_encoder.h"
 #include "log/log_manager.h"
 #include "plugin/plugin_context.h"
 #include "sched/command_runner.h"
@@ -175,12 +176,15 @@ vigil_status emit_row(vigil_scan* scan, vigil_str table, const vigil_column* key
       scan->error = "emit_row: " + problem;
       return VIGIL_E_INVALID_ARG;
     }
-    vigil::SnapshotRow row{table_name, key_object.dump(), value_object.dump()};
-    if (!scan->row_ids.insert(row.table + '\n' + row.key).second) {
-      scan->error = "emit_row: table '" + table_name + "': duplicate key " + row.key;
+    if (scan->rows == nullptr) {
+      scan->error = "emit_row: this scan takes no rows";
+      return VIGIL_E_STATE;
+    }
+    Status stored = scan->rows->add({table_name, key_object.dump(), value_object.dump()});
+    if (!stored.ok()) {
+      scan->error = "emit_row: " + stored.error();
       return VIGIL_E_INVALID_ARG;
     }
-    scan->rows.push_back(std::move(row));
     return VIGIL_OK;
   } catch (const nlohmann::json::type_error&) {
     scan->error = "emit_row: table '" + std::string(view(table)) + "': a column is not valid UTF-8";
@@ -232,6 +236,7 @@ vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, v
     const auto& logger = scan->plugin->logger;
     request.timeout = scan->command_timeout;
     request.environment = scan->command_environment;
+    request.module = scan->plugin->module;
     request.cpu_limit = scan->throttle.percent();
     request.cancelled = &scan->plugin->cancel_scans;
     request.on_output = [&](std::string_view chunk) {
@@ -268,16 +273,18 @@ vigil_status emit_event(vigil_plugin_host* host, vigil_str table, const vigil_co
       host->logger->error("emit_event: {}", problem);
       return VIGIL_E_INVALID_ARG;
     }
-    auto now = std::chrono::system_clock::now().time_since_epoch();
-    nlohmann::json event = {{"table", table_name},
-                            {"time_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now).count()},
-                            {"values", std::move(values)}};
     try {
-      host->events->add(host->module, event.dump());
+      (void)values.dump();  // refuses text that is not UTF-8, as the wire's strings must be
     } catch (const nlohmann::json::type_error&) {
       host->logger->error("emit_event: table '{}': a column is not valid UTF-8", table_name);
       return VIGIL_E_INVALID_ARG;
     }
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (auto& [name, value] : values.items()) pairs.emplace_back(name, value.get<std::string>());
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    host->events->add(host->module,
+                      encode_event(table_name, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(),
+                                   pairs));
     return VIGIL_OK;
   });
 }

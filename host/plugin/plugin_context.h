@@ -1,6 +1,6 @@
 // Host-side definitions of the ABI's opaque handles: vigil_plugin_host (one per
 // loaded plugin: what it registered, where it logs and keeps state) and
-// vigil_scan (one per running scan: the rows it emitted, its limits).
+// vigil_scan (one per running scan: where its rows go, its limits).
 #pragma once
 
 #include <vigil/plugin.h>
@@ -14,11 +14,11 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
 #include "plugin/event_sink.h"
 #include "sched/cpu_throttle.h"
+#include "store/snapshot_writer.h"
 #include "store/state_store.h"
 
 struct vigil_plugin_host {
@@ -61,8 +61,7 @@ struct vigil_scan {
 
   const vigil_plugin_host* plugin;
   vigil::CpuThrottle throttle;
-  std::vector<vigil::SnapshotRow> rows;
-  std::unordered_set<std::string> row_ids;  // table + '\n' + key, to refuse duplicates
+  vigil::SnapshotWriter* rows = nullptr;  // where emit_row sends rows; the scan's owner keeps it
   std::shared_ptr<vigil::ScanProgress> progress;
   std::chrono::seconds command_timeout{1800};    // CmdMaxTimeOut
   std::vector<std::string> command_environment;  // proxy settings for commands (NAME=value)

@@ -1,8 +1,9 @@
 // Event batching into the outbox.
 #include "sched/event_batcher.h"
 
+#include "delta/delta_encoder.h"
+
 #include <boost/asio/post.hpp>
-#include <nlohmann/json.hpp>
 
 namespace vigil {
 
@@ -49,14 +50,12 @@ void EventBatcher::flush(const std::string& module) {
   }
   if (events.empty()) return;
   last_write_[module] = std::chrono::steady_clock::now();
-  auto written = store_.append_outbox(module, "events", [&](int64_t sequence) {
-    std::string payload = nlohmann::json({{"sequence", sequence}, {"kind", "events"}, {"module", module}}).dump();
-    payload.pop_back();  // splice the already-serialised events in without re-parsing them
-    payload += ",\"events\":[";
-    for (size_t i = 0; i < events.size(); ++i) payload += (i == 0 ? "" : ",") + events[i];
-    payload += "]}";
-    return payload;
-  });
+  auto payload = encode_event_batch(module, events);
+  if (!payload.ok()) {
+    logs_.daemon()->error("events of module '{}' not written: {}", module, payload.error());
+    return;
+  }
+  auto written = store_.append_outbox(module, "events", payload.value());
   if (!written.ok()) {
     logs_.daemon()->error("events of module '{}' not written: {}", module, written.error());
     return;

@@ -9,7 +9,8 @@
 #include <chrono>
 #include <cstring>
 
-#include "delta/delta.h"
+#include "delta/delta_encoder.h"
+#include "store/snapshot_writer.h"
 #include "plugin/plugin_call_marker.h"
 
 namespace vigil {
@@ -101,7 +102,26 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   }
   ThreadPriority priority(request.nice, *context.logger);
 
+  auto staging = store.begin_snapshot(context.module, outcome.started_at);
+  if (!staging.ok()) {
+    outcome.status = VIGIL_E_IO;
+    outcome.error = staging.error();
+    context.logger->error("scan not started: {}", outcome.error);
+    return outcome;
+  }
+  SnapshotWriter rows(store, staging.value());
+  // Whatever ends the scan early, its partial rows go; the previous snapshot stays.
+  struct DiscardUnlessCommitted {
+    StateStore& store;
+    int64_t id;
+    bool committed = false;
+    ~DiscardUnlessCommitted() {
+      if (!committed) (void)store.discard_snapshot(id);
+    }
+  } discard{store, staging.value()};
+
   vigil_scan scan(&context, request.cpu_limit, request.progress);
+  scan.rows = &rows;
   scan.command_timeout = request.command_timeout;
   scan.command_environment = request.command_environment;
   context.logger->info("scan started: {} ({}), manifest types {}, CPU limit {}%", request.trigger,
@@ -117,45 +137,42 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
     if (outcome.status != VIGIL_OK) break;
   }
   outcome.finished_at = unix_now();
+  if (outcome.status == VIGIL_OK) {
+    if (Status flushed = rows.flush(); !flushed.ok()) {
+      outcome.status = VIGIL_E_INVALID_ARG;
+      scan.error = "emit_row: " + flushed.error();
+    }
+  }
   if (outcome.status != VIGIL_OK) {
     outcome.error = scan.error.empty() ? "the plugin returned " + status_name(outcome.status) : scan.error;
     context.logger->error("scan failed ({}): {}", status_name(outcome.status), outcome.error);
     return outcome;
   }
 
-  sort_rows(scan.rows);
-  SnapshotInfo info{0, context.module, types, outcome.started_at, outcome.finished_at, 0, {}};
-  auto committed = store.commit_snapshot(
-      info, scan.rows, [&](const std::vector<SnapshotRow>& base, int64_t sequence) -> std::optional<std::string> {
-        Delta delta = compute_delta(base, scan.rows);
-        outcome.added = delta.added.size();
-        outcome.removed = delta.removed.size();
-        outcome.changed = delta.changed.size();
-        if (delta.empty()) return std::nullopt;
-        nlohmann::json payload = {{"sequence", sequence},
-                                  {"kind", "delta"},
-                                  {"module", context.module},
-                                  {"trigger", request.trigger},
-                                  {"control_id", request.control_id},
-                                  {"started_at", outcome.started_at},
-                                  {"finished_at", outcome.finished_at},
-                                  {"row_count", scan.rows.size()},
-                                  {"delta", delta_to_json(delta)}};
-        return payload.dump();
-      });
+  SnapshotInfo info{staging.value(), context.module, types, outcome.started_at, outcome.finished_at, rows.rows(), {}};
+  ChunkEncoder encoder({context.module, staging.value(), request.trigger, request.control_id, outcome.started_at,
+                        outcome.finished_at, rows.rows()},
+                       request.chunk_bytes);
+  auto committed = store.commit_snapshot(info, encoder);
   if (!committed.ok()) {
     outcome.status = VIGIL_E_IO;
     outcome.error = committed.error();
     context.logger->error("scan result not stored: {}", outcome.error);
     return outcome;
   }
+  discard.committed = true;
+  outcome.added = static_cast<size_t>(committed.value().added);
+  outcome.removed = static_cast<size_t>(committed.value().removed);
+  outcome.changed = static_cast<size_t>(committed.value().changed);
+  outcome.chunks = committed.value().chunks;
   outcome.snapshot_id = committed.value().snapshot_id;
   outcome.sequence = committed.value().sequence;
   outcome.dropped = committed.value().dropped;
-  outcome.row_count = static_cast<int64_t>(scan.rows.size());
+  outcome.row_count = rows.rows();
   context.logger->info("scan complete: {} rows in snapshot {}; delta +{} -{} ~{}{}", outcome.row_count,
                        outcome.snapshot_id, outcome.added, outcome.removed, outcome.changed,
-                       outcome.sequence ? " queued as sequence " + std::to_string(*outcome.sequence)
+                       outcome.sequence ? " queued as " + std::to_string(outcome.chunks) + " chunk(s), last sequence " +
+                                              std::to_string(*outcome.sequence)
                                         : std::string(", nothing to upload"));
   if (outcome.dropped > 0) {
     context.logger->warn("outbox bound reached: {} oldest entries dropped (their changes merge into later deltas)",

@@ -1,7 +1,8 @@
 // Runs one scan of a module: every stored manifest of the module through its
-// type's handler, on the calling (worker) thread, into one snapshot; then
-// commits it with its delta against the acknowledged base in one transaction.
-// A scan that fails or is cancelled stores nothing.
+// type's handler, on the calling (worker) thread, its rows streamed into a
+// staging snapshot; then commits it with its delta against the acknowledged
+// base, in chunks, in one transaction. A scan that fails or is cancelled
+// stores nothing and leaves the previous snapshot as it was.
 #pragma once
 
 #include <chrono>
@@ -25,6 +26,7 @@ struct ScanRequest {
   std::string control_id;
   std::shared_ptr<ScanProgress> progress;
   std::vector<std::string> command_environment;  // NAME=value for every command the scan runs
+  size_t chunk_bytes = size_t{1} << 20;          // bound of one delta chunk, encoded
 };
 
 struct ScanOutcome {
@@ -37,7 +39,8 @@ struct ScanOutcome {
   size_t added = 0;
   size_t removed = 0;
   size_t changed = 0;
-  std::optional<int64_t> sequence;  // the outbox entry of a non-empty delta
+  std::optional<int64_t> sequence;  // the last outbox entry of a non-empty delta
+  int64_t chunks = 0;               // outbox entries the delta took
   int64_t dropped = 0;              // outbox entries dropped to respect the bound
 };
 

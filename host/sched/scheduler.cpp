@@ -3,11 +3,7 @@
 
 #include "proxy/proxy_settings.h"
 
-#include <random>
-
 #include <boost/asio/post.hpp>
-
-#include "sched/blackout.h"
 
 namespace vigil {
 
@@ -17,7 +13,6 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kDemandsRemembered = 256;
-constexpr std::chrono::seconds kMaxUploadBackoff{300};
 constexpr std::chrono::seconds kFailedScanRetry{300};
 
 int64_t unix_seconds(std::chrono::system_clock::time_point when) {
@@ -72,8 +67,7 @@ Scheduler::Scheduler(asio::io_context& io, asio::thread_pool& pool, StateStore& 
       store_(store),
       proxy_file_(std::move(proxy_file)),
       logs_(logs),
-      target_(std::move(target)),
-      upload_timer_(io) {}
+      delivery_(io, pool, store, logs, std::move(target), *this) {}
 
 Scheduler::~Scheduler() {
   stop();
@@ -82,6 +76,9 @@ Scheduler::~Scheduler() {
 void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins) {
   auto data_version = store_.data_version();
   if (data_version.ok()) seen_data_version_ = data_version.value();
+  if (auto dropped = store_.drop_staging_snapshots(); dropped.ok() && dropped.value() > 0) {
+    logs_.daemon()->info("{} unfinished scan(s) of the last run dropped", dropped.value());
+  }
   for (const auto& plugin : plugins) activate(plugin);
   for (auto& [name, module] : modules_) {
     // A demand interrupted by a crash or stop (2) runs again, as does one written while we were down (1).
@@ -96,7 +93,7 @@ void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins)
   }
   for (auto& [name, module] : modules_) pump(module);
   started_ = true;
-  kick_uploads();
+  delivery_.kick();
 }
 
 void Scheduler::stop() {
@@ -104,7 +101,7 @@ void Scheduler::stop() {
   for (auto& [name, module] : modules_) {
     if (module.interval_timer) module.interval_timer->cancel();
   }
-  upload_timer_.cancel();
+  delivery_.stop();
 }
 
 void Scheduler::activate(std::shared_ptr<LoadedPlugin> plugin) {
@@ -215,8 +212,9 @@ void Scheduler::submit(Module& module, Request request) {
     log->info("Interval scan of module '{}' is in progress; ControlId {} will be delayed until it ends", name,
               request.control_id);
   } else if (module.state == ModuleState::kDeltaPending || module.state == ModuleState::kUploading) {
+    std::string held = delivery_.held_reason(name);
     log->info("Module '{}' has a delta pending upload{}; ControlId {} waits until it is uploaded", name,
-              upload_blocked_.empty() ? "" : " (" + upload_blocked_ + ")", request.control_id);
+              held.empty() ? "" : " (" + held + ")", request.control_id);
   }
   set_demand_key(module, "1");
   module.waiting.push_back(std::move(request));
@@ -291,7 +289,9 @@ void Scheduler::start_scan(Module& module, Request request) {
                    trigger_name(request.trigger),
                    request.control_id,
                    module.progress,
-                   command_environment()};
+                   command_environment(),
+                   static_cast<size_t>(config_integer("", "OutboxChunkBytes", int64_t{1} << 20, int64_t{4} << 10,
+                                                      int64_t{8} << 20))};
   asio::post(pool_, [this, plugin = module.plugin, scan = std::move(scan), request]() mutable {
     ScanOutcome outcome = run_scan(plugin, scan, store_);
     // Back on the control thread, where the last plugin reference may be dropped.
@@ -329,8 +329,11 @@ void Scheduler::scan_finished(const std::string& name, const Request& request, c
   if (request.trigger != Trigger::kInterval) set_demand_key(*module, module->waiting.empty() ? "0" : "1");
   auto pending = store_.has_pending_delta(name);
   set_state(*module, pending.ok() && pending.value() ? ModuleState::kDeltaPending : ModuleState::kIdle);
+  if (module->state == ModuleState::kDeltaPending && delivery_.uploading(name)) {
+    set_state(*module, ModuleState::kUploading);
+  }
   pump(*module);
-  kick_uploads();
+  delivery_.kick();
 }
 
 void Scheduler::manifests_changed(const std::string& name) {
@@ -342,14 +345,14 @@ void Scheduler::profile_changed() {
     module.next_interval.reset();  // recomputed from the new interval
     if (module.state == ModuleState::kIdle) pump(module);
   }
-  kick_uploads();
+  delivery_.kick();
 }
 
 void Scheduler::hive_changed() {
   auto version = store_.data_version();
   if (!version.ok() || version.value() == seen_data_version_) return;  // our own write
   seen_data_version_ = version.value();
-  kick_uploads();  // the blackout windows may have changed
+  delivery_.kick();  // the blackout windows may have changed
   for (auto& [name, module] : modules_) {
     if (module.key_path.empty()) continue;
     auto value = store_.hive_get(module.key_path, "ScanOnDemand");
@@ -443,89 +446,23 @@ nlohmann::json Scheduler::demand_status(const std::string& control_id) const {
 }
 
 nlohmann::json Scheduler::outbox_status() {
-  auto stats = store_.outbox_stats();
-  if (!stats.ok()) return {{"error", stats.error()}};
-  return {{"depth", stats.value().depth},     {"bytes", stats.value().bytes},
-          {"dropped", stats.value().dropped}, {"last_sequence", stats.value().last_sequence},
-          {"target", target_->describe()},    {"blocked", upload_blocked_}};
+  return delivery_.status();
 }
 
-void Scheduler::kick_uploads() {
-  if (stopped_ || upload_in_flight_) return;
-  auto entry = store_.oldest_outbox_entry();
-  if (!entry.ok()) {
-    logs_.daemon()->error("outbox: {}", entry.error());
-    return;
-  }
-  if (!entry.value()) {
-    upload_blocked_.clear();
-    return;
-  }
-  auto windows_text = store_.config("BlackoutWindows");
-  auto windows = BlackoutWindows::parse(windows_text.ok() && windows_text.value() ? *windows_text.value() : "");
-  if (!windows.ok()) logs_.daemon()->warn("configuration ignored: {}", windows.error());
-  int minute = BlackoutWindows::minute_of_day(std::chrono::system_clock::now());
-  if (windows.ok() && windows.value().contains(minute)) {
-    int wait = windows.value().minutes_until_open(minute);
-    upload_blocked_ = "blackout window " + windows.value().to_string();
-    logs_.daemon()->info("outbox: uploads held by the {} for {} more minute(s)", upload_blocked_, wait);
-    // Re-check at the next minute boundary: the window may also be edited meanwhile.
-    auto now = std::chrono::system_clock::now();
-    auto next_minute = std::chrono::ceil<std::chrono::minutes>(now + std::chrono::milliseconds(1));
-    upload_timer_.expires_after(next_minute - now);
-    upload_timer_.async_wait([this](boost::system::error_code error) {
-      if (!error) kick_uploads();
-    });
-    return;
-  }
-  upload_blocked_.clear();
-  OutboxEntry next = std::move(*entry.value());
+void Scheduler::upload_started(const std::string& name) {
   // A module still collecting keeps that state: its scan may have committed this
   // delta a moment before the control thread hears that the scan ended.
-  Module* uploading = find(next.module);
-  if (uploading != nullptr && uploading->state == ModuleState::kDeltaPending) {
-    set_state(*uploading, ModuleState::kUploading);
-  }
-  upload_in_flight_ = true;
-  asio::post(pool_, [this, next = std::move(next)]() mutable {
-    Status delivered = target_->upload(next);
-    asio::post(io_, [this, next = std::move(next), delivered]() { upload_finished(next, delivered); });
-  });
+  Module* module = find(name);
+  if (module != nullptr && module->state == ModuleState::kDeltaPending) set_state(*module, ModuleState::kUploading);
 }
 
-void Scheduler::upload_finished(const OutboxEntry& entry, const Status& delivered) {
-  upload_in_flight_ = false;
-  auto log = logs_.daemon();
-  Module* module = find(entry.module);
-  if (!delivered.ok()) {
-    upload_backoff_ = std::min(kMaxUploadBackoff, std::max(std::chrono::seconds(1), upload_backoff_ * 2));
-    upload_blocked_ = "upload failed: " + delivered.error();
-    // Jitter: a fleet that lost its platform does not come back in lockstep.
-    std::uniform_int_distribution<int64_t> spread(std::chrono::milliseconds(upload_backoff_).count() / 2,
-                                                  std::chrono::milliseconds(upload_backoff_).count());
-    std::chrono::milliseconds wait(spread(jitter_));
-    log->warn("outbox: sequence {} not delivered to {}: {}; retrying in {} ms", entry.sequence, target_->describe(),
-              delivered.error(), wait.count());
-    if (module != nullptr && module->state == ModuleState::kUploading) set_state(*module, ModuleState::kDeltaPending);
-    upload_timer_.expires_after(wait);
-    upload_timer_.async_wait([this](boost::system::error_code error) {
-      if (!error) kick_uploads();
-    });
-    return;
-  }
-  upload_backoff_ = std::chrono::seconds(0);
-  if (auto acknowledged = store_.acknowledge(entry.sequence); !acknowledged.ok()) {
-    log->error("outbox: sequence {} delivered but not acknowledged locally: {}", entry.sequence, acknowledged.error());
-  }
-  log->info("outbox: sequence {} ({} of module '{}') uploaded to {}", entry.sequence, entry.kind, entry.module,
-            target_->describe());
+void Scheduler::upload_ended(const std::string& name) {
   // A module still collecting settles its state when its scan ends.
-  if (module != nullptr && module->state != ModuleState::kCollecting) {
-    auto pending = store_.has_pending_delta(entry.module);
-    set_state(*module, pending.ok() && pending.value() ? ModuleState::kDeltaPending : ModuleState::kIdle);
-    pump(*module);
-  }
-  kick_uploads();
+  Module* module = find(name);
+  if (module == nullptr || module->state == ModuleState::kCollecting) return;
+  auto pending = store_.has_pending_delta(name);
+  set_state(*module, pending.ok() && pending.value() ? ModuleState::kDeltaPending : ModuleState::kIdle);
+  pump(*module);
 }
 
 }  // namespace vigil

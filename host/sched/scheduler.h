@@ -6,7 +6,7 @@
 // pending; a demand during an interval scan is delayed until it ends; blackout
 // windows hold uploads; a completed on-demand/on-startup scan restarts the
 // interval. Runs on the agent's io_context thread; scans run on the pool and
-// uploads go to the UploadTarget, oldest outbox entry first.
+// their deltas are delivered by the OutboxDelivery it owns.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -20,11 +20,10 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 
 #include "base/status.h"
-#include "link/upload_target.h"
+#include "outbox/outbox_delivery.h"
 #include "log/log_manager.h"
 #include "plugin/loaded_plugin.h"
 #include "sched/control_id.h"
@@ -44,7 +43,7 @@ int hive_cpu_limit(const std::optional<std::string>& value);
 // cputhrottle 0..1000 (per mille of one core; 0 = none) -> percent limit.
 Result<int> cpu_limit_from_throttle(int throttle);
 
-class Scheduler {
+class Scheduler : private DeliveryListener {
  public:
   static constexpr int64_t kDefaultScanIntervalSeconds = 14400;
 
@@ -75,7 +74,9 @@ class Scheduler {
   // The database changed, maybe from another process: re-read the key hive.
   void hive_changed();
   // Something entered the outbox outside a scan (real-time events).
-  void outbox_changed() { kick_uploads(); }
+  void outbox_changed() { delivery_.kick(); }
+  // The platform is reachable again: deliveries that were backing off go now.
+  void uploads_possible() { delivery_.retry_now(); }
 
   nlohmann::json module_status(const std::string& name) const;
   nlohmann::json demand_status(const std::string& control_id) const;
@@ -125,15 +126,14 @@ class Scheduler {
                      const std::string& message);
   int64_t config_integer(const std::string& module, const std::string& key, int64_t fallback, int64_t min, int64_t max);
 
-  void kick_uploads();
-  void upload_finished(const OutboxEntry& entry, const Status& delivered);
+  void upload_started(const std::string& module) override;
+  void upload_ended(const std::string& module) override;
 
   boost::asio::io_context& io_;
   boost::asio::thread_pool& pool_;
   StateStore& store_;
   std::filesystem::path proxy_file_;
   LogManager& logs_;
-  std::unique_ptr<UploadTarget> target_;
   ControlIdGenerator control_ids_;
   std::map<std::string, Module, std::less<>> modules_;
   std::map<std::string, DemandRecord> demands_;
@@ -141,12 +141,7 @@ class Scheduler {
   int64_t seen_data_version_ = -1;
   bool started_ = false;
   bool stopped_ = false;
-
-  bool upload_in_flight_ = false;
-  boost::asio::steady_timer upload_timer_;
-  std::chrono::seconds upload_backoff_{0};
-  std::mt19937_64 jitter_{std::random_device{}()};
-  std::string upload_blocked_;  // why the outbox is not moving, for status
+  OutboxDelivery delivery_;
 };
 
 }  // namespace vigil

@@ -1,29 +1,39 @@
-// Snapshots and the outbox: a scan's commit, its delta's upload and acknowledgement.
-#include <chrono>
-
+// Snapshots: a scan's rows streamed into a staging snapshot, and its commit
+// with the delta against the acknowledged base, computed by merging two
+// sorted cursors so that memory does not grow with the number of rows.
 #include "store/state_store.h"
 #include "store/store_errors.h"
 
 namespace vigil {
 namespace {
 
-int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::vector<SnapshotRow> read_rows(sqlite::Database& db, int64_t id, const std::optional<std::string>& table) {
-  sqlite::Statement statement(db,
-                              "SELECT table_name, row_key, columns FROM snapshot_rows WHERE snapshot_id = ? "
-                              "AND (?2 IS NULL OR table_name = ?2) ORDER BY table_name, row_key");
-  statement.bind(1, id);
-  if (table) {
-    statement.bind(2, *table);
-  } else {
-    statement.bind_null(2);
+// Walks one snapshot's rows in (table, key) order, the primary key's order.
+class RowCursor {
+ public:
+  RowCursor(sqlite::Database& db, int64_t snapshot_id)
+      : statement_(db,
+                   "SELECT table_name, row_key, columns FROM snapshot_rows WHERE snapshot_id = ? "
+                   "ORDER BY table_name, row_key") {
+    statement_.bind(1, snapshot_id);
+    advance();
   }
-  std::vector<SnapshotRow> rows;
-  while (statement.step()) rows.push_back({statement.text(0), statement.text(1), statement.text(2)});
-  return rows;
+  bool done() const { return done_; }
+  const SnapshotRow& row() const { return row_; }
+  void advance() {
+    done_ = !statement_.step();
+    if (!done_) row_ = {statement_.text(0), statement_.text(1), statement_.text(2)};
+  }
+
+ private:
+  sqlite::Statement statement_;
+  SnapshotRow row_;
+  bool done_ = false;
+};
+
+// SQLite orders TEXT with memcmp (BINARY collation), as std::string::compare does.
+int compare_identity(const SnapshotRow& left, const SnapshotRow& right) {
+  if (int by_table = left.table.compare(right.table); by_table != 0) return by_table;
+  return left.key.compare(right.key);
 }
 
 // The newest acknowledged snapshot of `module`, or 0.
@@ -35,144 +45,131 @@ int64_t acknowledged_base(sqlite::Database& db, std::string_view module) {
   return statement.step() ? statement.integer(0) : 0;
 }
 
-// Deletes acknowledged snapshots of `module` older than `keep`.
-void prune_before(sqlite::Database& db, std::string_view module, int64_t keep) {
-  sqlite::Statement prune(db, "DELETE FROM snapshots WHERE module = ? AND id < ? AND state = 'acknowledged'");
+}  // namespace
+
+void StateStore::prune_acknowledged_before(std::string_view module, int64_t keep) {
+  sqlite::Statement prune(db_, "DELETE FROM snapshots WHERE module = ? AND id < ? AND state = 'acknowledged'");
   prune.bind(1, module).bind(2, keep).run();
 }
 
-}  // namespace
-
-int64_t StateStore::counter(const char* name) {
-  sqlite::Statement statement(db_, "SELECT value FROM counters WHERE name = ?");
-  statement.bind(1, std::string_view(name));
-  return statement.step() ? statement.integer(0) : 0;
+Result<int64_t> StateStore::begin_snapshot(std::string_view module, int64_t started_at) {
+  return guarded([&]() -> Result<int64_t> {
+    std::lock_guard lock(mutex_);
+    sqlite::Statement header(db_,
+                             "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count, state) "
+                             "VALUES (?, '', ?, 0, 0, 'staging')");
+    header.bind(1, module).bind(2, started_at).run();
+    return sqlite3_last_insert_rowid(db_.handle());
+  });
 }
 
-void StateStore::add_to_counter(const char* name, int64_t amount) {
-  sqlite::Statement statement(db_,
-                              "INSERT INTO counters (name, value) VALUES (?1, ?2) "
-                              "ON CONFLICT (name) DO UPDATE SET value = value + ?2");
-  statement.bind(1, std::string_view(name)).bind(2, amount).run();
+Status StateStore::add_snapshot_rows(int64_t snapshot_id, const std::vector<SnapshotRow>& rows) {
+  return guarded([&]() -> Status {
+    std::lock_guard lock(mutex_);
+    sqlite::Transaction transaction(db_);
+    sqlite::Statement insert(db_,
+                             "INSERT INTO snapshot_rows (snapshot_id, table_name, row_key, columns) "
+                             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    for (const SnapshotRow& row : rows) {
+      insert.bind(1, snapshot_id).bind(2, row.table).bind(3, row.key).bind(4, row.values).run();
+      if (sqlite3_changes(db_.handle()) == 0) {
+        return Error{"table '" + row.table + "': duplicate key " + row.key};
+      }
+    }
+    transaction.commit();
+    return Status::Ok();
+  });
 }
 
-void StateStore::set_outbox_limits(int64_t max_entries, int64_t max_bytes) {
-  std::lock_guard lock(mutex_);
-  outbox_max_entries_ = max_entries;
-  outbox_max_bytes_ = max_bytes;
+Status StateStore::discard_snapshot(int64_t snapshot_id) {
+  return guarded([&]() -> Status {
+    std::lock_guard lock(mutex_);
+    sqlite::Statement drop(db_, "DELETE FROM snapshots WHERE id = ? AND state = 'staging'");
+    drop.bind(1, snapshot_id).run();
+    return Status::Ok();
+  });
 }
 
-int64_t StateStore::enforce_outbox_bound() {
-  // Depth and size are kept as counters so the check costs O(1), not a scan of every payload.
-  int64_t dropped = 0;
-  while (counter("outbox_entries") > outbox_max_entries_ || counter("outbox_bytes") > outbox_max_bytes_) {
-    if (counter("outbox_entries") <= 1) break;  // never drop the entry just written
-    // Dropping a delta also drops its pending snapshot, so the module's next
-    // delta is taken against the acknowledged base again: the dropped changes
-    // are merged into it rather than lost.
-    sqlite::Statement oldest(db_, "SELECT sequence, snapshot_id FROM outbox ORDER BY sequence LIMIT 1");
-    oldest.step();
-    int64_t sequence = oldest.integer(0);
-    int64_t snapshot_id = oldest.integer(1);
-    oldest.reset();
-    remove_outbox_entry(sequence);
-    sqlite::Statement drop_snapshot(db_, "DELETE FROM snapshots WHERE id = ? AND state = 'pending'");
-    drop_snapshot.bind(1, snapshot_id).run();
-    ++dropped;
+Result<int64_t> StateStore::drop_staging_snapshots() {
+  return guarded([&]() -> Result<int64_t> {
+    std::lock_guard lock(mutex_);
+    db_.exec("DELETE FROM snapshots WHERE state = 'staging'");
+    return static_cast<int64_t>(sqlite3_changes(db_.handle()));
+  });
+}
+
+Result<CommitResult> StateStore::commit_snapshot(const SnapshotInfo& info, DeltaEncoder& encoder) {
+  try {
+    return commit_with_delta(info, encoder);
+  } catch (const std::exception& error) {  // the encoder's; the transaction rolled back
+    return Error{"delta of snapshot " + std::to_string(info.id) + " not written: " + error.what()};
   }
-  if (dropped > 0) add_to_counter("outbox_dropped", dropped);
-  return dropped;
 }
 
-void StateStore::remove_outbox_entry(int64_t sequence) {
-  sqlite::Statement size(db_, "SELECT length(payload) FROM outbox WHERE sequence = ?");
-  size.bind(1, sequence);
-  if (!size.step()) return;
-  int64_t bytes = size.integer(0);
-  size.reset();
-  sqlite::Statement remove(db_, "DELETE FROM outbox WHERE sequence = ?");
-  remove.bind(1, sequence).run();
-  add_to_counter("outbox_entries", -1);
-  add_to_counter("outbox_bytes", -bytes);
-}
-
-Result<CommitResult> StateStore::commit_snapshot(const SnapshotInfo& info, const std::vector<SnapshotRow>& rows,
-                                                 const PayloadBuilder& build_payload) {
+Result<CommitResult> StateStore::commit_with_delta(const SnapshotInfo& info, DeltaEncoder& encoder) {
   return guarded([&]() -> Result<CommitResult> {
     std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(db_);
     int64_t base = acknowledged_base(db_, info.module);
-    std::vector<SnapshotRow> base_rows = base != 0 ? read_rows(db_, base, std::nullopt) : std::vector<SnapshotRow>{};
-    int64_t sequence = counter("outbox_sequence") + 1;
-    std::optional<std::string> payload = build_payload(base_rows, sequence);
-
     CommitResult result;
-    if (!payload && base != 0) {
+    result.snapshot_id = info.id;
+    auto write = [&](const std::optional<std::string>& payload, bool last) {
+      if (!payload) return;
+      result.sequence = insert_outbox_entry(info.module, "delta", info.id, last, *payload);
+      ++result.chunks;
+    };
+    {
+      RowCursor before(db_, base);  // id 0 has no rows: everything is added
+      RowCursor after(db_, info.id);
+      while (!before.done() || !after.done()) {
+        int order = before.done() ? 1 : after.done() ? -1 : compare_identity(before.row(), after.row());
+        if (order < 0) {
+          write(encoder.add({ChangeKind::kRemoved, before.row()}), false);
+          ++result.removed;
+          before.advance();
+        } else if (order > 0) {
+          write(encoder.add({ChangeKind::kAdded, after.row()}), false);
+          ++result.added;
+          after.advance();
+        } else {
+          if (before.row().values != after.row().values) {
+            write(encoder.add({ChangeKind::kChanged, after.row(), &before.row().values}), false);
+            ++result.changed;
+          }
+          before.advance();
+          after.advance();
+        }
+      }
+    }
+    write(encoder.finish(), true);
+
+    if (result.chunks == 0 && base != 0) {
       // Nothing changed: the base stays the acknowledged truth, with fresh times.
+      sqlite::Statement(db_, "DELETE FROM snapshots WHERE id = ?").bind(1, info.id).run();
       sqlite::Statement touch(db_, "UPDATE snapshots SET started_at = ?, finished_at = ? WHERE id = ?");
       touch.bind(1, info.started_at).bind(2, info.finished_at).bind(3, base).run();
       transaction.commit();
       result.snapshot_id = base;
       return result;
     }
-
     sqlite::Statement header(db_,
-                             "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count, state) "
-                             "VALUES (?, ?, ?, ?, ?, ?)");
-    header.bind(1, info.module)
-        .bind(2, info.manifest_type)
-        .bind(3, info.started_at)
-        .bind(4, info.finished_at)
-        .bind(5, static_cast<int64_t>(rows.size()))
-        .bind(6, std::string_view(payload ? "pending" : "acknowledged"))
+                             "UPDATE snapshots SET manifest_type = ?, started_at = ?, finished_at = ?, row_count = ?, "
+                             "state = ? WHERE id = ? AND state = 'staging'");
+    header.bind(1, info.manifest_type)
+        .bind(2, info.started_at)
+        .bind(3, info.finished_at)
+        .bind(4, info.row_count)
+        .bind(5, std::string_view(result.chunks > 0 ? "pending" : "acknowledged"))
+        .bind(6, info.id)
         .run();
-    result.snapshot_id = sqlite3_last_insert_rowid(db_.handle());
-    sqlite::Statement insert(db_,
-                             "INSERT INTO snapshot_rows (snapshot_id, table_name, row_key, columns) "
-                             "VALUES (?, ?, ?, ?)");
-    for (const SnapshotRow& row : rows) {
-      insert.bind(1, result.snapshot_id).bind(2, row.table).bind(3, row.key).bind(4, row.values).run();
+    if (sqlite3_changes(db_.handle()) != 1) {
+      return Error{"state store: snapshot " + std::to_string(info.id) + " is not being written"};
     }
-    if (payload) {
-      sqlite::Statement outbox(db_,
-                               "INSERT INTO outbox (sequence, module, kind, snapshot_id, created_at, payload) "
-                               "VALUES (?, ?, 'delta', ?, ?, ?)");
-      outbox.bind(1, sequence)
-          .bind(2, info.module)
-          .bind(3, result.snapshot_id)
-          .bind(4, unix_now())
-          .bind(5, *payload)
-          .run();
-      add_to_counter("outbox_sequence", 1);
-      add_to_counter("outbox_entries", 1);
-      add_to_counter("outbox_bytes", static_cast<int64_t>(payload->size()));
-      result.sequence = sequence;
-      result.dropped = enforce_outbox_bound();
+    if (result.chunks > 0) {
+      result.dropped = enforce_outbox_bound(info.id);
     } else {
-      prune_before(db_, info.module, result.snapshot_id);
+      prune_acknowledged_before(info.module, info.id);
     }
-    transaction.commit();
-    return result;
-  });
-}
-
-Result<CommitResult> StateStore::append_outbox(std::string_view module, std::string_view kind,
-                                               const std::function<std::string(int64_t sequence)>& build_payload) {
-  return guarded([&]() -> Result<CommitResult> {
-    std::lock_guard lock(mutex_);
-    sqlite::Transaction transaction(db_);
-    CommitResult result;
-    int64_t sequence = counter("outbox_sequence") + 1;
-    std::string payload = build_payload(sequence);
-    sqlite::Statement outbox(db_,
-                             "INSERT INTO outbox (sequence, module, kind, snapshot_id, created_at, payload) "
-                             "VALUES (?, ?, ?, 0, ?, ?)");
-    outbox.bind(1, sequence).bind(2, module).bind(3, kind).bind(4, unix_now()).bind(5, payload).run();
-    add_to_counter("outbox_sequence", 1);
-    add_to_counter("outbox_entries", 1);
-    add_to_counter("outbox_bytes", static_cast<int64_t>(payload.size()));
-    result.sequence = sequence;
-    result.dropped = enforce_outbox_bound();
     transaction.commit();
     return result;
   });
@@ -183,7 +180,7 @@ Result<std::optional<SnapshotInfo>> StateStore::latest_snapshot(std::string_view
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
                                 "SELECT id, manifest_type, started_at, finished_at, row_count, state FROM snapshots "
-                                "WHERE module = ? ORDER BY id DESC LIMIT 1");
+                                "WHERE module = ? AND state != 'staging' ORDER BY id DESC LIMIT 1");
     statement.bind(1, module);
     if (!statement.step()) return std::optional<SnapshotInfo>();
     return std::optional<SnapshotInfo>(SnapshotInfo{statement.integer(0), std::string(module), statement.text(1),
@@ -195,59 +192,18 @@ Result<std::optional<SnapshotInfo>> StateStore::latest_snapshot(std::string_view
 Result<std::vector<SnapshotRow>> StateStore::snapshot_rows(int64_t id, const std::optional<std::string>& table) {
   return guarded([&]() -> Result<std::vector<SnapshotRow>> {
     std::lock_guard lock(mutex_);
-    return read_rows(db_, id, table);
-  });
-}
-
-Result<std::optional<OutboxEntry>> StateStore::oldest_outbox_entry() {
-  return guarded([&]() -> Result<std::optional<OutboxEntry>> {
-    std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
-                                "SELECT sequence, module, kind, snapshot_id, created_at, payload FROM outbox "
-                                "ORDER BY sequence LIMIT 1");
-    if (!statement.step()) return std::optional<OutboxEntry>();
-    return std::optional<OutboxEntry>(OutboxEntry{statement.integer(0), statement.text(1), statement.text(2),
-                                                  statement.integer(3), statement.integer(4), statement.text(5)});
-  });
-}
-
-Result<bool> StateStore::acknowledge(int64_t sequence) {
-  return guarded([&]() -> Result<bool> {
-    std::lock_guard lock(mutex_);
-    sqlite::Transaction transaction(db_);
-    sqlite::Statement find(db_, "SELECT module, snapshot_id FROM outbox WHERE sequence = ?");
-    find.bind(1, sequence);
-    if (!find.step()) return false;
-    std::string module = find.text(0);
-    int64_t snapshot_id = find.integer(1);
-    find.reset();
-    remove_outbox_entry(sequence);
-    if (snapshot_id != 0) {
-      sqlite::Statement promote(db_, "UPDATE snapshots SET state = 'acknowledged' WHERE id = ?");
-      promote.bind(1, snapshot_id).run();
-      prune_before(db_, module, snapshot_id);
+                                "SELECT table_name, row_key, columns FROM snapshot_rows WHERE snapshot_id = ? "
+                                "AND (?2 IS NULL OR table_name = ?2) ORDER BY table_name, row_key");
+    statement.bind(1, id);
+    if (table) {
+      statement.bind(2, *table);
+    } else {
+      statement.bind_null(2);
     }
-    transaction.commit();
-    return true;
-  });
-}
-
-Result<bool> StateStore::has_pending_delta(std::string_view module) {
-  return guarded([&]() -> Result<bool> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "SELECT 1 FROM outbox WHERE module = ? AND kind = 'delta' LIMIT 1");
-    statement.bind(1, module);
-    return statement.step();
-  });
-}
-
-Result<OutboxStats> StateStore::outbox_stats() {
-  return guarded([&]() -> Result<OutboxStats> {
-    std::lock_guard lock(mutex_);
-    OutboxStats stats{counter("outbox_entries"), counter("outbox_bytes"), 0, 0};
-    stats.dropped = counter("outbox_dropped");
-    stats.last_sequence = counter("outbox_sequence");
-    return stats;
+    std::vector<SnapshotRow> rows;
+    while (statement.step()) rows.push_back({statement.text(0), statement.text(1), statement.text(2)});
+    return rows;
   });
 }
 
@@ -273,10 +229,6 @@ Status StateStore::set_last_scan_completed(std::string_view module, int64_t when
   });
 }
 
-}  // namespace vigil
-
-namespace vigil {
-
 Result<int64_t> StateStore::reset_uploaded_state() {
   return guarded([&]() -> Result<int64_t> {
     std::lock_guard lock(mutex_);
@@ -284,8 +236,11 @@ Result<int64_t> StateStore::reset_uploaded_state() {
     sqlite::Statement count(db_, "SELECT count(*) FROM outbox");
     count.step();
     int64_t dropped = count.integer(0);
+    count.reset();
     db_.exec("DELETE FROM outbox");
-    db_.exec("DELETE FROM snapshots");        // rows go with them (ON DELETE CASCADE)
+    db_.exec("UPDATE counters SET value = 0 WHERE name IN ('outbox_entries', 'outbox_bytes')");
+    // Rows go with them (ON DELETE CASCADE); a scan still writing keeps its staging snapshot.
+    db_.exec("DELETE FROM snapshots WHERE state != 'staging'");
     db_.exec("DELETE FROM module_schedule");  // so every module's next interval scan is due now
     transaction.commit();
     return dropped;

@@ -45,6 +45,13 @@ Statement& Statement::bind(int index, std::string_view text) {
   return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+  if (sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT) != SQLITE_OK) {
+    throw SqliteError("bind failed: " + db_.error_message());
+  }
+  return *this;
+}
+
 Statement& Statement::bind(int index, int64_t number) {
   if (sqlite3_bind_int64(stmt_, index, number) != SQLITE_OK) {
     throw SqliteError("bind failed: " + db_.error_message());

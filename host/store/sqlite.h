@@ -40,6 +40,8 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
 
   Statement& bind(int index, std::string_view text);
+  // Binary data (SQLite's length() counts its bytes; a TEXT value stops at a NUL).
+  Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind(int index, int64_t number);
   Statement& bind_null(int index);
   // Advances; true while a row is available.

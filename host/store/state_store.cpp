@@ -79,6 +79,28 @@ constexpr std::array kMigrations = {
       last_reason TEXT NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // Payloads become Protocol Buffers, in chunks. Entries of older versions
+    // (JSON) are dropped with their pending snapshots: each module's next
+    // delta, taken against its acknowledged base, carries those changes again.
+    R"sql(
+    DELETE FROM outbox;
+    DELETE FROM snapshots WHERE state = 'pending';
+    UPDATE counters SET value = 0 WHERE name IN ('outbox_entries', 'outbox_bytes');
+    ALTER TABLE outbox ADD COLUMN last_chunk INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX outbox_by_module;
+    CREATE INDEX outbox_by_module ON outbox (module, sequence);
+    CREATE INDEX outbox_by_snapshot ON outbox (snapshot_id);
+    CREATE TABLE outbox_set_aside (
+      sequence INTEGER PRIMARY KEY,
+      module TEXT NOT NULL,
+      kind TEXT NOT NULL,
+      bytes INTEGER NOT NULL,
+      attempts INTEGER NOT NULL,
+      set_aside_at INTEGER NOT NULL,
+      reason TEXT NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace

@@ -49,20 +49,58 @@ struct OutboxEntry {
   std::string kind;         // "delta" or "events"
   int64_t snapshot_id = 0;  // the pending snapshot this delta leads to
   int64_t created_at = 0;
-  std::string payload;
+  std::string payload;      // a serialised DeltaChunk or EventBatch (proto/)
+  bool last_chunk = true;   // a delta's last chunk completes its snapshot
+  int64_t attempts = 0;     // failed deliveries so far
+};
+
+struct SetAsideEntry {
+  int64_t sequence = 0;
+  std::string module;
+  std::string kind;
+  int64_t bytes = 0;
+  int64_t attempts = 0;
+  int64_t set_aside_at = 0;
+  std::string reason;
 };
 
 struct OutboxStats {
   int64_t depth = 0;
   int64_t bytes = 0;
-  int64_t dropped = 0;  // entries dropped to respect the bound, ever
+  int64_t dropped = 0;    // entries dropped to respect the bound, ever
+  int64_t set_aside = 0;  // entries the receiver refused for good, ever
   int64_t last_sequence = 0;
 };
 
 struct CommitResult {
   int64_t snapshot_id = 0;
-  std::optional<int64_t> sequence;  // set when a delta entered the outbox
-  int64_t dropped = 0;              // outbox entries dropped by this commit to respect the bound
+  std::optional<int64_t> sequence;  // the last outbox entry this commit wrote
+  int64_t chunks = 0;               // outbox entries this commit wrote
+  int64_t added = 0;
+  int64_t removed = 0;
+  int64_t changed = 0;
+  int64_t dropped = 0;  // outbox entries dropped by this commit to respect the bound
+};
+
+enum class ChangeKind { kAdded, kRemoved, kChanged };
+
+// One difference between two snapshots. `row` is the new row (added,
+// changed) or the old one (removed); `old_values` is set for changed rows.
+struct RowDifference {
+  ChangeKind kind;
+  const SnapshotRow& row;
+  const std::string* old_values = nullptr;
+};
+
+// Turns the differences of a commit into outbox payloads, a bounded chunk at
+// a time (delta/ implements it; the store knows no wire format).
+class DeltaEncoder {
+ public:
+  virtual ~DeltaEncoder() = default;
+  // Returns a complete chunk's payload when adding `change` filled one.
+  virtual std::optional<std::string> add(const RowDifference& change) = 0;
+  // The last chunk, marked as such; nullopt when nothing was added.
+  virtual std::optional<std::string> finish() = 0;
 };
 
 // Key hive layout: ScanOnDemand/<KeyName>/{CpuLimit,ScanOnDemand,ScanOnStartup}.
@@ -104,31 +142,52 @@ class StateStore {
   // Every manifest stored for `module`, ordered by type.
   Result<std::vector<Manifest>> manifests(std::string_view module);
 
-  // Builds an outbox payload from the module's acknowledged base rows (sorted;
-  // empty without a base) and the sequence number the entry will carry.
-  // Returns nullopt when the scan changed nothing.
-  using PayloadBuilder =
-      std::function<std::optional<std::string>(const std::vector<SnapshotRow>& base, int64_t sequence)>;
+  // A scan's rows go to the store as the scan emits them, in bounded batches,
+  // into a "staging" snapshot that no reader sees; commit_snapshot completes
+  // it. Staging snapshots left by a crash are dropped when the store opens.
+  Result<int64_t> begin_snapshot(std::string_view module, int64_t started_at);
+  // Adds a batch of rows in one transaction. A (table, key) the snapshot
+  // already has is an error naming it, and nothing of the batch is kept.
+  Status add_snapshot_rows(int64_t snapshot_id, const std::vector<SnapshotRow>& rows);
+  // Drops a staging snapshot and its rows (a failed or cancelled scan).
+  Status discard_snapshot(int64_t snapshot_id);
+  // Drops every staging snapshot: those a crash left behind. Only the daemon,
+  // at start, calls it (vigilctl opens the store while scans run).
+  Result<int64_t> drop_staging_snapshots();
 
-  // Records a completed scan in one transaction: with a payload, a "pending"
-  // snapshot and its outbox entry; without one (nothing changed), only the
-  // base snapshot's times move. `rows` must be sorted by (table, key).
-  // Enforces the outbox bound, dropping the oldest entries (counted).
-  Result<CommitResult> commit_snapshot(const SnapshotInfo& info, const std::vector<SnapshotRow>& rows,
-                                       const PayloadBuilder& build_payload);
-  // Appends an entry with no snapshot behind it (a batch of real-time events),
-  // built from the sequence number it will carry. Enforces the outbox bound.
-  Result<CommitResult> append_outbox(std::string_view module, std::string_view kind,
-                                     const std::function<std::string(int64_t sequence)>& build_payload);
+  // Completes staging snapshot `info.id`: merges its rows with the module's
+  // acknowledged base (two sorted cursors, constant memory), hands every
+  // difference to `encoder` and writes the payloads it returns to the outbox,
+  // one entry (and sequence) each, all in one transaction. With no difference
+  // the staging snapshot is dropped and only the base's times move. Enforces
+  // the outbox bound, dropping the oldest entries (counted) but never this
+  // snapshot's.
+  Result<CommitResult> commit_snapshot(const SnapshotInfo& info, DeltaEncoder& encoder);
+  // Appends an entry with no snapshot behind it (a batch of real-time events).
+  // Enforces the outbox bound.
+  Result<CommitResult> append_outbox(std::string_view module, std::string_view kind, std::string_view payload);
+  // The newest snapshot a reader may see (pending or acknowledged).
   Result<std::optional<SnapshotInfo>> latest_snapshot(std::string_view module);
   // Rows of snapshot `id`, ordered by table then key; only `table` when given.
   Result<std::vector<SnapshotRow>> snapshot_rows(int64_t id, const std::optional<std::string>& table);
 
-  // The outbox, oldest first. acknowledge() makes the entry's snapshot the
-  // module's acknowledged base; acknowledging an unknown sequence is a no-op
-  // returning false (uploads are idempotent).
+  // The outbox. Each module's entries are delivered in sequence order;
+  // modules are independent of each other. acknowledge() of a delta's last
+  // chunk makes its snapshot the module's acknowledged base; acknowledging an
+  // unknown sequence is a no-op returning false (uploads are idempotent).
   Result<std::optional<OutboxEntry>> oldest_outbox_entry();
+  Result<std::optional<OutboxEntry>> oldest_outbox_entry(std::string_view module);
+  // Modules with entries in the outbox, by name.
+  Result<std::vector<std::string>> outbox_modules();
   Result<bool> acknowledge(int64_t sequence);
+  // Counts a failed delivery of `sequence`; returns its attempts so far.
+  Result<int64_t> record_upload_attempt(int64_t sequence);
+  // Moves an entry the receiver refuses for good out of the outbox, with its
+  // reason. For a delta chunk, the rest of its snapshot's chunks and the
+  // pending snapshot go too: the module's next delta, taken against the
+  // acknowledged base, carries those changes again. Returns the entries moved.
+  Result<int64_t> set_aside(int64_t sequence, std::string_view reason);
+  Result<std::vector<SetAsideEntry>> set_aside_entries(int64_t limit);
   Result<bool> has_pending_delta(std::string_view module);
   Result<OutboxStats> outbox_stats();
   void set_outbox_limits(int64_t max_entries, int64_t max_bytes);
@@ -161,8 +220,12 @@ class StateStore {
 
   int64_t counter(const char* name);
   void add_to_counter(const char* name, int64_t amount);
-  int64_t enforce_outbox_bound();
+  int64_t enforce_outbox_bound(int64_t keep_snapshot);
+  void prune_acknowledged_before(std::string_view module, int64_t keep);
+  Result<CommitResult> commit_with_delta(const SnapshotInfo& info, DeltaEncoder& encoder);
   void remove_outbox_entry(int64_t sequence);
+  int64_t insert_outbox_entry(std::string_view module, std::string_view kind, int64_t snapshot_id, bool last_chunk,
+                              std::string_view payload);
 
   std::mutex mutex_;
   sqlite::Database db_;

@@ -176,6 +176,8 @@ int main(int argc, char** argv) {
   auto* results = admin->add_subcommand("results", "an agent's current results (JSON)");
   results->add_option("--agent", agent_id)->required();
   results->add_option("--module", module);
+  bool summary = false;
+  results->add_flag("--summary", summary, "snapshots and upload counts only, not the rows");
 
   int64_t limit = 100;
   auto* events = admin->add_subcommand("events", "an agent's latest events, oldest first (JSON)");
@@ -276,11 +278,11 @@ int main(int argc, char** argv) {
       require_agent(store, agent_id);
       std::optional<std::string> only;
       if (!module.empty()) only = module;
-      std::cout << json{{"agent", agent_json(*store.agent(agent_id))},
-                        {"uploads", store.upload_counts(agent_id)},
-                        {"results", store.results(agent_id, only)}}
-                       .dump(2)
-                << "\n";
+      json document = {{"agent", agent_json(*store.agent(agent_id))},
+                       {"uploads", store.upload_counts(agent_id)},
+                       {"snapshots", store.snapshots(agent_id)}};
+      if (!summary) document["results"] = store.results(agent_id, only);
+      std::cout << document.dump(2) << "\n";
     } else if (events->parsed()) {
       require_agent(store, agent_id);
       std::optional<std::string> only;

@@ -37,6 +37,18 @@ constexpr const char* kSchema = R"sql(
     row_values TEXT NOT NULL, PRIMARY KEY (agent_id, module, table_name, row_key)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS agent_events (
     agent_id TEXT NOT NULL, module TEXT NOT NULL, sequence INTEGER NOT NULL, event TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS module_sequences (
+    agent_id TEXT NOT NULL, module TEXT NOT NULL, last_sequence INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, module)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS staged_snapshots (
+    agent_id TEXT NOT NULL, module TEXT NOT NULL, snapshot_id INTEGER NOT NULL, next_chunk INTEGER NOT NULL,
+    PRIMARY KEY (agent_id, module)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS staged_rows (
+    agent_id TEXT NOT NULL, module TEXT NOT NULL, table_name TEXT NOT NULL, row_key TEXT NOT NULL,
+    row_values TEXT, PRIMARY KEY (agent_id, module, table_name, row_key)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS complete_snapshots (
+    agent_id TEXT NOT NULL, module TEXT NOT NULL, snapshot_id INTEGER NOT NULL, row_count INTEGER NOT NULL,
+    chunks INTEGER NOT NULL, completed_at INTEGER NOT NULL, PRIMARY KEY (agent_id, module)) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS plugin_packages (
     module TEXT PRIMARY KEY, version TEXT NOT NULL, library BLOB NOT NULL, signature BLOB NOT NULL);
 )sql";
@@ -288,48 +300,131 @@ void PlatformStore::command_done(const std::string& agent_id, int64_t id) {
   sqlite::Statement(db_, "DELETE FROM commands WHERE agent_id = ? AND id = ?").bind(1, agent_id).bind(2, id).run();
 }
 
+namespace {
+
+// A row's columns as the canonical JSON object text the agent keys rows by.
+std::string columns_text(const google::protobuf::RepeatedPtrField<v1::Column>& columns) {
+  json object = json::object();
+  for (const auto& column : columns) object[column.name()] = column.value();
+  return object.dump();
+}
+
+}  // namespace
+
+int64_t PlatformStore::stage_chunk(const std::string& agent_id, const std::string& module, const v1::DeltaChunk& chunk) {
+  if (chunk.module() != module) {
+    throw std::invalid_argument("chunk of module '" + chunk.module() + "' uploaded as module '" + module + "'");
+  }
+  if (chunk.chunk_index() == 0) {
+    // A new snapshot: whatever an earlier, never completed one staged goes.
+    sqlite::Statement(db_, "DELETE FROM staged_rows WHERE agent_id = ? AND module = ?")
+        .bind(1, agent_id)
+        .bind(2, module)
+        .run();
+    sqlite::Statement(db_,
+                      "INSERT INTO staged_snapshots (agent_id, module, snapshot_id, next_chunk) VALUES (?, ?, ?, 0) "
+                      "ON CONFLICT DO UPDATE SET snapshot_id = excluded.snapshot_id, next_chunk = 0")
+        .bind(1, agent_id)
+        .bind(2, module)
+        .bind(3, chunk.snapshot_id())
+        .run();
+  }
+  sqlite::Statement staged(db_, "SELECT snapshot_id, next_chunk FROM staged_snapshots WHERE agent_id = ? AND module = ?");
+  staged.bind(1, agent_id).bind(2, module);
+  if (!staged.step() || staged.integer(0) != chunk.snapshot_id() ||
+      staged.integer(1) != static_cast<int64_t>(chunk.chunk_index())) {
+    throw std::invalid_argument("chunk " + std::to_string(chunk.chunk_index()) + " of snapshot " +
+                                std::to_string(chunk.snapshot_id()) + " arrived without the chunks before it");
+  }
+  staged.reset();
+  sqlite::Statement stage(db_,
+                          "INSERT INTO staged_rows (agent_id, module, table_name, row_key, row_values) "
+                          "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET row_values = excluded.row_values");
+  int64_t rows = 0;
+  for (const auto* part : {&chunk.added(), &chunk.changed(), &chunk.removed()}) {
+    for (const v1::Row& row : *part) {
+      if (row.table().empty() || row.key().empty()) throw std::invalid_argument("a row without table or key");
+      stage.bind(1, agent_id).bind(2, module).bind(3, row.table()).bind(4, columns_text(row.key()));
+      if (part == &chunk.removed()) {
+        stage.bind_null(5);  // NULL: remove the row
+      } else {
+        stage.bind(5, columns_text(row.values()));
+      }
+      stage.run();
+      ++rows;
+    }
+  }
+  sqlite::Statement(db_, "UPDATE staged_snapshots SET next_chunk = next_chunk + 1 WHERE agent_id = ? AND module = ?")
+      .bind(1, agent_id)
+      .bind(2, module)
+      .run();
+  if (chunk.last_chunk()) complete_snapshot(agent_id, module, chunk);
+  return rows;
+}
+
+void PlatformStore::complete_snapshot(const std::string& agent_id, const std::string& module,
+                                      const v1::DeltaChunk& chunk) {
+  // Set-wise, inside the upload's transaction: readers of agent_rows see the
+  // snapshot before or after, never half of it, and memory stays flat.
+  sqlite::Statement(db_,
+                    "INSERT INTO agent_rows (agent_id, module, table_name, row_key, row_values) "
+                    "SELECT agent_id, module, table_name, row_key, row_values FROM staged_rows "
+                    "WHERE agent_id = ?1 AND module = ?2 AND row_values IS NOT NULL "
+                    "ON CONFLICT DO UPDATE SET row_values = excluded.row_values")
+      .bind(1, agent_id)
+      .bind(2, module)
+      .run();
+  sqlite::Statement(db_,
+                    "DELETE FROM agent_rows WHERE agent_id = ?1 AND module = ?2 AND (table_name, row_key) IN "
+                    "(SELECT table_name, row_key FROM staged_rows WHERE agent_id = ?1 AND module = ?2 "
+                    "AND row_values IS NULL)")
+      .bind(1, agent_id)
+      .bind(2, module)
+      .run();
+  sqlite::Statement(db_, "DELETE FROM staged_rows WHERE agent_id = ? AND module = ?").bind(1, agent_id).bind(2, module).run();
+  sqlite::Statement(db_, "DELETE FROM staged_snapshots WHERE agent_id = ? AND module = ?")
+      .bind(1, agent_id)
+      .bind(2, module)
+      .run();
+  sqlite::Statement(db_,
+                    "INSERT INTO complete_snapshots (agent_id, module, snapshot_id, row_count, chunks, completed_at) "
+                    "VALUES (?, ?, ?, ?, ?, unixepoch()) ON CONFLICT DO UPDATE SET snapshot_id = excluded.snapshot_id, "
+                    "row_count = excluded.row_count, chunks = excluded.chunks, completed_at = excluded.completed_at")
+      .bind(1, agent_id)
+      .bind(2, module)
+      .bind(3, chunk.snapshot_id())
+      .bind(4, chunk.row_count())
+      .bind(5, static_cast<int64_t>(chunk.chunk_index()) + 1)
+      .run();
+}
+
 UploadOutcome PlatformStore::apply_upload(const std::string& agent_id, int64_t sequence, const std::string& module,
                                           const std::string& kind, const std::string& payload, int64_t now) {
   sqlite::Transaction transaction(db_);
-  sqlite::Statement last(db_, "SELECT last_sequence FROM agents WHERE id = ?");
-  last.bind(1, agent_id);
-  if (!last.step()) throw std::invalid_argument("unknown agent");
-  if (sequence <= last.integer(0)) return {true, 0};
+  sqlite::Statement known(db_, "SELECT 1 FROM agents WHERE id = ?");
+  known.bind(1, agent_id);
+  if (!known.step()) throw std::invalid_argument("unknown agent");
+  known.reset();
+  // Each module's uploads arrive in sequence order; modules interleave.
+  sqlite::Statement last(db_, "SELECT last_sequence FROM module_sequences WHERE agent_id = ? AND module = ?");
+  last.bind(1, agent_id).bind(2, module);
+  if (last.step() && sequence <= last.integer(0)) return {true, 0};
+  last.reset();
 
-  json document = json::parse(payload);  // throws on anything but JSON
-  if (!document.is_object()) throw std::invalid_argument("payload is not a JSON object");
   int64_t rows = 0;
   if (kind == "delta") {
-    const json& delta = document.at("delta");
-    sqlite::Statement upsert(db_,
-                             "INSERT INTO agent_rows (agent_id, module, table_name, row_key, row_values) "
-                             "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET row_values = excluded.row_values");
-    sqlite::Statement remove(
-        db_, "DELETE FROM agent_rows WHERE agent_id = ? AND module = ? AND table_name = ? AND row_key = ?");
-    for (const char* part : {"added", "changed"}) {
-      for (const json& row : delta.at(part)) {
-        const json& values = row.contains("values") ? row.at("values") : row.at("new");
-        upsert.bind(1, agent_id)
-            .bind(2, module)
-            .bind(3, row.at("table").get<std::string>())
-            .bind(4, row.at("key").dump())
-            .bind(5, values.dump())
-            .run();
-        ++rows;
-      }
-    }
-    for (const json& row : delta.at("removed")) {
-      remove.bind(1, agent_id)
-          .bind(2, module)
-          .bind(3, row.at("table").get<std::string>())
-          .bind(4, row.at("key").dump())
-          .run();
-      ++rows;
-    }
+    v1::DeltaChunk chunk;
+    if (!chunk.ParseFromString(payload)) throw std::invalid_argument("payload is not a DeltaChunk");
+    rows = stage_chunk(agent_id, module, chunk);
   } else if (kind == "events") {
+    v1::EventBatch batch;
+    if (!batch.ParseFromString(payload)) throw std::invalid_argument("payload is not an EventBatch");
     sqlite::Statement insert(db_, "INSERT INTO agent_events (agent_id, module, sequence, event) VALUES (?, ?, ?, ?)");
-    for (const json& event : document.at("events")) {
-      insert.bind(1, agent_id).bind(2, module).bind(3, sequence).bind(4, event.dump()).run();
+    for (const v1::Event& event : batch.events()) {
+      json values = json::object();
+      for (const auto& column : event.values()) values[column.name()] = column.value();
+      json document = {{"table", event.table()}, {"time_ms", event.time_ms()}, {"values", std::move(values)}};
+      insert.bind(1, agent_id).bind(2, module).bind(3, sequence).bind(4, document.dump()).run();
       ++rows;
     }
   } else {
@@ -346,7 +441,17 @@ UploadOutcome PlatformStore::apply_upload(const std::string& agent_id, int64_t s
       .bind(6, static_cast<int64_t>(payload.size()))
       .bind(7, rows)
       .run();
-  sqlite::Statement(db_, "UPDATE agents SET last_sequence = ? WHERE id = ?").bind(1, sequence).bind(2, agent_id).run();
+  sqlite::Statement(db_,
+                    "INSERT INTO module_sequences (agent_id, module, last_sequence) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO UPDATE SET last_sequence = excluded.last_sequence")
+      .bind(1, agent_id)
+      .bind(2, module)
+      .bind(3, sequence)
+      .run();
+  sqlite::Statement(db_, "UPDATE agents SET last_sequence = max(last_sequence, ?) WHERE id = ?")
+      .bind(1, sequence)
+      .bind(2, agent_id)
+      .run();
   transaction.commit();
   return {false, rows};
 }
@@ -393,6 +498,29 @@ json PlatformStore::upload_counts(const std::string& agent_id) {
                                  {"last_upload", statement.integer(3)}};
   }
   return counts;
+}
+
+json PlatformStore::snapshots(const std::string& agent_id) {
+  json modules = json::object();
+  sqlite::Statement complete(db_,
+                             "SELECT module, snapshot_id, row_count, chunks, completed_at FROM complete_snapshots "
+                             "WHERE agent_id = ? ORDER BY module");
+  complete.bind(1, agent_id);
+  while (complete.step()) {
+    modules[complete.text(0)]["complete"] = {{"snapshot_id", complete.integer(1)},
+                                             {"row_count", complete.integer(2)},
+                                             {"chunks", complete.integer(3)},
+                                             {"completed_at", complete.integer(4)}};
+  }
+  sqlite::Statement held(db_, "SELECT module, count(*) FROM agent_rows WHERE agent_id = ? GROUP BY module");
+  held.bind(1, agent_id);
+  while (held.step()) modules[held.text(0)]["rows"] = held.integer(1);
+  sqlite::Statement arriving(db_, "SELECT module, snapshot_id, next_chunk FROM staged_snapshots WHERE agent_id = ?");
+  arriving.bind(1, agent_id);
+  while (arriving.step()) {
+    modules[arriving.text(0)]["arriving"] = {{"snapshot_id", arriving.integer(1)}, {"chunks", arriving.integer(2)}};
+  }
+  return modules;
 }
 
 void PlatformStore::put_package(const std::string& module, const std::string& version, const std::string& library,

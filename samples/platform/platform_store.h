@@ -14,8 +14,11 @@
 #include <vector>
 
 #include "store/sqlite.h"
+#include "vigil/agent/v1/agent.pb.h"
 
 namespace vigil::platform {
+
+namespace v1 = ::vigil::agent::v1;
 
 struct ActivationKey {
   std::string id;
@@ -100,14 +103,19 @@ class PlatformStore {
   std::vector<std::string> agents_with_commands();
   void command_done(const std::string& agent_id, int64_t id);
 
-  // Applies one upload exactly once: a sequence at or below the agent's last
-  // is acknowledged as a duplicate and changes nothing. Throws on a payload
-  // that is not a Vigil outbox document (nothing applied).
+  // Applies one upload exactly once: a sequence at or below the last one of
+  // its (agent, module) is acknowledged as a duplicate and changes nothing.
+  // A delta's chunks are staged until its last chunk arrives, then applied
+  // together. Throws on a payload that is not a DeltaChunk or EventBatch, or
+  // a chunk out of order (nothing applied).
   UploadOutcome apply_upload(const std::string& agent_id, int64_t sequence, const std::string& module,
                              const std::string& kind, const std::string& payload, int64_t now);
   // module -> table -> rows ({key, values}) of the agent's current state.
   nlohmann::json results(const std::string& agent_id, const std::optional<std::string>& module);
   nlohmann::json upload_counts(const std::string& agent_id);
+  // module -> the last complete snapshot ({snapshot_id, row_count, chunks,
+  // completed_at}), the rows the platform holds, and a snapshot still arriving ({snapshot_id, chunks}).
+  nlohmann::json snapshots(const std::string& agent_id);
   // The agent's latest `limit` events (oldest first), each {module, sequence, event}.
   nlohmann::json events(const std::string& agent_id, const std::optional<std::string>& module, int64_t limit);
 
@@ -117,6 +125,9 @@ class PlatformStore {
 
  private:
   void bump_generation();
+  // Stages a chunk's rows; the last chunk applies the whole snapshot. Returns the chunk's rows.
+  int64_t stage_chunk(const std::string& agent_id, const std::string& module, const v1::DeltaChunk& chunk);
+  void complete_snapshot(const std::string& agent_id, const std::string& module, const v1::DeltaChunk& chunk);
 
   sqlite::Database db_;
   std::unique_ptr<sqlite::Statement> generation_query_;

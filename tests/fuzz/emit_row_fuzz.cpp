@@ -37,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static vigil_plugin_host* context = [] {
     auto* host = new vigil_plugin_host();  // lives for the whole run
     host->module = "fuzz";
+    host->store = vigil::StateStore::open(":memory:").value().release();
     return host;
   }();
   if (size < 1) return 0;
@@ -47,17 +48,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < pair_count; ++i) columns.push_back({str(parts[1 + 2 * i]), str(parts[2 + 2 * i])});
 
   vigil_scan scan(context, 100);
+  int64_t snapshot = context->store->begin_snapshot("fuzz", 0).value();
+  vigil::SnapshotWriter rows(*context->store, snapshot);
+  scan.rows = &rows;
   for (int repeat = 0; repeat < 2; ++repeat) {  // the second emit of the same row must be refused
     vigil_status status = vigil::host_api()->emit_row(&scan, str(parts[0]), columns.data(), key_count,
                                                       columns.data() + key_count, pair_count - key_count);
     if (status == VIGIL_OK && repeat == 1) __builtin_trap();
     if (status != VIGIL_OK && scan.error.empty()) __builtin_trap();  // every refusal has a reason
   }
-  for (const auto& row : scan.rows) {
+  if (!rows.flush().ok()) __builtin_trap();
+  for (const auto& row : context->store->snapshot_rows(snapshot, std::nullopt).value()) {
     if (nlohmann::json::parse(row.key, nullptr, false).is_discarded() ||
         nlohmann::json::parse(row.values, nullptr, false).is_discarded()) {
       __builtin_trap();
     }
   }
+  (void)context->store->discard_snapshot(snapshot);
   return 0;
 }

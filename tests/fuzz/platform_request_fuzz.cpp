@@ -1,6 +1,7 @@
 // Fuzzes the reference platform's request handling: arbitrary bodies for
 // every endpoint, also re-signed with a real agent's id and token so the
-// fuzzer reaches past authentication (check-in, manifest, upload payloads).
+// fuzzer reaches past authentication (check-in, manifest, upload payloads:
+// delta chunks and event batches).
 // Every reply must be a 200 or a 4xx/503 with a reason; nothing may crash.
 #include <unistd.h>
 #include <cstdint>
@@ -54,6 +55,20 @@ std::string signed_as_agent(const World& world, const std::string& input) {
   return message.SerializeAsString();
 }
 
+// The input as a DeltaChunk or EventBatch payload in a signed upload, with
+// the next sequence: the fuzzer reaches chunk staging and snapshot completion.
+std::string wrapped_upload(const World& world, const std::string& payload, bool events) {
+  static int64_t sequence = 0;
+  v1::UploadRequest request;
+  request.set_agent_id(world.agent_id);
+  request.set_agent_token(world.token);
+  request.set_sequence(++sequence);
+  request.set_module("testscan");
+  request.set_kind(events ? "events" : "delta");
+  request.set_payload(payload);
+  return request.SerializeAsString();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -67,7 +82,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (choice & 0x80) {
     if (endpoint == "/v1/checkin") body = signed_as_agent<v1::CheckinRequest>(world, body);
     if (endpoint == "/v1/manifest") body = signed_as_agent<v1::ManifestRequest>(world, body);
-    if (endpoint == "/v1/upload") body = signed_as_agent<v1::UploadRequest>(world, body);
+    if (endpoint == "/v1/upload") {
+      body = (choice & 0x40) ? wrapped_upload(world, body, choice & 0x20) : signed_as_agent<v1::UploadRequest>(world, body);
+    }
   }
   auto reply = world.service->handle(endpoint, body);
   bool known = reply.status == 200 || reply.status == 503 || (reply.status >= 400 && reply.status < 500);

@@ -9,11 +9,13 @@
 #include "daemon_fixture.h"
 #include "platform_process.h"
 #include "store/state_store.h"
+#include "vigil/agent/v1/agent.pb.h"
 
 namespace vigil::test {
 namespace {
 
 namespace fs = std::filesystem;
+namespace v1 = ::vigil::agent::v1;
 
 class PlatformLinkTest : public ::testing::Test {
  protected:
@@ -301,6 +303,79 @@ TEST_F(PlatformLinkTest, PlatformKilledDuringUploadsLosesAndDoublesNothing) {
   EXPECT_EQ(record["last_sequence"], status_of(agent_root())["outbox"]["last_sequence"]);
   int64_t uploads = platform_->admin_json({"results", "--agent", id})["uploads"]["testscan"]["uploads"];
   EXPECT_EQ(uploads, record["last_sequence"].get<int64_t>());  // every sequence applied exactly once
+}
+
+// 300,000 rows become a delta of many chunks; the platform and the agent are
+// killed while they flow. The platform ends with every row, each chunk
+// applied once, and never showed part of the snapshot as current.
+TEST_F(PlatformLinkTest, A300kRowDeltaArrivesWholeInChunksAppliedOnceThroughKills) {
+  publish_manifest("rows t 300000 16\n");
+  set_config(agent_root(), "OutboxChunkBytes", "262144");
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string id = agent_id_of(agent_root());
+  auto summary = [&] { return platform_->admin_json({"results", "--agent", id, "--summary"}); };
+  auto chunks_arrived = [&] {
+    json testscan = summary()["snapshots"]["testscan"];
+    return testscan.contains("arriving") ? testscan["arriving"]["chunks"].get<int64_t>() : int64_t{0};
+  };
+  ASSERT_TRUE(eventually([&] { return chunks_arrived() >= 3; }, 120)) << daemon_->log();
+  EXPECT_FALSE(summary()["snapshots"]["testscan"].contains("rows"));  // nothing current before the last chunk
+  platform_->kill(SIGKILL);
+  ASSERT_TRUE(platform_->start()) << platform_->log();
+  int64_t before = chunks_arrived();
+  ASSERT_TRUE(eventually([&] { return chunks_arrived() > before + 2; }, 60)) << daemon_->log();
+  ::kill(daemon_->pid(), SIGKILL);
+  daemon_->stop();
+  start_agent(agent_root());
+
+  ASSERT_TRUE(eventually([&] { return summary()["snapshots"]["testscan"].contains("complete"); }, 120))
+      << daemon_->log();
+  json result = summary();
+  json snapshot = result["snapshots"]["testscan"];
+  EXPECT_EQ(snapshot["complete"]["row_count"], 300000);
+  EXPECT_EQ(snapshot["rows"], 300000);
+  EXPECT_GE(snapshot["complete"]["chunks"], 20);
+  EXPECT_EQ(result["uploads"]["testscan"]["uploads"], snapshot["complete"]["chunks"]);  // each applied once
+  EXPECT_EQ(result["uploads"]["testscan"]["rows_changed"], 300000);
+  ASSERT_TRUE(eventually([&] { return status_of(agent_root())["outbox"]["depth"] == 0; }, 30)) << daemon_->log();
+}
+
+// An entry the platform refuses for good (here: a chunk out of order, 422) is
+// tried a bounded number of times, then set aside and shown; the module's
+// later entries and other modules' deltas are delivered.
+TEST_F(PlatformLinkTest, APoisonEntryIsSetAsideAndTheNextDeltaArrives) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string id = agent_id_of(agent_root());
+  ASSERT_TRUE(eventually([&] { return platform_results(id)["testscan"]["t"].size() == 2; })) << daemon_->log();
+  daemon_->stop();
+  {
+    // A chunk the platform cannot place, queued before a new scan's delta.
+    auto store = std::move(StateStore::open(agent_root() / "var/lib/vigil/config.db").value());
+    v1::DeltaChunk orphan;
+    orphan.set_module("testscan");
+    orphan.set_snapshot_id(999);
+    orphan.set_chunk_index(5);
+    ASSERT_TRUE(store->append_outbox("testscan", "delta", orphan.SerializeAsString()).ok());
+  }
+  publish_manifest("row t a one\nrow t b two\nrow t c three\n");
+  start_agent(agent_root());
+  auto agent_store = std::move(StateStore::open(agent_root() / "var/lib/vigil/config.db").value());
+  ASSERT_TRUE(eventually([&] {
+    auto manifest = agent_store->manifest("testscan", "testscan");
+    return manifest.ok() && manifest.value() && manifest.value()->body.find("three") != std::string::npos;
+  })) << daemon_->log();
+  // Waits behind the pending (orphan) delta, then runs once it is set aside.
+  ASSERT_EQ(vigilctl(agent_root(), {"demand", "--type", "testscan"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return platform_results(id)["testscan"]["t"].size() == 3; }, 60)) << daemon_->log();
+  json outbox = status_of(agent_root())["outbox"];
+  EXPECT_EQ(outbox["set_aside"], 1);
+  ASSERT_EQ(outbox["recently_set_aside"].size(), 1u);
+  EXPECT_NE(outbox["recently_set_aside"][0]["reason"].get<std::string>().find("422"), std::string::npos) << outbox;
+  EXPECT_NE(daemon_->log().find("set aside"), std::string::npos);
+  auto shown = vigilctl(agent_root(), {"status"});
+  EXPECT_NE(shown.out.find("set aside"), std::string::npos) << shown.out;
 }
 
 TEST_F(PlatformLinkTest, RefusesACertificateForAnotherHost) {

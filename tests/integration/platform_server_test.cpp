@@ -125,32 +125,81 @@ TEST_F(PlatformServerTest, BadRequestsGet4xxAndTheServerLivesOn) {
   EXPECT_TRUE(platform_->serving());
 }
 
-TEST_F(PlatformServerTest, UploadsAreAppliedOnceAndBadPayloadsRefused) {
+// A chunk of snapshot `snapshot` of module "testscan" adding row `id` of table t.
+std::string chunk_adding(int64_t snapshot, uint32_t index, bool last, const std::string& id) {
+  v1::DeltaChunk chunk;
+  chunk.set_module("testscan");
+  chunk.set_snapshot_id(snapshot);
+  chunk.set_chunk_index(index);
+  chunk.set_last_chunk(last);
+  v1::Row* row = chunk.add_added();
+  row->set_table("t");
+  v1::Column* key = row->add_key();
+  key->set_name("id");
+  key->set_value(id);
+  v1::Column* value = row->add_values();
+  value->set_name("v");
+  value->set_value("1");
+  return chunk.SerializeAsString();
+}
+
+TEST_F(PlatformServerTest, UploadsAreAppliedOncePerModuleAndBadPayloadsRefused) {
   v1::ProvisionResponse agent = provision("f");
   auto c = client();
   v1::UploadRequest upload;
   upload.set_agent_id(agent.agent_id());
   upload.set_agent_token(agent.agent_token());
-  upload.set_sequence(1);
   upload.set_module("testscan");
   upload.set_kind("delta");
-  upload.set_payload(
-      R"({"delta":{"added":[{"table":"t","key":{"id":"a"},"values":{"v":"1"}}],"removed":[],"changed":[]}})");
-  for (bool duplicate : {false, true}) {
+  auto send = [&](int64_t sequence, const std::string& payload) -> std::optional<v1::UploadResponse> {
+    upload.set_sequence(sequence);
+    upload.set_payload(payload);
     auto reply = c->post("/v1/upload", upload.SerializeAsString());
-    ASSERT_TRUE(reply.ok()) << reply.error();
+    if (!reply.ok()) return std::nullopt;
     v1::UploadResponse response;
-    ASSERT_TRUE(response.ParseFromString(reply.value()));
-    EXPECT_EQ(response.acknowledged_sequence(), 1);
-    EXPECT_EQ(response.duplicate(), duplicate);
-  }
-  upload.set_sequence(2);
-  upload.set_payload("{\"delta\": 7}");
-  EXPECT_FALSE(c->post("/v1/upload", upload.SerializeAsString()).ok());
+    EXPECT_TRUE(response.ParseFromString(reply.value()));
+    EXPECT_EQ(response.acknowledged_sequence(), sequence);
+    return response;
+  };
+  auto results = [&] { return platform_->admin_json({"results", "--agent", agent.agent_id()})["results"]; };
+
+  // A snapshot in three chunks: nothing is visible until the last one is applied.
+  ASSERT_FALSE(send(5, chunk_adding(1, 0, false, "a"))->duplicate());
+  EXPECT_TRUE(send(5, chunk_adding(1, 0, false, "a"))->duplicate());  // a retry after a lost reply
+  ASSERT_TRUE(send(6, chunk_adding(1, 1, false, "b")));
+  EXPECT_FALSE(results().contains("testscan"));
+  ASSERT_TRUE(send(9, chunk_adding(1, 2, true, "c")));  // gaps between sequences are normal
+  EXPECT_EQ(results()["testscan"]["t"].size(), 3u);
+
+  // Another module's sequences interleave with these and are counted on their own.
+  upload.set_module("other");
+  upload.set_kind("events");
+  v1::EventBatch batch;
+  batch.add_events()->set_table("fs");
+  ASSERT_FALSE(send(7, batch.SerializeAsString())->duplicate());
+  upload.set_module("testscan");
+  upload.set_kind("delta");
+
+  // Out of order, not a chunk, not this module: refused for good (422), nothing applied.
+  EXPECT_FALSE(send(10, chunk_adding(2, 1, true, "d")));
   EXPECT_EQ(c->http_status(), 422);
-  json results = platform_->admin_json({"results", "--agent", agent.agent_id()});
-  EXPECT_EQ(results["results"]["testscan"]["t"].size(), 1u);
-  EXPECT_EQ(results["uploads"]["testscan"]["uploads"], 1);
+  EXPECT_FALSE(send(11, "\xff\xff not protobuf"));
+  EXPECT_EQ(c->http_status(), 422);
+  upload.set_module("vm");
+  EXPECT_FALSE(send(12, chunk_adding(2, 0, true, "d")));
+  EXPECT_EQ(c->http_status(), 422);
+  upload.set_module("testscan");
+  EXPECT_EQ(results()["testscan"]["t"].size(), 3u);
+
+  // A snapshot that never completed is replaced by the next one's first chunk.
+  ASSERT_TRUE(send(13, chunk_adding(3, 0, false, "stale")));
+  ASSERT_TRUE(send(14, chunk_adding(4, 0, true, "e")));
+  json rows = results()["testscan"]["t"];
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) EXPECT_NE(row["key"]["id"], "stale");
+  json uploads = platform_->admin_json({"results", "--agent", agent.agent_id()})["uploads"];
+  EXPECT_EQ(uploads["testscan"]["uploads"], 5);
+  EXPECT_EQ(uploads["other"]["uploads"], 1);
 }
 
 TEST_F(PlatformServerTest, ACheckinFromAnotherMachineIsToldToReprovision) {

@@ -17,7 +17,9 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstdio>
 
 #include <chrono>
 #include <sstream>
@@ -55,6 +57,20 @@ class TestScanner : public vigil::Plugin {
         words >> table >> key;
         std::getline(words >> std::ws, value);
         scan.emit(table, {{"id", key}}, {{"value", value}});
+      } else if (command == "rows") {
+        // rows TABLE COUNT BYTES [TAG EVERY]: COUNT rows with BYTES-long values; every EVERY-th
+        // row's value starts with TAG (the others with "same"), so a second scan can change a share.
+        std::string table, tag = "same";
+        size_t count = 0, bytes = 0, every = 1;
+        words >> table >> count >> bytes >> tag >> every;
+        char key[24];
+        for (size_t i = 0; i < count; ++i) {
+          std::snprintf(key, sizeof(key), "%012zu", i);
+          std::string value = (every != 0 && i % every == 0) ? tag : "same";
+          value.resize(std::max(bytes, value.size()), 'x');
+          scan.emit(table, {{"id", key}}, {{"value", value}});
+          if (i % 1024 == 0) scan.checkpoint();
+        }
       } else if (command == "fail") {
         std::string message;
         std::getline(words >> std::ws, message);

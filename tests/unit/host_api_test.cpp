@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "plugin/plugin_context.h"
+#include "vigil/agent/v1/agent.pb.h"
 #include "plugin_fixture.h"
 
 namespace vigil {
@@ -90,6 +91,8 @@ TEST_F(HostApi, State_MissingKeyIsNotFound) {
 
 TEST_F(HostApi, EmitRow_ValidatesEveryPart) {
   vigil_scan scan(&context_, 100);
+  SnapshotWriter rows(*store_, store_->begin_snapshot("probe", 0).value());
+  scan.rows = &rows;
   vigil_column key{str("id"), str("1")};
   vigil_column value{str("name"), str("x")};
   EXPECT_EQ(api_->emit_row(&scan, str("t"), &key, 1, &value, 1), VIGIL_OK);
@@ -104,7 +107,14 @@ TEST_F(HostApi, EmitRow_ValidatesEveryPart) {
   vigil_column not_utf8{str("id"), str("\xff\xfe")};
   EXPECT_EQ(api_->emit_row(&scan, str("t"), &not_utf8, 1, nullptr, 0), VIGIL_E_INVALID_ARG);
   EXPECT_NE(scan.error.find("not valid UTF-8"), std::string::npos);
-  EXPECT_EQ(scan.rows.size(), 1u);
+  EXPECT_EQ(rows.rows(), 1);
+}
+
+TEST_F(HostApi, EmitRow_WithoutASnapshot_IsAStateError) {
+  vigil_scan scan(&context_, 100);
+  vigil_column key{str("id"), str("1")};
+  EXPECT_EQ(api_->emit_row(&scan, str("t"), &key, 1, nullptr, 0), VIGIL_E_STATE);
+  EXPECT_NE(scan.error.find("takes no rows"), std::string::npos);
 }
 
 TEST_F(HostApi, Checkpoint_ReportsCancellation) {
@@ -127,8 +137,14 @@ TEST_F(HostApi, EmitEvent_NeedsASinkAndValidNames) {
   EXPECT_EQ(api_->emit_event(&context_, str("fs"), &not_utf8, 1), VIGIL_E_INVALID_ARG);
   ASSERT_EQ(api_->emit_event(&context_, str("fs"), &column, 1), VIGIL_OK);
   ASSERT_EQ(sink.seen.size(), 1u);
-  EXPECT_NE(sink.seen[0].find(R"(probe {"table":"fs")"), std::string::npos) << sink.seen[0];
-  EXPECT_NE(sink.seen[0].find(R"("values":{"path":"/etc/passwd"})"), std::string::npos) << sink.seen[0];
+  ASSERT_EQ(sink.seen[0].rfind("probe ", 0), 0u);
+  agent::v1::Event event;
+  ASSERT_TRUE(event.ParseFromString(sink.seen[0].substr(6)));
+  EXPECT_EQ(event.table(), "fs");
+  ASSERT_EQ(event.values_size(), 1);
+  EXPECT_EQ(event.values(0).name(), "path");
+  EXPECT_EQ(event.values(0).value(), "/etc/passwd");
+  EXPECT_GT(event.time_ms(), 1'700'000'000'000);
 }
 
 TEST(Names, ValidNamesFollowTheDocumentedAlphabet) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "plugin_fixture.h"
+#include "delta/payload_json.h"
 #include "sched/scan_runner.h"
 
 namespace vigil {
@@ -48,7 +49,7 @@ TEST_F(Scan, SecondScan_DeltaAgainstAcknowledgedBase) {
   EXPECT_EQ(second.added, 1u);
   EXPECT_EQ(second.removed, 1u);
   EXPECT_EQ(second.changed, 1u);
-  auto payload = nlohmann::json::parse(store_->oldest_outbox_entry().value()->payload);
+  auto payload = payload_json(*store_->oldest_outbox_entry().value()).value();
   EXPECT_EQ(payload["sequence"], 2);
   EXPECT_EQ(payload["delta"]["changed"][0]["old"]["value"], "5.1");
   EXPECT_EQ(payload["delta"]["changed"][0]["new"]["value"], "5.2");
@@ -112,6 +113,43 @@ TEST_F(Scan, InvalidTableName_IsRefusedWithTheName) {
   auto outcome = scan("badrow\n");
   EXPECT_EQ(outcome.status, VIGIL_E_INVALID_ARG);
   EXPECT_NE(outcome.error.find("invalid table name 'bad table!'"), std::string::npos) << outcome.error;
+}
+
+TEST_F(Scan, ManyRows_StreamThroughTheStoreAndTheDeltaIsChunked) {
+  ScanRequest request;
+  request.manifests = {Manifest{"testscan", "testscan", "1", "rows t 20000 100\n"}};
+  request.chunk_bytes = 256 << 10;
+  auto first = run_scan(registry_->find("testscan"), request, *store_);
+  ASSERT_EQ(first.status, VIGIL_OK) << first.error;
+  EXPECT_EQ(first.row_count, 20000);
+  EXPECT_EQ(first.added, 20000u);
+  EXPECT_GE(first.chunks, 8);  // ~2.4 MB of rows in chunks of 256 KiB
+  size_t rows = 0;
+  for (int64_t sequence = 1; sequence <= *first.sequence; ++sequence) {
+    auto entry = store_->oldest_outbox_entry("testscan").value();
+    ASSERT_TRUE(entry);
+    EXPECT_LE(entry->payload.size(), request.chunk_bytes);
+    rows += payload_json(*entry).value()["delta"]["added"].size();
+    ASSERT_TRUE(store_->acknowledge(entry->sequence).value());
+  }
+  EXPECT_EQ(rows, 20000u);
+  // Every 100th row changes: only those travel.
+  request.manifests[0].body = "rows t 20000 100 new 100\n";
+  auto second = run_scan(registry_->find("testscan"), request, *store_);
+  ASSERT_EQ(second.status, VIGIL_OK) << second.error;
+  EXPECT_EQ(second.changed, 200u);
+  EXPECT_EQ(second.added + second.removed, 0u);
+  EXPECT_EQ(second.chunks, 1);
+}
+
+TEST_F(Scan, FailedScan_LeavesThePreviousSnapshotAndNoStagingBehind) {
+  auto first = scan("row t a 1\nrow t b 2\n");
+  ASSERT_EQ(first.status, VIGIL_OK);
+  auto failed = scan("rows t 5000 10\nfail enough\n");
+  EXPECT_EQ(failed.status, VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(store_->latest_snapshot("testscan").value()->id, first.snapshot_id);
+  EXPECT_EQ(latest_rows().size(), 2u);
+  EXPECT_EQ(store_->drop_staging_snapshots().value(), 0);  // the failed scan's rows went at once
 }
 
 TEST_F(Scan, DuplicateRowKey_IsRefused) {

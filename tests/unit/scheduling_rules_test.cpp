@@ -4,7 +4,7 @@
 
 #include <regex>
 
-#include "sched/blackout.h"
+#include "outbox/blackout.h"
 #include "sched/control_id.h"
 #include "sched/scheduler.h"
 

@@ -1,6 +1,8 @@
 // StateStore: schema, migrations, and that every write is whole or absent.
 #include "store/state_store.h"
 
+#include "store/snapshot_writer.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -49,7 +51,8 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   const char* downgrade =
-      "DROP TABLE outbox; DROP TABLE counters; DROP TABLE module_schedule; DROP TABLE plugin_crashes;"
+      "DROP TABLE outbox; DROP TABLE outbox_set_aside; DROP TABLE counters; DROP TABLE module_schedule;"
+      "DROP TABLE plugin_crashes;"
       "ALTER TABLE snapshots DROP COLUMN state;"
       "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count) VALUES ('inv','inv',1,2,1);"
       "INSERT INTO snapshot_rows VALUES (1, 't', 'k', '{}');"
@@ -118,78 +121,166 @@ TEST(StateStore, Manifest_ReplacedByNewVersion) {
   EXPECT_FALSE(store->manifest("inv", "other").value());
 }
 
-// A payload builder that records the base it saw and always reports a change.
-StateStore::PayloadBuilder always_changed(std::vector<SnapshotRow>* seen_base = nullptr) {
-  return [seen_base](const std::vector<SnapshotRow>& base, int64_t sequence) -> std::optional<std::string> {
-    if (seen_base != nullptr) *seen_base = base;
-    return "payload " + std::to_string(sequence);
-  };
+// Records every difference it is handed ("+t/k", "-t/k", "~t/k old>new") and
+// closes a chunk ("m chunk N") every `per_chunk` differences, as ChunkEncoder
+// does by size.
+class RecordingEncoder : public DeltaEncoder {
+ public:
+  explicit RecordingEncoder(size_t per_chunk = 1000) : per_chunk_(per_chunk) {}
+  std::optional<std::string> add(const RowDifference& change) override {
+    const char* sign = change.kind == ChangeKind::kAdded ? "+" : change.kind == ChangeKind::kRemoved ? "-" : "~";
+    std::string seen = sign + change.row.table + "/" + change.row.key;
+    if (change.old_values != nullptr) seen += " " + *change.old_values + ">" + change.row.values;
+    changes.push_back(seen);
+    if (++in_chunk_ <= per_chunk_) return std::nullopt;
+    in_chunk_ = 1;
+    return "chunk " + std::to_string(chunks_++);
+  }
+  std::optional<std::string> finish() override {
+    if (in_chunk_ == 0) return std::nullopt;
+    return "chunk " + std::to_string(chunks_++) + " last";
+  }
+  std::vector<std::string> changes;
+
+ private:
+  size_t per_chunk_;
+  size_t in_chunk_ = 0;
+  int chunks_ = 0;
+};
+
+// A scan of `module` that emitted `rows`, streamed and committed as run_scan does.
+Result<CommitResult> scan_into(StateStore& store, const std::string& module, const std::vector<SnapshotRow>& rows,
+                               DeltaEncoder& encoder, int64_t finished_at = 2) {
+  auto id = store.begin_snapshot(module, 1);
+  if (!id.ok()) return Error{id.error()};
+  SnapshotWriter writer(store, id.value());
+  Status written = Status::Ok();
+  for (const SnapshotRow& row : rows) {
+    if (written.ok()) written = writer.add(row);
+  }
+  if (written.ok()) written = writer.flush();
+  if (!written.ok()) {
+    EXPECT_TRUE(store.discard_snapshot(id.value()).ok());
+    return Error{written.error()};
+  }
+  return store.commit_snapshot({id.value(), module, module, 1, finished_at, writer.rows(), {}}, encoder);
 }
 
-StateStore::PayloadBuilder never_changed() {
-  return [](const std::vector<SnapshotRow>&, int64_t) -> std::optional<std::string> { return std::nullopt; };
-}
-
-SnapshotInfo scan_of(const std::string& module) {
-  return {0, module, module, 1, 2, 0, {}};
+CommitResult scan_into(StateStore& store, const std::string& module, const std::vector<SnapshotRow>& rows) {
+  RecordingEncoder encoder;
+  auto committed = scan_into(store, module, rows, encoder);
+  EXPECT_TRUE(committed.ok()) << committed.error();
+  return committed.ok() ? committed.value() : CommitResult{};
 }
 
 TEST(StateStore, Snapshot_RowsReadBackOrderedAndFilteredByTable) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
   std::vector<SnapshotRow> rows = {
-      {"a", R"({"id":"1"})", R"({"v":"x"})"}, {"b", R"({"id":"1"})", "{}"}, {"b", R"({"id":"2"})", "{}"}};
-  auto committed = store->commit_snapshot(scan_of("inv"), rows, always_changed());
-  ASSERT_TRUE(committed.ok()) << committed.error();
+      {"b", R"({"id":"2"})", "{}"}, {"a", R"({"id":"1"})", R"({"v":"x"})"}, {"b", R"({"id":"1"})", "{}"}};
+  auto committed = scan_into(*store, "inv", rows);
   auto latest = store->latest_snapshot("inv").value();
   ASSERT_TRUE(latest);
-  EXPECT_EQ(latest->id, committed.value().snapshot_id);
+  EXPECT_EQ(latest->id, committed.snapshot_id);
   EXPECT_EQ(latest->row_count, 3);
   EXPECT_EQ(latest->state, "pending");
   auto all = store->snapshot_rows(latest->id, std::nullopt).value();
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].table, "a");
+  EXPECT_EQ(all[2].key, R"({"id":"2"})");
   EXPECT_EQ(store->snapshot_rows(latest->id, std::string("b")).value().size(), 2u);
 }
 
-TEST(StateStore, Commit_FailedWrite_LeavesNothingBehind) {
+TEST(StateStore, Staging_DuplicateKeyAcrossBatches_FailsNamingItAndLeavesNothing) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  // The same key twice violates the primary key halfway through the write.
-  std::vector<SnapshotRow> rows = {{"t", "k1", "{}"}, {"t", "k2", "{}"}, {"t", "k1", "{}"}};
-  ASSERT_FALSE(store->commit_snapshot(scan_of("inv"), rows, always_changed()).ok());
+  std::vector<SnapshotRow> rows;
+  for (size_t i = 0; i < SnapshotWriter::kBatchRows + 10; ++i) rows.push_back({"t", "k" + std::to_string(i), "{}"});
+  rows.push_back({"t", "k3", "{}"});  // in a batch already written
+  RecordingEncoder encoder;
+  auto committed = scan_into(*store, "inv", rows, encoder);
+  ASSERT_FALSE(committed.ok());
+  EXPECT_NE(committed.error().find("table 't': duplicate key k3"), std::string::npos) << committed.error();
   EXPECT_FALSE(store->latest_snapshot("inv").value().has_value());
   EXPECT_FALSE(store->oldest_outbox_entry().value().has_value());
   EXPECT_EQ(store->outbox_stats().value().last_sequence, 0);
 }
 
-TEST(StateStore, Commit_WithChanges_QueuesOneOutboxEntryAndPendingSnapshot) {
+TEST(StateStore, Staging_DuplicateKeyInOneBatch_IsRefusedAtOnce) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  auto first = store->commit_snapshot(scan_of("inv"), {{"t", "k", "{}"}}, always_changed()).value();
+  SnapshotWriter writer(*store, store->begin_snapshot("inv", 1).value());
+  ASSERT_TRUE(writer.add({"t", "k", "{}"}).ok());
+  Status again = writer.add({"t", "k", "{}"});
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.error().find("duplicate key k"), std::string::npos);
+  EXPECT_TRUE(writer.add({"u", "k", "{}"}).ok());  // another table, another row
+}
+
+TEST(StateStore, Staging_IsInvisibleUntilCommittedAndDroppedAfterACrash) {
+  test::TempDir dir;
+  auto path = dir.path() / "config.db";
+  {
+    auto store = open_store(path);
+    SnapshotWriter writer(*store, store->begin_snapshot("inv", 1).value());
+    ASSERT_TRUE(writer.add({"t", "a", "{}"}).ok());
+    ASSERT_TRUE(writer.flush().ok());
+    EXPECT_FALSE(store->latest_snapshot("inv").value().has_value());
+  }  // the process dies mid-scan
+  auto store = open_store(path);
+  EXPECT_EQ(store->drop_staging_snapshots().value(), 1);
+  EXPECT_EQ(store->drop_staging_snapshots().value(), 0);
+}
+
+TEST(StateStore, Commit_WithChanges_QueuesOutboxEntryAndPendingSnapshot) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  auto first = scan_into(*store, "inv", {{"t", "k", "{}"}});
   ASSERT_EQ(first.sequence, std::optional<int64_t>(1));
+  EXPECT_EQ(first.added, 1);
   auto entry = store->oldest_outbox_entry().value();
   ASSERT_TRUE(entry);
   EXPECT_EQ(entry->sequence, 1);
   EXPECT_EQ(entry->module, "inv");
   EXPECT_EQ(entry->snapshot_id, first.snapshot_id);
-  EXPECT_EQ(entry->payload, "payload 1");
+  EXPECT_EQ(entry->payload, "chunk 0 last");
+  EXPECT_TRUE(entry->last_chunk);
   EXPECT_TRUE(store->has_pending_delta("inv").value());
   EXPECT_FALSE(store->has_pending_delta("vm").value());
+}
+
+TEST(StateStore, Commit_LargeDelta_IsChunkedAndOnlyTheLastChunkCompletesTheSnapshot) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  std::vector<SnapshotRow> rows;
+  for (int i = 0; i < 25; ++i) rows.push_back({"t", "k" + std::to_string(100 + i), "{}"});
+  RecordingEncoder encoder(10);
+  auto committed = scan_into(*store, "inv", rows, encoder).value();
+  EXPECT_EQ(committed.chunks, 3);
+  EXPECT_EQ(committed.sequence, std::optional<int64_t>(3));
+  for (int64_t sequence = 1; sequence <= 2; ++sequence) {
+    auto entry = store->oldest_outbox_entry("inv").value();
+    EXPECT_EQ(entry->sequence, sequence);
+    EXPECT_FALSE(entry->last_chunk);
+    ASSERT_TRUE(store->acknowledge(sequence).value());
+    EXPECT_EQ(store->latest_snapshot("inv").value()->state, "pending");
+  }
+  EXPECT_EQ(store->oldest_outbox_entry("inv").value()->payload, "chunk 2 last");
+  ASSERT_TRUE(store->acknowledge(3).value());
+  EXPECT_EQ(store->latest_snapshot("inv").value()->state, "acknowledged");
 }
 
 TEST(StateStore, Acknowledge_PromotesSnapshotToBaseAndIsIdempotent) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  auto first = store->commit_snapshot(scan_of("inv"), {{"t", "a", "{}"}}, always_changed()).value();
+  auto first = scan_into(*store, "inv", {{"t", "a", R"({"v":"1"})"}, {"t", "c", "{}"}});
   EXPECT_TRUE(store->acknowledge(*first.sequence).value());
   EXPECT_FALSE(store->acknowledge(*first.sequence).value());
   EXPECT_EQ(store->latest_snapshot("inv").value()->state, "acknowledged");
 
-  std::vector<SnapshotRow> base_seen;
-  auto second = store->commit_snapshot(scan_of("inv"), {{"t", "b", "{}"}}, always_changed(&base_seen)).value();
-  ASSERT_EQ(base_seen.size(), 1u);
-  EXPECT_EQ(base_seen[0].key, "a");
+  RecordingEncoder encoder;
+  auto second = scan_into(*store, "inv", {{"t", "b", "{}"}, {"t", "a", R"({"v":"2"})"}}, encoder).value();
+  EXPECT_EQ(encoder.changes, (std::vector<std::string>{R"(~t/a {"v":"1"}>{"v":"2"})", "+t/b", "-t/c"}));
   EXPECT_EQ(second.sequence, std::optional<int64_t>(2));
   ASSERT_TRUE(store->acknowledge(2).value());
   // The older base is pruned once the newer one is acknowledged.
@@ -201,30 +292,84 @@ TEST(StateStore, Acknowledge_PromotesSnapshotToBaseAndIsIdempotent) {
 TEST(StateStore, Commit_WithoutChanges_KeepsTheBaseAndQueuesNothing) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  auto first = store->commit_snapshot(scan_of("inv"), {{"t", "a", "{}"}}, always_changed()).value();
+  auto first = scan_into(*store, "inv", {{"t", "a", "{}"}});
   ASSERT_TRUE(store->acknowledge(*first.sequence).value());
-  auto again = store->commit_snapshot({0, "inv", "inv", 50, 60, 0, {}}, {{"t", "a", "{}"}}, never_changed()).value();
+  RecordingEncoder encoder;
+  auto again = scan_into(*store, "inv", {{"t", "a", "{}"}}, encoder, 60).value();
   EXPECT_FALSE(again.sequence.has_value());
   EXPECT_EQ(again.snapshot_id, first.snapshot_id);
   EXPECT_EQ(store->latest_snapshot("inv").value()->finished_at, 60);
   EXPECT_FALSE(store->oldest_outbox_entry().value().has_value());
 }
 
-TEST(StateStore, OutboxBound_DropsOldestCountsItAndMergesItsChanges) {
+TEST(StateStore, OutboxBound_DropsOldestSnapshotWithAllItsChunksAndCountsThem) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  store->set_outbox_limits(2, 1 << 20);
-  auto first = store->commit_snapshot(scan_of("inv"), {{"t", "a", "{}"}}, always_changed()).value();
-  store->commit_snapshot(scan_of("vm"), {{"t", "a", "{}"}}, always_changed()).value();
-  auto third = store->commit_snapshot(scan_of("pc"), {{"t", "a", "{}"}}, always_changed()).value();
-  EXPECT_EQ(third.dropped, 1);
+  store->set_outbox_limits(3, 1 << 20);
+  RecordingEncoder in_two(1);
+  auto first = scan_into(*store, "inv", {{"t", "a", "{}"}, {"t", "b", "{}"}}, in_two).value();
+  ASSERT_EQ(first.chunks, 2);
+  scan_into(*store, "vm", {{"t", "a", "{}"}});
+  auto third = scan_into(*store, "pc", {{"t", "a", "{}"}});
+  EXPECT_EQ(third.dropped, 2);
   auto stats = store->outbox_stats().value();
   EXPECT_EQ(stats.depth, 2);
-  EXPECT_EQ(stats.dropped, 1);
+  EXPECT_EQ(stats.dropped, 2);
   EXPECT_EQ(store->oldest_outbox_entry().value()->module, "vm");
   // inv's pending snapshot went with its delta: its next delta starts from the acknowledged base (none).
   EXPECT_TRUE(store->snapshot_rows(first.snapshot_id, std::nullopt).value().empty());
   EXPECT_FALSE(store->has_pending_delta("inv").value());
+}
+
+TEST(StateStore, OutboxBound_NeverDropsTheDeltaJustWritten) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  store->set_outbox_limits(2, 1 << 20);
+  RecordingEncoder one_per_chunk(1);
+  auto big = scan_into(*store, "inv", {{"t", "a", "{}"}, {"t", "b", "{}"}, {"t", "c", "{}"}}, one_per_chunk).value();
+  EXPECT_EQ(big.chunks, 3);
+  EXPECT_EQ(big.dropped, 0);
+  EXPECT_EQ(store->outbox_stats().value().depth, 3);
+}
+
+TEST(StateStore, SetAside_MovesTheSnapshotsChunksAsideAndOtherModulesGoOn) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  RecordingEncoder one_per_chunk(1);
+  auto inv = scan_into(*store, "inv", {{"t", "a", "{}"}, {"t", "b", "{}"}}, one_per_chunk).value();
+  scan_into(*store, "vm", {{"t", "a", "{}"}});
+  ASSERT_TRUE(store->append_outbox("fim", "events", "e").ok());
+  EXPECT_EQ(store->outbox_modules().value(), (std::vector<std::string>{"fim", "inv", "vm"}));
+
+  EXPECT_EQ(store->record_upload_attempt(1).value(), 1);
+  EXPECT_EQ(store->record_upload_attempt(1).value(), 2);
+  EXPECT_EQ(store->set_aside(1, "platform answered 422").value(), 2);
+  EXPECT_FALSE(store->oldest_outbox_entry("inv").value().has_value());
+  EXPECT_TRUE(store->snapshot_rows(inv.snapshot_id, std::nullopt).value().empty());  // its next delta is whole again
+  EXPECT_EQ(store->oldest_outbox_entry("vm").value()->sequence, 3);
+  auto stats = store->outbox_stats().value();
+  EXPECT_EQ(stats.set_aside, 2);
+  EXPECT_EQ(stats.depth, 2);
+  auto aside = store->set_aside_entries(10).value();
+  ASSERT_EQ(aside.size(), 2u);
+  EXPECT_EQ(aside[1].sequence, 1);
+  EXPECT_EQ(aside[1].reason, "platform answered 422");
+  EXPECT_EQ(aside[1].attempts, 2);
+  EXPECT_EQ(aside[0].reason, "chunk of the same snapshot as sequence 1");
+
+  EXPECT_EQ(store->set_aside(4, "bad events").value(), 1);  // an events entry goes alone
+  EXPECT_EQ(store->outbox_modules().value(), (std::vector<std::string>{"vm"}));
+}
+
+TEST(StateStore, ResetUploadedState_EmptiesTheOutboxAndItsCounters) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  scan_into(*store, "inv", {{"t", "a", "{}"}});
+  EXPECT_EQ(store->reset_uploaded_state().value(), 1);
+  auto stats = store->outbox_stats().value();
+  EXPECT_EQ(stats.depth, 0);
+  EXPECT_EQ(stats.bytes, 0);
+  EXPECT_EQ(stats.last_sequence, 1);  // sequences are never reused
 }
 
 TEST(StateStore, Hive_CreateSetListAndChangesFromOtherProcessesAreVisible) {

@@ -1,5 +1,5 @@
 // Blackout window parsing and lookup.
-#include "sched/blackout.h"
+#include "outbox/blackout.h"
 
 #include <fmt/format.h>
 
