@@ -260,7 +260,8 @@ void Agent::handle(const json& request, const ControlServer::Reply& reply) {
     } else if (command == "results") {
       std::optional<std::string> table;
       if (request.contains("table")) table = request.at("table").get<std::string>();
-      auto report = results_report(*store_, request.at("module").get<std::string>(), table);
+      auto report = results_report(*store_, request.at("module").get<std::string>(), table,
+                                   request.value("limit", int64_t{1000}), request.value("offset", int64_t{0}));
       reply(report.ok() ? json{{"ok", true}, {"results", report.value()}} : failure(report.error()));
     } else if (command == "manifest_set") {
       set_manifest(request, reply);

@@ -1,6 +1,8 @@
 // Store-backed reports for vigilctl.
 #include "control/reports.h"
 
+#include <algorithm>
+
 namespace vigil {
 namespace {
 
@@ -23,14 +25,20 @@ Result<nlohmann::json> last_snapshot_report(StateStore& store, const std::string
 }
 
 Result<nlohmann::json> results_report(StateStore& store, const std::string& module,
-                                      const std::optional<std::string>& table) {
+                                      const std::optional<std::string>& table, int64_t limit, int64_t offset) {
   auto latest = store.latest_snapshot(module);
   if (!latest.ok()) return Error{latest.error()};
   nlohmann::json report = {{"module", module}, {"snapshot", nullptr}, {"rows", nlohmann::json::array()}};
   if (!latest.value()) return report;
   report["snapshot"] = snapshot_json(*latest.value());
-  auto rows = store.snapshot_rows(latest.value()->id, table);
+  limit = std::clamp<int64_t>(limit, 1, kMaxResultRows);
+  offset = std::max<int64_t>(offset, 0);
+  auto rows = store.snapshot_rows(latest.value()->id, table, limit + 1, offset);  // one more: is there a next page?
   if (!rows.ok()) return Error{rows.error()};
+  bool more = static_cast<int64_t>(rows.value().size()) > limit;
+  if (more) rows.value().pop_back();
+  report["offset"] = offset;
+  report["next_offset"] = more ? nlohmann::json(offset + limit) : nlohmann::json(nullptr);
   for (const SnapshotRow& row : rows.value()) {
     report["rows"].push_back({{"table", row.table},
                               {"key", nlohmann::json::parse(row.key, nullptr, false)},

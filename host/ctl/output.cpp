@@ -174,6 +174,9 @@ void print_results(std::ostream& out, const json& results) {
     out << "\n[" << name << "] " << rows.size() << " rows\n";
     print_table(out, table, "  ");
   }
+  if (results.contains("next_offset") && !results["next_offset"].is_null()) {
+    out << "\nmore rows: --offset " << text_of(results["next_offset"]) << "\n";
+  }
 }
 
 }  // namespace vigil

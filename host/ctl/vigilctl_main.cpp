@@ -203,6 +203,11 @@ int main(int argc, char** argv) {
   results->add_option("--module,-m", module, "Module type, e.g. inv")->required();
   results->add_option("--table,-t", table, "Only this table");
   results->add_flag("--json", as_json, "Print JSON");
+  int64_t limit = 1000, offset = 0;
+  results->add_option("--limit", limit, "At most this many rows (1-10000, default 1000)")
+      ->check(CLI::Range(int64_t{1}, vigil::kMaxResultRows));
+  results->add_option("--offset", offset, "Skip this many rows (the previous page's next_offset)")
+      ->check(CLI::NonNegativeNumber);
 
   auto* manifest = app.add_subcommand("manifest", "Manage the manifests modules scan with");
   manifest->require_subcommand(1);
@@ -341,7 +346,7 @@ int main(int argc, char** argv) {
   if (results->parsed()) {
     json report;
     if (vigil::daemon_running(paths.control_socket())) {
-      json body = {{"command", "results"}, {"module", module}};
+      json body = {{"command", "results"}, {"module", module}, {"limit", limit}, {"offset", offset}};
       if (table) body["table"] = *table;
       auto response = request(paths, body);
       if (!response) return kRuntimeError;
@@ -349,7 +354,7 @@ int main(int argc, char** argv) {
     } else {
       auto store = open_offline(paths);
       if (!store) return kRuntimeError;
-      auto offline = vigil::results_report(*store, module, table);
+      auto offline = vigil::results_report(*store, module, table, limit, offset);
       if (!offline.ok()) return fail(offline.error());
       report = offline.value();
     }

@@ -237,6 +237,8 @@ vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, v
     request.timeout = scan->command_timeout;
     request.environment = scan->command_environment;
     request.module = scan->plugin->module;
+    request.memory_max_bytes = scan->command_memory_max;
+    request.pids_max = scan->command_pids_max;
     request.cpu_limit = scan->throttle.percent();
     request.cancelled = &scan->plugin->cancel_scans;
     request.on_output = [&](std::string_view chunk) {

@@ -123,6 +123,8 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   vigil_scan scan(&context, request.cpu_limit, request.progress);
   scan.rows = &rows;
   scan.command_timeout = request.command_timeout;
+  scan.command_memory_max = request.command_memory_max;
+  scan.command_pids_max = request.command_pids_max;
   scan.command_environment = request.command_environment;
   context.logger->info("scan started: {} ({}), manifest types {}, CPU limit {}%", request.trigger,
                        request.control_id.empty() ? "no ControlId" : "ControlId " + request.control_id, types,

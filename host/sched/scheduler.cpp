@@ -291,7 +291,9 @@ void Scheduler::start_scan(Module& module, Request request) {
                    module.progress,
                    command_environment(),
                    static_cast<size_t>(config_integer("", "OutboxChunkBytes", int64_t{1} << 20, int64_t{4} << 10,
-                                                      int64_t{8} << 20))};
+                                                      int64_t{8} << 20)),
+                   config_integer(module.plugin->module(), "CmdMemoryMax", int64_t{1} << 30, 0, int64_t{1} << 40),
+                   config_integer(module.plugin->module(), "CmdPidsMax", 512, 0, 1 << 22)};
   asio::post(pool_, [this, plugin = module.plugin, scan = std::move(scan), request]() mutable {
     ScanOutcome outcome = run_scan(plugin, scan, store_);
     // Back on the control thread, where the last plugin reference may be dropped.

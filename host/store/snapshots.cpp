@@ -189,13 +189,14 @@ Result<std::optional<SnapshotInfo>> StateStore::latest_snapshot(std::string_view
   });
 }
 
-Result<std::vector<SnapshotRow>> StateStore::snapshot_rows(int64_t id, const std::optional<std::string>& table) {
+Result<std::vector<SnapshotRow>> StateStore::snapshot_rows(int64_t id, const std::optional<std::string>& table,
+                                                           int64_t limit, int64_t offset) {
   return guarded([&]() -> Result<std::vector<SnapshotRow>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
-                                "SELECT table_name, row_key, columns FROM snapshot_rows WHERE snapshot_id = ? "
-                                "AND (?2 IS NULL OR table_name = ?2) ORDER BY table_name, row_key");
-    statement.bind(1, id);
+                                "SELECT table_name, row_key, columns FROM snapshot_rows WHERE snapshot_id = ?1 "
+                                "AND (?2 IS NULL OR table_name = ?2) ORDER BY table_name, row_key LIMIT ?3 OFFSET ?4");
+    statement.bind(1, id).bind(3, limit).bind(4, offset);
     if (table) {
       statement.bind(2, *table);
     } else {

@@ -168,8 +168,10 @@ class StateStore {
   Result<CommitResult> append_outbox(std::string_view module, std::string_view kind, std::string_view payload);
   // The newest snapshot a reader may see (pending or acknowledged).
   Result<std::optional<SnapshotInfo>> latest_snapshot(std::string_view module);
-  // Rows of snapshot `id`, ordered by table then key; only `table` when given.
-  Result<std::vector<SnapshotRow>> snapshot_rows(int64_t id, const std::optional<std::string>& table);
+  // Rows of snapshot `id`, ordered by table then key; only `table` when
+  // given; at most `limit` of them after skipping `offset` (-1: all).
+  Result<std::vector<SnapshotRow>> snapshot_rows(int64_t id, const std::optional<std::string>& table,
+                                                 int64_t limit = -1, int64_t offset = 0);
 
   // The outbox. Each module's entries are delivered in sequence order;
   // modules are independent of each other. acknowledge() of a delta's last

@@ -32,6 +32,7 @@
 #include <thread>
 
 #include "baseline.h"
+#include "delta/delta_encoder.h"
 #include "log/log_manager.h"
 #include "monitor.h"
 #include "sched/event_batcher.h"
@@ -96,7 +97,7 @@ struct Outbox {
     thread.join();
   }
   void add(const Event& event) {
-    batcher.add("fim", nlohmann::json({{"action", event.action}, {"path", event.path}}).dump());
+    batcher.add("fim", vigil::encode_event("fs", 0, {{"action", event.action}, {"path", event.path}}));
   }
 };
 

@@ -9,6 +9,9 @@
 //    (goal: no upload, far less time than the first);
 //  - chunks, platform_rss_MiB (the platform's peak RSS while applying).
 // The reference is the same run at N = 10k: compare us_per_row and rss_growth.
+// BM_FimBaseline300k does the same with the fim plugin on a generated tree of
+// 300,000 one-byte files (worker peak RSS goal: <= 160 MiB, real-time monitor
+// included).
 #include <benchmark/benchmark.h>
 #include <signal.h>
 
@@ -54,61 +57,67 @@ bool wait_for(Condition condition, std::chrono::seconds limit) {
   return false;
 }
 
+// Provisions an agent under `root` (plugins installed) against a platform
+// serving `manifest` to `module`; measures the first delta's arrival and a
+// second, unchanged scan into `state`'s counters.
+void run_through_platform(benchmark::State& state, const std::filesystem::path& work, const std::string& module,
+                          const std::string& manifest, const std::filesystem::path& plugin, int64_t rows,
+                          const std::vector<std::pair<std::string, std::optional<std::string>>>& config = {}) {
+  PlatformProcess platform(work / "platform");
+  auto manifest_file = work / "manifest";
+  std::ofstream(manifest_file) << manifest;
+  platform.admin({"manifest-set", "--module", module, "--file", manifest_file.string()});
+  platform.admin({"activate", "--key", platform.activation_id(), "--module", module});
+  auto root = work / "agent";
+  install_plugins(root, {plugin});
+  if (!config.empty()) (void)StateStore::open(root / "var/lib/vigil/config.db").value()->update_config(config);
+  Daemon daemon(root);
+  pid_t worker = worker_of(daemon.pid());
+  int64_t rss_before = status_kib(worker, "VmRSS");
+  auto start = std::chrono::steady_clock::now();
+  auto provisioned = vigilctl(root, {"provision", "CustomerId=" + platform.customer_id(),
+                                     "ActivationId=" + platform.activation_id(), "WebServiceUri=" + platform.url(),
+                                     "CaBundle=" + platform.ca_bundle()});
+  if (provisioned.exit_code != 0) return state.SkipWithError(("provision failed: " + provisioned.err).c_str());
+  std::string agent_id = json::parse(vigilctl(root, {"status", "--json"}).out)["agent_id"];
+  auto summary = [&] { return platform.admin_json({"results", "--agent", agent_id, "--summary"}); };
+  int64_t platform_peak = 0;
+  bool complete = wait_for(
+      [&] {
+        platform_peak = std::max(platform_peak, status_kib(platform.pid(), "VmHWM"));
+        return summary()["snapshots"][module].contains("complete");
+      },
+      std::chrono::seconds(1800));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!complete) return state.SkipWithError("the snapshot never completed on the platform");
+  int64_t worker_peak = status_kib(worker, "VmHWM");
+  json first = summary();
+  int64_t uploads = first["uploads"][module]["uploads"];
+
+  auto again = std::chrono::steady_clock::now();
+  vigilctl(root, {"demand", "--type", module, "--wait"});
+  double second = std::chrono::duration<double>(std::chrono::steady_clock::now() - again).count();
+  int64_t second_uploads = summary()["uploads"][module]["uploads"].get<int64_t>() - uploads;
+
+  state.SetIterationTime(seconds);
+  state.counters["rows_on_platform"] = first["snapshots"][module]["rows"].get<double>();
+  state.counters["chunks"] = static_cast<double>(uploads);
+  state.counters["rss_before_MiB"] = static_cast<double>(rss_before) / 1024;
+  state.counters["rss_peak_MiB"] = static_cast<double>(worker_peak) / 1024;
+  state.counters["rss_growth_MiB"] = static_cast<double>(worker_peak - rss_before) / 1024;
+  state.counters["platform_rss_MiB"] = static_cast<double>(platform_peak) / 1024;
+  state.counters["seconds"] = seconds;
+  state.counters["us_per_row"] = seconds * 1e6 / static_cast<double>(rows);
+  state.counters["second_scan_seconds"] = second;
+  state.counters["second_scan_uploads"] = static_cast<double>(second_uploads);
+}
+
 void BM_RowsThroughAgentAndPlatform(benchmark::State& state) {
   const int64_t rows = state.range(0);
   for (auto _ : state) {
     TempDir dir;
-    PlatformProcess platform(dir.path() / "platform");
-    auto manifest = dir.path() / "manifest";
-    std::ofstream(manifest) << "rows t " << rows << " 64\n";
-    platform.admin({"manifest-set", "--module", "testscan", "--file", manifest.string()});
-    platform.admin({"activate", "--key", platform.activation_id(), "--module", "testscan"});
-    auto root = dir.path() / "agent";
-    install_plugins(root, {TEST_SCANNER_PATH});
-    Daemon daemon(root);
-    pid_t worker = worker_of(daemon.pid());
-    int64_t rss_before = status_kib(worker, "VmRSS");
-    auto start = std::chrono::steady_clock::now();
-    auto provisioned = vigilctl(root, {"provision", "CustomerId=" + platform.customer_id(),
-                                       "ActivationId=" + platform.activation_id(), "WebServiceUri=" + platform.url(),
-                                       "CaBundle=" + platform.ca_bundle()});
-    if (provisioned.exit_code != 0) {
-      state.SkipWithError(("provision failed: " + provisioned.err).c_str());
-      return;
-    }
-    std::string agent_id = json::parse(vigilctl(root, {"status", "--json"}).out)["agent_id"];
-    auto summary = [&] { return platform.admin_json({"results", "--agent", agent_id, "--summary"}); };
-    int64_t platform_peak = 0;
-    bool complete = wait_for(
-        [&] {
-          platform_peak = std::max(platform_peak, status_kib(platform.pid(), "VmHWM"));
-          return summary()["snapshots"]["testscan"].contains("complete");
-        },
-        std::chrono::seconds(1800));
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!complete) {
-      state.SkipWithError("the snapshot never completed on the platform");
-      return;
-    }
-    int64_t worker_peak = status_kib(worker, "VmHWM");
-    json first = summary();
-    int64_t uploads = first["uploads"]["testscan"]["uploads"];
-
-    auto again = std::chrono::steady_clock::now();
-    vigilctl(root, {"demand", "--type", "testscan", "--wait"});
-    double second = std::chrono::duration<double>(std::chrono::steady_clock::now() - again).count();
-    int64_t second_uploads = summary()["uploads"]["testscan"]["uploads"].get<int64_t>() - uploads;
-
-    state.SetIterationTime(seconds);
-    state.counters["rows_on_platform"] = first["snapshots"]["testscan"]["rows"].get<double>();
-    state.counters["chunks"] = static_cast<double>(uploads);
-    state.counters["rss_before_MiB"] = static_cast<double>(rss_before) / 1024;
-    state.counters["rss_growth_MiB"] = static_cast<double>(worker_peak - rss_before) / 1024;
-    state.counters["platform_rss_MiB"] = static_cast<double>(platform_peak) / 1024;
-    state.counters["seconds"] = seconds;
-    state.counters["us_per_row"] = seconds * 1e6 / static_cast<double>(rows);
-    state.counters["second_scan_seconds"] = second;
-    state.counters["second_scan_uploads"] = static_cast<double>(second_uploads);
+    run_through_platform(state, dir.path(), "testscan", "rows t " + std::to_string(rows) + " 64\n", TEST_SCANNER_PATH,
+                         rows);
   }
 }
 BENCHMARK(BM_RowsThroughAgentAndPlatform)
@@ -118,5 +127,20 @@ BENCHMARK(BM_RowsThroughAgentAndPlatform)
     ->Unit(benchmark::kSecond)
     ->UseManualTime()
     ->Iterations(1);
+
+void BM_FimBaseline300k(benchmark::State& state) {
+  constexpr int kDirectories = 300, kFilesPerDirectory = 1000;
+  for (auto _ : state) {
+    TempDir dir;
+    auto tree = dir.path() / "agent/data";
+    for (int d = 0; d < kDirectories; ++d) {
+      std::filesystem::create_directories(tree / std::to_string(d));
+      for (int f = 0; f < kFilesPerDirectory; ++f) std::ofstream(tree / std::to_string(d) / std::to_string(f)) << "x";
+    }
+    run_through_platform(state, dir.path(), "fim", "paths: [{path: /data}]\n", FIM_PLUGIN_PATH,
+                         int64_t{kDirectories} * kFilesPerDirectory, {{"fim.Root", (dir.path() / "agent").string()}});
+  }
+}
+BENCHMARK(BM_FimBaseline300k)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(1);
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "plugin_fixture.h"
+#include "control/reports.h"
 #include "delta/payload_json.h"
 #include "sched/scan_runner.h"
 
@@ -133,6 +134,16 @@ TEST_F(Scan, ManyRows_StreamThroughTheStoreAndTheDeltaIsChunked) {
     ASSERT_TRUE(store_->acknowledge(entry->sequence).value());
   }
   EXPECT_EQ(rows, 20000u);
+  // vigilctl results pages through it rather than building it whole.
+  auto page = results_report(*store_, "testscan", std::nullopt, 1000, 0).value();
+  EXPECT_EQ(page["rows"].size(), 1000u);
+  EXPECT_EQ(page["next_offset"], 1000);
+  auto last = results_report(*store_, "testscan", std::nullopt, 1000, 19500).value();
+  EXPECT_EQ(last["rows"].size(), 500u);
+  EXPECT_EQ(last["rows"][499]["key"]["id"], "000000019999");
+  EXPECT_TRUE(last["next_offset"].is_null());
+  EXPECT_EQ(results_report(*store_, "testscan", std::nullopt, 1 << 30, 0).value()["rows"].size(),
+            static_cast<size_t>(kMaxResultRows));
   // Every 100th row changes: only those travel.
   request.manifests[0].body = "rows t 20000 100 new 100\n";
   auto second = run_scan(registry_->find("testscan"), request, *store_);
