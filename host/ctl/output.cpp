@@ -131,8 +131,8 @@ void print_status(std::ostream& out, const json& status) {
       out << "          " << text_of(outbox["set_aside"]) << " entries set aside (refused by the receiver)";
       const json& recent = outbox["recently_set_aside"];
       if (!recent.empty()) {
-        out << ", last: sequence " << text_of(recent[0]["sequence"]) << " of " << text_of(recent[0]["module"])
-            << ": " << text_of(recent[0]["reason"]);
+        out << ", last: sequence " << text_of(recent[0]["sequence"]) << " of " << text_of(recent[0]["module"]) << ": "
+            << text_of(recent[0]["reason"]);
       }
       out << "\n";
     }

@@ -16,8 +16,7 @@ size_t element_size(size_t size) {
 
 }  // namespace
 
-bool json_to_columns(const std::string& object_text,
-                     google::protobuf::RepeatedPtrField<agent::v1::Column>* columns) {
+bool json_to_columns(const std::string& object_text, google::protobuf::RepeatedPtrField<agent::v1::Column>* columns) {
   nlohmann::json object = nlohmann::json::parse(object_text, nullptr, false);
   if (!object.is_object()) return false;
   for (auto& [name, value] : object.items()) {

@@ -51,8 +51,7 @@ class ChunkEncoder : public DeltaEncoder {
 
 // Fills `columns` from a row's JSON object text ({"name": "value", ...}, as
 // the store keeps keys and values). False when the text is not such an object.
-bool json_to_columns(const std::string& object_text,
-                     google::protobuf::RepeatedPtrField<agent::v1::Column>* columns);
+bool json_to_columns(const std::string& object_text, google::protobuf::RepeatedPtrField<agent::v1::Column>* columns);
 
 // One event as emit_event takes it: a serialised agent::v1::Event.
 std::string encode_event(const std::string& table, int64_t time_ms,

@@ -157,10 +157,11 @@ void OutboxDelivery::finished(const OutboxEntry& entry, const UploadResult& resu
         back_off(entry.module, moved.error(), kFirstBackoff);
         break;
       }
-      log->error("outbox: {} refused sequence {} ({} of module '{}') {} times: {}; set aside with {} entr{} of "
-                 "its snapshot, the module's next entries go on (vigilctl status: outbox.set_aside)",
-                 target_->describe(), entry.sequence, entry.kind, entry.module, kRefusalsBeforeSetAside, result.error,
-                 moved.value(), moved.value() == 1 ? "y" : "ies");
+      log->error(
+          "outbox: {} refused sequence {} ({} of module '{}') {} times: {}; set aside with {} entr{} of "
+          "its snapshot, the module's next entries go on (vigilctl status: outbox.set_aside)",
+          target_->describe(), entry.sequence, entry.kind, entry.module, kRefusalsBeforeSetAside, result.error,
+          moved.value(), moved.value() == 1 ? "y" : "ies");
       break;
     }
   }

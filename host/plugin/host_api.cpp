@@ -284,9 +284,9 @@ vigil_status emit_event(vigil_plugin_host* host, vigil_str table, const vigil_co
     std::vector<std::pair<std::string, std::string>> pairs;
     for (auto& [name, value] : values.items()) pairs.emplace_back(name, value.get<std::string>());
     auto now = std::chrono::system_clock::now().time_since_epoch();
-    host->events->add(host->module,
-                      encode_event(table_name, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(),
-                                   pairs));
+    host->events->add(
+        host->module,
+        encode_event(table_name, std::chrono::duration_cast<std::chrono::milliseconds>(now).count(), pairs));
     return VIGIL_OK;
   });
 }

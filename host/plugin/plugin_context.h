@@ -63,9 +63,9 @@ struct vigil_scan {
   vigil::CpuThrottle throttle;
   vigil::SnapshotWriter* rows = nullptr;  // where emit_row sends rows; the scan's owner keeps it
   std::shared_ptr<vigil::ScanProgress> progress;
-  std::chrono::seconds command_timeout{1800};    // CmdMaxTimeOut
+  std::chrono::seconds command_timeout{1800};     // CmdMaxTimeOut
   int64_t command_memory_max = int64_t{1} << 30;  // CmdMemoryMax (bytes, 0: none), where cgroups hold it
   int64_t command_pids_max = 512;                 // CmdPidsMax (0: none), where cgroups hold it
-  std::vector<std::string> command_environment;  // proxy settings for commands (NAME=value)
+  std::vector<std::string> command_environment;   // proxy settings for commands (NAME=value)
   std::string error;
 };

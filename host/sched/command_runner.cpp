@@ -182,14 +182,15 @@ CommandOutcome run_command(const CommandRequest& request) {
     if (created.ok()) {
       cgroup = std::move(created.value());
     } else if (request.on_error_line) {
-      request.on_error_line("no cgroup for this command (" + created.error() + "); its process group is paused instead");
+      request.on_error_line("no cgroup for this command (" + created.error() +
+                            "); its process group is paused instead");
     }
   }
   pid_t pid = -1;
   std::string start_error;
   if (cgroup) {
-    auto spawned =
-        budget::spawn_in_cgroup({program.c_str(), argv.data(), env.data(), out.write_end(), err.write_end()}, cgroup->fd());
+    auto spawned = budget::spawn_in_cgroup({program.c_str(), argv.data(), env.data(), out.write_end(), err.write_end()},
+                                           cgroup->fd());
     if (spawned.ok()) {
       pid = spawned.value();
     } else {

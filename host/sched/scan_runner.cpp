@@ -10,8 +10,8 @@
 #include <cstring>
 
 #include "delta/delta_encoder.h"
-#include "store/snapshot_writer.h"
 #include "plugin/plugin_call_marker.h"
+#include "store/snapshot_writer.h"
 
 namespace vigil {
 namespace {

@@ -25,8 +25,8 @@ struct ScanRequest {
   std::string trigger;                         // "interval", "on-demand", "on-startup"
   std::string control_id;
   std::shared_ptr<ScanProgress> progress;
-  std::vector<std::string> command_environment;  // NAME=value for every command the scan runs
-  size_t chunk_bytes = size_t{1} << 20;          // bound of one delta chunk, encoded
+  std::vector<std::string> command_environment;   // NAME=value for every command the scan runs
+  size_t chunk_bytes = size_t{1} << 20;           // bound of one delta chunk, encoded
   int64_t command_memory_max = int64_t{1} << 30;  // memory.max of each command's cgroup; 0: none
   int64_t command_pids_max = 512;                 // pids.max of each command's cgroup; 0: none
 };

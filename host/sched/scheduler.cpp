@@ -282,18 +282,18 @@ void Scheduler::start_scan(Module& module, Request request) {
     record_demand(request.control_id, module.plugin->module(), "running", "");
     demands_[request.control_id].progress = module.progress;
   }
-  ScanRequest scan{std::move(manifests),
-                   request.cpu_limit,
-                   static_cast<int>(config_integer("", "ProcessPriority", 0, -20, 19)),
-                   std::chrono::seconds(config_integer("", "CmdMaxTimeOut", 1800, 1, int64_t{7} * 24 * 3600)),
-                   trigger_name(request.trigger),
-                   request.control_id,
-                   module.progress,
-                   command_environment(),
-                   static_cast<size_t>(config_integer("", "OutboxChunkBytes", int64_t{1} << 20, int64_t{4} << 10,
-                                                      int64_t{8} << 20)),
-                   config_integer(module.plugin->module(), "CmdMemoryMax", int64_t{1} << 30, 0, int64_t{1} << 40),
-                   config_integer(module.plugin->module(), "CmdPidsMax", 512, 0, 1 << 22)};
+  ScanRequest scan{
+      std::move(manifests),
+      request.cpu_limit,
+      static_cast<int>(config_integer("", "ProcessPriority", 0, -20, 19)),
+      std::chrono::seconds(config_integer("", "CmdMaxTimeOut", 1800, 1, int64_t{7} * 24 * 3600)),
+      trigger_name(request.trigger),
+      request.control_id,
+      module.progress,
+      command_environment(),
+      static_cast<size_t>(config_integer("", "OutboxChunkBytes", int64_t{1} << 20, int64_t{4} << 10, int64_t{8} << 20)),
+      config_integer(module.plugin->module(), "CmdMemoryMax", int64_t{1} << 30, 0, int64_t{1} << 40),
+      config_integer(module.plugin->module(), "CmdPidsMax", 512, 0, 1 << 22)};
   asio::post(pool_, [this, plugin = module.plugin, scan = std::move(scan), request]() mutable {
     ScanOutcome outcome = run_scan(plugin, scan, store_);
     // Back on the control thread, where the last plugin reference may be dropped.

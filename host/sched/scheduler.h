@@ -23,8 +23,8 @@
 #include <string>
 
 #include "base/status.h"
-#include "outbox/outbox_delivery.h"
 #include "log/log_manager.h"
+#include "outbox/outbox_delivery.h"
 #include "plugin/loaded_plugin.h"
 #include "sched/control_id.h"
 #include "sched/scan_runner.h"

@@ -124,8 +124,8 @@ Result<CommitResult> StateStore::append_outbox(std::string_view module, std::str
 Result<std::optional<OutboxEntry>> StateStore::oldest_outbox_entry() {
   return guarded([&]() -> Result<std::optional<OutboxEntry>> {
     std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_,
-                                (std::string("SELECT ") + kEntryColumns + " FROM outbox ORDER BY sequence LIMIT 1").c_str());
+    sqlite::Statement statement(
+        db_, (std::string("SELECT ") + kEntryColumns + " FROM outbox ORDER BY sequence LIMIT 1").c_str());
     if (!statement.step()) return std::optional<OutboxEntry>();
     return std::optional<OutboxEntry>(read_entry(statement));
   });
@@ -135,7 +135,8 @@ Result<std::optional<OutboxEntry>> StateStore::oldest_outbox_entry(std::string_v
   return guarded([&]() -> Result<std::optional<OutboxEntry>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(
-        db_, (std::string("SELECT ") + kEntryColumns + " FROM outbox WHERE module = ? ORDER BY sequence LIMIT 1").c_str());
+        db_,
+        (std::string("SELECT ") + kEntryColumns + " FROM outbox WHERE module = ? ORDER BY sequence LIMIT 1").c_str());
     statement.bind(1, module);
     if (!statement.step()) return std::optional<OutboxEntry>();
     return std::optional<OutboxEntry>(read_entry(statement));
@@ -201,13 +202,14 @@ Result<int64_t> StateStore::set_aside(int64_t sequence, std::string_view reason)
     std::vector<int64_t> sequences;
     while (moved.step()) sequences.push_back(moved.integer(0));
     moved.reset();
-    sqlite::Statement keep(db_,
-                           "INSERT OR REPLACE INTO outbox_set_aside "
-                           "(sequence, module, kind, bytes, attempts, set_aside_at, reason) "
-                           "SELECT sequence, module, kind, length(payload), attempts, ?, ? FROM outbox WHERE sequence = ?");
+    sqlite::Statement keep(
+        db_,
+        "INSERT OR REPLACE INTO outbox_set_aside "
+        "(sequence, module, kind, bytes, attempts, set_aside_at, reason) "
+        "SELECT sequence, module, kind, length(payload), attempts, ?, ? FROM outbox WHERE sequence = ?");
     for (int64_t each : sequences) {
-      std::string why = each == sequence ? std::string(reason)
-                                         : "chunk of the same snapshot as sequence " + std::to_string(sequence);
+      std::string why =
+          each == sequence ? std::string(reason) : "chunk of the same snapshot as sequence " + std::to_string(sequence);
       keep.bind(1, unix_now()).bind(2, why).bind(3, each).run();
       remove_outbox_entry(each);
     }

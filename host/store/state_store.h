@@ -49,9 +49,9 @@ struct OutboxEntry {
   std::string kind;         // "delta" or "events"
   int64_t snapshot_id = 0;  // the pending snapshot this delta leads to
   int64_t created_at = 0;
-  std::string payload;      // a serialised DeltaChunk or EventBatch (proto/)
-  bool last_chunk = true;   // a delta's last chunk completes its snapshot
-  int64_t attempts = 0;     // failed deliveries so far
+  std::string payload;     // a serialised DeltaChunk or EventBatch (proto/)
+  bool last_chunk = true;  // a delta's last chunk completes its snapshot
+  int64_t attempts = 0;    // failed deliveries so far
 };
 
 struct SetAsideEntry {

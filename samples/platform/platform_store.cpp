@@ -311,7 +311,8 @@ std::string columns_text(const google::protobuf::RepeatedPtrField<v1::Column>& c
 
 }  // namespace
 
-int64_t PlatformStore::stage_chunk(const std::string& agent_id, const std::string& module, const v1::DeltaChunk& chunk) {
+int64_t PlatformStore::stage_chunk(const std::string& agent_id, const std::string& module,
+                                   const v1::DeltaChunk& chunk) {
   if (chunk.module() != module) {
     throw std::invalid_argument("chunk of module '" + chunk.module() + "' uploaded as module '" + module + "'");
   }
@@ -329,7 +330,8 @@ int64_t PlatformStore::stage_chunk(const std::string& agent_id, const std::strin
         .bind(3, chunk.snapshot_id())
         .run();
   }
-  sqlite::Statement staged(db_, "SELECT snapshot_id, next_chunk FROM staged_snapshots WHERE agent_id = ? AND module = ?");
+  sqlite::Statement staged(db_,
+                           "SELECT snapshot_id, next_chunk FROM staged_snapshots WHERE agent_id = ? AND module = ?");
   staged.bind(1, agent_id).bind(2, module);
   if (!staged.step() || staged.integer(0) != chunk.snapshot_id() ||
       staged.integer(1) != static_cast<int64_t>(chunk.chunk_index())) {
@@ -381,7 +383,10 @@ void PlatformStore::complete_snapshot(const std::string& agent_id, const std::st
       .bind(1, agent_id)
       .bind(2, module)
       .run();
-  sqlite::Statement(db_, "DELETE FROM staged_rows WHERE agent_id = ? AND module = ?").bind(1, agent_id).bind(2, module).run();
+  sqlite::Statement(db_, "DELETE FROM staged_rows WHERE agent_id = ? AND module = ?")
+      .bind(1, agent_id)
+      .bind(2, module)
+      .run();
   sqlite::Statement(db_, "DELETE FROM staged_snapshots WHERE agent_id = ? AND module = ?")
       .bind(1, agent_id)
       .bind(2, module)

@@ -31,15 +31,6 @@ double thread_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
 }
 
-double children_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_CHILDREN, &usage);
-  auto seconds = [](const timeval& value) {
-    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 // Runs the test scanner with `manifest` under the limit state.range(0) and
 // reports the share of a core that `cpu_seconds` (a clock) shows was used.
 void scan_under_limit(benchmark::State& state, const std::string& manifest, double (*cpu_seconds)()) {
@@ -84,7 +75,7 @@ BENCHMARK(BM_CpuBoundScanUnderLimit)->Apply(limits)->Iterations(3);
 
 // A command run by the scan burns CPU (counted through the reaped children).
 void BM_CpuBoundCommandUnderLimit(benchmark::State& state) {
-  scan_under_limit(state, "exec dd if=/dev/zero of=/dev/null bs=64k count=150000\n", children_cpu_seconds);
+  scan_under_limit(state, "exec dd if=/dev/zero of=/dev/null bs=64k count=150000\n", vigil::test::children_cpu_seconds);
 }
 BENCHMARK(BM_CpuBoundCommandUnderLimit)->Apply(limits)->Iterations(2);
 
@@ -131,12 +122,12 @@ void BM_ForkingCommandUnderLimit(benchmark::State& state) {
   double share = 0;
   for (auto _ : state) {
     auto wall_start = std::chrono::steady_clock::now();
-    double cpu_start = children_cpu_seconds();
+    double cpu_start = vigil::test::children_cpu_seconds();
     auto outcome = vigil::run_command(request);
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     while (::waitpid(-1, nullptr, 0) > 0) {
     }
-    double cpu = children_cpu_seconds() - cpu_start;
+    double cpu = vigil::test::children_cpu_seconds() - cpu_start;
     if (outcome.status != VIGIL_E_TIMEOUT) state.SkipWithError(("expected the timeout: " + outcome.error).c_str());
     share = 100.0 * cpu / wall;
     state.SetIterationTime(wall);

@@ -75,9 +75,9 @@ void run_through_platform(benchmark::State& state, const std::filesystem::path& 
   pid_t worker = worker_of(daemon.pid());
   int64_t rss_before = status_kib(worker, "VmRSS");
   auto start = std::chrono::steady_clock::now();
-  auto provisioned = vigilctl(root, {"provision", "CustomerId=" + platform.customer_id(),
-                                     "ActivationId=" + platform.activation_id(), "WebServiceUri=" + platform.url(),
-                                     "CaBundle=" + platform.ca_bundle()});
+  auto provisioned =
+      vigilctl(root, {"provision", "CustomerId=" + platform.customer_id(), "ActivationId=" + platform.activation_id(),
+                      "WebServiceUri=" + platform.url(), "CaBundle=" + platform.ca_bundle()});
   if (provisioned.exit_code != 0) return state.SkipWithError(("provision failed: " + provisioned.err).c_str());
   std::string agent_id = json::parse(vigilctl(root, {"status", "--json"}).out)["agent_id"];
   auto summary = [&] { return platform.admin_json({"results", "--agent", agent_id, "--summary"}); };

@@ -44,8 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   vigil::ChunkEncoder encoder({"m", 1, "interval", "", 0, 0, static_cast<int64_t>(rows.size())}, kBound);
   std::vector<std::string> payloads;
   for (size_t i = 0; i < rows.size(); ++i) {
-    auto kind = i % 3 == 0 ? vigil::ChangeKind::kAdded : i % 3 == 1 ? vigil::ChangeKind::kRemoved
-                                                                    : vigil::ChangeKind::kChanged;
+    auto kind = i % 3 == 0   ? vigil::ChangeKind::kAdded
+                : i % 3 == 1 ? vigil::ChangeKind::kRemoved
+                             : vigil::ChangeKind::kChanged;
     std::string old_values = rows[i].values;
     auto full = encoder.add({kind, rows[i], kind == vigil::ChangeKind::kChanged ? &old_values : nullptr});
     if (full) payloads.push_back(*full);
@@ -63,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto* part : {&chunk.added(), &chunk.removed(), &chunk.changed()}) {
       for (const auto& row : *part) ids.push_back(row.key(0).value());
     }
-    std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) { return std::stoul(a) < std::stoul(b); });
+    std::sort(ids.begin(), ids.end(),
+              [](const std::string& a, const std::string& b) { return std::stoul(a) < std::stoul(b); });
     for (const auto& id : ids) {
       if (id != std::to_string(next++)) __builtin_trap();
     }

@@ -83,7 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (endpoint == "/v1/checkin") body = signed_as_agent<v1::CheckinRequest>(world, body);
     if (endpoint == "/v1/manifest") body = signed_as_agent<v1::ManifestRequest>(world, body);
     if (endpoint == "/v1/upload") {
-      body = (choice & 0x40) ? wrapped_upload(world, body, choice & 0x20) : signed_as_agent<v1::UploadRequest>(world, body);
+      body = (choice & 0x40) ? wrapped_upload(world, body, choice & 0x20)
+                             : signed_as_agent<v1::UploadRequest>(world, body);
     }
   }
   auto reply = world.service->handle(endpoint, body);

@@ -37,6 +37,8 @@ CommandResult run(const std::vector<std::string>& argv);
 // another user; the child sees in_rerun() true and runs the test's body.
 CommandResult rerun_test(std::vector<std::string> wrapper, const std::string& test);
 bool in_rerun();
+// CPU seconds (user + system) of this process's reaped children so far.
+double children_cpu_seconds();
 // True when the child got as far as running the test (it passed or failed).
 bool rerun_ran(const CommandResult& child);
 // The wrapper that runs a child as nobody:nogroup (from root).

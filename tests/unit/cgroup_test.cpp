@@ -149,8 +149,7 @@ TEST_F(FakeTree, NoCpuControllerAndNoFreezer_Signals) {
   EXPECT_EQ(support.mode, Mode::kSignals);
   EXPECT_EQ(support.description, "signals: cgroup v2 at " + (root() / "vigil").string() +
                                      " has no cpu.max (cpu controller not offered in " +
-                                     (root() / "cgroup.controllers").string() +
-                                     ") and no cgroup.freeze (needs 5.2)");
+                                     (root() / "cgroup.controllers").string() + ") and no cgroup.freeze (needs 5.2)");
 }
 
 // Not allowed at the top of the hierarchy, vigil uses the cgroup delegated to it.
@@ -188,24 +187,15 @@ struct Measured {
   double share() const { return 100.0 * cpu_seconds / wall_seconds; }
 };
 
-double children_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_CHILDREN, &usage);
-  auto seconds = [](const timeval& value) {
-    return static_cast<double>(value.tv_sec) + static_cast<double>(value.tv_usec) / 1e6;
-  };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 Measured run_measured(CommandRequest request) {
   Measured measured;
   request.on_output = [&](std::string_view chunk) { measured.output += chunk; };
   request.on_error_line = [&](std::string_view line) { measured.error_lines.emplace_back(line); };
-  double cpu_start = children_cpu_seconds();
+  double cpu_start = test::children_cpu_seconds();
   auto wall_start = std::chrono::steady_clock::now();
   measured.outcome = run_command(request);
   measured.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-  measured.cpu_seconds = children_cpu_seconds() - cpu_start;
+  measured.cpu_seconds = test::children_cpu_seconds() - cpu_start;
   return measured;
 }
 
@@ -238,7 +228,8 @@ class RealCgroup : public ::testing::Test {
  protected:
   void SetUp() override {
     support_ = budget::probe(budget::this_machine("vigil-test-" + std::to_string(::getpid())));
-    if (support_.mode != Mode::kCgroup) GTEST_SKIP() << "no cgroup for commands on this machine: " << support_.description;
+    if (support_.mode != Mode::kCgroup)
+      GTEST_SKIP() << "no cgroup for commands on this machine: " << support_.description;
     std::cout << support_.description << "\n";
   }
   void TearDown() override {

@@ -96,7 +96,8 @@ TEST(EventBatch, EventsRoundTripAndGarbageIsNamed) {
   auto document = payload_json({3, "fim", "events", 0, 0, payload.value()}).value();
   ASSERT_EQ(document["events"].size(), 2u);
   EXPECT_EQ(document["events"][1],
-            (nlohmann::json{{"table", "fs"}, {"time_ms", 1234}, {"values", {{"action", "modified"}, {"path", "/etc/hosts"}}}}));
+            (nlohmann::json{
+                {"table", "fs"}, {"time_ms", 1234}, {"values", {{"action", "modified"}, {"path", "/etc/hosts"}}}}));
   auto bad = encode_event_batch("fim", {event, "\xff\xff\xff"});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().find("event 1 of module 'fim'"), std::string::npos) << bad.error();

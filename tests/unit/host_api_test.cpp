@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "plugin/plugin_context.h"
-#include "vigil/agent/v1/agent.pb.h"
 #include "plugin_fixture.h"
+#include "vigil/agent/v1/agent.pb.h"
 
 namespace vigil {
 namespace {

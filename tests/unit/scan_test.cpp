@@ -4,9 +4,9 @@
 
 #include <thread>
 
-#include "plugin_fixture.h"
 #include "control/reports.h"
 #include "delta/payload_json.h"
+#include "plugin_fixture.h"
 #include "sched/scan_runner.h"
 
 namespace vigil {
