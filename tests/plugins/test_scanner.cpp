@@ -9,7 +9,7 @@
 //   config KEY            emit the configuration value (or "<unset>")
 //   badrow                emit a row with an invalid table name
 //   exec PROGRAM ARGS...  run a command through the host; row "exec" with its exit code and output
-//   crash                 die of SIGSEGV, as a buggy plugin would
+//   crash                 die (SIGABRT), as a buggy plugin would
 //   hold MIB              allocate and touch MIB MiB, held until the scan ends (memory bounds)
 //   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
 // Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3).
@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 
 #include <chrono>
@@ -118,7 +119,7 @@ class TestScanner : public vigil::Plugin {
         words >> mebibytes;
         for (size_t i = 0; i < mebibytes; ++i) held.emplace_back(size_t{1} << 20, 'x');
       } else if (command == "crash") {
-        std::raise(SIGSEGV);
+        std::abort();  // SIGABRT: a crash the sanitizers let through without a report of their own
       } else if (command == "badrow") {
         scan.emit("bad table!", {{"id", "1"}}, {});
       }
