@@ -118,7 +118,8 @@ Status start_trial(const fs::path& base) {
     return Error{"cannot create " + trial.string() + ": " + error_text(errno)};
   }
   int fd = ::open(trial.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  Status started = fd < 0 ? Status(Error{"cannot open " + trial.string() + ": " + error_text(errno)}) : can_start_in(fd);
+  Status started =
+      fd < 0 ? Status(Error{"cannot open " + trial.string() + ": " + error_text(errno)}) : can_start_in(fd);
   if (fd >= 0) ::close(fd);
   ::rmdir(trial.c_str());
   return started;
@@ -181,8 +182,8 @@ Support probe(const ProbeInput& input) {
     // Enabled in the parent, the controller reaches vigil's cgroup; in vigil's, the modules'.
     for (const fs::path& level : {parent, base}) {
       if (int error = write_text(level / "cgroup.subtree_control", "+" + controller); error != 0) {
-        unavailable[controller] = "cannot enable the " + controller + " controller in " + level.string() + ": " +
-                                  error_text(error);
+        unavailable[controller] =
+            "cannot enable the " + controller + " controller in " + level.string() + ": " + error_text(error);
         break;
       }
     }
@@ -213,8 +214,8 @@ Support probe(const ProbeInput& input) {
     text += unavailable.contains(controller) ? std::string("; no ") + limit + " (" + unavailable[controller] + ")"
                                              : std::string("; ") + limit;
   }
-  text += support.kill ? "; leftovers killed by cgroup.kill"
-                       : "; leftovers killed one by one (no cgroup.kill: needs 5.14)";
+  text +=
+      support.kill ? "; leftovers killed by cgroup.kill" : "; leftovers killed one by one (no cgroup.kill: needs 5.14)";
   support.description = text;
   return support;
 }

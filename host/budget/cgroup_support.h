@@ -18,8 +18,8 @@ struct Support {
   bool cpu_max = false;        // the kernel enforces cpu.max
   bool memory_max = false;
   bool pids_max = false;
-  bool freeze = false;  // cgroup.freeze (5.2): holds the CPU limit when cpu.max is unavailable
-  bool kill = false;    // cgroup.kill (5.14); without it the cgroup's processes are killed one by one
+  bool freeze = false;      // cgroup.freeze (5.2): holds the CPU limit when cpu.max is unavailable
+  bool kill = false;        // cgroup.kill (5.14); without it the cgroup's processes are killed one by one
   std::string description;  // "cgroup v2 at …: …" or "signals: <why no cgroup>"
 };
 

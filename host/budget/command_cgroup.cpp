@@ -108,8 +108,8 @@ std::vector<std::string> CommandCgroup::limits_reached() const {
   if (support_.memory_max) {
     long long kills = keyed_value(read_text(path_ / "memory.events").value_or(""), "oom_kill");
     if (kills > 0) {
-      reached.push_back("memory.max (" + std::to_string(limits_.memory_max_bytes) + " bytes) reached: the kernel killed " +
-                        std::to_string(kills) + " process(es)");
+      reached.push_back("memory.max (" + std::to_string(limits_.memory_max_bytes) +
+                        " bytes) reached: the kernel killed " + std::to_string(kills) + " process(es)");
     }
   }
   if (support_.pids_max) {

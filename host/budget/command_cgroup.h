@@ -17,9 +17,9 @@
 namespace vigil::budget {
 
 struct Limits {
-  int cpu_percent = 100;          // of one core; 100: no limit
-  int64_t memory_max_bytes = 0;   // 0: no limit
-  int64_t pids_max = 0;           // 0: no limit
+  int cpu_percent = 100;         // of one core; 100: no limit
+  int64_t memory_max_bytes = 0;  // 0: no limit
+  int64_t pids_max = 0;          // 0: no limit
 };
 
 class CommandCgroup {
