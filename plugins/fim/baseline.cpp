@@ -298,9 +298,7 @@ Manifest parse_manifest(std::string_view text) {
   }
 }
 
-std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) {
-  std::vector<FileRecord> records;
-  std::set<std::string> seen;  // watched paths may overlap: one record per path
+void walk(const Manifest& manifest, const fs::path& root, const std::function<void(FileRecord&&)>& visit) {
   std::string prefix = root.empty() || root == "/" ? "" : root.string();
   for (const auto& watch : manifest.paths) {
     auto add = [&](const std::string& path, bool is_top) -> std::optional<FileRecord> {
@@ -313,17 +311,12 @@ std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) 
       missing.watch = &watch;
       return missing;
     };
-    auto keep = [&](std::optional<FileRecord> record) {
-      bool kept = record && seen.insert(record->path).second;
-      if (kept) records.push_back(std::move(*record));
-      return kept;
-    };
     fs::path top = on_disk(root, watch.path);
     auto first = add(watch.path, true);
     if (!first) continue;
-    bool walk = first->type == "directory" && watch.depth > 0;
-    keep(std::move(first));
-    if (!walk) continue;
+    bool descend = first->type == "directory" && watch.depth > 0;
+    visit(std::move(*first));
+    if (!descend) continue;
     std::error_code error;
     auto options =
         watch.follow_symlinks ? fs::directory_options::follow_directory_symlink : fs::directory_options::none;
@@ -339,14 +332,24 @@ std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) 
       }
       if (walker.depth() + 1 >= watch.depth) walker.disable_recursion_pending();
       if (!is_directory && !included(watch, name)) continue;
-      bool kept = keep(add(path, false));
-      if (kept && is_directory && ::access(walker->path().c_str(), R_OK | X_OK) != 0) {
+      auto record = add(path, false);
+      if (!record) continue;
+      if (is_directory && ::access(walker->path().c_str(), R_OK | X_OK) != 0) {
         // Not readable: reported on its record, and the walk goes on elsewhere.
-        records.back().error = "permission denied: its contents are not watched";
+        record->error = "permission denied: its contents are not watched";
         walker.disable_recursion_pending();
       }
+      visit(std::move(*record));
     }
   }
+}
+
+std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) {
+  std::vector<FileRecord> records;
+  std::set<std::string> seen;  // watched paths may overlap: one record per path
+  walk(manifest, root, [&](FileRecord&& record) {
+    if (seen.insert(record.path).second) records.push_back(std::move(record));
+  });
   std::sort(records.begin(), records.end(), [](const FileRecord& a, const FileRecord& b) { return a.path < b.path; });
   return records;
 }

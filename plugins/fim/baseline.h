@@ -55,7 +55,14 @@ struct FileRecord {
   const WatchedPath* watch = nullptr;
 };
 
-// Every file, directory and symlink the manifest covers under `root`, sorted by path.
+// Calls `visit` for every file, directory and symlink the manifest covers
+// under `root` (no hash yet), as the walk finds them: nothing is held. Where
+// watched trees overlap, a path comes once for each watch that reaches it;
+// the first is the one to keep.
+void walk(const Manifest& manifest, const std::filesystem::path& root, const std::function<void(FileRecord&&)>& visit);
+
+// Every record of `walk`, one per path, sorted by path (tests and benchmarks;
+// a scan streams through `walk`).
 std::vector<FileRecord> collect(const Manifest& manifest, const std::filesystem::path& root);
 
 // Hashes the regular files of `records` that have no hash yet, on `threads`

@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
-#include <mutex>
+#include <set>
 
 #include "baseline.h"
 #include "hash_cache.h"
@@ -20,7 +20,13 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// The hash cache's state keys: hashes.0, hashes.1, ...
+const std::string kCacheKey = "hashes.";
+// A batch is hashed (on fim.HashThreads threads) and emitted at this many
+// records, or sooner when its files hold this many bytes, so an interrupted
+// scan loses little hashing.
+constexpr size_t kBatchRecords = 512;
+constexpr uint64_t kBatchBytes = uint64_t{256} << 20;
 
 std::string octal(uint32_t mode) {
   char text[8];
@@ -91,69 +97,88 @@ class FimPlugin : public vigil::Plugin {
       throw vigil::Error(error.what(), VIGIL_E_INVALID_ARG);
     }
     std::filesystem::path root = host_->config("Root").value_or("/");
-    auto records = vigil::fim::collect(*manifest, root);
-    size_t reused = hash(scan, *manifest, root, records);
-    emit_rows(scan, *manifest, records);
-    host_->info(std::to_string(records.size()) + " paths recorded, " + std::to_string(reused) +
+    vigil::fim::RecordTree baseline(*manifest);
+    auto [recorded, reused] = record(scan, *manifest, root, baseline);
+    host_->info(std::to_string(recorded) + " paths recorded, " + std::to_string(reused) +
                 " hashes reused from the last baseline");
-    if (flag(*host_, "Realtime", true)) start_monitor(manifest, root, std::move(records));
+    if (flag(*host_, "Realtime", true)) start_monitor(manifest, root, std::move(baseline));
   }
 
-  // Hashes what changed since the cached baseline; saves progress every few
-  // seconds so an interrupted scan resumes. Returns how many hashes were reused.
-  size_t hash(vigil::Scan& scan, const vigil::fim::Manifest& manifest, const std::filesystem::path& root,
-              std::vector<vigil::fim::FileRecord>& records) {
-    std::string stored = host_->state("hashes").value_or("");
-    size_t reused = vigil::fim::HashCache::parse(stored, manifest.algorithm).fill(records);
-    if (stored.rfind(vigil::fim::HashCache::header(manifest.algorithm), 0) != 0) {
-      stored = vigil::fim::HashCache::header(manifest.algorithm);
-    }
+  // The scan as a stream: the walk's records go in small batches through the
+  // hash cache, the hashing threads and emit, and into `baseline` (the
+  // monitor's, compact), so memory grows by about 110 bytes a file (the
+  // cache) plus the baseline's, not by whole records. Returns how many paths
+  // were recorded and how many hashes were reused.
+  std::pair<size_t, size_t> record(vigil::Scan& scan, const vigil::fim::Manifest& manifest,
+                                   const std::filesystem::path& root, vigil::fim::RecordTree& baseline) {
+    const std::string& algorithm = manifest.algorithm;
+    vigil::fim::HashCache cache = load_cache(algorithm);
+    vigil::fim::HashCacheWriter saver(algorithm, kCacheKey, [this](const std::string& key, const std::string& value) {
+      host_->set_state(key, value);
+    });
     // The host holds the scan thread to the module's CPU limit; extra hashing
     // threads are outside it, so they are opt-in (fim.HashThreads).
     unsigned threads = static_cast<unsigned>(number(*host_, "HashThreads", 1, 1, 64));
-    std::mutex fresh_mutex;
-    std::string fresh;
-    auto saved = Clock::now();
-    vigil::fim::hash_files(
-        records, root, manifest.algorithm, threads,
-        [&](size_t done, size_t total) {
-          scan.checkpoint();
-          if (done % 256 == 0 || done == total) scan.progress(done, total);
-          if (Clock::now() - saved > std::chrono::seconds(5)) {
-            std::lock_guard lock(fresh_mutex);
-            stored += fresh;
-            fresh.clear();
-            host_->set_state("hashes", stored);
-            saved = Clock::now();
-          }
-        },
-        [&](const vigil::fim::FileRecord& record) {
-          std::lock_guard lock(fresh_mutex);
-          fresh += vigil::fim::HashCache::line(record);
-        });
-    save_cache(manifest.algorithm, records);
-    return reused;
-  }
-
-  void save_cache(const std::string& algorithm, const std::vector<vigil::fim::FileRecord>& records) {
-    std::string cache = vigil::fim::HashCache::header(algorithm);
-    for (const auto& record : records) cache += vigil::fim::HashCache::line(record);
-    host_->set_state("hashes", cache);
-  }
-
-  void emit_rows(vigil::Scan& scan, const vigil::fim::Manifest& manifest,
-                 const std::vector<vigil::fim::FileRecord>& records) {
-    std::vector<std::pair<std::string, std::string>> values;
-    for (const auto& record : records) {
-      values = {{"type", record.type}, {"severity", record.watch->severity}};
-      describe(record, manifest.algorithm, "", values);
-      if (!record.error.empty()) values.emplace_back("error", record.error);
-      scan.emit("files", {{"path", record.path}}, columns(values));
+    std::vector<vigil::fim::FileRecord> batch;
+    std::set<std::string> missing;  // watched tops that do not exist (the baseline keeps no record of them)
+    size_t recorded = 0, reused = 0;
+    uint64_t batch_bytes = 0;
+    auto flush = [&] {
+      for (auto& entry : batch) reused += cache.fill(entry) ? 1 : 0;
+      vigil::fim::hash_files(batch, root, algorithm, threads, [&](size_t, size_t) { scan.checkpoint(); });
+      for (auto& entry : batch) {
+        emit_row(scan, algorithm, entry);
+        saver.add(entry);
+        if (entry.type != "missing") baseline.set(entry);
+      }
+      batch.clear();
+      batch_bytes = 0;
+      saver.save_if_due();
+      scan.progress(recorded, 0);
+    };
+    vigil::fim::walk(manifest, root, [&](vigil::fim::FileRecord&& entry) {
+      // Watched trees may overlap: the first watch that reached a path keeps it.
+      if (manifest.paths.size() > 1 && (missing.count(entry.path) != 0 || baseline.contains(entry.path))) return;
+      if (entry.type == "missing") {
+        missing.insert(entry.path);
+      } else {
+        baseline.set(entry);  // now, so a later watch finds it; again with its hash below
+      }
+      if (++recorded % 64 == 0) scan.checkpoint();
+      if (entry.type == "file") batch_bytes += entry.size;
+      batch.push_back(std::move(entry));
+      if (batch.size() >= kBatchRecords || batch_bytes >= kBatchBytes) flush();
+    });
+    flush();
+    size_t chunks = saver.finish();
+    // Chunks past this baseline's are an older, larger baseline's.
+    for (size_t stale = chunks; host_->state(kCacheKey + std::to_string(stale)); ++stale) {
+      host_->erase_state(kCacheKey + std::to_string(stale));
     }
+    host_->erase_state("hashes");  // one whole value before 0.3.0
+    return {recorded, reused};
+  }
+
+  vigil::fim::HashCache load_cache(const std::string& algorithm) {
+    vigil::fim::HashCache cache(algorithm);
+    for (size_t chunk = 0;; ++chunk) {
+      auto text = host_->state(kCacheKey + std::to_string(chunk));
+      if (!text) break;
+      cache.add(*text);
+    }
+    return cache;
+  }
+
+  void emit_row(vigil::Scan& scan, const std::string& algorithm, const vigil::fim::FileRecord& record) {
+    std::vector<std::pair<std::string, std::string>> values = {{"type", record.type},
+                                                               {"severity", record.watch->severity}};
+    describe(record, algorithm, "", values);
+    if (!record.error.empty()) values.emplace_back("error", record.error);
+    scan.emit("files", {{"path", record.path}}, columns(values));
   }
 
   void start_monitor(std::shared_ptr<vigil::fim::Manifest> manifest, const std::filesystem::path& root,
-                     std::vector<vigil::fim::FileRecord> records) {
+                     vigil::fim::RecordTree baseline) {
     monitor_.reset();  // the new manifest and baseline replace the old ones
     vigil::fim::MonitorOptions options;
     options.window = std::chrono::milliseconds(number(*host_, "CoalesceMs", 5, 0, 10000));
@@ -161,7 +186,7 @@ class FimPlugin : public vigil::Plugin {
     options.fanotify = flag(*host_, "Fanotify", true);
     std::string algorithm = manifest->algorithm;
     auto monitor = std::make_unique<vigil::fim::Monitor>(
-        manifest, root, std::move(records),
+        manifest, root, std::move(baseline),
         [this, algorithm](const vigil::fim::Event& event) { report(event, algorithm); }, options);
     try {
       monitor->start();
@@ -213,4 +238,4 @@ class FimPlugin : public vigil::Plugin {
 
 }  // namespace
 
-VIGIL_PLUGIN(FimPlugin, "fim", "File Integrity Monitoring", "0.2.0", VIGIL_MODULE_SCAN)
+VIGIL_PLUGIN(FimPlugin, "fim", "File Integrity Monitoring", "0.3.0", VIGIL_MODULE_SCAN)

@@ -52,13 +52,17 @@ bool is_content(const std::vector<std::string>& changed) {
 
 }  // namespace
 
-Monitor::Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root, std::vector<FileRecord> baseline,
-                 Sink sink, MonitorOptions options)
+Monitor::Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root, RecordTree baseline, Sink sink,
+                 MonitorOptions options)
     : manifest_(std::move(manifest)),
       root_(std::move(root)),
       sink_(std::move(sink)),
       options_(options),
-      baseline_(*manifest_) {
+      baseline_(std::move(baseline)) {}
+
+Monitor::Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root,
+                 const std::vector<FileRecord>& baseline, Sink sink, MonitorOptions options)
+    : Monitor(manifest, std::move(root), RecordTree(*manifest), std::move(sink), options) {
   for (const auto& record : baseline) {
     if (record.type != "missing") baseline_.set(record);
   }
@@ -531,28 +535,19 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
     sub.depth -= level_below(watch->path, tree);
   }
   Manifest one{manifest_->algorithm, {sub}};
-  auto now = collect(one, root_);  // sorted by path
-  for (auto& record : now) {
-    if (record.type != "missing") record.watch = covering(*manifest_, record.path, record.type == "directory");
-  }
-  std::erase_if(now, [](const FileRecord& record) { return record.type == "missing" || record.watch == nullptr; });
-  auto exists = [&](const std::string& path) {
-    auto at = std::lower_bound(now.begin(), now.end(), path, [](const FileRecord& record, const std::string& wanted) {
-      return record.path < wanted;
-    });
-    return at != now.end() && at->path == path;
-  };
   Pending nobody;
   size_t reported = 0;
-  std::vector<std::string> new_directories;
-  std::vector<std::string> known;
+  // Both sides stream (a tree can hold millions of files): what the baseline
+  // knows and no longer exists, then what the walk finds, one by one.
+  std::vector<std::string> gone;
   {
     std::lock_guard lock(mutex_);
-    baseline_.visit(tree,
-                    [&](const std::string& path, std::string_view, const WatchedPath*) { known.push_back(path); });
+    baseline_.visit(tree, [&](const std::string& path, std::string_view, const WatchedPath*) {
+      struct stat status {};
+      if (::lstat(on_disk(root_, path).c_str(), &status) != 0 && errno == ENOENT) gone.push_back(path);
+    });
   }
-  for (const auto& path : known) {
-    if (exists(path)) continue;
+  for (const auto& path : gone) {
     {
       std::lock_guard lock(mutex_);
       if (!baseline_.contains(path)) continue;  // went with its directory
@@ -560,7 +555,11 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
     deleted(path, nobody);
     ++reported;
   }
-  for (const auto& record : now) {
+  std::vector<std::string> new_directories;
+  walk(one, root_, [&](FileRecord&& record) {
+    if (record.type == "missing") return;
+    record.watch = covering(*manifest_, record.path, record.type == "directory");
+    if (record.watch == nullptr) return;
     const std::string& path = record.path;
     std::optional<FileRecord> before;
     {
@@ -568,12 +567,12 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
       before = baseline_.find(path);
     }
     auto after = current(path, before ? &*before : nullptr, false);
-    if (!after) continue;
+    if (!after) return;
     if (!before) {
-      std::lock_guard lock(mutex_);
-      baseline_.set(*after);
-    }
-    if (!before) {
+      {
+        std::lock_guard lock(mutex_);
+        baseline_.set(*after);
+      }
       if (after->type == "directory" && walks_into(*after->watch, path)) new_directories.push_back(path);
       Event event;
       event.action = "created";
@@ -581,10 +580,10 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
       event.after = std::move(after);
       emit(std::move(event), nullptr);
       ++reported;
-      continue;
+      return;
     }
     if (updated(std::move(*before), std::move(*after), nullptr)) ++reported;
-  }
+  });
   if (why.empty()) {  // the check at start: the rest is watched already, and its changes are the report
     for (const auto& directory : new_directories) watcher_->watch_directory(directory);
     return;

@@ -57,8 +57,11 @@ class Monitor {
  public:
   using Sink = std::function<void(const Event&)>;
 
-  // `baseline` is what the trees held at the last scan; its records point into `manifest`.
-  Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root, std::vector<FileRecord> baseline,
+  // `baseline` is what the trees held at the last scan, built over `manifest`.
+  Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root, RecordTree baseline, Sink sink,
+          MonitorOptions options = {});
+  // The same from records (their `watch` pointing into `manifest`); records of missing paths are left out.
+  Monitor(std::shared_ptr<const Manifest> manifest, std::filesystem::path root, const std::vector<FileRecord>& baseline,
           Sink sink, MonitorOptions options = {});
   ~Monitor();
   Monitor(const Monitor&) = delete;

@@ -12,6 +12,12 @@
 // BM_FimBaseline300k does the same with the fim plugin on a generated tree of
 // 300,000 one-byte files (worker peak RSS goal: <= 160 MiB, real-time monitor
 // included).
+// BM_FimRealTreesAgainstAide: the fim plugin's baseline of /usr/share and
+// /usr/include through a standalone vigild (2 hashing threads, real-time
+// monitor on) against `aide --init` of the same trees with the same
+// attributes and one worker per core, both from a warm page cache. Reports
+// x_aide_time (AIDE's wall time / ours; goal >= 3) and x_aide_rss (AIDE's
+// peak RSS / our worker's; goal >= 1). Needs `scripts/bootstrap bench`.
 #include <benchmark/benchmark.h>
 #include <signal.h>
 
@@ -142,5 +148,57 @@ void BM_FimBaseline300k(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_FimBaseline300k)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(1);
+
+void BM_FimRealTreesAgainstAide(benchmark::State& state) {
+  const std::vector<std::string> trees = {"/usr/share", "/usr/include"};
+  if (!std::filesystem::exists("/usr/bin/aide") || !std::filesystem::exists("/usr/bin/time")) {
+    return state.SkipWithError("needs aide and /usr/bin/time: scripts/bootstrap bench");
+  }
+  // Our baseline, whole process: seconds from demand to the scan's end, the worker's peak RSS.
+  auto fim_baseline = [&](const std::filesystem::path& root, double& seconds, int64_t& peak_kib) {
+    install_plugins(root, {FIM_PLUGIN_PATH});
+    (void)StateStore::open(root / "var/lib/vigil/config.db")
+        .value()
+        ->update_config({{"fim.Root", "/"}, {"fim.HashThreads", "2"}});
+    Daemon daemon(root);
+    std::string manifest = "hash: sha256\npaths:\n";
+    for (const auto& tree : trees) manifest += "  - {path: " + tree + "}\n";
+    std::ofstream(root / "fim.yaml") << manifest;
+    vigilctl(root, {"manifest", "set", "--module", "fim", "--file", (root / "fim.yaml").string()});
+    auto start = std::chrono::steady_clock::now();
+    auto scanned = vigilctl(root, {"demand", "--type", "fim", "--wait"});
+    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    peak_kib = status_kib(worker_of(daemon.pid()), "VmHWM");
+    return scanned.exit_code == 0;
+  };
+  for (auto _ : state) {
+    TempDir dir;
+    double seconds = 0;
+    int64_t peak = 0;
+    if (!fim_baseline(dir.path() / "warm", seconds, peak)) return state.SkipWithError("the fim scan failed");
+    auto config = dir.path() / "aide.conf";
+    std::ofstream out(config);
+    out << "database_out=file:" << (dir.path() / "aide.db").string() << "\nnum_workers=100%\n"
+        << "FIM = p+i+n+u+g+s+m+c+acl+xattrs+sha256\n";
+    for (const auto& tree : trees) out << tree << " FIM\n";
+    out.close();
+    auto measured = dir.path() / "aide.time";
+    auto aide = run({"/usr/bin/time", "-o", measured.string(), "-f", "%e %M", "/usr/bin/aide", "--init",
+                     "--config=" + config.string()});
+    double aide_seconds = 0;
+    int64_t aide_kib = 0;
+    std::ifstream(measured) >> aide_seconds >> aide_kib;
+    if (aide.exit_code != 0 || aide_kib == 0) return state.SkipWithError(("aide --init failed: " + aide.err).c_str());
+    if (!fim_baseline(dir.path() / "agent", seconds, peak)) return state.SkipWithError("the fim scan failed");
+    state.SetIterationTime(seconds);
+    state.counters["seconds"] = seconds;
+    state.counters["rss_peak_MiB"] = static_cast<double>(peak) / 1024;
+    state.counters["aide_seconds"] = aide_seconds;
+    state.counters["aide_rss_MiB"] = static_cast<double>(aide_kib) / 1024;
+    state.counters["x_aide_time"] = aide_seconds / seconds;
+    state.counters["x_aide_rss"] = static_cast<double>(aide_kib) / static_cast<double>(peak);
+  }
+}
+BENCHMARK(BM_FimRealTreesAgainstAide)->Unit(benchmark::kSecond)->UseManualTime()->Iterations(1);
 
 }  // namespace

@@ -145,5 +145,37 @@ TEST_F(FileIntegrityMonitoring, Restart_ReportsWhatChangedWhileDownAndWatchesAga
   EXPECT_TRUE(eventually([&] { return uploaded_event(agent, live).is_object(); })) << daemon->log();
 }
 
+// Overlapping watched trees give one row per path (the first watch's), and
+// the hashes are kept in the plugin's state in chunks, so the next scan
+// hashes only what changed.
+TEST_F(FileIntegrityMonitoring, OverlappingTreesOneRowEach_HashesKeptInChunksAndReused) {
+  for (int i = 0; i < 3000; ++i) std::ofstream(system / "etc/app" / ("f" + std::to_string(i))) << i;
+  set_agent_config(agent, "fim.Realtime", "false");
+  Daemon daemon(agent);
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  set_manifest("paths:\n  - {path: /etc/app, severity: high}\n  - {path: /etc, severity: low}\n");
+  ASSERT_EQ(vigilctl(agent, {"demand", "--type", "fim", "--wait"}).exit_code, 0) << daemon.log();
+  json report = json::parse(vigilctl(agent, {"results", "--module", "fim", "--json", "--limit", "10000"}).out);
+  std::map<std::string, std::string> severity;
+  for (const auto& row : report["rows"]) severity[row["key"]["path"]] = row["values"]["severity"];
+  EXPECT_EQ(severity.size(), 3003u);  // /etc, /etc/app, a.conf and the 3,000
+  EXPECT_EQ(severity["/etc"], "low");
+  EXPECT_EQ(severity["/etc/app"], "high");
+  EXPECT_EQ(severity["/etc/app/f42"], "high");
+
+  std::ofstream(system / "etc/app/f7") << "changed";
+  ASSERT_EQ(vigilctl(agent, {"demand", "--type", "fim", "--wait"}).exit_code, 0) << daemon.log();
+  std::ifstream in(agent / "var/log/vigil/fim.log");
+  std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("3003 paths recorded, 3000 hashes reused"), std::string::npos) << log;
+
+  auto store = std::move(StateStore::open(agent / "var/lib/vigil/config.db").value());
+  size_t chunks = 0;
+  for (; store->plugin_state("fim", "hashes." + std::to_string(chunks)).value(); ++chunks) {
+    EXPECT_LE(store->plugin_state("fim", "hashes." + std::to_string(chunks)).value()->size(), size_t{1} << 20);
+  }
+  EXPECT_EQ(chunks, 1u) << "3,001 lines fit one chunk";
+}
+
 }  // namespace
 }  // namespace vigil::test

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -550,6 +551,42 @@ TEST(FimHashCache, ReusesOnlyWhatProvablyDidNotChange) {
     if (record.type == "file") {
       EXPECT_EQ(record.hash, hash_file(dir.path() / record.path.substr(1), "sha256"));
     }
+  }
+}
+
+TEST(FimHashCache, ChunksInStateMakeOneCacheThatFindsEveryFile) {
+  std::map<std::string, std::string> state;
+  HashCacheWriter writer(
+      "sha256", "hashes.", [&](const std::string& key, const std::string& value) { state[key] = value; }, 4096);
+  std::vector<FileRecord> records(500);
+  for (size_t i = 0; i < records.size(); ++i) {
+    // Added out of path order, as a walk finds them.
+    records[i].path = "/d/" + std::to_string((i * 7919) % 500);
+    records[i].type = "file";
+    records[i].size = i;
+    records[i].inode = i + 1;
+    records[i].hash = std::string(64, static_cast<char>('a' + i % 6));
+    writer.add(records[i]);
+  }
+  size_t chunks = writer.finish();
+  EXPECT_EQ(chunks, state.size());
+  EXPECT_GT(chunks, 5u) << "a 4 KiB chunk holds about 50 lines";
+  for (const auto& [key, value] : state) EXPECT_LE(value.size(), 4096u) << key;
+
+  HashCache cache("sha256");
+  for (size_t chunk = 0; chunk < chunks; ++chunk) cache.add(state.at("hashes." + std::to_string(chunk)));
+  EXPECT_EQ(cache.size(), 500u);
+  size_t again = cache.add(state.at("hashes.0"));  // an interrupted scan's chunk again: two entries for those paths
+  EXPECT_GT(again, 0u);
+  EXPECT_EQ(cache.size(), 500u + again);
+  for (auto record : records) {
+    std::string want = record.hash;
+    record.hash.clear();
+    EXPECT_TRUE(cache.fill(record)) << record.path;
+    EXPECT_EQ(record.hash, want);
+    record.hash.clear();
+    ++record.inode;
+    EXPECT_FALSE(cache.fill(record)) << record.path << ": another inode is another file";
   }
 }
 
