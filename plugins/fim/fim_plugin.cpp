@@ -112,7 +112,10 @@ class FimPlugin : public vigil::Plugin {
   std::pair<size_t, size_t> record(vigil::Scan& scan, const vigil::fim::Manifest& manifest,
                                    const std::filesystem::path& root, vigil::fim::RecordTree& baseline) {
     const std::string& algorithm = manifest.algorithm;
-    vigil::fim::HashCache cache = load_cache(algorithm);
+    // The running monitor knows every file as it is now: it is the cache, and
+    // the state's copy (for a start without one) need not be read.
+    const vigil::fim::Monitor* running = monitor_ && monitor_->algorithm() == algorithm ? monitor_.get() : nullptr;
+    vigil::fim::HashCache cache = running ? vigil::fim::HashCache(algorithm) : load_cache(algorithm);
     vigil::fim::HashCacheWriter saver(algorithm, kCacheKey, [this](const std::string& key, const std::string& value) {
       host_->set_state(key, value);
     });
@@ -124,7 +127,7 @@ class FimPlugin : public vigil::Plugin {
     size_t recorded = 0, reused = 0;
     uint64_t batch_bytes = 0;
     auto flush = [&] {
-      for (auto& entry : batch) reused += cache.fill(entry) ? 1 : 0;
+      for (auto& entry : batch) reused += (running ? running->reuse_hash(entry) : cache.fill(entry)) ? 1 : 0;
       vigil::fim::hash_files(batch, root, algorithm, threads, [&](size_t, size_t) { scan.checkpoint(); });
       for (auto& entry : batch) {
         emit_row(scan, algorithm, entry);

@@ -131,6 +131,18 @@ std::vector<FileRecord> Monitor::snapshot() const {
   return baseline_.records();
 }
 
+bool Monitor::reuse_hash(FileRecord& record) const {
+  if (record.type != "file" || !record.hash.empty() || !record.error.empty()) return false;
+  std::optional<FileRecord> known;
+  {
+    std::lock_guard lock(mutex_);
+    known = baseline_.find(record.path);
+  }
+  if (!known || known->type != "file" || known->hash.empty() || content_may_differ(*known, record)) return false;
+  record.hash = std::move(known->hash);
+  return true;
+}
+
 // Watches every directory of `tree` whose entries are covered (and the parent
 // of a watched file, or of a watched path that does not exist yet).
 void Monitor::watch_tree_directories(const std::string& tree) {

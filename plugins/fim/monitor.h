@@ -75,6 +75,11 @@ class Monitor {
   MonitorStats stats() const;
   // The current baseline, sorted by path (tests, and the hash cache that resumes a scan).
   std::vector<FileRecord> snapshot() const;
+  // Sets `record`'s hash from the baseline when the file provably did not
+  // change (same type, size, mtime, ctime, inode): a running monitor is the
+  // next scan's hash cache. True when it did.
+  bool reuse_hash(FileRecord& record) const;
+  const std::string& algorithm() const { return manifest_->algorithm; }
 
  private:
   using Clock = std::chrono::steady_clock;

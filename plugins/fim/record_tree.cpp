@@ -59,7 +59,17 @@ RecordTree::RecordTree(const Manifest& manifest) : manifest_(manifest) {
   const EVP_MD* digest = EVP_get_digestbyname(manifest.algorithm.c_str());
   hash_size_ = digest != nullptr ? static_cast<size_t>(EVP_MD_get_size(digest)) : 0;
   nodes_.emplace_back();
-  hashes_.resize(hash_size_);
+  add_hash_slot();
+}
+
+void RecordTree::add_hash_slot() {
+  if (nodes_.size() > hash_blocks_.size() * kHashesPerBlock) {
+    hash_blocks_.push_back(std::make_unique<uint8_t[]>(kHashesPerBlock * hash_size_));
+  }
+}
+
+uint8_t* RecordTree::hash_of(uint32_t id) const {
+  return hash_blocks_[id / kHashesPerBlock].get() + (id % kHashesPerBlock) * hash_size_;
 }
 
 std::string_view RecordTree::name_of(uint32_t id) const {
@@ -114,11 +124,9 @@ uint32_t RecordTree::add_node(uint32_t parent, std::string_view name) {
     id = free_nodes_.back();
     free_nodes_.pop_back();
   } else {
-    make_room(nodes_, 1);
-    make_room(hashes_, hash_size_);
     id = static_cast<uint32_t>(nodes_.size());
     nodes_.emplace_back();
-    hashes_.resize(hashes_.size() + hash_size_);
+    add_hash_slot();
   }
   make_room(names_, name.size());
   nodes_[id] = Node{};
@@ -238,7 +246,7 @@ FileRecord RecordTree::record_of(uint32_t id, std::string path) const {
   record.links = node.links;
   record.watch = watch_of(node);
   if (node.hashed) {
-    const uint8_t* raw = &hashes_[id * hash_size_];
+    const uint8_t* raw = hash_of(id);
     record.hash.resize(hash_size_ * 2);
     for (size_t i = 0; i < hash_size_; ++i) {
       record.hash[2 * i] = kDigits[raw[i] >> 4];
@@ -326,7 +334,7 @@ void RecordTree::set(const FileRecord& record) {
   node.watch = watch;
   node.extra = text;
   node.hashed = hashed;
-  if (hashed) std::memcpy(&hashes_[id * hash_size_], raw, hash_size_);
+  if (hashed) std::memcpy(hash_of(id), raw, hash_size_);
 }
 
 void RecordTree::erase(std::string_view path) {

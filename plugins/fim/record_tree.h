@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,16 +82,21 @@ class RecordTree {
   uint32_t intern(std::string text);
   void release(uint32_t id);
   const WatchedPath* watch_of(const Node& node) const;
+  void add_hash_slot();  // for the node just added
+  uint8_t* hash_of(uint32_t id) const;
   FileRecord record_of(uint32_t id, std::string path) const;
   // Calls visit(id, its path) for `top` (at `path`) and each node below it, parents first.
   void walk(uint32_t top, std::string path,
             const std::function<void(uint32_t id, const std::string& path)>& visit) const;
 
   const Manifest& manifest_;
-  size_t hash_size_;         // bytes of the algorithm's digest
-  std::vector<Node> nodes_;  // [0]: "/"
+  size_t hash_size_;  // bytes of the algorithm's digest
+  // Nodes and hashes grow in blocks, never moved: a vector's reallocation
+  // would hold the old and the new copy at once, doubling the peak.
+  static constexpr size_t kHashesPerBlock = 4096;
+  std::deque<Node> nodes_;  // [0]: "/"
   std::vector<uint32_t> free_nodes_;
-  std::vector<uint8_t> hashes_;  // hash_size_ bytes per node
+  std::vector<std::unique_ptr<uint8_t[]>> hash_blocks_;  // hash_size_ bytes per node
   std::string names_;
   size_t unused_name_bytes_ = 0;              // of names_, left by removed nodes
   std::vector<std::vector<uint32_t>> lists_;  // a node's children, sorted by name

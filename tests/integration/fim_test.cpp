@@ -92,6 +92,12 @@ TEST_F(FileIntegrityMonitoring, Scans_ChangesTravelInTheDelta) {
   EXPECT_EQ(event["values"]["severity"], "high");
   EXPECT_EQ(event["values"]["source"], ::geteuid() == 0 ? "fanotify" : "inotify") << event.dump();
 
+  // The running monitor is the next scan's hash cache: it knows c.conf's new content.
+  scan();
+  std::ifstream in(agent / "var/log/vigil/fim.log");
+  std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("3 paths recorded, 2 hashes reused"), std::string::npos) << log;
+
   set_manifest("paths:\n  - {path: etc/app}\n");
   auto failed = vigilctl(agent, {"demand", "--type", "fim", "--wait"});
   EXPECT_NE(failed.exit_code, 0);
