@@ -97,16 +97,24 @@ void Monitor::start() {
     stats_.fanotify_unavailable = why;
   }
   for (const auto& watch : manifest_->paths) watch_tree_directories(watch.path);
-  // A change between the scan's walk and the watches being placed would
-  // otherwise wait for the next scan: compare once more now (metadata first;
-  // only files whose size, times or inode moved are read again).
-  for (const auto& watch : manifest_->paths) rescan(watch.path, "");
   stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) throw std::runtime_error("eventfd: " + std::generic_category().message(errno));
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    try {
+      // A change between the scan's walk and the watches being placed would
+      // otherwise wait for the next scan: compare once more (metadata first;
+      // only files whose size, times or inode moved are read again). On this
+      // thread, so the scan that started the monitor is complete meanwhile;
+      // the kernel queues what happens during the check.
+      for (const auto& watch : manifest_->paths) rescan(watch.path, "");
+      run();
+    } catch (const Stopping&) {
+    }
+  });
 }
 
 void Monitor::stop() {
+  stopping_ = true;  // a long comparison of the trees ends early
   if (thread_.joinable()) {
     uint64_t one = 1;
     if (::write(stop_fd_, &one, sizeof(one)) < 0) {
@@ -569,6 +577,7 @@ void Monitor::rescan(const std::string& tree, const std::string& why) {
   }
   std::vector<std::string> new_directories;
   walk(one, root_, [&](FileRecord&& record) {
+    if (stopping_) throw Stopping{};
     if (record.type == "missing") return;
     record.watch = covering(*manifest_, record.path, record.type == "directory");
     if (record.watch == nullptr) return;

@@ -67,7 +67,8 @@ class Monitor {
   Monitor(const Monitor&) = delete;
   Monitor& operator=(const Monitor&) = delete;
 
-  // Watches the trees and starts the monitoring thread. Throws std::runtime_error
+  // Watches the trees and starts the monitoring thread, which first compares
+  // the trees with the baseline (what changed since the scan). Throws std::runtime_error
   // when no source can run. Problems that leave part unwatched are reported as
   // a `degraded` event and in stats().
   void start();
@@ -128,6 +129,8 @@ class Monitor {
   std::vector<std::string> rescan_trees_;
 
   int stop_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  struct Stopping {};  // thrown out of a tree comparison by stop()
   std::thread thread_;
 };
 
