@@ -1,9 +1,9 @@
 #include "vigil/packages/dpkg_status.h"
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "vigil/text/text.h"
 
@@ -99,7 +99,7 @@ DpkgStatus parse_dpkg_status(std::string_view text) {
 std::optional<DpkgStatus> read_dpkg_status(const std::filesystem::path& file, std::string* error) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    if (error != nullptr) *error = "cannot read " + file.string() + ": " + std::strerror(errno);
+    if (error != nullptr) *error = "cannot read " + file.string() + ": " + std::generic_category().message(errno);
     return std::nullopt;
   }
   std::ostringstream text;
