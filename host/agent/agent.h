@@ -16,7 +16,6 @@
 #include <string>
 
 #include "base/paths.h"
-#include "base/status.h"
 #include "control/control_server.h"
 #include "link/platform_link.h"
 #include "log/log_manager.h"
@@ -25,6 +24,7 @@
 #include "sched/hive_watcher.h"
 #include "sched/scheduler.h"
 #include "store/state_store.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

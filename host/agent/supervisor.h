@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "base/paths.h"
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "base/status.h"
 #include "budget/cgroup_support.h"
+#include "vigil/result/result.h"
 
 namespace vigil::budget {
 

@@ -6,7 +6,7 @@
 
 #include <sys/types.h>
 
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil::budget {
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "base/paths.h"
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

@@ -6,7 +6,7 @@
 
 #include <string_view>
 
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

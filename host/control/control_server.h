@@ -11,7 +11,7 @@
 #include <functional>
 #include <memory>
 
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

@@ -7,8 +7,8 @@
 #include <optional>
 #include <string>
 
-#include "base/status.h"
 #include "store/state_store.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

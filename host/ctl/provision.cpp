@@ -11,8 +11,9 @@
 #include "control/control_client.h"
 #include "link/identity.h"
 #include "link/platform_link.h"
-#include "link/wire.h"
 #include "store/state_store.h"
+#include "vigil/crypto/random.h"
+#include "vigil/net/wire.h"
 
 namespace vigil {
 
@@ -72,7 +73,7 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
     if (!value(key)) return fail(std::string(key) + " is required");
   }
   for (const char* key : {keys::kCustomerId, keys::kActivationId}) {
-    if (!link::is_uuid(*value(key))) return fail(std::string(key) + " must be a UUID, got '" + *value(key) + "'");
+    if (!crypto::is_uuid(*value(key))) return fail(std::string(key) + " must be a UUID, got '" + *value(key) + "'");
   }
   if (auto url = wire::parse_url(*value(keys::kServerUri)); !url.ok()) return fail(url.error());
   bool golden = false;

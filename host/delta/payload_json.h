@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "base/status.h"
 #include "store/state_store.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "link/tls.h"
-#include "link/wire.h"
 #include "version.h"
+#include "vigil/net/tls.h"
+#include "vigil/net/wire.h"
 
 namespace vigil::link {
 
@@ -100,7 +100,8 @@ Result<std::string> fetch_document(std::string_view url, const FetchOptions& opt
   if (!tls) return get(io, tcp_stream, host_header, target, options, url);
 
   asio::ssl::stream<beast::tcp_stream&> stream(tcp_stream, *options.tls);
-  if (Status host = expect_peer_host(stream.native_handle(), address->host); !host.ok()) return Error{host.error()};
+  if (Status host = tls::expect_peer_host(stream.native_handle(), address->host); !host.ok())
+    return Error{host.error()};
   stream.async_handshake(asio::ssl::stream_base::client, [&](error_code e) { error = e; });
   io.run();
   io.restart();

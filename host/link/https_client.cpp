@@ -7,8 +7,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/version.hpp>
 
-#include "link/tls.h"
 #include "version.h"
+#include "vigil/net/tls.h"
 
 namespace vigil::link {
 
@@ -129,7 +129,7 @@ Status HttpsClient::connect_via(const Route& route, std::chrono::milliseconds co
 
   std::string platform = wire::HostPort{url_.host, url_.port}.to_string();
   auto stream = std::make_unique<Stream>(std::move(transport), *tls_);
-  if (Status host = expect_peer_host(stream->native_handle(), url_.host); !host.ok()) return host;
+  if (Status host = tls::expect_peer_host(stream->native_handle(), url_.host); !host.ok()) return host;
   stream->next_layer().tcp().expires_after(timeouts_.handshake);
   stream->async_handshake(asio::ssl::stream_base::client, [&](error_code e) { error = e; });
   if (!run()) return Error{"cancelled"};
@@ -143,7 +143,7 @@ Status HttpsClient::open_tunnel(Transport& transport, const ProxyHop& proxy, std
   error_code error;
   if (proxy.tls) {
     auto& proxy_tls = transport.start_proxy_tls(*tls_);
-    if (Status host = expect_peer_host(proxy_tls.native_handle(), proxy.host); !host.ok()) return host;
+    if (Status host = tls::expect_peer_host(proxy_tls.native_handle(), proxy.host); !host.ok()) return host;
     transport.tcp().expires_after(timeouts_.handshake);
     proxy_tls.async_handshake(asio::ssl::stream_base::client, [&](error_code e) { error = e; });
     if (!run()) return Error{"cancelled"};

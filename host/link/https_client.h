@@ -19,10 +19,10 @@
 #include <string>
 #include <string_view>
 
-#include "base/status.h"
 #include "link/route.h"
 #include "link/transport.h"
-#include "link/wire.h"
+#include "vigil/net/wire.h"
+#include "vigil/result/result.h"
 
 namespace vigil::link {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil::link {
 
@@ -32,9 +32,5 @@ std::filesystem::path host_id_file(const std::filesystem::path& root, const std:
 std::optional<std::string> read_host_id(const std::filesystem::path& file);
 // Written via a temp file and rename, mode 0644 (the id is not a secret).
 Status write_host_id(const std::filesystem::path& file, const std::string& agent_id);
-
-bool is_uuid(const std::string& text);
-std::string random_hex(size_t bytes);
-std::string random_uuid();
 
 }  // namespace vigil::link

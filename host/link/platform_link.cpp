@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <random>
 
-#include "link/tls.h"
-#include "link/wire.h"
 #include "version.h"
+#include "vigil/crypto/digest.h"
+#include "vigil/crypto/random.h"
+#include "vigil/net/tls.h"
+#include "vigil/net/wire.h"
 
 namespace vigil {
 
@@ -25,7 +27,7 @@ int64_t unix_now() {
 }
 
 std::string short_digest(const std::string& data) {
-  return wire::sha256_hex(data).substr(0, 16);
+  return crypto::sha256_hex(data).substr(0, 16);
 }
 
 template <typename Message>
@@ -267,7 +269,7 @@ Status PlatformLink::ensure_clients(const Settings& settings) {
   if (checkin_client_ && key == client_key_) return Status::Ok();
   auto url = wire::parse_url(settings.server_uri);
   if (!url.ok()) return Error{url.error()};
-  auto tls = link::client_tls_context(settings.ca_bundle);
+  auto tls = vigil::tls::client_context(settings.ca_bundle);
   if (!tls.ok()) return Error{tls.error()};
   proxy::ResolverOptions options;
   options.paths = paths_;
@@ -346,7 +348,7 @@ Status PlatformLink::provision(const Settings& settings, const link::MachineFact
   }
   std::string nonce = settings.nonce;
   if (nonce.empty()) {
-    nonce = link::random_hex(16);
+    nonce = crypto::random_hex(16);
     if (Status kept = store_.set_config("ProvisionNonce", nonce); !kept.ok()) return kept;
   }
   request.set_request_nonce(nonce);
@@ -365,7 +367,7 @@ Status PlatformLink::provision(const Settings& settings, const link::MachineFact
   auto reply = parse_reply<v1::ProvisionResponse>(call("/v1/provision", request, false), "provision");
   if (!reply.ok()) return Error{reply.error()};
   const v1::ProvisionResponse& response = reply.value();
-  if (!link::is_uuid(response.agent_id()) || response.agent_token().empty()) {
+  if (!crypto::is_uuid(response.agent_id()) || response.agent_token().empty()) {
     return Error{"the platform's provision reply carries no valid agent id"};
   }
 

@@ -20,13 +20,13 @@
 #include <vector>
 
 #include "base/paths.h"
-#include "base/status.h"
 #include "link/https_client.h"
 #include "link/identity.h"
 #include "log/log_manager.h"
 #include "outbox/upload_target.h"
 #include "store/state_store.h"
 #include "vigil/agent/v1/agent.pb.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

@@ -1,6 +1,6 @@
 #include "link/route.h"
 
-#include "link/wire.h"
+#include "vigil/net/wire.h"
 
 namespace vigil::link {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

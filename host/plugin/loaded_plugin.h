@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/status.h"
 #include "plugin/plugin_context.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/status.h"
 #include "plugin/loaded_plugin.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

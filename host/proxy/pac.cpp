@@ -1,7 +1,7 @@
 #include "proxy/pac.h"
 
-#include "base/text.h"
 #include "sched/command_runner.h"
+#include "vigil/text/text.h"
 
 namespace vigil::proxy {
 Result<std::vector<PacDirective>> parse_pac_result(std::string_view result) {

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/status.h"
-#include "link/wire.h"
+#include "vigil/net/wire.h"
+#include "vigil/result/result.h"
 
 namespace vigil::proxy {
 

@@ -1,6 +1,6 @@
 #include "proxy/proxy_settings.h"
 
-#include "base/text.h"
+#include "vigil/text/text.h"
 
 #include <algorithm>
 #include <cctype>

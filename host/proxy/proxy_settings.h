@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "base/status.h"
 #include "proxy/proxy_url.h"
+#include "vigil/result/result.h"
 
 namespace vigil::proxy {
 

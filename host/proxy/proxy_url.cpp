@@ -1,6 +1,6 @@
 #include "proxy/proxy_url.h"
 
-#include "base/text.h"
+#include "vigil/text/text.h"
 
 #include <arpa/inet.h>
 

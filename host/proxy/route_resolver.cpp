@@ -1,6 +1,6 @@
 #include "proxy/route_resolver.h"
 
-#include "base/text.h"
+#include "vigil/text/text.h"
 
 #include <unistd.h>
 
@@ -15,6 +15,7 @@
 #include "link/http_get.h"
 #include "proxy/pac.h"
 #include "proxy/secret_box.h"
+#include "vigil/crypto/digest.h"
 
 namespace vigil::proxy {
 namespace {
@@ -155,7 +156,7 @@ Result<RouteResolver::Script> RouteResolver::pac_script(const std::string& url,
   std::filesystem::path dir = options_.paths.run_dir / "pac";
   std::error_code error;
   std::filesystem::create_directories(dir, error);
-  std::filesystem::path file = dir / (wire::sha256_hex(url).substr(0, 16) + ".pac");
+  std::filesystem::path file = dir / (crypto::sha256_hex(url).substr(0, 16) + ".pac");
   std::filesystem::path temporary = file;
   temporary += ".tmp";
   {

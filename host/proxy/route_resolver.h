@@ -21,10 +21,10 @@
 #include <string>
 
 #include "base/paths.h"
-#include "base/status.h"
 #include "link/route.h"
-#include "link/wire.h"
 #include "proxy/proxy_settings.h"
+#include "vigil/net/wire.h"
+#include "vigil/result/result.h"
 
 namespace vigil::proxy {
 

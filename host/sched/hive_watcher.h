@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <functional>
 
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

@@ -22,13 +22,13 @@
 #include <optional>
 #include <string>
 
-#include "base/status.h"
 #include "log/log_manager.h"
 #include "outbox/outbox_delivery.h"
 #include "plugin/loaded_plugin.h"
 #include "sched/control_id.h"
 #include "sched/scan_runner.h"
 #include "store/state_store.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 

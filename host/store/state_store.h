@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "base/status.h"
-#include "store/sqlite.h"
+#include "vigil/result/result.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil {
 

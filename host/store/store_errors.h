@@ -2,8 +2,8 @@
 // Error values naming the store.
 #pragma once
 
-#include "base/status.h"
-#include "store/sqlite.h"
+#include "vigil/result/result.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil {
 

@@ -1,8 +1,6 @@
 #include "sources.h"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <netdb.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -13,8 +11,9 @@
 #include <set>
 #include <sstream>
 
-#include "vigil/common/dpkg_status.h"
-#include "vigil/common/rpm_database.h"
+#include "vigil/accounts/accounts.h"
+#include "vigil/machine/machine.h"
+#include "vigil/packages/installed.h"
 
 namespace vigil::inventory {
 
@@ -30,28 +29,7 @@ std::vector<std::string> lines_of(const fs::path& file, bool* readable = nullptr
   return lines;
 }
 
-std::string first_line(const fs::path& file) {
-  auto lines = lines_of(file);
-  std::string line = lines.empty() ? std::string() : lines.front();
-  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
-  return line;
-}
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::istringstream in(text);
-  while (std::getline(in, part, separator)) parts.push_back(part);
-  if (!text.empty() && text.back() == separator) parts.emplace_back();
-  return parts;
-}
-
-std::string unquote(std::string value) {
-  if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
-    return value.substr(1, value.size() - 2);
-  }
-  return value;
-}
+using machine::first_line;
 
 bool live(const fs::path& root) {
   std::error_code error;
@@ -59,18 +37,10 @@ bool live(const fs::path& root) {
 }
 
 TableRows os(const fs::path& root) {
-  std::map<std::string, std::string> release;
-  bool readable = false;
-  for (const char* file : {"etc/os-release", "usr/lib/os-release"}) {
-    for (const auto& line : lines_of(root / file, &readable)) {
-      auto equals = line.find('=');
-      if (equals != std::string::npos && line[0] != '#')
-        release[line.substr(0, equals)] = unquote(line.substr(equals + 1));
-    }
-    if (readable) break;
-  }
+  auto read = machine::read_os_release(root);
+  std::map<std::string, std::string> release = read.value_or(std::map<std::string, std::string>());
   TableRows out;
-  if (!readable) out.notes.push_back("no os-release file under " + root.string());
+  if (!read) out.notes.push_back("no os-release file under " + root.string());
   Row row{{{"id", release.count("ID") ? release["ID"] : "linux"}}, {}};
   row.values = {{"name", release["NAME"]},
                 {"version", release["VERSION_ID"]},
@@ -129,28 +99,8 @@ TableRows network_interfaces(const fs::path& root) {
   TableRows out;
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> addresses;  // name -> (address, prefix)
   if (live(root)) {
-    ifaddrs* list = nullptr;
-    if (getifaddrs(&list) == 0) {
-      for (ifaddrs* entry = list; entry != nullptr; entry = entry->ifa_next) {
-        if (entry->ifa_addr == nullptr) continue;
-        int family = entry->ifa_addr->sa_family;
-        if (family != AF_INET && family != AF_INET6) continue;
-        char text[NI_MAXHOST];
-        socklen_t size = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-        if (getnameinfo(entry->ifa_addr, size, text, sizeof(text), nullptr, 0, NI_NUMERICHOST) != 0) continue;
-        int prefix = 0;
-        if (entry->ifa_netmask != nullptr) {
-          const auto* bytes = family == AF_INET ? reinterpret_cast<const unsigned char*>(
-                                                      &reinterpret_cast<sockaddr_in*>(entry->ifa_netmask)->sin_addr)
-                                                : reinterpret_cast<const unsigned char*>(
-                                                      &reinterpret_cast<sockaddr_in6*>(entry->ifa_netmask)->sin6_addr);
-          for (int i = 0; i < (family == AF_INET ? 4 : 16); ++i) prefix += __builtin_popcount(bytes[i]);
-        }
-        std::string address = text;
-        if (auto percent = address.find('%'); percent != std::string::npos) address.erase(percent);
-        addresses[entry->ifa_name].push_back({address, std::to_string(prefix)});
-      }
-      freeifaddrs(list);
+    for (const auto& entry : machine::interface_addresses()) {
+      addresses[entry.interface].push_back({entry.address, std::to_string(entry.prefix_length)});
     }
   }
   std::error_code error;
@@ -208,9 +158,9 @@ TableRows names(const fs::path& root) {
 
 TableRows packages(const fs::path& root) {
   TableRows out;
-  std::string error;
-  if (auto rpm = common::read_rpm_database(root, &error)) {
-    for (const auto& package : *rpm) {
+  auto installed = packages::read_installed_packages(root);
+  if (installed.rpm) {
+    for (const auto& package : *installed.rpm) {
       out.rows.push_back({{{"manager", "rpm"}, {"name", package.name + "." + package.architecture}},
                           {{"version", package.evr},
                            {"architecture", package.architecture},
@@ -219,15 +169,14 @@ TableRows packages(const fs::path& root) {
                            {"install_time", std::to_string(package.install_time)}}});
     }
   } else {
-    out.notes.push_back(error);
+    out.notes.push_back(installed.rpm_error);
   }
-  auto status = common::read_dpkg_status(root / "var/lib/dpkg/status", &error);
-  if (!status) {
-    out.notes.push_back("no dpkg database: " + error);
+  if (!installed.dpkg) {
+    out.notes.push_back("no dpkg database: " + installed.dpkg_error);
     return out;
   }
-  for (const auto& problem : status->problems) out.notes.push_back("dpkg status: " + problem);
-  for (const auto& package : status->packages) {
+  for (const auto& problem : installed.dpkg->problems) out.notes.push_back("dpkg status: " + problem);
+  for (const auto& package : installed.dpkg->packages) {
     if (!package.installed()) continue;
     // dpkg leaves no install date; the file list it writes at install is the closest.
     std::string installed;
@@ -252,16 +201,15 @@ TableRows packages(const fs::path& root) {
 TableRows colon_file(const fs::path& file, const std::vector<std::string>& value_columns,
                      const std::vector<size_t>& fields) {
   TableRows out;
-  bool readable = false;
-  for (const auto& line : lines_of(file, &readable)) {
-    if (line.empty() || line[0] == '#') continue;
-    auto parts = split(line, ':');
+  auto records = accounts::read_records(file);
+  if (!records) out.notes.push_back("cannot read " + file.string());
+  for (const auto& parts : records.value_or(std::vector<accounts::Record>())) {
+    if (parts[0].starts_with("#")) continue;
     if (parts.size() <= *std::max_element(fields.begin(), fields.end())) continue;
     Row row{{{"name", parts[0]}}, {}};
     for (size_t i = 0; i < value_columns.size(); ++i) row.values.push_back({value_columns[i], parts[fields[i]]});
     out.rows.push_back(std::move(row));
   }
-  if (!readable) out.notes.push_back("cannot read " + file.string());
   return out;
 }
 

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <set>
 
-#include "vigil/common/dpkg_version.h"
-#include "vigil/common/rpm_version.h"
+#include "vigil/packages/dpkg_version.h"
+#include "vigil/packages/rpm_version.h"
 
 namespace vigil::vm {
 
@@ -36,7 +36,7 @@ Range parse_range(const json& object, const std::string& where, bool rpm) {
     if (!object.contains(field)) continue;
     std::string version = text_field(object, field, where);
     std::string error;
-    if (!rpm && !common::parse_dpkg_version(version, &error)) refuse(where + "." + field, error);
+    if (!rpm && !packages::parse_dpkg_version(version, &error)) refuse(where + "." + field, error);
     *slot = version;
   }
   return range;
@@ -101,9 +101,9 @@ enum class Ordering { kDpkg, kRpm, kKernel };
 
 int compare(const std::string& a, const std::string& b, Ordering ordering) {
   switch (ordering) {
-    case Ordering::kDpkg: return common::compare_dpkg_versions(a, b);
-    case Ordering::kRpm: return common::compare_rpm_versions(a, b);
-    case Ordering::kKernel: return common::compare_rpm_segments(a, b);  // "6.1.0-18-amd64": segments, no EVR
+    case Ordering::kDpkg: return packages::compare_dpkg_versions(a, b);
+    case Ordering::kRpm: return packages::compare_rpm_versions(a, b);
+    case Ordering::kKernel: return packages::compare_rpm_segments(a, b);  // "6.1.0-18-amd64": segments, no EVR
   }
   return 0;
 }

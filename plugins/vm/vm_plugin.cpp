@@ -8,32 +8,20 @@
 #include <fstream>
 
 #include "rules.h"
-#include "vigil/common/dpkg_status.h"
-#include "vigil/common/rpm_database.h"
+#include "vigil/packages/installed.h"
 
 namespace {
 
 vigil::vm::Facts gather(const std::filesystem::path& root, vigil::Host& host) {
   vigil::vm::Facts facts;
   facts.root = root;
-  std::string error;
-  if (auto status = vigil::common::read_dpkg_status(root / "var/lib/dpkg/status", &error)) {
-    auto& dpkg = facts.packages["dpkg"];
-    for (const auto& package : status->packages) {
-      if (!package.installed()) continue;
-      dpkg.emplace(package.name, package.version);
-      dpkg.emplace(package.package, package.version);  // rules may name a package without its architecture
-    }
+  auto installed = vigil::packages::read_installed_packages(root);
+  if (installed.dpkg) {
+    facts.packages["dpkg"] = vigil::packages::installed_versions(*installed.dpkg);
   } else {
-    host.info("no dpkg database: " + error);
+    host.info("no dpkg database: " + installed.dpkg_error);
   }
-  if (auto rpm = vigil::common::read_rpm_database(root, &error)) {
-    auto& installed = facts.packages["rpm"];
-    for (const auto& package : *rpm) {
-      installed.emplace(package.name + "." + package.architecture, package.evr);
-      installed.emplace(package.name, package.evr);  // rules may name a package without its architecture
-    }
-  }
+  if (installed.rpm) facts.packages["rpm"] = vigil::packages::installed_versions(*installed.rpm);
   std::error_code ignored;
   utsname name{};
   if (std::filesystem::equivalent(root, "/", ignored) && ::uname(&name) == 0) {

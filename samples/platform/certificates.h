@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "base/status.h"
+#include "vigil/result/result.h"
 
 namespace vigil::platform {
 

@@ -14,12 +14,13 @@
 #include <thread>
 
 #include "certificates.h"
-#include "link/identity.h"
-#include "link/tls.h"
-#include "link/wire.h"
 #include "platform_store.h"
 #include "server.h"
 #include "service.h"
+#include "vigil/crypto/digest.h"
+#include "vigil/crypto/random.h"
+#include "vigil/net/tls.h"
+#include "vigil/net/wire.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -57,7 +58,7 @@ int serve(const fs::path& data, const std::string& listen, unsigned threads, con
   std::string address = listen.substr(0, colon);
   int port = std::stoi(listen.substr(colon + 1));
   if (port < 0 || port > 65535) throw std::runtime_error("--listen port must be 0-65535");
-  auto tls = link::server_tls_context(data / "tls" / "server.crt", data / "tls" / "server.key");
+  auto tls = vigil::tls::server_context(data / "tls" / "server.crt", data / "tls" / "server.key");
   if (!tls.ok()) throw std::runtime_error(tls.error());
 
   Service service(database(data));
@@ -204,8 +205,8 @@ int main(int argc, char** argv) {
       auto files = make_certificates(fs::path(data) / "tls", names);
       if (!files.ok()) throw std::runtime_error(files.error());
       PlatformStore store(database(data));
-      std::string customer_id = link::random_uuid();
-      std::string activation_id = link::random_uuid();
+      std::string customer_id = crypto::random_uuid();
+      std::string activation_id = crypto::random_uuid();
       store.add_customer(customer_id, "default");
       store.put_profile("default", json::object());
       store.put_key({activation_id, customer_id, modules, {}, "default"});
@@ -225,7 +226,7 @@ int main(int argc, char** argv) {
     if (key_create->parsed()) {
       if (!store.customer_exists(customer)) throw std::runtime_error("no customer " + customer);
       if (!store.profile(profile_name)) throw std::runtime_error("no profile " + profile_name);
-      std::string id = link::random_uuid();
+      std::string id = crypto::random_uuid();
       store.put_key({id, customer, modules, tags, profile_name});
       std::cout << id << "\n";
     } else if (profile_set->parsed()) {
@@ -258,7 +259,7 @@ int main(int argc, char** argv) {
     } else if (manifest_set->parsed()) {
       std::string body = read_file(file);
       if (manifest_type.empty()) manifest_type = module;
-      if (version.empty()) version = wire::sha256_hex(body).substr(0, 12);
+      if (version.empty()) version = crypto::sha256_hex(body).substr(0, 12);
       store.put_manifest({module, manifest_type, version, body});
       std::cout << json{{"module", module}, {"manifest_type", manifest_type}, {"version", version}}.dump() << "\n";
     } else if (demand->parsed()) {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite.h"
 #include "vigil/agent/v1/agent.pb.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil::platform {
 

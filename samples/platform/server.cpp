@@ -10,7 +10,7 @@
 #include <chrono>
 #include <optional>
 
-#include "link/wire.h"
+#include "vigil/net/wire.h"
 
 namespace vigil::platform {
 

@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "base/status.h"
 #include "service.h"
+#include "vigil/result/result.h"
 
 namespace vigil::platform {
 

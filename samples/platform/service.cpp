@@ -6,8 +6,9 @@
 #include <algorithm>
 #include <chrono>
 
-#include "link/identity.h"
-#include "link/wire.h"
+#include "vigil/crypto/digest.h"
+#include "vigil/crypto/random.h"
+#include "vigil/net/wire.h"
 
 namespace vigil::platform {
 
@@ -101,7 +102,7 @@ v1::DesiredState desired_state(PlatformStore& store, const ActivationKey& key) {
     profile = json::object();
   }
   fingerprint["profile"] = {key.profile, profile};
-  state.set_version(wire::sha256_hex(fingerprint.dump()).substr(0, 16));
+  state.set_version(crypto::sha256_hex(fingerprint.dump()).substr(0, 16));
   return state;
 }
 
@@ -185,7 +186,7 @@ Service::CachedAgent* Service::authenticate(const std::string& agent_id, const s
   bool known = agent.verified_token.size() == token.size() &&
                CRYPTO_memcmp(agent.verified_token.data(), token.data(), token.size()) == 0;
   if (!known) {
-    if (wire::sha256_hex(token) != agent.token_hash) {
+    if (crypto::sha256_hex(token) != agent.token_hash) {
       refusal = refuse(401, "wrong token for agent " + agent_id);
       return nullptr;
     }
@@ -198,14 +199,14 @@ Reply Service::provision(const std::string& body) {
   v1::ProvisionRequest request;
   if (!parse(body, request)) return refuse(400, "malformed ProvisionRequest");
   auto key = store_.key(request.activation_id());
-  if (!link::is_uuid(request.customer_id()) || !link::is_uuid(request.activation_id())) {
+  if (!crypto::is_uuid(request.customer_id()) || !crypto::is_uuid(request.activation_id())) {
     return refuse(400, "CustomerId and ActivationId must be UUIDs");
   }
   if (!key || key->customer_id != request.customer_id()) {
     return refuse(403, "unknown activation key " + request.activation_id() + " for customer " + request.customer_id());
   }
   const v1::HostFacts& facts = request.facts();
-  std::string token = link::random_hex(16);
+  std::string token = crypto::random_hex(16);
 
   AgentRecord agent;
   // A retry of a provisioning that reached us: the same agent, a fresh token.
@@ -217,7 +218,7 @@ Reply Service::provision(const std::string& body) {
     auto previous = request.previous_agent_id().empty() ? std::nullopt : store_.agent(request.previous_agent_id());
     bool reinstall = previous && request.reason() == "reinstalled" && previous->fingerprint == facts.fingerprint() &&
                      previous->customer_id == request.customer_id();
-    agent.id = reinstall ? previous->id : link::random_uuid();
+    agent.id = reinstall ? previous->id : crypto::random_uuid();
     agent.previous_agent_id = reinstall ? "" : request.previous_agent_id();
     agent.reason = request.reason().empty() ? "new" : request.reason();
     // A clone leaves the original running; a migrated or duplicate agent leaves its old record behind.
@@ -226,7 +227,7 @@ Reply Service::provision(const std::string& body) {
       agents_.erase(previous->id);
     }
   }
-  agent.token_hash = wire::sha256_hex(token);
+  agent.token_hash = crypto::sha256_hex(token);
   agent.customer_id = request.customer_id();
   agent.activation_id = request.activation_id();
   agent.fingerprint = facts.fingerprint();

@@ -6,7 +6,7 @@
 
 #include "sources.h"
 #include "test_support.h"
-#include "vigil/common/dpkg_status.h"
+#include "vigil/packages/dpkg_status.h"
 
 namespace {
 
@@ -31,7 +31,7 @@ BENCHMARK(BM_FullInventoryScan)->Unit(benchmark::kMillisecond);
 
 void BM_DpkgStatusParse(benchmark::State& state) {
   size_t packages = 0;
-  for (auto _ : state) packages = vigil::common::read_dpkg_status("/var/lib/dpkg/status")->packages.size();
+  for (auto _ : state) packages = vigil::packages::read_dpkg_status("/var/lib/dpkg/status")->packages.size();
   state.counters["packages"] = static_cast<double>(packages);
 }
 BENCHMARK(BM_DpkgStatusParse)->Unit(benchmark::kMillisecond);

@@ -17,11 +17,11 @@
 #include <thread>
 
 #include "link/https_client.h"
-#include "link/tls.h"
 #include "platform_process.h"
 #include "store/state_store.h"
 #include "test_support.h"
 #include "vigil/agent/v1/agent.pb.h"
+#include "vigil/net/tls.h"
 
 namespace {
 
@@ -44,7 +44,7 @@ struct Fleet {
   Fleet() {
     platform = std::make_unique<PlatformProcess>(dir.path() / "platform");
     auto url = wire::parse_url(platform->url()).value();
-    auto tls = link::client_tls_context(std::filesystem::path(platform->ca_bundle())).value();
+    auto tls = vigil::tls::client_context(std::filesystem::path(platform->ca_bundle())).value();
     for (int i = 0; i < kAgents; ++i) {
       SimulatedAgent agent{std::make_unique<link::HttpsClient>(url, tls), {}};
       v1::ProvisionRequest request;

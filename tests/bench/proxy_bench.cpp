@@ -16,11 +16,11 @@
 #include <map>
 
 #include "link/https_client.h"
-#include "link/tls.h"
 #include "platform_process.h"
 #include "proxy/route_resolver.h"
 #include "proxy_servers.h"
 #include "test_support.h"
+#include "vigil/net/tls.h"
 
 namespace {
 
@@ -84,7 +84,7 @@ struct Setup {
   }
 
   std::unique_ptr<link::HttpsClient> client(const std::map<std::string, std::string>& config) {
-    auto tls = link::client_tls_context(std::filesystem::path(platform->ca_bundle())).value();
+    auto tls = vigil::tls::client_context(std::filesystem::path(platform->ca_bundle())).value();
     proxy::ResolverOptions options;
     options.paths = paths;
     options.config = [config](const char* key) -> std::optional<std::string> {

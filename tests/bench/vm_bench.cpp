@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rules.h"
-#include "vigil/common/dpkg_status.h"
+#include "vigil/packages/dpkg_status.h"
 
 namespace {
 
@@ -17,7 +17,7 @@ struct Workload {
   std::string manifest;
 
   Workload() {
-    auto status = vigil::common::read_dpkg_status("/var/lib/dpkg/status");
+    auto status = vigil::packages::read_dpkg_status("/var/lib/dpkg/status");
     std::vector<std::string> names;
     if (status) {
       for (const auto& package : status->packages) {
@@ -45,7 +45,7 @@ Workload& workload() {
 }
 
 void BM_ReferenceReadDpkgDatabase(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(vigil::common::read_dpkg_status("/var/lib/dpkg/status"));
+  for (auto _ : state) benchmark::DoNotOptimize(vigil::packages::read_dpkg_status("/var/lib/dpkg/status"));
 }
 BENCHMARK(BM_ReferenceReadDpkgDatabase)->Unit(benchmark::kMillisecond);
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "link/platform_link.h"
-#include "link/wire.h"
+#include "vigil/net/wire.h"
 
 namespace v1 = ::vigil::agent::v1;
 

@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <string>
 
-#include "link/identity.h"
 #include "platform_store.h"
 #include "service.h"
+#include "vigil/crypto/random.h"
 
 namespace v1 = ::vigil::agent::v1;
 using vigil::platform::Service;
@@ -26,7 +26,7 @@ struct World {
   World() {
     dir = std::filesystem::temp_directory_path() / ("vigil-fuzz-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
-    std::string customer = vigil::link::random_uuid(), key = vigil::link::random_uuid();
+    std::string customer = vigil::crypto::random_uuid(), key = vigil::crypto::random_uuid();
     {
       vigil::platform::PlatformStore store(dir / "platform.db");
       store.add_customer(customer, "fuzz");

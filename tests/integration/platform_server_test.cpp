@@ -12,9 +12,9 @@
 
 #include "daemon_fixture.h"
 #include "link/https_client.h"
-#include "link/tls.h"
 #include "platform_process.h"
 #include "vigil/agent/v1/agent.pb.h"
+#include "vigil/net/tls.h"
 
 namespace vigil::test {
 namespace {
@@ -32,7 +32,7 @@ class PlatformServerTest : public ::testing::Test {
   }
   std::unique_ptr<link::HttpsClient> client() {
     auto url = wire::parse_url(platform_->url());
-    auto tls = link::client_tls_context(std::filesystem::path(platform_->ca_bundle()));
+    auto tls = vigil::tls::client_context(std::filesystem::path(platform_->ca_bundle()));
     return std::make_unique<link::HttpsClient>(url.value(), tls.value());
   }
   // One raw request over a fresh TLS connection; the status, or 0 when the exchange failed.

@@ -11,13 +11,13 @@
 
 #include "daemon_fixture.h"
 #include "link/https_client.h"
-#include "link/tls.h"
 #include "platform_process.h"
 #include "proxy/route_resolver.h"
 #include "proxy/secret_box.h"
 #include "proxy_servers.h"
 #include "store/state_store.h"
 #include "test_support.h"
+#include "vigil/net/tls.h"
 
 namespace vigil::test {
 namespace {
@@ -54,7 +54,7 @@ class ProxyTest : public ::testing::Test {
   // A client as the platform link makes it: routes planned from `config_`,
   // the proxy file under the root and `environment_`.
   std::unique_ptr<link::HttpsClient> client() {
-    auto tls = link::client_tls_context(std::filesystem::path(platform_->ca_bundle()));
+    auto tls = vigil::tls::client_context(std::filesystem::path(platform_->ca_bundle()));
     EXPECT_TRUE(tls.ok());
     proxy::ResolverOptions options;
     options.paths = paths_;

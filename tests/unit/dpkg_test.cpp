@@ -9,10 +9,10 @@
 #include <sstream>
 
 #include "test_support.h"
-#include "vigil/common/dpkg_status.h"
-#include "vigil/common/dpkg_version.h"
+#include "vigil/packages/dpkg_status.h"
+#include "vigil/packages/dpkg_version.h"
 
-namespace vigil::common {
+namespace vigil::packages {
 namespace {
 
 bool have_dpkg() {
@@ -154,4 +154,4 @@ TEST(DpkgStatus, MalformedStanzasAreSkippedAndNamed) {
 }
 
 }  // namespace
-}  // namespace vigil::common
+}  // namespace vigil::packages

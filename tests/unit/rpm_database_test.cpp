@@ -6,9 +6,9 @@
 
 #include "sources.h"
 #include "test_support.h"
-#include "vigil/common/rpm_database.h"
+#include "vigil/packages/rpm_database.h"
 
-namespace vigil::common {
+namespace vigil::packages {
 namespace {
 
 namespace fs = std::filesystem;
@@ -78,4 +78,4 @@ TEST(RpmDatabase, MissingOrTruncatedDatabaseIsAnErrorNotACrash) {
 }
 
 }  // namespace
-}  // namespace vigil::common
+}  // namespace vigil::packages

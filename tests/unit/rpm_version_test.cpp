@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "test_support.h"
-#include "vigil/common/rpm_version.h"
+#include "vigil/packages/rpm_version.h"
 
-namespace vigil::common {
+namespace vigil::packages {
 namespace {
 
 // rpm's verdicts (-1, 0, 1) for every pair, in one rpm run.
@@ -90,4 +90,4 @@ TEST(RpmVersion, PairsDrawnFromRealVersionsAgreeWithRpm) {
 }
 
 }  // namespace
-}  // namespace vigil::common
+}  // namespace vigil::packages

@@ -6,8 +6,9 @@
 
 #include "link/identity.h"
 #include "link/platform_link.h"
-#include "link/wire.h"
 #include "test_support.h"
+#include "vigil/crypto/random.h"
+#include "vigil/net/wire.h"
 
 namespace vigil {
 namespace {
@@ -59,12 +60,12 @@ TEST(Gzip, RefusesABombPastTheBodyLimit) {
 }
 
 TEST(Identity, UuidsAreVersion4AndValidated) {
-  std::string id = link::random_uuid();
-  EXPECT_TRUE(link::is_uuid(id)) << id;
+  std::string id = crypto::random_uuid();
+  EXPECT_TRUE(crypto::is_uuid(id)) << id;
   EXPECT_EQ(id[14], '4');
-  EXPECT_NE(link::random_uuid(), id);
-  EXPECT_FALSE(link::is_uuid("not-a-uuid"));
-  EXPECT_FALSE(link::is_uuid(id + "0"));
+  EXPECT_NE(crypto::random_uuid(), id);
+  EXPECT_FALSE(crypto::is_uuid("not-a-uuid"));
+  EXPECT_FALSE(crypto::is_uuid(id + "0"));
 }
 
 TEST(Identity, FingerprintFollowsMachineIdProductUuidAndMacs) {
@@ -92,7 +93,7 @@ TEST(Identity, HostIdFileLivesUnderTheSearchDir) {
   EXPECT_EQ(file, root.path() / "opt/state/vigil/hostid");
   EXPECT_EQ(link::host_id_file(root.path(), ""), root.path() / "etc/vigil/hostid");
   EXPECT_FALSE(link::read_host_id(file));
-  std::string id = link::random_uuid();
+  std::string id = crypto::random_uuid();
   ASSERT_TRUE(link::write_host_id(file, id).ok());
   EXPECT_EQ(link::read_host_id(file), id);
   std::ofstream(file) << "garbage\n";

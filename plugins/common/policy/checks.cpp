@@ -1,6 +1,5 @@
 // Evaluating conditions and checks against the system under a root.
 #include <fnmatch.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,11 +10,12 @@
 #include <sstream>
 
 #include "policy.h"
-#include "vigil/common/dpkg_status.h"
-#include "vigil/common/dpkg_version.h"
-#include "vigil/common/rpm_database.h"
-#include "vigil/common/rpm_version.h"
-#include "vigil/common/text.h"
+#include "vigil/accounts/accounts.h"
+#include "vigil/crypto/digest.h"
+#include "vigil/packages/dpkg_version.h"
+#include "vigil/packages/installed.h"
+#include "vigil/packages/rpm_version.h"
+#include "vigil/text/text.h"
 
 namespace vigil::policy {
 
@@ -24,8 +24,8 @@ struct Caches {
   std::optional<std::map<uint32_t, std::string>> users;   // uid -> name
   std::optional<std::map<uint32_t, std::string>> groups;  // gid -> name
   std::optional<std::map<std::string, ConfigValue>> sysctl;
-  std::optional<std::map<std::string, std::string>> dpkg;  // package (and name:arch) -> version
-  std::optional<std::map<std::string, std::string>> rpm;
+  std::optional<packages::VersionMap> dpkg;  // package (and name:arch) -> version
+  std::optional<packages::VersionMap> rpm;
   std::optional<std::string> dpkg_error, rpm_error;
   std::optional<std::set<std::string>> wanted_units;  // named in some *.wants / *.requires directory
 };
@@ -60,7 +60,7 @@ std::optional<double> as_number(const std::string& text) {
 bool same(const std::string& a, const std::string& b) {
   auto x = as_number(a), y = as_number(b);
   if (x && y) return *x == *y;
-  return common::to_lower(a) == common::to_lower(b);
+  return to_lower(a) == to_lower(b);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -108,48 +108,20 @@ std::string shown(const std::string& what, const std::optional<ConfigValue>& val
   return what + " = " + value->value + (value->origin.empty() ? "" : " (" + value->origin + ")");
 }
 
-// name:x:id:... files (passwd, group) as id -> name.
-std::map<uint32_t, std::string> id_names(const fs::path& root, const char* file) {
-  std::map<uint32_t, std::string> names;
-  std::istringstream in(read_text(root, file));
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> fields;
-    std::stringstream parts(line);
-    for (std::string field; std::getline(parts, field, ':');) fields.push_back(field);
-    if (fields.size() < 3) continue;
-    try {
-      names.emplace(static_cast<uint32_t>(std::stoul(fields[2])), fields[0]);
-    } catch (const std::exception&) {
-    }
-  }
-  return names;
-}
-
-std::vector<std::vector<std::string>> colon_records(const fs::path& root, const char* file) {
-  std::vector<std::vector<std::string>> records;
-  std::istringstream in(read_text(root, file));
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    std::vector<std::string> fields;
-    size_t start = 0;
-    for (size_t colon; (colon = line.find(':', start)) != std::string::npos; start = colon + 1) {
-      fields.push_back(line.substr(start, colon - start));
-    }
-    fields.push_back(line.substr(start));
-    records.push_back(std::move(fields));
-  }
-  return records;
+// passwd, group or shadow under the root; throws naming the file when it cannot be read.
+std::vector<accounts::Record> colon_records(const fs::path& root, const char* file) {
+  return accounts::parse_records(read_text(root, file));
 }
 
 const std::map<uint32_t, std::string>& users(Environment& environment) {
   auto& cache = environment.caches->users;
-  if (!cache) cache = id_names(environment.root, "/etc/passwd");
+  if (!cache) cache = accounts::id_names(colon_records(environment.root, "/etc/passwd"));
   return *cache;
 }
 
 const std::map<uint32_t, std::string>& groups(Environment& environment) {
   auto& cache = environment.caches->groups;
-  if (!cache) cache = id_names(environment.root, "/etc/group");
+  if (!cache) cache = accounts::id_names(colon_records(environment.root, "/etc/group"));
   return *cache;
 }
 
@@ -200,12 +172,12 @@ CheckResult file_content(const Check& check, Environment& environment) {
     auto found = std::find_if(lines.begin(), lines.end(),
                               [&](const std::string& line) { return std::regex_search(line, *check.line_matches); });
     if (found == lines.end()) return fail("no line of " + check.path + " matches " + check.line_matches_text);
-    evidence = check.path + ":" + std::to_string(found - lines.begin() + 1) + ": " + common::trimmed(*found);
+    evidence = check.path + ":" + std::to_string(found - lines.begin() + 1) + ": " + trimmed(*found);
   }
   if (check.no_line_matches) {
     for (size_t i = 0; i < lines.size(); ++i) {
       if (std::regex_search(lines[i], *check.no_line_matches)) {
-        return fail(check.path + ":" + std::to_string(i + 1) + ": " + common::trimmed(lines[i]));
+        return fail(check.path + ":" + std::to_string(i + 1) + ": " + trimmed(lines[i]));
       }
     }
     if (evidence.empty()) evidence = "no line of " + check.path + " matches " + check.no_line_matches_text;
@@ -247,7 +219,7 @@ CheckResult sysctl_runtime(const Check& check, Environment& environment) {
   if (in) {
     std::stringstream text;
     text << in.rdbuf();
-    value = common::trimmed(text.str());
+    value = trimmed(text.str());
     std::replace(value->begin(), value->end(), '\t', ' ');
   }
   return compare(check.expect, value,
@@ -257,26 +229,11 @@ CheckResult sysctl_runtime(const Check& check, Environment& environment) {
 void load_packages(Environment& environment) {
   auto& caches = *environment.caches;
   if (caches.dpkg || caches.dpkg_error) return;
-  std::string problem;
-  caches.dpkg.emplace();
-  if (auto status = common::read_dpkg_status(under(environment.root, "/var/lib/dpkg/status"), &problem)) {
-    for (const auto& package : status->packages) {
-      if (!package.installed()) continue;
-      (*caches.dpkg)[package.name] = package.version;
-      (*caches.dpkg)[package.package] = package.version;
-    }
-  } else {
-    caches.dpkg_error = problem;
-  }
-  caches.rpm.emplace();
-  if (auto rpm = common::read_rpm_database(environment.root, &problem)) {
-    for (const auto& package : *rpm) {
-      (*caches.rpm)[package.name] = package.evr;
-      (*caches.rpm)[package.name + "." + package.architecture] = package.evr;
-    }
-  } else {
-    caches.rpm_error = problem;
-  }
+  auto installed = packages::read_installed_packages(environment.root);
+  caches.dpkg = installed.dpkg ? packages::installed_versions(*installed.dpkg) : packages::VersionMap();
+  if (!installed.dpkg) caches.dpkg_error = installed.dpkg_error;
+  caches.rpm = installed.rpm ? packages::installed_versions(*installed.rpm) : packages::VersionMap();
+  if (!installed.rpm) caches.rpm_error = installed.rpm_error;
 }
 
 CheckResult package(const Check& check, Environment& environment) {
@@ -295,7 +252,7 @@ CheckResult package(const Check& check, Environment& environment) {
   if (check.installed && *check.installed != version.has_value()) return fail(seen);
   if (!version) return verdict(check.installed.has_value(), seen);
   auto compare_versions = [&](const std::string& a, const std::string& b) {
-    return rpm ? common::compare_rpm_versions(a, b) : common::compare_dpkg_versions(a, b);
+    return rpm ? packages::compare_rpm_versions(a, b) : packages::compare_dpkg_versions(a, b);
   };
   if (!check.version_at_least.empty() && compare_versions(*version, check.version_at_least) < 0) {
     return fail(seen + ", expected at least " + check.version_at_least);
@@ -492,7 +449,7 @@ CheckResult kernel_module(const Check& check, Environment& environment) {
                                                program == "/usr/bin/false" || program == "/usr/bin/true"));
           if (off && how.empty())
             how = std::string(dir) + "/" + entry.path().filename().string() + ":" + std::to_string(number) + ": " +
-                  common::trimmed(line);
+                  trimmed(line);
         }
       }
     }
@@ -505,30 +462,13 @@ CheckResult kernel_module(const Check& check, Environment& environment) {
 }
 
 CheckResult file_hash(const Check& check, Environment& environment) {
-  std::ifstream in(under(environment.root, check.path), std::ios::binary);
-  if (!in) return fail(check.path + " cannot be read");
-  const EVP_MD* digest = check.algorithm == "sha512" ? EVP_sha512()
-                         : check.algorithm == "sha1" ? EVP_sha1()
-                         : check.algorithm == "md5"  ? EVP_md5()
-                                                     : EVP_sha256();
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(context.get(), digest, nullptr);
-  std::vector<char> buffer(1 << 16);
-  while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
-    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<size_t>(in.gcount()));
-  }
-  unsigned char raw[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_DigestFinal_ex(context.get(), raw, &size);
-  std::string hex;
-  for (unsigned i = 0; i < size; ++i) {
-    char two[3];
-    std::snprintf(two, sizeof(two), "%02x", raw[i]);
-    hex += two;
-  }
+  // The parser accepts sha256, sha512, sha1 and md5 only, by the names OpenSSL knows them.
+  auto hashed = crypto::hash_file(under(environment.root, check.path), check.algorithm);
+  if (!hashed.ok()) return fail(check.path + " cannot be read");
+  const std::string& hex = hashed.value();
   Expect expect = check.expect;
-  if (expect.equals) expect.equals = common::to_lower(*expect.equals);
-  for (auto& value : expect.one_of) value = common::to_lower(value);
+  if (expect.equals) expect.equals = to_lower(*expect.equals);
+  for (auto& value : expect.one_of) value = to_lower(value);
   return compare(expect, hex, check.path + " " + check.algorithm + " " + hex);
 }
 
@@ -578,7 +518,7 @@ CheckResult find(const Check& check, Environment& environment) {
 CheckResult command(const Check& check, Environment& environment) {
   if (!environment.run) return error("commands cannot run here");
   CommandOutput output = environment.run(check.argv);
-  std::string text = common::trimmed(output.output);
+  std::string text = trimmed(output.output);
   std::string seen =
       check.argv[0] + " exited " + std::to_string(output.exit_code) + (text.empty() ? "" : ": " + text.substr(0, 200));
   if (check.exit_code && *check.exit_code != output.exit_code) {

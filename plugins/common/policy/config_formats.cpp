@@ -1,5 +1,5 @@
 #include "config_formats.h"
-#include "vigil/common/text.h"
+#include "vigil/text/text.h"
 
 #include <fnmatch.h>
 #include <glob.h>
@@ -13,13 +13,6 @@
 
 namespace vigil::policy {
 namespace {
-
-std::string unquote(std::string value) {
-  if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front()) {
-    return value.substr(1, value.size() - 2);
-  }
-  return value;
-}
 
 // Paths matching `pattern` (absolute, as on the target system) under root, sorted.
 std::vector<std::filesystem::path> expand(const std::filesystem::path& root, const std::string& pattern) {
@@ -43,8 +36,8 @@ bool match_list(const std::string& list, const std::string& value, bool case_ins
   for (std::string entry; std::getline(entries, entry, ',');) {
     bool negated = !entry.empty() && entry.front() == '!';
     if (negated) entry.erase(0, 1);
-    std::string subject = case_insensitive ? common::to_lower(value) : value;
-    std::string pattern = case_insensitive ? common::to_lower(entry) : entry;
+    std::string subject = case_insensitive ? to_lower(value) : value;
+    std::string pattern = case_insensitive ? to_lower(entry) : entry;
     if (::fnmatch(pattern.c_str(), subject.c_str(), 0) == 0) {
       if (negated) return false;
       matched = true;
@@ -54,9 +47,9 @@ bool match_list(const std::string& list, const std::string& value, bool case_ins
 }
 
 bool match_criteria(const std::vector<std::string>& words, const SshdContext& context) {
-  if (words.size() == 1 && common::to_lower(words[0]) == "all") return true;
+  if (words.size() == 1 && to_lower(words[0]) == "all") return true;
   for (size_t i = 0; i + 1 < words.size(); i += 2) {
-    std::string criterion = common::to_lower(words[i]);
+    std::string criterion = to_lower(words[i]);
     const std::string& list = words[i + 1];
     bool ok = false;
     if (criterion == "user") {
@@ -90,13 +83,13 @@ struct SshdScan {
     std::istringstream lines(read_text(root, file));
     std::string line;
     for (int number = 1; std::getline(lines, line); ++number) {
-      std::string text = common::trimmed(line);
+      std::string text = trimmed(line);
       if (text.empty() || text.front() == '#') continue;
       // "Keyword value" or "Keyword=value"
       size_t split = text.find_first_of(" \t=");
-      std::string key = common::to_lower(text.substr(0, split));
-      std::string value = split == std::string::npos ? "" : common::trimmed(text.substr(split + 1));
-      if (!value.empty() && value.front() == '=') value = common::trimmed(value.substr(1));
+      std::string key = to_lower(text.substr(0, split));
+      std::string value = split == std::string::npos ? "" : trimmed(text.substr(split + 1));
+      if (!value.empty() && value.front() == '=') value = trimmed(value.substr(1));
       if (key == "include") {
         std::istringstream patterns(value);
         for (std::string pattern; patterns >> pattern;) {
@@ -130,14 +123,14 @@ void parse_sysctl_file(const std::filesystem::path& root, const std::filesystem:
   std::istringstream lines(read_text(root, file));
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
-    std::string text = common::trimmed(line);
+    std::string text = trimmed(line);
     if (text.empty() || text.front() == '#' || text.front() == ';') continue;
     if (text.front() == '-') text.erase(0, 1);  // "ignore errors" marker
     size_t equals = text.find('=');
     if (equals == std::string::npos) continue;
-    std::string key = common::trimmed(text.substr(0, equals));
+    std::string key = trimmed(text.substr(0, equals));
     std::replace(key.begin(), key.end(), '/', '.');
-    settings[key] = ConfigValue{common::trimmed(text.substr(equals + 1)), file.string() + ":" + std::to_string(number)};
+    settings[key] = ConfigValue{trimmed(text.substr(equals + 1)), file.string() + ":" + std::to_string(number)};
   }
 }
 
@@ -158,7 +151,7 @@ std::string read_text(const std::filesystem::path& root, const std::filesystem::
 
 std::optional<ConfigValue> sshd_value(const std::filesystem::path& root, const std::filesystem::path& file,
                                       std::string_view keyword, const SshdContext& context) {
-  SshdScan scan{root, common::to_lower(keyword), context, {}, {}, false, false, 0};
+  SshdScan scan{root, to_lower(keyword), context, {}, {}, false, false, 0};
   scan.read(file);
   return scan.matched ? scan.matched : scan.global;
 }
@@ -187,28 +180,27 @@ std::map<std::string, ConfigValue> read_config(const std::filesystem::path& root
   std::string line;
   std::string section;
   for (int number = 1; std::getline(lines, line); ++number) {
-    std::string text = common::trimmed(line);
+    std::string text = trimmed(line);
     if (text.empty() || text.front() == '#' || (format == Format::kIni && text.front() == ';')) continue;
     std::string key, value;
     if (format == Format::kIni && text.front() == '[') {
-      section =
-          common::trimmed(text.substr(1, text.find(']') == std::string::npos ? std::string::npos : text.find(']') - 1));
+      section = trimmed(text.substr(1, text.find(']') == std::string::npos ? std::string::npos : text.find(']') - 1));
       continue;
     }
     if (format == Format::kKeyValue) {
       size_t split = text.find_first_of(" \t");
       key = text.substr(0, split);
-      value = split == std::string::npos ? "" : common::trimmed(text.substr(split));
+      value = split == std::string::npos ? "" : trimmed(text.substr(split));
     } else {
-      if (format == Format::kShell && text.rfind("export ", 0) == 0) text = common::trimmed(text.substr(7));
+      if (format == Format::kShell && text.rfind("export ", 0) == 0) text = trimmed(text.substr(7));
       size_t equals = text.find('=');
       if (equals == std::string::npos) continue;
-      key = common::trimmed(text.substr(0, equals));
-      value = common::trimmed(text.substr(equals + 1));
+      key = trimmed(text.substr(0, equals));
+      value = trimmed(text.substr(equals + 1));
       if (format == Format::kShell) {
         // A trailing comment outside quotes is not part of the value.
         if (!value.empty() && value.front() != '"' && value.front() != '\'')
-          value = common::trimmed(value.substr(0, value.find(" #")));
+          value = trimmed(value.substr(0, value.find(" #")));
         value = unquote(value);
       }
       if (format == Format::kIni && !section.empty()) key = section + "." + key;

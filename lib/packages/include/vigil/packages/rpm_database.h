@@ -1,0 +1,27 @@
+// The RPM database (<root>/var/lib/rpm, read with librpm): what is installed
+// on an RPM-based system, or in an RPM database kept on another system.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vigil::packages {
+
+struct RpmPackage {
+  std::string name;
+  std::string evr;  // [epoch:]version-release, as rpm compares it
+  std::string architecture;
+  std::string source_rpm;
+  int64_t install_time = 0;
+};
+
+// nullopt with `error` when there is no database under `root` or librpm
+// cannot read it (e.g. a truncated file). Not thread-safe (librpm's globals):
+// one reader at a time per process.
+std::optional<std::vector<RpmPackage>> read_rpm_database(const std::filesystem::path& root,
+                                                         std::string* error = nullptr);
+
+}  // namespace vigil::packages
