@@ -18,6 +18,8 @@
 #include <system_error>
 #include <thread>
 
+#include "vigil/crypto/digest.h"
+
 namespace vigil::fim {
 namespace {
 
@@ -79,23 +81,9 @@ FileRecord record_of(const std::string& path, const struct stat& info) {
   return record;
 }
 
-std::string hex_of(const unsigned char* raw, size_t size) {
-  static const char* digits = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    hex += digits[raw[i] >> 4];
-    hex += digits[raw[i] & 15];
-  }
-  return hex;
-}
-
 // Values may be binary and large (security.ima): a short digest stands for each.
 std::string short_digest(const std::string& value) {
-  unsigned char raw[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(value.data(), value.size(), raw, &size, EVP_sha256(), nullptr);
-  return hex_of(raw, 8);
+  return crypto::sha256_hex(value).substr(0, 16);
 }
 
 std::string xattrs_of(const fs::path& real, bool follow) {
@@ -355,32 +343,9 @@ std::vector<FileRecord> collect(const Manifest& manifest, const fs::path& root) 
 }
 
 std::string hash_file(const fs::path& file, const std::string& algorithm) {
-  const EVP_MD* digest = digest_of(algorithm);
-  if (digest == nullptr) throw std::runtime_error("unknown hash " + algorithm);
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOATIME);
-  if (fd < 0 && errno == EPERM)
-    fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);  // O_NOATIME needs ownership
-  if (fd < 0) throw std::runtime_error(std::generic_category().message(errno));
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(context.get(), digest, nullptr);
-  thread_local std::vector<unsigned char> buffer(size_t{1} << 20);
-  for (;;) {
-    ssize_t got = ::read(fd, buffer.data(), buffer.size());
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      int problem = errno;
-      ::close(fd);
-      throw std::runtime_error(std::generic_category().message(problem));
-    }
-    if (got == 0) break;
-    EVP_DigestUpdate(context.get(), buffer.data(), static_cast<size_t>(got));
-  }
-  ::close(fd);
-  unsigned char raw[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_DigestFinal_ex(context.get(), raw, &size);
-  return hex_of(raw, size);
+  auto hash = crypto::hash_file(file, algorithm, crypto::Symlinks::kRefuse);
+  if (!hash.ok()) throw std::runtime_error(hash.error());
+  return hash.value();
 }
 
 void hash_files(std::vector<FileRecord>& records, const fs::path& root, const std::string& algorithm, unsigned threads,

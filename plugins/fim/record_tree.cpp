@@ -1,5 +1,7 @@
 #include "record_tree.h"
 
+#include "vigil/text/hex.h"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -19,20 +21,8 @@ uint16_t type_code(const std::string& type) {
   throw std::invalid_argument("a file record of unknown type '" + type + "'");
 }
 
-// Lowercase hex (what hash_file writes) of exactly out_size bytes; false for anything else.
-bool parse_hex(std::string_view hex, uint8_t* out, size_t out_size) {
-  if (out_size == 0 || hex.size() != out_size * 2) return false;
-  auto digit = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
-  for (size_t i = 0; i < out_size; ++i) {
-    int high = digit(hex[2 * i]), low = digit(hex[2 * i + 1]);
-    if (high < 0 || low < 0) return false;
-    out[i] = static_cast<uint8_t>(high << 4 | low);
-  }
-  return true;
-}
-
-// The vectors that hold the whole baseline grow by an eighth, not by doubling:
-// little spare room at hundreds of thousands of files.
+// The names grow by an eighth, not by doubling: little spare room at
+// hundreds of thousands of files.
 template <typename Container>
 void make_room(Container& container, size_t more) {
   if (container.size() + more > container.capacity()) container.reserve(container.size() + more + container.size() / 8);
@@ -231,7 +221,6 @@ const WatchedPath* RecordTree::watch_of(const Node& node) const {
 }
 
 FileRecord RecordTree::record_of(uint32_t id, std::string path) const {
-  static constexpr char kDigits[] = "0123456789abcdef";
   const Node& node = nodes_[id];
   FileRecord record;
   record.path = std::move(path);
@@ -246,12 +235,7 @@ FileRecord RecordTree::record_of(uint32_t id, std::string path) const {
   record.links = node.links;
   record.watch = watch_of(node);
   if (node.hashed) {
-    const uint8_t* raw = hash_of(id);
-    record.hash.resize(hash_size_ * 2);
-    for (size_t i = 0; i < hash_size_; ++i) {
-      record.hash[2 * i] = kDigits[raw[i] >> 4];
-      record.hash[2 * i + 1] = kDigits[raw[i] & 15];
-    }
+    record.hash = vigil::to_hex(hash_of(id), hash_size_);
   }
   if (node.extra != 0) {
     std::string_view text = *text_of_[node.extra - 1];
@@ -307,7 +291,7 @@ void RecordTree::set(const FileRecord& record) {
     watch = static_cast<uint32_t>(record.watch - paths.data());
   }
   uint8_t raw[EVP_MAX_MD_SIZE];
-  bool hashed = parse_hex(record.hash, raw, hash_size_);
+  bool hashed = vigil::from_hex(record.hash, raw, hash_size_);
   std::string extra;  // a hash that is not the algorithm's hex is kept as text
   if (!record.target.empty() || !record.xattrs.empty() || !record.acl.empty() || !record.error.empty() ||
       (!hashed && !record.hash.empty())) {
