@@ -5,6 +5,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 namespace vigil {
 
 namespace asio = boost::asio;
@@ -81,8 +83,12 @@ void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins)
   }
   for (const auto& plugin : plugins) activate(plugin);
   for (auto& [name, module] : modules_) {
-    // A demand interrupted by a crash or stop (2) runs again, as does one written while we were down (1).
-    if (!module.key_path.empty()) {
+    // A demand interrupted by a crash or stop (2) runs again, as does one written while we were down (1);
+    // not one whose own scan crashed the last worker: it would crash this one too.
+    if (!module.key_path.empty() && std::count(crashed_modules_.begin(), crashed_modules_.end(), name) > 0) {
+      logs_.daemon()->warn("the demand of module '{}' that crashed the last worker is not run again", name);
+      set_demand_key(module, "0");
+    } else if (!module.key_path.empty()) {
       auto pending = store_.hive_get(module.key_path, "ScanOnDemand");
       if (pending.ok() && pending.value() && (*pending.value() == "1" || *pending.value() == "2")) {
         submit(module, {Trigger::kOnDemand, demand_cpu_limit(module), control_ids_.next(), "key hive"});
@@ -94,6 +100,12 @@ void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins)
   for (auto& [name, module] : modules_) pump(module);
   started_ = true;
   delivery_.kick();
+}
+
+void Scheduler::fail_crashed_demand(const std::string& module, const std::string& control_id,
+                                    const std::string& message) {
+  record_demand(control_id, module, "failed", message);
+  crashed_modules_.push_back(module);
 }
 
 void Scheduler::stop() {

@@ -58,6 +58,9 @@ class Scheduler : private DeliveryListener {
   // recovers interrupted demands and starts delivering the outbox.
   void start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins);
   void stop();
+  // Before start(): the scan of demand `control_id` crashed the last worker.
+  // The demand fails with `message` and start() does not run it again.
+  void fail_crashed_demand(const std::string& module, const std::string& control_id, const std::string& message);
 
   // A module became available (plugin loaded) or went away (unloaded).
   void activate(std::shared_ptr<LoadedPlugin> plugin);
@@ -137,7 +140,8 @@ class Scheduler : private DeliveryListener {
   ControlIdGenerator control_ids_;
   std::map<std::string, Module, std::less<>> modules_;
   std::map<std::string, DemandRecord> demands_;
-  std::deque<std::string> demand_order_;  // to bound demands_
+  std::deque<std::string> demand_order_;      // to bound demands_
+  std::vector<std::string> crashed_modules_;  // their interrupted demand crashed the last worker: not replayed
   int64_t seen_data_version_ = -1;
   bool started_ = false;
   bool stopped_ = false;
