@@ -281,16 +281,17 @@ int run_supervisor(const SupervisorOptions& options) {
     }
 
     std::string how = watch.memory_reason.empty() ? "worker " + describe(status) : watch.memory_reason;
-    std::vector<std::string> modules, activities;
+    std::vector<std::string> modules, activities, described;
     for (const auto& [module, activity] : marked_modules(options.paths)) {
       // A crash while a module is unloaded is reported, not charged.
       if (activity != kActivityUnload) modules.push_back(module);
       activities.push_back(module + "=" + activity);
+      described.push_back("'" + module + "' (" + activity + ")");
     }
     std::error_code error;
     std::filesystem::remove_all(plugin_marker_dir(options.paths), error);
     std::cerr << "vigild: " << how
-              << (activities.empty() ? " outside any plugin" : " while running module " + join(activities, ", "))
+              << (described.empty() ? " outside any plugin" : " while running module " + join(described, ", "))
               << "; restarting in " << backoff.count() << " ms\n";
     uncharged.insert(uncharged.end(), modules.begin(), modules.end());
     ::setenv(kPreviousCrashVariable, how.c_str(), 1);

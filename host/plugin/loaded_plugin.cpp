@@ -151,9 +151,12 @@ Status LoadedPlugin::unload() {
   // The image is still open, so its /proc/self/fd path names this library and no other.
   void* still = ::dlopen(image_.load_path().c_str(), RTLD_NOW | RTLD_NOLOAD);
   ::dlerror();
-  image_ = PluginImage();
-  if (still == nullptr) return Status::Ok();
+  if (still == nullptr) {
+    image_ = PluginImage();
+    return Status::Ok();
+  }
   ::dlclose(still);  // the reference NOLOAD just took
+  image_.keep_open_forever();
   return Error{"old code still loaded: " +
                (unload_blocker_.empty() ? std::string("the dynamic loader kept the library mapped after dlclose")
                                         : unload_blocker_)};

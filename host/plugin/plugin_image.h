@@ -33,6 +33,10 @@ class PluginImage {
   // dlopen(RTLD_NOLOAD) on it tells whether the library is still mapped.
   std::string load_path() const;
   int fd() const { return fd_; }
+  // For a library that stayed mapped: its name in the dynamic loader is
+  // load_path(), so the descriptor number must never name another image
+  // (dlopen would hand back the old library). Never closed from now on.
+  void keep_open_forever() { fd_ = -1; }
 
  private:
   int fd_ = -1;

@@ -148,9 +148,8 @@ TEST_F(Reload, PluginWithGnuUniqueSymbols_IsSwappedByRestartingTheWorker) {
   EXPECT_NE(worker_pid(), first_worker);
   EXPECT_EQ(version_of("testscan"), "0.2.0");
   std::string log = daemon_log();
-  EXPECT_NE(log.find("old code still loaded: it defines 1 GNU unique symbol(s) (first: PinnedCounter<int>::count)"),
-            std::string::npos)
-      << log;
+  EXPECT_NE(log.find("module 'testscan': old code still loaded: it defines "), std::string::npos) << log;
+  EXPECT_NE(log.find("GNU unique symbol(s) (first: "), std::string::npos) << log;
   EXPECT_NE(log.find("restarting the worker to run the new code"), std::string::npos) << log;
   EXPECT_EQ(log.find("restarted by the supervisor"), std::string::npos) << "a requested restart is no crash";
 }

@@ -114,6 +114,24 @@ TEST_F(Supervisor, CrashingDemand_FailsOnceNamingTheCrashAndIsNotRunAgain) {
   EXPECT_EQ(entry["state"], "idle");
 }
 
+TEST_F(Supervisor, CrashDuringUnload_IsReportedButNotCharged) {
+  test::set_agent_config(root(), "testscan.CrashOnUnload", "1");
+  restart();
+  int64_t first = worker_pid();
+  // The reply may be lost: the worker dies before it is written.
+  auto unloaded = vigilctl(root(), {"plugins", "unload", "testscan"});
+  ASSERT_TRUE(unloaded.exit_code == 0 || unloaded.err.find("End of file") != std::string::npos) << unloaded.err;
+  ASSERT_TRUE(eventually([&] {
+    int64_t now = worker_pid();
+    return now > 0 && now != first;
+  }));
+  std::string log = daemon_log();
+  EXPECT_NE(log.find("module 'testscan' was being unloaded (not charged)"), std::string::npos) << log;
+  EXPECT_EQ(log.find("crash 1 of 3"), std::string::npos) << log;
+  EXPECT_NE(read_text(root() / "var/log/vigil/testscan.log").find("in module testscan during unload"),
+            std::string::npos);
+}
+
 TEST_F(Supervisor, WorkerPastItsMemoryLimit_IsRestartedAndTheModuleCharged) {
   // Well above an idle worker's RSS even under a sanitizer's shadow memory.
   test::set_agent_config(root(), "WorkerMemoryLimit", "384MiB");

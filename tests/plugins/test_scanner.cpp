@@ -12,7 +12,8 @@
 //   crash                 die (SIGABRT), as a buggy plugin would
 //   hold MIB              allocate and touch MIB MiB, held until the scan ends (memory bounds)
 //   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
-// Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3).
+// Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3);
+// testscan.CrashOnUnload=1 makes it die when unloaded, as a buggy destructor would.
 // Built with TEST_PLUGIN_VERSION for a version bump, with TEST_GNU_UNIQUE to
 // define a GNU unique symbol on purpose (a plugin glibc cannot unload).
 #include <vigil/plugin.hpp>
@@ -51,7 +52,11 @@ namespace {
 
 class TestScanner : public vigil::Plugin {
  public:
+  ~TestScanner() override {
+    if (crash_on_unload_) std::abort();
+  }
   void init(vigil::Host& host) override {
+    crash_on_unload_ = host.config("CrashOnUnload") == "1";
     host_ = &host;
 #ifdef TEST_GNU_UNIQUE
     ++PinnedCounter<int>::count;
@@ -160,6 +165,7 @@ class TestScanner : public vigil::Plugin {
   }
 
   vigil::Host* host_ = nullptr;
+  bool crash_on_unload_ = false;
 };
 
 }  // namespace
