@@ -441,9 +441,14 @@ void Agent::demand(const json& request, const ControlServer::Reply& reply) {
     reply(failure(cpu_limit.error()));
     return;
   }
-  auto control_id = scheduler_->demand(request.at("module").get<std::string>(), cpu_limit.value(),
-                                       request.value("source", std::string("vigilctl")));
+  std::string module = request.at("module").get<std::string>();
+  auto control_id =
+      scheduler_->demand(module, cpu_limit.value(), request.value("source", std::string("vigilctl")), false);
   reply(control_id.ok() ? json{{"ok", true}, {"control_id", control_id.value()}} : failure(control_id.error()));
+  // Posted after the reply: the requester learns the ControlId even if the scan crashes the worker at once.
+  asio::post(io_, [this, module] {
+    if (!stopping_) scheduler_->start_waiting(module);
+  });
 }
 
 void Agent::restart_worker(const std::string& reason, const ControlServer::Reply& reply) {

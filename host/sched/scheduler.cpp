@@ -187,7 +187,8 @@ Status Scheduler::can_scan(Module& module) {
   return Status::Ok();
 }
 
-Result<std::string> Scheduler::demand(const std::string& name, int cpu_limit, const std::string& source) {
+Result<std::string> Scheduler::demand(const std::string& name, int cpu_limit, const std::string& source,
+                                      bool start_now) {
   Module* module = find(name);
   if (module == nullptr) {
     return Error{"module '" + name + "' is not activated (no scan-based plugin for it is loaded)"};
@@ -204,11 +205,15 @@ Result<std::string> Scheduler::demand(const std::string& name, int cpu_limit, co
   }
   Request request{Trigger::kOnDemand, cpu_limit, control_ids_.next(), source};
   std::string control_id = request.control_id;
-  submit(*module, std::move(request));
+  submit(*module, std::move(request), start_now);
   return control_id;
 }
 
-void Scheduler::submit(Module& module, Request request) {
+void Scheduler::start_waiting(const std::string& name) {
+  if (Module* module = find(name)) pump(*module);
+}
+
+void Scheduler::submit(Module& module, Request request, bool start_now) {
   auto log = logs_.daemon();
   const std::string& name = module.plugin->module();
   log->info("OnDemand request: ControlId={} module={} trigger={} source={} cpu_limit={}%", request.control_id, name,
@@ -230,7 +235,7 @@ void Scheduler::submit(Module& module, Request request) {
   }
   set_demand_key(module, "1");
   module.waiting.push_back(std::move(request));
-  pump(module);
+  if (start_now) pump(module);
 }
 
 void Scheduler::pump(Module& module) {

@@ -68,7 +68,10 @@ class Scheduler : private DeliveryListener {
 
   // An on-demand scan (vigilctl demand, platform command). Returns the
   // ControlId, or why the scan cannot run. `cpu_limit` in percent.
-  Result<std::string> demand(const std::string& name, int cpu_limit, const std::string& source);
+  // `start_now` false: the scan waits for start_waiting(), so that the caller
+  // can hand out the ControlId first (the scan may crash the worker).
+  Result<std::string> demand(const std::string& name, int cpu_limit, const std::string& source, bool start_now = true);
+  void start_waiting(const std::string& name);
   // The module's manifests changed: it may be due now.
   void manifests_changed(const std::string& name);
   // Intervals, CPU limits or blackout windows changed (a new profile).
@@ -115,7 +118,8 @@ class Scheduler : private DeliveryListener {
   // The on-startup scan, when ScanOnStartup=1 (at agent start) or the plugin scans at every load.
   void scan_at_start(Module& module, bool agent_start);
   int demand_cpu_limit(Module& module);  // the hive's CpuLimit, for on-demand and on-startup runs
-  void submit(Module& module, Request request);
+  // Queues a demand; `start_now` false leaves starting it to the caller.
+  void submit(Module& module, Request request, bool start_now = true);
   void start_scan(Module& module, Request request);
   // What the proxy file gives the commands a scan runs.
   std::vector<std::string> command_environment();
