@@ -154,6 +154,33 @@ TEST_F(Reload, PluginWithGnuUniqueSymbols_IsSwappedByRestartingTheWorker) {
   EXPECT_EQ(log.find("restarted by the supervisor"), std::string::npos) << "a requested restart is no crash";
 }
 
+TEST_F(Reload, UnloadLeavingOldCode_MakesTheNextLoadRestartTheWorker) {
+  install_plugins(root(), {plugin("test_scanner_unique")});
+  start();
+  int64_t first_worker = worker_pid();
+  auto unloaded = vigilctl(root(), {"plugins", "unload", "testscan"});
+  ASSERT_EQ(unloaded.exit_code, 0) << unloaded.err;
+  EXPECT_NE(unloaded.err.find("old code still loaded"), std::string::npos) << unloaded.err;
+  EXPECT_EQ(version_of("testscan"), "");
+  EXPECT_EQ(worker_pid(), first_worker);  // unloaded, not restarted: nothing runs the old code
+  install_atomically(plugin("test_scanner_unique_v2"), "test_scanner_unique.so");
+  auto reloaded = vigilctl(root(), {"plugins", "reload"});
+  ASSERT_EQ(reloaded.exit_code, 0) << reloaded.err;
+  EXPECT_NE(worker_pid(), first_worker);
+  EXPECT_EQ(version_of("testscan"), "0.2.0");
+}
+
+TEST_F(Reload, WithoutSupervisor_AReloadThatCannotUnloadFailsWithTheReason) {
+  install_plugins(root(), {plugin("test_scanner_unique")});
+  daemon_ = std::make_unique<Daemon>(root(), std::vector<std::string>{"--no-supervisor"});
+  ASSERT_TRUE(daemon_->ready()) << daemon_->log();
+  auto reloaded = vigilctl(root(), {"plugins", "reload", "testscan"});
+  EXPECT_EQ(reloaded.exit_code, 1);
+  EXPECT_NE(reloaded.err.find("old code still loaded"), std::string::npos) << reloaded.err;
+  EXPECT_NE(reloaded.err.find("restart vigild to run the new code"), std::string::npos) << reloaded.err;
+  EXPECT_EQ(worker_pid(), daemon_->pid());  // still the same, only process
+}
+
 TEST_F(Reload, CopyOverALoadedPlugin_DoesNotCrashTheWorker) {
   install_plugins(root(), {plugin("test_scanner")});
   start();
