@@ -134,8 +134,9 @@ Status Agent::start() {
   events_ = std::make_unique<EventBatcher>(io_, *store_, *logs_, [this] {
     if (scheduler_) scheduler_->outbox_changed();
   });
-  registry_ = std::make_unique<PluginRegistry>(
-      PluginServices{store_.get(), logs_.get(), plugin_marker_dir(paths), kQuarantineAfterCrashes, events_.get()});
+  registry_ = std::make_unique<PluginRegistry>(PluginServices{store_.get(), logs_.get(), plugin_marker_dir(paths),
+                                                              kQuarantineAfterCrashes, events_.get(),
+                                                              paths.data_dir / "plugin-images"});
   auto plugin_dir = options_.plugin_dir.value_or(paths.plugin_dir);
   size_t loaded = registry_->load_directory(plugin_dir);
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());

@@ -33,7 +33,11 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
 
   std::shared_ptr<LoadedPlugin> plugin(new LoadedPlugin());
   plugin->file_ = file;
-  auto image = PluginImage::copy_of(file);
+  // A private copy: on disk where the agent keeps them, else in memory, else (a
+  // warning) the file itself.
+  Result<PluginImage> image = Error{"no directory for plugin copies"};
+  if (!services.image_dir.empty()) image = PluginImage::copy_to(file, services.image_dir);
+  if (!image.ok()) image = PluginImage::copy_of(file);
   if (!image.ok()) {
     services.logs->daemon()->warn(
         "{}: no private copy ({}); loading the file itself, which must then not be "
@@ -148,7 +152,7 @@ Status LoadedPlugin::unload() {
   if (context_) context_->handlers.clear();  // pointers into the code about to go
   if (library_ == nullptr) return Status::Ok();
   ::dlclose(std::exchange(library_, nullptr));
-  // The image is still open, so its /proc/self/fd path names this library and no other.
+  // The image still exists, so its path names this library and no other.
   void* still = ::dlopen(image_.load_path().c_str(), RTLD_NOW | RTLD_NOLOAD);
   ::dlerror();
   if (still == nullptr) {
@@ -156,7 +160,7 @@ Status LoadedPlugin::unload() {
     return Status::Ok();
   }
   ::dlclose(still);  // the reference NOLOAD just took
-  image_.keep_open_forever();
+  image_.keep_forever();
   return Error{"old code still loaded: " +
                (unload_blocker_.empty() ? std::string("the dynamic loader kept the library mapped after dlclose")
                                         : unload_blocker_)};

@@ -30,6 +30,7 @@ struct PluginServices {
   std::filesystem::path marker_dir;  // where calls into plugins are marked; empty: not marked
   int64_t quarantine_after = 0;      // crashes that quarantine a module; 0: never
   EventSink* events = nullptr;       // where emit_event goes; null: unsupported
+  std::filesystem::path image_dir;   // where the private copies of plugin files go; empty: in memory
 };
 
 class LoadedPlugin {

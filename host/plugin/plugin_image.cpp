@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -100,7 +101,28 @@ class Mapping {
   size_t size_ = 0;
 };
 
+std::string proc_fd_path(int fd) {
+  return "/proc/" + std::to_string(::getpid()) + "/fd/" + std::to_string(fd);
+}
+
 }  // namespace
+
+Result<PluginImage> PluginImage::copy_to(const std::filesystem::path& file, const std::filesystem::path& dir) {
+  static std::atomic<uint64_t> copies{0};
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error) return Error{"cannot create " + dir.string() + ": " + error.message()};
+  FileDescriptor source(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (source.get() < 0) return Error{"cannot open: " + error_text(errno)};
+  auto path = dir / (std::to_string(++copies) + "-" + file.filename().string());
+  PluginImage image;
+  image.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0500);
+  if (image.fd_ < 0) return Error{"cannot create " + path.string() + ": " + error_text(errno)};
+  image.owned_copy_ = path;
+  image.load_path_ = path.string();
+  if (Status copied = copy_all(source.get(), image.fd_); !copied.ok()) return Error{copied.error()};
+  return image;
+}
 
 Result<PluginImage> PluginImage::copy_of(const std::filesystem::path& file) {
   FileDescriptor source(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -114,6 +136,7 @@ Result<PluginImage> PluginImage::copy_of(const std::filesystem::path& file) {
   }
   PluginImage image;
   image.fd_ = copy.release();
+  image.load_path_ = proc_fd_path(image.fd_);
   return image;
 }
 
@@ -122,25 +145,39 @@ Result<PluginImage> PluginImage::open_file(const std::filesystem::path& file) {
   if (fd < 0) return Error{"cannot open: " + error_text(errno)};
   PluginImage image;
   image.fd_ = fd;
+  image.load_path_ = proc_fd_path(fd);
   return image;
 }
 
-PluginImage::~PluginImage() {
+void PluginImage::reset() {
   if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  std::error_code ignored;
+  if (!owned_copy_.empty()) std::filesystem::remove(owned_copy_, ignored);
+  owned_copy_.clear();
+  load_path_.clear();
 }
 
-PluginImage::PluginImage(PluginImage&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+PluginImage::~PluginImage() {
+  reset();
+}
+
+PluginImage::PluginImage(PluginImage&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      load_path_(std::move(other.load_path_)),
+      owned_copy_(std::move(other.owned_copy_)) {
+  other.owned_copy_.clear();
+}
 
 PluginImage& PluginImage::operator=(PluginImage&& other) noexcept {
   if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
+    reset();
     fd_ = std::exchange(other.fd_, -1);
+    load_path_ = std::move(other.load_path_);
+    owned_copy_ = std::move(other.owned_copy_);
+    other.owned_copy_.clear();
   }
   return *this;
-}
-
-std::string PluginImage::load_path() const {
-  return "/proc/self/fd/" + std::to_string(fd_);
 }
 
 std::string unload_blocker(int fd) {

@@ -2,10 +2,16 @@
 #include "plugin/registry.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "log/log_manager.h"
 
 namespace vigil {
+
+PluginRegistry::PluginRegistry(PluginServices services) : services_(std::move(services)) {
+  std::error_code ignored;
+  if (!services_.image_dir.empty()) std::filesystem::remove_all(services_.image_dir, ignored);
+}
 
 PluginRegistry::~PluginRegistry() {
   for (auto& [module, plugin] : plugins_) plugin->cancel_scans();

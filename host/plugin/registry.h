@@ -33,7 +33,8 @@ struct PluginRecord {
 
 class PluginRegistry {
  public:
-  explicit PluginRegistry(PluginServices services) : services_(services) {}
+  // Clears services.image_dir: copies a previous worker left behind are stale.
+  explicit PluginRegistry(PluginServices services);
   ~PluginRegistry();
   PluginRegistry(const PluginRegistry&) = delete;
   PluginRegistry& operator=(const PluginRegistry&) = delete;

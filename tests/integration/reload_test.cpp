@@ -40,19 +40,21 @@ class Reload : public ::testing::Test {
     if (status.is_discarded() || !status["daemon"].value("running", false)) return -1;
     return status["daemon"]["pid"].get<int64_t>();
   }
-  // The inodes of the worker's mappings whose path names `file_name` (the
-  // host maps a private copy: "/memfd:vigil-plugin:<file_name> (deleted)").
+  // The files (path and inode) the worker maps whose path names `file_name`:
+  // the host maps a private copy, <data dir>/plugin-images/<N>-<file_name>,
+  // N new for every load.
   std::set<std::string> mapped_images(const std::string& file_name) {
     std::ifstream maps("/proc/" + std::to_string(worker_pid()) + "/maps");
-    std::set<std::string> inodes;
+    std::set<std::string> images;
     for (std::string line; std::getline(maps, line);) {
       if (line.find(file_name) == std::string::npos) continue;
       std::istringstream fields(line);
-      std::string range, perms, offset, device, inode;
+      std::string range, perms, offset, device, inode, path;
       fields >> range >> perms >> offset >> device >> inode;
-      inodes.insert(inode);
+      std::getline(fields >> std::ws, path);
+      images.insert(path + " inode " + inode);
     }
-    return inodes;
+    return images;
   }
   // Installs `from` as `name` the way docs/plugin-sdk.md says: a copy under a
   // temporary name, renamed over the old file.
@@ -75,7 +77,7 @@ class Reload : public ::testing::Test {
     EXPECT_EQ(worker_pid(), worker) << module << ": reloaded in the same worker";
     auto after = mapped_images(file_name);
     EXPECT_FALSE(after.empty()) << file_name;
-    for (const auto& inode : before) EXPECT_EQ(after.count(inode), 0u) << file_name << ": old image still mapped";
+    for (const auto& image : before) EXPECT_EQ(after.count(image), 0u) << image << ": old image still mapped";
   }
 
   TempDir root_;
