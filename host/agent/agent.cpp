@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -23,6 +24,7 @@
 #include "budget/cgroup_support.h"
 #include "control/reports.h"
 #include "link/platform_upload_target.h"
+#include "plugin/plugin_call_marker.h"
 #include "version.h"
 
 namespace vigil {
@@ -132,8 +134,9 @@ Status Agent::start() {
   events_ = std::make_unique<EventBatcher>(io_, *store_, *logs_, [this] {
     if (scheduler_) scheduler_->outbox_changed();
   });
-  registry_ = std::make_unique<PluginRegistry>(
-      PluginServices{store_.get(), logs_.get(), plugin_marker_dir(paths), kQuarantineAfterCrashes, events_.get()});
+  registry_ = std::make_unique<PluginRegistry>(PluginServices{store_.get(), logs_.get(), plugin_marker_dir(paths),
+                                                              kQuarantineAfterCrashes, events_.get(),
+                                                              paths.data_dir / "plugin-images"});
   auto plugin_dir = options_.plugin_dir.value_or(paths.plugin_dir);
   size_t loaded = registry_->load_directory(plugin_dir);
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());
@@ -165,6 +168,9 @@ Status Agent::start() {
   for (const auto& plugin : registry_->loaded()) {
     if (!activated || std::count(activated->begin(), activated->end(), plugin->module()) > 0) active.push_back(plugin);
   }
+  // A demand whose scan crashed the last worker fails now rather than crash this one too.
+  for (const auto& demand : crashed_demands_)
+    scheduler_->fail_crashed_demand(demand.module, demand.control_id, demand.message);
   scheduler_->start(active);
   link_->start();
 
@@ -191,13 +197,20 @@ void Agent::record_previous_crash() {
   const char* how = std::getenv(kPreviousCrashVariable);
   if (how == nullptr) return;
   std::string summary = how;
-  std::vector<std::string> modules;
-  if (const char* list = std::getenv(kCrashedModulesVariable); list != nullptr) {
-    for (std::string_view rest = list; !rest.empty();) {
+  auto split = [](const char* list) {
+    std::vector<std::string> items;
+    for (std::string_view rest = list == nullptr ? "" : list; !rest.empty();) {
       size_t comma = std::min(rest.find(','), rest.size());
-      if (comma > 0) modules.emplace_back(rest.substr(0, comma));
+      if (comma > 0) items.emplace_back(rest.substr(0, comma));
       rest.remove_prefix(std::min(comma + 1, rest.size()));
     }
+    return items;
+  };
+  std::vector<std::string> modules = split(std::getenv(kCrashedModulesVariable));
+  // "worker killed by signal 11" -> "worker crashed (signal 11)"; a memory bound says itself.
+  std::string crash = how;
+  if (constexpr std::string_view killed = "worker killed by "; crash.rfind(killed, 0) == 0) {
+    crash = "worker crashed (" + crash.substr(killed.size()) + ")";
   }
   summary += modules.empty() ? " outside any plugin" : " while running module";
   for (const std::string& module : modules) {
@@ -206,11 +219,23 @@ void Agent::record_previous_crash() {
                                           kQuarantineAfterCrashes)
                             : fmt::format(" '{}' (crash not recorded: {})", module, crashes.error());
   }
+  for (const std::string& entry : split(std::getenv(kCrashActivityVariable))) {
+    size_t equals = entry.find('=');
+    if (equals == std::string::npos) continue;
+    std::string module = entry.substr(0, equals), activity = entry.substr(equals + 1);
+    std::string what = fmt::format("{} in module {} during {}", crash, module, activity);
+    // The module's own log says it too: that is where its author looks.
+    logs_->module(module)->error("{}{}", what, activity == kActivityUnload ? " (not charged to the module)" : "");
+    if (activity == kActivityUnload) summary += fmt::format("; module '{}' was being unloaded (not charged)", module);
+    constexpr std::string_view scan = "scan ControlId ";
+    if (activity.rfind(scan, 0) == 0) crashed_demands_.push_back({module, activity.substr(scan.size()), what});
+  }
   logs_->daemon()->error("restarted by the supervisor: {}", summary);
   report_to_supervisor(std::string(kChargedReport));
   // Plugins' commands inherit the environment: the crash is not theirs to see.
   ::unsetenv(kPreviousCrashVariable);
   ::unsetenv(kCrashedModulesVariable);
+  ::unsetenv(kCrashActivityVariable);
 }
 
 void Agent::report_to_supervisor(const std::string& line) {
@@ -275,6 +300,10 @@ void Agent::handle(const json& request, const ControlServer::Reply& reply) {
       if (request.contains("module")) {
         unload(request.at("module").get<std::string>(), reply, command == "reload");
       } else if (command == "reload") {
+        if (!lingering_code_.empty()) {
+          restart_worker(lingering_code_, reply);
+          return;
+        }
         size_t loaded = registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
         reconcile_activation();
         reply({{"ok", true}, {"loaded", loaded}, {"plugins", plugins_report()}});
@@ -290,6 +319,15 @@ void Agent::handle(const json& request, const ControlServer::Reply& reply) {
       }
       logs_->daemon()->info("module '{}' released from quarantine", module);
       registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
+      if (auto plugin = registry_->find(module); plugin && !plugin->context().on_demand_key.empty()) {
+        // The demand that crashed it left its key at "running" (2): it starts afresh.
+        std::string path = std::string(kHiveRoot) + "/" + plugin->context().on_demand_key;
+        if (auto pending = store_->hive_get(path, "ScanOnDemand"); pending.ok() && pending.value()) {
+          if (Status reset = store_->hive_set(path, "ScanOnDemand", "0"); !reset.ok()) {
+            logs_->daemon()->error("key hive: {}", reset.error());
+          }
+        }
+      }
       reconcile_activation();
       reply({{"ok", true}, {"plugins", plugins_report()}});
     } else if (command == "link_changed") {
@@ -322,6 +360,7 @@ json Agent::plugins_report() const {
                     {"manifest_types", record.manifest_types}});
     } else {
       entry["reason"] = record.reason;
+      if (record.quarantined) entry.update({{"module", record.module}, {"quarantined", true}});
     }
     list.push_back(std::move(entry));
   }
@@ -340,6 +379,15 @@ json Agent::status_report() {
     if (plugin->kind() == VIGIL_MODULE_SCAN) module.update(scheduler_->module_status(plugin->module()));
     modules.push_back(std::move(module));
   }
+  // A quarantined module stays in sight, with why, until it is released.
+  for (const PluginRecord& record : registry_->records()) {
+    if (!record.quarantined) continue;
+    auto last = last_snapshot_report(*store_, record.module);
+    modules.push_back({{"module", record.module},
+                       {"state", "quarantined"},
+                       {"reason", record.reason},
+                       {"last_snapshot", last.ok() ? last.value() : json(nullptr)}});
+  }
   return {{"ok", true},
           {"daemon", {{"running", true}, {"pid", ::getpid()}, {"version", kVigilVersion}, {"started_at", started_at_}}},
           {"agent_id", agent_id(*store_)},
@@ -354,11 +402,24 @@ json Agent::status_report() {
 void Agent::set_manifest(const json& request, const ControlServer::Reply& reply) {
   std::string module = request.at("module").get<std::string>();
   auto plugin = registry_->find(module);
-  if (!plugin) {
+  std::vector<std::string> types;
+  if (plugin) {
+    types = plugin->manifest_types();
+  } else if (registry_->quarantined(module)) {
+    // The fix may be a manifest: it can be staged before the release. The
+    // module's types are those of its stored manifests, or the one asked for.
+    if (auto stored = store_->manifests(module); stored.ok()) {
+      for (const auto& manifest : stored.value()) types.push_back(manifest.manifest_type);
+    }
+    if (request.contains("manifest_type")) types = {request.at("manifest_type").get<std::string>()};
+    if (types.empty()) {
+      reply(failure("module '" + module + "' is quarantined and has no manifest yet: give its manifest type"));
+      return;
+    }
+  } else {
     reply(failure("no loaded module '" + module + "' (see vigilctl plugins)"));
     return;
   }
-  auto types = plugin->manifest_types();
   std::string type = request.value("manifest_type", types.size() == 1 ? types.front() : std::string());
   if (std::find(types.begin(), types.end(), type) == types.end()) {
     reply(failure("module '" + module + "' does not handle manifest type '" + type +
@@ -381,9 +442,29 @@ void Agent::demand(const json& request, const ControlServer::Reply& reply) {
     reply(failure(cpu_limit.error()));
     return;
   }
-  auto control_id = scheduler_->demand(request.at("module").get<std::string>(), cpu_limit.value(),
-                                       request.value("source", std::string("vigilctl")));
+  std::string module = request.at("module").get<std::string>();
+  auto control_id =
+      scheduler_->demand(module, cpu_limit.value(), request.value("source", std::string("vigilctl")), false);
   reply(control_id.ok() ? json{{"ok", true}, {"control_id", control_id.value()}} : failure(control_id.error()));
+  // Posted after the reply: the requester learns the ControlId even if the scan crashes the worker at once.
+  asio::post(io_, [this, module] {
+    if (!stopping_) scheduler_->start_waiting(module);
+  });
+}
+
+void Agent::restart_worker(const std::string& reason, const ControlServer::Reply& reply) {
+  auto log = logs_->daemon();
+  if (options_.supervisor_fd < 0) {
+    log->error("{}; restart vigild to run the new code (no supervisor to restart the worker)", reason);
+    reply(failure(reason + "; restart vigild to run the new code (running without a supervisor)"));
+    return;
+  }
+  log->warn("{}: restarting the worker to run the new code", reason);
+  restart_reason_ = reason;
+  reply({{"ok", true}, {"restarting", reason}, {"worker_pid", ::getpid()}});
+  // A moment later, so the reply is surely out; the supervisor starts a new worker once this one exits.
+  auto delay = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+  delay->async_wait([this, delay](boost::system::error_code) { shutdown(); });
 }
 
 void Agent::unload(const std::string& module, const ControlServer::Reply& reply, bool load_again) {
@@ -397,10 +478,24 @@ void Agent::unload(const std::string& module, const ControlServer::Reply& reply,
     plugin->wait_idle();
     asio::post(io_, [this, plugin = std::move(plugin), reply, load_again]() mutable {
       auto file = plugin->file();
-      plugin.reset();  // on_shutdown and dlclose happen here unless a scan reply still holds it
-      logs_->daemon()->info("plugin unloaded: {}", file.string());
+      std::string module = plugin->module();
+      Status gone = plugin->unload();  // on_shutdown, dlclose, and the check that the code is gone
+      plugin.reset();
+      if (gone.ok()) {
+        logs_->daemon()->info("plugin unloaded: {}", file.string());
+      } else {
+        // Loading the file again now would run the old code, or mix old and new.
+        lingering_code_ = fmt::format("module '{}': {}", module, gone.error());
+        logs_->daemon()->warn("plugin unloaded: {}, but {}", file.string(), lingering_code_);
+      }
       if (!load_again) {
-        reply({{"ok", true}});
+        json done = {{"ok", true}};
+        if (!gone.ok()) done["warning"] = lingering_code_ + "; loading it again restarts the worker";
+        reply(done);
+        return;
+      }
+      if (!gone.ok()) {
+        restart_worker(lingering_code_, reply);
         return;
       }
       auto loaded = registry_->load_file(file);

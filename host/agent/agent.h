@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/paths.h"
 #include "control/control_server.h"
@@ -47,6 +48,8 @@ class Agent : public LinkDelegate {
   // Starts everything and runs until stopped. Returns the failure that kept it
   // from starting (sets `started` so callers can tell it from a later failure).
   Status run(bool* started = nullptr);
+  // Why the worker stopped to be started again by the supervisor ("" when it did not).
+  const std::string& restart_reason() const { return restart_reason_; }
 
  private:
   Status start();
@@ -60,6 +63,9 @@ class Agent : public LinkDelegate {
   void set_manifest(const nlohmann::json& request, const ControlServer::Reply& reply);
   void demand(const nlohmann::json& request, const ControlServer::Reply& reply);
   void unload(const std::string& module, const ControlServer::Reply& reply, bool load_again);
+  // Swaps code that cannot be unloaded in-process: stops this worker so that the
+  // supervisor starts a new one, which loads the plugins afresh. Replies first.
+  void restart_worker(const std::string& reason, const ControlServer::Reply& reply);
   // Runs the modules the platform activated (all loaded ones on a standalone agent).
   void reconcile_activation();
 
@@ -88,6 +94,12 @@ class Agent : public LinkDelegate {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<PlatformLink> link_;
   std::atomic<bool> link_stopping_{false};
+  std::string lingering_code_;  // set when an unloaded plugin's code stayed mapped: what and why
+  std::string restart_reason_;
+  struct CrashedDemand {
+    std::string module, control_id, message;
+  };
+  std::vector<CrashedDemand> crashed_demands_;  // from the last worker's crash, for the scheduler
 };
 
 }  // namespace vigil

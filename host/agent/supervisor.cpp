@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "base/error_text.h"
+#include "plugin/plugin_call_marker.h"
 
 namespace vigil {
 namespace {
@@ -36,11 +37,15 @@ std::string describe(int wait_status) {
   return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
 }
 
-std::vector<std::string> marked_modules(const Paths& paths) {
-  std::vector<std::string> modules;
+// The modules whose code was running, each with what it was doing (the marker's text).
+std::vector<std::pair<std::string, std::string>> marked_modules(const Paths& paths) {
+  std::vector<std::pair<std::string, std::string>> modules;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(plugin_marker_dir(paths), error)) {
-    modules.push_back(entry.path().filename().string());
+    std::ifstream marker(entry.path());
+    std::string activity;
+    std::getline(marker, activity);
+    modules.emplace_back(entry.path().filename().string(), activity);
   }
   return modules;
 }
@@ -264,17 +269,34 @@ int run_supervisor(const SupervisorOptions& options) {
     int status = watch.wait_status;
     if (g_stop_signal != 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRefusedToStart) return 1;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRestartRequested) {
+      std::cerr << "vigild: worker stopped to be restarted (see vigild.log); restarting\n";
+      if (uncharged.empty()) {
+        // The last crash is recorded: the new worker must not charge it again.
+        ::unsetenv(kPreviousCrashVariable);
+        ::unsetenv(kCrashedModulesVariable);
+        ::unsetenv(kCrashActivityVariable);
+      }
+      continue;
+    }
 
     std::string how = watch.memory_reason.empty() ? "worker " + describe(status) : watch.memory_reason;
-    auto modules = marked_modules(options.paths);
+    std::vector<std::string> modules, activities, described;
+    for (const auto& [module, activity] : marked_modules(options.paths)) {
+      // A crash while a module is unloaded is reported, not charged.
+      if (activity != kActivityUnload) modules.push_back(module);
+      activities.push_back(module + "=" + activity);
+      described.push_back("'" + module + "' (" + activity + ")");
+    }
     std::error_code error;
     std::filesystem::remove_all(plugin_marker_dir(options.paths), error);
     std::cerr << "vigild: " << how
-              << (modules.empty() ? " outside any plugin" : " while running module '" + join(modules, "', '") + "'")
+              << (described.empty() ? " outside any plugin" : " while running module " + join(described, ", "))
               << "; restarting in " << backoff.count() << " ms\n";
     uncharged.insert(uncharged.end(), modules.begin(), modules.end());
     ::setenv(kPreviousCrashVariable, how.c_str(), 1);
     ::setenv(kCrashedModulesVariable, join(uncharged, ",").c_str(), 1);
+    ::setenv(kCrashActivityVariable, join(activities, ",").c_str(), 1);
     // A worker that ran for a good while earns a fresh backoff.
     if (std::chrono::steady_clock::now() - started > std::chrono::minutes(5)) backoff = options.first_backoff;
     auto wake = std::chrono::steady_clock::now() + backoff;

@@ -23,12 +23,18 @@ namespace vigil {
 // Exit status of a worker that could not start (configuration, lock, socket):
 // restarting it would not help, so the supervisor stops too.
 inline constexpr int kWorkerRefusedToStart = 3;
+// Exit status of a worker that stopped to be replaced at once (a plugin's old
+// code could not be unloaded): no crash, no backoff.
+inline constexpr int kWorkerRestartRequested = 4;
 inline constexpr int64_t kQuarantineAfterCrashes = 3;
 
 // Environment of a restarted worker: why the last one died ("worker killed by
 // signal 11"), and the modules (comma-separated) it must charge with that.
 inline constexpr const char* kPreviousCrashVariable = "VIGIL_PREVIOUS_CRASH";
 inline constexpr const char* kCrashedModulesVariable = "VIGIL_CRASHED_MODULES";
+// What each module whose code ran was doing then, "module=activity,..." (see
+// PluginCallMarker): a demand whose scan crashed fails instead of running again.
+inline constexpr const char* kCrashActivityVariable = "VIGIL_CRASH_ACTIVITY";
 // The file descriptor on which a supervised worker reports to its supervisor,
 // one line per report (below). Set only for supervised workers.
 inline constexpr const char* kSupervisorFdVariable = "VIGIL_SUPERVISOR_FD";

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       std::cerr << "vigild: " << status.error() << "\n";
       return started ? 1 : refused;
     }
+    if (!agent.restart_reason().empty()) return vigil::kWorkerRestartRequested;
   } catch (const std::exception& error) {
     std::cerr << "vigild: fatal: " << error.what() << "\n";
     return started ? 1 : refused;

@@ -97,7 +97,13 @@ void print_status(std::ostream& out, const json& status) {
   }
   if (!status.contains("modules")) return;
   Table modules{{"MODULE", "NAME", "KIND", "STATE", "SINCE", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS"}};
+  std::vector<std::string> quarantined;
   for (const auto& module : status["modules"]) {
+    if (module.value("state", "") == "quarantined") {
+      quarantined.push_back(text_of(module["module"]) + ": " + text_of(module["reason"]));
+      modules.push_back({text_of(module["module"]), "-", "-", "quarantined", "-", "-", "-", "-"});
+      continue;
+    }
     const json& last = module["last_snapshot"];
     std::string state = text_of(module["state"]);
     if (module.contains("control_id") && !module["control_id"].get<std::string>().empty()) {
@@ -114,6 +120,7 @@ void print_status(std::ostream& out, const json& status) {
                        last.is_null() ? "-" : text_of(last["row_count"])});
   }
   print_table(out, modules, "");
+  for (const std::string& line : quarantined) out << "quarantined: " << line << "\n";
   if (status.contains("outbox")) {
     const json& outbox = status["outbox"];
     out << "outbox:   " << text_of(outbox["depth"]) << " pending (" << text_of(outbox["bytes"]) << " bytes), "

@@ -105,10 +105,27 @@ int run_demand(const vigil::Paths& paths, const std::string& type, int cpu_throt
   if (!wait) return kOk;
   bool terminal = ::isatty(STDOUT_FILENO) != 0;
   std::string last_state;
+  auto unreachable_since = std::chrono::steady_clock::now();
+  bool reachable = true, restarted = false;
   for (;;) {
-    auto status = request(paths, {{"command", "demand_status"}, {"control_id", control_id}});
-    if (!status) return kRuntimeError;
-    const json& demand = (*status)["demand"];
+    auto status =
+        vigil::call_daemon(paths.control_socket(), {{"command", "demand_status"}, {"control_id", control_id}});
+    if (!status.ok() && !vigil::instance_lock_held(paths)) return fail(status.error());  // vigild is gone
+    if (!status.ok()) {
+      // The worker died (perhaps in this very scan): the supervisor starts another, which knows how the demand ended.
+      if (reachable) unreachable_since = std::chrono::steady_clock::now();
+      reachable = false;
+      restarted = true;
+      if (std::chrono::steady_clock::now() - unreachable_since > std::chrono::seconds(60)) return fail(status.error());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    reachable = true;
+    if (!status.value().value("ok", false)) {
+      return fail("ControlId " + control_id + ": " + status.value().value("error", "vigild refused the request") +
+                  (restarted ? " (the worker restarted meanwhile, see vigild.log)" : ""));
+    }
+    const json& demand = status.value()["demand"];
     std::string state = demand["state"];
     if (terminal && demand.contains("progress")) {
       uint64_t done = demand["progress"]["done"];
@@ -128,6 +145,18 @@ int run_demand(const vigil::Paths& paths, const std::string& type, int cpu_throt
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+}
+
+// After the worker stopped to be replaced, waits (up to 30 s) until a new
+// worker answers on the control socket; false if none did.
+bool wait_for_new_worker(const vigil::Paths& paths, int64_t old_pid) {
+  for (int waited = 0; waited < 300; ++waited) {
+    auto status = vigil::call_daemon(paths.control_socket(), {{"command", "status"}});
+    if (status.ok() && status.value().value("ok", false) && status.value()["daemon"].value("pid", old_pid) != old_pid)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 // The hive lives in the state store: vigilctl reads and writes it directly,
@@ -312,6 +341,16 @@ int main(int argc, char** argv) {
     if (!module.empty()) body["module"] = module;
     auto response = request(paths, body);
     if (!response) return kRuntimeError;
+    if (response->contains("restarting")) {
+      // The old code could not be unloaded: the new one runs in a new worker.
+      std::cout << "reloading " << (module.empty() ? "plugins" : module)
+                << " by restarting the worker: " << (*response)["restarting"].get<std::string>() << "\n";
+      if (!wait_for_new_worker(paths, (*response).value("worker_pid", int64_t{0})))
+        return fail("no new worker answered within 30 s (see vigild.log)");
+      std::cout << "reloaded " << (module.empty() ? "plugins" : module) << " (new worker)\n";
+      return kOk;
+    }
+    if (response->contains("warning")) std::cerr << "vigilctl: " << (*response)["warning"].get<std::string>() << "\n";
     if (unload->parsed() || release->parsed() || (reload->parsed() && !module.empty())) {
       std::cout << (unload->parsed() ? "unloaded " : release->parsed() ? "released " : "reloaded ") << module << "\n";
       return kOk;

@@ -40,6 +40,7 @@ vigil_status log(vigil_plugin_host* host, int32_t level, vigil_str message) {
   }
   return guarded(host, "log", [&] {
     host->logger->log(to_spdlog_level(level), "{}", view(message));
+    if (host->registering && level <= VIGIL_LOG_ERROR) host->init_error = view(message);
     return VIGIL_OK;
   });
 }
@@ -103,11 +104,11 @@ vigil_status deliver(const Result<std::optional<std::string>>& found, vigil_plug
 
 vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user) {
   if (host == nullptr || on_value == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
+  // Only the module's own key: an agent-wide key of the same name (a global
+  // Root=/x) must never silently redirect a module.
   return guarded(host, "config_get", [&] {
-    auto scoped = host->store->config(host->module + "." + std::string(view(key)));
-    if (scoped.ok() && !scoped.value())
-      return deliver(host->store->config(view(key)), host, "config_get", on_value, user);
-    return deliver(scoped, host, "config_get", on_value, user);
+    return deliver(host->store->config(host->module + "." + std::string(view(key))), host, "config_get", on_value,
+                   user);
   });
 }
 
@@ -326,6 +327,23 @@ bool is_valid_name(std::string_view name, bool allow_dash, size_t max_length) {
     if (!ok) return false;
   }
   return true;
+}
+
+std::string status_name(vigil_status status) {
+  switch (status) {
+    case VIGIL_OK: return "ok";
+    case VIGIL_E_INVALID_ARG: return "invalid argument";
+    case VIGIL_E_UNSUPPORTED: return "unsupported";
+    case VIGIL_E_CANCELLED: return "cancelled";
+    case VIGIL_E_NO_MEMORY: return "out of memory";
+    case VIGIL_E_NOT_FOUND: return "not found";
+    case VIGIL_E_INTERNAL: return "internal error";
+    case VIGIL_E_ABI_MISMATCH: return "ABI mismatch";
+    case VIGIL_E_STATE: return "invalid state";
+    case VIGIL_E_IO: return "I/O error";
+    case VIGIL_E_TIMEOUT: return "timed out";
+    default: return "status " + std::to_string(status);
+  }
 }
 
 }  // namespace vigil

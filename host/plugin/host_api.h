@@ -4,6 +4,7 @@
 #include <vigil/plugin.h>
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace vigil {
@@ -14,5 +15,8 @@ const vigil_host_api* host_api();
 // True for names made of [A-Za-z0-9_] (table and column names), or also '-'
 // when `allow_dash` (module names, key names, manifest types).
 bool is_valid_name(std::string_view name, bool allow_dash, size_t max_length);
+
+// A status code as words ("internal error"), for messages that people read.
+std::string status_name(vigil_status status);
 
 }  // namespace vigil

@@ -1,9 +1,12 @@
 // Loading, ABI negotiation and refusal of plugin libraries.
 #include "plugin/loaded_plugin.h"
 
+#include <dlfcn.h>
+
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "log/log_manager.h"
 #include "plugin/host_api.h"
@@ -24,24 +27,47 @@ std::string copy(vigil_str text) {
 
 Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::path& file,
                                                          const PluginServices& services,
-                                                         const std::function<bool(std::string_view)>& module_taken) {
+                                                         const std::function<bool(std::string_view)>& module_taken,
+                                                         std::string* module_seen) {
   auto refuse = [&](const std::string& reason) { return Error{file.string() + ": " + reason}; };
 
   std::shared_ptr<LoadedPlugin> plugin(new LoadedPlugin());
   plugin->file_ = file;
-  boost::dll::fs::error_code error;
-  plugin->library_.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, error);
-  if (error) return refuse("not a loadable shared library (" + error.message() + ")");
-  if (!plugin->library_.has(VIGIL_ENTRY_SYMBOL)) {
+  // A private copy: on disk where the agent keeps them, else in memory, else (a
+  // warning) the file itself.
+  Result<PluginImage> image = Error{"no directory for plugin copies"};
+  if (!services.image_dir.empty()) image = PluginImage::copy_to(file, services.image_dir);
+  if (!image.ok()) image = PluginImage::copy_of(file);
+  if (!image.ok()) {
+    services.logs->daemon()->warn(
+        "{}: no private copy ({}); loading the file itself, which must then not be "
+        "overwritten while loaded",
+        file.string(), image.error());
+    image = PluginImage::open_file(file);
+    if (!image.ok()) return refuse(image.error());
+  }
+  plugin->image_ = std::move(image.value());
+  plugin->library_ = ::dlopen(plugin->image_.load_path().c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (plugin->library_ == nullptr) {
+    const char* why = ::dlerror();
+    return refuse(std::string("not a loadable shared library (") + (why != nullptr ? why : "dlopen failed") + ")");
+  }
+  plugin->unload_blocker_ = vigil::unload_blocker(plugin->image_.fd());
+  auto negotiate =
+      reinterpret_cast<vigil_status (*)(vigil_negotiation*)>(::dlsym(plugin->library_, VIGIL_ENTRY_SYMBOL));
+  if (negotiate == nullptr) {
     return refuse(std::string("not a Vigil plugin: no exported '") + VIGIL_ENTRY_SYMBOL + "' symbol");
   }
-  auto negotiate = plugin->library_.get<vigil_status(vigil_negotiation*)>(VIGIL_ENTRY_SYMBOL);
 
   vigil_negotiation negotiation{sizeof(vigil_negotiation), VIGIL_ABI_VERSION, host_api(), nullptr};
   vigil_status status = negotiate(&negotiation);
   if (status != VIGIL_OK) {
-    return refuse(fmt::format("ABI negotiation failed with status {} (the host speaks ABI {})", status,
-                              abi_text(VIGIL_ABI_VERSION)));
+    // A plugin refusing the host's ABI may say which one it speaks (the C++ helpers do).
+    std::string plugin_side = negotiation.abi_version != VIGIL_ABI_VERSION
+                                  ? "the plugin speaks ABI " + abi_text(negotiation.abi_version)
+                                  : "the plugin did not say which ABI it speaks";
+    return refuse(fmt::format("ABI negotiation failed ({}): {}, the host speaks ABI {}", status_name(status),
+                              plugin_side, abi_text(VIGIL_ABI_VERSION)));
   }
   if (VIGIL_ABI_MAJOR(negotiation.abi_version) != VIGIL_ABI_VERSION_MAJOR ||
       VIGIL_ABI_MINOR(negotiation.abi_version) > VIGIL_ABI_VERSION_MINOR) {
@@ -59,6 +85,7 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
                               abi_text(descriptor->abi_version), abi_text(VIGIL_ABI_VERSION)));
   }
   std::string module = copy(descriptor->module);
+  if (module_seen != nullptr) *module_seen = module;
   bool lower_case = std::none_of(module.begin(), module.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
   if (!is_valid_name(module, true, 32) || !lower_case) {
     return refuse("invalid module name '" + module + "' (1-32 of a-z, 0-9, '_', '-')");
@@ -93,14 +120,16 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
 
   plugin->context_->registering = true;
   {
-    PluginCallMarker marker(services.marker_dir, module);
+    PluginCallMarker marker(services.marker_dir, module, kActivityInit);
     status = descriptor->on_init(plugin->context_.get(), host_api());
   }
   plugin->context_->registering = false;
   if (status != VIGIL_OK) {
     // The plugin cleaned up after itself; on_shutdown is not called.
+    std::string why = plugin->context_->init_error;
     plugin->context_.reset();
-    return refuse(fmt::format("module '{}' failed to initialise (status {})", module, status));
+    return refuse(fmt::format("module '{}' failed to initialise ({}){}", module, status_name(status),
+                              why.empty() ? ": see " + module + ".log" : ": " + why));
   }
   if (descriptor->kind == VIGIL_MODULE_SCAN && plugin->context_->handlers.empty()) {
     descriptor->on_shutdown();
@@ -112,11 +141,29 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
 }
 
 LoadedPlugin::~LoadedPlugin() {
+  [[maybe_unused]] Status unloaded = unload();  // whoever needed to know called unload() first
+}
+
+Status LoadedPlugin::unload() {
   if (on_shutdown_ != nullptr && context_) {
-    PluginCallMarker marker(context_->marker_dir, context_->module);
-    on_shutdown_();
+    PluginCallMarker marker(context_->marker_dir, context_->module, kActivityUnload);
+    std::exchange(on_shutdown_, nullptr)();
   }
-  context_.reset();
+  if (context_) context_->handlers.clear();  // pointers into the code about to go
+  if (library_ == nullptr) return Status::Ok();
+  ::dlclose(std::exchange(library_, nullptr));
+  // The image still exists, so its path names this library and no other.
+  void* still = ::dlopen(image_.load_path().c_str(), RTLD_NOW | RTLD_NOLOAD);
+  ::dlerror();
+  if (still == nullptr) {
+    image_ = PluginImage();
+    return Status::Ok();
+  }
+  ::dlclose(still);  // the reference NOLOAD just took
+  image_.keep_forever();
+  return Error{"old code still loaded: " +
+               (unload_blocker_.empty() ? std::string("the dynamic loader kept the library mapped after dlclose")
+                                        : unload_blocker_)};
 }
 
 std::vector<std::string> LoadedPlugin::manifest_types() const {

@@ -1,11 +1,10 @@
-// One plugin library loaded through Boost.DLL and negotiated: its descriptor
-// (copied), its registrations, and the library handle that keeps its code
-// mapped. Destruction calls on_shutdown and then unloads the library.
+// One plugin library loaded and negotiated: its descriptor (copied), its
+// registrations, and the library handle that keeps its code mapped. The code
+// comes from a private copy of the file (PluginImage), not the file itself.
+// unload() (or destruction) calls on_shutdown and then unloads the library.
 #pragma once
 
 #include <vigil/plugin.h>
-
-#include <boost/dll/shared_library.hpp>
 
 #include <condition_variable>
 #include <filesystem>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "plugin/plugin_context.h"
+#include "plugin/plugin_image.h"
 #include "vigil/result/result.h"
 
 namespace vigil {
@@ -30,6 +30,7 @@ struct PluginServices {
   std::filesystem::path marker_dir;  // where calls into plugins are marked; empty: not marked
   int64_t quarantine_after = 0;      // crashes that quarantine a module; 0: never
   EventSink* events = nullptr;       // where emit_event goes; null: unsupported
+  std::filesystem::path image_dir;   // where the private copies of plugin files go; empty: in memory
 };
 
 class LoadedPlugin {
@@ -40,9 +41,11 @@ class LoadedPlugin {
 
   // Loads `file`, negotiates the ABI and calls on_init. `module_taken` is asked
   // before on_init so a duplicate module never runs any code of its own.
-  // Every refusal names the file and the reason.
+  // Every refusal names the file and the reason; `module_seen`, when given,
+  // receives the module name as soon as negotiation tells it.
   static Result<std::shared_ptr<LoadedPlugin>> load(const std::filesystem::path& file, const PluginServices& services,
-                                                    const std::function<bool(std::string_view)>& module_taken);
+                                                    const std::function<bool(std::string_view)>& module_taken,
+                                                    std::string* module_seen = nullptr);
 
   const std::filesystem::path& file() const { return file_; }
   const std::string& module() const { return context_->module; }
@@ -61,6 +64,13 @@ class LoadedPlugin {
   void wait_idle();
   bool scanning() const;
 
+  // Calls on_shutdown and closes the library, then asks the dynamic loader
+  // whether its code is really gone: an error starting "old code still
+  // loaded" says why not. Once only; the plugin's code is never called again.
+  Status unload();
+  // Why the library cannot be unloaded, read from its ELF image ("" if nothing is known).
+  const std::string& unload_blocker() const { return unload_blocker_; }
+
  private:
   LoadedPlugin() = default;
 
@@ -71,7 +81,9 @@ class LoadedPlugin {
   int32_t kind_ = 0;
   void (*on_shutdown_)(void) = nullptr;
   std::unique_ptr<vigil_plugin_host> context_;
-  boost::dll::shared_library library_;  // declared last: unloaded after everything above is gone
+  PluginImage image_;  // what the library was loaded from; open until it is unloaded
+  void* library_ = nullptr;
+  std::string unload_blocker_;
 
   mutable std::mutex scan_mutex_;
   std::condition_variable scans_done_;

@@ -1,6 +1,8 @@
 // Marks, on disk, that a module's code is running (a file named after the
-// module in the marker directory), so that if the worker dies meanwhile the
-// supervisor knows which module to charge with the crash.
+// module in the marker directory, holding what it does: "init", "scan
+// ControlId X", "interval scan", "unload"), so that if the worker dies
+// meanwhile the supervisor knows which module to charge with the crash, and
+// the next worker can name what crashed.
 #pragma once
 
 #include <fcntl.h>
@@ -11,16 +13,23 @@
 
 namespace vigil {
 
+// What a marker says while on_init or on_shutdown runs; a crash during the
+// latter is not the module's fault to charge (its file may have been replaced).
+inline constexpr const char* kActivityInit = "init";
+inline constexpr const char* kActivityUnload = "unload";
+
 class PluginCallMarker {
  public:
   // An empty `dir` disables marking (in-process tests).
-  PluginCallMarker(const std::filesystem::path& dir, const std::string& module) {
+  PluginCallMarker(const std::filesystem::path& dir, const std::string& module, const std::string& activity) {
     if (dir.empty()) return;
     std::error_code error;
     std::filesystem::create_directories(dir, error);
     path_ = dir / module;
-    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-    if (fd >= 0) ::close(fd);
+    int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    [[maybe_unused]] ssize_t written = ::write(fd, activity.data(), activity.size());
+    ::close(fd);
   }
   ~PluginCallMarker() {
     if (path_.empty()) return;

@@ -39,6 +39,7 @@ struct vigil_plugin_host {
   int32_t default_cpu_limit = 100;
   std::string on_demand_key;
   bool scan_on_start = false;  // scan at every start and reload (ABI 1.3)
+  std::string init_error;      // the last error the plugin logged during on_init: why it failed
 
   // Set when the plugin is being unloaded or the daemon stops: checkpoints
   // then report VIGIL_E_CANCELLED.

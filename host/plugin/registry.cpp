@@ -2,10 +2,16 @@
 #include "plugin/registry.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "log/log_manager.h"
 
 namespace vigil {
+
+PluginRegistry::PluginRegistry(PluginServices services) : services_(std::move(services)) {
+  std::error_code ignored;
+  if (!services_.image_dir.empty()) std::filesystem::remove_all(services_.image_dir, ignored);
+}
 
 PluginRegistry::~PluginRegistry() {
   for (auto& [module, plugin] : plugins_) plugin->cancel_scans();
@@ -34,8 +40,9 @@ size_t PluginRegistry::load_directory(const std::filesystem::path& dir) {
 
 Result<std::string> PluginRegistry::load_file(const std::filesystem::path& file) {
   auto logger = services_.logs->daemon();
-  auto loaded =
-      LoadedPlugin::load(file, services_, [this](std::string_view module) { return find(module) != nullptr; });
+  std::string module_seen;
+  auto loaded = LoadedPlugin::load(
+      file, services_, [this](std::string_view module) { return find(module) != nullptr; }, &module_seen);
   if (loaded.ok()) {
     // A manifest type has exactly one handler across all plugins.
     for (const std::string& type : loaded.value()->manifest_types()) {
@@ -51,7 +58,12 @@ Result<std::string> PluginRegistry::load_file(const std::filesystem::path& file)
     }
   }
   if (!loaded.ok()) {
-    refused_[file] = loaded.error();
+    bool quarantined = false;
+    if (!module_seen.empty() && services_.quarantine_after > 0 && services_.store != nullptr) {
+      auto crashes = services_.store->plugin_crashes(module_seen);
+      quarantined = crashes.ok() && crashes.value() >= services_.quarantine_after;
+    }
+    refused_[file] = Refusal{loaded.error(), module_seen, quarantined};
     logger->error("plugin refused: {}", loaded.error());
     return Error{loaded.error()};
   }
@@ -101,13 +113,22 @@ std::vector<PluginRecord> PluginRegistry::records() const {
                                    true,
                                    {}});
   }
-  for (const auto& [file, reason] : refused_) {
+  for (const auto& [file, refusal] : refused_) {
     PluginRecord record;
     record.file = file;
-    record.reason = reason;
+    record.reason = refusal.reason;
+    if (refusal.quarantined) record.module = refusal.module;
+    record.quarantined = refusal.quarantined;
     records.push_back(std::move(record));
   }
   return records;
+}
+
+std::optional<std::string> PluginRegistry::quarantined(std::string_view module) const {
+  for (const auto& [file, refusal] : refused_) {
+    if (refusal.quarantined && refusal.module == module) return refusal.reason;
+  }
+  return std::nullopt;
 }
 
 }  // namespace vigil

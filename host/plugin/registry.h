@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,12 +27,14 @@ struct PluginRecord {
   int32_t cpu_limit = 0;
   std::vector<std::string> manifest_types;
   bool loaded = false;
-  std::string reason;  // why it was refused
+  std::string reason;        // why it was refused
+  bool quarantined = false;  // refused because its module crashed the agent too often (module is set)
 };
 
 class PluginRegistry {
  public:
-  explicit PluginRegistry(PluginServices services) : services_(services) {}
+  // Clears services.image_dir: copies a previous worker left behind are stale.
+  explicit PluginRegistry(PluginServices services);
   ~PluginRegistry();
   PluginRegistry(const PluginRegistry&) = delete;
   PluginRegistry& operator=(const PluginRegistry&) = delete;
@@ -48,11 +51,18 @@ class PluginRegistry {
   std::vector<std::shared_ptr<LoadedPlugin>> loaded() const;
   // Loaded plugins first, then refusals; each group sorted.
   std::vector<PluginRecord> records() const;
+  // Why `module` is quarantined, when it is.
+  std::optional<std::string> quarantined(std::string_view module) const;
 
  private:
   PluginServices services_;
   std::map<std::string, std::shared_ptr<LoadedPlugin>, std::less<>> plugins_;  // by module
-  std::map<std::filesystem::path, std::string> refused_;                       // file -> reason
+  struct Refusal {
+    std::string reason;
+    std::string module;  // when negotiation got that far
+    bool quarantined = false;
+  };
+  std::map<std::filesystem::path, Refusal> refused_;  // by file
 };
 
 }  // namespace vigil

@@ -63,23 +63,6 @@ class ThreadPriority {
 
 }  // namespace
 
-std::string status_name(vigil_status status) {
-  switch (status) {
-    case VIGIL_OK: return "ok";
-    case VIGIL_E_INVALID_ARG: return "invalid argument";
-    case VIGIL_E_UNSUPPORTED: return "unsupported";
-    case VIGIL_E_CANCELLED: return "cancelled";
-    case VIGIL_E_NO_MEMORY: return "out of memory";
-    case VIGIL_E_NOT_FOUND: return "not found";
-    case VIGIL_E_INTERNAL: return "internal error";
-    case VIGIL_E_ABI_MISMATCH: return "ABI mismatch";
-    case VIGIL_E_STATE: return "invalid state";
-    case VIGIL_E_IO: return "I/O error";
-    case VIGIL_E_TIMEOUT: return "timed out";
-    default: return "status " + std::to_string(status);
-  }
-}
-
 ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& request, StateStore& store) {
   ScanOutcome outcome;
   outcome.started_at = unix_now();
@@ -130,7 +113,9 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
                        request.control_id.empty() ? "no ControlId" : "ControlId " + request.control_id, types,
                        request.cpu_limit);
   outcome.status = VIGIL_OK;
-  PluginCallMarker marker(context.marker_dir, context.module);
+  PluginCallMarker marker(
+      context.marker_dir, context.module,
+      request.control_id.empty() ? std::string("interval scan") : "scan ControlId " + request.control_id);
   for (const Manifest& manifest : request.manifests) {
     const auto& handler = context.handlers.find(manifest.manifest_type)->second;
     outcome.status =

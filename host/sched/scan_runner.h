@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "plugin/host_api.h"
 #include "plugin/loaded_plugin.h"
 #include "store/state_store.h"
 
@@ -45,8 +46,6 @@ struct ScanOutcome {
   int64_t chunks = 0;               // outbox entries the delta took
   int64_t dropped = 0;              // outbox entries dropped to respect the bound
 };
-
-std::string status_name(vigil_status status);
 
 ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& request, StateStore& store);
 

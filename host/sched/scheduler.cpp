@@ -5,6 +5,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 namespace vigil {
 
 namespace asio = boost::asio;
@@ -81,8 +83,12 @@ void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins)
   }
   for (const auto& plugin : plugins) activate(plugin);
   for (auto& [name, module] : modules_) {
-    // A demand interrupted by a crash or stop (2) runs again, as does one written while we were down (1).
-    if (!module.key_path.empty()) {
+    // A demand interrupted by a crash or stop (2) runs again, as does one written while we were down (1);
+    // not one whose own scan crashed the last worker: it would crash this one too.
+    if (!module.key_path.empty() && std::count(crashed_modules_.begin(), crashed_modules_.end(), name) > 0) {
+      logs_.daemon()->warn("the demand of module '{}' that crashed the last worker is not run again", name);
+      set_demand_key(module, "0");
+    } else if (!module.key_path.empty()) {
       auto pending = store_.hive_get(module.key_path, "ScanOnDemand");
       if (pending.ok() && pending.value() && (*pending.value() == "1" || *pending.value() == "2")) {
         submit(module, {Trigger::kOnDemand, demand_cpu_limit(module), control_ids_.next(), "key hive"});
@@ -94,6 +100,12 @@ void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins)
   for (auto& [name, module] : modules_) pump(module);
   started_ = true;
   delivery_.kick();
+}
+
+void Scheduler::fail_crashed_demand(const std::string& module, const std::string& control_id,
+                                    const std::string& message) {
+  record_demand(control_id, module, "failed", message);
+  crashed_modules_.push_back(module);
 }
 
 void Scheduler::stop() {
@@ -175,7 +187,8 @@ Status Scheduler::can_scan(Module& module) {
   return Status::Ok();
 }
 
-Result<std::string> Scheduler::demand(const std::string& name, int cpu_limit, const std::string& source) {
+Result<std::string> Scheduler::demand(const std::string& name, int cpu_limit, const std::string& source,
+                                      bool start_now) {
   Module* module = find(name);
   if (module == nullptr) {
     return Error{"module '" + name + "' is not activated (no scan-based plugin for it is loaded)"};
@@ -192,11 +205,15 @@ Result<std::string> Scheduler::demand(const std::string& name, int cpu_limit, co
   }
   Request request{Trigger::kOnDemand, cpu_limit, control_ids_.next(), source};
   std::string control_id = request.control_id;
-  submit(*module, std::move(request));
+  submit(*module, std::move(request), start_now);
   return control_id;
 }
 
-void Scheduler::submit(Module& module, Request request) {
+void Scheduler::start_waiting(const std::string& name) {
+  if (Module* module = find(name)) pump(*module);
+}
+
+void Scheduler::submit(Module& module, Request request, bool start_now) {
   auto log = logs_.daemon();
   const std::string& name = module.plugin->module();
   log->info("OnDemand request: ControlId={} module={} trigger={} source={} cpu_limit={}%", request.control_id, name,
@@ -218,7 +235,7 @@ void Scheduler::submit(Module& module, Request request) {
   }
   set_demand_key(module, "1");
   module.waiting.push_back(std::move(request));
-  pump(module);
+  if (start_now) pump(module);
 }
 
 void Scheduler::pump(Module& module) {

@@ -58,6 +58,9 @@ class Scheduler : private DeliveryListener {
   // recovers interrupted demands and starts delivering the outbox.
   void start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins);
   void stop();
+  // Before start(): the scan of demand `control_id` crashed the last worker.
+  // The demand fails with `message` and start() does not run it again.
+  void fail_crashed_demand(const std::string& module, const std::string& control_id, const std::string& message);
 
   // A module became available (plugin loaded) or went away (unloaded).
   void activate(std::shared_ptr<LoadedPlugin> plugin);
@@ -65,7 +68,10 @@ class Scheduler : private DeliveryListener {
 
   // An on-demand scan (vigilctl demand, platform command). Returns the
   // ControlId, or why the scan cannot run. `cpu_limit` in percent.
-  Result<std::string> demand(const std::string& name, int cpu_limit, const std::string& source);
+  // `start_now` false: the scan waits for start_waiting(), so that the caller
+  // can hand out the ControlId first (the scan may crash the worker).
+  Result<std::string> demand(const std::string& name, int cpu_limit, const std::string& source, bool start_now = true);
+  void start_waiting(const std::string& name);
   // The module's manifests changed: it may be due now.
   void manifests_changed(const std::string& name);
   // Intervals, CPU limits or blackout windows changed (a new profile).
@@ -112,7 +118,8 @@ class Scheduler : private DeliveryListener {
   // The on-startup scan, when ScanOnStartup=1 (at agent start) or the plugin scans at every load.
   void scan_at_start(Module& module, bool agent_start);
   int demand_cpu_limit(Module& module);  // the hive's CpuLimit, for on-demand and on-startup runs
-  void submit(Module& module, Request request);
+  // Queues a demand; `start_now` false leaves starting it to the caller.
+  void submit(Module& module, Request request, bool start_now = true);
   void start_scan(Module& module, Request request);
   // What the proxy file gives the commands a scan runs.
   std::vector<std::string> command_environment();
@@ -137,7 +144,8 @@ class Scheduler : private DeliveryListener {
   ControlIdGenerator control_ids_;
   std::map<std::string, Module, std::less<>> modules_;
   std::map<std::string, DemandRecord> demands_;
-  std::deque<std::string> demand_order_;  // to bound demands_
+  std::deque<std::string> demand_order_;      // to bound demands_
+  std::vector<std::string> crashed_modules_;  // their interrupted demand crashed the last worker: not replayed
   int64_t seen_data_version_ = -1;
   bool started_ = false;
   bool stopped_ = false;

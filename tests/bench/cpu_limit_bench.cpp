@@ -37,7 +37,7 @@ void scan_under_limit(benchmark::State& state, const std::string& manifest, doub
   vigil::test::TempDir dir;
   auto store = std::move(vigil::StateStore::open(dir.path() / "config.db").value());
   vigil::LogManager logs(dir.path() / "log", 2, vigil::LogDestination::kFile, false);
-  vigil::PluginRegistry registry({store.get(), &logs, {}, 0, nullptr});
+  vigil::PluginRegistry registry({store.get(), &logs, {}, 0, nullptr, {}});
   if (!registry.load_file(TEST_SCANNER_PATH).ok()) {
     state.SkipWithError("test scanner not loadable");
     return;

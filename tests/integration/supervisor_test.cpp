@@ -2,6 +2,9 @@
 // the agent is quarantined while the rest keeps working.
 #include <signal.h>
 
+#include <chrono>
+#include <thread>
+
 #include "agent/supervisor.h"
 #include "daemon_fixture.h"
 
@@ -55,24 +58,78 @@ TEST_F(Supervisor, PluginThatCrashesTheAgent_IsQuarantinedAndReleasable) {
       << daemon_log();
   EXPECT_NE(refusal("test_scanner").find("crashed 3 times"), std::string::npos);
   EXPECT_NE(daemon_log().find("while running module 'testscan' (crash 3 of 3"), std::string::npos);
+  // The crash is in the module's own log too, with what it was doing.
+  EXPECT_NE(read_text(root() / "var/log/vigil/testscan.log").find("in module testscan during interval scan"),
+            std::string::npos);
   // The rest of the agent works meanwhile.
   json plugins = json::parse(vigilctl(root(), {"plugins", "--json"}).out);
   EXPECT_EQ(plugins[0]["module"], "cplug");
   EXPECT_EQ(plugins[0]["state"], "loaded");
+  // The quarantined module stays in sight, with the reason.
+  json quarantined = module_status("testscan");
+  ASSERT_FALSE(quarantined.is_null()) << status().dump();
+  EXPECT_EQ(quarantined["state"], "quarantined");
+  EXPECT_NE(quarantined["reason"].get<std::string>().find("crashed 3 times"), std::string::npos);
+  EXPECT_NE(vigilctl(root(), {"status"}).out.find("quarantined: testscan: "), std::string::npos);
 
-  // Fixed (here: a harmless manifest), the module is released and runs again.
-  auto db = root() / "var/lib/vigil/config.db";
-  ASSERT_EQ(
-      test::run({"/usr/bin/sqlite3", db.string(), "UPDATE manifests SET body='row t a 1' WHERE module='testscan'"})
-          .exit_code,
-      0);
+  // Fixed (here: a harmless manifest, staged while quarantined), the module is
+  // released and runs again, its demand key reset.
+  auto fixed = vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("row t a 1\n")});
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  ASSERT_EQ(vigilctl(root(), {"keys", "set", "ScanOnDemand/TestScan", "ScanOnDemand", "2"}).exit_code, 0);
   auto released = vigilctl(root(), {"plugins", "release", "testscan"});
   ASSERT_EQ(released.exit_code, 0) << released.err;
+  EXPECT_EQ(vigilctl(root(), {"keys", "get", "ScanOnDemand/TestScan", "ScanOnDemand"}).out, "0\n");
   EXPECT_TRUE(eventually([&] {
     json entry = module_status("testscan");
     return !entry.is_null() && entry["last_snapshot"].is_object();
   }));
   EXPECT_EQ(vigilctl(root(), {"plugins", "release", "testscan"}).exit_code, 1);  // nothing left to release
+}
+
+TEST_F(Supervisor, CrashingDemand_FailsOnceNamingTheCrashAndIsNotRunAgain) {
+  // A completed scan first, so that no interval scan is due: only the demand runs the crash.
+  ASSERT_EQ(scan("row t a 1\n").exit_code, 0);
+  auto stored = vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("crash\n")});
+  ASSERT_EQ(stored.exit_code, 0) << stored.err;
+  int64_t first = worker_pid();
+  auto demanded = vigilctl(root(), {"demand", "--type", "testscan", "--wait"});
+  EXPECT_EQ(demanded.exit_code, 1);
+  EXPECT_NE(demanded.err.find("failed: worker crashed (signal 6) in module testscan during scan ControlId "),
+            std::string::npos)
+      << demanded.out << demanded.err;
+  EXPECT_NE(worker_pid(), first);
+  // Not run again by the new worker: one crash, charged once, no quarantine.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::string log = daemon_log();
+  EXPECT_NE(log.find("while running module 'testscan' (crash 1 of 3"), std::string::npos) << log;
+  EXPECT_EQ(log.find("crash 2 of 3"), std::string::npos) << log;
+  EXPECT_NE(log.find("the demand of module 'testscan' that crashed the last worker is not run again"),
+            std::string::npos);
+  EXPECT_NE(read_text(root() / "var/log/vigil/testscan.log")
+                .find("worker crashed (signal 6) in module testscan during scan ControlId "),
+            std::string::npos);
+  json entry = module_status("testscan");
+  ASSERT_FALSE(entry.is_null());
+  EXPECT_EQ(entry["state"], "idle");
+}
+
+TEST_F(Supervisor, CrashDuringUnload_IsReportedButNotCharged) {
+  test::set_agent_config(root(), "testscan.CrashOnUnload", "1");
+  restart();
+  int64_t first = worker_pid();
+  // The reply may be lost: the worker dies before it is written.
+  auto unloaded = vigilctl(root(), {"plugins", "unload", "testscan"});
+  ASSERT_TRUE(unloaded.exit_code == 0 || unloaded.err.find("End of file") != std::string::npos) << unloaded.err;
+  ASSERT_TRUE(eventually([&] {
+    int64_t now = worker_pid();
+    return now > 0 && now != first;
+  }));
+  std::string log = daemon_log();
+  EXPECT_NE(log.find("module 'testscan' was being unloaded (not charged)"), std::string::npos) << log;
+  EXPECT_EQ(log.find("crash 1 of 3"), std::string::npos) << log;
+  EXPECT_NE(read_text(root() / "var/log/vigil/testscan.log").find("in module testscan during unload"),
+            std::string::npos);
 }
 
 TEST_F(Supervisor, WorkerPastItsMemoryLimit_IsRestartedAndTheModuleCharged) {

@@ -3,7 +3,7 @@
  *   BROKEN_MAJOR         claims ABI major 2
  *   BROKEN_SHORT_STRUCT  descriptor struct_size too small
  *   BROKEN_INIT_FAILS    on_init returns an error
- *   BROKEN_NEGOTIATE     refuses to negotiate
+ *   BROKEN_NEGOTIATE     refuses to negotiate (it speaks ABI 2.0)
  *   BROKEN_BAD_NAME      module name with capitals and spaces */
 #include <vigil/plugin.h>
 
@@ -36,7 +36,8 @@ static void on_shutdown(void) {}
 VIGIL_EXPORT vigil_status vigil_plugin_negotiate(vigil_negotiation* negotiation) {
   static vigil_plugin descriptor;
 #ifdef BROKEN_NEGOTIATE
-  (void)negotiation;
+  /* As a plugin of another major would: it says which ABI it speaks. */
+  negotiation->abi_version = VIGIL_MAKE_ABI_VERSION(2, 0);
   return VIGIL_E_ABI_MISMATCH;
 #endif
   descriptor.struct_size = sizeof(descriptor);

@@ -12,7 +12,10 @@
 //   crash                 die (SIGABRT), as a buggy plugin would
 //   hold MIB              allocate and touch MIB MiB, held until the scan ends (memory bounds)
 //   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
-// Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3).
+// Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3);
+// testscan.CrashOnUnload=1 makes it die when unloaded, as a buggy destructor would.
+// Built with TEST_PLUGIN_VERSION for a version bump, with TEST_GNU_UNIQUE to
+// define a GNU unique symbol on purpose (a plugin glibc cannot unload).
 #include <vigil/plugin.hpp>
 
 #include <time.h>
@@ -32,13 +35,32 @@
 #ifndef TEST_MODULE_NAME
 #define TEST_MODULE_NAME "testscan"
 #endif
+#ifndef TEST_PLUGIN_VERSION
+#define TEST_PLUGIN_VERSION "0.1.0"
+#endif
+
+#ifdef TEST_GNU_UNIQUE
+// Inline static data of a template, with default visibility: GCC makes it
+// STB_GNU_UNIQUE, and glibc then keeps the library mapped for good.
+template <class T>
+struct __attribute__((visibility("default"))) PinnedCounter {
+  static inline int count = 0;
+};
+#endif
 
 namespace {
 
 class TestScanner : public vigil::Plugin {
  public:
+  ~TestScanner() override {
+    if (crash_on_unload_) std::abort();
+  }
   void init(vigil::Host& host) override {
+    crash_on_unload_ = host.config("CrashOnUnload") == "1";
     host_ = &host;
+#ifdef TEST_GNU_UNIQUE
+    ++PinnedCounter<int>::count;
+#endif
     host.set_default_cpu_limit(40);
     host.set_on_demand_key("TestScan");
     if (host.config("ScanOnStart") == "1") host.set_scan_on_start(true);
@@ -143,8 +165,9 @@ class TestScanner : public vigil::Plugin {
   }
 
   vigil::Host* host_ = nullptr;
+  bool crash_on_unload_ = false;
 };
 
 }  // namespace
 
-VIGIL_PLUGIN(TestScanner, TEST_MODULE_NAME, "Test Scanner", "0.1.0", VIGIL_MODULE_SCAN)
+VIGIL_PLUGIN(TestScanner, TEST_MODULE_NAME, "Test Scanner", TEST_PLUGIN_VERSION, VIGIL_MODULE_SCAN)

@@ -18,14 +18,17 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 cmake --install "$build_dir" --component sdk --prefix "$work/sdk" >/dev/null
 [ -f "$work/sdk/include/vigil/plugin.h" ] || fail "SDK header not installed"
+for doc in plugin-sdk.md abi-policy.md samples/hello-plugin/CMakeLists.txt; do
+  [ -f "$work/sdk/share/doc/Vigil/sdk/$doc" ] || fail "SDK install lacks $doc"
+done
 cmake -S "$source_dir/samples/hello-plugin" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/sdk" >/dev/null
 cmake --build "$work/build" >/dev/null
 plugin=$work/build/hello.so
 [ -f "$plugin" ] || fail "hello.so was not built"
 
-# Only the entry symbol is exported.
-exported=$(nm -D --defined-only "$plugin" | awk '$2 ~ /^[TDBW]$/ {print $3}')
+# Only the entry symbol is exported (no GNU unique symbol either: those are 'u').
+exported=$(nm -D --defined-only "$plugin" | awk '{print $NF}')
 [ "$exported" = "vigil_plugin_negotiate" ] || fail "unexpected exported symbols: $exported"
 
 root=$work/root

@@ -22,7 +22,7 @@ class PluginFixture : public ::testing::Test {
   void SetUp() override {
     store_ = std::move(StateStore::open(dir_.path() / "config.db").value());
     logs_ = std::make_unique<LogManager>(dir_.path() / "log", 5, LogDestination::kFile, false);
-    registry_ = std::make_unique<PluginRegistry>(PluginServices{store_.get(), logs_.get(), {}, 0, nullptr});
+    registry_ = std::make_unique<PluginRegistry>(PluginServices{store_.get(), logs_.get(), {}, 0, nullptr, {}});
   }
 
   // The refusal reason recorded for `file`, or "" when it loaded.

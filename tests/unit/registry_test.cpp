@@ -38,6 +38,26 @@ TEST_F(Registry, CPluginOfAnOlderMinor_LoadsAsRealtimeModule) {
   EXPECT_EQ(plugin->abi_version(), VIGIL_MAKE_ABI_VERSION(1, 0));
 }
 
+TEST_F(Registry, Unload_OfAPluginBuiltWithVigilAddPlugin_LeavesNoCodeMapped) {
+  ASSERT_EQ(load("test_scanner"), "");
+  auto plugin = registry_->detach("testscan");
+  ASSERT_TRUE(plugin);
+  EXPECT_EQ(plugin->unload_blocker(), "");
+  Status gone = plugin->unload();
+  EXPECT_TRUE(gone.ok()) << gone.error();
+}
+
+TEST_F(Registry, Unload_OfAPluginWithGnuUniqueSymbols_SaysTheOldCodeStaysAndWhy) {
+  ASSERT_EQ(load("test_scanner_unique"), "");
+  auto plugin = registry_->detach("testscan");
+  ASSERT_TRUE(plugin);
+  Status gone = plugin->unload();
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().rfind("old code still loaded: it defines ", 0), 0u) << gone.error();
+  EXPECT_NE(gone.error().find(" GNU unique symbol(s) (first: "), std::string::npos) << gone.error();
+  EXPECT_NE(gone.error().find("which glibc never unloads; build it with vigil_add_plugin"), std::string::npos);
+}
+
 TEST_F(Registry, MissingEntrySymbol_IsRefused) {
   EXPECT_NE(load("broken_no_entry").find("no exported 'vigil_plugin_negotiate' symbol"), std::string::npos);
 }
@@ -52,11 +72,17 @@ TEST_F(Registry, DescriptorStructTooSmall_IsRefused) {
 }
 
 TEST_F(Registry, FailedNegotiation_IsRefused) {
-  EXPECT_NE(load("broken_negotiate").find("ABI negotiation failed with status 7"), std::string::npos);
+  EXPECT_NE(load("broken_negotiate")
+                .find("ABI negotiation failed (ABI mismatch): the plugin speaks ABI 2.0, the host speaks ABI " +
+                      std::to_string(VIGIL_ABI_VERSION_MAJOR) + "." + std::to_string(VIGIL_ABI_VERSION_MINOR)),
+            std::string::npos);
 }
 
 TEST_F(Registry, InitFailure_IsRefused) {
-  EXPECT_NE(load("broken_init_fails").find("module 'broken' failed to initialise"), std::string::npos);
+  EXPECT_NE(load("broken_init_fails")
+                .find("module 'broken' failed to initialise (internal error): refusing to start: required resource "
+                      "missing"),
+            std::string::npos);
   EXPECT_FALSE(registry_->find("broken"));
 }
 

@@ -183,7 +183,7 @@ TEST_F(Scan, PluginState_PersistsBetweenScans) {
   EXPECT_EQ(nlohmann::json::parse(rows[0].values)["previous"], "1");
 }
 
-TEST_F(Scan, ConfigRead_PrefersModuleScopedValue) {
+TEST_F(Scan, ConfigRead_TakesOnlyTheModuleScopedKey) {
   ASSERT_TRUE(store_->set_config("Greeting", "global").ok());
   ASSERT_TRUE(store_->set_config("Region", "eu").ok());
   ASSERT_TRUE(store_->set_config("testscan.Greeting", "scoped").ok());
@@ -192,7 +192,7 @@ TEST_F(Scan, ConfigRead_PrefersModuleScopedValue) {
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(nlohmann::json::parse(rows[0].values)["value"], "scoped");
   EXPECT_EQ(nlohmann::json::parse(rows[1].values)["value"], "<unset>");
-  EXPECT_EQ(nlohmann::json::parse(rows[2].values)["value"], "eu");
+  EXPECT_EQ(nlohmann::json::parse(rows[2].values)["value"], "<unset>");  // no fallback to the global "Region"
 }
 
 TEST_F(Scan, CancelledScan_StopsAtCheckpointAndStoresNothing) {

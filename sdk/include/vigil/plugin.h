@@ -147,9 +147,9 @@ typedef struct vigil_host_api {
    * Letters, digits, '_' and '-' only. THREAD: INIT THREAD, during on_init only. */
   vigil_status (*set_on_demand_key)(vigil_plugin_host* host, vigil_str key_name);
 
-  /* Reads configuration value `key`: the module-scoped value `<module>.<key>`
-   * if set, else the agent-wide `key`. Calls `on_value` once when found;
-   * returns VIGIL_E_NOT_FOUND otherwise. THREAD: ANY THREAD. */
+  /* Reads configuration value `key`, that is the module-scoped `<module>.<key>`
+   * (never an agent-wide key of the same name). Calls `on_value` once when
+   * found; returns VIGIL_E_NOT_FOUND otherwise. THREAD: ANY THREAD. */
   vigil_status (*config_get)(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user);
 
   /* Per-plugin persistent key/value state (survives restarts). `state_get`
@@ -256,7 +256,9 @@ typedef struct vigil_negotiation {
 /* The one symbol every plugin exports. The plugin checks the host's major
  * version, writes the ABI version it speaks into `abi_version` and its
  * descriptor into `plugin`, and returns VIGIL_OK, or VIGIL_E_ABI_MISMATCH when
- * it cannot speak the host's major version. It must not call host services.
+ * it cannot speak the host's major version (then best with the version it
+ * does speak in `abi_version`, which the host's refusal names). It must not
+ * call host services.
  * THREAD: INIT THREAD. */
 #define VIGIL_ENTRY_SYMBOL "vigil_plugin_negotiate"
 typedef vigil_status (*vigil_negotiate_fn)(vigil_negotiation* negotiation);

@@ -272,7 +272,10 @@ struct Adapter {
     if (negotiation == nullptr || !VIGIL_HAS_FIELD(vigil_negotiation, negotiation->struct_size, plugin)) {
       return VIGIL_E_ABI_MISMATCH;
     }
-    if (VIGIL_ABI_MAJOR(negotiation->abi_version) != VIGIL_ABI_VERSION_MAJOR) return VIGIL_E_ABI_MISMATCH;
+    if (VIGIL_ABI_MAJOR(negotiation->abi_version) != VIGIL_ABI_VERSION_MAJOR) {
+      negotiation->abi_version = VIGIL_ABI_VERSION;  // so that the host's refusal names both versions
+      return VIGIL_E_ABI_MISMATCH;
+    }
     static const vigil_plugin descriptor = {
         sizeof(vigil_plugin),
         VIGIL_ABI_VERSION,
