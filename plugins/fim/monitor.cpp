@@ -107,6 +107,7 @@ void Monitor::start() {
       // thread, so the scan that started the monitor is complete meanwhile;
       // the kernel queues what happens during the check.
       for (const auto& watch : manifest_->paths) rescan(watch.path, "");
+      checked_ = true;
       run();
     } catch (const Stopping&) {
     }

@@ -72,6 +72,10 @@ class Monitor {
   // when no source can run. Problems that leave part unwatched are reported as
   // a `degraded` event and in stats().
   void start();
+  // True once the thread has compared the trees with the baseline; changes
+  // made before that may be reported by the comparison, with partial content
+  // when a writer is still at work (tests wait for it).
+  bool checked() const { return checked_; }
   void stop();
   MonitorStats stats() const;
   // The current baseline, sorted by path (tests, and the hash cache that resumes a scan).
@@ -129,7 +133,7 @@ class Monitor {
   std::vector<std::string> rescan_trees_;
 
   int stop_fd_ = -1;
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopping_{false}, checked_{false};
   struct Stopping {};  // thrown out of a tree comparison by stop()
   std::thread thread_;
 };

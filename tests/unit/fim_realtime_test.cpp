@@ -71,6 +71,9 @@ class FimRealtime : public ::testing::TestWithParam<std::string> {
         options);
     monitor_->start();
     ASSERT_EQ(monitor_->stats().source, GetParam());
+    // The tests' changes come after the start check, as they would after a scan.
+    for (int waited = 0; !monitor_->checked() && waited < 10000; ++waited) std::this_thread::sleep_for(1ms);
+    ASSERT_TRUE(monitor_->checked());
   }
 
   // Waits until events stop coming (quiet for `quiet`) and returns them all, clearing the list.
@@ -463,6 +466,7 @@ TEST(FimWatchLimit, ReachedIsReported) {
       manifest, dir.path(), collect(*manifest, dir.path()), [&](const Event& event) { events.push_back(event); },
       options);
   monitor.start();
+  for (int waited = 0; !monitor.checked() && waited < 10000; ++waited) std::this_thread::sleep_for(1ms);
   auto stats = monitor.stats();
   EXPECT_EQ(stats.watch_limit, 5u);
   EXPECT_EQ(stats.watches, 5u);
@@ -501,6 +505,7 @@ TEST(FimUnprivileged, FallsBackToInotifyAndReportsUnreadableFiles) {
       },
       options);
   monitor.start();
+  for (int waited = 0; !monitor.checked() && waited < 10000; ++waited) std::this_thread::sleep_for(1ms);
   auto stats = monitor.stats();
   EXPECT_EQ(stats.source, "inotify");
   EXPECT_NE(stats.fanotify_unavailable.find("CAP_SYS_ADMIN"), std::string::npos) << stats.fanotify_unavailable;
