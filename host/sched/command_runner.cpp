@@ -26,6 +26,15 @@
 namespace vigil {
 namespace {
 
+// Runs `action` when the scope ends, by return or by exception.
+template <typename Action>
+struct OnExit {
+  Action action;
+  ~OnExit() { action(); }
+};
+template <typename Action>
+OnExit(Action) -> OnExit<Action>;
+
 using Clock = std::chrono::steady_clock;
 
 // A process's CPU time is only visible in clock ticks (10 ms), so commands are
@@ -228,6 +237,16 @@ CommandOutcome run_command(const CommandRequest& request) {
     ::kill(-pid, SIGCONT);
   };
 
+  bool reaped = false;
+  // A callback that throws (on_output, on_error_line) must not leave the
+  // command running, paused, or unreaped.
+  OnExit reap_on_throw{[&] {
+    if (reaped) return;
+    kill_all();
+    int ignored = 0;
+    ::waitpid(pid, &ignored, 0);
+  }};
+
   auto started = Clock::now();
   auto deadline = started + request.timeout;
   auto window_start = started;
@@ -297,6 +316,7 @@ CommandOutcome run_command(const CommandRequest& request) {
     if (!exited && ::waitpid(pid, &wait_status, WNOHANG) == pid) exited = true;
   }
   if (!exited) ::waitpid(pid, &wait_status, 0);
+  reaped = true;
   if (!error_line.empty() && request.on_error_line) request.on_error_line(error_line);
   if (cgroup) {
     // What the command left running goes with its cgroup.
