@@ -52,6 +52,36 @@ struct Column {
   std::string_view value;
 };
 
+// Receives text from the host through a vigil_on_value callback. The
+// callback is noexcept: an exception (std::bad_alloc) must never unwind
+// through the host's C frames; it is noted and thrown after the call returns.
+class TextSink {
+ public:
+  enum Mode { kAssign, kAppend };
+  TextSink(std::string& out, Mode mode) : out_(out), mode_(mode) {}
+  static void take(void* user, vigil_str value) noexcept {
+    auto* sink = static_cast<TextSink*>(user);
+    try {
+      if (sink->mode_ == kAppend) {
+        sink->out_.append(value.ptr, value.len);
+      } else {
+        sink->out_.assign(value.ptr, value.len);
+      }
+    } catch (...) {
+      sink->failed_ = true;
+    }
+  }
+  // Throws when a value could not be kept.
+  void check() const {
+    if (failed_) throw Error("out of memory for a value from the host", VIGIL_E_NO_MEMORY);
+  }
+
+ private:
+  std::string& out_;
+  Mode mode_;
+  bool failed_ = false;
+};
+
 // One running scan. Valid only inside the handler it was passed to.
 class Scan {
  public:
@@ -94,10 +124,10 @@ class Scan {
     args.reserve(argv.size());
     for (const std::string& arg : argv) args.push_back(to_str(arg));
     CommandOutput result;
-    vigil_status status = api_->run_command(
-        scan_, args.data(), args.size(),
-        [](void* user, vigil_str chunk) { static_cast<std::string*>(user)->append(chunk.ptr, chunk.len); },
-        &result.output, &result.exit_code);
+    TextSink output(result.output, TextSink::kAppend);
+    vigil_status status =
+        api_->run_command(scan_, args.data(), args.size(), &TextSink::take, &output, &result.exit_code);
+    output.check();
     if (status == VIGIL_E_CANCELLED) throw Cancelled();
     if (status != VIGIL_OK)
       throw Error("command '" + (argv.empty() ? std::string() : argv[0]) + "' failed", status, true);
@@ -209,9 +239,9 @@ class Host {
   using Getter = vigil_status (*)(vigil_plugin_host*, vigil_str, vigil_on_value, void*);
   std::optional<std::string> read(Getter getter, std::string_view key) const {
     std::string value;
-    vigil_status status = getter(
-        host_, to_str(key),
-        [](void* user, vigil_str found) { static_cast<std::string*>(user)->assign(found.ptr, found.len); }, &value);
+    TextSink sink(value, TextSink::kAssign);
+    vigil_status status = getter(host_, to_str(key), &TextSink::take, &sink);
+    sink.check();
     if (status == VIGIL_E_NOT_FOUND) return std::nullopt;
     check(status, "read");
     return value;
