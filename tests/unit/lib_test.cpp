@@ -31,6 +31,12 @@ TEST(Text, TrimUnquoteAndHex) {
   EXPECT_EQ(unquote("\"unbalanced'"), "\"unbalanced'");
   EXPECT_EQ(unquote("\""), "\"");
   EXPECT_EQ(to_hex(std::string("\x00\x7f\xff", 3)), "007fff");
+  unsigned char raw[3] = {};
+  ASSERT_TRUE(from_hex("007fff", raw, 3));
+  EXPECT_EQ(to_hex(raw, 3), "007fff");
+  EXPECT_FALSE(from_hex("007FFF", raw, 3)) << "digests are written in lowercase";
+  EXPECT_FALSE(from_hex("007ff", raw, 3)) << "one digit short";
+  EXPECT_FALSE(from_hex("", raw, 0));
 }
 
 TEST(Crypto, DigestsOfBytesAndOfStreamedFiles) {
