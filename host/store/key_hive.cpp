@@ -1,4 +1,6 @@
 // The key hive in the state store, and change detection across processes.
+#include <sqlite3.h>
+
 #include "store/state_store.h"
 #include "store/store_errors.h"
 

@@ -1,6 +1,8 @@
 // Snapshots: a scan's rows streamed into a staging snapshot, and its commit
 // with the delta against the acknowledged base, computed by merging two
 // sorted cursors so that memory does not grow with the number of rows.
+#include <sqlite3.h>
+
 #include "store/state_store.h"
 #include "store/store_errors.h"
 

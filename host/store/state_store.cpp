@@ -1,9 +1,11 @@
 // SQLite-backed state store and its schema migrations.
 #include "store/state_store.h"
 
-#include "store/store_errors.h"
+#include <sqlite3.h>
 
 #include <array>
+
+#include "store/store_errors.h"
 
 namespace vigil {
 namespace {

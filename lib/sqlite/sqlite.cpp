@@ -1,7 +1,13 @@
 // RAII wrappers over the SQLite C API.
 #include "vigil/sqlite/sqlite.h"
 
+#include <sqlite3.h>
+
 namespace vigil::sqlite {
+
+std::string Database::error_message() const {
+  return sqlite3_errmsg(db_);
+}
 
 Database::Database(const std::string& path) {
   int rc =

@@ -1,5 +1,7 @@
 #include "platform_store.h"
 
+#include <sqlite3.h>
+
 namespace vigil::platform {
 
 using nlohmann::json;

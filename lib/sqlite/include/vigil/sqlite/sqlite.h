@@ -3,13 +3,16 @@
 // platform store) turn them into Results.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+// The C API's handles, declared only: <sqlite3.h> stays out of every header
+// that includes this one (the state store's clients among them).
+struct sqlite3;
+struct sqlite3_stmt;
 
 namespace vigil::sqlite {
 
@@ -27,7 +30,7 @@ class Database {
 
   void exec(const char* sql);
   sqlite3* handle() const { return db_; }
-  std::string error_message() const { return sqlite3_errmsg(db_); }
+  std::string error_message() const;
 
  private:
   sqlite3* db_ = nullptr;
