@@ -20,7 +20,9 @@
 #include <mutex>
 
 #include "agent/idle_memory.h"
+#include "agent/private_files.h"
 #include "agent/supervisor.h"
+#include "base/file_safety.h"
 #include "budget/cgroup_support.h"
 #include "control/reports.h"
 #include "link/platform_upload_target.h"
@@ -68,11 +70,10 @@ Agent::~Agent() {
 
 Status Agent::start() {
   const Paths& paths = options_.paths;
-  std::error_code error;
-  for (const auto& dir : {paths.data_dir, paths.run_dir, paths.config_dir}) {
-    std::filesystem::create_directories(dir, error);
-    if (error) return Error{"cannot create " + dir.string() + ": " + error.message()};
-  }
+  std::string unsafe_override = configure_unsafe_file_override(paths);
+  PrivateFilesReport private_files;
+  make_state_private(paths, private_files);
+  if (!private_files.problems.empty()) return Error{private_files.problems.front()};
 
   // One daemon per root: the lock dies with the process, so it is never stale.
   if (options_.supervisor_fd < 0) {
@@ -116,10 +117,17 @@ Status Agent::start() {
       config_problems.push_back(std::string(kWorkerMemoryLimitKey) + ": " + parsed.error());
     }
   }
+  if (destination == LogDestination::kFile) {
+    auto log_group = store_->config(kLogGroupKey);
+    make_logs_private(paths.log_dir, log_group.ok() ? log_group.value() : std::nullopt, private_files);
+  }
   logs_ = std::make_unique<LogManager>(paths.log_dir, level, destination, options_.log_to_stderr);
   auto log = logs_->daemon();
   log->info("vigild {} starting (pid {}, root {}, ABI {}.{})", kVigilVersion, ::getpid(), paths.root.string(),
             VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR);
+  if (!unsafe_override.empty()) log->critical("{}", unsafe_override);
+  for (const auto& change : private_files.changes) log->warn("{} (files of the agent are private)", change);
+  for (const auto& problem : private_files.problems) log->warn("{}", problem);
   for (const auto& problem : config_problems) log->warn("configuration ignored: {}", problem);
   record_previous_crash();
   report_to_supervisor(fmt::format("{} {}", kMemoryLimitReport, memory_limit));

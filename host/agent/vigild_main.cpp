@@ -1,6 +1,7 @@
 // vigild: the Vigil agent daemon. This executable is only the supervisor; the
 // agent runs in vigild-worker, which it starts, so the supervisor maps none of
 // the agent's libraries or plugins and stays small.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -10,6 +11,8 @@
 #include "base/error_text.h"
 
 int main(int argc, char** argv) {
+  // Nothing the agent creates is for other users; logs stay readable by the log group (docs/security.md).
+  ::umask(027);
   vigil::CommandLine line;
   {
     CLI::App app{"vigild - the Vigil endpoint agent daemon"};

@@ -2,6 +2,7 @@
 // same command line and a report pipe; started by hand, or by
 // `vigild --no-supervisor`, it runs alone and takes the instance lock itself.
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -11,6 +12,8 @@
 #include "agent/supervisor.h"
 
 int main(int argc, char** argv) {
+  // Nothing the agent creates is for other users; logs stay readable by the log group (docs/security.md).
+  ::umask(027);
   vigil::CommandLine line;
   {
     CLI::App app{"vigild-worker - the Vigil agent, as vigild runs it"};

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/file_safety.h"
 #include "version.h"
 #include "vigil/net/tls.h"
 #include "vigil/net/wire.h"
@@ -24,6 +25,8 @@ using tcp = asio::ip::tcp;
 namespace {
 
 Result<std::string> read_file(const std::string& path, size_t max_bytes) {
+  // A local PAC file decides where the agent's traffic goes.
+  if (auto trusted = check_trusted(path, "the file"); !trusted.ok()) return Error{trusted.error()};
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{"cannot read " + path};
   std::string text(max_bytes + 1, '\0');

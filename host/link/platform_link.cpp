@@ -1,5 +1,6 @@
 #include "link/platform_link.h"
 
+#include "base/file_safety.h"
 #include "proxy/proxy_settings.h"
 #include "proxy/route_resolver.h"
 
@@ -269,6 +270,12 @@ Status PlatformLink::ensure_clients(const Settings& settings) {
   if (checkin_client_ && key == client_key_) return Status::Ok();
   auto url = wire::parse_url(settings.server_uri);
   if (!url.ok()) return Error{url.error()};
+  if (settings.ca_bundle) {
+    // Whoever can write the bundle decides which platform the agent believes.
+    auto trusted = check_trusted(*settings.ca_bundle, "the CA bundle");
+    if (!trusted.ok()) return Error{trusted.error()};
+    if (!trusted.value().empty()) logs_.daemon()->warn("{}", trusted.value());
+  }
   auto tls = vigil::tls::client_context(settings.ca_bundle);
   if (!tls.ok()) return Error{tls.error()};
   proxy::ResolverOptions options;

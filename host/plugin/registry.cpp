@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/file_safety.h"
 #include "log/log_manager.h"
 
 namespace vigil {
@@ -40,6 +41,14 @@ size_t PluginRegistry::load_directory(const std::filesystem::path& dir) {
 
 Result<std::string> PluginRegistry::load_file(const std::filesystem::path& file) {
   auto logger = services_.logs->daemon();
+  // Anyone who could have written the file would run code as root.
+  auto trusted = check_trusted(file, "plugin");
+  if (!trusted.ok()) {
+    refused_[file] = Refusal{trusted.error(), {}, false};
+    logger->error("plugin refused: {}", trusted.error());
+    return Error{trusted.error()};
+  }
+  if (!trusted.value().empty()) logger->warn("{}", trusted.value());
   std::string module_seen;
   auto loaded = LoadedPlugin::load(
       file, services_, [this](std::string_view module) { return find(module) != nullptr; }, &module_seen);

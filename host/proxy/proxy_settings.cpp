@@ -1,5 +1,6 @@
 #include "proxy/proxy_settings.h"
 
+#include "base/file_safety.h"
 #include "vigil/text/text.h"
 
 #include <algorithm>
@@ -113,6 +114,8 @@ Result<ProxySettings> ProxySettings::read(const ConfigLookup& config) {
 
 Result<ProxyFile> read_proxy_file(const std::filesystem::path& path) {
   ProxyFile file;
+  // Its https_proxy reaches every command the agent runs as root.
+  if (auto trusted = check_trusted(path, "the proxy file"); !trusted.ok()) return Error{trusted.error()};
   std::ifstream in(path);
   if (!in) {
     std::error_code ignored;

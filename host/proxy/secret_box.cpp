@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/error_text.h"
+#include "base/file_safety.h"
 
 namespace vigil::proxy {
 namespace {
@@ -57,6 +58,9 @@ Result<std::vector<unsigned char>> from_base64url(std::string_view text) {
 }
 
 Result<std::array<unsigned char, 32>> read_key(const std::filesystem::path& key_file) {
+  if (auto trusted = check_trusted(key_file, "the secret key", Secrecy::kSecret); !trusted.ok()) {
+    return Error{trusted.error() + " (chmod 600 it, owned by root)"};
+  }
   int fd = ::open(key_file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return Error{"cannot open the secret key " + key_file.string() + ": " + error_text(errno)};
   struct stat info {};
@@ -64,11 +68,6 @@ Result<std::array<unsigned char, 32>> read_key(const std::filesystem::path& key_
   ssize_t got = -1;
   if (::fstat(fd, &info) == 0) got = ::read(fd, key.data(), key.size());
   ::close(fd);
-  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(info.st_mode & 07777));
-    return Error{"the secret key " + key_file.string() + " is open to other users (mode " + mode + "); chmod 600 it"};
-  }
   if (got != static_cast<ssize_t>(key.size()) || info.st_size != static_cast<off_t>(key.size())) {
     return Error{"the secret key " + key_file.string() + " is damaged (it must be 32 bytes)"};
   }

@@ -1,10 +1,14 @@
 // SQLite-backed state store and its schema migrations.
 #include "store/state_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <array>
+#include <cerrno>
 
+#include "base/error_text.h"
 #include "store/store_errors.h"
 
 namespace vigil {
@@ -120,6 +124,11 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
   try {
     std::error_code ignored;
     std::filesystem::create_directories(path.parent_path(), ignored);
+    // Private from the first byte: SQLite gives the WAL and SHM files the
+    // database file's mode, so all three stay 0600.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return Error{"state store " + path.string() + ": cannot open: " + error_text(errno)};
+    ::close(fd);
     std::unique_ptr<StateStore> store(new StateStore(path));
     store->migrate();
     return store;
