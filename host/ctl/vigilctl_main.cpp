@@ -18,6 +18,7 @@
 #include "base/paths.h"
 #include "control/control_client.h"
 #include "control/reports.h"
+#include "ctl/agent_access.h"
 #include "ctl/output.h"
 #include "ctl/provision.h"
 #include "ctl/proxy_command.h"
@@ -332,6 +333,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kOk : kUsageError;
   }
   vigil::Paths paths = vigil::Paths::resolve(root);
+  if (vigil::Status access = vigil::require_agent_access(paths); !access.ok()) return fail(access.error());
 
   if (plugins->parsed()) {
     json body = {{"command", "plugins"}};
