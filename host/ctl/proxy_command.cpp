@@ -124,7 +124,56 @@ std::vector<std::string> translate_proxy_slash_options(const std::vector<std::st
   return out;
 }
 
-int run_proxy(const Paths& paths, const ProxyOptions& options) {
+// The stored settings with only the password replaced: ProxyPassword when a
+// separate ProxyUser is set, else the password of the one proxy URL that
+// carries credentials.
+int replace_password(const Paths& paths, const std::string& password) {
+  auto store = StateStore::open(paths.state_db());
+  if (!store.ok()) return failed(store.error());
+  auto read = [&](const char* key) {
+    auto value = store.value()->config(key);
+    return value.ok() && value.value() ? *value.value() : std::string();
+  };
+  auto box = proxy::SecretBox::load_or_create(key_file(paths));
+  if (!box.ok()) return failed(box.error());
+  std::vector<std::pair<std::string, std::optional<std::string>>> writes;
+  if (!read(keys::kUser).empty()) {
+    writes.emplace_back(keys::kPassword, "#" + box->seal(password));
+  } else {
+    auto proxies = proxy::parse_proxy_list(read(keys::kUrls));
+    if (!proxies.ok()) return failed("the stored proxy list: " + proxies.error());
+    std::vector<proxy::ProxyUrl*> with_user;
+    for (auto& entry : proxies.value()) {
+      if (entry.user) with_user.push_back(&entry);
+    }
+    if (with_user.size() != 1) {
+      return usage(with_user.empty() ? "no proxy user is set: give --url with the user, or --user"
+                                     : "several proxies carry credentials: give the whole --url list");
+    }
+    with_user.front()->password = proxy::Credential{box->seal(password), true};
+    writes.emplace_back(keys::kUrls, proxy::format_proxy_list(proxies.value()));
+  }
+  if (Status saved = store.value()->update_config(writes); !saved.ok()) return failed(saved.error());
+  std::cout << "proxy password replaced\n";
+  if (daemon_running(paths.control_socket())) (void)call_daemon(paths.control_socket(), {{"command", "link_changed"}});
+  return 0;
+}
+
+int run_proxy(const Paths& paths, ProxyOptions options) {
+  if (options.password_stdin) {
+    if (options.password) return usage("--password and --password-stdin exclude each other");
+    std::string line;
+    if (!std::getline(std::cin, line)) return usage("--password-stdin: nothing on stdin");
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    options.password = line;
+  }
+  if (options.password && !options.user && !options.url && !options.pac) {
+    if (options.password->empty()) return usage("the password is empty");
+    bool others = options.remove || options.wpad || options.system || options.direct_fallback || options.order ||
+                  options.connect_timeout;
+    if (others) return usage("a password given alone replaces the stored one; give other settings separately");
+    return replace_password(paths, *options.password);
+  }
   bool changes = options.url || options.user || options.password || options.pac || options.wpad || options.system ||
                  options.direct_fallback || options.order || options.connect_timeout;
   if (!changes && !options.remove && !options.show) {

@@ -15,6 +15,7 @@ struct ProxyOptions {
   std::optional<std::string> url;              // /u
   std::optional<std::string> user;             // /n
   std::optional<std::string> password;         // /p
+  bool password_stdin = false;                 // the password from stdin: never on a command line
   std::optional<std::string> pac;              // /a
   bool remove = false;                         // /d
   std::optional<std::string> wpad;             // /w
@@ -30,7 +31,9 @@ struct ProxyOptions {
 std::vector<std::string> translate_proxy_slash_options(const std::vector<std::string>& args);
 
 // Exit codes: 0 done, 1 could not be done, 2 the options do not make sense.
-int run_proxy(const Paths& paths, const ProxyOptions& options);
+// A password given alone (no --url, --pac or --user) replaces the stored
+// proxy password and keeps everything else.
+int run_proxy(const Paths& paths, ProxyOptions options);
 // Prints the token for `text`; reads one line from stdin when `text` is empty.
 int run_encrypt_string(const Paths& paths, std::optional<std::string> text);
 

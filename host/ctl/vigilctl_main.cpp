@@ -303,7 +303,10 @@ int main(int argc, char** argv) {
       "proxy", "Set, show or delete the proxy settings (slash forms /u /n /p /a /d /w /h /c /t work too)");
   proxy->add_option("--url", proxy_options.url, "Proxy URLs, ';'-separated: http[s]://[user:password@]host:port");
   proxy->add_option("--user", proxy_options.user, "Proxy user name (stored encrypted); needs --url or --pac");
-  proxy->add_option("--password", proxy_options.password, "Proxy password (stored encrypted); needs --user");
+  proxy->add_option("--password", proxy_options.password,
+                    "Proxy password (stored encrypted); alone, replaces the stored password");
+  proxy->add_flag("--password-stdin", proxy_options.password_stdin,
+                  "Read the password from stdin (keeps it out of ps and shell history)");
   proxy->add_option("--pac", proxy_options.pac, "PAC file URL: http://, https:// or file:///");
   proxy->add_flag("--delete", proxy_options.remove, "Delete every proxy setting of the agent");
   proxy->add_option("--wpad", proxy_options.wpad, "on|off: discover a PAC file with WPAD (DNS)");

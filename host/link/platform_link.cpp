@@ -519,6 +519,19 @@ void PlatformLink::carry_out(const v1::Command& command) {
                                                                ? "requested"
                                                                : command.reprovision().reason()));
       break;
+    case v1::Command::kRotateToken: {
+      const std::string& token = command.rotate_token().agent_token();
+      bool printable = std::all_of(token.begin(), token.end(), [](char c) { return c > ' ' && c < 127; });
+      if (token.empty() || token.size() > 256 || !printable) {
+        log->warn("platform command {}: token rotation refused: the new token is empty, too long or not printable",
+                  command.id());
+        break;
+      }
+      // Never logged: the old token stops working once the platform sees this one.
+      remember(store_.set_config(keys::kAgentToken, token));
+      log->info("platform command {}: agent token rotated", command.id());
+      break;
+    }
     case v1::Command::kUninstall:
       log->warn("platform command {}: uninstall", command.id());
       delegate_.uninstall_requested();

@@ -172,6 +172,9 @@ int main(int argc, char** argv) {
   reprovision->add_option("--agent", agent_id)->required();
   auto* uninstall = admin->add_subcommand("uninstall", "tell an agent to uninstall itself");
   uninstall->add_option("--agent", agent_id)->required();
+  auto* rotate_token = admin->add_subcommand(
+      "rotate-token", "give an agent a new token at its next check-in; the old one is refused once it is used");
+  rotate_token->add_option("--agent", agent_id)->required();
 
   auto* agents = admin->add_subcommand("agents", "list agents (JSON)");
   auto* results = admin->add_subcommand("results", "an agent's current results (JSON)");
@@ -266,6 +269,9 @@ int main(int argc, char** argv) {
       require_agent(store, agent_id);
       std::cout << store.queue_command(agent_id, "scan_now", {{"module", module}, {"cpu_throttle", cpu_throttle}})
                 << "\n";
+    } else if (rotate_token->parsed()) {
+      require_agent(store, agent_id);
+      std::cout << store.queue_command(agent_id, "rotate_token", json::object()) << "\n";
     } else if (reprovision->parsed() || uninstall->parsed()) {
       require_agent(store, agent_id);
       std::cout << store.queue_command(agent_id, reprovision->parsed() ? "reprovision" : "uninstall",

@@ -299,7 +299,21 @@ std::vector<std::string> PlatformStore::agents_with_commands() {
 }
 
 void PlatformStore::command_done(const std::string& agent_id, int64_t id) {
-  sqlite::Statement(db_, "DELETE FROM commands WHERE agent_id = ? AND id = ?").bind(1, agent_id).bind(2, id).run();
+  sqlite::Statement(db_, "DELETE FROM commands WHERE agent_id = ? AND id = ? AND kind != 'rotate_token'")
+      .bind(1, agent_id)
+      .bind(2, id)
+      .run();
+}
+
+void PlatformStore::set_command_arguments(int64_t id, const json& arguments) {
+  sqlite::Statement(db_, "UPDATE commands SET arguments = ? WHERE id = ?").bind(1, arguments.dump()).bind(2, id).run();
+}
+
+void PlatformStore::finish_token_rotation(const std::string& agent_id, const std::string& token_hash) {
+  sqlite::Transaction transaction(db_);
+  sqlite::Statement(db_, "UPDATE agents SET token_hash = ? WHERE id = ?").bind(1, token_hash).bind(2, agent_id).run();
+  sqlite::Statement(db_, "DELETE FROM commands WHERE agent_id = ? AND kind = 'rotate_token'").bind(1, agent_id).run();
+  transaction.commit();
 }
 
 namespace {

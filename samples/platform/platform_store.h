@@ -56,7 +56,7 @@ struct StoredManifest {
 struct QueuedCommand {
   int64_t id = 0;
   std::string agent_id;
-  std::string kind;  // scan_now, uninstall, reprovision
+  std::string kind;  // scan_now, uninstall, reprovision, rotate_token
   nlohmann::json arguments;
 };
 
@@ -101,7 +101,13 @@ class PlatformStore {
   int64_t queue_command(const std::string& agent_id, const std::string& kind, const nlohmann::json& arguments);
   std::vector<QueuedCommand> pending_commands(const std::string& agent_id);
   std::vector<std::string> agents_with_commands();
+  // A rotate_token command is done only when the agent used its new token
+  // (finish_token_rotation), never on the agent's word.
   void command_done(const std::string& agent_id, int64_t id);
+  // The hash of the token a pending rotate_token command last handed out.
+  void set_command_arguments(int64_t id, const nlohmann::json& arguments);
+  // The agent used its new token: it becomes the only one, the command ends.
+  void finish_token_rotation(const std::string& agent_id, const std::string& token_hash);
 
   // Applies one upload exactly once: a sequence at or below the last one of
   // its (agent, module) is acknowledged as a duplicate and changes nothing.

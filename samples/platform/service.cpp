@@ -137,6 +137,13 @@ void Service::load() {
   agents_ = std::move(fresh);
   auto with = store_.agents_with_commands();
   with_commands_ = {with.begin(), with.end()};
+  for (const std::string& id : with_commands_) {
+    auto agent = agents_.find(id);
+    if (agent == agents_.end()) continue;
+    for (const QueuedCommand& queued : store_.pending_commands(id)) {
+      if (queued.kind == "rotate_token") agent->second.next_token_hash = queued.arguments.value("token_hash", "");
+    }
+  }
   desired_.clear();
   for (const ActivationKey& key : store_.keys()) desired_[key.id] = desired_state(store_, key);
 }
@@ -186,7 +193,14 @@ Service::CachedAgent* Service::authenticate(const std::string& agent_id, const s
   bool known = agent.verified_token.size() == token.size() &&
                CRYPTO_memcmp(agent.verified_token.data(), token.data(), token.size()) == 0;
   if (!known) {
-    if (crypto::sha256_hex(token) != agent.token_hash) {
+    std::string hash = crypto::sha256_hex(token);
+    if (!agent.next_token_hash.empty() && hash == agent.next_token_hash) {
+      // The agent has its new token: from now on the old one is refused.
+      store_.finish_token_rotation(agent_id, hash);
+      agent.token_hash = hash;
+      agent.next_token_hash.clear();
+      spdlog::info("agent {}: token rotated; the previous token is refused from now on", agent_id);
+    } else if (hash != agent.token_hash) {
       refusal = refuse(401, "wrong token for agent " + agent_id);
       return nullptr;
     }
@@ -316,6 +330,12 @@ Reply Service::checkin(const std::string& body) {
         command->mutable_uninstall();
       } else if (queued.kind == "reprovision") {
         command->mutable_reprovision()->set_reason(queued.arguments.value("reason", "requested"));
+      } else if (queued.kind == "rotate_token") {
+        // A fresh token per delivery: a reply that was lost leaves nothing usable behind.
+        std::string token = crypto::random_hex(16);
+        agent->next_token_hash = crypto::sha256_hex(token);
+        store_.set_command_arguments(queued.id, {{"token_hash", agent->next_token_hash}});
+        command->mutable_rotate_token()->set_agent_token(token);
       }
     }
   }

@@ -44,7 +44,8 @@ class Service {
  private:
   struct CachedAgent {
     std::string token_hash;
-    std::string verified_token;  // in memory only
+    std::string next_token_hash;  // handed out by a pending token rotation
+    std::string verified_token;   // in memory only
     std::string activation_id;
     std::string fingerprint;
     std::string status_digest;

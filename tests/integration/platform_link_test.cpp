@@ -284,6 +284,38 @@ TEST_F(PlatformLinkTest, PlatformOrderedReprovisionGivesANewIdentity) {
   ASSERT_TRUE(eventually([&] { return platform_results(now)["testscan"]["t"].size() == 2; })) << daemon_->log();
 }
 
+TEST_F(PlatformLinkTest, ARotatedTokenIsTakenAtTheNextCheckinAndNeverWrittenOutsideTheStore) {
+  set_config(agent_root(), "LogLevel", "5");  // trace: not even there
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string id = agent_id_of(agent_root());
+  auto token = [&] {
+    auto store = StateStore::open(agent_root() / "var/lib/vigil/config.db");
+    auto value = store.value()->config("AgentToken");
+    return value.ok() && value.value() ? *value.value() : std::string();
+  };
+  const std::string original = token();
+  ASSERT_FALSE(original.empty());
+  ASSERT_EQ(platform_->admin({"rotate-token", "--agent", id}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return token() != original; })) << daemon_->log();
+  const std::string rotated = token();
+  // The platform took the new token over (its next check-in) and still serves the agent.
+  ASSERT_TRUE(eventually([&] { return platform_->log().find("token rotated") != std::string::npos; }))
+      << platform_->log();
+  int64_t seen = agent_record(id)["last_checkin"];
+  ASSERT_TRUE(eventually([&] { return agent_record(id)["last_checkin"].get<int64_t>() > seen; }, 10));
+  EXPECT_EQ(status_of(agent_root())["platform"]["state"], "connected");
+  EXPECT_EQ(token(), rotated);
+  daemon_.reset();
+  for (const auto& entry : fs::recursive_directory_iterator(agent_root())) {
+    if (!entry.is_regular_file() || entry.path().filename().string().rfind("config.db", 0) == 0) continue;
+    std::string text = read_text(entry.path());
+    EXPECT_EQ(text.find(original), std::string::npos) << entry.path();
+    EXPECT_EQ(text.find(rotated), std::string::npos) << entry.path();
+  }
+  EXPECT_NE(read_text(agent_root() / "var/log/vigil/vigild.log").find("agent token rotated"), std::string::npos);
+}
+
 TEST_F(PlatformLinkTest, PlatformKilledDuringUploadsLosesAndDoublesNothing) {
   publish_manifest("exec /bin/date +%s%N\nrow t a one\n");
   start_agent(agent_root());

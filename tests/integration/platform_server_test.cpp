@@ -223,6 +223,63 @@ TEST_F(PlatformServerTest, ACheckinFromAnotherMachineIsToldToReprovision) {
   EXPECT_EQ(response.commands(0).reprovision().reason(), "duplicate");
 }
 
+TEST_F(PlatformServerTest, ARotatedTokenReplacesTheOldOneOnceTheAgentUsesIt) {
+  v1::ProvisionResponse agent = provision("rotating-fingerprint");
+  auto checkin = [&](const std::string& token, std::vector<uint64_t> done = {}) {
+    v1::CheckinRequest request;
+    request.set_protocol(v1::PROTOCOL_1);
+    request.set_agent_id(agent.agent_id());
+    request.set_agent_token(token);
+    for (uint64_t id : done) request.add_done_commands(id);
+    auto c = client();
+    auto reply = c->post("/v1/checkin", request.SerializeAsString());
+    std::pair<int, v1::CheckinResponse> answer{c->http_status(), {}};
+    if (reply.ok()) answer.second.ParseFromString(reply.value());
+    return answer;
+  };
+  auto rotation_in = [](const v1::CheckinResponse& response) -> std::pair<uint64_t, std::string> {
+    for (const auto& command : response.commands()) {
+      if (command.has_rotate_token()) return {command.id(), command.rotate_token().agent_token()};
+    }
+    return {0, ""};
+  };
+  const std::string original = agent.agent_token();
+  auto ordered = platform_->admin({"rotate-token", "--agent", agent.agent_id()});
+  ASSERT_EQ(ordered.exit_code, 0) << ordered.err;
+
+  auto [id, first] = rotation_in(checkin(original).second);
+  ASSERT_FALSE(first.empty());
+  EXPECT_NE(first, original);
+  // The reply was "lost": the agent checks in with the old token and gets a fresh one.
+  auto [again_id, second] = rotation_in(checkin(original).second);
+  EXPECT_EQ(again_id, id);
+  ASSERT_FALSE(second.empty());
+  EXPECT_NE(second, first);
+  EXPECT_EQ(checkin(first).first, 401) << "only the last token handed out may take over";
+
+  // The order survives a platform restart; an acknowledgement alone does not end it.
+  platform_->kill(SIGTERM);
+  ASSERT_TRUE(platform_->start()) << platform_->log();
+  EXPECT_EQ(checkin(original, {id}).first, 200);
+  auto [still_id, third] = rotation_in(checkin(original).second);
+  ASSERT_FALSE(third.empty()) << "acknowledged with the old token: the rotation is not done";
+
+  auto switched = checkin(third, {still_id});
+  EXPECT_EQ(switched.first, 200);
+  EXPECT_EQ(rotation_in(switched.second).second, "");
+  EXPECT_EQ(checkin(original).first, 401);
+  EXPECT_EQ(checkin(third).first, 200);
+  platform_->kill(SIGTERM);
+  ASSERT_TRUE(platform_->start()) << platform_->log();
+  EXPECT_EQ(checkin(original).first, 401);
+  EXPECT_EQ(checkin(third).first, 200);
+  EXPECT_NE(platform_->log().find("token rotated"), std::string::npos);
+  EXPECT_EQ(platform_->log().find(third), std::string::npos) << "a token in the platform's log";
+
+  auto unknown = platform_->admin({"rotate-token", "--agent", "00000000-0000-0000-0000-000000000000"});
+  EXPECT_NE(unknown.exit_code, 0);
+}
+
 TEST_F(PlatformServerTest, AnIdleCheckinIsSmall) {
   v1::ProvisionResponse agent = provision("0123456789abcdef0123456789abcdef");
   v1::CheckinRequest checkin;

@@ -450,6 +450,65 @@ TEST_F(ProxyTest, Vigilctl_ValidatesEveryCombinationAndWritesAllOrNothing) {
   }
 }
 
+TEST_F(ProxyTest, Vigilctl_PasswordFromStdin_ReplacedAloneWithoutTheUrl) {
+  auto root = dir_.path() / "ctl";
+  auto config = [&](const char* key) -> std::string {
+    auto store = StateStore::open(root / "var/lib/vigil/config.db");
+    auto value = store.value()->config(key);
+    return value.ok() && value.value() ? *value.value() : std::string();
+  };
+  auto with_stdin = [&](const std::string& input, const std::string& args) {
+    return run(
+        {"/bin/sh", "-c",
+         "printf '" + input + "' | " + std::string(VIGILCTL_PATH) + " --root " + root.string() + " proxy " + args});
+  };
+  auto opened = [&](std::string token) {
+    auto box = proxy::SecretBox::load(root / "etc/vigil/secret.key");
+    if (!box.ok()) return box.error();
+    if (!token.empty() && token.front() == '#') token.erase(0, 1);
+    auto plain = box->open(token);
+    return plain.ok() ? plain.value() : plain.error();
+  };
+
+  auto saved = with_stdin("first-pw\\n", "--url http://127.0.0.1:3128 --user ops --password-stdin");
+  ASSERT_EQ(saved.exit_code, 0) << saved.err;
+  EXPECT_EQ(opened(config("ProxyPassword")), "first-pw");
+  EXPECT_EQ(opened(config("ProxyUser")), "ops");
+
+  // The password alone: the user and the URL stay.
+  auto replaced = with_stdin("second-pw\\n", "--password-stdin");
+  ASSERT_EQ(replaced.exit_code, 0) << replaced.err;
+  EXPECT_NE(replaced.out.find("proxy password replaced"), std::string::npos);
+  EXPECT_EQ(opened(config("ProxyPassword")), "second-pw");
+  EXPECT_EQ(opened(config("ProxyUser")), "ops");
+  EXPECT_EQ(config("ProxyUrls"), "http://127.0.0.1:3128");
+
+  // Credentials inside the one URL that has them.
+  ASSERT_EQ(vigilctl(root, {"proxy", "--url", "http://bob:old@127.0.0.1:3128;http://127.0.0.1:3129"}).exit_code, 0);
+  ASSERT_EQ(with_stdin("fresh\\n", "--password-stdin").exit_code, 0);
+  auto list = proxy::parse_proxy_list(config("ProxyUrls"));
+  ASSERT_TRUE(list.ok()) << list.error();
+  ASSERT_TRUE(list.value()[0].password && list.value()[0].user);
+  EXPECT_EQ(opened(list.value()[0].password->text), "fresh");
+  EXPECT_EQ(opened(list.value()[0].user->text), "bob");
+  EXPECT_EQ(list.value()[1].address.to_string(), "127.0.0.1:3129");
+
+  // What cannot be meant is refused, and nothing is written.
+  ASSERT_EQ(vigilctl(root, {"proxy", "--url", "http://a:1@127.0.0.1:1;http://b:2@127.0.0.1:2"}).exit_code, 0);
+  std::string before = config("ProxyUrls");
+  auto ambiguous = with_stdin("x\\n", "--password-stdin");
+  EXPECT_EQ(ambiguous.exit_code, 2);
+  EXPECT_NE(ambiguous.err.find("several proxies carry credentials"), std::string::npos) << ambiguous.err;
+  auto both = with_stdin("x\\n", "--password y --password-stdin");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("exclude each other"), std::string::npos) << both.err;
+  auto empty = run({"/bin/sh", "-c",
+                    std::string(VIGILCTL_PATH) + " --root " + root.string() + " proxy --password-stdin </dev/null"});
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.err.find("nothing on stdin"), std::string::npos) << empty.err;
+  EXPECT_EQ(config("ProxyUrls"), before);
+}
+
 TEST_F(ProxyTest, ProxyFile_HttpsProxyReachesTheCommandsScansRun_VigilHttpsProxyDoesNot) {
   auto root = dir_.path() / "commands";
   install_plugins(root, {plugin("test_scanner")});
