@@ -10,7 +10,7 @@
 #include "delta/delta_encoder.h"
 #include "log/log_manager.h"
 #include "plugin/plugin_context.h"
-#include "sched/command_runner.h"
+#include "exec/command_runner.h"
 
 namespace vigil {
 namespace {

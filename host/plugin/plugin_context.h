@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "plugin/event_sink.h"
-#include "sched/cpu_throttle.h"
+#include "exec/cpu_throttle.h"
 #include "store/snapshot_writer.h"
 #include "store/state_store.h"
 

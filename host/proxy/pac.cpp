@@ -1,6 +1,6 @@
 #include "proxy/pac.h"
 
-#include "sched/command_runner.h"
+#include "exec/command_runner.h"
 #include "vigil/text/text.h"
 
 namespace vigil::proxy {

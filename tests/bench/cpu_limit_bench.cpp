@@ -19,7 +19,7 @@
 #include "budget/cgroup_support.h"
 #include "log/log_manager.h"
 #include "plugin/registry.h"
-#include "sched/command_runner.h"
+#include "exec/command_runner.h"
 #include "sched/scan_runner.h"
 #include "test_support.h"
 

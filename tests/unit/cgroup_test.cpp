@@ -21,7 +21,7 @@
 #include "budget/cgroup_support.h"
 #include "budget/command_cgroup.h"
 #include "budget/spawn.h"
-#include "sched/command_runner.h"
+#include "exec/command_runner.h"
 #include "test_support.h"
 
 namespace vigil {

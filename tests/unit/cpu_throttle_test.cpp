@@ -1,5 +1,5 @@
 // CpuThrottle's policy: how long a scan must rest to average its CPU limit.
-#include "sched/cpu_throttle.h"
+#include "exec/cpu_throttle.h"
 
 #include <gtest/gtest.h>
 

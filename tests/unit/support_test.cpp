@@ -6,7 +6,7 @@
 #include "control/control_protocol.h"
 #include "control/control_server.h"
 #include "log/log_manager.h"
-#include "sched/command_runner.h"
+#include "exec/command_runner.h"
 #include "test_support.h"
 
 namespace vigil {

@@ -1,5 +1,5 @@
 // Command execution for scans with timeout, cancellation and budgets (CPU, memory, processes).
-#include "sched/command_runner.h"
+#include "exec/command_runner.h"
 #include "base/error_text.h"
 
 #include <dirent.h>
@@ -21,7 +21,7 @@
 
 #include "budget/command_cgroup.h"
 #include "budget/spawn.h"
-#include "sched/cpu_throttle.h"
+#include "exec/cpu_throttle.h"
 
 namespace vigil {
 namespace {

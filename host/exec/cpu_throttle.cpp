@@ -1,5 +1,5 @@
 // CPU limit enforcement at plugin checkpoints, on the thread's own CPU clock.
-#include "sched/cpu_throttle.h"
+#include "exec/cpu_throttle.h"
 
 #include <time.h>
 
