@@ -19,7 +19,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cmake --install "$build_dir" --component sdk --prefix "$work/sdk" >/dev/null
 [ -f "$work/sdk/include/vigil/plugin.h" ] || fail "SDK header not installed"
 for doc in plugin-sdk.md abi-policy.md samples/hello-plugin/CMakeLists.txt; do
-  [ -f "$work/sdk/share/doc/Vigil/sdk/$doc" ] || fail "SDK install lacks $doc"
+  [ -f "$work/sdk/share/doc/vigil/sdk/$doc" ] || fail "SDK install lacks $doc"
 done
 cmake -S "$source_dir/samples/hello-plugin" -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$work/sdk" >/dev/null
