@@ -129,6 +129,13 @@ TEST_F(Registry, InitFailure_IsRefused) {
   EXPECT_FALSE(registry_->find("broken"));
 }
 
+TEST_F(Registry, CppPluginThrowingAVigilErrorFromInit_IsRefusedWithItsStatusAndMessage) {
+  ASSERT_TRUE(store_->set_config("testscan.RefuseInit", "1").ok());
+  EXPECT_NE(
+      load("test_scanner").find("module 'testscan' failed to initialise (not found): init failed: told to refuse"),
+      std::string::npos);
+}
+
 TEST_F(Registry, InvalidModuleName_IsRefused) {
   EXPECT_NE(load("broken_bad_name").find("invalid module name 'Bad Name'"), std::string::npos);
 }
