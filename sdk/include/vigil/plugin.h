@@ -20,27 +20,27 @@
  *
  * Threads:
  *  - INIT THREAD: the host's control thread, during negotiation, on_init /
- *    on_create and on_shutdown / on_destroy. Calls into one plugin are never
- *    concurrent on this thread.
+ *    on_create and on_shutdown / on_destroy; never concurrent for one plugin.
  *  - SCAN THREAD: a host worker thread running a manifest handler. One module
  *    runs at most one scan at a time; different modules run concurrently.
- *  - ANY THREAD: callable from any thread, including threads the plugin owns,
- *    while the plugin is loaded (from the start of on_init / on_create until
- *    on_shutdown / on_destroy returns).
+ *  - ANY THREAD: any thread, the plugin's own included, while the plugin is
+ *    loaded (from on_init / on_create until on_shutdown / on_destroy returns).
  *
- * Reentrancy: every plugin callback may call the host services its thread
- * allows (a handler emits rows, on_init registers, on_shutdown / on_destroy may
- * still log and write state), except two: vigil_plugin_negotiate calls none,
- * and a vigil_on_value callback calls only `log` and `log_enabled` (it runs
- * inside the service that delivers the value: copy the value and return).
- * The host never calls into a plugin from inside a host service other than
- * through that on_value callback.
+ * Long-lived work (a real-time watch) runs on threads the plugin owns: start
+ * them in on_init / on_create or in a handler, call only ANY THREAD services
+ * from them, stop and join them before on_shutdown / on_destroy returns. They
+ * are not held to the CPU limit (docs/plugin-sdk.md, "Long-lived work").
+ *
+ * Reentrancy: a plugin callback may call the services its thread allows,
+ * except that vigil_plugin_negotiate calls none and a vigil_on_value callback
+ * only `log` and `log_enabled` (it runs inside the service delivering the
+ * value: copy it and return). The host calls into a plugin from inside a
+ * service only through that on_value callback.
  *
  * Versions: the plugin's answer in vigil_negotiation.abi_version is the version
- * the host and the plugin speak; the host reads a member of the descriptor only
- * when that version has it AND the descriptor's struct_size covers it.
- * vigil_plugin.abi_version says which header the plugin was built with; the
- * host checks only its major.
+ * both speak; the host reads a descriptor member only when that version has it
+ * AND the descriptor's struct_size covers it. vigil_plugin.abi_version (the
+ * header the plugin was built with) is checked for its major only.
  */
 #ifndef VIGIL_PLUGIN_H
 #define VIGIL_PLUGIN_H
@@ -123,8 +123,8 @@ static inline const char* vigil_status_name(vigil_status status) {
 
 /* ---- Module kinds ------------------------------------------------------- */
 
-#define VIGIL_MODULE_SCAN 1     /* runs manifest handlers on interval / demand / startup */
-#define VIGIL_MODULE_REALTIME 2 /* watches the system and emits events as they happen */
+#define VIGIL_MODULE_SCAN 1     /* runs manifest handlers on interval / demand / startup; may also watch */
+#define VIGIL_MODULE_REALTIME 2 /* runs no scans: only emits events, from threads of its own */
 
 /* ---- Basic types -------------------------------------------------------- */
 
