@@ -487,7 +487,7 @@ void Agent::unload(const std::string& module, const ControlServer::Reply& reply,
     asio::post(io_, [this, plugin = std::move(plugin), reply, load_again]() mutable {
       auto file = plugin->file();
       std::string module = plugin->module();
-      Status gone = plugin->unload();  // on_shutdown, dlclose, and the check that the code is gone
+      Status gone = plugin->unload();  // on_destroy / on_shutdown, dlclose, and the check that the code is gone
       plugin.reset();
       if (gone.ok()) {
         logs_->daemon()->info("plugin unloaded: {}", file.string());

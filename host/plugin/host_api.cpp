@@ -56,7 +56,7 @@ vigil_status register_manifest_handler(vigil_plugin_host* host, vigil_str manife
   if (!host->registering) return VIGIL_E_STATE;
   return guarded(host, "register_manifest_handler", [&] {
     std::string type(view(manifest_type));
-    if (!is_valid_name(type, true, 64)) {
+    if (!is_valid_name(type, true, VIGIL_KEY_NAME_MAX)) {
       host->logger->error("register_manifest_handler: invalid manifest type '{}'", type);
       return VIGIL_E_INVALID_ARG;
     }
@@ -76,7 +76,8 @@ vigil_status set_default_cpu_limit(vigil_plugin_host* host, int32_t percent) {
 }
 
 vigil_status set_on_demand_key(vigil_plugin_host* host, vigil_str key_name) {
-  if (host == nullptr || !valid(key_name) || !is_valid_name(view(key_name), true, 64)) return VIGIL_E_INVALID_ARG;
+  if (host == nullptr || !valid(key_name) || !is_valid_name(view(key_name), true, VIGIL_KEY_NAME_MAX))
+    return VIGIL_E_INVALID_ARG;
   if (!host->registering) return VIGIL_E_STATE;
   return guarded(host, "set_on_demand_key", [&] {
     host->on_demand_key = std::string(view(key_name));
@@ -147,7 +148,7 @@ std::string add_columns(std::string_view table, const vigil_column* columns, siz
   if (count > 0 && columns == nullptr) return where + "null column array";
   for (size_t i = 0; i < count; ++i) {
     std::string_view name = view(columns[i].name);
-    if (!valid(columns[i].name) || !valid(columns[i].value) || !is_valid_name(name, false, 128)) {
+    if (!valid(columns[i].name) || !valid(columns[i].value) || !is_valid_name(name, false, VIGIL_COLUMN_NAME_MAX)) {
       return where + "invalid column name '" + std::string(name) + "'";
     }
     if (object.contains(name)) return where + "column '" + std::string(name) + "' given twice";
@@ -161,7 +162,7 @@ vigil_status emit_row(vigil_scan* scan, vigil_str table, const vigil_column* key
   if (scan == nullptr || !valid(table)) return VIGIL_E_INVALID_ARG;
   try {
     std::string table_name(view(table));
-    if (!is_valid_name(table_name, false, 128)) {
+    if (!is_valid_name(table_name, false, VIGIL_COLUMN_NAME_MAX)) {
       scan->error = "emit_row: invalid table name '" + table_name + "'";
       return VIGIL_E_INVALID_ARG;
     }
@@ -270,8 +271,9 @@ vigil_status emit_event(vigil_plugin_host* host, vigil_str table, const vigil_co
   return guarded(host, "emit_event", [&] {
     std::string table_name(view(table));
     nlohmann::json values = nlohmann::json::object();
-    std::string problem = is_valid_name(table_name, false, 128) ? add_columns(table_name, columns, column_count, values)
-                                                                : "invalid table name '" + table_name + "'";
+    std::string problem = is_valid_name(table_name, false, VIGIL_COLUMN_NAME_MAX)
+                              ? add_columns(table_name, columns, column_count, values)
+                              : "invalid table name '" + table_name + "'";
     if (!problem.empty()) {
       host->logger->error("emit_event: {}", problem);
       return VIGIL_E_INVALID_ARG;
@@ -330,20 +332,10 @@ bool is_valid_name(std::string_view name, bool allow_dash, size_t max_length) {
 }
 
 std::string status_name(vigil_status status) {
-  switch (status) {
-    case VIGIL_OK: return "ok";
-    case VIGIL_E_INVALID_ARG: return "invalid argument";
-    case VIGIL_E_UNSUPPORTED: return "unsupported";
-    case VIGIL_E_CANCELLED: return "cancelled";
-    case VIGIL_E_NO_MEMORY: return "out of memory";
-    case VIGIL_E_NOT_FOUND: return "not found";
-    case VIGIL_E_INTERNAL: return "internal error";
-    case VIGIL_E_ABI_MISMATCH: return "ABI mismatch";
-    case VIGIL_E_STATE: return "invalid state";
-    case VIGIL_E_IO: return "I/O error";
-    case VIGIL_E_TIMEOUT: return "timed out";
-    default: return "status " + std::to_string(status);
-  }
+  std::string name = vigil_status_name(status);
+  // A code newer than this host, or garbage, keeps its number: "unknown status 42".
+  if (name == vigil_status_name(-1)) name += " " + std::to_string(status);
+  return name;
 }
 
 }  // namespace vigil

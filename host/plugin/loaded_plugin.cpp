@@ -87,13 +87,20 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
   std::string module = copy(descriptor->module);
   if (module_seen != nullptr) *module_seen = module;
   bool lower_case = std::none_of(module.begin(), module.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  if (!is_valid_name(module, true, 32) || !lower_case) {
-    return refuse("invalid module name '" + module + "' (1-32 of a-z, 0-9, '_', '-')");
+  if (!is_valid_name(module, true, VIGIL_MODULE_NAME_MAX) || !lower_case) {
+    return refuse(fmt::format("invalid module name '{}' (1-{} of a-z, 0-9, '_', '-')", module, VIGIL_MODULE_NAME_MAX));
   }
   if (descriptor->kind != VIGIL_MODULE_SCAN && descriptor->kind != VIGIL_MODULE_REALTIME) {
     return refuse(fmt::format("module '{}' has unknown kind {}", module, descriptor->kind));
   }
-  if (descriptor->on_init == nullptr || descriptor->on_shutdown == nullptr) {
+  // The negotiated version decides which entry points count; struct_size whether they exist.
+  bool with_instance = VIGIL_ABI_MINOR(negotiation.abi_version) >= 4 &&
+                       VIGIL_HAS_FIELD(vigil_plugin, descriptor->struct_size, on_destroy) &&
+                       descriptor->on_create != nullptr;
+  if (with_instance && descriptor->on_destroy == nullptr) {
+    return refuse("module '" + module + "' sets on_create but not on_destroy");
+  }
+  if (!with_instance && (descriptor->on_init == nullptr || descriptor->on_shutdown == nullptr)) {
     return refuse("module '" + module + "' lacks on_init or on_shutdown");
   }
   if (module_taken(module)) return refuse("duplicate module '" + module + "': another plugin already provides it");
@@ -121,23 +128,40 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
   plugin->context_->registering = true;
   {
     PluginCallMarker marker(services.marker_dir, module, kActivityInit);
-    status = descriptor->on_init(plugin->context_.get(), host_api());
+    void* instance = nullptr;
+    status = with_instance ? descriptor->on_create(plugin->context_.get(), host_api(), &instance)
+                           : descriptor->on_init(plugin->context_.get(), host_api());
+    if (status == VIGIL_OK && with_instance) {
+      plugin->on_destroy_ = descriptor->on_destroy;
+      plugin->instance_ = instance;
+    } else if (status == VIGIL_OK) {
+      plugin->on_shutdown_ = descriptor->on_shutdown;
+    }
   }
   plugin->context_->registering = false;
   if (status != VIGIL_OK) {
-    // The plugin cleaned up after itself; on_shutdown is not called.
+    // The plugin cleaned up after itself; on_shutdown / on_destroy is not called.
     std::string why = plugin->context_->init_error;
     plugin->context_.reset();
     return refuse(fmt::format("module '{}' failed to initialise ({}){}", module, status_name(status),
                               why.empty() ? ": see " + module + ".log" : ": " + why));
   }
   if (descriptor->kind == VIGIL_MODULE_SCAN && plugin->context_->handlers.empty()) {
-    descriptor->on_shutdown();
+    plugin->shut_down();
     plugin->context_.reset();
     return refuse("scan module '" + module + "' registered no manifest handler");
   }
-  plugin->on_shutdown_ = descriptor->on_shutdown;
   return plugin;
+}
+
+void LoadedPlugin::shut_down() {
+  if (!context_ || (on_destroy_ == nullptr && on_shutdown_ == nullptr)) return;
+  PluginCallMarker marker(context_->marker_dir, context_->module, kActivityUnload);
+  if (on_destroy_ != nullptr) {
+    std::exchange(on_destroy_, nullptr)(std::exchange(instance_, nullptr));
+  } else if (on_shutdown_ != nullptr) {
+    std::exchange(on_shutdown_, nullptr)();
+  }
 }
 
 LoadedPlugin::~LoadedPlugin() {
@@ -145,10 +169,7 @@ LoadedPlugin::~LoadedPlugin() {
 }
 
 Status LoadedPlugin::unload() {
-  if (on_shutdown_ != nullptr && context_) {
-    PluginCallMarker marker(context_->marker_dir, context_->module, kActivityUnload);
-    std::exchange(on_shutdown_, nullptr)();
-  }
+  shut_down();
   if (context_) context_->handlers.clear();  // pointers into the code about to go
   if (library_ == nullptr) return Status::Ok();
   ::dlclose(std::exchange(library_, nullptr));

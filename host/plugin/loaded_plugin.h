@@ -1,7 +1,8 @@
 // One plugin library loaded and negotiated: its descriptor (copied), its
 // registrations, and the library handle that keeps its code mapped. The code
 // comes from a private copy of the file (PluginImage), not the file itself.
-// unload() (or destruction) calls on_shutdown and then unloads the library.
+// unload() (or destruction) calls on_destroy or on_shutdown and then unloads
+// the library.
 #pragma once
 
 #include <vigil/plugin.h>
@@ -64,7 +65,7 @@ class LoadedPlugin {
   void wait_idle();
   bool scanning() const;
 
-  // Calls on_shutdown and closes the library, then asks the dynamic loader
+  // Calls on_destroy / on_shutdown and closes the library, then asks the dynamic loader
   // whether its code is really gone: an error starting "old code still
   // loaded" says why not. Once only; the plugin's code is never called again.
   Status unload();
@@ -73,13 +74,19 @@ class LoadedPlugin {
 
  private:
   LoadedPlugin() = default;
+  // Calls on_destroy(instance) or on_shutdown(), whichever ends what init began; once only.
+  void shut_down();
 
   std::filesystem::path file_;
   std::string display_name_;
   std::string version_;
   uint32_t abi_version_ = 0;
   int32_t kind_ = 0;
+  // Set once init succeeded: on_destroy_ and instance_ for a plugin started by
+  // on_create (ABI 1.4), on_shutdown_ for one started by on_init.
   void (*on_shutdown_)(void) = nullptr;
+  void (*on_destroy_)(void*) = nullptr;
+  void* instance_ = nullptr;
   std::unique_ptr<vigil_plugin_host> context_;
   PluginImage image_;  // what the library was loaded from; open until it is unloaded
   void* library_ = nullptr;

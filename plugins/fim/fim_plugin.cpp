@@ -5,7 +5,9 @@
 // `file_events` event per change as it happens (created, modified,
 // attributes, deleted, renamed, with before/after and who where known).
 // The module is declared a scan module so the host schedules its scans; the
-// monitor is its own thread, which emit_event allows from any thread.
+// monitor is its own thread, under the SDK's contract for long-lived work
+// (docs/plugin-sdk.md): started after a scan, stopped and joined before the
+// plugin object is gone, calling only services allowed on any thread.
 #include <vigil/plugin.hpp>
 
 #include <algorithm>

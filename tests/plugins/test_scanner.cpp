@@ -13,7 +13,8 @@
 //   hold MIB              allocate and touch MIB MiB, held until the scan ends (memory bounds)
 //   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
 // Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3);
-// testscan.CrashOnUnload=1 makes it die when unloaded, as a buggy destructor would.
+// testscan.CrashOnUnload=1 makes it die when unloaded, as a buggy destructor would;
+// testscan.RefuseInit=1 makes init throw vigil::Error with VIGIL_E_NOT_FOUND.
 // Built with TEST_PLUGIN_VERSION for a version bump, with TEST_GNU_UNIQUE to
 // define a GNU unique symbol on purpose (a plugin glibc cannot unload).
 #include <vigil/plugin.hpp>
@@ -56,6 +57,7 @@ class TestScanner : public vigil::Plugin {
     if (crash_on_unload_) std::abort();
   }
   void init(vigil::Host& host) override {
+    if (host.config("RefuseInit") == "1") throw vigil::Error("told to refuse", VIGIL_E_NOT_FOUND);
     crash_on_unload_ = host.config("CrashOnUnload") == "1";
     host_ = &host;
 #ifdef TEST_GNU_UNIQUE

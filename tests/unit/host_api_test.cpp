@@ -61,6 +61,17 @@ TEST_F(HostApi, Registration_ValidatesArguments) {
             VIGIL_E_INVALID_ARG);
 }
 
+TEST_F(HostApi, NameLimits_AreTheOnesPluginHDocuments) {
+  context_.registering = true;
+  std::string key(VIGIL_KEY_NAME_MAX, 'k');
+  EXPECT_EQ(api_->set_on_demand_key(&context_, str(key)), VIGIL_OK);
+  EXPECT_EQ(api_->set_on_demand_key(&context_, str(key + "k")), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->register_manifest_handler(&context_, str(key), noop_handler, nullptr), VIGIL_OK);
+  EXPECT_EQ(api_->register_manifest_handler(&context_, str(key + "k"), noop_handler, nullptr), VIGIL_E_INVALID_ARG);
+  EXPECT_TRUE(is_valid_name(std::string(VIGIL_COLUMN_NAME_MAX, 'c'), false, VIGIL_COLUMN_NAME_MAX));
+  EXPECT_FALSE(is_valid_name(std::string(VIGIL_COLUMN_NAME_MAX + 1, 'c'), false, VIGIL_COLUMN_NAME_MAX));
+}
+
 TEST_F(HostApi, Strings_NeedNoTerminatingNul) {
   context_.registering = true;
   const char buffer[] = "KeyNameTRAILING";
@@ -153,6 +164,17 @@ TEST(Names, ValidNamesFollowTheDocumentedAlphabet) {
   EXPECT_TRUE(is_valid_name("with-dash", true, 128));
   EXPECT_FALSE(is_valid_name("", true, 128));
   EXPECT_FALSE(is_valid_name("toolong", true, 3));
+}
+
+TEST(StatusNames, EveryCodeHasWordsAndAnUnknownOneKeepsItsNumber) {
+  EXPECT_EQ(status_name(VIGIL_OK), "ok");
+  EXPECT_EQ(status_name(VIGIL_E_INTERNAL), "internal error");
+  EXPECT_EQ(status_name(VIGIL_E_TIMEOUT), "timed out");
+  for (vigil_status status = VIGIL_OK; status <= VIGIL_E_TIMEOUT; ++status) {
+    EXPECT_STRNE(vigil_status_name(status), "unknown status") << status;
+  }
+  EXPECT_STREQ(vigil_status_name(42), "unknown status");
+  EXPECT_EQ(status_name(42), "unknown status 42");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <fstream>
 
 #include "plugin_fixture.h"
+#include "sched/scan_runner.h"
 
 namespace vigil {
 namespace {
@@ -14,6 +15,20 @@ class Registry : public test::PluginFixture {
   std::string load(const std::string& name) {
     auto loaded = registry_->load_file(test_plugin(name));
     return loaded.ok() ? "" : loaded.error();
+  }
+  // The instance test plugin's record of which entry point ran ("start", "stop").
+  std::string instance_state(const std::string& key) {
+    return store_->plugin_state("instplug", key).value().value_or("<unset>");
+  }
+  // Runs the instance test plugin's one manifest; the value its handler emitted.
+  std::string instance_scan() {
+    ScanRequest request;
+    request.manifests = {Manifest{"instplug", "instplug", "1", ""}};
+    ScanOutcome outcome = run_scan(registry_->find("instplug"), request, *store_);
+    if (outcome.status != VIGIL_OK) return outcome.error;
+    auto latest = store_->latest_snapshot("instplug").value();
+    auto rows = store_->snapshot_rows(latest->id, std::nullopt).value();
+    return rows.size() == 1 ? rows[0].values : "rows: " + std::to_string(rows.size());
   }
 };
 
@@ -36,6 +51,34 @@ TEST_F(Registry, CPluginOfAnOlderMinor_LoadsAsRealtimeModule) {
   ASSERT_TRUE(plugin);
   EXPECT_EQ(plugin->kind(), VIGIL_MODULE_REALTIME);
   EXPECT_EQ(plugin->abi_version(), VIGIL_MAKE_ABI_VERSION(1, 0));
+  // Its descriptor ends at on_shutdown: the 1.4 entry point past it (a tripwire) is never called.
+  plugin.reset();
+  auto detached = registry_->detach("cplug");
+  ASSERT_TRUE(detached);
+  Status gone = detached->unload();
+  EXPECT_TRUE(gone.ok()) << gone.error();
+}
+
+TEST_F(Registry, PluginOfAbi14_GetsItsInstanceBackInItsHandlerAndOnDestroy) {
+  ASSERT_EQ(load("instance_plugin"), "");
+  EXPECT_EQ(registry_->find("instplug")->abi_version(), VIGIL_ABI_VERSION);
+  EXPECT_EQ(instance_state("start"), "on_create");
+  EXPECT_EQ(instance_scan(), R"({"user":"instance"})");
+  auto detached = registry_->detach("instplug");
+  ASSERT_TRUE(detached);
+  ASSERT_TRUE(detached->unload().ok());
+  EXPECT_EQ(instance_state("stop"), "on_destroy");
+}
+
+TEST_F(Registry, PluginAnsweringAbi13_RunsThroughTheOldEntryPointsThoughItHasTheNewOnes) {
+  ASSERT_EQ(load("instance_plugin_1_3"), "");
+  EXPECT_EQ(registry_->find("instplug")->abi_version(), VIGIL_MAKE_ABI_VERSION(1, 3));
+  EXPECT_EQ(instance_state("start"), "on_init");
+  EXPECT_EQ(instance_scan(), R"({"user":"instance"})");
+  auto detached = registry_->detach("instplug");
+  ASSERT_TRUE(detached);
+  ASSERT_TRUE(detached->unload().ok());
+  EXPECT_EQ(instance_state("stop"), "on_shutdown");
 }
 
 TEST_F(Registry, Unload_OfAPluginBuiltWithVigilAddPlugin_LeavesNoCodeMapped) {
@@ -84,6 +127,13 @@ TEST_F(Registry, InitFailure_IsRefused) {
                       "missing"),
             std::string::npos);
   EXPECT_FALSE(registry_->find("broken"));
+}
+
+TEST_F(Registry, CppPluginThrowingAVigilErrorFromInit_IsRefusedWithItsStatusAndMessage) {
+  ASSERT_TRUE(store_->set_config("testscan.RefuseInit", "1").ok());
+  EXPECT_NE(
+      load("test_scanner").find("module 'testscan' failed to initialise (not found): init failed: told to refuse"),
+      std::string::npos);
 }
 
 TEST_F(Registry, InvalidModuleName_IsRefused) {

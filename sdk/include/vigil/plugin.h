@@ -19,12 +19,28 @@
  * `vigil_host_api` are host services the plugin calls.
  *
  * Threads:
- *  - INIT THREAD: the host's control thread, during negotiation, on_init and
- *    on_shutdown. Calls into one plugin are never concurrent on this thread.
+ *  - INIT THREAD: the host's control thread, during negotiation, on_init /
+ *    on_create and on_shutdown / on_destroy; never concurrent for one plugin.
  *  - SCAN THREAD: a host worker thread running a manifest handler. One module
  *    runs at most one scan at a time; different modules run concurrently.
- *  - ANY THREAD: callable from any thread, including threads the plugin owns,
- *    while the plugin is loaded (between on_init and the return of on_shutdown).
+ *  - ANY THREAD: any thread, the plugin's own included, while the plugin is
+ *    loaded (from on_init / on_create until on_shutdown / on_destroy returns).
+ *
+ * Long-lived work (a real-time watch) runs on threads the plugin owns: start
+ * them in on_init / on_create or in a handler, call only ANY THREAD services
+ * from them, stop and join them before on_shutdown / on_destroy returns. They
+ * are not held to the CPU limit (docs/plugin-sdk.md, "Long-lived work").
+ *
+ * Reentrancy: a plugin callback may call the services its thread allows,
+ * except that vigil_plugin_negotiate calls none and a vigil_on_value callback
+ * only `log` and `log_enabled` (it runs inside the service delivering the
+ * value: copy it and return). The host calls into a plugin from inside a
+ * service only through that on_value callback.
+ *
+ * Versions: the plugin's answer in vigil_negotiation.abi_version is the version
+ * both speak; the host reads a descriptor member only when that version has it
+ * AND the descriptor's struct_size covers it. vigil_plugin.abi_version (the
+ * header the plugin was built with) is checked for its major only.
  */
 #ifndef VIGIL_PLUGIN_H
 #define VIGIL_PLUGIN_H
@@ -39,7 +55,7 @@ extern "C" {
 /* ---- Versions ----------------------------------------------------------- */
 
 #define VIGIL_ABI_VERSION_MAJOR 1
-#define VIGIL_ABI_VERSION_MINOR 3
+#define VIGIL_ABI_VERSION_MINOR 4
 #define VIGIL_MAKE_ABI_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define VIGIL_ABI_VERSION VIGIL_MAKE_ABI_VERSION(VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR)
 #define VIGIL_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
@@ -69,6 +85,33 @@ typedef int32_t vigil_status;
 #define VIGIL_E_IO 9           /* the host could not persist or read data */
 #define VIGIL_E_TIMEOUT 10     /* ABI 1.1: a command outlived CmdMaxTimeOut and was killed */
 
+/* A status as words ("internal error") for messages; "unknown status" for a
+ * code this header does not know (one newer than the plugin, or garbage).
+ * Inline rather than a host service: it works before the host table exists
+ * (negotiation) and on agents older than 1.4, and it is plain data. */
+static inline const char* vigil_status_name(vigil_status status) {
+  switch (status) {
+    case VIGIL_OK: return "ok";
+    case VIGIL_E_INVALID_ARG: return "invalid argument";
+    case VIGIL_E_UNSUPPORTED: return "unsupported";
+    case VIGIL_E_CANCELLED: return "cancelled";
+    case VIGIL_E_NO_MEMORY: return "out of memory";
+    case VIGIL_E_NOT_FOUND: return "not found";
+    case VIGIL_E_INTERNAL: return "internal error";
+    case VIGIL_E_ABI_MISMATCH: return "ABI mismatch";
+    case VIGIL_E_STATE: return "invalid state";
+    case VIGIL_E_IO: return "I/O error";
+    case VIGIL_E_TIMEOUT: return "timed out";
+    default: return "unknown status";
+  }
+}
+
+/* ---- Name limits (bytes) every host enforces; named here since ABI 1.4 ---- */
+
+#define VIGIL_MODULE_NAME_MAX 32  /* vigil_plugin.module: [a-z0-9_-] */
+#define VIGIL_KEY_NAME_MAX 64     /* manifest types and the on-demand key: [A-Za-z0-9_-] */
+#define VIGIL_COLUMN_NAME_MAX 128 /* table and column names of rows and events: [A-Za-z0-9_] */
+
 /* ---- Log levels (match the LogLevel configuration key) ------------------ */
 
 #define VIGIL_LOG_FATAL 0
@@ -80,8 +123,8 @@ typedef int32_t vigil_status;
 
 /* ---- Module kinds ------------------------------------------------------- */
 
-#define VIGIL_MODULE_SCAN 1     /* runs manifest handlers on interval / demand / startup */
-#define VIGIL_MODULE_REALTIME 2 /* watches the system and emits events as they happen */
+#define VIGIL_MODULE_SCAN 1     /* runs manifest handlers on interval / demand / startup; may also watch */
+#define VIGIL_MODULE_REALTIME 2 /* runs no scans: only emits events, from threads of its own */
 
 /* ---- Basic types -------------------------------------------------------- */
 
@@ -99,7 +142,7 @@ typedef struct vigil_column {
 } vigil_column;
 
 /* Host-side handle for one loaded plugin. OWNERSHIP: host. Valid from on_init
- * until on_shutdown returns. */
+ * (or on_create) until on_shutdown (or on_destroy) returns. */
 typedef struct vigil_plugin_host vigil_plugin_host;
 
 /* Host-side handle for one running scan. OWNERSHIP: host. Valid only while
@@ -132,19 +175,22 @@ typedef struct vigil_host_api {
    * can skip formatting. THREAD: ANY THREAD. */
   int32_t (*log_enabled)(vigil_plugin_host* host, int32_t level);
 
-  /* Registers `handler` for manifests of type `manifest_type` (e.g. "inv").
-   * A type may be registered once per host. THREAD: INIT THREAD, during
-   * on_init only (VIGIL_E_STATE otherwise). `user` is passed back verbatim. */
+  /* Registers `handler` for manifests of type `manifest_type` (e.g. "inv"):
+   * [A-Za-z0-9_-], 1-VIGIL_KEY_NAME_MAX bytes. A type may be registered once
+   * per host. THREAD: INIT THREAD, during on_init or on_create only
+   * (VIGIL_E_STATE otherwise). `user` is passed back verbatim: a plugin with
+   * an instance (ABI 1.4) passes it here. */
   vigil_status (*register_manifest_handler)(vigil_plugin_host* host, vigil_str manifest_type, vigil_on_manifest handler,
                                             void* user);
 
   /* Sets the module's default CPU limit in percent of one core (1-100),
    * used until the configuration profile says otherwise.
-   * THREAD: INIT THREAD, during on_init only. */
+   * THREAD: INIT THREAD, during on_init or on_create only. */
   vigil_status (*set_default_cpu_limit)(vigil_plugin_host* host, int32_t percent);
 
   /* Sets the module's on-demand key name (the ScanOnDemand/<key> hive entry).
-   * Letters, digits, '_' and '-' only. THREAD: INIT THREAD, during on_init only. */
+   * Letters, digits, '_' and '-' only, 1-VIGIL_KEY_NAME_MAX bytes.
+   * THREAD: INIT THREAD, during on_init or on_create only. */
   vigil_status (*set_on_demand_key)(vigil_plugin_host* host, vigil_str key_name);
 
   /* Reads configuration value `key`, that is the module-scoped `<module>.<key>`
@@ -162,7 +208,8 @@ typedef struct vigil_host_api {
   /* Adds one row to table `table` of the scan's snapshot. `keys` identify the
    * row within its table (at least one; the same key twice in one scan is
    * VIGIL_E_INVALID_ARG); `values` are the other columns. Table and column
-   * names: letters, digits and '_'. THREAD: SCAN THREAD. */
+   * names: letters, digits and '_', 1-VIGIL_COLUMN_NAME_MAX bytes.
+   * THREAD: SCAN THREAD. */
   vigil_status (*emit_row)(vigil_scan* scan, vigil_str table, const vigil_column* keys, size_t key_count,
                            const vigil_column* values, size_t value_count);
 
@@ -213,7 +260,7 @@ typedef struct vigil_host_api {
    * ScanOnStartup hive value were 1: for a module that watches in real time
    * from its last scan, which must resume watching and catch what changed
    * while it was not running. Only when the module is activated and has a
-   * manifest. THREAD: INIT THREAD, during on_init only. */
+   * manifest. THREAD: INIT THREAD, during on_init or on_create only. */
   vigil_status (*set_scan_on_start)(vigil_plugin_host* host, int32_t enabled);
 
   /* New services are appended here, under a comment naming the ABI minor. */
@@ -227,7 +274,7 @@ typedef struct vigil_plugin {
 
   /* -- ABI 1.0 -- */
 
-  vigil_str module;       /* short unique module type, e.g. "inv"; [a-z0-9_-], 1-32 bytes */
+  vigil_str module;       /* short unique module type, e.g. "inv"; [a-z0-9_-], 1-VIGIL_MODULE_NAME_MAX bytes */
   vigil_str display_name; /* e.g. "Inventory" */
   vigil_str version;      /* the plugin's own version, e.g. "1.2.0" */
   int32_t kind;           /* VIGIL_MODULE_SCAN or VIGIL_MODULE_REALTIME */
@@ -235,20 +282,44 @@ typedef struct vigil_plugin {
 
   /* Called once after a successful negotiation: the plugin registers its
    * handlers, CPU limit and key through `api`. Any status but VIGIL_OK refuses
-   * the plugin (the host then unloads it without calling on_shutdown).
-   * `host` and `api` stay valid until on_shutdown returns. THREAD: INIT THREAD. */
+   * the plugin (the host then unloads it without calling on_shutdown); the
+   * refusal names the status (vigil_status_name) and the last message the
+   * plugin logged at VIGIL_LOG_ERROR or worse during the call, so log why.
+   * `host` and `api` stay valid until on_shutdown returns. THREAD: INIT THREAD.
+   * Not called when on_create is (ABI 1.4, below). */
   vigil_status (*on_init)(vigil_plugin_host* host, const vigil_host_api* api);
 
   /* Called once before the library is unloaded, after every scan of the
-   * module has returned. Release everything. THREAD: INIT THREAD. */
+   * module has returned. Release everything. THREAD: INIT THREAD.
+   * Not called when on_create was. */
   void (*on_shutdown)(void);
+
+  /* -- ABI 1.4 -- */
+
+  /* on_init with an instance: the plugin writes into `*instance` the pointer
+   * to its state for this load (any value, NULL included), which the host
+   * passes back to on_destroy; manifest handlers get theirs as the `user` of
+   * their registration. So a plugin needs no global state. Refusal as for
+   * on_init: then the host ignores `*instance` and calls neither on_destroy
+   * nor on_shutdown.
+   * The host calls on_create and on_destroy instead of on_init and
+   * on_shutdown when the negotiated version is 1.4 or later and on_create is
+   * set (then on_destroy must be too). A plugin that must also run on agents
+   * older than 1.4 sets on_init and on_shutdown as well; NULL otherwise.
+   * THREAD: INIT THREAD. */
+  vigil_status (*on_create)(vigil_plugin_host* host, const vigil_host_api* api, void** instance);
+
+  /* on_shutdown for a plugin started by on_create: called once with the
+   * instance on_create gave, after every scan of the module has returned, and
+   * before the library is unloaded. Release everything. THREAD: INIT THREAD. */
+  void (*on_destroy)(void* instance);
 } vigil_plugin;
 
 /* ---- Entry point ---------------------------------------------------------- */
 
 typedef struct vigil_negotiation {
   uint32_t struct_size;           /* sizeof(vigil_negotiation) as the host was built */
-  uint32_t abi_version;           /* in: the host's ABI version; out: the version the plugin speaks */
+  uint32_t abi_version;           /* in: the host's ABI version; out: the version both speak */
   const vigil_host_api* host_api; /* in: host services, valid while loaded */
   const vigil_plugin* plugin;     /* out: static descriptor, valid while loaded */
 } vigil_negotiation;

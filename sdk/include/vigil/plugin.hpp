@@ -255,11 +255,13 @@ class Host {
   std::vector<std::unique_ptr<HandlerEntry>> handlers_;
 };
 
-// Base class of a C++ plugin. The instance is created on load and destroyed on unload.
+// Base class of a C++ plugin. One object per load is the plugin's instance
+// (ABI 1.4): created on load, destroyed on unload, no global state needed.
 class Plugin {
  public:
   virtual ~Plugin() = default;
-  // Registers handlers etc. Throwing refuses the plugin with the exception's message.
+  // Registers handlers etc. Throwing refuses the plugin with the exception's
+  // message, and with its status when it is a vigil::Error.
   virtual void init(Host& host) = 0;
 };
 
@@ -267,35 +269,52 @@ namespace detail {
 
 template <class PluginClass>
 struct Adapter {
-  static inline std::unique_ptr<Host> host;
-  static inline std::unique_ptr<PluginClass> instance;
+  // One load: the host's view, and the plugin object, destroyed first (it may
+  // still use the host on its way out).
+  struct Instance {
+    Instance(vigil_plugin_host* raw_host, const vigil_host_api* api) : host(raw_host, api) {}
+    Host host;
+    PluginClass plugin;
+  };
 
-  static vigil_status on_init(vigil_plugin_host* raw_host, const vigil_host_api* api) {
+  // Agents of ABI 1.4 and later keep the instance and hand it back to on_destroy.
+  static vigil_status on_create(vigil_plugin_host* raw_host, const vigil_host_api* api, void** out) {
     if (api == nullptr || !VIGIL_HAS_FIELD(vigil_host_api, api->struct_size, set_error)) {
       return VIGIL_E_ABI_MISMATCH;
     }
+    if (out == nullptr) return VIGIL_E_INVALID_ARG;
     try {
-      host = std::make_unique<Host>(raw_host, api);
-      instance = std::make_unique<PluginClass>();
-      instance->init(*host);
+      auto instance = std::make_unique<Instance>(raw_host, api);
+      instance->plugin.init(instance->host);
+      *out = instance.release();
       return VIGIL_OK;
+    } catch (const Error& error) {
+      api->log(raw_host, VIGIL_LOG_ERROR, to_str(std::string("init failed: ") + error.what()));
+      return error.status() == VIGIL_OK ? VIGIL_E_INTERNAL : error.status();
     } catch (const std::exception& error) {
       api->log(raw_host, VIGIL_LOG_ERROR, to_str(std::string("init failed: ") + error.what()));
     } catch (...) {
       api->log(raw_host, VIGIL_LOG_ERROR, to_str("init failed: unknown exception"));
     }
-    instance.reset();
-    host.reset();
     return VIGIL_E_INTERNAL;
   }
 
-  static void on_shutdown() {
+  static void on_destroy(void* instance) {
     try {
-      instance.reset();
+      delete static_cast<Instance*>(instance);
     } catch (...) {  // a destructor must not take the host down
     }
-    host.reset();
   }
+
+  // Agents older than 1.4 call on_init and on_shutdown(void): the one
+  // instance of the load has to live here meanwhile.
+  static inline void* legacy = nullptr;
+
+  static vigil_status on_init(vigil_plugin_host* raw_host, const vigil_host_api* api) {
+    return on_create(raw_host, api, &legacy);
+  }
+
+  static void on_shutdown() { on_destroy(std::exchange(legacy, nullptr)); }
 
   static vigil_status negotiate(vigil_negotiation* negotiation, const char* module, const char* display_name,
                                 const char* version, int32_t kind) {
@@ -316,6 +335,8 @@ struct Adapter {
         0,
         &Adapter::on_init,
         &Adapter::on_shutdown,
+        &Adapter::on_create,
+        &Adapter::on_destroy,
     };
     uint32_t minor = VIGIL_ABI_MINOR(negotiation->abi_version) < VIGIL_ABI_VERSION_MINOR
                          ? VIGIL_ABI_MINOR(negotiation->abi_version)
