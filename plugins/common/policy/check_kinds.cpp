@@ -88,6 +88,7 @@ std::string complete_command(Check& check) {
 
 }  // namespace
 
+// One row per kind; a table, so longer than a function should be.
 const std::vector<CheckKind>& check_kinds() {
   static const std::vector<CheckKind> kinds = {
       {"file_exists",

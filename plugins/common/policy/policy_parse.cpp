@@ -106,7 +106,8 @@ class Parser {
     return check;
   }
 
-  // How each field of a check is read into it, whichever kinds take it.
+  // How each field of a check is read into it, whichever kinds take it: one
+  // row per field, so longer than a function should be.
   using CheckFieldParser = void (*)(const Parser& parser, const std::string& key, const YAML::Node& value,
                                     Check& check);
   static const std::map<std::string, CheckFieldParser>& check_field_parsers() {
