@@ -8,6 +8,7 @@
 #include <cctype>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "base/paths.h"
 #include "ctl/commands/commands.h"
@@ -60,6 +61,18 @@ std::vector<std::string> translated_words(int argc, char** argv) {
   return translate_key_value_form(words);
 }
 
+// The error for a missing or unknown command, naming the known ones; nullopt
+// for the other parse errors, which CLI11 words.
+std::optional<std::string> command_error(const CLI::App& app, const CLI::ParseError& error) {
+  if (!app.get_subcommands().empty()) return std::nullopt;
+  std::vector<std::string> given = app.remaining();
+  if (given.empty() && dynamic_cast<const CLI::RequiredError*>(&error) != nullptr)
+    return "a command is needed: " + vigil::ctl::command_names();
+  if (!given.empty() && !given.front().starts_with("-"))
+    return "unknown command '" + given.front() + "' (known: " + vigil::ctl::command_names() + ")";
+  return std::nullopt;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,14 +91,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(translated_words(argc, argv));
   } catch (const CLI::ParseError& error) {
-    bool asked_for_help_or_version = error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success);
-    if (!asked_for_help_or_version && app.get_subcommands().empty()) {
-      std::vector<std::string> given = app.remaining();
-      std::cerr << "vigilctl: "
-                << (given.empty()
-                        ? "a command is needed: " + vigil::ctl::command_names()
-                        : "unknown command '" + given.front() + "' (known: " + vigil::ctl::command_names() + ")")
-                << "\n";
+    if (auto message = command_error(app, error)) {
+      std::cerr << "vigilctl: " << *message << "\n";
       return kUsageError;
     }
     int code = app.exit(error);

@@ -85,9 +85,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    bool asked_for_help = error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success);
-    if (!asked_for_help && admin->parsed() && admin->get_subcommands().empty()) {
-      std::cerr << "vigil-platform: " << admin::unknown_command_message(*admin) << "\n";
+    if (auto message = admin::command_error(*admin, error)) {
+      std::cerr << "vigil-platform: " << *message << "\n";
       return error.get_exit_code();
     }
     return app.exit(error);

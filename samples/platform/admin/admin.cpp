@@ -39,12 +39,16 @@ CLI::App* add_admin_commands(CLI::App& app, Runner& chosen) {
   return admin;
 }
 
-std::string unknown_command_message(const CLI::App& admin) {
+std::optional<std::string> command_error(const CLI::App& admin, const CLI::ParseError& error) {
+  if (!admin.parsed() || !admin.get_subcommands().empty()) return std::nullopt;
   std::string known;
   for (const Command& command : commands()) known += (known.empty() ? "" : ", ") + std::string(command.name);
   std::vector<std::string> given = admin.remaining();
-  if (given.empty()) return "admin needs a command: " + known;
-  return "unknown admin command '" + given.front() + "' (known: " + known + ")";
+  if (given.empty() && dynamic_cast<const CLI::RequiredError*>(&error) != nullptr)
+    return "admin needs a command: " + known;
+  if (!given.empty() && !given.front().starts_with("-"))
+    return "unknown admin command '" + given.front() + "' (known: " + known + ")";
+  return std::nullopt;
 }
 
 fs::path database(const fs::path& data) {

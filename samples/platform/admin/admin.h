@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,9 +33,9 @@ const std::vector<Command>& commands();
 // Adds `admin` and its commands to `app`. `chosen` becomes the runner of the
 // command given once `app` has parsed.
 CLI::App* add_admin_commands(CLI::App& app, Runner& chosen);
-// The message for `admin` given no known command: names the one given and
-// the known ones.
-std::string unknown_command_message(const CLI::App& admin);
+// The error for `admin` given no command or an unknown one, naming the known
+// ones; nullopt for the other parse errors, which CLI11 words.
+std::optional<std::string> command_error(const CLI::App& admin, const CLI::ParseError& error);
 
 // The definitions, one per command (grouped in files by what they manage).
 Runner define_init(CLI::App& command);
