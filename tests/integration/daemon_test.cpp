@@ -96,7 +96,10 @@ TEST_F(Daemon, DemandOfUnknownOrRealtimeModule_IsRefused) {
 
 TEST_F(Daemon, UsageErrors_ExitTwo) {
   EXPECT_EQ(vigilctl(root(), {}).exit_code, 2);
-  EXPECT_EQ(vigilctl(root(), {"no-such-command"}).exit_code, 2);
+  auto unknown = vigilctl(root(), {"no-such-command"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'no-such-command'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("encrypt-string"), std::string::npos) << unknown.err;
   EXPECT_EQ(vigilctl(root(), {"results"}).exit_code, 2);
   EXPECT_EQ(vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", "/nonexistent"}).exit_code, 2);
   EXPECT_EQ(vigilctl(root(), {"demand", "--type", "testscan", "--cpu-throttle", "1001"}).exit_code, 2);

@@ -72,6 +72,16 @@ class PlatformServerTest : public ::testing::Test {
   std::unique_ptr<PlatformProcess> platform_;
 };
 
+TEST_F(PlatformServerTest, AnUnknownAdminCommandIsNamedWithTheKnownOnes) {
+  auto unknown = platform_->admin({"no-such-command"});
+  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_NE(unknown.err.find("unknown admin command 'no-such-command'"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("key-create"), std::string::npos) << unknown.err;
+  auto help = platform_->admin({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("package-set"), std::string::npos) << help.out;
+}
+
 TEST_F(PlatformServerTest, RefusesTls11AndOlder) {
   for (int version : {TLS1_VERSION, TLS1_1_VERSION}) {
     asio::io_context io;

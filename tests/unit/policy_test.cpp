@@ -1,13 +1,15 @@
 // The policy engine against real files built under a temp root: every check
 // kind, the config-format semantics (sshd Match and first-value-wins,
 // sysctl.d precedence, last-value-wins formats), combinations, results and
-// the parser's errors.
+// the parser's errors, and the table of check kinds against docs/policies.md.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
+#include "check_kinds.h"
 #include "policy.h"
 #include "test_support.h"
 
@@ -275,6 +277,52 @@ TEST(PolicyParse, RefusesInvalidPoliciesWithFileLineAndReason) {
       EXPECT_NE(std::string(error.what()).find(bad.error), std::string::npos) << error.what();
     }
   }
+}
+
+TEST(PolicyParse, UnknownCheckNamesEveryKnownKind) {
+  std::string text = "policy: p\nversion: '1'\ncontrols:\n  - {id: a, title: t, check: {registry: {key: x}}}\n";
+  try {
+    parse_policies(text, "p.yaml");
+    ADD_FAILURE() << "accepted an unknown check";
+  } catch (const PolicyError& error) {
+    for (const CheckKind& kind : check_kinds())
+      EXPECT_NE(std::string(error.what()).find(kind.name), std::string::npos) << error.what();
+  }
+}
+
+// Every field a kind lists has a parser: a value is taken or refused with a
+// PolicyError, never an exception of the parser's own.
+TEST(PolicyParse, EveryFieldOfEveryKindIsRead) {
+  for (const CheckKind& kind : check_kinds()) {
+    for (std::string_view field : kind.fields) {
+      std::string text = "policy: p\nversion: '1'\ncontrols:\n  - {id: a, title: t, check: {" + std::string(kind.name) +
+                         ": {" + std::string(field) + ": x}}}\n";
+      try {
+        parse_policies(text, "p.yaml");
+      } catch (const PolicyError&) {
+      } catch (const std::exception& error) {
+        ADD_FAILURE() << kind.name << "." << field << ": " << error.what();
+      }
+    }
+  }
+}
+
+// docs/policies.md lists the kinds this table has, in its order, with the
+// table's words: the docs cannot drift from the code.
+TEST(PolicyDocs, CheckKindsTableMatchesTheEngine) {
+  std::ifstream in(std::string(VIGIL_SOURCE_DIR) + "/docs/policies.md");
+  ASSERT_TRUE(in);
+  std::vector<std::string> documented;
+  bool in_section = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("## ")) in_section = line == "## Check kinds";
+    if (in_section && line.starts_with("| `")) documented.push_back(line);
+  }
+  std::string expected;
+  for (const CheckKind& kind : check_kinds()) expected += check_kind_doc_row(kind) + "\n";
+  std::string actual;
+  for (const std::string& row : documented) actual += row + "\n";
+  EXPECT_EQ(actual, expected) << "the rows docs/policies.md's \"Check kinds\" table should have:\n" << expected;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "check_kinds.h"
 #include "policy.h"
 #include "vigil/accounts/accounts.h"
 #include "vigil/crypto/digest.h"
@@ -131,6 +132,44 @@ std::string mode_text(unsigned mode) {
   return text;
 }
 
+void load_packages(Environment& environment) {
+  auto& caches = *environment.caches;
+  if (caches.dpkg || caches.dpkg_error) return;
+  auto installed = packages::read_installed_packages(environment.root);
+  caches.dpkg = installed.dpkg ? packages::installed_versions(*installed.dpkg) : packages::VersionMap();
+  if (!installed.dpkg) caches.dpkg_error = installed.dpkg_error;
+  caches.rpm = installed.rpm ? packages::installed_versions(*installed.rpm) : packages::VersionMap();
+  if (!installed.rpm) caches.rpm_error = installed.rpm_error;
+}
+
+const std::vector<std::string>& unit_directories() {
+  static const std::vector<std::string> directories = {"/etc/systemd/system", "/run/systemd/system",
+                                                       "/usr/lib/systemd/system", "/lib/systemd/system"};
+  return directories;
+}
+
+// Every unit some target wants or requires: what "enabled" means for most units.
+const std::set<std::string>& wanted_units(Environment& environment) {
+  auto& cache = environment.caches->wanted_units;
+  if (cache) return *cache;
+  cache.emplace();
+  std::error_code ignored;
+  for (const auto& dir : unit_directories()) {
+    for (const auto& entry : fs::directory_iterator(under(environment.root, dir), ignored)) {
+      std::string name = entry.path().filename().string();
+      if (!name.ends_with(".wants") && !name.ends_with(".requires")) continue;
+      // The links themselves count: their targets are paths on the inspected system, not here.
+      for (const auto& link : fs::directory_iterator(entry.path(), ignored))
+        cache->insert(link.path().filename().string());
+    }
+  }
+  return *cache;
+}
+
+}  // namespace
+
+namespace evaluators {
+
 CheckResult file_exists(const Check& check, Environment& environment) {
   std::error_code missing;
   auto status = fs::status(under(environment.root, check.path), missing);
@@ -211,7 +250,7 @@ CheckResult config(const Check& check, Environment& environment) {
   return compare(check.expect, text, shown(what, value));
 }
 
-CheckResult sysctl_runtime(const Check& check, Environment& environment) {
+CheckResult sysctl(const Check& check, Environment& environment) {
   std::string key = check.key;
   std::replace(key.begin(), key.end(), '.', '/');
   std::ifstream in(under(environment.root, "/proc/sys/" + key));
@@ -224,16 +263,6 @@ CheckResult sysctl_runtime(const Check& check, Environment& environment) {
   }
   return compare(check.expect, value,
                  value ? check.key + " = " + *value : check.key + " does not exist in this kernel");
-}
-
-void load_packages(Environment& environment) {
-  auto& caches = *environment.caches;
-  if (caches.dpkg || caches.dpkg_error) return;
-  auto installed = packages::read_installed_packages(environment.root);
-  caches.dpkg = installed.dpkg ? packages::installed_versions(*installed.dpkg) : packages::VersionMap();
-  if (!installed.dpkg) caches.dpkg_error = installed.dpkg_error;
-  caches.rpm = installed.rpm ? packages::installed_versions(*installed.rpm) : packages::VersionMap();
-  if (!installed.rpm) caches.rpm_error = installed.rpm_error;
 }
 
 CheckResult package(const Check& check, Environment& environment) {
@@ -261,30 +290,6 @@ CheckResult package(const Check& check, Environment& environment) {
     return fail(seen + ", expected before " + check.version_before);
   }
   return pass(seen);
-}
-
-const std::vector<std::string>& unit_directories() {
-  static const std::vector<std::string> directories = {"/etc/systemd/system", "/run/systemd/system",
-                                                       "/usr/lib/systemd/system", "/lib/systemd/system"};
-  return directories;
-}
-
-// Every unit some target wants or requires: what "enabled" means for most units.
-const std::set<std::string>& wanted_units(Environment& environment) {
-  auto& cache = environment.caches->wanted_units;
-  if (cache) return *cache;
-  cache.emplace();
-  std::error_code ignored;
-  for (const auto& dir : unit_directories()) {
-    for (const auto& entry : fs::directory_iterator(under(environment.root, dir), ignored)) {
-      std::string name = entry.path().filename().string();
-      if (!name.ends_with(".wants") && !name.ends_with(".requires")) continue;
-      // The links themselves count: their targets are paths on the inspected system, not here.
-      for (const auto& link : fs::directory_iterator(entry.path(), ignored))
-        cache->insert(link.path().filename().string());
-    }
-  }
-  return *cache;
 }
 
 CheckResult service(const Check& check, Environment& environment) {
@@ -528,34 +533,18 @@ CheckResult command(const Check& check, Environment& environment) {
   return compare(check.expect, text, seen);
 }
 
-CheckResult run_check(const Check& check, Environment& environment) {
-  const std::string& kind = check.kind;
-  if (kind == "file_exists") return file_exists(check, environment);
-  if (kind == "permissions") return permissions(check, environment);
-  if (kind == "file_content") return file_content(check, environment);
-  if (kind == "config") return config(check, environment);
-  if (kind == "sysctl") return sysctl_runtime(check, environment);
-  if (kind == "package") return package(check, environment);
-  if (kind == "service") return service(check, environment);
-  if (kind == "mount") return mount(check, environment);
-  if (kind == "accounts") return accounts(check, environment);
-  if (kind == "kernel_module") return kernel_module(check, environment);
-  if (kind == "file_hash") return file_hash(check, environment);
-  if (kind == "find") return find(check, environment);
-  if (kind == "command") return command(check, environment);
-  return error("unknown check " + kind);
-}
-
-}  // namespace
+}  // namespace evaluators
 
 CheckResult evaluate(const Condition& condition, Environment& environment) {
   if (!environment.caches) environment.caches = std::make_shared<Caches>();
   if (condition.op == Condition::Op::kCheck) {
     // Errors of a check end this control only; anything else (a scan being
     // cancelled) goes on up.
+    const CheckKind* kind = find_check_kind(condition.check.kind);
+    if (kind == nullptr) return error("unknown check " + condition.check.kind);
     auto where = condition.check.kind + " (line " + std::to_string(condition.check.line) + "): ";
     try {
-      return run_check(condition.check, environment);
+      return kind->evaluate(condition.check, environment);
     } catch (const std::runtime_error& problem) {
       return error(where + problem.what());
     } catch (const std::logic_error& problem) {

@@ -2,8 +2,10 @@
 // source, the line and what is wrong.
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <set>
 
+#include "check_kinds.h"
 #include "policy.h"
 
 namespace vigil::policy {
@@ -83,182 +85,156 @@ class Parser {
     return true;
   }
 
-  Check check(const std::string& kind, const YAML::Node& node) const {
-    static const std::map<std::string, std::set<std::string>> kFields = {
-        {"file_exists", {"path", "type", "exists"}},
-        {"permissions", {"path", "owner", "group", "max_mode"}},
-        {"file_content", {"path", "line_matches", "no_line_matches"}},
-        {"config", {"path", "format", "key", "match", "default"}},
-        {"sysctl", {"key"}},
-        {"package", {"name", "manager", "installed", "version_at_least", "version_before"}},
-        {"service", {"unit", "enabled", "active"}},
-        {"mount", {"path", "mounted", "options"}},
-        {"accounts", {"rule"}},
-        {"kernel_module", {"name", "loaded", "disabled"}},
-        {"file_hash", {"path", "algorithm"}},
-        {"find", {"path", "depth", "name", "type", "world_writable", "suid", "no_owner"}},
-        {"command", {"argv", "exit_code"}}};
-    static const std::set<std::string> kExpecting = {"config", "sysctl", "file_hash", "find", "command", "accounts"};
-    auto known = kFields.find(kind);
-    if (known == kFields.end()) {
-      fail(node, "unknown check '" + kind +
-                     "' (file_exists, permissions, file_content, config, sysctl, package, service, mount, accounts, "
-                     "kernel_module, file_hash, find, command; or all / any / none)");
+  Check check(const std::string& kind_name, const YAML::Node& node) const {
+    const CheckKind* kind = find_check_kind(kind_name);
+    if (kind == nullptr) {
+      fail(node, "unknown check '" + kind_name + "' (" + check_kind_names() + "; or all / any / none)");
     }
-    if (!node.IsMap()) fail(node, "a " + kind + " check takes fields (a map)");
+    if (!node.IsMap()) fail(node, "a " + kind_name + " check takes fields (a map)");
     Check check;
-    check.kind = kind;
+    check.kind = kind_name;
     check.line = line_of(node.Mark());
     for (const auto& field : node) {
       std::string key = text(field.first, "a field name");
       const YAML::Node& value = field.second;
-      if (kExpecting.count(kind) != 0 && expect_field(key, value, check.expect)) continue;
-      if (known->second.count(key) == 0) fail(field.first, "unknown field '" + key + "' in a " + kind + " check");
-      if (key == "path") {
-        check.path = text(value, key);
-        if (check.path.empty() || check.path.front() != '/')
-          fail(value, "path must be absolute, not '" + check.path + "'");
-      } else if (key == "type") {
-        check.type = text(value, key);
-        if (check.type != "file" && check.type != "directory" && check.type != "any") {
-          fail(value, "type must be file, directory or any");
-        }
-      } else if (key == "exists") {
-        check.exists = boolean(value, key);
-      } else if (key == "owner") {
-        check.owner = text(value, key);
-      } else if (key == "group") {
-        check.group = text(value, key);
-      } else if (key == "max_mode") {
-        std::string mode = text(value, key);
-        if (mode.empty() || mode.size() > 4 || mode.find_first_not_of("01234567") != std::string::npos) {
-          fail(value, "max_mode must be an octal mode such as 0640, not '" + mode + "'");
-        }
-        check.max_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
-      } else if (key == "line_matches") {
-        check.line_matches = regex(value, key);
-        check.line_matches_text = value.Scalar();
-      } else if (key == "no_line_matches") {
-        check.no_line_matches = regex(value, key);
-        check.no_line_matches_text = value.Scalar();
-      } else if (key == "format") {
-        check.format = text(value, key);
-        static const std::set<std::string> kFormats = {"sshd", "sysctl", "keyvalue", "shell", "ini"};
-        if (kFormats.count(check.format) == 0) fail(value, "format must be sshd, sysctl, keyvalue, shell or ini");
-      } else if (key == "key" || key == "unit" || key == "name" || key == "rule") {
-        std::string word = text(value, key);
-        if (word.empty()) fail(value, key + " is empty");
-        (key == "key" ? check.key : key == "rule" ? check.rule : check.name) = word;
-      } else if (key == "match") {
-        if (!value.IsMap()) fail(value, "match takes user, group, host, address, local_port");
-        for (const auto& criterion : value) {
-          std::string name = text(criterion.first, "a match criterion");
-          std::string wanted = text(criterion.second, name);
-          if (name == "user")
-            check.match.user = wanted;
-          else if (name == "group")
-            check.match.group = wanted;
-          else if (name == "host")
-            check.match.host = wanted;
-          else if (name == "address")
-            check.match.address = wanted;
-          else if (name == "local_port")
-            check.match.local_port = wanted;
-          else
-            fail(criterion.first, "unknown match criterion '" + name + "'");
-        }
-      } else if (key == "manager") {
-        check.manager = text(value, key);
-        if (check.manager != "dpkg" && check.manager != "rpm" && check.manager != "any") {
-          fail(value, "manager must be dpkg, rpm or any");
-        }
-      } else if (key == "installed" || key == "enabled" || key == "active" || key == "loaded" || key == "disabled" ||
-                 key == "mounted" || key == "world_writable" || key == "suid" || key == "no_owner") {
-        static const std::map<std::string, std::optional<bool> Check::*> kSwitches = {
-            {"installed", &Check::installed},
-            {"enabled", &Check::enabled},
-            {"active", &Check::active},
-            {"loaded", &Check::loaded},
-            {"disabled", &Check::disabled},
-            {"mounted", &Check::mounted},
-            {"world_writable", &Check::world_writable},
-            {"suid", &Check::suid},
-            {"no_owner", &Check::no_owner}};
-        check.*(kSwitches.at(key)) = boolean(value, key);
-      } else if (key == "options") {
-        check.options = list(value, key);
-      } else if (key == "algorithm") {
-        check.algorithm = text(value, key);
-        if (check.algorithm != "sha256" && check.algorithm != "sha512" && check.algorithm != "sha1" &&
-            check.algorithm != "md5") {
-          fail(value, "algorithm must be sha256, sha512, sha1 or md5");
-        }
-      } else if (key == "depth") {
-        double depth = number(value, key);
-        if (depth < 0 || depth > 64 || depth != static_cast<int>(depth)) fail(value, "depth must be 0-64");
-        check.depth = static_cast<int>(depth);
-      } else if (key == "argv") {
-        check.argv = list(value, key);
-        if (check.argv.empty() || check.argv[0].empty()) fail(value, "argv needs a program");
-      } else if (key == "default") {
-        check.default_value = text(value, key);
-      } else if (key == "version_at_least") {
-        check.version_at_least = text(value, key);
-      } else if (key == "version_before") {
-        check.version_before = text(value, key);
-      } else if (key == "exit_code") {
-        check.exit_code = static_cast<int>(number(value, key));
-      }
+      if (kind->takes_expectation && expect_field(key, value, check.expect)) continue;
+      bool known = std::find(kind->fields.begin(), kind->fields.end(), key) != kind->fields.end();
+      if (!known) fail(field.first, "unknown field '" + key + "' in a " + kind_name + " check");
+      check_field_parsers().at(key)(*this, key, value, check);
     }
-    require(check, node);
+    if (std::string problem = kind->complete(check); !problem.empty()) fail(node, problem);
     return check;
   }
 
-  // The fields without which a check means nothing.
-  void require(const Check& check, const YAML::Node& node) const {
-    auto need = [&](bool present, const char* field) {
-      if (!present) fail(node, std::string("a ") + check.kind + " check needs '" + field + "'");
+  // How each field of a check is read into it, whichever kinds take it: one
+  // row per field, so longer than a function should be.
+  using CheckFieldParser = void (*)(const Parser& parser, const std::string& key, const YAML::Node& value,
+                                    Check& check);
+  static const std::map<std::string, CheckFieldParser>& check_field_parsers() {
+    static const std::map<std::string, CheckFieldParser> parsers = {
+        {"path",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.path = parser.text(value, key);
+           if (check.path.empty() || check.path.front() != '/')
+             parser.fail(value, "path must be absolute, not '" + check.path + "'");
+         }},
+        {"type",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.type =
+               parser.one_word_of(value, key, {"file", "directory", "any"}, "type must be file, directory or any");
+         }},
+        {"exists", switch_field<&Check::exists>},
+        {"owner", text_field<&Check::owner>},
+        {"group", text_field<&Check::group>},
+        {"max_mode",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           std::string mode = parser.text(value, key);
+           if (mode.empty() || mode.size() > 4 || mode.find_first_not_of("01234567") != std::string::npos) {
+             parser.fail(value, "max_mode must be an octal mode such as 0640, not '" + mode + "'");
+           }
+           check.max_mode = static_cast<unsigned>(std::stoul(mode, nullptr, 8));
+         }},
+        {"line_matches",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.line_matches = parser.regex(value, key);
+           check.line_matches_text = value.Scalar();
+         }},
+        {"no_line_matches",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.no_line_matches = parser.regex(value, key);
+           check.no_line_matches_text = value.Scalar();
+         }},
+        {"format",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.format = parser.one_word_of(value, key, {"sshd", "sysctl", "keyvalue", "shell", "ini"},
+                                             "format must be sshd, sysctl, keyvalue, shell or ini");
+         }},
+        {"key", word_field<&Check::key>},
+        {"rule", word_field<&Check::rule>},
+        {"name", word_field<&Check::name>},
+        {"unit", word_field<&Check::name>},  // a service's name is its unit
+        {"match", [](const Parser& parser, const std::string&, const YAML::Node& value,
+                     Check& check) { parser.sshd_match(value, check.match); }},
+        {"manager",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.manager = parser.one_word_of(value, key, {"dpkg", "rpm", "any"}, "manager must be dpkg, rpm or any");
+         }},
+        {"installed", switch_field<&Check::installed>},
+        {"enabled", switch_field<&Check::enabled>},
+        {"active", switch_field<&Check::active>},
+        {"loaded", switch_field<&Check::loaded>},
+        {"disabled", switch_field<&Check::disabled>},
+        {"mounted", switch_field<&Check::mounted>},
+        {"world_writable", switch_field<&Check::world_writable>},
+        {"suid", switch_field<&Check::suid>},
+        {"no_owner", switch_field<&Check::no_owner>},
+        {"options", [](const Parser& parser, const std::string& key, const YAML::Node& value,
+                       Check& check) { check.options = parser.list(value, key); }},
+        {"algorithm",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.algorithm = parser.one_word_of(value, key, {"sha256", "sha512", "sha1", "md5"},
+                                                "algorithm must be sha256, sha512, sha1 or md5");
+         }},
+        {"depth",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           double depth = parser.number(value, key);
+           if (depth < 0 || depth > 64 || depth != static_cast<int>(depth)) parser.fail(value, "depth must be 0-64");
+           check.depth = static_cast<int>(depth);
+         }},
+        {"argv",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.argv = parser.list(value, key);
+           if (check.argv.empty() || check.argv[0].empty()) parser.fail(value, "argv needs a program");
+         }},
+        {"default", [](const Parser& parser, const std::string& key, const YAML::Node& value,
+                       Check& check) { check.default_value = parser.text(value, key); }},
+        {"version_at_least", text_field<&Check::version_at_least>},
+        {"version_before", text_field<&Check::version_before>},
+        {"exit_code", [](const Parser& parser, const std::string& key, const YAML::Node& value,
+                         Check& check) { check.exit_code = static_cast<int>(parser.number(value, key)); }},
     };
-    const std::string& kind = check.kind;
-    if (kind == "file_exists" || kind == "permissions" || kind == "file_content" || kind == "file_hash" ||
-        kind == "find" || kind == "mount") {
-      need(!check.path.empty(), "path");
-    }
-    if (kind == "config") {
-      need(!check.format.empty(), "format");
-      need(!check.key.empty(), "key");
-      if (check.format != "sysctl" && check.format != "sshd") need(!check.path.empty(), "path");
-    }
-    if (kind == "sysctl") need(!check.key.empty(), "key");
-    if (kind == "package" || kind == "kernel_module") need(!check.name.empty(), "name");
-    if (kind == "package")
-      need(check.installed || !check.version_at_least.empty() || !check.version_before.empty(),
-           "installed, version_at_least or version_before");
-    if (kind == "service") need(!check.name.empty(), "unit");
-    if (kind == "accounts") need(!check.rule.empty(), "rule");
-    if (kind == "command") need(!check.argv.empty(), "argv");
-    if (kind == "permissions")
-      need(!check.owner.empty() || !check.group.empty() || check.max_mode, "owner, group or max_mode");
-    if (kind == "file_content") need(check.line_matches || check.no_line_matches, "line_matches or no_line_matches");
-    if (kind == "file_hash") need(check.expect.equals || !check.expect.one_of.empty(), "equals or one_of");
-    if (kind == "service") need(check.enabled || check.active, "enabled or active");
-    if (kind == "kernel_module") need(check.loaded || check.disabled, "loaded or disabled");
-    if (kind == "accounts") {
-      static const std::set<std::string> kRules = {"no_empty_passwords",
-                                                   "only_root_has_uid_0",
-                                                   "unique_uids",
-                                                   "unique_user_names",
-                                                   "unique_gids",
-                                                   "unique_group_names",
-                                                   "no_legacy_plus_entries",
-                                                   "password_max_days",
-                                                   "password_min_days",
-                                                   "password_warn_days",
-                                                   "shadow_hashed_passwords"};
-      if (kRules.count(check.rule) == 0) fail(node, "unknown accounts rule '" + check.rule + "'");
-    }
-    if (kind == "config" && check.format == "sshd" && check.path.empty()) {
-      // the default file is read; nothing more to require
+    return parsers;
+  }
+
+  template <std::string Check::*member>
+  static void text_field(const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+    check.*member = parser.text(value, key);
+  }
+
+  // A name that must not be empty.
+  template <std::string Check::*member>
+  static void word_field(const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+    std::string word = parser.text(value, key);
+    if (word.empty()) parser.fail(value, key + " is empty");
+    check.*member = word;
+  }
+
+  template <std::optional<bool> Check::*member>
+  static void switch_field(const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+    check.*member = parser.boolean(value, key);
+  }
+
+  std::string one_word_of(const YAML::Node& node, const std::string& what, const std::set<std::string>& words,
+                          const std::string& otherwise) const {
+    std::string word = text(node, what);
+    if (words.count(word) == 0) fail(node, otherwise);
+    return word;
+  }
+
+  void sshd_match(const YAML::Node& node, SshdContext& match) const {
+    static const std::map<std::string, std::string SshdContext::*> kCriteria = {
+        {"user", &SshdContext::user},
+        {"group", &SshdContext::group},
+        {"host", &SshdContext::host},
+        {"address", &SshdContext::address},
+        {"local_port", &SshdContext::local_port}};
+    if (!node.IsMap()) fail(node, "match takes user, group, host, address, local_port");
+    for (const auto& criterion : node) {
+      std::string name = text(criterion.first, "a match criterion");
+      std::string wanted = text(criterion.second, name);
+      auto found = kCriteria.find(name);
+      if (found == kCriteria.end()) fail(criterion.first, "unknown match criterion '" + name + "'");
+      match.*(found->second) = wanted;
     }
   }
 
@@ -279,9 +255,6 @@ class Parser {
     }
     out.op = Condition::Op::kCheck;
     out.check = check(key, body);
-    if (out.check.kind == "config" && out.check.path.empty() && out.check.format == "sshd") {
-      out.check.path = "/etc/ssh/sshd_config";
-    }
     return out;
   }
 

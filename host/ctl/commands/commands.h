@@ -1,0 +1,63 @@
+// vigilctl's commands: one table names them; each row adds its options (and
+// its own subcommands) to its CLI11 subcommand and returns how it runs with
+// them, so the help text and the list in errors come from the same rows.
+// Exit codes: kOk, kRuntimeError (the message names what was wrong), kUsageError.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/paths.h"
+#include "store/state_store.h"
+
+namespace vigil::ctl {
+
+constexpr int kOk = 0;
+constexpr int kRuntimeError = 1;
+constexpr int kUsageError = 2;
+
+// Runs a parsed command; returns its exit code.
+using Runner = std::function<int(const Paths& paths)>;
+
+struct Command {
+  std::string_view name;
+  std::string_view help;
+  // Adds the command's options to `command`, bound to the returned runner.
+  Runner (*define)(CLI::App& command);
+};
+
+const std::vector<Command>& commands();
+// "plugins, status, …" in table order, for errors that list them.
+std::string command_names();
+
+// The definitions, one file each.
+Runner define_plugins(CLI::App& command);
+Runner define_status(CLI::App& command);
+Runner define_results(CLI::App& command);
+Runner define_manifest(CLI::App& command);
+Runner define_demand(CLI::App& command);
+Runner define_keys(CLI::App& command);
+Runner define_stop(CLI::App& command);
+Runner define_checkin(CLI::App& command);
+Runner define_provision(CLI::App& command);
+Runner define_proxy(CLI::App& command);
+Runner define_encrypt_string(CLI::App& command);
+
+// What the commands share.
+// Prints "vigilctl: message" on stderr; returns kRuntimeError.
+int fail(const std::string& message);
+// Sends a request; prints the daemon's error and returns nullopt on failure.
+std::optional<nlohmann::json> request(const Paths& paths, const nlohmann::json& body);
+// Opens the state store for offline reads, saying so on stderr; nullptr
+// (the reason printed) when there is none.
+std::unique_ptr<StateStore> open_offline(const Paths& paths);
+void print_json(const nlohmann::json& value);
+
+}  // namespace vigil::ctl

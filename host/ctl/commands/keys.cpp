@@ -1,0 +1,91 @@
+// vigilctl keys list|get|set: the key hive. It lives in the state store:
+// vigilctl reads and writes it directly, whether or not vigild runs; a
+// running vigild notices writes at once.
+#include <algorithm>
+#include <iostream>
+#include <set>
+
+#include "ctl/commands/commands.h"
+
+namespace vigil::ctl {
+
+namespace {
+
+struct KeysOptions {
+  std::string path, name, value;
+  CLI::App* list = nullptr;
+  CLI::App* get = nullptr;
+};
+
+// A value `keys set` may write; prints why not otherwise.
+bool valid_setting(const KeysOptions& options) {
+  static const std::set<std::string> kNames = {"CpuLimit", "ScanOnDemand", "ScanOnStartup"};
+  if (options.path.rfind(std::string(kHiveRoot) + "/", 0) != 0 || kNames.count(options.name) == 0) {
+    std::cerr << "vigilctl: keys set: expected ScanOnDemand/<KeyName> and one of CpuLimit, ScanOnDemand, "
+                 "ScanOnStartup\n";
+    return false;
+  }
+  const std::string& value = options.value;
+  bool digits = !value.empty() && value.size() <= 3 &&
+                std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) {
+    std::cerr << "vigilctl: keys set: " << options.name << " takes a decimal number, got '" << value << "'\n";
+    return false;
+  }
+  return true;
+}
+
+int list_values(StateStore& store) {
+  auto values = store.hive_list(kHiveRoot);
+  if (!values.ok()) return fail(values.error());
+  for (const auto& entry : values.value()) std::cout << entry.path << "/" << entry.name << " = " << entry.value << "\n";
+  return kOk;
+}
+
+int get_value(StateStore& store, const KeysOptions& options) {
+  auto found = store.hive_get(options.path, options.name);
+  if (!found.ok()) return fail(found.error());
+  if (!found.value()) return fail("no value " + options.path + "/" + options.name);
+  std::cout << *found.value() << "\n";
+  return kOk;
+}
+
+int set_value(StateStore& store, const KeysOptions& options) {
+  if (auto existing = store.hive_get(options.path, "ScanOnDemand"); !existing.ok() || !existing.value()) {
+    return fail("no key " + options.path +
+                " (keys are created when their module is activated; see vigilctl keys list)");
+  }
+  Status written = store.hive_set(options.path, options.name, options.value);
+  if (!written.ok()) return fail(written.error());
+  std::cout << options.path << "/" << options.name << " = " << options.value << "\n";
+  return kOk;
+}
+
+int run_keys(const Paths& paths, const KeysOptions& options) {
+  bool setting = !options.list->parsed() && !options.get->parsed();
+  if (setting && !valid_setting(options)) return kUsageError;
+  if (!std::filesystem::exists(paths.state_db())) return fail("no state store at " + paths.state_db().string());
+  auto store = StateStore::open(paths.state_db());
+  if (!store.ok()) return fail(store.error());
+  if (options.list->parsed()) return list_values(*store.value());
+  if (options.get->parsed()) return get_value(*store.value(), options);
+  return set_value(*store.value(), options);
+}
+
+}  // namespace
+
+Runner define_keys(CLI::App& command) {
+  command.require_subcommand(1);
+  auto options = std::make_shared<KeysOptions>();
+  options->list = command.add_subcommand("list", "List every value of the hive");
+  options->get = command.add_subcommand("get", "Print one value");
+  options->get->add_option("path", options->path, "Key path, e.g. ScanOnDemand/Inventory")->required();
+  options->get->add_option("name", options->name, "Value name: CpuLimit, ScanOnDemand, ScanOnStartup")->required();
+  auto* set = command.add_subcommand("set", "Write one value (the agent reacts at once)");
+  set->add_option("path", options->path, "Key path, e.g. ScanOnDemand/Inventory")->required();
+  set->add_option("name", options->name, "Value name: CpuLimit, ScanOnDemand, ScanOnStartup")->required();
+  set->add_option("value", options->value, "Value")->required();
+  return [options](const Paths& paths) { return run_keys(paths, *options); };
+}
+
+}  // namespace vigil::ctl

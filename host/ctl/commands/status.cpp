@@ -1,0 +1,37 @@
+// vigilctl status: the daemon, the agent id and the modules' states; the
+// agent id from the state store when vigild is down.
+#include <iostream>
+
+#include "control/control_client.h"
+#include "control/reports.h"
+#include "ctl/commands/commands.h"
+#include "ctl/output.h"
+
+namespace vigil::ctl {
+
+using nlohmann::json;
+
+Runner define_status(CLI::App& command) {
+  auto as_json = std::make_shared<bool>(false);
+  command.add_flag("--json", *as_json, "Print JSON");
+  return [as_json](const Paths& paths) {
+    json report;
+    if (daemon_running(paths.control_socket())) {
+      auto response = request(paths, {{"command", "status"}});
+      if (!response) return kRuntimeError;
+      report = std::move(*response);
+      report.erase("ok");
+    } else {
+      auto store = open_offline(paths);
+      report = {{"daemon", {{"running", false}}}, {"agent_id", store ? agent_id(*store) : ""}};
+    }
+    if (*as_json) {
+      print_json(report);
+    } else {
+      print_status(std::cout, report);
+    }
+    return kOk;
+  };
+}
+
+}  // namespace vigil::ctl

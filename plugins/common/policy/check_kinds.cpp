@@ -1,0 +1,209 @@
+// The table of check kinds and what each requires of a parsed check.
+#include "check_kinds.h"
+
+#include <algorithm>
+#include <set>
+
+namespace vigil::policy {
+namespace {
+
+std::string needs(const Check& check, const char* field) {
+  return "a " + check.kind + " check needs '" + field + "'";
+}
+
+std::string needs_path(Check& check) {
+  return check.path.empty() ? needs(check, "path") : "";
+}
+
+std::string complete_permissions(Check& check) {
+  if (check.path.empty()) return needs(check, "path");
+  if (check.owner.empty() && check.group.empty() && !check.max_mode) return needs(check, "owner, group or max_mode");
+  return "";
+}
+
+std::string complete_file_content(Check& check) {
+  if (check.path.empty()) return needs(check, "path");
+  if (!check.line_matches && !check.no_line_matches) return needs(check, "line_matches or no_line_matches");
+  return "";
+}
+
+std::string complete_config(Check& check) {
+  if (check.format.empty()) return needs(check, "format");
+  if (check.key.empty()) return needs(check, "key");
+  // sysctl reads its directories, sshd its one default file.
+  if (check.format == "sshd" && check.path.empty()) check.path = "/etc/ssh/sshd_config";
+  if (check.format != "sysctl" && check.path.empty()) return needs(check, "path");
+  return "";
+}
+
+std::string complete_sysctl(Check& check) {
+  return check.key.empty() ? needs(check, "key") : "";
+}
+
+std::string complete_package(Check& check) {
+  if (check.name.empty()) return needs(check, "name");
+  if (!check.installed && check.version_at_least.empty() && check.version_before.empty())
+    return needs(check, "installed, version_at_least or version_before");
+  return "";
+}
+
+std::string complete_service(Check& check) {
+  if (check.name.empty()) return needs(check, "unit");  // the unit is kept as the check's name
+  if (!check.enabled && !check.active) return needs(check, "enabled or active");
+  return "";
+}
+
+std::string complete_accounts(Check& check) {
+  static const std::set<std::string> kRules = {"no_empty_passwords",
+                                               "only_root_has_uid_0",
+                                               "unique_uids",
+                                               "unique_user_names",
+                                               "unique_gids",
+                                               "unique_group_names",
+                                               "no_legacy_plus_entries",
+                                               "password_max_days",
+                                               "password_min_days",
+                                               "password_warn_days",
+                                               "shadow_hashed_passwords"};
+  if (check.rule.empty()) return needs(check, "rule");
+  if (kRules.count(check.rule) == 0) return "unknown accounts rule '" + check.rule + "'";
+  return "";
+}
+
+std::string complete_kernel_module(Check& check) {
+  if (check.name.empty()) return needs(check, "name");
+  if (!check.loaded && !check.disabled) return needs(check, "loaded or disabled");
+  return "";
+}
+
+std::string complete_file_hash(Check& check) {
+  if (check.path.empty()) return needs(check, "path");
+  if (!check.expect.equals && check.expect.one_of.empty()) return needs(check, "equals or one_of");
+  return "";
+}
+
+std::string complete_command(Check& check) {
+  return check.argv.empty() ? needs(check, "argv") : "";
+}
+
+}  // namespace
+
+// One row per kind; a table, so longer than a function should be.
+const std::vector<CheckKind>& check_kinds() {
+  static const std::vector<CheckKind> kinds = {
+      {"file_exists",
+       {"path", "type", "exists"},
+       false,
+       needs_path,
+       evaluators::file_exists,
+       R"(`path`, `type: file\|directory\|any`, `exists` (default true))",
+       R"(the path exists (or not) with that type)"},
+      {"permissions",
+       {"path", "owner", "group", "max_mode"},
+       false,
+       complete_permissions,
+       evaluators::permissions,
+       R"(`path`, `owner`, `group`, `max_mode: '0640'`)",
+       R"(owner and group names match (from the root's passwd/group) and no permission bit beyond `max_mode` is set)"},
+      {"file_content",
+       {"path", "line_matches", "no_line_matches"},
+       false,
+       complete_file_content,
+       evaluators::file_content,
+       R"(`path`, `line_matches`, `no_line_matches`)",
+       R"(some line matches / no line matches (a missing file has no lines))"},
+      {"config",
+       {"path", "format", "key", "match", "default"},
+       true,
+       complete_config,
+       evaluators::config,
+       R"(`format`, `key`, `path`, `match`, `default` + expectation)",
+       R"(the effective value meets the expectation (formats below))"},
+      {"sysctl",
+       {"key"},
+       true,
+       complete_sysctl,
+       evaluators::sysctl,
+       R"(`key` + expectation)",
+       R"(the running kernel's value (`/proc/sys`) meets it; a key the kernel lacks is "not set")"},
+      {"package",
+       {"name", "manager", "installed", "version_at_least", "version_before"},
+       false,
+       complete_package,
+       evaluators::package,
+       R"(`name`, `manager: dpkg\|rpm\|any`, `installed`, `version_at_least`, `version_before`)",
+       R"(installed state and version (dpkg or RPM ordering))"},
+      {"service",
+       {"unit", "enabled", "active"},
+       false,
+       complete_service,
+       evaluators::service,
+       R"(`unit`, `enabled`, `active`)",
+       R"(enabled: a `*.wants`/`*.requires` link exists and the unit is not masked; active: systemd runs it now)"},
+      {"mount",
+       {"path", "mounted", "options"},
+       false,
+       needs_path,
+       evaluators::mount,
+       R"(`path`, `mounted`, `options: [nodev, …]`)",
+       R"(the path is a mount point (the visible one) with those options)"},
+      {"accounts",
+       {"rule"},
+       true,
+       complete_accounts,
+       evaluators::accounts,
+       R"(`rule` (+ expectation for the password rules))",
+       R"(`no_empty_passwords`, `only_root_has_uid_0`, `unique_uids`, `unique_user_names`, `unique_gids`, )"
+       R"(`unique_group_names`, `shadow_hashed_passwords`, `no_legacy_plus_entries`, `password_max_days` / )"
+       R"(`password_min_days` / `password_warn_days` (per account with a password))"},
+      {"kernel_module",
+       {"name", "loaded", "disabled"},
+       false,
+       complete_kernel_module,
+       evaluators::kernel_module,
+       R"(`name`, `loaded`, `disabled`)",
+       R"(loaded per `/proc/modules`; disabled by `blacklist` or `install NAME /bin/false` in modprobe.d)"},
+      {"file_hash",
+       {"path", "algorithm"},
+       true,
+       complete_file_hash,
+       evaluators::file_hash,
+       R"(`path`, `algorithm: sha256\|sha512\|sha1\|md5`, `equals` / `one_of`)",
+       R"(the file's digest (hex, any case))"},
+      {"find",
+       {"path", "depth", "name", "type", "world_writable", "suid", "no_owner"},
+       true,
+       needs_path,
+       evaluators::find,
+       R"(`path`, `depth`, `name` (glob), `type`, `world_writable`, `suid`, `no_owner` + expectation on the count)",
+       R"(by default nothing may match (`at_most: 0`); symlinks are not followed, unreadable directories are )"
+       R"(counted and skipped)"},
+      {"command",
+       {"argv", "exit_code"},
+       true,
+       complete_command,
+       evaluators::command,
+       R"(`argv: [...]`, `exit_code` + expectation on the trimmed output)",
+       R"(the command's exit code and output)"},
+  };
+  return kinds;
+}
+
+const CheckKind* find_check_kind(std::string_view name) {
+  const auto& kinds = check_kinds();
+  auto found = std::find_if(kinds.begin(), kinds.end(), [&](const CheckKind& kind) { return kind.name == name; });
+  return found == kinds.end() ? nullptr : &*found;
+}
+
+std::string check_kind_names() {
+  std::string names;
+  for (const CheckKind& kind : check_kinds()) names += (names.empty() ? "" : ", ") + std::string(kind.name);
+  return names;
+}
+
+std::string check_kind_doc_row(const CheckKind& kind) {
+  return "| `" + std::string(kind.name) + "` | " + std::string(kind.fields_doc) + " | " +
+         std::string(kind.passes_when) + " |";
+}
+
+}  // namespace vigil::policy

@@ -1,0 +1,83 @@
+// admin profile-set, manifest-set, package-set: what agents are given.
+#include <iostream>
+#include <memory>
+
+#include "admin.h"
+#include "service.h"
+#include "vigil/crypto/digest.h"
+
+namespace vigil::platform::admin {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Runner define_profile_set(CLI::App& command) {
+  struct Options {
+    std::string name, file, key_id;
+  };
+  auto options = std::make_shared<Options>();
+  command.add_option("--name", options->name)->required();
+  command
+      .add_option("--file", options->file,
+                  "JSON: checkin_interval, scan_interval, cpu_limit, blackout_windows, log_level, auto_upgrade")
+      ->required()
+      ->check(CLI::ExistingFile);
+  command.add_option("--key", options->key_id, "also make it the profile of this activation key");
+  return [options](const fs::path& data) {
+    PlatformStore store = open_store(data);
+    json body;
+    try {
+      body = json::parse(read_file(options->file));
+      profile_message(options->name, body);  // validates
+    } catch (const std::exception& error) {
+      throw std::runtime_error("profile " + options->file + ": " + error.what());
+    }
+    sqlite::Transaction transaction(store.db());
+    store.put_profile(options->name, body);
+    if (!options->key_id.empty()) {
+      ActivationKey key = require_key(store, options->key_id);
+      key.profile = options->name;
+      store.put_key(key);
+    }
+    transaction.commit();
+    std::cout << "profile " << options->name << " saved\n";
+  };
+}
+
+Runner define_manifest_set(CLI::App& command) {
+  struct Options {
+    std::string module, type, file, version;
+  };
+  auto options = std::make_shared<Options>();
+  command.add_option("--module", options->module)->required();
+  command.add_option("--type", options->type, "manifest type (default: the module name)");
+  command.add_option("--file", options->file)->required()->check(CLI::ExistingFile);
+  command.add_option("--version", options->version, "default: a digest of the content");
+  return [options](const fs::path& data) {
+    PlatformStore store = open_store(data);
+    std::string body = read_file(options->file);
+    std::string type = options->type.empty() ? options->module : options->type;
+    std::string version = options->version.empty() ? crypto::sha256_hex(body).substr(0, 12) : options->version;
+    store.put_manifest({options->module, type, version, body});
+    std::cout << json{{"module", options->module}, {"manifest_type", type}, {"version", version}}.dump() << "\n";
+  };
+}
+
+Runner define_package_set(CLI::App& command) {
+  struct Options {
+    std::string module, file, version, signature;
+  };
+  auto options = std::make_shared<Options>();
+  command.add_option("--module", options->module)->required();
+  command.add_option("--file", options->file)->required()->check(CLI::ExistingFile);
+  command.add_option("--version", options->version)->required();
+  command.add_option("--signature", options->signature, "detached signature file")->check(CLI::ExistingFile);
+  return [options](const fs::path& data) {
+    PlatformStore store = open_store(data);
+    std::string signature = options->signature.empty() ? std::string() : read_file(options->signature);
+    store.put_package(options->module, options->version, read_file(options->file), signature);
+    std::cout << "package " << options->module << " " << options->version << " saved\n";
+  };
+}
+
+}  // namespace vigil::platform::admin
