@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   vigil::Paths paths = vigil::Paths::resolve(root);
   if (vigil::Status access = vigil::require_agent_access(paths); !access.ok()) {
     std::cerr << "vigilctl: " << access.error() << "\n";
-    return kRuntimeError;
+    return vigil::ctl::kRuntimeError;
   }
   if (std::string override_note = vigil::configure_unsafe_file_override(paths); !override_note.empty()) {
     std::cerr << "vigilctl: " << override_note << "\n";

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "base/paths.h"
-#include "link/https_client.h"
+#include "https/https_client.h"
 #include "link/identity.h"
 #include "log/log_manager.h"
 #include "outbox/upload_target.h"

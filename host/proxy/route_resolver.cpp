@@ -12,7 +12,7 @@
 #include <random>
 #include <sstream>
 
-#include "link/http_get.h"
+#include "https/http_get.h"
 #include "proxy/pac.h"
 #include "proxy/secret_box.h"
 #include "vigil/crypto/digest.h"

@@ -21,7 +21,7 @@
 #include <string>
 
 #include "base/paths.h"
-#include "link/route.h"
+#include "https/route.h"
 #include "proxy/proxy_settings.h"
 #include "vigil/net/wire.h"
 #include "vigil/result/result.h"

@@ -16,7 +16,7 @@
 #include <sstream>
 #include <thread>
 
-#include "link/https_client.h"
+#include "https/https_client.h"
 #include "platform_process.h"
 #include "store/state_store.h"
 #include "test_support.h"

@@ -15,7 +15,7 @@
 #include <chrono>
 #include <map>
 
-#include "link/https_client.h"
+#include "https/https_client.h"
 #include "platform_process.h"
 #include "proxy/route_resolver.h"
 #include "proxy_servers.h"

@@ -11,7 +11,7 @@
 #include <boost/beast/http.hpp>
 
 #include "daemon_fixture.h"
-#include "link/https_client.h"
+#include "https/https_client.h"
 #include "platform_process.h"
 #include "vigil/agent/v1/agent.pb.h"
 #include "vigil/net/tls.h"

@@ -10,7 +10,7 @@
 #include <map>
 
 #include "daemon_fixture.h"
-#include "link/https_client.h"
+#include "https/https_client.h"
 #include "platform_process.h"
 #include "proxy/route_resolver.h"
 #include "proxy/secret_box.h"

@@ -1,4 +1,4 @@
-#include "link/http_get.h"
+#include "https/http_get.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,4 +1,4 @@
-#include "link/route.h"
+#include "https/route.h"
 
 #include "vigil/net/wire.h"
 

@@ -1,4 +1,4 @@
-#include "link/https_client.h"
+#include "https/https_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -19,8 +19,8 @@
 #include <string>
 #include <string_view>
 
-#include "link/route.h"
-#include "link/transport.h"
+#include "https/route.h"
+#include "https/transport.h"
 #include "vigil/net/wire.h"
 #include "vigil/result/result.h"
 
