@@ -24,7 +24,7 @@
 #include "agent/supervisor.h"
 #include "base/file_safety.h"
 #include "budget/cgroup_support.h"
-#include "control/reports.h"
+#include "control_socket/reports.h"
 #include "link/platform_upload_target.h"
 #include "plugin/plugin_call_marker.h"
 #include "version.h"

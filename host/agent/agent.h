@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "base/paths.h"
-#include "control/control_server.h"
+#include "control_socket/control_server.h"
 #include "link/platform_link.h"
 #include "log/log_manager.h"
 #include "plugin/registry.h"

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "control/control_protocol.h"
+#include "control_socket/control_protocol.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto request = vigil::parse_control_request({reinterpret_cast<const char*>(data), size});

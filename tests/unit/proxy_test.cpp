@@ -7,7 +7,7 @@
 #include <chrono>
 #include <fstream>
 
-#include "ctl/proxy_command.h"
+#include "vigilctl/proxy_command.h"
 #include "proxy/pac.h"
 #include "proxy/proxy_settings.h"
 #include "proxy/proxy_url.h"

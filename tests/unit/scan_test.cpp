@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "control/reports.h"
+#include "control_socket/reports.h"
 #include "delta/payload_json.h"
 #include "plugin_fixture.h"
 #include "sched/scan_runner.h"

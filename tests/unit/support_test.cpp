@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "base/paths.h"
-#include "control/control_protocol.h"
-#include "control/control_server.h"
+#include "control_socket/control_protocol.h"
+#include "control_socket/control_server.h"
 #include "log/log_manager.h"
 #include "exec/command_runner.h"
 #include "test_support.h"

@@ -3,8 +3,8 @@
 #include <iostream>
 #include <thread>
 
-#include "control/control_client.h"
-#include "ctl/commands/commands.h"
+#include "control_socket/control_client.h"
+#include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
 

@@ -1,5 +1,5 @@
 // Text tables for vigilctl: aligned columns, one block per result table.
-#include "ctl/output.h"
+#include "vigilctl/output.h"
 
 #include <algorithm>
 #include <ctime>

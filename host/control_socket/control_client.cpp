@@ -1,5 +1,5 @@
 // Blocking control-socket client.
-#include "control/control_client.h"
+#include "control_socket/control_client.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

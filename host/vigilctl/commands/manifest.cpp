@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "base/file_safety.h"
-#include "ctl/commands/commands.h"
+#include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
 

@@ -13,9 +13,9 @@
 
 #include "base/file_safety.h"
 #include "base/paths.h"
-#include "ctl/agent_access.h"
-#include "ctl/commands/commands.h"
-#include "ctl/proxy_command.h"
+#include "vigilctl/agent_access.h"
+#include "vigilctl/commands/commands.h"
+#include "vigilctl/proxy_command.h"
 #include "version.h"
 
 namespace {

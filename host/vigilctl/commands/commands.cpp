@@ -1,9 +1,9 @@
 // The table of vigilctl's commands and what they share.
-#include "ctl/commands/commands.h"
+#include "vigilctl/commands/commands.h"
 
 #include <iostream>
 
-#include "control/control_client.h"
+#include "control_socket/control_client.h"
 
 namespace vigil::ctl {
 

@@ -1,7 +1,7 @@
 // vigilctl proxy and encrypt-string: the proxy settings and the tokens that
 // hide credentials in them (the work is in ctl/proxy_command.cpp).
-#include "ctl/commands/commands.h"
-#include "ctl/proxy_command.h"
+#include "vigilctl/commands/commands.h"
+#include "vigilctl/proxy_command.h"
 
 namespace vigil::ctl {
 

@@ -1,7 +1,7 @@
 // vigilctl checkin: a check-in now rather than at the next interval.
 #include <iostream>
 
-#include "ctl/commands/commands.h"
+#include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
 

@@ -1,5 +1,5 @@
 // vigilctl's up-front access check (see agent_access.h).
-#include "ctl/agent_access.h"
+#include "vigilctl/agent_access.h"
 
 #include <unistd.h>
 

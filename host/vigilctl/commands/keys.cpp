@@ -5,7 +5,7 @@
 #include <iostream>
 #include <set>
 
-#include "ctl/commands/commands.h"
+#include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
 

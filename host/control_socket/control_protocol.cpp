@@ -1,5 +1,5 @@
 // Control request parsing and validation.
-#include "control/control_protocol.h"
+#include "control_socket/control_protocol.h"
 
 namespace vigil {
 

@@ -2,10 +2,10 @@
 // vigild or, when it is down, from the state store.
 #include <iostream>
 
-#include "control/control_client.h"
-#include "control/reports.h"
-#include "ctl/commands/commands.h"
-#include "ctl/output.h"
+#include "control_socket/control_client.h"
+#include "control_socket/reports.h"
+#include "vigilctl/commands/commands.h"
+#include "vigilctl/output.h"
 
 namespace vigil::ctl {
 

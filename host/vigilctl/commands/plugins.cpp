@@ -3,9 +3,9 @@
 #include <iostream>
 #include <thread>
 
-#include "control/control_client.h"
-#include "ctl/commands/commands.h"
-#include "ctl/output.h"
+#include "control_socket/control_client.h"
+#include "vigilctl/commands/commands.h"
+#include "vigilctl/output.h"
 
 namespace vigil::ctl {
 

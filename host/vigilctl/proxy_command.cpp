@@ -1,10 +1,10 @@
-#include "ctl/proxy_command.h"
+#include "vigilctl/proxy_command.h"
 
 #include <cctype>
 #include <iostream>
 #include <map>
 
-#include "control/control_client.h"
+#include "control_socket/control_client.h"
 #include "proxy/proxy_settings.h"
 #include "proxy/proxy_url.h"
 #include "proxy/secret_box.h"

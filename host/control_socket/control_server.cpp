@@ -1,8 +1,8 @@
 // Control socket server: accept, check the peer, then a read-line -> handle ->
 // write-line loop per connection.
-#include "control/control_server.h"
+#include "control_socket/control_server.h"
 
-#include "control/control_protocol.h"
+#include "control_socket/control_protocol.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>

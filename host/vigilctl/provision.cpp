@@ -1,4 +1,4 @@
-#include "ctl/provision.h"
+#include "vigilctl/provision.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,7 @@
 #include <optional>
 #include <thread>
 
-#include "control/control_client.h"
+#include "control_socket/control_client.h"
 #include "link/identity.h"
 #include "link/platform_link.h"
 #include "store/state_store.h"

@@ -2,10 +2,10 @@
 // agent id from the state store when vigild is down.
 #include <iostream>
 
-#include "control/control_client.h"
-#include "control/reports.h"
-#include "ctl/commands/commands.h"
-#include "ctl/output.h"
+#include "control_socket/control_client.h"
+#include "control_socket/reports.h"
+#include "vigilctl/commands/commands.h"
+#include "vigilctl/output.h"
 
 namespace vigil::ctl {
 

@@ -1,5 +1,5 @@
 // Store-backed reports for vigilctl.
-#include "control/reports.h"
+#include "control_socket/reports.h"
 
 #include <algorithm>
 

@@ -2,8 +2,8 @@
 // (the work is in ctl/provision.cpp).
 #include <iostream>
 
-#include "ctl/commands/commands.h"
-#include "ctl/provision.h"
+#include "vigilctl/commands/commands.h"
+#include "vigilctl/provision.h"
 
 namespace vigil::ctl {
 
