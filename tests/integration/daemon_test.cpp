@@ -186,26 +186,28 @@ TEST_F(Daemon, StopCommand_StopsTheDaemon) {
 }
 
 TEST_F(Daemon, OtherUsers_AreRefusedByPeerCredentials) {
-  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run vigilctl as another user (nobody)";
-  // Open every door so only the peer-credential check stands in the way.
-  auto ctl = root() / "vigilctl";
-  std::filesystem::copy_file(VIGILCTL_PATH, ctl);
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another user (nobody)";
+  // Open every door to the socket so only the peer-credential check stands in the way.
   for (const auto& path : {root(), root() / "run", root() / "run/vigil"}) {
     std::filesystem::permissions(path, std::filesystem::perms::all & ~std::filesystem::perms::others_write &
                                            ~std::filesystem::perms::group_write);
   }
   std::filesystem::permissions(root() / "run/vigil/vigild.sock", std::filesystem::perms::all);
-  auto refused =
-      test::run({"/usr/sbin/runuser", "-u", "nobody", "--", ctl.string(), "--root", root().string(), "plugins"});
-  EXPECT_EQ(refused.exit_code, 1);
-  EXPECT_NE(refused.err.find("permission denied: only root or the agent's user"), std::string::npos) << refused.err;
-  // With the socket closed to others again, the client names the cause.
-  std::filesystem::permissions(root() / "run/vigil/vigild.sock",
-                               std::filesystem::perms::owner_all | std::filesystem::perms::group_all);
+  auto refused = test::run({"/usr/sbin/runuser", "-u", "nobody", "--", "/usr/bin/python3", "-c",
+                            // The refusal comes at once, before any request is read.
+                            "import socket,sys\n"
+                            "s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(4096).decode())",
+                            (root() / "run/vigil/vigild.sock").string()});
+  EXPECT_EQ(refused.exit_code, 0) << refused.err;
+  EXPECT_NE(refused.out.find("permission denied: only root or the agent's user"), std::string::npos)
+      << refused.out << refused.err;
+  // vigilctl itself says what it needs before trying anything.
+  auto ctl = root() / "vigilctl";
+  std::filesystem::copy_file(VIGILCTL_PATH, ctl);
   auto denied =
       test::run({"/usr/sbin/runuser", "-u", "nobody", "--", ctl.string(), "--root", root().string(), "status"});
   EXPECT_EQ(denied.exit_code, 1);
-  EXPECT_NE(denied.err.find("permission denied on the control socket"), std::string::npos) << denied.err;
+  EXPECT_NE(denied.err.find("vigilctl needs root (or the agent's user)"), std::string::npos) << denied.err;
 }
 
 TEST(DaemonStart, VersionAndHelp) {
