@@ -193,6 +193,17 @@ std::vector<std::string> LoadedPlugin::manifest_types() const {
   return types;
 }
 
+bool LoadedPlugin::handles(std::string_view manifest_type) const {
+  return context_->handlers.find(manifest_type) != context_->handlers.end();
+}
+
+vigil_status LoadedPlugin::run_handler(vigil_scan& scan, std::string_view manifest_type, std::string_view body) const {
+  auto handler = context_->handlers.find(manifest_type);
+  if (handler == context_->handlers.end()) return VIGIL_E_UNSUPPORTED;
+  return handler->second.callback(handler->second.user, &scan, vigil_str{manifest_type.data(), manifest_type.size()},
+                                  vigil_str{body.data(), body.size()});
+}
+
 bool LoadedPlugin::begin_scan() {
   std::lock_guard lock(scan_mutex_);
   if (context_->cancel_scans) return false;

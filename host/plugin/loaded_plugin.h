@@ -56,6 +56,10 @@ class LoadedPlugin {
   int32_t kind() const { return kind_; }
   const vigil_plugin_host& context() const { return *context_; }
   std::vector<std::string> manifest_types() const;
+  bool handles(std::string_view manifest_type) const;
+  // Runs the module's handler of `manifest_type` on `scan`: the one place the
+  // host calls a plugin's handler. VIGIL_E_UNSUPPORTED when it has none.
+  vigil_status run_handler(vigil_scan& scan, std::string_view manifest_type, std::string_view body) const;
 
   // Scan bookkeeping: begin_scan fails once cancel_scans() was called.
   bool begin_scan();

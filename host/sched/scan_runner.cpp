@@ -69,7 +69,7 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   const vigil_plugin_host& context = plugin->context();
   std::string types;
   for (const Manifest& manifest : request.manifests) {
-    if (context.handlers.count(manifest.manifest_type) == 0) {
+    if (!plugin->handles(manifest.manifest_type)) {
       outcome.status = VIGIL_E_UNSUPPORTED;
       outcome.error =
           "module '" + context.module + "' has no handler for manifest type '" + manifest.manifest_type + "'";
@@ -117,10 +117,7 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
       context.marker_dir, context.module,
       request.control_id.empty() ? std::string("interval scan") : "scan ControlId " + request.control_id);
   for (const Manifest& manifest : request.manifests) {
-    const auto& handler = context.handlers.find(manifest.manifest_type)->second;
-    outcome.status =
-        handler.callback(handler.user, &scan, vigil_str{manifest.manifest_type.data(), manifest.manifest_type.size()},
-                         vigil_str{manifest.body.data(), manifest.body.size()});
+    outcome.status = plugin->run_handler(scan, manifest.manifest_type, manifest.body);
     if (outcome.status != VIGIL_OK) break;
   }
   outcome.finished_at = unix_now();
