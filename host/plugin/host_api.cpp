@@ -8,9 +8,9 @@
 #include <string_view>
 
 #include "delta/delta_encoder.h"
+#include "exec/command_runner.h"
 #include "log/log_manager.h"
 #include "plugin/plugin_context.h"
-#include "exec/command_runner.h"
 
 namespace vigil {
 namespace {

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "plugin/event_sink.h"
 #include "exec/cpu_throttle.h"
+#include "plugin/event_sink.h"
 #include "store/snapshot_writer.h"
 #include "store/state_store.h"
 

@@ -13,10 +13,10 @@
 
 #include "base/file_safety.h"
 #include "base/paths.h"
+#include "version.h"
 #include "vigilctl/agent_access.h"
 #include "vigilctl/commands/commands.h"
 #include "vigilctl/proxy_command.h"
-#include "version.h"
 
 namespace {
 

@@ -17,9 +17,9 @@
 #include <filesystem>
 
 #include "budget/cgroup_support.h"
+#include "exec/command_runner.h"
 #include "log/log_manager.h"
 #include "plugin/registry.h"
-#include "exec/command_runner.h"
 #include "sched/scan_runner.h"
 #include "test_support.h"
 

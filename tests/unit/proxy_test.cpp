@@ -7,12 +7,12 @@
 #include <chrono>
 #include <fstream>
 
-#include "vigilctl/proxy_command.h"
 #include "proxy/pac.h"
 #include "proxy/proxy_settings.h"
 #include "proxy/proxy_url.h"
 #include "proxy/secret_box.h"
 #include "test_support.h"
+#include "vigilctl/proxy_command.h"
 
 namespace vigil::proxy {
 namespace {

@@ -5,8 +5,8 @@
 #include "base/paths.h"
 #include "control_socket/control_protocol.h"
 #include "control_socket/control_server.h"
-#include "log/log_manager.h"
 #include "exec/command_runner.h"
+#include "log/log_manager.h"
 #include "test_support.h"
 
 namespace vigil {
