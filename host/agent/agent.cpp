@@ -193,6 +193,7 @@ Status Agent::start() {
   });
   started_at_ = unix_now();
   log->info("ready: control socket {}", paths.control_socket().string());
+  report_to_supervisor(std::string(kReadyReport));
   if (options_.ready_fd >= 0) {
     const char ready[] = "READY=1\n";
     [[maybe_unused]] ssize_t written = ::write(options_.ready_fd, ready, sizeof(ready) - 1);

@@ -18,6 +18,7 @@ struct CommandLine {
   int ready_fd = -1;
   bool log_to_stderr = false;
   bool no_supervisor = false;
+  bool migrate_state = false;
 };
 
 inline void add_command_line(CLI::App& app, CommandLine& line) {
@@ -28,6 +29,8 @@ inline void add_command_line(CLI::App& app, CommandLine& line) {
   app.add_flag("--log-stderr", line.log_to_stderr, "Also write the daemon log to stderr");
   app.add_flag("--no-supervisor", line.no_supervisor,
                "Run the agent in this process, without the supervisor that restarts it after a crash");
+  app.add_flag("--migrate-state", line.migrate_state,
+               "Bring the state store to this version's schema and exit (packages do this on upgrade)");
   app.set_version_flag("--version", std::string("vigild ") + kVigilVersion + " (plugin ABI " +
                                         std::to_string(VIGIL_ABI_VERSION_MAJOR) + "." +
                                         std::to_string(VIGIL_ABI_VERSION_MINOR) + ")");

@@ -18,6 +18,7 @@
 #include <optional>
 #include <thread>
 
+#include "agent/service_manager.h"
 #include "base/error_text.h"
 #include "plugin/plugin_call_marker.h"
 
@@ -115,6 +116,8 @@ class WorkerWatcher {
       std::string_view line(pending_.data(), end);
       if (line == kChargedReport) {
         watch_.charged = true;
+      } else if (line == kReadyReport) {
+        tell_service_manager("READY=1\nSTATUS=agent running");
       } else if (line.rfind(kMemoryLimitReport, 0) == 0) {
         auto limit = parse_memory_size(line.substr(kMemoryLimitReport.size()));
         limit_ = limit.ok() ? limit.value() : 0;
@@ -267,7 +270,10 @@ int run_supervisor(const SupervisorOptions& options) {
     g_worker = -1;
     if (watch.charged) uncharged.clear();
     int status = watch.wait_status;
-    if (g_stop_signal != 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) return 0;
+    if (g_stop_signal != 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      tell_service_manager("STOPPING=1");
+      return 0;
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRefusedToStart) return 1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRestartRequested) {
       std::cerr << "vigild: worker stopped to be restarted (see vigild.log); restarting\n";
@@ -293,6 +299,7 @@ int run_supervisor(const SupervisorOptions& options) {
     std::cerr << "vigild: " << how
               << (described.empty() ? " outside any plugin" : " while running module " + join(described, ", "))
               << "; restarting in " << backoff.count() << " ms\n";
+    tell_service_manager("STATUS=restarting the agent process: " + how);
     uncharged.insert(uncharged.end(), modules.begin(), modules.end());
     ::setenv(kPreviousCrashVariable, how.c_str(), 1);
     ::setenv(kCrashedModulesVariable, join(uncharged, ",").c_str(), 1);

@@ -42,6 +42,8 @@ inline constexpr const char* kSupervisorFdVariable = "VIGIL_SUPERVISOR_FD";
 inline constexpr std::string_view kMemoryLimitReport = "memory-limit";
 // "charged": the crash charges of the environment are in the state store.
 inline constexpr std::string_view kChargedReport = "charged";
+// "ready": plugins loaded, control socket up (the supervisor tells systemd).
+inline constexpr std::string_view kReadyReport = "ready";
 
 // The state store's config key bounding the worker's resident memory, and its default.
 inline constexpr const char* kWorkerMemoryLimitKey = "WorkerMemoryLimit";

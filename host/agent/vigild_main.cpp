@@ -19,8 +19,8 @@ int main(int argc, char** argv) {
     if (auto exit = vigil::parse_command_line(app, line, argc, argv)) return *exit;
   }
   std::filesystem::path worker = vigil::worker_executable();
-  if (line.no_supervisor) {
-    // The worker alone is the unsupervised agent: it takes the same command line.
+  if (line.no_supervisor || line.migrate_state) {
+    // The worker alone is the unsupervised agent (and owns the state store): it takes the same command line.
     std::string path = worker.string();
     argv[0] = path.data();
     ::execv(argv[0], argv);

@@ -9,6 +9,7 @@
 
 #include "agent/agent.h"
 #include "agent/command_line.h"
+#include "agent/state_migration.h"
 #include "agent/supervisor.h"
 
 int main(int argc, char** argv) {
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   }
   vigil::AgentOptions options;
   options.paths = vigil::Paths::resolve(line.root);
+  if (line.migrate_state) return vigil::migrate_state(options.paths);
   if (line.plugin_dir) options.plugin_dir = std::filesystem::path(*line.plugin_dir);
   options.log_to_stderr = line.log_to_stderr;
   options.ready_fd = line.ready_fd;

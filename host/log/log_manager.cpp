@@ -4,6 +4,7 @@
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/sinks/systemd_sink.h>
 #include <syslog.h>
 
 #include <vector>
@@ -18,7 +19,8 @@ Result<int> parse_log_level(std::string_view text) {
 Result<LogDestination> parse_log_destination(std::string_view text) {
   if (text == "file") return LogDestination::kFile;
   if (text == "syslog") return LogDestination::kSyslog;
-  return Error{"LogDestType must be 'file' or 'syslog', got '" + std::string(text) + "'"};
+  if (text == "journal") return LogDestination::kJournal;
+  return Error{"LogDestType must be 'file', 'syslog' or 'journal', got '" + std::string(text) + "'"};
 }
 
 spdlog::level::level_enum to_spdlog_level(int log_level) {
@@ -42,6 +44,9 @@ std::shared_ptr<spdlog::logger> LogManager::make_logger(const std::string& name,
   std::vector<spdlog::sink_ptr> sinks;
   if (destination_ == LogDestination::kSyslog) {
     sinks.push_back(std::make_shared<spdlog::sinks::syslog_sink_mt>("vigil-" + name, LOG_PID, LOG_DAEMON, true));
+  } else if (destination_ == LogDestination::kJournal) {
+    // The journal records time, level and process itself: the message alone (journalctl -t vigil-fim).
+    sinks.push_back(std::make_shared<spdlog::sinks::systemd_sink_mt>("vigil-" + name));
   } else {
     sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>((log_dir_ / (name + ".log")).string(),
                                                                            kMaxFileBytes, kMaxFiles));

@@ -1,5 +1,5 @@
 // The agent's logs: vigild.log plus one rotating log per module, or syslog when
-// LogDestType=syslog. Levels follow LogLevel (0 fatal ... 5 trace) and can be
+// LogDestType=syslog or journal. Levels follow LogLevel (0 fatal ... 5 trace) and can be
 // changed at run time. Loggers are not registered globally, so several
 // managers (tests) can coexist.
 #pragma once
@@ -18,9 +18,9 @@
 
 namespace vigil {
 
-enum class LogDestination { kFile, kSyslog };
+enum class LogDestination { kFile, kSyslog, kJournal };
 
-// Parses LogLevel ("0".."5") and LogDestType ("file"/"syslog").
+// Parses LogLevel ("0".."5") and LogDestType ("file", "syslog" or "journal").
 Result<int> parse_log_level(std::string_view text);
 Result<LogDestination> parse_log_destination(std::string_view text);
 spdlog::level::level_enum to_spdlog_level(int log_level);
