@@ -21,6 +21,7 @@
 
 #include "agent/idle_memory.h"
 #include "agent/private_files.h"
+#include "agent/privileges.h"
 #include "agent/supervisor.h"
 #include "base/file_safety.h"
 #include "budget/cgroup_support.h"
@@ -46,6 +47,33 @@ json failure(const std::string& message) {
 
 const char* kind_name(int32_t kind) {
   return kind == VIGIL_MODULE_SCAN ? "scan" : "real-time";
+}
+
+// With User configured and the worker root: hand the files over and become
+// that account, keeping what the loaded modules need (agent/privileges.h).
+Status become_configured_account(const Paths& paths, StateStore& store, const PluginRegistry& registry,
+                                 spdlog::logger& log) {
+  auto setting = [&](const char* key) {
+    auto value = store.config(key);
+    return value.ok() ? value.value() : std::nullopt;
+  };
+  auto account = agent_account(setting(kUserKey), setting(kGroupKey));
+  if (!account.ok()) return Error{account.error()};
+  if (!account.value()) return Status::Ok();
+  if (::geteuid() != 0) {
+    log.warn("{}={} ignored: vigild does not run as root", kUserKey, account.value()->user);
+    return Status::Ok();
+  }
+  std::vector<std::string> modules;
+  for (const auto& plugin : registry.loaded()) modules.push_back(plugin->module());
+  auto priority = setting("ProcessPriority");
+  bool raise_priority = priority && !priority->empty() && priority->front() == '-';
+  auto capabilities = capabilities_needed(modules, raise_priority);
+  if (Status handed = hand_over_files(paths, *account.value()); !handed.ok()) return handed;
+  if (Status dropped = drop_privileges(*account.value(), capabilities); !dropped.ok()) return dropped;
+  log.info("running as {} (uid {}, gid {}) with {}", account.value()->user, account.value()->uid, account.value()->gid,
+           fmt::join(capabilities, ", "));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -74,6 +102,7 @@ Status Agent::start() {
   PrivateFilesReport private_files;
   make_state_private(paths, private_files);
   if (!private_files.problems.empty()) return Error{private_files.problems.front()};
+  trust_agent_account(paths);
 
   // One daemon per root: the lock dies with the process, so it is never stale.
   if (options_.supervisor_fd < 0) {
@@ -153,6 +182,7 @@ Status Agent::start() {
     return Error{"this agent was uninstalled by its platform (" + *uninstalled.value() +
                  "); run vigilctl provision to provision it again"};
   }
+  if (Status became = become_configured_account(paths, *store_, *registry_, *log); !became.ok()) return became;
   // Deltas go to the platform once one is configured, to a local directory until then.
   link_ = std::make_unique<PlatformLink>(paths, *store_, *logs_, *this);
   auto upload_dir = store_->config("UploadDirectory");

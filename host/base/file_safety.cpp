@@ -17,6 +17,7 @@ namespace vigil {
 namespace {
 
 std::atomic<bool> unsafe_allowed{false};
+std::atomic<uid_t> agent_uid{0};  // root: no account of its own
 
 std::string mode_text(mode_t mode) {
   char text[8];
@@ -38,7 +39,7 @@ std::string user_text(uid_t uid) {
 // element the caller asked about; the others are the directories above it.
 std::string why_element_untrusted(const std::filesystem::path& path, const struct stat& info, bool is_file,
                                   Secrecy secrecy) {
-  if (info.st_uid != 0 && info.st_uid != ::geteuid()) {
+  if (info.st_uid != 0 && info.st_uid != ::geteuid() && info.st_uid != agent_uid) {
     return path.string() + " is owned by " + user_text(info.st_uid) + ", not by root or the agent's user";
   }
   bool writable = (info.st_mode & (S_IWGRP | S_IWOTH)) != 0;
@@ -99,6 +100,11 @@ std::string configure_unsafe_file_override(const Paths& paths) {
   unsafe_allowed = true;
   return "DEVELOPER OVERRIDE (VIGIL_ALLOW_UNSAFE_FILES=1, root " + paths.root.string() +
          "): plugins and configuration files that others can write are accepted; never use this on a real host";
+}
+
+void trust_agent_account(const Paths& paths) {
+  struct stat info {};
+  agent_uid = ::stat(paths.data_dir.c_str(), &info) == 0 ? info.st_uid : 0;
 }
 
 bool unsafe_files_allowed() {

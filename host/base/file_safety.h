@@ -4,8 +4,9 @@
 // Trust is the rule sudo applies to its plugins and sshd to its key files: a
 // file runs or configures the agent only if nobody but root and the agent's
 // user could have written it, that is, the file and every directory on its
-// path (and on its real path, when symlinks lead elsewhere) is owned by root or
-// by this process's user and is not writable by group or others. A directory
+// path (and on its real path, when symlinks lead elsewhere) is owned by root,
+// by this process's user or by the agent's account (User, once the agent has
+// dropped to it) and is not writable by group or others. A directory
 // with the sticky bit owned by root (like /tmp) passes: nobody else can
 // rename or replace an entry there.
 #pragma once
@@ -35,6 +36,11 @@ std::string why_untrusted(const std::filesystem::path& file, Secrecy secrecy = S
 // once ("" when the override is off and was not asked for).
 std::string configure_unsafe_file_override(const Paths& paths);
 bool unsafe_files_allowed();
+
+// Learns the agent's account from the owner of the state directory (the agent
+// gives it to its User, and only root could have): its files are trusted too.
+// vigilctl and vigild-worker call it at start.
+void trust_agent_account(const Paths& paths);
 
 // why_untrusted() as a decision: an error naming `what` and the reason; under
 // the developer override the value is the warning to log instead ("" when the

@@ -111,5 +111,6 @@ int main(int argc, char** argv) {
   if (std::string override_note = vigil::configure_unsafe_file_override(paths); !override_note.empty()) {
     std::cerr << "vigilctl: " << override_note << "\n";
   }
+  vigil::trust_agent_account(paths);
   return chosen(paths);
 }

@@ -115,6 +115,76 @@ TEST(LocalSecurity, AnotherLocalUserReadsNothingOfTheAgent) {
   }
 }
 
+// The worker's /proc status line `name` ("Uid", "CapEff", ...), from its log's pid.
+std::string worker_status(const fs::path& root, const std::string& name) {
+  std::string log = read_text(root / "var/log/vigil/vigild.log");
+  auto at = log.rfind("starting (pid ");
+  if (at == std::string::npos) return "";
+  std::string pid = log.substr(at + 14, log.find(',', at) - at - 14);
+  std::ifstream status("/proc/" + pid + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind(name + ":", 0) == 0) return line.substr(name.size() + 1);
+  }
+  return "";
+}
+
+uint64_t hex_bits(const std::string& text) {
+  return std::stoull(text, nullptr, 16);
+}
+
+TEST(LocalSecurity, WithUserTheAgentDropsRootKeepingOnlyWhatItsModulesNeed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: only root can drop to another user";
+  TempDir dir;
+  const fs::path& root = dir.path();
+  open_like_a_host(root);
+  install_plugins(root, {plugin("test_scanner"), fs::path(FIM_PLUGIN_PATH)});
+  set_agent_config(root, "User", "nobody");
+  set_agent_config(root, "Group", "nogroup");
+  Daemon daemon(root);
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+
+  EXPECT_NE(daemon.log().find("running as nobody"), std::string::npos) << daemon.log();
+  std::istringstream uids(worker_status(root, "Uid"));  // real, effective, saved, filesystem
+  int ids = 0;
+  for (unsigned long id; uids >> id; ++ids) EXPECT_EQ(id, 65534u);
+  EXPECT_EQ(ids, 4);
+  // Read every file, every process's /proc entries, fanotify marks for fim: nothing else, nothing for children.
+  constexpr uint64_t kDacReadSearch = 1u << 2, kSysPtrace = 1u << 19, kSysAdmin = 1u << 21;
+  EXPECT_EQ(hex_bits(worker_status(root, "CapEff")), kDacReadSearch | kSysPtrace | kSysAdmin);
+  EXPECT_EQ(hex_bits(worker_status(root, "CapPrm")), kDacReadSearch | kSysPtrace | kSysAdmin);
+  EXPECT_EQ(hex_bits(worker_status(root, "CapInh")), 0u);
+  EXPECT_EQ(hex_bits(worker_status(root, "CapAmb")), 0u);
+
+  struct stat info {};
+  ASSERT_EQ(::stat((root / "var/lib/vigil/config.db").c_str(), &info), 0);
+  EXPECT_EQ(info.st_uid, 65534u);
+  EXPECT_EQ(mode_of(root / "var/lib/vigil/config.db"), 0600u);
+
+  // The dropped agent still answers root, scans and writes its state.
+  std::ofstream(root / "manifest") << "row t a 1\n";
+  ASSERT_EQ(
+      vigilctl(root, {"manifest", "set", "--module", "testscan", "--file", (root / "manifest").string()}).exit_code, 0);
+  auto scanned = vigilctl(root, {"demand", "--type", "testscan", "--wait"});
+  EXPECT_EQ(scanned.exit_code, 0) << scanned.err << daemon.log();
+  auto status = vigilctl(root, {"status", "--json"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+
+  // A restart starts as root again and drops again.
+  daemon.stop();
+  Daemon again(root);
+  ASSERT_TRUE(again.ready()) << again.log();
+  std::string uid_again = worker_status(root, "Uid");
+  EXPECT_EQ(uid_again.empty() ? 0 : std::stoul(uid_again), 65534u) << uid_again;
+}
+
+TEST(LocalSecurity, AnUnknownUserStopsTheAgentNamingTheKey) {
+  TempDir dir;
+  set_agent_config(dir.path(), "User", "no-such-user-7f3a");
+  Daemon daemon(dir.path());
+  EXPECT_FALSE(daemon.ready());
+  EXPECT_NE(daemon.log().find("User: no user 'no-such-user-7f3a' on this host"), std::string::npos) << daemon.log();
+}
+
 TEST(LocalSecurity, LooseModesAreTightenedAtStartAndSaidOnce) {
   TempDir dir;
   const fs::path& root = dir.path();
