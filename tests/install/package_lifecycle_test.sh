@@ -162,11 +162,12 @@ step "reinstall: the same identity"
 install_package "$v2" >/dev/null 2>&1 || fail "reinstall failed"
 start_agent
 [[ $(agent_id) == "$first_id" ]] || fail "identity changed across remove and reinstall"
-vigilctl stop >/dev/null
 
 if [[ $format == deb ]]; then
-  step "purge: nothing left"
-  dpkg -P vigil-agent >/dev/null
+  step "vigilctl uninstall --purge (through dpkg): nothing left"
+  vigilctl uninstall --purge >"$work/uninstall.out" 2>&1 || fail "uninstall: $(cat "$work/uninstall.out")"
+  grep -q "dpkg --purge" "$work/uninstall.out" || fail "uninstall did not go through dpkg: $(cat "$work/uninstall.out")"
+  pgrep -f "^/usr/sbin/vigild" >/dev/null && fail "the agent still runs after uninstall"
   left=$(cd "$work/layers" && find . -name '*vigil*' ! -path './var.upper/lib/dpkg/*' | sort)
   [[ -z $left ]] || fail "purge left: $left"
   [[ $(dpkg-query -W -f='${Status}' vigil-agent 2>/dev/null || true) =~ not-installed|^$ ]] ||
@@ -179,6 +180,7 @@ if [[ $format == deb ]]; then
     fail "systemd-analyze verify: $(cat "$work/verify.out")"
   fi
 else
+  vigilctl stop >/dev/null
   remove_package >/dev/null
 fi
 

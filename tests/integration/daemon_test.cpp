@@ -235,5 +235,36 @@ TEST(DaemonStart, LogLevelFromStore_IsApplied) {
   EXPECT_NE(daemon.log().find("control request: status"), std::string::npos);  // a debug line
 }
 
+TEST(DaemonStart, MigrateStateBringsTheStoreToThisSchemaAndExits) {
+  test::TempDir dir;
+  auto migrated = test::run({VIGILD_PATH, "--root", dir.path().string(), "--migrate-state"});
+  EXPECT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_NE(migrated.out.find("schema version " + std::to_string(StateStore::latest_schema_version())),
+            std::string::npos)
+      << migrated.out;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "run/vigil/vigild.sock"));  // no daemon was started
+}
+
+TEST(DaemonStart, UninstallStopsTheAgentAndPurgeLeavesNothing) {
+  test::TempDir dir;
+  const auto& root = dir.path();
+  test::Daemon daemon(root);
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  auto kept = vigilctl(root, {"uninstall"});
+  EXPECT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_NE(kept.out.find("vigild stopped"), std::string::npos) << kept.out;
+  EXPECT_TRUE(std::filesystem::exists(root / "var/lib/vigil/config.db"));
+
+  test::Daemon again(root);
+  ASSERT_TRUE(again.ready()) << again.log();
+  std::filesystem::create_directories(root / "etc/vigil");
+  std::ofstream(root / "etc/vigil/hostid") << "0b0e8a4e-1d47-4e38-9f51-6a4e6c1f2b7a\n";
+  auto purged = vigilctl(root, {"uninstall", "--purge"});
+  EXPECT_EQ(purged.exit_code, 0) << purged.err;
+  for (const char* gone : {"var/lib/vigil", "etc/vigil", "var/log/vigil", "run/vigil"}) {
+    EXPECT_FALSE(std::filesystem::exists(root / gone)) << gone;
+  }
+}
+
 }  // namespace
 }  // namespace vigil

@@ -25,6 +25,7 @@ const std::vector<Command>& commands() {
       {"proxy", "Set, show or delete the proxy settings (slash forms /u /n /p /a /d /w /h /c /t work too)",
        define_proxy},
       {"encrypt-string", "Print an encrypted #TOKEN form of TEXT (stdin when omitted)", define_encrypt_string},
+      {"uninstall", "Stop the agent and remove it (the package when it was installed as one)", define_uninstall},
   };
   return table;
 }

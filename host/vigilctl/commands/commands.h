@@ -49,6 +49,7 @@ Runner define_checkin(CLI::App& command);
 Runner define_provision(CLI::App& command);
 Runner define_proxy(CLI::App& command);
 Runner define_encrypt_string(CLI::App& command);
+Runner define_uninstall(CLI::App& command);
 
 // What the commands share.
 // Prints "vigilctl: message" on stderr; returns kRuntimeError.
@@ -59,5 +60,7 @@ std::optional<nlohmann::json> request(const Paths& paths, const nlohmann::json& 
 // (the reason printed) when there is none.
 std::unique_ptr<StateStore> open_offline(const Paths& paths);
 void print_json(const nlohmann::json& value);
+// Stops vigild and waits until its process is gone (the instance lock is free).
+int stop_daemon(const Paths& paths);
 
 }  // namespace vigil::ctl
