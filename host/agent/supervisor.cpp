@@ -274,7 +274,8 @@ int run_supervisor(const SupervisorOptions& options) {
       tell_service_manager("STOPPING=1");
       return 0;
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRefusedToStart) return 1;
+    // The same status from vigild: systemd does not restart it (RestartPreventExitStatus=3).
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRefusedToStart) return kWorkerRefusedToStart;
     if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRestartRequested) {
       std::cerr << "vigild: worker stopped to be restarted (see vigild.log); restarting\n";
       if (uncharged.empty()) {
