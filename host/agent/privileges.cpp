@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "base/error_text.h"
+#include "budget/cgroup_support.h"
 
 namespace vigil {
 namespace {
@@ -39,6 +40,20 @@ Status give_tree(const std::filesystem::path& dir, const AgentAccount& account, 
     if (Status given = give(it->path(), account, keep_group); !given.ok()) return given;
   }
   if (error) return Error{"cannot give " + dir.string() + " to " + account.user + ": " + error.message()};
+  return Status::Ok();
+}
+
+// Under systemd (Delegate=yes) the service's cgroup is vigild's to divide; the
+// account needs it to run commands in cgroups of their own, as systemd gives
+// it to a service's User=. Elsewhere (a test, a shell) the cgroup is shared:
+// left alone, the budgets then fall back to signals and say why.
+Status hand_over_service_cgroup(const AgentAccount& account) {
+  std::filesystem::path own = budget::own_cgroup_directory();
+  if (own.empty() || own.filename().extension() != ".service") return Status::Ok();
+  for (const char* file : {"", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control"}) {
+    auto path = *file == 0 ? own : own / file;
+    if (Status given = give(path, account, false); !given.ok()) return given;
+  }
   return Status::Ok();
 }
 
@@ -78,7 +93,8 @@ Status hand_over_files(const Paths& paths, const AgentAccount& account) {
     if (Status given = give_tree(dir, account, false); !given.ok()) return given;
   }
   // The logs keep their group (LogGroup), which may read them.
-  return give_tree(paths.log_dir, account, true);
+  if (Status given = give_tree(paths.log_dir, account, true); !given.ok()) return given;
+  return paths.root == "/" ? hand_over_service_cgroup(account) : Status::Ok();
 }
 
 Status drop_privileges(const AgentAccount& account, const std::vector<std::string>& capabilities) {

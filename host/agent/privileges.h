@@ -36,7 +36,8 @@ Result<std::optional<AgentAccount>> agent_account(const std::optional<std::strin
 std::vector<std::string> capabilities_needed(const std::vector<std::string>& modules, bool raise_priority);
 
 // Gives the state, run and log directories (and what is in them) and the
-// configuration directory to the account; the log group is kept.
+// configuration directory to the account; the log group is kept. Under
+// systemd, also the service's delegated cgroup.
 Status hand_over_files(const Paths& paths, const AgentAccount& account);
 
 // Becomes the account (its supplementary groups too), keeping `capabilities`

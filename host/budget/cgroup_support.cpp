@@ -230,6 +230,15 @@ ProbeInput this_machine(const std::string& name) {
   return input;
 }
 
+std::filesystem::path own_cgroup_directory() {
+  ProbeInput input = this_machine();
+  auto mounts = cgroup_mounts(input.mountinfo);
+  auto v2 = std::find_if(mounts.begin(), mounts.end(), [](const Mount& mount) { return mount.type == "cgroup2"; });
+  std::string own = own_cgroup(input.self_cgroup);
+  if (v2 == mounts.end() || own.empty()) return {};
+  return fs::path(v2->point) / own.substr(1);
+}
+
 const Support& machine_support() {
   static const Support support = [] {
     Support found = probe(this_machine());

@@ -39,6 +39,10 @@ Support probe(const ProbeInput& input);
 // This process's view of the machine, for a sub-hierarchy called `name`.
 ProbeInput this_machine(const std::string& name = "vigil");
 
+// This process's own cgroup v2 directory (the mount point joined with its
+// path in /proc/self/cgroup), or empty without cgroup v2.
+std::filesystem::path own_cgroup_directory();
+
 // probe(this_machine()), done once.
 const Support& machine_support();
 

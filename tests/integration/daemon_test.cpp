@@ -1,6 +1,9 @@
 // A real vigild on a temp root, driven with vigilctl over its control socket.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
@@ -264,6 +267,45 @@ TEST(DaemonStart, UninstallStopsTheAgentAndPurgeLeavesNothing) {
   for (const char* gone : {"var/lib/vigil", "etc/vigil", "var/log/vigil", "run/vigil"}) {
     EXPECT_FALSE(std::filesystem::exists(root / gone)) << gone;
   }
+}
+
+// The datagrams sent to `socket_fd` within `seconds`, joined, until one holds `wanted`.
+std::string notifications_until(int socket_fd, const std::string& wanted, int seconds) {
+  std::string seen;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (seen.find(wanted) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd waiter{socket_fd, POLLIN, 0};
+    if (::poll(&waiter, 1, 100) != 1) continue;
+    char datagram[4096];
+    ssize_t got = ::recv(socket_fd, datagram, sizeof datagram, 0);
+    if (got > 0) seen.append(datagram, static_cast<size_t>(got)).append("\n");
+  }
+  return seen;
+}
+
+// vigild.service is Type=notify: vigild itself (not the worker) tells the
+// service manager through libsystemd, here a socket of the test's own.
+TEST(DaemonStart, TellsTheServiceManagerWhenReadyAndWhenStopping) {
+  test::TempDir dir;
+  auto socket_path = dir.path() / "notify";
+  int listener = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+
+  ::setenv("NOTIFY_SOCKET", socket_path.c_str(), 1);
+  test::Daemon daemon(dir.path());
+  ::unsetenv("NOTIFY_SOCKET");
+  ASSERT_TRUE(daemon.ready()) << daemon.log();
+  std::string ready = notifications_until(listener, "READY=1", 10);
+  EXPECT_NE(ready.find("READY=1"), std::string::npos) << ready;
+  EXPECT_NE(ready.find("STATUS=agent running"), std::string::npos) << ready;
+  daemon.stop();
+  std::string stopping = notifications_until(listener, "STOPPING=1", 10);
+  EXPECT_NE(stopping.find("STOPPING=1"), std::string::npos) << stopping;
+  ::close(listener);
 }
 
 }  // namespace
