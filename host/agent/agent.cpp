@@ -26,6 +26,7 @@
 #include "base/file_safety.h"
 #include "budget/cgroup_support.h"
 #include "control_socket/reports.h"
+#include "exec/own_package.h"
 #include "link/platform_upload_target.h"
 #include "plugin/plugin_call_marker.h"
 #include "version.h"
@@ -659,7 +660,20 @@ void Agent::uninstall_requested() {
     logs_->daemon()->error("uninstall not recorded: {}", saved.error());
   }
   asio::post(io_, [this] {
-    logs_->daemon()->warn("uninstalled by the platform: stopping; vigild will not start again until provisioned");
+    auto log = logs_->daemon();
+    log->warn("uninstalled by the platform: stopping; vigild will not start again until provisioned");
+    // Installed as a package, the package goes too (identity and state stay, as with dpkg --remove).
+    std::error_code ignored;
+    if (std::filesystem::weakly_canonical(options_.paths.root, ignored) == "/") {
+      if (auto removal = own_package_removal(false)) {
+        std::string failed = start_detached(*removal);
+        if (failed.empty()) {
+          log->warn("removing the package: {}", fmt::join(*removal, " "));
+        } else {
+          log->error("the package stays installed: {}", failed);
+        }
+      }
+    }
     shutdown();
   });
 }

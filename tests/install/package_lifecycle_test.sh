@@ -164,6 +164,20 @@ start_agent
 [[ $(agent_id) == "$first_id" ]] || fail "identity changed across remove and reinstall"
 
 if [[ $format == deb ]]; then
+  step "the platform's uninstall command: the agent stops and its package goes"
+  platform admin uninstall --agent "$first_id" >/dev/null
+  vigilctl checkin >/dev/null 2>&1 || true
+  for _ in $(seq 300); do
+    [[ $(dpkg-query -W -f='${db:Status-Status}' vigil-agent 2>/dev/null) == config-files ]] && break
+    sleep 0.1
+  done
+  [[ $(dpkg-query -W -f='${db:Status-Status}' vigil-agent 2>/dev/null) == config-files ]] ||
+    fail "the platform's uninstall did not remove the package: $(tail -5 /var/log/vigil/vigild.log)"
+  for _ in $(seq 300); do pgrep -x dpkg >/dev/null || break; sleep 0.1; done  # its triggers run after
+  pgrep -f "^/usr/sbin/vigild" >/dev/null && fail "the agent still runs after the platform's uninstall"
+  [[ -e /var/lib/vigil/config.db ]] || fail "the platform's uninstall deleted the state"
+  install_package "$v2" >/dev/null 2>&1 || fail "reinstall after the platform's uninstall failed"
+
   step "vigilctl uninstall --purge (through dpkg): nothing left"
   vigilctl uninstall --purge >"$work/uninstall.out" 2>&1 || fail "uninstall: $(cat "$work/uninstall.out")"
   grep -q "dpkg --purge" "$work/uninstall.out" || fail "uninstall did not go through dpkg: $(cat "$work/uninstall.out")"
