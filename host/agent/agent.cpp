@@ -1,4 +1,5 @@
-// The agent: start-up order, request handling and orderly shutdown.
+// The agent: start-up order, what it does for the link, and orderly shutdown
+// (control requests are in control_requests.cpp).
 #include "agent/agent.h"
 #include "base/error_text.h"
 
@@ -11,7 +12,6 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -24,8 +24,6 @@
 #include "agent/privileges.h"
 #include "agent/supervisor.h"
 #include "base/file_safety.h"
-#include "budget/cgroup_support.h"
-#include "control_socket/reports.h"
 #include "exec/own_package.h"
 #include "link/platform_upload_target.h"
 #include "plugin/plugin_call_marker.h"
@@ -40,14 +38,6 @@ namespace {
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-json failure(const std::string& message) {
-  return {{"ok", false}, {"error", message}};
-}
-
-const char* kind_name(int32_t kind) {
-  return kind == VIGIL_MODULE_SCAN ? "scan" : "real-time";
 }
 
 // With User configured and the worker root: hand the files over and become
@@ -309,245 +299,6 @@ void Agent::shutdown() {
   for (const auto& plugin : registry_->loaded()) plugin->cancel_scans();
   io_.stop();
 }
-
-void Agent::handle(const json& request, const ControlServer::Reply& reply) {
-  std::string command = request.value("command", "");
-  logs_->daemon()->debug("control request: {}", command);
-  if (stopping_) {
-    reply(failure("vigild is stopping"));
-    return;
-  }
-  try {
-    if (command == "plugins") {
-      reply({{"ok", true}, {"plugins", plugins_report()}});
-    } else if (command == "status") {
-      reply(status_report());
-    } else if (command == "results") {
-      std::optional<std::string> table;
-      if (request.contains("table")) table = request.at("table").get<std::string>();
-      auto report = results_report(*store_, request.at("module").get<std::string>(), table,
-                                   request.value("limit", int64_t{1000}), request.value("offset", int64_t{0}));
-      reply(report.ok() ? json{{"ok", true}, {"results", report.value()}} : failure(report.error()));
-    } else if (command == "manifest_set") {
-      set_manifest(request, reply);
-    } else if (command == "demand") {
-      demand(request, reply);
-    } else if (command == "demand_status") {
-      json status = scheduler_->demand_status(request.at("control_id").get<std::string>());
-      reply(status.is_null() ? failure("unknown ControlId " + request.at("control_id").get<std::string>())
-                             : json{{"ok", true}, {"demand", status}});
-    } else if (command == "unload" || command == "reload") {
-      if (request.contains("module")) {
-        unload(request.at("module").get<std::string>(), reply, command == "reload");
-      } else if (command == "reload") {
-        if (!lingering_code_.empty()) {
-          restart_worker(lingering_code_, reply);
-          return;
-        }
-        size_t loaded = registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
-        reconcile_activation();
-        reply({{"ok", true}, {"loaded", loaded}, {"plugins", plugins_report()}});
-      } else {
-        reply(failure("unload needs a module"));
-      }
-    } else if (command == "release") {
-      std::string module = request.at("module").get<std::string>();
-      auto forgotten = store_->forget_plugin_crashes(module);
-      if (!forgotten.ok() || !forgotten.value()) {
-        reply(failure(forgotten.ok() ? "module '" + module + "' is not quarantined" : forgotten.error()));
-        return;
-      }
-      logs_->daemon()->info("module '{}' released from quarantine", module);
-      registry_->load_directory(options_.plugin_dir.value_or(options_.paths.plugin_dir));
-      if (auto plugin = registry_->find(module); plugin && !plugin->context().on_demand_key.empty()) {
-        // The demand that crashed it left its key at "running" (2): it starts afresh.
-        std::string path = std::string(kHiveRoot) + "/" + plugin->context().on_demand_key;
-        if (auto pending = store_->hive_get(path, "ScanOnDemand"); pending.ok() && pending.value()) {
-          if (Status reset = store_->hive_set(path, "ScanOnDemand", "0"); !reset.ok()) {
-            logs_->daemon()->error("key hive: {}", reset.error());
-          }
-        }
-      }
-      reconcile_activation();
-      reply({{"ok", true}, {"plugins", plugins_report()}});
-    } else if (command == "link_changed") {
-      link_->wake();
-      reply({{"ok", true}});
-    } else if (command == "stop") {
-      reply({{"ok", true}});
-      asio::post(io_, [this] { shutdown(); });
-    } else {
-      reply(failure("unknown command '" + command + "'"));
-    }
-  } catch (const json::exception& error) {
-    reply(failure("malformed '" + command + "' request: " + error.what()));
-  }
-}
-
-json Agent::plugins_report() const {
-  json list = json::array();
-  for (const PluginRecord& record : registry_->records()) {
-    json entry = {{"file", record.file.string()}, {"state", record.loaded ? "loaded" : "refused"}};
-    if (record.loaded) {
-      entry.update({{"module", record.module},
-                    {"name", record.display_name},
-                    {"version", record.version},
-                    {"abi_version", std::to_string(VIGIL_ABI_MAJOR(record.abi_version)) + "." +
-                                        std::to_string(VIGIL_ABI_MINOR(record.abi_version))},
-                    {"kind", kind_name(record.kind)},
-                    {"key_name", record.key_name},
-                    {"cpu_limit", record.cpu_limit},
-                    {"manifest_types", record.manifest_types}});
-    } else {
-      entry["reason"] = record.reason;
-      if (record.quarantined) entry.update({{"module", record.module}, {"quarantined", true}});
-    }
-    list.push_back(std::move(entry));
-  }
-  return list;
-}
-
-json Agent::status_report() {
-  json modules = json::array();
-  for (const auto& plugin : registry_->loaded()) {
-    auto last = last_snapshot_report(*store_, plugin->module());
-    json module = {{"module", plugin->module()},
-                   {"name", plugin->display_name()},
-                   {"kind", kind_name(plugin->kind())},
-                   {"state", plugin->kind() == VIGIL_MODULE_SCAN ? "disabled" : "real-time"},
-                   {"last_snapshot", last.ok() ? last.value() : json(nullptr)}};
-    if (plugin->kind() == VIGIL_MODULE_SCAN) module.update(scheduler_->module_status(plugin->module()));
-    modules.push_back(std::move(module));
-  }
-  // A quarantined module stays in sight, with why, until it is released.
-  for (const PluginRecord& record : registry_->records()) {
-    if (!record.quarantined) continue;
-    auto last = last_snapshot_report(*store_, record.module);
-    modules.push_back({{"module", record.module},
-                       {"state", "quarantined"},
-                       {"reason", record.reason},
-                       {"last_snapshot", last.ok() ? last.value() : json(nullptr)}});
-  }
-  return {{"ok", true},
-          {"daemon", {{"running", true}, {"pid", ::getpid()}, {"version", kVigilVersion}, {"started_at", started_at_}}},
-          {"agent_id", agent_id(*store_)},
-          {"modules", modules},
-          {"outbox", scheduler_->outbox_status()},
-          {"command_budget",
-           {{"mode", budget::mode_name(budget::machine_support().mode)},
-            {"detail", budget::machine_support().description}}},
-          {"platform", link_->status()}};
-}
-
-void Agent::set_manifest(const json& request, const ControlServer::Reply& reply) {
-  std::string module = request.at("module").get<std::string>();
-  auto plugin = registry_->find(module);
-  std::vector<std::string> types;
-  if (plugin) {
-    types = plugin->manifest_types();
-  } else if (registry_->quarantined(module)) {
-    // The fix may be a manifest: it can be staged before the release. The
-    // module's types are those of its stored manifests, or the one asked for.
-    if (auto stored = store_->manifests(module); stored.ok()) {
-      for (const auto& manifest : stored.value()) types.push_back(manifest.manifest_type);
-    }
-    if (request.contains("manifest_type")) types = {request.at("manifest_type").get<std::string>()};
-    if (types.empty()) {
-      reply(failure("module '" + module + "' is quarantined and has no manifest yet: give its manifest type"));
-      return;
-    }
-  } else {
-    reply(failure("no loaded module '" + module + "' (see vigilctl plugins)"));
-    return;
-  }
-  std::string type = request.value("manifest_type", types.size() == 1 ? types.front() : std::string());
-  if (std::find(types.begin(), types.end(), type) == types.end()) {
-    reply(failure("module '" + module + "' does not handle manifest type '" + type +
-                  "'; it handles: " + fmt::format("{}", fmt::join(types, ", "))));
-    return;
-  }
-  Manifest manifest{module, type, request.value("version", "local"), request.at("body").get<std::string>()};
-  if (Status stored = store_->put_manifest(manifest); !stored.ok()) {
-    reply(failure(stored.error()));
-    return;
-  }
-  logs_->daemon()->info("manifest stored: module '{}', type '{}', version '{}'", module, type, manifest.version);
-  scheduler_->manifests_changed(module);
-  reply({{"ok", true}, {"module", module}, {"manifest_type", type}, {"version", manifest.version}});
-}
-
-void Agent::demand(const json& request, const ControlServer::Reply& reply) {
-  auto cpu_limit = cpu_limit_from_throttle(request.value("cpu_throttle", 0));
-  if (!cpu_limit.ok()) {
-    reply(failure(cpu_limit.error()));
-    return;
-  }
-  std::string module = request.at("module").get<std::string>();
-  auto control_id =
-      scheduler_->demand(module, cpu_limit.value(), request.value("source", std::string("vigilctl")), false);
-  reply(control_id.ok() ? json{{"ok", true}, {"control_id", control_id.value()}} : failure(control_id.error()));
-  // Posted after the reply: the requester learns the ControlId even if the scan crashes the worker at once.
-  asio::post(io_, [this, module] {
-    if (!stopping_) scheduler_->start_waiting(module);
-  });
-}
-
-void Agent::restart_worker(const std::string& reason, const ControlServer::Reply& reply) {
-  auto log = logs_->daemon();
-  if (options_.supervisor_fd < 0) {
-    log->error("{}; restart vigild to run the new code (no supervisor to restart the worker)", reason);
-    reply(failure(reason + "; restart vigild to run the new code (running without a supervisor)"));
-    return;
-  }
-  log->warn("{}: restarting the worker to run the new code", reason);
-  restart_reason_ = reason;
-  reply({{"ok", true}, {"restarting", reason}, {"worker_pid", ::getpid()}});
-  // A moment later, so the reply is surely out; the supervisor starts a new worker once this one exits.
-  auto delay = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
-  delay->async_wait([this, delay](boost::system::error_code) { shutdown(); });
-}
-
-void Agent::unload(const std::string& module, const ControlServer::Reply& reply, bool load_again) {
-  scheduler_->deactivate(module);
-  auto plugin = registry_->detach(module);
-  if (!plugin) {
-    reply(failure("no loaded module '" + module + "'"));
-    return;
-  }
-  asio::post(scan_pool_, [this, plugin = std::move(plugin), reply, load_again]() mutable {
-    plugin->wait_idle();
-    asio::post(io_, [this, plugin = std::move(plugin), reply, load_again]() mutable {
-      auto file = plugin->file();
-      std::string module = plugin->module();
-      Status gone = plugin->unload();  // on_destroy / on_shutdown, dlclose, and the check that the code is gone
-      plugin.reset();
-      if (gone.ok()) {
-        logs_->daemon()->info("plugin unloaded: {}", file.string());
-      } else {
-        // Loading the file again now would run the old code, or mix old and new.
-        lingering_code_ = fmt::format("module '{}': {}", module, gone.error());
-        logs_->daemon()->warn("plugin unloaded: {}, but {}", file.string(), lingering_code_);
-      }
-      if (!load_again) {
-        json done = {{"ok", true}};
-        if (!gone.ok()) done["warning"] = lingering_code_ + "; loading it again restarts the worker";
-        reply(done);
-        return;
-      }
-      if (!gone.ok()) {
-        restart_worker(lingering_code_, reply);
-        return;
-      }
-      auto loaded = registry_->load_file(file);
-      if (loaded.ok()) reconcile_activation();
-      reply(loaded.ok() ? json{{"ok", true}, {"module", loaded.value()}} : failure(loaded.error()));
-    });
-  });
-}
-
-}  // namespace vigil
-
-namespace vigil {
 
 void Agent::reconcile_activation() {
   auto activated = activated_modules(*store_);

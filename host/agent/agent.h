@@ -13,7 +13,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/paths.h"
@@ -57,11 +59,29 @@ class Agent : public LinkDelegate {
   void record_previous_crash();
   void report_to_supervisor(const std::string& line);
   void shutdown();
+
+  // Control requests (control_requests.cpp): a table maps each request's
+  // "command" to the member that answers it.
+  using RequestHandler = void (Agent::*)(const nlohmann::json& request, const ControlServer::Reply& reply);
+  struct ControlRequest {
+    std::string_view command;
+    RequestHandler handler;
+  };
+  static std::span<const ControlRequest> control_requests();
   void handle(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_plugins(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_status(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_results(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_manifest_set(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_demand(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_demand_status(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_unload(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_reload(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_release(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_link_changed(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_stop(const nlohmann::json& request, const ControlServer::Reply& reply);
   nlohmann::json plugins_report() const;
   nlohmann::json status_report();
-  void set_manifest(const nlohmann::json& request, const ControlServer::Reply& reply);
-  void demand(const nlohmann::json& request, const ControlServer::Reply& reply);
   void unload(const std::string& module, const ControlServer::Reply& reply, bool load_again);
   // Swaps code that cannot be unloaded in-process: stops this worker so that the
   // supervisor starts a new one, which loads the plugins afresh. Replies first.

@@ -1,11 +1,17 @@
-// Delivers to the platform once one is configured (vigilctl provision), to
-// the directory until then (a standalone agent).
+// Uploads: an outbox entry goes to the platform once one is configured
+// (vigilctl provision), to the directory until then (a standalone agent).
 #pragma once
 
+#include "link/link_settings.h"
+#include "link/platform_connection.h"
 #include "link/platform_link.h"
 #include "outbox/upload_target.h"
 
 namespace vigil {
+
+// Delivers one entry over the upload connection. OK = acknowledged; 400, 413
+// and 422 are refusals for good; anything else may pass later.
+UploadResult upload_to_platform(PlatformConnection& connection, const LinkSettings& settings, const OutboxEntry& entry);
 
 class PlatformUploadTarget : public UploadTarget {
  public:

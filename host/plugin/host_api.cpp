@@ -1,5 +1,7 @@
 // Implementation of every host service in vigil_host_api. Each function checks
-// its arguments, never throws across the boundary, and copies what it keeps.
+// its arguments, never throws across the boundary (noexcept, so clang-tidy's
+// bugprone-exception-escape checks it: scripts/check-abi-exceptions), and
+// copies what it keeps.
 #include "plugin/host_api.h"
 
 #include <nlohmann/json.hpp>
@@ -34,7 +36,7 @@ vigil_status guarded(vigil_plugin_host* host, const char* call, Fn&& fn) {
   }
 }
 
-vigil_status log(vigil_plugin_host* host, int32_t level, vigil_str message) {
+vigil_status log(vigil_plugin_host* host, int32_t level, vigil_str message) noexcept {
   if (host == nullptr || !valid(message) || level < VIGIL_LOG_FATAL || level > VIGIL_LOG_TRACE) {
     return VIGIL_E_INVALID_ARG;
   }
@@ -45,13 +47,13 @@ vigil_status log(vigil_plugin_host* host, int32_t level, vigil_str message) {
   });
 }
 
-int32_t log_enabled(vigil_plugin_host* host, int32_t level) {
+int32_t log_enabled(vigil_plugin_host* host, int32_t level) noexcept {
   if (host == nullptr || level < VIGIL_LOG_FATAL || level > VIGIL_LOG_TRACE) return 0;
   return host->logger->should_log(to_spdlog_level(level)) ? 1 : 0;
 }
 
 vigil_status register_manifest_handler(vigil_plugin_host* host, vigil_str manifest_type, vigil_on_manifest handler,
-                                       void* user) {
+                                       void* user) noexcept {
   if (host == nullptr || handler == nullptr || !valid(manifest_type)) return VIGIL_E_INVALID_ARG;
   if (!host->registering) return VIGIL_E_STATE;
   return guarded(host, "register_manifest_handler", [&] {
@@ -68,14 +70,14 @@ vigil_status register_manifest_handler(vigil_plugin_host* host, vigil_str manife
   });
 }
 
-vigil_status set_default_cpu_limit(vigil_plugin_host* host, int32_t percent) {
+vigil_status set_default_cpu_limit(vigil_plugin_host* host, int32_t percent) noexcept {
   if (host == nullptr || percent < 1 || percent > 100) return VIGIL_E_INVALID_ARG;
   if (!host->registering) return VIGIL_E_STATE;
   host->default_cpu_limit = percent;
   return VIGIL_OK;
 }
 
-vigil_status set_on_demand_key(vigil_plugin_host* host, vigil_str key_name) {
+vigil_status set_on_demand_key(vigil_plugin_host* host, vigil_str key_name) noexcept {
   if (host == nullptr || !valid(key_name) || !is_valid_name(view(key_name), true, VIGIL_KEY_NAME_MAX))
     return VIGIL_E_INVALID_ARG;
   if (!host->registering) return VIGIL_E_STATE;
@@ -85,7 +87,7 @@ vigil_status set_on_demand_key(vigil_plugin_host* host, vigil_str key_name) {
   });
 }
 
-vigil_status set_scan_on_start(vigil_plugin_host* host, int32_t enabled) {
+vigil_status set_scan_on_start(vigil_plugin_host* host, int32_t enabled) noexcept {
   if (host == nullptr || (enabled != 0 && enabled != 1)) return VIGIL_E_INVALID_ARG;
   if (!host->registering) return VIGIL_E_STATE;
   host->scan_on_start = enabled == 1;
@@ -103,7 +105,7 @@ vigil_status deliver(const Result<std::optional<std::string>>& found, vigil_plug
   return VIGIL_OK;
 }
 
-vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user) {
+vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user) noexcept {
   if (host == nullptr || on_value == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
   // Only the module's own key: an agent-wide key of the same name (a global
   // Root=/x) must never silently redirect a module.
@@ -113,14 +115,14 @@ vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value o
   });
 }
 
-vigil_status state_get(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user) {
+vigil_status state_get(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user) noexcept {
   if (host == nullptr || on_value == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
   return guarded(host, "state_get", [&] {
     return deliver(host->store->plugin_state(host->module, view(key)), host, "state_get", on_value, user);
   });
 }
 
-vigil_status state_set(vigil_plugin_host* host, vigil_str key, vigil_str value) {
+vigil_status state_set(vigil_plugin_host* host, vigil_str key, vigil_str value) noexcept {
   if (host == nullptr || !valid(key) || key.len == 0 || !valid(value)) return VIGIL_E_INVALID_ARG;
   return guarded(host, "state_set", [&] {
     Status stored = host->store->set_plugin_state(host->module, view(key), view(value));
@@ -130,7 +132,7 @@ vigil_status state_set(vigil_plugin_host* host, vigil_str key, vigil_str value) 
   });
 }
 
-vigil_status state_delete(vigil_plugin_host* host, vigil_str key) {
+vigil_status state_delete(vigil_plugin_host* host, vigil_str key) noexcept {
   if (host == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
   return guarded(host, "state_delete", [&] {
     Result<bool> deleted = host->store->delete_plugin_state(host->module, view(key));
@@ -158,7 +160,7 @@ std::string add_columns(std::string_view table, const vigil_column* columns, siz
 }
 
 vigil_status emit_row(vigil_scan* scan, vigil_str table, const vigil_column* keys, size_t key_count,
-                      const vigil_column* values, size_t value_count) {
+                      const vigil_column* values, size_t value_count) noexcept {
   if (scan == nullptr || !valid(table)) return VIGIL_E_INVALID_ARG;
   try {
     std::string table_name(view(table));
@@ -199,21 +201,21 @@ vigil_status emit_row(vigil_scan* scan, vigil_str table, const vigil_column* key
   }
 }
 
-vigil_status checkpoint(vigil_scan* scan) {
+vigil_status checkpoint(vigil_scan* scan) noexcept {
   if (scan == nullptr) return VIGIL_E_INVALID_ARG;
   if (scan->plugin->cancel_scans.load()) return VIGIL_E_CANCELLED;
   scan->throttle.checkpoint();
   return scan->plugin->cancel_scans.load() ? VIGIL_E_CANCELLED : VIGIL_OK;
 }
 
-vigil_status progress(vigil_scan* scan, uint64_t done, uint64_t total) {
+vigil_status progress(vigil_scan* scan, uint64_t done, uint64_t total) noexcept {
   if (scan == nullptr) return VIGIL_E_INVALID_ARG;
   scan->progress->done = done;
   scan->progress->total = total;
   return VIGIL_OK;
 }
 
-vigil_status set_error(vigil_scan* scan, vigil_str message) {
+vigil_status set_error(vigil_scan* scan, vigil_str message) noexcept {
   if (scan == nullptr || !valid(message)) return VIGIL_E_INVALID_ARG;
   try {
     scan->error = std::string(view(message));
@@ -224,7 +226,7 @@ vigil_status set_error(vigil_scan* scan, vigil_str message) {
 }
 
 vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, vigil_on_value on_output, void* user,
-                         int32_t* exit_code) {
+                         int32_t* exit_code) noexcept {
   if (scan == nullptr || argv == nullptr || argc == 0) return VIGIL_E_INVALID_ARG;
   try {
     CommandRequest request;
@@ -265,7 +267,8 @@ vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, v
   }
 }
 
-vigil_status emit_event(vigil_plugin_host* host, vigil_str table, const vigil_column* columns, size_t column_count) {
+vigil_status emit_event(vigil_plugin_host* host, vigil_str table, const vigil_column* columns,
+                        size_t column_count) noexcept {
   if (host == nullptr || !valid(table)) return VIGIL_E_INVALID_ARG;
   if (host->events == nullptr) return VIGIL_E_UNSUPPORTED;
   return guarded(host, "emit_event", [&] {

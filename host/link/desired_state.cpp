@@ -1,0 +1,111 @@
+#include "link/desired_state.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace vigil {
+
+using nlohmann::json;
+namespace keys = link_keys;
+
+ConfigChanges desired_state_config(const v1::DesiredState& state,
+                                   const std::vector<std::pair<std::string, std::string>>& current) {
+  ConfigChanges config;
+  // Per-module values the profile no longer carries go back to their defaults.
+  for (const auto& [key, value] : current) {
+    bool per_module = key.size() > 13 && (key.ends_with(".ScanInterval") || key.ends_with(".CpuLimit"));
+    if (per_module) config.emplace_back(key, std::nullopt);
+  }
+  // Only names a module could have become config keys.
+  auto module_name = [](const std::string& name) {
+    return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '_' || c == '-';
+    });
+  };
+  const v1::Profile& profile = state.profile();
+  for (const auto& [module, seconds] : profile.scan_interval_seconds()) {
+    if (module_name(module) && seconds > 0) config.emplace_back(module + ".ScanInterval", std::to_string(seconds));
+  }
+  for (const auto& [module, percent] : profile.cpu_limit_percent()) {
+    if (module_name(module) && percent >= 1 && percent <= 100) {
+      config.emplace_back(module + ".CpuLimit", std::to_string(percent));
+    }
+  }
+  config.emplace_back(keys::kCheckinInterval,
+                      profile.checkin_interval_seconds() > 0
+                          ? std::optional<std::string>(std::to_string(profile.checkin_interval_seconds()))
+                          : std::nullopt);
+  config.emplace_back("BlackoutWindows", profile.blackout_windows().empty()
+                                             ? std::nullopt
+                                             : std::optional<std::string>(profile.blackout_windows()));
+  if (profile.log_level() >= 0 && profile.log_level() <= 5) {
+    config.emplace_back("LogLevel", std::to_string(profile.log_level()));
+  }
+  config.emplace_back("Profile", profile.name());
+  std::vector<std::string> activated;
+  for (const auto& module : state.activated_modules()) {
+    if (module_name(module)) activated.push_back(module);
+  }
+  std::sort(activated.begin(), activated.end());
+  activated.erase(std::unique(activated.begin(), activated.end()), activated.end());
+  config.emplace_back(keys::kActivatedModules, json(activated).dump());
+  config.emplace_back("StateVersion", state.version());
+  return config;
+}
+
+std::optional<std::vector<std::string>> activated_modules(StateStore& store) {
+  auto value = store.config(keys::kActivatedModules);
+  if (!value.ok() || !value.value()) return std::nullopt;
+  try {
+    return json::parse(*value.value()).get<std::vector<std::string>>();
+  } catch (const json::exception&) {
+    return std::vector<std::string>();  // unreadable: run nothing until the platform says again
+  }
+}
+
+Status DesiredStateApplier::apply(const v1::DesiredState& state, const LinkSettings& settings) {
+  auto changed = fetch_manifests(state, settings);
+  if (!changed.ok()) return Error{changed.error()};
+  // Profile and activation in one transaction.
+  auto all = store_.all_config();
+  if (!all.ok()) return Error{all.error()};
+  if (Status saved = store_.update_config(desired_state_config(state, all.value())); !saved.ok()) return saved;
+  const v1::Profile& profile = state.profile();
+  logs_.daemon()->info(
+      "desired state {} applied: profile '{}', check-in every {} s, activated: {}", state.version(), profile.name(),
+      profile.checkin_interval_seconds() > 0 ? profile.checkin_interval_seconds()
+                                             : LinkSettings::kDefaultCheckinSeconds,
+      state.activated_modules().empty() ? std::string("none") : json(state.activated_modules()).dump());
+  delegate_.desired_state_applied(changed.value());
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> DesiredStateApplier::fetch_manifests(const v1::DesiredState& state,
+                                                                      const LinkSettings& settings) {
+  std::vector<std::string> changed;
+  for (const v1::ManifestVersion& wanted : state.manifests()) {
+    auto stored = store_.manifest(wanted.module(), wanted.manifest_type());
+    if (!stored.ok()) return Error{stored.error()};
+    if (stored.value() && stored.value()->version == wanted.version()) continue;
+    v1::ManifestRequest request;
+    request.set_protocol(v1::PROTOCOL_1);
+    request.set_agent_id(settings.agent_id);
+    request.set_agent_token(settings.agent_token);
+    request.set_module(wanted.module());
+    request.set_manifest_type(wanted.manifest_type());
+    auto reply =
+        connection_.post<v1::ManifestResponse>(PlatformConnection::Channel::kLink, "/v1/manifest", request, "manifest");
+    if (!reply.ok()) return Error{"manifest " + wanted.module() + "/" + wanted.manifest_type() + ": " + reply.error()};
+    const v1::ManifestResponse& manifest = reply.value();
+    Manifest record{wanted.module(), wanted.manifest_type(), manifest.manifest().version(), manifest.body()};
+    if (Status put = store_.put_manifest(record); !put.ok()) return Error{put.error()};
+    logs_.daemon()->info("manifest {}/{} version {} downloaded ({} bytes)", record.module, record.manifest_type,
+                         record.version, record.body.size());
+    changed.push_back(record.module);
+  }
+  return changed;
+}
+
+}  // namespace vigil

@@ -1,0 +1,28 @@
+// What the link asks of the rest of the agent. Called on the link's thread;
+// implementations hop to the agent's thread and wait (or give up at stop).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "vigil/agent/v1/agent.pb.h"
+#include "vigil/result/result.h"
+
+namespace vigil {
+
+namespace v1 = ::vigil::agent::v1;
+
+class LinkDelegate {
+ public:
+  virtual ~LinkDelegate() = default;
+  virtual std::vector<v1::ModuleStatus> module_statuses() = 0;
+  // Activation and profile are in the store now; `manifests_changed` lists
+  // the modules whose manifests were replaced.
+  virtual void desired_state_applied(const std::vector<std::string>& manifests_changed) = 0;
+  virtual Result<std::string> scan_now(const std::string& module, int cpu_throttle) = 0;
+  virtual void uninstall_requested() = 0;
+  // The link can deliver again (provisioned, or the platform came back).
+  virtual void uploads_possible() = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,89 @@
+#include "link/platform_connection.h"
+
+#include "base/file_safety.h"
+#include "proxy/proxy_settings.h"
+#include "proxy/route_resolver.h"
+#include "vigil/net/tls.h"
+#include "vigil/net/wire.h"
+
+namespace vigil {
+
+Status PlatformConnection::ensure(const LinkSettings& settings) {
+  std::string key = connection_key(settings);
+  std::lock_guard lock(clients_mutex_);
+  if (link_client_ && key == client_key_) return Status::Ok();
+  auto url = wire::parse_url(settings.server_uri);
+  if (!url.ok()) return Error{url.error()};
+  if (settings.ca_bundle) {
+    // Whoever can write the bundle decides which platform the agent believes.
+    auto trusted = check_trusted(*settings.ca_bundle, "the CA bundle");
+    if (!trusted.ok()) return Error{trusted.error()};
+    if (!trusted.value().empty()) logs_.daemon()->warn("{}", trusted.value());
+  }
+  auto tls = vigil::tls::client_context(settings.ca_bundle);
+  if (!tls.ok()) return Error{tls.error()};
+  proxy::ResolverOptions options;
+  options.paths = paths_;
+  options.config = [this](const char* name) -> std::optional<std::string> {
+    auto value = store_.config(name);
+    return value.ok() ? value.value() : std::nullopt;
+  };
+  options.pac_helper = proxy::default_pac_helper();
+  options.tls = tls.value();
+  auto resolver = std::make_shared<proxy::RouteResolver>(std::move(options));
+  auto planner = [resolver](const wire::Url& target) { return resolver->plan(target); };
+  auto observer = [this](const link::Route& route, const std::string& failure) {
+    if (failure.empty()) {
+      logs_.daemon()->info("platform connection via {}: connected", route.display());
+      status_.update({{"route", route.display()}});
+    } else {
+      logs_.daemon()->warn("platform connection via {}: failed: {}", route.display(), failure);
+    }
+  };
+  link_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
+  upload_client_ =
+      std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
+  if (cancelled_) {
+    link_client_->cancel();
+    upload_client_->cancel();
+  }
+  client_key_ = key;
+  return Status::Ok();
+}
+
+void PlatformConnection::cancel() {
+  cancelled_ = true;
+  std::lock_guard lock(clients_mutex_);
+  if (link_client_) link_client_->cancel();
+  if (upload_client_) upload_client_->cancel();
+}
+
+std::string PlatformConnection::connection_key(const LinkSettings& settings) {
+  std::string key = settings.server_uri + "|" + (settings.ca_bundle ? settings.ca_bundle->string() : "");
+  for (const char* name : proxy::all_keys()) {
+    auto value = store_.config(name);
+    key += "|" + (value.ok() && value.value() ? *value.value() : std::string());
+  }
+  std::error_code error;
+  auto changed = std::filesystem::last_write_time(paths_.config_dir / "proxy", error);
+  if (!error) key += "|" + std::to_string(changed.time_since_epoch().count());
+  return key;
+}
+
+Result<std::string> PlatformConnection::post_bytes(Channel channel, const char* path,
+                                                   const google::protobuf::Message& request, int* http_status) {
+  bool upload = channel == Channel::kUpload;
+  std::shared_ptr<link::HttpsClient> client;
+  {
+    std::lock_guard lock(clients_mutex_);
+    client = upload ? upload_client_ : link_client_;
+  }
+  if (!client) return Error{"the platform link is not set up"};
+  std::lock_guard lock(upload ? upload_mutex_ : link_mutex_);
+  auto reply = client->post(path, request.SerializeAsString());
+  if (!upload) link_http_status_ = client->http_status();
+  if (http_status != nullptr) *http_status = client->http_status();
+  return reply;
+}
+
+}  // namespace vigil

@@ -1,0 +1,73 @@
+// The HTTPS connections to the platform: one for the link's thread, one for
+// uploads, each used under its own lock. They are made again when what they
+// depend on changes (URL, CA bundle, proxy settings), so such a change applies
+// without a restart.
+#pragma once
+
+#include <google/protobuf/message.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/paths.h"
+#include "https/https_client.h"
+#include "link/link_settings.h"
+#include "link/link_status.h"
+#include "log/log_manager.h"
+#include "store/state_store.h"
+#include "vigil/result/result.h"
+
+namespace vigil {
+
+class PlatformConnection {
+ public:
+  enum class Channel { kLink, kUpload };
+
+  PlatformConnection(Paths paths, StateStore& store, LogManager& logs, LinkStatus& status)
+      : paths_(std::move(paths)), store_(store), logs_(logs), status_(status) {}
+
+  // Makes the connections for `settings` unless those there are still right.
+  Status ensure(const LinkSettings& settings);
+  // Cancels what is in flight, now and in connections made later.
+  void cancel();
+
+  // POSTs `request` and parses the reply as a `Reply` ("malformed <what>
+  // reply" if it is not one). `http_status`, when given, receives the reply's
+  // status (0: none came).
+  template <typename Reply>
+  Result<Reply> post(Channel channel, const char* path, const google::protobuf::Message& request, const char* what,
+                     int* http_status = nullptr) {
+    auto body = post_bytes(channel, path, request, http_status);
+    if (!body.ok()) return Error{body.error()};
+    Reply reply;
+    if (!reply.ParseFromString(body.value())) {
+      return Error{std::string("malformed ") + what + " reply from the platform"};
+    }
+    return reply;
+  }
+  // The HTTP status of the last post on the link's channel (0: no reply came).
+  int last_link_http_status() const { return link_http_status_; }
+
+ private:
+  std::string connection_key(const LinkSettings& settings);
+  Result<std::string> post_bytes(Channel channel, const char* path, const google::protobuf::Message& request,
+                                 int* http_status);
+
+  Paths paths_;
+  StateStore& store_;
+  LogManager& logs_;
+  LinkStatus& status_;
+  std::atomic<bool> cancelled_{false};
+
+  std::mutex clients_mutex_;  // guards the pointers and key, not their use
+  std::shared_ptr<link::HttpsClient> link_client_;
+  std::shared_ptr<link::HttpsClient> upload_client_;
+  std::string client_key_;  // what the clients were made for
+  std::mutex link_mutex_;
+  std::mutex upload_mutex_;
+  std::atomic<int> link_http_status_{0};
+};
+
+}  // namespace vigil
