@@ -27,6 +27,7 @@
 #include "exec/own_package.h"
 #include "link/platform_upload_target.h"
 #include "plugin/plugin_call_marker.h"
+#include "settings/reader.h"
 #include "version.h"
 
 namespace vigil {
@@ -106,42 +107,24 @@ Status Agent::start() {
   if (!store.ok()) return Error{store.error()};
   store_ = std::move(store.value());
 
-  // Logging configuration from the store; a bad value falls back to the default and says so.
-  int level = LogManager::kDefaultLevel;
-  LogDestination destination = LogDestination::kFile;
+  // Logging configuration from the store, through the settings registry: a
+  // bad value falls back to the default and says so (once the log exists).
   std::vector<std::string> config_problems;
-  for (const char* key : {"Logs/TraceLevel", "LogLevel"}) {
-    auto value = store_->config(key);
-    if (!value.ok() || !value.value()) continue;
-    auto parsed = parse_log_level(*value.value());
-    if (parsed.ok()) {
-      level = parsed.value();
-      break;
-    }
-    config_problems.push_back(std::string(key) + ": " + parsed.error());
-  }
-  if (auto value = store_->config("LogDestType"); value.ok() && value.value()) {
-    auto parsed = parse_log_destination(*value.value());
-    if (parsed.ok()) {
-      destination = parsed.value();
-    } else {
-      config_problems.push_back(parsed.error());
-    }
-  }
-  int64_t memory_limit = kDefaultWorkerMemoryLimit;
-  if (auto value = store_->config(kWorkerMemoryLimitKey); value.ok() && value.value()) {
-    auto parsed = parse_memory_size(*value.value());
-    if (parsed.ok()) {
-      memory_limit = parsed.value();
-    } else {
-      config_problems.push_back(std::string(kWorkerMemoryLimitKey) + ": " + parsed.error());
-    }
+  settings::Reader config(*store_,
+                          [&config_problems](const std::string& problem) { config_problems.push_back(problem); });
+  int level = static_cast<int>(config.integer("Logs/TraceLevel", "", config.integer("LogLevel")));
+  LogDestination destination = config.text("LogDestType") == "syslog" ? LogDestination::kSyslog : LogDestination::kFile;
+  int64_t memory_limit = config.integer(kWorkerMemoryLimitKey);
+  // LogFileDir is an absolute path, relocated under the root like every other.
+  std::filesystem::path log_dir = paths.log_dir;
+  if (auto dir = store_->config("LogFileDir"); dir.ok() && dir.value()) {
+    log_dir = paths.root / std::filesystem::path(config.text("LogFileDir").value_or("")).relative_path();
   }
   if (destination == LogDestination::kFile) {
     auto log_group = store_->config(kLogGroupKey);
-    make_logs_private(paths.log_dir, log_group.ok() ? log_group.value() : std::nullopt, private_files);
+    make_logs_private(log_dir, log_group.ok() ? log_group.value() : std::nullopt, private_files);
   }
-  logs_ = std::make_unique<LogManager>(paths.log_dir, level, destination, options_.log_to_stderr);
+  logs_ = std::make_unique<LogManager>(log_dir, level, destination, options_.log_to_stderr);
   auto log = logs_->daemon();
   log->info("vigild {} starting (pid {}, root {}, ABI {}.{})", kVigilVersion, ::getpid(), paths.root.string(),
             VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR);
@@ -180,14 +163,7 @@ Status Agent::start() {
   auto target = std::make_unique<PlatformUploadTarget>(*link_, upload_dir.ok() && upload_dir.value()
                                                                    ? std::filesystem::path(*upload_dir.value())
                                                                    : paths.data_dir / "uploaded");
-  auto max_entries = store_->config("OutboxMaxEntries");
-  auto max_bytes = store_->config("OutboxMaxBytes");
-  try {
-    store_->set_outbox_limits(max_entries.ok() && max_entries.value() ? std::stoll(*max_entries.value()) : 10000,
-                              max_bytes.ok() && max_bytes.value() ? std::stoll(*max_bytes.value()) : 256LL << 20);
-  } catch (const std::exception&) {
-    log->warn("configuration ignored: OutboxMaxEntries/OutboxMaxBytes must be integers");
-  }
+  apply_outbox_limits();
   scheduler_ =
       std::make_unique<Scheduler>(io_, scan_pool_, *store_, *logs_, std::move(target), paths.config_dir / "proxy");
   hive_watcher_ = std::make_unique<HiveWatcher>(io_, paths.state_db(), [this] { scheduler_->hive_changed(); });
@@ -387,9 +363,7 @@ std::vector<v1::ModuleStatus> Agent::module_statuses() {
 
 void Agent::desired_state_applied(const std::vector<std::string>& manifests_changed) {
   on_agent_thread([&] {
-    if (auto level = store_->config("LogLevel"); level.ok() && level.value()) {
-      if (auto parsed = parse_log_level(*level.value()); parsed.ok()) logs_->set_level(parsed.value());
-    }
+    apply_log_level();
     reconcile_activation();
     scheduler_->profile_changed();
     for (const auto& module : manifests_changed) scheduler_->manifests_changed(module);

@@ -88,6 +88,11 @@ class Agent : public LinkDelegate {
   void restart_worker(const std::string& reason, const ControlServer::Reply& reply);
   // Runs the modules the platform activated (all loaded ones on a standalone agent).
   void reconcile_activation();
+  // vigilctl config changed settings (config_changes.cpp): what applies live
+  // applies now; the reply names the keys that wait for a restart.
+  void config_changed(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void apply_log_level();
+  void apply_outbox_limits();
 
   // LinkDelegate: called on the link's thread, carried out on the agent's.
   std::vector<v1::ModuleStatus> module_statuses() override;

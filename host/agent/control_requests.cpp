@@ -39,7 +39,7 @@ std::span<const Agent::ControlRequest> Agent::control_requests() {
       {"demand", &Agent::on_demand},   {"demand_status", &Agent::on_demand_status},
       {"unload", &Agent::on_unload},   {"reload", &Agent::on_reload},
       {"release", &Agent::on_release}, {"link_changed", &Agent::on_link_changed},
-      {"stop", &Agent::on_stop},
+      {"stop", &Agent::on_stop},       {"config_changed", &Agent::config_changed},
   };
   return kRequests;
 }
@@ -188,7 +188,12 @@ json Agent::status_report() {
                        {"last_snapshot", last.ok() ? last.value() : json(nullptr)}});
   }
   return {{"ok", true},
-          {"daemon", {{"running", true}, {"pid", ::getpid()}, {"version", kVigilVersion}, {"started_at", started_at_}}},
+          {"daemon",
+           {{"running", true},
+            {"pid", ::getpid()},
+            {"version", kVigilVersion},
+            {"started_at", started_at_},
+            {"log_level", logs_->level()}}},
           {"agent_id", agent_id(*store_)},
           {"modules", modules},
           {"outbox", scheduler_->outbox_status()},

@@ -11,6 +11,7 @@
 
 #include "base/error_text.h"
 #include "base/file_safety.h"
+#include "settings/reader.h"
 
 namespace vigil {
 namespace {
@@ -37,7 +38,7 @@ std::optional<gid_t> group_id(const std::string& name) {
 
 // The group the logs belong to; nullopt keeps the files' current group.
 std::optional<gid_t> log_group_id(const std::optional<std::string>& setting, PrivateFilesReport& report) {
-  std::string name = setting.value_or(kDefaultLogGroup);
+  std::string name = setting.value_or(settings::setting(kLogGroupKey).default_value);
   auto gid = group_id(name);
   if (!gid && setting) report.problems.push_back(std::string(kLogGroupKey) + ": no group '" + name + "' on this host");
   // Only root may give its files to a group it is not in; a test run as a

@@ -17,7 +17,6 @@ namespace vigil {
 inline constexpr const char* kLogGroupKey = "LogGroup";
 // Debian's group for reading system logs; when the host has none, the logs
 // keep the agent's own group.
-inline constexpr const char* kDefaultLogGroup = "adm";
 
 struct PrivateFilesReport {
   std::vector<std::string> changes;   // "tightened … from mode 0644 to 0600"

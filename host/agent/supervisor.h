@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/memory_size.h"
 #include "base/paths.h"
 #include "vigil/result/result.h"
 
@@ -45,15 +46,8 @@ inline constexpr std::string_view kChargedReport = "charged";
 // "ready": plugins loaded, control socket up (the supervisor tells systemd).
 inline constexpr std::string_view kReadyReport = "ready";
 
-// The state store's config key bounding the worker's resident memory, and its default.
+// The state store's config key bounding the worker's resident memory (default in settings/).
 inline constexpr const char* kWorkerMemoryLimitKey = "WorkerMemoryLimit";
-inline constexpr int64_t kDefaultWorkerMemoryLimit = int64_t{512} << 20;
-
-// "536870912", "512MiB", "512 M", "1g", ...: bytes with an optional unit
-// (K, M, G with or without "iB"/"B", all powers of 1024). "0" means no bound.
-Result<int64_t> parse_memory_size(std::string_view text);
-// "512 MiB" for whole MiB, else "N KiB" or "N bytes".
-std::string memory_size_text(int64_t bytes);
 
 // Takes the instance lock of `paths` (flock on <run>/vigild.lock); the file
 // descriptor holds it until closed or the process ends.

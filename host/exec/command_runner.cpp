@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -143,10 +144,14 @@ const std::vector<std::string>& standard_path_directories() {
 
 std::string sanitized_path(const std::vector<std::string>& candidates) {
   std::string path;
+  std::vector<std::string> kept;
   for (const std::string& dir : candidates) {
+    if (dir.empty() || dir.front() != '/') continue;  // relative: whatever the working directory holds
+    if (std::find(kept.begin(), kept.end(), dir) != kept.end()) continue;
     struct stat info {};
     if (::stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) continue;
     if ((info.st_mode & S_IWOTH) != 0) continue;  // anyone could plant a binary there
+    kept.push_back(dir);
     path += (path.empty() ? "" : ":") + dir;
   }
   return path;
@@ -159,12 +164,25 @@ CommandOutcome run_command(const CommandRequest& request) {
     outcome.error = "run_command: empty command";
     return outcome;
   }
-  std::string path = sanitized_path(standard_path_directories());
+  std::string path = sanitized_path(request.search_path.empty() ? standard_path_directories() : request.search_path);
   std::string program = resolve(request.argv[0], path);
   if (program.empty()) {
     outcome.status = VIGIL_E_NOT_FOUND;
     outcome.error = "command '" + request.argv[0] + "' not found (PATH=" + path + ")";
     return outcome;
+  }
+  // UseSudo: the prefix runs the command, named by the absolute path found here (sudo's own PATH plays no part).
+  std::vector<std::string> args = request.argv;
+  if (!request.prefix.empty()) {
+    args[0] = program;
+    std::string runner = resolve(request.prefix[0], path);
+    if (runner.empty()) {
+      outcome.status = VIGIL_E_NOT_FOUND;
+      outcome.error = "SudoCommand '" + request.prefix[0] + "' not found (PATH=" + path + ")";
+      return outcome;
+    }
+    args.insert(args.begin(), request.prefix.begin(), request.prefix.end());
+    program = runner;
   }
 
   Pipe out;
@@ -174,11 +192,12 @@ CommandOutcome run_command(const CommandRequest& request) {
     return outcome;
   }
   std::vector<std::string> environment = {"PATH=" + path, "LANG=C", "LC_ALL=C", "HOME=/"};
-  environment.insert(environment.end(), request.environment.begin(), request.environment.end());
+  for (const std::string& entry : request.environment) {
+    if (!entry.starts_with("PATH=")) environment.push_back(entry);  // the sanitised PATH only
+  }
   std::vector<char*> env;
   for (auto& entry : environment) env.push_back(entry.data());
   env.push_back(nullptr);
-  std::vector<std::string> args = request.argv;
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

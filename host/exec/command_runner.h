@@ -1,4 +1,5 @@
-// Runs data-collection commands for scans: sanitised PATH, minimal
+// Runs data-collection commands for scans: sanitised PATH (no relative or
+// world-writable directory), optionally through sudo (UseSudo), minimal
 // environment, stdout streamed to the caller, stderr to the log, killed on
 // timeout or cancel, and held to the scan's CPU limit. Where the machine has
 // a writable cgroup v2 (budget::machine_support()) the command starts in a
@@ -26,7 +27,9 @@ struct CommandRequest {
   std::vector<std::string> argv;
   std::chrono::milliseconds timeout{std::chrono::seconds(1800)};
   const char* timeout_setting = "CmdMaxTimeOut";  // named when the command is killed at the deadline
-  std::vector<std::string> environment;           // NAME=value pairs added to the minimal environment
+  std::vector<std::string> environment;           // NAME=value pairs added to the minimal environment (not PATH)
+  std::vector<std::string> prefix;                // words run before the command (UseSudo: SudoCommand's)
+  std::vector<std::string> search_path;           // PATH candidates; empty: standard_path_directories()
   int cpu_limit = 100;                            // percent of one core
   std::string module = "unattributed";            // the scan's; names its cgroup: <vigil cgroup>/<module>/cmd-…
   int64_t memory_max_bytes = int64_t{1} << 30;    // memory.max where the kernel offers it; 0: none
@@ -45,7 +48,9 @@ struct CommandOutcome {
 
 CommandOutcome run_command(const CommandRequest& request);
 
-// The directories of `candidates` that exist and are not world-writable, as a PATH.
+// The directories of `candidates` that are absolute, exist and are not
+// world-writable (sticky or not: anyone may add a binary to a sticky
+// directory), each once, as a PATH.
 std::string sanitized_path(const std::vector<std::string>& candidates);
 // The default candidates: the standard system binary directories.
 const std::vector<std::string>& standard_path_directories();

@@ -1,5 +1,7 @@
 #include "link/desired_state.h"
 
+#include "settings/reader.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -75,8 +77,8 @@ Status DesiredStateApplier::apply(const v1::DesiredState& state, const LinkSetti
   const v1::Profile& profile = state.profile();
   logs_.daemon()->info(
       "desired state {} applied: profile '{}', check-in every {} s, activated: {}", state.version(), profile.name(),
-      profile.checkin_interval_seconds() > 0 ? profile.checkin_interval_seconds()
-                                             : LinkSettings::kDefaultCheckinSeconds,
+      profile.checkin_interval_seconds() > 0 ? std::to_string(profile.checkin_interval_seconds())
+                                             : settings::setting("CheckinInterval").default_value,
       state.activated_modules().empty() ? std::string("none") : json(state.activated_modules()).dump());
   delegate_.desired_state_applied(changed.value());
   return Status::Ok();

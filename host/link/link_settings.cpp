@@ -1,5 +1,7 @@
 #include "link/link_settings.h"
 
+#include "settings/reader.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -41,9 +43,10 @@ LinkSettings read_link_settings(StateStore& store, const Paths& paths) {
   settings.fingerprint = text("HostFingerprint");
   settings.state_version = text("StateVersion");
   settings.nonce = text("ProvisionNonce");
-  settings.checkin_seconds =
-      number(keys::kCheckinInterval, LinkSettings::kDefaultCheckinSeconds, 1, int64_t{7} * 24 * 3600);
-  settings.backoff_max_seconds = number("LinkBackoffMaxSeconds", 300, 1, 3600);
+  // Ranges and defaults from the settings registry; a value outside them is its default.
+  settings::Reader config(store);
+  settings.checkin_seconds = config.integer(keys::kCheckinInterval);
+  settings.backoff_max_seconds = config.integer("LinkBackoffMaxSeconds");
   settings.last_command = static_cast<uint64_t>(number("LastCommandId", 0, 0, INT64_MAX));
   return settings;
 }

@@ -32,8 +32,6 @@ inline constexpr const char* kReprovisionReason = "ReprovisionReason";
 }  // namespace link_keys
 
 struct LinkSettings {
-  static constexpr int64_t kDefaultCheckinSeconds = 900;
-
   std::string server_uri;
   std::string customer_id;
   std::string activation_id;
@@ -48,8 +46,8 @@ struct LinkSettings {
   std::string fingerprint;      // the machine's when the identity was issued
   std::string state_version;
   std::string nonce;
-  int64_t checkin_seconds = kDefaultCheckinSeconds;
-  int64_t backoff_max_seconds = 300;
+  int64_t checkin_seconds = 0;      // CheckinInterval (read_link_settings: the registry's default when unset)
+  int64_t backoff_max_seconds = 0;  // LinkBackoffMaxSeconds
   uint64_t last_command = 0;
 
   bool configured() const { return !server_uri.empty(); }

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "outbox/blackout.h"
+#include "settings/blackout.h"
 
 namespace vigil {
 

@@ -13,6 +13,7 @@
 #include "exec/command_runner.h"
 #include "log/log_manager.h"
 #include "plugin/plugin_context.h"
+#include "settings/registry.h"
 
 namespace vigil {
 namespace {
@@ -94,6 +95,72 @@ vigil_status set_scan_on_start(vigil_plugin_host* host, int32_t enabled) noexcep
   return VIGIL_OK;
 }
 
+// The module's declaration of `name`, or null.
+const vigil::settings::Setting* declared(const vigil_plugin_host* host, std::string_view name) {
+  for (const auto& setting : host->settings) {
+    if (setting.name == name) return &setting;
+  }
+  return nullptr;
+}
+
+// ABI 1.5: a setting of the module, checked as the agent will check its values.
+vigil_status declare_setting(vigil_plugin_host* host, const vigil_setting* setting) {
+  if (host == nullptr || setting == nullptr || !VIGIL_HAS_FIELD(vigil_setting, setting->struct_size, description))
+    return VIGIL_E_INVALID_ARG;
+  if (!host->registering) return VIGIL_E_STATE;
+  return guarded(host, "declare_setting", [&] {
+    using vigil::settings::Kind;
+    auto refuse = [&](const std::string& why) {
+      host->logger->error("declare_setting: {}", why);
+      return VIGIL_E_INVALID_ARG;
+    };
+    if (!valid(setting->name) || !valid(setting->default_value) || !valid(setting->description))
+      return refuse("a null string");
+    vigil::settings::Setting entry;
+    entry.name = std::string(view(setting->name));
+    if (!is_valid_name(entry.name, false, VIGIL_KEY_NAME_MAX))
+      return refuse("invalid setting name '" + entry.name + "'");
+    if (const auto* agent = vigil::settings::find_builtin(entry.name);
+        agent != nullptr && agent->scope != vigil::settings::Scope::kAgent) {
+      return refuse("'" + entry.name + "' is a setting the agent gives every module");
+    }
+    if (declared(host, entry.name) != nullptr) return refuse("setting '" + entry.name + "' declared twice");
+    switch (setting->kind) {
+      case VIGIL_SETTING_INTEGER: entry.kind = Kind::kInteger; break;
+      case VIGIL_SETTING_BOOLEAN: entry.kind = Kind::kBoolean; break;
+      case VIGIL_SETTING_CHOICE: entry.kind = Kind::kChoice; break;
+      case VIGIL_SETTING_TEXT: entry.kind = Kind::kText; break;
+      case VIGIL_SETTING_PATH: entry.kind = Kind::kPath; break;
+      default: return refuse("setting '" + entry.name + "': unknown kind " + std::to_string(setting->kind));
+    }
+    entry.scope = vigil::settings::Scope::kModule;
+    entry.min = setting->min;
+    entry.max = setting->max;
+    if (entry.kind == Kind::kInteger && entry.min > entry.max)
+      return refuse("setting '" + entry.name + "': min is above max");
+    if (entry.kind == Kind::kChoice) {
+      if (setting->choices == nullptr || setting->choice_count == 0 || setting->choice_count > 256)
+        return refuse("setting '" + entry.name + "': a choice needs 1-256 choices");
+      for (size_t i = 0; i < setting->choice_count; ++i) {
+        if (!valid(setting->choices[i])) return refuse("setting '" + entry.name + "': a null choice");
+        entry.choices.emplace_back(view(setting->choices[i]));
+      }
+    }
+    entry.default_value = std::string(view(setting->default_value));
+    entry.description = std::string(view(setting->description)).substr(0, 300);
+    entry.secret = (setting->flags & VIGIL_SETTING_SECRET) != 0;
+    entry.applies = "when the module next reads it (its next scan)";
+    entry.module = host->module;
+    if (!entry.default_value.empty()) {
+      std::string key = host->module + "." + entry.name;
+      if (Status fits = vigil::settings::check_value(entry, key, entry.default_value); !fits.ok())
+        return refuse("the default of " + fits.error());
+    }
+    host->settings.push_back(std::move(entry));
+    return VIGIL_OK;
+  });
+}
+
 vigil_status deliver(const Result<std::optional<std::string>>& found, vigil_plugin_host* host, const char* call,
                      vigil_on_value on_value, void* user) {
   if (!found.ok()) {
@@ -110,8 +177,18 @@ vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value o
   // Only the module's own key: an agent-wide key of the same name (a global
   // Root=/x) must never silently redirect a module.
   return guarded(host, "config_get", [&] {
-    return deliver(host->store->config(host->module + "." + std::string(view(key))), host, "config_get", on_value,
-                   user);
+    std::string name = host->module + "." + std::string(view(key));
+    auto found = host->store->config(name);
+    const auto* setting = declared(host, view(key));
+    if (setting == nullptr || !found.ok()) return deliver(found, host, "config_get", on_value, user);
+    // A declared key gives its default while unset, or while it holds what no longer fits.
+    if (found.value()) {
+      Status fits = vigil::settings::check_value(*setting, name, *found.value());
+      if (fits.ok()) return deliver(found, host, "config_get", on_value, user);
+      host->logger->warn("configuration ignored: {}", fits.error());
+    }
+    if (setting->default_value.empty()) return VIGIL_E_NOT_FOUND;
+    return deliver(std::optional<std::string>(setting->default_value), host, "config_get", on_value, user);
   });
 }
 
@@ -240,6 +317,7 @@ vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, v
     const auto& logger = scan->plugin->logger;
     request.timeout = scan->command_timeout;
     request.environment = scan->command_environment;
+    request.prefix = scan->command_prefix;
     request.module = scan->plugin->module;
     request.memory_max_bytes = scan->command_memory_max;
     request.pids_max = scan->command_pids_max;
@@ -316,6 +394,7 @@ const vigil_host_api kHostApi = {
     &run_command,
     &emit_event,
     &set_scan_on_start,
+    &declare_setting,
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "log/log_manager.h"
 #include "plugin/host_api.h"
 #include "plugin/plugin_call_marker.h"
+#include "settings/catalog.h"
 
 namespace vigil {
 namespace {
@@ -150,6 +151,13 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
     plugin->shut_down();
     plugin->context_.reset();
     return refuse("scan module '" + module + "' registered no manifest handler");
+  }
+  if (services.store != nullptr) {
+    // Kept so that vigilctl validates the module's keys while it is not loaded; none: nothing to validate.
+    const auto& declared = plugin->context_->settings;
+    Status kept = services.store->set_module_settings(
+        module, declared.empty() ? std::nullopt : std::optional<std::string>(settings::encode(declared)));
+    if (!kept.ok()) plugin->context_->logger->warn("its settings are not kept for vigilctl: {}", kept.error());
   }
   return plugin;
 }

@@ -18,6 +18,7 @@
 
 #include "exec/cpu_throttle.h"
 #include "plugin/event_sink.h"
+#include "settings/registry.h"
 #include "store/snapshot_writer.h"
 #include "store/state_store.h"
 
@@ -38,8 +39,9 @@ struct vigil_plugin_host {
   std::map<std::string, Handler, std::less<>> handlers;  // manifest type -> handler
   int32_t default_cpu_limit = 100;
   std::string on_demand_key;
-  bool scan_on_start = false;  // scan at every start and reload (ABI 1.3)
-  std::string init_error;      // the last error the plugin logged during on_init: why it failed
+  bool scan_on_start = false;                      // scan at every start and reload (ABI 1.3)
+  std::vector<vigil::settings::Setting> settings;  // what it declared (ABI 1.5)
+  std::string init_error;                          // the last error the plugin logged during on_init: why it failed
 
   // Set when the plugin is being unloaded or the daemon stops: checkpoints
   // then report VIGIL_E_CANCELLED.
@@ -68,5 +70,6 @@ struct vigil_scan {
   int64_t command_memory_max = int64_t{1} << 30;  // CmdMemoryMax (bytes, 0: none), where cgroups hold it
   int64_t command_pids_max = 512;                 // CmdPidsMax (0: none), where cgroups hold it
   std::vector<std::string> command_environment;   // proxy settings for commands (NAME=value)
+  std::vector<std::string> command_prefix;        // UseSudo: SudoCommand's words
   std::string error;
 };

@@ -109,6 +109,7 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   scan.command_memory_max = request.command_memory_max;
   scan.command_pids_max = request.command_pids_max;
   scan.command_environment = request.command_environment;
+  scan.command_prefix = request.command_prefix;
   context.logger->info("scan started: {} ({}), manifest types {}, CPU limit {}%", request.trigger,
                        request.control_id.empty() ? "no ControlId" : "ControlId " + request.control_id, types,
                        request.cpu_limit);

@@ -30,6 +30,7 @@ struct ScanRequest {
   size_t chunk_bytes = size_t{1} << 20;           // bound of one delta chunk, encoded
   int64_t command_memory_max = int64_t{1} << 30;  // memory.max of each command's cgroup; 0: none
   int64_t command_pids_max = 512;                 // pids.max of each command's cgroup; 0: none
+  std::vector<std::string> command_prefix;        // UseSudo: SudoCommand's words, put before every command
 };
 
 struct ScanOutcome {

@@ -2,10 +2,12 @@
 #include "sched/scheduler.h"
 
 #include "proxy/proxy_settings.h"
+#include "settings/reader.h"
 
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <sstream>
 
 namespace vigil {
 
@@ -247,8 +249,8 @@ void Scheduler::pump(Module& module) {
     return;
   }
   if (module.next_interval && std::chrono::system_clock::now() >= *module.next_interval && can_scan(module).ok()) {
-    int limit = static_cast<int>(
-        config_integer(module.plugin->module(), "CpuLimit", module.plugin->context().default_cpu_limit, 1, 100));
+    int limit =
+        static_cast<int>(setting(module.plugin->module(), "CpuLimit", module.plugin->context().default_cpu_limit));
     start_scan(module, {Trigger::kInterval, limit, "", "interval"});
     return;
   }
@@ -259,7 +261,7 @@ void Scheduler::arm_interval(Module& module) {
   const std::string& name = module.plugin->module();
   auto now = std::chrono::system_clock::now();
   if (!module.next_interval) {
-    int64_t interval = config_integer(name, "ScanInterval", kDefaultScanIntervalSeconds, 1, int64_t{31} * 24 * 3600);
+    int64_t interval = setting(name, "ScanInterval");
     auto last = store_.last_scan_completed(name);
     // Never scanned: the first interval scan is due as soon as there is a manifest.
     module.next_interval = last.ok() && last.value()
@@ -299,18 +301,18 @@ void Scheduler::start_scan(Module& module, Request request) {
     record_demand(request.control_id, module.plugin->module(), "running", "");
     demands_[request.control_id].progress = module.progress;
   }
-  ScanRequest scan{
-      std::move(manifests),
-      request.cpu_limit,
-      static_cast<int>(config_integer("", "ProcessPriority", 0, -20, 19)),
-      std::chrono::seconds(config_integer("", "CmdMaxTimeOut", 1800, 1, int64_t{7} * 24 * 3600)),
-      trigger_name(request.trigger),
-      request.control_id,
-      module.progress,
-      command_environment(),
-      static_cast<size_t>(config_integer("", "OutboxChunkBytes", int64_t{1} << 20, int64_t{4} << 10, int64_t{8} << 20)),
-      config_integer(module.plugin->module(), "CmdMemoryMax", int64_t{1} << 30, 0, int64_t{1} << 40),
-      config_integer(module.plugin->module(), "CmdPidsMax", 512, 0, 1 << 22)};
+  ScanRequest scan{std::move(manifests),
+                   request.cpu_limit,
+                   static_cast<int>(setting("", "ProcessPriority")),
+                   std::chrono::seconds(setting("", "CmdMaxTimeOut")),
+                   trigger_name(request.trigger),
+                   request.control_id,
+                   module.progress,
+                   command_environment(),
+                   static_cast<size_t>(setting("", "OutboxChunkBytes")),
+                   setting(module.plugin->module(), "CmdMemoryMax"),
+                   setting(module.plugin->module(), "CmdPidsMax"),
+                   command_prefix()};
   asio::post(pool_, [this, plugin = module.plugin, scan = std::move(scan), request]() mutable {
     ScanOutcome outcome = run_scan(plugin, scan, store_);
     // Back on the control thread, where the last plugin reference may be dropped.
@@ -415,22 +417,18 @@ void Scheduler::record_demand(const std::string& control_id, const std::string& 
   entry->second.message = message;
 }
 
-int64_t Scheduler::config_integer(const std::string& module, const std::string& key, int64_t fallback, int64_t min,
-                                  int64_t max) {
-  for (const std::string& name : {module.empty() ? std::string() : module + "." + key, key}) {
-    if (name.empty()) continue;
-    auto value = store_.config(name);
-    if (!value.ok() || !value.value()) continue;
-    try {
-      size_t used = 0;
-      int64_t number = std::stoll(*value.value(), &used);
-      if (used == value.value()->size() && number >= min && number <= max) return number;
-    } catch (const std::exception&) {
-    }
-    logs_.daemon()->warn("configuration {}='{}' ignored: must be an integer from {} to {}", name, *value.value(), min,
-                         max);
-  }
-  return fallback;
+int64_t Scheduler::setting(const std::string& module, const char* name, std::optional<int64_t> fallback) {
+  settings::Reader reader(store_, [this](const std::string& problem) { logs_.daemon()->warn("{}", problem); });
+  return reader.integer(name, module, fallback);
+}
+
+std::vector<std::string> Scheduler::command_prefix() {
+  settings::Reader reader(store_, [this](const std::string& problem) { logs_.daemon()->warn("{}", problem); });
+  if (!reader.boolean("UseSudo")) return {};
+  std::vector<std::string> words;
+  std::istringstream split(reader.text("SudoCommand").value_or(""));
+  for (std::string word; split >> word;) words.push_back(word);
+  return words;
 }
 
 nlohmann::json Scheduler::module_status(const std::string& name) const {
@@ -442,6 +440,10 @@ nlohmann::json Scheduler::module_status(const std::string& name) const {
                  {"key_path", module.key_path},
                  {"waiting", json::array()},
                  {"next_interval_scan", module.next_interval ? json(unix_seconds(*module.next_interval)) : json()}};
+  // The settings in force, as the next scan takes them (vigilctl config changes them live).
+  settings::Reader reader(store_);
+  status["settings"] = {{"cpu_limit", reader.integer("CpuLimit", name, module.plugin->context().default_cpu_limit)},
+                        {"scan_interval", reader.integer("ScanInterval", name)}};
   if (module.running) {
     status["trigger"] = trigger_name(module.running->trigger);
     status["control_id"] = module.running->control_id;

@@ -45,8 +45,6 @@ Result<int> cpu_limit_from_throttle(int throttle);
 
 class Scheduler : private DeliveryListener {
  public:
-  static constexpr int64_t kDefaultScanIntervalSeconds = 14400;
-
   // `proxy_file`: https_proxy / no_proxy of it reach every command scans run (SPEC §7).
   Scheduler(boost::asio::io_context& io, boost::asio::thread_pool& pool, StateStore& store, LogManager& logs,
             std::unique_ptr<UploadTarget> target, std::filesystem::path proxy_file = {});
@@ -131,7 +129,10 @@ class Scheduler : private DeliveryListener {
   void set_demand_key(const Module& module, const char* value);
   void record_demand(const std::string& control_id, const std::string& module, const std::string& state,
                      const std::string& message);
-  int64_t config_integer(const std::string& module, const std::string& key, int64_t fallback, int64_t min, int64_t max);
+  // Setting `name` of `module` (or agent-wide) through the registry; `fallback` replaces its default.
+  int64_t setting(const std::string& module, const char* name, std::optional<int64_t> fallback = {});
+  // UseSudo's prefix for the commands of a scan: SudoCommand's words, or none.
+  std::vector<std::string> command_prefix();
 
   void upload_started(const std::string& module) override;
   void upload_ended(const std::string& module) override;

@@ -107,6 +107,13 @@ constexpr std::array kMigrations = {
       reason TEXT NOT NULL
     );
     )sql",
+    // The settings modules declare (ABI 1.5), for validating their keys while they are not loaded.
+    R"sql(
+    CREATE TABLE module_settings (
+      module TEXT PRIMARY KEY,
+      declarations TEXT NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace
@@ -212,6 +219,32 @@ Result<std::vector<std::pair<std::string, std::string>>> StateStore::all_config(
     Pairs pairs;
     while (statement.step()) pairs.emplace_back(statement.text(0), statement.text(1));
     return pairs;
+  });
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> StateStore::module_settings() {
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  return guarded([&]() -> Result<Pairs> {
+    std::lock_guard lock(mutex_);
+    sqlite::Statement statement(db_, "SELECT module, declarations FROM module_settings ORDER BY module");
+    Pairs pairs;
+    while (statement.step()) pairs.emplace_back(statement.text(0), statement.text(1));
+    return pairs;
+  });
+}
+
+Status StateStore::set_module_settings(std::string_view module, const std::optional<std::string>& declarations) {
+  return guarded([&]() -> Status {
+    std::lock_guard lock(mutex_);
+    if (!declarations) {
+      sqlite::Statement(db_, "DELETE FROM module_settings WHERE module = ?").bind(1, module).run();
+      return Status::Ok();
+    }
+    sqlite::Statement statement(db_,
+                                "INSERT INTO module_settings (module, declarations) VALUES (?, ?) "
+                                "ON CONFLICT (module) DO UPDATE SET declarations = excluded.declarations");
+    statement.bind(1, module).bind(2, *declarations).run();
+    return Status::Ok();
   });
 }
 

@@ -127,6 +127,12 @@ class StateStore {
   // one transaction: all of it happens or none of it.
   Status update_config(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
 
+  // The settings each module declared (settings/declarations.h encodes
+  // them), kept so that vigilctl validates module keys while vigild is down.
+  Result<std::vector<std::pair<std::string, std::string>>> module_settings();
+  // Replaces the module's declarations; nullopt forgets them.
+  Status set_module_settings(std::string_view module, const std::optional<std::string>& declarations);
+
   // Forgets what was uploaded: snapshots, the outbox and when modules last
   // scanned (after the agent took a new identity, each module scans at once
   // and uploads everything). Returns the number of outbox entries dropped.
@@ -231,8 +237,9 @@ class StateStore {
 
   std::mutex mutex_;
   sqlite::Database db_;
-  int64_t outbox_max_entries_ = 10000;
-  int64_t outbox_max_bytes_ = 256LL * 1024 * 1024;
+  // Unbounded until the agent sets the bounds of its settings (OutboxMaxEntries, OutboxMaxBytes).
+  int64_t outbox_max_entries_ = INT64_MAX;
+  int64_t outbox_max_bytes_ = INT64_MAX;
 };
 
 }  // namespace vigil

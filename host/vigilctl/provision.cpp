@@ -11,9 +11,8 @@
 #include "control_socket/control_client.h"
 #include "link/identity.h"
 #include "link/platform_link.h"
+#include "settings/reader.h"
 #include "store/state_store.h"
-#include "vigil/crypto/random.h"
-#include "vigil/net/wire.h"
 
 namespace vigil {
 
@@ -72,24 +71,11 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
   for (const char* key : {keys::kCustomerId, keys::kActivationId, keys::kServerUri}) {
     if (!value(key)) return fail(std::string(key) + " is required");
   }
-  for (const char* key : {keys::kCustomerId, keys::kActivationId}) {
-    if (!crypto::is_uuid(*value(key))) return fail(std::string(key) + " must be a UUID, got '" + *value(key) + "'");
+  // The same checks as vigilctl config set: the settings registry's.
+  for (const auto& [key, text] : given) {
+    if (Status fits = settings::check_value(settings::setting(key), key, text); !fits.ok()) return fail(fits.error());
   }
-  if (auto url = wire::parse_url(*value(keys::kServerUri)); !url.ok()) return fail(url.error());
-  bool golden = false;
-  if (auto text = value(keys::kGoldenImage)) {
-    if (*text == "true" || *text == "1") {
-      golden = true;
-    } else if (*text != "false" && *text != "0") {
-      return fail("GoldenImage must be true or false, got '" + *text + "'");
-    }
-  }
-  if (auto dir = value(keys::kHostIdSearchDir); dir && (dir->empty() || dir->front() != '/')) {
-    return fail("HostIdSearchDir must be an absolute directory, got '" + *dir + "'");
-  }
-  if (auto bundle = value(keys::kCaBundle); bundle && !std::filesystem::is_regular_file(*bundle)) {
-    return fail("CaBundle '" + *bundle + "' is not a readable file");
-  }
+  bool golden = value(keys::kGoldenImage) && settings::boolean_value(*value(keys::kGoldenImage)).value();
 
   std::vector<std::pair<std::string, std::optional<std::string>>> changes;
   for (const char* key :

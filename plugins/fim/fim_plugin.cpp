@@ -62,15 +62,18 @@ std::vector<vigil::Column> columns(const std::vector<std::pair<std::string, std:
   return out;
 }
 
-bool flag(const vigil::Host& host, const char* key, bool fallback) {
-  auto value = host.config(key);
-  if (!value) return fallback;
-  return *value == "true" || *value == "yes" || *value == "1";
-}
-
-int number(const vigil::Host& host, const char* key, int fallback, int low, int high) {
-  auto value = host.config(key);
-  return value ? std::clamp(std::atoi(value->c_str()), low, high) : fallback;
+// fim.<key>: the agent validates them (ABI 1.5) and vigilctl config lists them.
+void declare_settings(vigil::Host& host) {
+  using vigil::Setting;
+  host.declare(Setting::path("Root", "/", "the root the manifest's paths are under"));
+  host.declare(Setting::flag("Realtime", true, "watch the scanned trees in real time after each scan"));
+  host.declare(Setting::integer("HashThreads", 1, 64, 1,
+                                "threads hashing file contents (beyond the first: not held to CpuLimit)"));
+  host.declare(Setting::integer("CoalesceMs", 0, 10000, 5, "milliseconds in which changes to one file make one event"));
+  host.declare(
+      Setting::integer("MaxHoldMs", 10, 60000, 1000, "longest an event of a busy file is held, in milliseconds"));
+  host.declare(
+      Setting::flag("Fanotify", true, "watch with fanotify where the kernel and privileges allow, else inotify"));
 }
 
 class FimPlugin : public vigil::Plugin {
@@ -81,6 +84,7 @@ class FimPlugin : public vigil::Plugin {
     host_ = &host;
     host.set_default_cpu_limit(50);
     host.set_on_demand_key("FIM");
+    declare_settings(host);
     try {
       // Watching resumes only from a scan: one at every start also catches what changed while we were down.
       host.set_scan_on_start(true);
@@ -98,12 +102,12 @@ class FimPlugin : public vigil::Plugin {
     } catch (const vigil::fim::ManifestError& error) {
       throw vigil::Error(error.what(), VIGIL_E_INVALID_ARG);
     }
-    std::filesystem::path root = host_->config("Root").value_or("/");
+    std::filesystem::path root = host_->setting("Root");
     vigil::fim::RecordTree baseline(*manifest);
     auto [recorded, reused] = record(scan, *manifest, root, baseline);
     host_->info(std::to_string(recorded) + " paths recorded, " + std::to_string(reused) +
                 " hashes reused from the last baseline");
-    if (flag(*host_, "Realtime", true)) start_monitor(manifest, root, std::move(baseline));
+    if (host_->flag("Realtime")) start_monitor(manifest, root, std::move(baseline));
   }
 
   // The scan as a stream: the walk's records go in small batches through the
@@ -123,7 +127,7 @@ class FimPlugin : public vigil::Plugin {
     });
     // The host holds the scan thread to the module's CPU limit; extra hashing
     // threads are outside it, so they are opt-in (fim.HashThreads).
-    unsigned threads = static_cast<unsigned>(number(*host_, "HashThreads", 1, 1, 64));
+    unsigned threads = static_cast<unsigned>(host_->integer("HashThreads"));
     std::vector<vigil::fim::FileRecord> batch;
     std::set<std::string> missing;  // watched tops that do not exist (the baseline keeps no record of them)
     size_t recorded = 0, reused = 0;
@@ -186,9 +190,9 @@ class FimPlugin : public vigil::Plugin {
                      vigil::fim::RecordTree baseline) {
     monitor_.reset();  // the new manifest and baseline replace the old ones
     vigil::fim::MonitorOptions options;
-    options.window = std::chrono::milliseconds(number(*host_, "CoalesceMs", 5, 0, 10000));
-    options.max_hold = std::chrono::milliseconds(number(*host_, "MaxHoldMs", 1000, 10, 60000));
-    options.fanotify = flag(*host_, "Fanotify", true);
+    options.window = std::chrono::milliseconds(host_->integer("CoalesceMs"));
+    options.max_hold = std::chrono::milliseconds(host_->integer("MaxHoldMs"));
+    options.fanotify = host_->flag("Fanotify");
     std::string algorithm = manifest->algorithm;
     auto monitor = std::make_unique<vigil::fim::Monitor>(
         manifest, root, std::move(baseline),

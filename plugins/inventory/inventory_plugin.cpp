@@ -17,6 +17,7 @@ class InventoryPlugin : public vigil::Plugin {
     host_ = &host;
     host.set_default_cpu_limit(50);
     host.set_on_demand_key("Inventory");
+    host.declare(vigil::Setting::path("Root", "/", "the root the package databases and files are read under"));
     host.on_manifest("inv", [this](vigil::Scan& scan, std::string_view manifest) { run(scan, manifest); });
   }
 
@@ -29,7 +30,7 @@ class InventoryPlugin : public vigil::Plugin {
       throw vigil::Error(error.what(), VIGIL_E_INVALID_ARG);
     }
     // The root is "/" unless the configuration moves it (tests, offline images).
-    std::string root = host_->config("Root").value_or("/");
+    std::string root = host_->setting("Root");
     uint64_t done = 0;
     for (const auto& source : vigil::inventory::sources()) {
       auto selected = selection.tables.find(source.table);

@@ -12,6 +12,7 @@ class PolicyCompliancePlugin : public vigil::Plugin {
   void init(vigil::Host& host) override {
     host.set_default_cpu_limit(30);
     host.set_on_demand_key("PolicyCompliance");
+    vigil::policy::declare_settings(host);
     host.on_manifest("pc", [&host](vigil::Scan& scan, std::string_view manifest) {
       vigil::policy::scan_policies(host, scan, manifest, {"pc manifest", false});
     });

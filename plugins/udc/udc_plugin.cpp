@@ -13,6 +13,7 @@ class UserDefinedControlsPlugin : public vigil::Plugin {
   void init(vigil::Host& host) override {
     host.set_default_cpu_limit(30);
     host.set_on_demand_key("UDC");
+    vigil::policy::declare_settings(host);
     host.on_manifest("udc", [&host](vigil::Scan& scan, std::string_view manifest) {
       vigil::policy::scan_policies(host, scan, manifest, {"udc manifest", false});
     });

@@ -38,6 +38,7 @@ class VulnerabilityPlugin : public vigil::Plugin {
     host_ = &host;
     host.set_default_cpu_limit(50);
     host.set_on_demand_key("Vulnerability");
+    host.declare(vigil::Setting::path("Root", "/", "the root the package databases and files are read under"));
     host.on_manifest("vm", [this](vigil::Scan& scan, std::string_view manifest) { run(scan, manifest); });
   }
 
@@ -49,7 +50,7 @@ class VulnerabilityPlugin : public vigil::Plugin {
     } catch (const std::invalid_argument& error) {
       throw vigil::Error(error.what(), VIGIL_E_INVALID_ARG);
     }
-    auto facts = gather(host_->config("Root").value_or("/"), *host_);
+    auto facts = gather(host_->setting("Root"), *host_);
     size_t done = 0, found = 0;
     for (const auto& rule : rules) {
       if (++done % 1024 == 0) {

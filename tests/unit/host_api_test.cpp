@@ -158,6 +158,59 @@ TEST_F(HostApi, EmitEvent_NeedsASinkAndValidNames) {
   EXPECT_GT(event.time_ms(), 1'700'000'000'000);
 }
 
+vigil_setting integer_setting(std::string_view name, int64_t min, int64_t max, std::string_view fallback) {
+  vigil_setting setting{};
+  setting.struct_size = sizeof(vigil_setting);
+  setting.abi_version = VIGIL_ABI_VERSION;
+  setting.name = str(name);
+  setting.kind = VIGIL_SETTING_INTEGER;
+  setting.min = min;
+  setting.max = max;
+  setting.default_value = str(fallback);
+  setting.description = str("threads");
+  return setting;
+}
+
+void take(void* user, vigil_str value) {
+  static_cast<std::string*>(user)->assign(value.ptr, value.len);
+}
+
+TEST_F(HostApi, DeclareSetting_IsCheckedAndGivesItsDefault) {
+  vigil_setting threads = integer_setting("Threads", 1, 8, "2");
+  EXPECT_EQ(api_->declare_setting(&context_, &threads), VIGIL_E_STATE);  // only during init
+  context_.registering = true;
+  EXPECT_EQ(api_->declare_setting(&context_, &threads), VIGIL_OK);
+  EXPECT_EQ(api_->declare_setting(&context_, &threads), VIGIL_E_INVALID_ARG);  // twice
+  vigil_setting agent_owned = integer_setting("CpuLimit", 1, 100, "50");
+  EXPECT_EQ(api_->declare_setting(&context_, &agent_owned), VIGIL_E_INVALID_ARG);
+  vigil_setting bad_default = integer_setting("Other", 1, 8, "9");
+  EXPECT_EQ(api_->declare_setting(&context_, &bad_default), VIGIL_E_INVALID_ARG);
+  vigil_setting bad_name = integer_setting("bad name", 1, 8, "2");
+  EXPECT_EQ(api_->declare_setting(&context_, &bad_name), VIGIL_E_INVALID_ARG);
+  vigil_setting choice = integer_setting("Mode", 0, 0, "fast");
+  choice.kind = VIGIL_SETTING_CHOICE;
+  EXPECT_EQ(api_->declare_setting(&context_, &choice), VIGIL_E_INVALID_ARG);  // no choices
+  vigil_str modes[] = {str("fast"), str("slow")};
+  choice.choices = modes;
+  choice.choice_count = 2;
+  EXPECT_EQ(api_->declare_setting(&context_, &choice), VIGIL_OK);
+  context_.registering = false;
+  ASSERT_EQ(context_.settings.size(), 2u);
+  EXPECT_EQ(context_.settings[1].choices, (std::vector<std::string>{"fast", "slow"}));
+
+  // Unset: the default; a value that fits: it; one that does not: the default again.
+  std::string value;
+  EXPECT_EQ(api_->config_get(&context_, str("Threads"), take, &value), VIGIL_OK);
+  EXPECT_EQ(value, "2");
+  ASSERT_TRUE(store_->set_config("probe.Threads", "4").ok());
+  EXPECT_EQ(api_->config_get(&context_, str("Threads"), take, &value), VIGIL_OK);
+  EXPECT_EQ(value, "4");
+  ASSERT_TRUE(store_->set_config("probe.Threads", "99").ok());
+  EXPECT_EQ(api_->config_get(&context_, str("Threads"), take, &value), VIGIL_OK);
+  EXPECT_EQ(value, "2");
+  EXPECT_EQ(api_->config_get(&context_, str("Undeclared"), take, &value), VIGIL_E_NOT_FOUND);
+}
+
 TEST(Names, ValidNamesFollowTheDocumentedAlphabet) {
   EXPECT_TRUE(is_valid_name("network_interfaces", false, 128));
   EXPECT_FALSE(is_valid_name("with-dash", false, 128));

@@ -4,9 +4,9 @@
 
 #include <regex>
 
-#include "outbox/blackout.h"
 #include "sched/control_id.h"
 #include "sched/scheduler.h"
+#include "settings/blackout.h"
 
 namespace vigil {
 namespace {

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <fstream>
+
 #include "base/paths.h"
 #include "control_socket/control_protocol.h"
 #include "control_socket/control_server.h"
@@ -57,6 +59,64 @@ TEST(CommandPath, WorldWritableAndMissingDirectoriesAreLeftOut) {
   std::string path = sanitized_path({safe.string(), open_to_all.string(), (dir.path() / "missing").string()});
   EXPECT_EQ(path, safe.string());
   EXPECT_EQ(sanitized_path(standard_path_directories()).find("/tmp"), std::string::npos);
+}
+
+// An executable script at `path` printing `text`.
+void write_script(const std::filesystem::path& path, const std::string& body) {
+  std::ofstream(path) << "#!/bin/sh\n" << body << "\n";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+}
+
+TEST(CommandPath, RelativeEntriesAndDuplicatesAreLeftOut) {
+  test::TempDir dir;
+  std::string safe = dir.path().string();
+  EXPECT_EQ(sanitized_path({"", ".", "bin", safe, safe}), safe);
+}
+
+// What a module runs by name is never found in a world-writable directory,
+// sticky or not, even when it comes first: a binary planted there is not run.
+TEST(CommandPath, APlantedBinaryInAWorldWritableDirectoryIsNotRun) {
+  test::TempDir dir;
+  auto planted = dir.path() / "open";
+  auto safe = dir.path() / "safe";
+  std::filesystem::create_directories(planted);
+  std::filesystem::create_directories(safe);
+  write_script(planted / "vigil-probe", "echo planted");
+  write_script(safe / "vigil-probe", "echo safe; echo \"$PATH\"");
+  for (auto mode : {std::filesystem::perms::all, std::filesystem::perms::all | std::filesystem::perms::sticky_bit}) {
+    std::filesystem::permissions(planted, mode);
+    CommandRequest request;
+    request.argv = {"vigil-probe"};
+    request.search_path = {planted.string(), ".", safe.string()};
+    request.environment = {"PATH=" + planted.string()};  // no way around the sanitised PATH
+    std::string output;
+    request.on_output = [&](std::string_view chunk) { output += chunk; };
+    CommandOutcome outcome = run_command(request);
+    ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
+    EXPECT_EQ(output, "safe\n" + safe.string() + "\n");
+  }
+  std::filesystem::permissions(planted, std::filesystem::perms::owner_all);
+}
+
+// UseSudo: the command runs through SudoCommand's words, by its absolute path, with no shell.
+TEST(CommandPath, APrefixRunsTheCommandByItsAbsolutePath) {
+  test::TempDir dir;
+  write_script(dir.path() / "fake-sudo", "echo \"sudo:$*\"; exec \"$@\"");
+  write_script(dir.path() / "vigil-probe", "echo \"probe:$1\"");
+  CommandRequest request;
+  request.argv = {"vigil-probe", "a b;c"};
+  request.prefix = {"fake-sudo", "-n"};
+  request.search_path = {dir.path().string()};
+  std::string output;
+  request.on_output = [&](std::string_view chunk) { output += chunk; };
+  CommandOutcome outcome = run_command(request);
+  ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
+  std::string probe = (dir.path() / "vigil-probe").string();
+  EXPECT_EQ(output, "sudo:-n " + probe + " a b;c\nprobe:a b;c\n");
+  request.prefix = {"no-such-sudo"};
+  outcome = run_command(request);
+  EXPECT_EQ(outcome.status, VIGIL_E_NOT_FOUND);
+  EXPECT_NE(outcome.error.find("SudoCommand 'no-such-sudo' not found"), std::string::npos) << outcome.error;
 }
 
 TEST(ControlProtocol, RequestsAreObjectsNamingACommand) {

@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
       {"checkin", "Check in with the platform now instead of at the next interval", define_checkin},
       {"provision", "Provision against a platform: CustomerId=… ActivationId=… WebServiceUri=… (or the flags)",
        define_provision},
+      {"config", "Set, get, show or unset the agent's settings (config set Key=Value …)", define_config},
       {"proxy", "Set, show or delete the proxy settings (slash forms /u /n /p /a /d /w /h /c /t work too)",
        define_proxy},
       {"encrypt-string", "Print an encrypted #TOKEN form of TEXT (stdin when omitted)", define_encrypt_string},

@@ -47,6 +47,7 @@ Runner define_keys(CLI::App& command);
 Runner define_stop(CLI::App& command);
 Runner define_checkin(CLI::App& command);
 Runner define_provision(CLI::App& command);
+Runner define_config(CLI::App& command);
 Runner define_proxy(CLI::App& command);
 Runner define_encrypt_string(CLI::App& command);
 Runner define_uninstall(CLI::App& command);

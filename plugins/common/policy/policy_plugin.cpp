@@ -6,6 +6,10 @@
 
 namespace vigil::policy {
 
+void declare_settings(Host& host) {
+  host.declare(Setting::path("Root", "/", "the root the policies' paths are under"));
+}
+
 void scan_policies(Host& host, Scan& scan, std::string_view manifest, const PluginOptions& options) {
   std::vector<Policy> policies;
   try {
@@ -14,7 +18,7 @@ void scan_policies(Host& host, Scan& scan, std::string_view manifest, const Plug
     throw vigil::Error(error.what(), VIGIL_E_INVALID_ARG);
   }
   Environment environment;
-  environment.root = host.config("Root").value_or("/");
+  environment.root = host.setting("Root");
   environment.run = [&scan](const std::vector<std::string>& argv) {
     auto result = scan.run(argv);
     return CommandOutput{result.exit_code, std::move(result.output)};

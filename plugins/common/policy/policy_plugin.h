@@ -16,6 +16,8 @@ struct PluginOptions {
   bool scores = false;
 };
 
+// Declares the settings the policy engine reads (Root); call it in init.
+void declare_settings(Host& host);
 void scan_policies(Host& host, Scan& scan, std::string_view manifest, const PluginOptions& options);
 
 }  // namespace vigil::policy

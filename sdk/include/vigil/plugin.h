@@ -55,7 +55,7 @@ extern "C" {
 /* ---- Versions ----------------------------------------------------------- */
 
 #define VIGIL_ABI_VERSION_MAJOR 1
-#define VIGIL_ABI_VERSION_MINOR 4
+#define VIGIL_ABI_VERSION_MINOR 5
 #define VIGIL_MAKE_ABI_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define VIGIL_ABI_VERSION VIGIL_MAKE_ABI_VERSION(VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR)
 #define VIGIL_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
@@ -160,6 +160,34 @@ typedef void (*vigil_on_value)(void* user, vigil_str value);
  * THREAD: SCAN THREAD. `user` is the pointer given at registration. */
 typedef vigil_status (*vigil_on_manifest)(void* user, vigil_scan* scan, vigil_str manifest_type, vigil_str manifest);
 
+/* ---- Settings a module declares (ABI 1.5) ---------------------------------- */
+
+/* Kinds of a declared setting: how its value is checked before it is stored. */
+#define VIGIL_SETTING_INTEGER 1 /* decimal, min..max */
+#define VIGIL_SETTING_BOOLEAN 2 /* 1/0, true/false, yes/no, on/off */
+#define VIGIL_SETTING_CHOICE 3  /* one of `choices` */
+#define VIGIL_SETTING_TEXT 4    /* one line of printable text */
+#define VIGIL_SETTING_PATH 5    /* an absolute path */
+
+/* Flags of a declared setting. */
+#define VIGIL_SETTING_SECRET 1u /* never printed (vigilctl config masks it) */
+
+/* One setting of the module: the configuration key `<module>.<name>`.
+ * OWNERSHIP: the plugin's; the host copies it during declare_setting. */
+typedef struct vigil_setting {
+  uint32_t struct_size;     /* sizeof(vigil_setting) as the plugin was built */
+  uint32_t abi_version;     /* the plugin's VIGIL_ABI_VERSION */
+  vigil_str name;           /* [A-Za-z0-9_], 1-VIGIL_KEY_NAME_MAX bytes */
+  int32_t kind;             /* VIGIL_SETTING_* */
+  uint32_t flags;           /* VIGIL_SETTING_SECRET, or 0 */
+  int64_t min;              /* INTEGER: the smallest value allowed */
+  int64_t max;              /* INTEGER: the largest value allowed */
+  const vigil_str* choices; /* CHOICE: the values allowed */
+  size_t choice_count;
+  vigil_str default_value; /* valid for the kind, or empty for none */
+  vigil_str description;   /* one line, for vigilctl config show */
+} vigil_setting;
+
 /* ---- Host services -------------------------------------------------------- */
 
 typedef struct vigil_host_api {
@@ -262,6 +290,19 @@ typedef struct vigil_host_api {
    * while it was not running. Only when the module is activated and has a
    * manifest. THREAD: INIT THREAD, during on_init or on_create only. */
   vigil_status (*set_scan_on_start)(vigil_plugin_host* host, int32_t enabled);
+
+  /* -- ABI 1.5 -- */
+
+  /* Declares one of the module's settings, so that the agent validates
+   * `<module>.<name>` before storing it (vigilctl config set refuses a value
+   * outside it, and any key the module did not declare, naming the known
+   * ones) and lists it with its default in `vigilctl config show`. After a
+   * declaration config_get of the key returns the default while the key is
+   * unset (or holds a value that does not fit). Names the agent gives every
+   * module (CpuLimit, ScanInterval, CmdMemoryMax, CmdPidsMax) are refused.
+   * The declarations are kept across restarts, replaced at every load.
+   * THREAD: INIT THREAD, during on_init or on_create only. */
+  vigil_status (*declare_setting)(vigil_plugin_host* host, const vigil_setting* setting);
 
   /* New services are appended here, under a comment naming the ABI minor. */
 } vigil_host_api;

@@ -6,6 +6,7 @@
 
 #include <vigil/plugin.h>
 
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -151,6 +152,75 @@ class Scan {
 
 using ManifestHandler = std::function<void(Scan& scan, std::string_view manifest)>;
 
+// One of the module's settings (`<module>.<name>`), declared in init with
+// Host::declare: the agent validates the key before storing it (ABI 1.5), and
+// Host::setting/integer/flag read it back with the declared default.
+struct Setting {
+  std::string name;
+  int32_t kind = VIGIL_SETTING_TEXT;
+  int64_t min = 0;
+  int64_t max = 0;
+  std::vector<std::string> choices;
+  std::string default_value;
+  std::string description;
+  bool secret = false;
+
+  static Setting integer(std::string name, int64_t min, int64_t max, int64_t fallback, std::string description) {
+    return make(std::move(name), VIGIL_SETTING_INTEGER, std::to_string(fallback), std::move(description), min, max);
+  }
+  static Setting flag(std::string name, bool fallback, std::string description) {
+    return make(std::move(name), VIGIL_SETTING_BOOLEAN, fallback ? "true" : "false", std::move(description));
+  }
+  static Setting choice(std::string name, std::vector<std::string> choices, std::string fallback,
+                        std::string description) {
+    Setting setting = make(std::move(name), VIGIL_SETTING_CHOICE, std::move(fallback), std::move(description));
+    setting.choices = std::move(choices);
+    return setting;
+  }
+  static Setting text(std::string name, std::string fallback, std::string description) {
+    return make(std::move(name), VIGIL_SETTING_TEXT, std::move(fallback), std::move(description));
+  }
+  static Setting path(std::string name, std::string fallback, std::string description) {
+    return make(std::move(name), VIGIL_SETTING_PATH, std::move(fallback), std::move(description));
+  }
+
+  // The value as this kind reads it: 1/0, true/false, yes/no, on/off.
+  static std::optional<bool> parse_flag(std::string_view value) {
+    std::string lower;
+    for (char c : value) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (lower == "1" || lower == "true" || lower == "yes" || lower == "on") return true;
+    if (lower == "0" || lower == "false" || lower == "no" || lower == "off") return false;
+    return std::nullopt;
+  }
+  // A decimal integer within min..max, else nullopt.
+  std::optional<int64_t> parse_integer(std::string_view value) const {
+    bool negative = !value.empty() && value.front() == '-';
+    if (negative) value.remove_prefix(1);
+    if (value.empty() || value.size() > 18) return std::nullopt;  // 18 digits never overflow
+    int64_t number = 0;
+    for (char c : value) {
+      if (c < '0' || c > '9') return std::nullopt;
+      number = number * 10 + (c - '0');
+    }
+    if (negative) number = -number;
+    if (number < min || number > max) return std::nullopt;
+    return number;
+  }
+
+ private:
+  static Setting make(std::string name, int32_t kind, std::string fallback, std::string description, int64_t min = 0,
+                      int64_t max = 0) {
+    Setting setting;
+    setting.name = std::move(name);
+    setting.kind = kind;
+    setting.min = min;
+    setting.max = max;
+    setting.default_value = std::move(fallback);
+    setting.description = std::move(description);
+    return setting;
+  }
+};
+
 // The plugin's view of the host: logging, configuration, state, registration.
 class Host {
  public:
@@ -184,6 +254,50 @@ class Host {
     converted.reserve(columns.size());
     for (const Column& column : columns) converted.push_back({to_str(column.name), to_str(column.value)});
     check(api_->emit_event(host_, to_str(table), converted.data(), converted.size()), "emit_event");
+  }
+
+  // Declares a setting (valid only inside Plugin::init). Agents older than
+  // ABI 1.5 do not validate it, but setting() still gives its default.
+  void declare(const Setting& setting) {
+    settings_.push_back(setting);
+    if (!VIGIL_HAS_FIELD(vigil_host_api, api_->struct_size, declare_setting)) return;
+    std::vector<vigil_str> choices;
+    for (const std::string& choice : settings_.back().choices) choices.push_back(to_str(choice));
+    vigil_setting declared{};
+    declared.struct_size = sizeof(vigil_setting);
+    declared.abi_version = VIGIL_ABI_VERSION;
+    declared.name = to_str(setting.name);
+    declared.kind = setting.kind;
+    declared.flags = setting.secret ? VIGIL_SETTING_SECRET : 0u;
+    declared.min = setting.min;
+    declared.max = setting.max;
+    declared.choices = choices.data();
+    declared.choice_count = choices.size();
+    declared.default_value = to_str(setting.default_value);
+    declared.description = to_str(setting.description);
+    check(api_->declare_setting(host_, &declared), "declare_setting");
+  }
+  // A declared setting's value: the configured one, else its default.
+  std::string setting(std::string_view name) const {
+    const Setting& declared = find_setting(name);
+    return config(name).value_or(declared.default_value);
+  }
+  // A declared INTEGER setting; its default when the value does not fit
+  // (an agent older than 1.5 stored it unchecked).
+  int64_t integer(std::string_view name) const {
+    const Setting& declared = find_setting(name);
+    if (auto value = config(name)) {
+      if (auto number = declared.parse_integer(*value)) return *number;
+    }
+    return declared.parse_integer(declared.default_value).value_or(declared.min);
+  }
+  // A declared BOOLEAN setting, likewise.
+  bool flag(std::string_view name) const {
+    const Setting& declared = find_setting(name);
+    if (auto value = config(name)) {
+      if (auto parsed = Setting::parse_flag(*value)) return *parsed;
+    }
+    return Setting::parse_flag(declared.default_value).value_or(false);
   }
 
   // Registration; valid only inside Plugin::init.
@@ -249,10 +363,17 @@ class Host {
   static void check(vigil_status status, const char* call) {
     if (status != VIGIL_OK) throw Error(std::string("host refused ") + call, status);
   }
+  const Setting& find_setting(std::string_view name) const {
+    for (const Setting& setting : settings_) {
+      if (setting.name == name) return setting;
+    }
+    throw Error("setting '" + std::string(name) + "' was never declared", VIGIL_E_INVALID_ARG);
+  }
 
   vigil_plugin_host* host_;
   const vigil_host_api* api_;
   std::vector<std::unique_ptr<HandlerEntry>> handlers_;
+  std::vector<Setting> settings_;  // what the module declared, for the defaults
 };
 
 // Base class of a C++ plugin. One object per load is the plugin's instance

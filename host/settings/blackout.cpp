@@ -1,5 +1,5 @@
 // Blackout window parsing and lookup.
-#include "outbox/blackout.h"
+#include "settings/blackout.h"
 
 #include <fmt/format.h>
 
