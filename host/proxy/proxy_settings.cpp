@@ -1,6 +1,7 @@
 #include "proxy/proxy_settings.h"
 
 #include "base/file_safety.h"
+#include "settings/reader.h"
 #include "vigil/text/text.h"
 
 #include <algorithm>
@@ -28,9 +29,8 @@ const std::vector<const char*>& all_keys() {
 }
 
 Result<bool> parse_switch(const std::string& key, const std::string& value) {
-  std::string word = to_lower(trim(value));
-  if (word == "on" || word == "true" || word == "yes" || word == "1") return true;
-  if (word == "off" || word == "false" || word == "no" || word == "0") return false;
+  auto parsed = settings::boolean_value(trim(value));
+  if (parsed.ok()) return parsed.value();
   return Error{key + " must be on or off, got '" + value + "'"};
 }
 
@@ -42,12 +42,13 @@ Result<bool> parse_order(const std::string& value) {
 }
 
 Result<int> parse_connect_timeout(const std::string& value) {
-  int seconds = 0;
-  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (value.empty() || error != std::errc() || end != value.data() + value.size() || seconds < 1 || seconds > 120) {
-    return Error{std::string(keys::kConnectTimeout) + " must be 1-120 seconds, got '" + value + "'"};
+  const settings::Setting& timeout = settings::setting(keys::kConnectTimeout);  // its range
+  auto seconds = settings::integer_value(timeout, value);
+  if (!seconds.ok()) {
+    return Error{std::string(keys::kConnectTimeout) + " must be " + std::to_string(timeout.min) + "-" +
+                 std::to_string(timeout.max) + " seconds, got '" + value + "'"};
   }
-  return seconds;
+  return static_cast<int>(seconds.value());
 }
 
 Status check_pac_url(const std::string& url) {
@@ -72,6 +73,13 @@ Status check_pac_url(const std::string& url) {
 
 Result<ProxySettings> ProxySettings::read(const ConfigLookup& config) {
   ProxySettings settings;
+  // The defaults are the settings registry's.
+  auto fallback = [](const char* key) { return settings::setting(key).default_value; };
+  settings.wpad = parse_switch(keys::kWpad, fallback(keys::kWpad)).value();
+  settings.system = parse_switch(keys::kSystem, fallback(keys::kSystem)).value();
+  settings.direct_fallback = parse_switch(keys::kDirectFallback, fallback(keys::kDirectFallback)).value();
+  settings.random_order = parse_order(fallback(keys::kOrder)).value();
+  settings.connect_timeout_seconds = parse_connect_timeout(fallback(keys::kConnectTimeout)).value();
   if (auto urls = config(keys::kUrls); urls && !urls->empty()) {
     auto parsed = parse_proxy_list(*urls);
     if (!parsed.ok()) return Error{std::string(keys::kUrls) + ": " + parsed.error()};

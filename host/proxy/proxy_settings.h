@@ -37,11 +37,12 @@ struct ProxySettings {
   std::optional<Credential> user;  // for proxies without their own (list, PAC, WPAD)
   std::optional<Credential> password;
   std::string pac;
+  // read() sets these to the settings registry's defaults, then the configured values.
   bool wpad = false;
-  bool system = true;
-  bool direct_fallback = true;
+  bool system = false;
+  bool direct_fallback = false;
   bool random_order = false;
-  int connect_timeout_seconds = 3;
+  int connect_timeout_seconds = 0;
 
   static Result<ProxySettings> read(const ConfigLookup& config);
 };

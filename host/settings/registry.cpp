@@ -48,8 +48,8 @@ std::vector<Setting> make_table() {
       {.name = "CaBundle",
        .kind = Kind::kFile,
        .applies = "next connection",
-       .description = "PEM CAs to trust for the platform; default <config>/ca-bundle.crt if present, else the "
-                      "system store"},
+       .description = "PEM CAs to trust for the platform; default the configuration directory's ca-bundle.crt if "
+                      "present, else the system store"},
       {.name = "HostIdSearchDir",
        .kind = Kind::kPath,
        .default_value = "/etc/",
@@ -159,8 +159,8 @@ std::vector<Setting> make_table() {
        .min = 1,
        .max = 100,
        .applies = "next scan",
-       .description = "percent of one core a scan may use; default the module's own; the platform's profile sets "
-                      "<module>.CpuLimit"},
+       .description =
+           "percent of one core a scan may use; default the module's own; the platform's profile sets it per module"},
       {.name = "ScanInterval",
        .kind = Kind::kInteger,
        .scope = Scope::kAgentOrModule,
@@ -168,7 +168,7 @@ std::vector<Setting> make_table() {
        .max = 31 * kDay,
        .default_value = "14400",
        .applies = "at once (the next interval scan is planned again)",
-       .description = "seconds between interval scans; the platform's profile sets <module>.ScanInterval"},
+       .description = "seconds between interval scans; the platform's profile sets it per module"},
       {.name = "CmdMemoryMax",
        .kind = Kind::kSize,
        .scope = Scope::kAgentOrModule,
@@ -215,7 +215,7 @@ std::vector<Setting> make_table() {
        .kind = Kind::kPath,
        .live = false,
        .applies = "the upload target is made once, at start",
-       .description = "where deltas go while no platform is configured; default <data>/uploaded"},
+       .description = "where deltas go while no platform is configured; default uploaded/ in the data directory"},
       // Proxy (vigilctl proxy; docs/proxy.md).
       {.name = "ProxyOrder",
        .kind = Kind::kChoice,

@@ -3,6 +3,7 @@
 // the modules' declarations, then writes them in one transaction, whether or
 // not vigild runs; a running vigild is told, applies what applies live and the
 // command names the keys that wait for a restart.
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <set>
@@ -196,18 +197,22 @@ int run_show(const Paths& paths, const ConfigOptions& options) {
     print_json(report);
     return kOk;
   }
+  // Long values are cut in the table (--json has them whole).
+  auto cell = [](const json& value, size_t width) {
+    std::string text = value.is_null() ? "-" : value.get<std::string>();
+    return text.size() > width - 2 ? text.substr(0, width - 3) + "~" : text;
+  };
   size_t width = 3;
   for (const Row& row : rows) width = std::max(width, row.key.size());
-  std::cout << std::left << std::setw(static_cast<int>(width) + 2) << "KEY" << std::setw(24) << "VALUE" << std::setw(9)
-            << "SOURCE"
-            << "APPLIES\n";
+  auto line = [&](const std::string& key, const std::string& value, const std::string& fallback,
+                  const std::string& source, const std::string& applies) {
+    std::cout << std::left << std::setw(static_cast<int>(width) + 2) << key << std::setw(24) << value << std::setw(16)
+              << fallback << std::setw(9) << source << applies << "\n";
+  };
+  line("KEY", "VALUE", "DEFAULT", "SOURCE", "APPLIES");
   for (const json& entry : report) {
-    std::string value = entry["value"].is_null()
-                            ? (entry["default"].is_null() ? "-" : entry["default"].get<std::string>())
-                            : entry["value"].get<std::string>();
-    std::cout << std::setw(static_cast<int>(width) + 2) << entry["key"].get<std::string>() << std::setw(24)
-              << (value.size() > 22 ? value.substr(0, 21) + "…" : value) << std::setw(9)
-              << entry["source"].get<std::string>() << entry["applies"].get<std::string>() << "\n";
+    line(entry["key"].get<std::string>(), cell(entry["value"], 24), cell(entry["default"], 16),
+         entry["source"].get<std::string>(), entry["applies"].get<std::string>());
   }
   return kOk;
 }

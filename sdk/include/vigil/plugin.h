@@ -259,7 +259,8 @@ typedef struct vigil_host_api {
 
   /* Runs a data-collection command and waits for it. `argv[0]` is an absolute
    * path, or a name looked up in a sanitised PATH (the standard system
-   * directories, minus any that are world-writable). The command gets
+   * directories, minus any that are world-writable); with the agent's
+   * UseSudo on, it runs through SudoCommand (no shell). The command gets
    * /dev/null as stdin and a minimal environment; its stdout is passed to
    * `on_output` in chunks as it arrives (each valid during that call), its
    * stderr goes to the module log. Its CPU time counts against the scan's CPU
