@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "settings/catalog.h"
 #include "settings/reader.h"
@@ -26,7 +27,9 @@ TEST(Settings, EveryKeyIsOnceInTheTableWithADefaultThatFits) {
     if (!setting.default_value.empty()) {
       EXPECT_TRUE(check_value(setting, setting.name, setting.default_value).ok()) << setting.name;
     }
-    if (setting.kind == Kind::kInteger || setting.kind == Kind::kSize) EXPECT_LE(setting.min, setting.max);
+    if (setting.kind == Kind::kInteger || setting.kind == Kind::kSize) {
+      EXPECT_LE(setting.min, setting.max);
+    }
   }
   for (const char* spec :
        {"ActivationId", "CustomerId", "LogLevel", "LogFileDir", "LogDestType", "UseSudo", "SudoCommand", "User",
@@ -123,7 +126,7 @@ TEST(Settings, ModuleKeysFollowTheirDeclarations) {
 
 TEST(Settings, DeclarationsAreKeptInTheStore) {
   test::TempDir dir;
-  auto store = StateStore::open(dir.path() / "config.db").value();
+  auto store = std::move(StateStore::open(dir.path() / "config.db").value());
   Setting root{.name = "Root", .kind = Kind::kPath, .scope = Scope::kModule, .default_value = "/"};
   ASSERT_TRUE(store->set_module_settings("inv", encode({root})).ok());
   auto catalog = Catalog::load(*store);
@@ -135,7 +138,7 @@ TEST(Settings, DeclarationsAreKeptInTheStore) {
 
 TEST(Settings, ReaderGivesDefaultsAndIgnoresWhatDoesNotFit) {
   test::TempDir dir;
-  auto store = StateStore::open(dir.path() / "config.db").value();
+  auto store = std::move(StateStore::open(dir.path() / "config.db").value());
   std::vector<std::string> warnings;
   Reader reader(*store, [&](const std::string& warning) { warnings.push_back(warning); });
   EXPECT_EQ(reader.integer("CmdMaxTimeOut"), 1800);
@@ -148,7 +151,7 @@ TEST(Settings, ReaderGivesDefaultsAndIgnoresWhatDoesNotFit) {
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("LogLevel must be an integer from 0 to 5, got '9'"), std::string::npos);
   EXPECT_FALSE(reader.boolean("UseSudo"));
-  EXPECT_EQ(reader.text("SudoCommand"), "sudo");
+  EXPECT_EQ(reader.text("SudoCommand").value_or(""), "sudo");
 }
 
 TEST(Settings, AssignmentsSplitAtTheFirstEquals) {
