@@ -113,7 +113,8 @@ Status Agent::start() {
   settings::Reader config(*store_,
                           [&config_problems](const std::string& problem) { config_problems.push_back(problem); });
   int level = static_cast<int>(config.integer("Logs/TraceLevel", "", config.integer("LogLevel")));
-  LogDestination destination = config.text("LogDestType") == "syslog" ? LogDestination::kSyslog : LogDestination::kFile;
+  // The registry checked the value: it parses.
+  LogDestination destination = parse_log_destination(config.text("LogDestType").value_or("file")).value();
   int64_t memory_limit = config.integer(kWorkerMemoryLimitKey);
   // LogFileDir is an absolute path, relocated under the root like every other.
   std::filesystem::path log_dir = paths.log_dir;

@@ -92,7 +92,7 @@ std::vector<Setting> make_table() {
        .description = "overrides LogLevel for every log while set"},
       {.name = "LogDestType",
        .kind = Kind::kChoice,
-       .choices = {"file", "syslog"},
+       .choices = {"file", "syslog", "journal"},
        .default_value = "file",
        .live = false,
        .applies = kLogsAtStart,

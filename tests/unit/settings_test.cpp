@@ -59,7 +59,7 @@ TEST(Settings, BooleansChoicesAndText) {
   for (const char* yes : {"1", "true", "Yes", "on"}) EXPECT_EQ(refusal("UseSudo", yes), "") << yes;
   EXPECT_EQ(refusal("UseSudo", "maybe"), "UseSudo must be a boolean (1/0, true/false, yes/no, on/off), got 'maybe'");
   EXPECT_EQ(refusal("LogDestType", "syslog"), "");
-  EXPECT_EQ(refusal("LogDestType", "File"), "LogDestType must be one of file, syslog, got 'File'");
+  EXPECT_EQ(refusal("LogDestType", "File"), "LogDestType must be one of file, syslog, journal, got 'File'");
   EXPECT_EQ(refusal("SudoCommand", "sudo -n"), "");
   EXPECT_NE(refusal("SudoCommand", "sudo\n-n"), "");
   EXPECT_NE(refusal("User", ""), "");
