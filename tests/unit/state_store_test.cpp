@@ -52,7 +52,7 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   const char* downgrade =
       "DROP TABLE outbox; DROP TABLE outbox_set_aside; DROP TABLE counters; DROP TABLE module_schedule;"
-      "DROP TABLE plugin_crashes;"
+      "DROP TABLE plugin_crashes; DROP TABLE module_settings;"
       "ALTER TABLE snapshots DROP COLUMN state;"
       "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count) VALUES ('inv','inv',1,2,1);"
       "INSERT INTO snapshot_rows VALUES (1, 't', 'k', '{}');"

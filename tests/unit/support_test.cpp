@@ -101,7 +101,7 @@ TEST(CommandPath, APlantedBinaryInAWorldWritableDirectoryIsNotRun) {
 // UseSudo: the command runs through SudoCommand's words, by its absolute path, with no shell.
 TEST(CommandPath, APrefixRunsTheCommandByItsAbsolutePath) {
   test::TempDir dir;
-  write_script(dir.path() / "fake-sudo", "echo \"sudo:$*\"; exec \"$@\"");
+  write_script(dir.path() / "fake-sudo", "echo \"sudo:$*\"; shift; exec \"$@\"");  // shift: -n
   write_script(dir.path() / "vigil-probe", "echo \"probe:$1\"");
   CommandRequest request;
   request.argv = {"vigil-probe", "a b;c"};
