@@ -96,7 +96,7 @@ vigil_status set_scan_on_start(vigil_plugin_host* host, int32_t enabled) noexcep
 }
 
 // The module's declaration of `name`, or null.
-const vigil::settings::Setting* declared(const vigil_plugin_host* host, std::string_view name) {
+const vigil::settings::Setting* declared(const vigil_plugin_host* host, std::string_view name) noexcept {
   for (const auto& setting : host->settings) {
     if (setting.name == name) return &setting;
   }
@@ -104,7 +104,7 @@ const vigil::settings::Setting* declared(const vigil_plugin_host* host, std::str
 }
 
 // ABI 1.5: a setting of the module, checked as the agent will check its values.
-vigil_status declare_setting(vigil_plugin_host* host, const vigil_setting* setting) {
+vigil_status declare_setting(vigil_plugin_host* host, const vigil_setting* setting) noexcept {
   if (host == nullptr || setting == nullptr || !VIGIL_HAS_FIELD(vigil_setting, setting->struct_size, description))
     return VIGIL_E_INVALID_ARG;
   if (!host->registering) return VIGIL_E_STATE;
