@@ -174,7 +174,9 @@ if [[ $format == deb ]]; then
   [[ $(dpkg-query -W -f='${db:Status-Status}' vigil-agent 2>/dev/null) == config-files ]] ||
     fail "the platform's uninstall did not remove the package: $(tail -5 /var/log/vigil/vigild.log)"
   for _ in $(seq 300); do pgrep -x dpkg >/dev/null || break; sleep 0.1; done  # its triggers run after
-  pgrep -f "^/usr/sbin/vigild" >/dev/null && fail "the agent still runs after the platform's uninstall"
+  # The agent stops on its own while dpkg runs (its socket is gone: prerm has nothing to wait for).
+  for _ in $(seq 300); do pgrep -f "^/usr/sbin/vigild" >/dev/null || break; sleep 0.1; done
+  pgrep -f "^/usr/sbin/vigild" >/dev/null && fail "the agent still runs 30 s after the platform's uninstall"
   [[ -e /var/lib/vigil/config.db ]] || fail "the platform's uninstall deleted the state"
   install_package "$v2" >/dev/null 2>&1 || fail "reinstall after the platform's uninstall failed"
 
