@@ -385,23 +385,26 @@ void Agent::uninstall_requested() {
   if (Status saved = store_->set_config("Uninstalled", std::to_string(unix_now())); !saved.ok()) {
     logs_->daemon()->error("uninstall not recorded: {}", saved.error());
   }
-  asio::post(io_, [this] {
-    auto log = logs_->daemon();
-    log->warn("uninstalled by the platform: stopping; vigild will not start again until provisioned");
-    // Installed as a package, the package goes too (identity and state stay, as with dpkg --remove).
-    std::error_code ignored;
-    if (std::filesystem::weakly_canonical(options_.paths.root, ignored) == "/") {
-      if (auto removal = own_package_removal(false)) {
-        std::string failed = start_detached(*removal);
-        if (failed.empty()) {
-          log->warn("removing the package: {}", fmt::join(*removal, " "));
-        } else {
-          log->error("the package stays installed: {}", failed);
-        }
+  // The last check-in reports the command done; then the agent goes.
+  link_->leave([this](const Status&) { asio::post(io_, [this] { leave_after_uninstall_command(); }); });
+}
+
+void Agent::leave_after_uninstall_command() {
+  auto log = logs_->daemon();
+  log->warn("uninstalled by the platform: stopping; vigild will not start again until provisioned");
+  // Installed as a package, the package goes too (identity and state stay, as with dpkg --remove).
+  std::error_code ignored;
+  if (std::filesystem::weakly_canonical(options_.paths.root, ignored) == "/") {
+    if (auto removal = own_package_removal(false)) {
+      std::string failed = start_detached(*removal);
+      if (failed.empty()) {
+        log->warn("removing the package: {}", fmt::join(*removal, " "));
+      } else {
+        log->error("the package stays installed: {}", failed);
       }
     }
-    shutdown();
-  });
+  }
+  shutdown();
 }
 
 void Agent::uploads_possible() {

@@ -80,6 +80,8 @@ class Agent : public LinkDelegate {
   void on_release(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_link_changed(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_stop(const nlohmann::json& request, const ControlServer::Reply& reply);
+  // vigilctl uninstall: tell the platform (a last check-in), then vigilctl stops the agent.
+  void on_leave(const nlohmann::json& request, const ControlServer::Reply& reply);
   nlohmann::json plugins_report() const;
   nlohmann::json status_report();
   void unload(const std::string& module, const ControlServer::Reply& reply, bool load_again);
@@ -99,6 +101,8 @@ class Agent : public LinkDelegate {
   void desired_state_applied(const std::vector<std::string>& manifests_changed) override;
   Result<std::string> scan_now(const std::string& module, int cpu_throttle) override;
   void uninstall_requested() override;
+  // After the platform's uninstall command and the last check-in.
+  void leave_after_uninstall_command();
   void uploads_possible() override;
   // Runs `work` on the agent's thread and waits for it; false if the agent stops first.
   bool on_agent_thread(const std::function<void()>& work);

@@ -40,6 +40,7 @@ std::span<const Agent::ControlRequest> Agent::control_requests() {
       {"unload", &Agent::on_unload},   {"reload", &Agent::on_reload},
       {"release", &Agent::on_release}, {"link_changed", &Agent::on_link_changed},
       {"stop", &Agent::on_stop},       {"config_changed", &Agent::config_changed},
+      {"leave", &Agent::on_leave},
   };
   return kRequests;
 }
@@ -141,6 +142,16 @@ void Agent::on_link_changed(const json& /*request*/, const ControlServer::Reply&
 void Agent::on_stop(const json& /*request*/, const ControlServer::Reply& reply) {
   reply({{"ok", true}});
   asio::post(io_, [this] { shutdown(); });
+}
+
+void Agent::on_leave(const json& /*request*/, const ControlServer::Reply& reply) {
+  if (!link_->configured()) {
+    reply({{"ok", true}, {"told", false}, {"why", "no platform is configured"}});
+    return;
+  }
+  link_->leave([reply](const Status& told) {
+    reply(told.ok() ? json{{"ok", true}, {"told", true}} : json{{"ok", true}, {"told", false}, {"why", told.error()}});
+  });
 }
 
 json Agent::plugins_report() const {

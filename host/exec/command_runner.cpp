@@ -160,15 +160,13 @@ std::string sanitized_path(const std::vector<std::string>& candidates) {
 CommandOutcome run_command(const CommandRequest& request) {
   CommandOutcome outcome;
   if (request.argv.empty() || request.argv[0].empty()) {
-    outcome.status = VIGIL_E_INVALID_ARG;
-    outcome.error = "run_command: empty command";
+    outcome.status = Error{"run_command: empty command", ErrorCode::kInvalidArgument};
     return outcome;
   }
   std::string path = sanitized_path(request.search_path.empty() ? standard_path_directories() : request.search_path);
   std::string program = resolve(request.argv[0], path);
   if (program.empty()) {
-    outcome.status = VIGIL_E_NOT_FOUND;
-    outcome.error = "command '" + request.argv[0] + "' not found (PATH=" + path + ")";
+    outcome.status = Error{"command '" + request.argv[0] + "' not found (PATH=" + path + ")", ErrorCode::kNotFound};
     return outcome;
   }
   // UseSudo: the prefix runs the command, named by the absolute path found here (sudo's own PATH plays no part).
@@ -177,8 +175,8 @@ CommandOutcome run_command(const CommandRequest& request) {
     args[0] = program;
     std::string runner = resolve(request.prefix[0], path);
     if (runner.empty()) {
-      outcome.status = VIGIL_E_NOT_FOUND;
-      outcome.error = "SudoCommand '" + request.prefix[0] + "' not found (PATH=" + path + ")";
+      outcome.status =
+          Error{"SudoCommand '" + request.prefix[0] + "' not found (PATH=" + path + ")", ErrorCode::kNotFound};
       return outcome;
     }
     args.insert(args.begin(), request.prefix.begin(), request.prefix.end());
@@ -188,7 +186,7 @@ CommandOutcome run_command(const CommandRequest& request) {
   Pipe out;
   Pipe err;
   if (!out.ok() || !err.ok()) {
-    outcome.error = std::string("pipe: ") + error_text(errno);
+    outcome.status = Error{std::string("pipe: ") + error_text(errno)};
     return outcome;
   }
   std::vector<std::string> environment = {"PATH=" + path, "LANG=C", "LC_ALL=C", "HOME=/"};
@@ -231,7 +229,7 @@ CommandOutcome run_command(const CommandRequest& request) {
   out.close_write();
   err.close_write();
   if (!start_error.empty()) {
-    outcome.error = "cannot start " + program + ": " + start_error;
+    outcome.status = Error{"cannot start " + program + ": " + start_error};
     return outcome;
   }
 
@@ -281,16 +279,15 @@ CommandOutcome run_command(const CommandRequest& request) {
   while (!exited || out_open || err_open) {
     if (request.cancelled != nullptr && request.cancelled->load()) {
       kill_all();
-      outcome.status = VIGIL_E_CANCELLED;
-      outcome.error = "command " + program + " killed: the scan was cancelled";
+      outcome.status = Error{"command " + program + " killed: the scan was cancelled", ErrorCode::kCancelled};
       break;
     }
     if (Clock::now() >= deadline) {
       kill_all();
-      outcome.status = VIGIL_E_TIMEOUT;
       char seconds[32];
       std::snprintf(seconds, sizeof(seconds), "%.3g", std::chrono::duration<double>(request.timeout).count());
-      outcome.error = "command " + program + " killed after " + seconds + " s (" + request.timeout_setting + ")";
+      outcome.status = Error{"command " + program + " killed after " + seconds + " s (" + request.timeout_setting + ")",
+                             ErrorCode::kTimedOut};
       break;
     }
     // A process group is gone with its leader; a cgroup may still hold its children.
@@ -345,8 +342,7 @@ CommandOutcome run_command(const CommandRequest& request) {
       for (const std::string& note : notes) request.on_error_line(note);
     }
   }
-  if (outcome.error.empty()) {
-    outcome.status = VIGIL_OK;
+  if (outcome.status.ok()) {
     outcome.exit_code = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
   }
   return outcome;

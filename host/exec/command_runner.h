@@ -9,8 +9,6 @@
 // it has used its share of a window.
 #pragma once
 
-#include <vigil/plugin.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -20,6 +18,7 @@
 #include <vector>
 
 #include "budget/cgroup_support.h"
+#include "vigil/result/result.h"
 
 namespace vigil {
 
@@ -41,9 +40,8 @@ struct CommandRequest {
 };
 
 struct CommandOutcome {
-  vigil_status status = VIGIL_E_INTERNAL;
+  Status status;  // ok: the command ran to its end (whatever its exit code)
   int32_t exit_code = -1;
-  std::string error;  // why status is not VIGIL_OK
 };
 
 CommandOutcome run_command(const CommandRequest& request);

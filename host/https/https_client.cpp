@@ -181,20 +181,35 @@ Status HttpsClient::open_tunnel(Transport& transport, const ProxyHop& proxy, std
   return Status::Ok();
 }
 
+ErrorCode code_of_http_status(int status) {
+  switch (status) {
+    case 400:
+    case 413:
+    case 422: return ErrorCode::kInvalidArgument;
+    case 401: return ErrorCode::kUnauthenticated;
+    case 403: return ErrorCode::kPermissionDenied;
+    case 404: return ErrorCode::kNotFound;
+    default: return status >= 500 || status == 408 || status == 429 ? ErrorCode::kUnavailable : ErrorCode::kFailed;
+  }
+}
+
 Result<std::string> HttpsClient::post(std::string_view path, std::string_view body) {
   http_status_ = 0;
   if (cancelled_) return Error{"cancelled"};
   bool reused = stream_ != nullptr;
   if (!reused) {
-    if (Status connected = connect(); !connected.ok()) return Error{connected.error()};
+    if (Status connected = connect(); !connected.ok()) return Error{connected.error(), ErrorCode::kUnavailable};
   }
   auto reply = exchange(path, body);
   if (!reply.ok() && reused && http_status_ == 0 && !cancelled_) {
     // The platform may have closed an idle kept-alive connection: one fresh try.
-    if (Status connected = connect(); !connected.ok()) return Error{connected.error()};
+    if (Status connected = connect(); !connected.ok()) return Error{connected.error(), ErrorCode::kUnavailable};
     reply = exchange(path, body);
   }
-  if (!reply.ok() && http_status_ == 0) disconnect();
+  if (!reply.ok() && http_status_ == 0) {
+    disconnect();
+    if (!cancelled_) return Error{reply.error(), ErrorCode::kUnavailable};
+  }
   return reply;
 }
 
@@ -241,7 +256,8 @@ Result<std::string> HttpsClient::exchange(std::string_view path, std::string_vie
   http_status_ = static_cast<int>(response.result_int());
   if (response.result() != http::status::ok) {
     return Error{"platform answered " + std::to_string(http_status_) + " to " + std::string(path) + ": " +
-                 (reply.empty() ? std::string(response.reason()) : reply.substr(0, 300))};
+                     (reply.empty() ? std::string(response.reason()) : reply.substr(0, 300)),
+                 code_of_http_status(http_status_)};
   }
   return reply;
 }

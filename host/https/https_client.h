@@ -37,6 +37,10 @@ struct LinkTimeouts {
   std::chrono::milliseconds exchange{60000};  // one request written and its reply read
 };
 
+// 400, 413, 422: kInvalidArgument (refused for good); 401: kUnauthenticated;
+// 403: kPermissionDenied; 404: kNotFound; 408, 429, 5xx: kUnavailable.
+ErrorCode code_of_http_status(int status);
+
 class HttpsClient {
  public:
   HttpsClient(wire::Url url, std::shared_ptr<boost::asio::ssl::context> tls, LinkTimeouts timeouts = {},
@@ -46,9 +50,9 @@ class HttpsClient {
   HttpsClient& operator=(const HttpsClient&) = delete;
 
   // POSTs `body` to <prefix><path> and returns the reply body of a 200. Any
-  // other status is an error carrying the platform's message; http_status()
-  // tells which. A kept-alive connection the peer closed is retried once on a
-  // new connection (every endpoint is idempotent).
+  // other status is an error carrying the platform's message and the status's
+  // code (code_of_http_status); no reply at all is kUnavailable. A kept-alive connection the peer closed is retried
+  // once on a new connection (every endpoint is idempotent).
   Result<std::string> post(std::string_view path, std::string_view body);
   void disconnect();
   // From any thread: stops what is in flight and fails every later call.

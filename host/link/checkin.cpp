@@ -15,7 +15,9 @@ Result<bool> Checkin::check_in(const LinkSettings& settings, const link::Machine
   }
   auto reply =
       connection_.post<v1::CheckinResponse>(PlatformConnection::Channel::kLink, "/v1/checkin", request, "check-in");
-  if (!reply.ok()) return Error{reply.error()};
+  // The check-in's own code travels (kUnauthenticated: the platform does not
+  // know this agent); failures after it, such as a manifest download, do not.
+  if (!reply.ok()) return reply.failure();
   const v1::CheckinResponse& response = reply.value();
   done_commands_.clear();
   last_status_digest_ = response.send_module_status() ? std::string() : digest;
@@ -24,11 +26,21 @@ Result<bool> Checkin::check_in(const LinkSettings& settings, const link::Machine
                   {"last_checkin_reply_bytes", response.ByteSizeLong()}});
   if (response.has_state()) {
     if (Status applied = desired_state_.apply(response.state(), settings); !applied.ok()) {
-      return Error{applied.error()};
+      return Error{applied.error()};  // kFailed whatever the cause
     }
   }
   carry_out(response, settings);
   return response.has_state() || !response.commands().empty() || response.send_module_status();
+}
+
+Status Checkin::leave(const LinkSettings& settings, const link::MachineFacts& facts) {
+  v1::CheckinRequest request = build_request(settings, facts, last_status_digest_);
+  request.set_leaving(true);
+  auto reply =
+      connection_.post<v1::CheckinResponse>(PlatformConnection::Channel::kLink, "/v1/checkin", request, "check-in");
+  if (!reply.ok()) return reply.failure();
+  done_commands_.clear();
+  return Status::Ok();
 }
 
 void Checkin::forget() {

@@ -33,6 +33,9 @@ class Checkin {
 
   // Returns whether the platform sent anything to act on (check in again soon).
   Result<bool> check_in(const LinkSettings& settings, const link::MachineFacts& facts);
+  // The last check-in of an agent being uninstalled (CheckinRequest.leaving):
+  // it reports the commands carried out and nothing else.
+  Status leave(const LinkSettings& settings, const link::MachineFacts& facts);
   // A new identity: the platform has no module statuses and awaits no commands of it.
   void forget();
 

@@ -71,7 +71,7 @@ std::string PlatformConnection::connection_key(const LinkSettings& settings) {
 }
 
 Result<std::string> PlatformConnection::post_bytes(Channel channel, const char* path,
-                                                   const google::protobuf::Message& request, int* http_status) {
+                                                   const google::protobuf::Message& request) {
   bool upload = channel == Channel::kUpload;
   std::shared_ptr<link::HttpsClient> client;
   {
@@ -80,10 +80,7 @@ Result<std::string> PlatformConnection::post_bytes(Channel channel, const char* 
   }
   if (!client) return Error{"the platform link is not set up"};
   std::lock_guard lock(upload ? upload_mutex_ : link_mutex_);
-  auto reply = client->post(path, request.SerializeAsString());
-  if (!upload) link_http_status_ = client->http_status();
-  if (http_status != nullptr) *http_status = client->http_status();
-  return reply;
+  return client->post(path, request.SerializeAsString());
 }
 
 }  // namespace vigil

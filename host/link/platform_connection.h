@@ -34,26 +34,22 @@ class PlatformConnection {
   void cancel();
 
   // POSTs `request` and parses the reply as a `Reply` ("malformed <what>
-  // reply" if it is not one). `http_status`, when given, receives the reply's
-  // status (0: none came).
+  // reply" if it is not one). A failure's code says what the platform's
+  // answer was (https/https_client.h: code_of_http_status).
   template <typename Reply>
-  Result<Reply> post(Channel channel, const char* path, const google::protobuf::Message& request, const char* what,
-                     int* http_status = nullptr) {
-    auto body = post_bytes(channel, path, request, http_status);
-    if (!body.ok()) return Error{body.error()};
+  Result<Reply> post(Channel channel, const char* path, const google::protobuf::Message& request, const char* what) {
+    auto body = post_bytes(channel, path, request);
+    if (!body.ok()) return body.failure();
     Reply reply;
     if (!reply.ParseFromString(body.value())) {
       return Error{std::string("malformed ") + what + " reply from the platform"};
     }
     return reply;
   }
-  // The HTTP status of the last post on the link's channel (0: no reply came).
-  int last_link_http_status() const { return link_http_status_; }
 
  private:
   std::string connection_key(const LinkSettings& settings);
-  Result<std::string> post_bytes(Channel channel, const char* path, const google::protobuf::Message& request,
-                                 int* http_status);
+  Result<std::string> post_bytes(Channel channel, const char* path, const google::protobuf::Message& request);
 
   Paths paths_;
   StateStore& store_;
@@ -67,7 +63,6 @@ class PlatformConnection {
   std::string client_key_;  // what the clients were made for
   std::mutex link_mutex_;
   std::mutex upload_mutex_;
-  std::atomic<int> link_http_status_{0};
 };
 
 }  // namespace vigil

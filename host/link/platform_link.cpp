@@ -111,9 +111,56 @@ Status PlatformLink::provision(const LinkSettings& settings, const link::Machine
   return Status::Ok();
 }
 
+void PlatformLink::leave(std::function<void(Status)> done) {
+  {
+    std::lock_guard lock(leave_mutex_);
+    if (!link_finished_) {
+      leave_requests_.push_back(std::move(done));
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(Error{"the agent is stopping"});
+    return;
+  }
+  wake();
+}
+
+void PlatformLink::answer_leave_requests() {
+  std::vector<std::function<void(Status)>> requests;
+  {
+    std::lock_guard lock(leave_mutex_);
+    requests.swap(leave_requests_);
+  }
+  if (requests.empty()) return;
+  if (!left_) {
+    LinkSettings settings = read_settings();
+    if (!settings.provisioned()) {
+      left_ = Error{"the agent is not provisioned: no platform to tell"};
+    } else if (Status ready = connection_.ensure(settings); !ready.ok()) {
+      left_ = ready;
+    } else {
+      left_ = checkin_.leave(settings, link::read_machine_facts(paths_.root));
+    }
+    if (left_->ok()) {
+      logs_.daemon()->warn("told the platform that agent {} is being uninstalled; no more check-ins",
+                           settings.agent_id);
+    } else {
+      logs_.daemon()->warn("could not tell the platform that this agent is being uninstalled: {}", left_->error());
+    }
+    status_.set_state("left", left_->ok() ? std::string() : left_->error());
+  }
+  for (auto& done : requests) done(*left_);
+}
+
 void PlatformLink::run() {
   auto log = logs_.daemon();
   while (!stopping_) {
+    answer_leave_requests();
+    if (left_) {
+      wait_for(24h);
+      continue;
+    }
     LinkSettings settings = read_settings();
     if (!settings.configured()) {
       status_.set_state("not configured");
@@ -144,8 +191,7 @@ void PlatformLink::run() {
     bool was_failing = backoff_ > 0ms;
     auto acted = checkin_.check_in(settings, facts);
     if (!acted.ok()) {
-      int http_status = connection_.last_link_http_status();
-      if (http_status == 401 || http_status == 404) {
+      if (acted.code() == ErrorCode::kUnauthenticated) {
         log->warn("the platform does not know agent {} ({}); provisioning again", settings.agent_id, acted.error());
         link::log_unsaved(logs_, store_.set_config(link_keys::kReprovisionReason, "unknown to the platform"));
         continue;
@@ -162,6 +208,13 @@ void PlatformLink::run() {
     if (!acted.value()) wait_for(std::chrono::seconds(read_settings().checkin_seconds));
   }
   status_.set_state("stopped");
+  std::vector<std::function<void(Status)>> unanswered;
+  {
+    std::lock_guard lock(leave_mutex_);
+    link_finished_ = true;
+    unanswered.swap(leave_requests_);
+  }
+  for (auto& done : unanswered) done(Error{"the agent is stopping"});
 }
 
 UploadResult PlatformLink::upload(const OutboxEntry& entry) {

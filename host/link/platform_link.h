@@ -12,8 +12,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "base/paths.h"
 #include "link/checkin.h"
@@ -44,6 +47,12 @@ class PlatformLink {
   // The configuration changed: act on it now instead of at the next check-in.
   void wake();
 
+  // The agent is being uninstalled: the link's thread tells the platform in a
+  // last check-in (CheckinRequest.leaving) and checks in no more. `done` gets
+  // the outcome on the link's thread (a later call gets the first outcome;
+  // "the agent is stopping" once the link stopped). Never provisions for it.
+  void leave(std::function<void(Status)> done);
+
   // True when a platform is configured (ServerUri set); uploads go to it.
   bool configured();
   // Delivers one outbox entry (scheduler's pool thread). OK = acknowledged.
@@ -61,6 +70,8 @@ class PlatformLink {
   std::chrono::milliseconds next_backoff();
   // Records and logs why the link is not working, then waits out the next backoff.
   void retry_later(const std::string& state, const std::string& error);
+  // Answers the leave requests made since the last round (the link's thread).
+  void answer_leave_requests();
 
   Paths paths_;
   StateStore& store_;
@@ -78,6 +89,11 @@ class PlatformLink {
   bool woken_ = false;
   std::atomic<bool> stopping_{false};
   std::chrono::milliseconds backoff_{0};
+
+  std::mutex leave_mutex_;
+  std::vector<std::function<void(Status)>> leave_requests_;
+  std::optional<Status> left_;  // how telling the platform went, once done
+  bool link_finished_ = false;  // the thread ended: requests are answered at once
 };
 
 }  // namespace vigil

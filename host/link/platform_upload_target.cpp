@@ -13,11 +13,11 @@ UploadResult upload_to_platform(PlatformConnection& connection, const LinkSettin
   request.set_kind(entry.kind);
   request.set_created_at(entry.created_at);
   request.set_payload(entry.payload);
-  int http_status = 0;
-  auto reply = connection.post<v1::UploadResponse>(PlatformConnection::Channel::kUpload, "/v1/upload", request,
-                                                   "upload", &http_status);
+  auto reply =
+      connection.post<v1::UploadResponse>(PlatformConnection::Channel::kUpload, "/v1/upload", request, "upload");
   if (!reply.ok()) {
-    bool for_good = http_status == 400 || http_status == 413 || http_status == 422;
+    // 400, 413, 422: this entry will never be taken as it is.
+    bool for_good = reply.code() == ErrorCode::kInvalidArgument;
     return for_good ? UploadResult::refused(reply.error()) : UploadResult::retry(reply.error());
   }
   if (reply.value().acknowledged_sequence() != entry.sequence) {

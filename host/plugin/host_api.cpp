@@ -330,10 +330,10 @@ vigil_status run_command(vigil_scan* scan, const vigil_str* argv, size_t argc, v
     logger->debug("running {} (timeout {} s, CPU limit {}%)", request.argv[0],
                   std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count(), request.cpu_limit);
     CommandOutcome outcome = vigil::run_command(request);
-    if (outcome.status != VIGIL_OK) {
-      scan->error = outcome.error;
-      logger->error("{}", outcome.error);
-      return outcome.status;
+    if (!outcome.status.ok()) {
+      scan->error = outcome.status.error();
+      logger->error("{}", outcome.status.error());
+      return plugin_status_of(outcome.status.code());
     }
     if (exit_code != nullptr) *exit_code = outcome.exit_code;
     return VIGIL_OK;
@@ -411,6 +411,30 @@ bool is_valid_name(std::string_view name, bool allow_dash, size_t max_length) {
     if (!ok) return false;
   }
   return true;
+}
+
+ErrorCode error_code_of(vigil_status status) {
+  switch (status) {
+    case VIGIL_E_INVALID_ARG: return ErrorCode::kInvalidArgument;
+    case VIGIL_E_UNSUPPORTED: return ErrorCode::kUnsupported;
+    case VIGIL_E_CANCELLED: return ErrorCode::kCancelled;
+    case VIGIL_E_NOT_FOUND: return ErrorCode::kNotFound;
+    case VIGIL_E_IO: return ErrorCode::kIo;
+    case VIGIL_E_TIMEOUT: return ErrorCode::kTimedOut;
+    default: return ErrorCode::kFailed;
+  }
+}
+
+vigil_status plugin_status_of(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return VIGIL_E_INVALID_ARG;
+    case ErrorCode::kUnsupported: return VIGIL_E_UNSUPPORTED;
+    case ErrorCode::kCancelled: return VIGIL_E_CANCELLED;
+    case ErrorCode::kNotFound: return VIGIL_E_NOT_FOUND;
+    case ErrorCode::kIo: return VIGIL_E_IO;
+    case ErrorCode::kTimedOut: return VIGIL_E_TIMEOUT;
+    default: return VIGIL_E_INTERNAL;
+  }
 }
 
 std::string status_name(vigil_status status) {

@@ -205,11 +205,18 @@ bool LoadedPlugin::handles(std::string_view manifest_type) const {
   return context_->handlers.find(manifest_type) != context_->handlers.end();
 }
 
-vigil_status LoadedPlugin::run_handler(vigil_scan& scan, std::string_view manifest_type, std::string_view body) const {
+Status LoadedPlugin::run_handler(vigil_scan& scan, std::string_view manifest_type, std::string_view body) const {
   auto handler = context_->handlers.find(manifest_type);
-  if (handler == context_->handlers.end()) return VIGIL_E_UNSUPPORTED;
-  return handler->second.callback(handler->second.user, &scan, vigil_str{manifest_type.data(), manifest_type.size()},
-                                  vigil_str{body.data(), body.size()});
+  if (handler == context_->handlers.end()) {
+    return Error{"module '" + module() + "' has no handler for manifest type '" + std::string(manifest_type) + "'",
+                 ErrorCode::kUnsupported};
+  }
+  vigil_status status =
+      handler->second.callback(handler->second.user, &scan, vigil_str{manifest_type.data(), manifest_type.size()},
+                               vigil_str{body.data(), body.size()});
+  if (status == VIGIL_OK) return Status::Ok();
+  // The plugin's own words when it left any (set_error, a failed host call).
+  return Error{scan.error.empty() ? "the plugin returned " + status_name(status) : scan.error, error_code_of(status)};
 }
 
 bool LoadedPlugin::begin_scan() {

@@ -58,8 +58,9 @@ class LoadedPlugin {
   std::vector<std::string> manifest_types() const;
   bool handles(std::string_view manifest_type) const;
   // Runs the module's handler of `manifest_type` on `scan`: the one place the
-  // host calls a plugin's handler. VIGIL_E_UNSUPPORTED when it has none.
-  vigil_status run_handler(vigil_scan& scan, std::string_view manifest_type, std::string_view body) const;
+  // host calls a plugin's handler. A failure carries the plugin's error text
+  // and its status as an ErrorCode (kUnsupported: no such handler).
+  Status run_handler(vigil_scan& scan, std::string_view manifest_type, std::string_view body) const;
 
   // Scan bookkeeping: begin_scan fails once cancel_scans() was called.
   bool begin_scan();

@@ -56,9 +56,11 @@ Result<std::string> run_pac(const std::filesystem::path& helper, const std::file
     if (errors.size() < 1024) errors += (errors.empty() ? "" : " ") + std::string(line);
   };
   CommandOutcome outcome = run_command(request);
-  if (outcome.status != VIGIL_OK) {
-    if (outcome.status == VIGIL_E_TIMEOUT) return Error{"the PAC script did not finish within its time limit"};
-    return Error{outcome.error};
+  if (!outcome.status.ok()) {
+    if (outcome.status.code() == ErrorCode::kTimedOut) {
+      return Error{"the PAC script did not finish within its time limit"};
+    }
+    return outcome.status.failure();
   }
   if (outcome.exit_code != 0) {
     return Error{errors.empty() ? "the PAC evaluator failed (exit " + std::to_string(outcome.exit_code) + ")" : errors};

@@ -70,26 +70,24 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   std::string types;
   for (const Manifest& manifest : request.manifests) {
     if (!plugin->handles(manifest.manifest_type)) {
-      outcome.status = VIGIL_E_UNSUPPORTED;
-      outcome.error =
-          "module '" + context.module + "' has no handler for manifest type '" + manifest.manifest_type + "'";
+      outcome.status =
+          Error{"module '" + context.module + "' has no handler for manifest type '" + manifest.manifest_type + "'",
+                ErrorCode::kUnsupported};
       return outcome;
     }
     types += (types.empty() ? "" : ",") + manifest.manifest_type;
   }
   ActiveScan active(plugin);
   if (!active.started()) {
-    outcome.status = VIGIL_E_CANCELLED;
-    outcome.error = "module '" + context.module + "' is being unloaded";
+    outcome.status = Error{"module '" + context.module + "' is being unloaded", ErrorCode::kCancelled};
     return outcome;
   }
   ThreadPriority priority(request.nice, *context.logger);
 
   auto staging = store.begin_snapshot(context.module, outcome.started_at);
   if (!staging.ok()) {
-    outcome.status = VIGIL_E_IO;
-    outcome.error = staging.error();
-    context.logger->error("scan not started: {}", outcome.error);
+    outcome.status = Error{staging.error(), ErrorCode::kIo};
+    context.logger->error("scan not started: {}", staging.error());
     return outcome;
   }
   SnapshotWriter rows(store, staging.value());
@@ -113,24 +111,21 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   context.logger->info("scan started: {} ({}), manifest types {}, CPU limit {}%", request.trigger,
                        request.control_id.empty() ? "no ControlId" : "ControlId " + request.control_id, types,
                        request.cpu_limit);
-  outcome.status = VIGIL_OK;
   PluginCallMarker marker(
       context.marker_dir, context.module,
       request.control_id.empty() ? std::string("interval scan") : "scan ControlId " + request.control_id);
   for (const Manifest& manifest : request.manifests) {
     outcome.status = plugin->run_handler(scan, manifest.manifest_type, manifest.body);
-    if (outcome.status != VIGIL_OK) break;
+    if (!outcome.status.ok()) break;
   }
   outcome.finished_at = unix_now();
-  if (outcome.status == VIGIL_OK) {
+  if (outcome.status.ok()) {
     if (Status flushed = rows.flush(); !flushed.ok()) {
-      outcome.status = VIGIL_E_INVALID_ARG;
-      scan.error = "emit_row: " + flushed.error();
+      outcome.status = Error{"emit_row: " + flushed.error(), ErrorCode::kInvalidArgument};
     }
   }
-  if (outcome.status != VIGIL_OK) {
-    outcome.error = scan.error.empty() ? "the plugin returned " + status_name(outcome.status) : scan.error;
-    context.logger->error("scan failed ({}): {}", status_name(outcome.status), outcome.error);
+  if (!outcome.status.ok()) {
+    context.logger->error("scan failed: {}", outcome.status.error());
     return outcome;
   }
 
@@ -140,9 +135,8 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
                        request.chunk_bytes);
   auto committed = store.commit_snapshot(info, encoder);
   if (!committed.ok()) {
-    outcome.status = VIGIL_E_IO;
-    outcome.error = committed.error();
-    context.logger->error("scan result not stored: {}", outcome.error);
+    outcome.status = Error{committed.error(), ErrorCode::kIo};
+    context.logger->error("scan result not stored: {}", committed.error());
     return outcome;
   }
   discard.committed = true;

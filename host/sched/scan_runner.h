@@ -34,8 +34,7 @@ struct ScanRequest {
 };
 
 struct ScanOutcome {
-  vigil_status status = VIGIL_E_INTERNAL;
-  std::string error;  // empty when status is VIGIL_OK
+  Status status;  // ok: the scan's snapshot is committed
   int64_t snapshot_id = 0;
   int64_t row_count = 0;
   int64_t started_at = 0;

@@ -327,7 +327,7 @@ void Scheduler::scan_finished(const std::string& name, const Request& request, c
   if (module == nullptr || !module->running) return;  // deactivated meanwhile
   auto log = logs_.daemon();
   module->running.reset();
-  bool ok = outcome.status == VIGIL_OK;
+  bool ok = outcome.status.ok();
   if (ok) {
     // Any completed scan restarts the interval: on-demand and on-startup ones included.
     (void)store_.set_last_scan_completed(name, outcome.finished_at);
@@ -344,8 +344,9 @@ void Scheduler::scan_finished(const std::string& name, const Request& request, c
               outcome.sequence ? ", queued as sequence " + std::to_string(*outcome.sequence) : ", nothing to upload");
     if (request.trigger != Trigger::kInterval) record_demand(request.control_id, name, "completed", summary);
   } else {
-    log->error("{} of module '{}' failed: {}", label, name, outcome.error);
-    if (request.trigger != Trigger::kInterval) record_demand(request.control_id, name, "failed", outcome.error);
+    log->error("{} of module '{}' failed: {}", label, name, outcome.status.error());
+    if (request.trigger != Trigger::kInterval)
+      record_demand(request.control_id, name, "failed", outcome.status.error());
   }
   if (request.trigger != Trigger::kInterval) set_demand_key(*module, module->waiting.empty() ? "0" : "1");
   auto pending = store_.has_pending_delta(name);

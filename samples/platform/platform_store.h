@@ -35,7 +35,7 @@ struct AgentRecord {
   std::string activation_id;
   std::string fingerprint;
   std::string hostname;
-  std::string state;  // active, superseded
+  std::string state;  // active, superseded, uninstalled
   std::string previous_agent_id;
   std::string reason;
   int64_t provisioned_at = 0;

@@ -120,8 +120,9 @@ void Service::load() {
   seen_version_ = store_.generation();
   std::unordered_map<std::string, CachedAgent> fresh;
   for (const AgentRecord& record : store_.agents()) {
-    if (record.state != "active") continue;
+    if (record.state != "active" && record.state != "uninstalled") continue;
     CachedAgent& agent = fresh[record.id];
+    agent.uninstalled = record.state == "uninstalled";
     agent.token_hash = record.token_hash;
     agent.activation_id = record.activation_id;
     agent.fingerprint = record.fingerprint;
@@ -296,6 +297,19 @@ Reply Service::checkin(const std::string& body) {
       if (id != 0) store_.command_done(request.agent_id(), static_cast<int64_t>(id));
     }
     if (store_.pending_commands(request.agent_id()).empty()) with_commands_.erase(request.agent_id());
+  }
+  if (request.leaving()) {
+    // Its last word: nothing more is sent to it, its results stay.
+    store_.set_agent_state(request.agent_id(), "uninstalled");
+    agent->uninstalled = true;
+    spdlog::info("agent {}: uninstalled", request.agent_id());
+    return {200, response.SerializeAsString()};
+  }
+  if (agent->uninstalled) {
+    // Installed again with its identity kept.
+    store_.set_agent_state(request.agent_id(), "active");
+    agent->uninstalled = false;
+    spdlog::info("agent {}: checking in again after it was uninstalled", request.agent_id());
   }
   if (request.modules_size() > 0) {
     json modules = json::array();

@@ -51,6 +51,7 @@ class Service {
     std::string status_digest;
     int64_t last_checkin = 0;
     int64_t outbox_depth = 0;
+    bool uninstalled = false;  // it said so in its last check-in
     bool dirty = false;
   };
 

@@ -52,7 +52,7 @@ void scan_under_limit(benchmark::State& state, const std::string& manifest, doub
     auto outcome = vigil::run_scan(registry.find("testscan"), request, *store);
     double cpu = cpu_seconds() - cpu_start;
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-    if (outcome.status != VIGIL_OK) state.SkipWithError(outcome.error.c_str());
+    if (!outcome.status.ok()) state.SkipWithError(outcome.status.error().c_str());
     share = 100.0 * cpu / wall;
     state.SetIterationTime(wall);
   }
@@ -128,7 +128,11 @@ void BM_ForkingCommandUnderLimit(benchmark::State& state) {
     while (::waitpid(-1, nullptr, 0) > 0) {
     }
     double cpu = vigil::test::children_cpu_seconds() - cpu_start;
-    if (outcome.status != VIGIL_E_TIMEOUT) state.SkipWithError(("expected the timeout: " + outcome.error).c_str());
+    if (outcome.status.ok()) {
+      state.SkipWithError("expected the timeout: the command ran to its end");
+    } else if (outcome.status.code() != vigil::ErrorCode::kTimedOut) {
+      state.SkipWithError(("expected the timeout: " + outcome.status.error()).c_str());
+    }
     share = 100.0 * cpu / wall;
     state.SetIterationTime(wall);
   }

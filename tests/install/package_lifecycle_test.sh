@@ -157,11 +157,15 @@ pgrep -f "^/usr/sbin/vigild" >/dev/null && fail "the agent still runs after remo
 [[ ! -e /usr/sbin/vigild ]] || fail "vigild left after remove"
 for kept in /var/lib/vigil/config.db /etc/vigil/hostid; do [[ -e $kept ]] || fail "$kept lost on remove"; done
 if [[ $format == deb ]]; then [[ -e /etc/default/vigild ]] || fail "the conffile went on remove"; fi
+platform_state() { platform admin agents | jq -r --arg id "$first_id" '.[] | select(.agent_id == $id) | .state'; }
+[[ $(platform_state) == uninstalled ]] || fail "the platform was not told of the remove: $(platform_state)"
 
-step "reinstall: the same identity"
+step "reinstall: the same identity, active again on the platform"
 install_package "$v2" >/dev/null 2>&1 || fail "reinstall failed"
 start_agent
 [[ $(agent_id) == "$first_id" ]] || fail "identity changed across remove and reinstall"
+for _ in $(seq 100); do [[ $(platform_state) == active ]] && break; sleep 0.1; done
+[[ $(platform_state) == active ]] || fail "the reinstalled agent is not active on the platform: $(platform_state)"
 
 if [[ $format == deb ]]; then
   step "the platform's uninstall command: the agent stops and its package goes"
@@ -178,6 +182,7 @@ if [[ $format == deb ]]; then
   for _ in $(seq 300); do pgrep -f "^/usr/sbin/vigild" >/dev/null || break; sleep 0.1; done
   pgrep -f "^/usr/sbin/vigild" >/dev/null && fail "the agent still runs 30 s after the platform's uninstall"
   [[ -e /var/lib/vigil/config.db ]] || fail "the platform's uninstall deleted the state"
+  [[ $(platform_state) == uninstalled ]] || fail "the agent's last check-in did not reach the platform: $(platform_state)"
   install_package "$v2" >/dev/null 2>&1 || fail "reinstall after the platform's uninstall failed"
 
   step "vigilctl uninstall --purge (through dpkg): nothing left"

@@ -474,8 +474,9 @@ TEST_F(PlatformLinkTest, UninstallFromThePlatformStopsTheAgentUntilProvisionedAg
   ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
   std::string id = agent_id_of(agent_root());
   ASSERT_EQ(platform_->admin({"uninstall", "--agent", id}).exit_code, 0);
-  // vigild stops by itself and does not come back.
+  // vigild stops by itself and does not come back; its last check-in told the platform.
   ASSERT_TRUE(eventually([&] { return status_of(agent_root())["daemon"]["running"] == false; })) << daemon_->log();
+  EXPECT_EQ(agent_record(id)["state"], "uninstalled") << platform_->log();
   daemon_.reset();
   auto again = run({VIGILD_PATH, "--root", agent_root().string(), "--log-stderr"});
   EXPECT_NE(again.exit_code, 0);
@@ -487,6 +488,35 @@ TEST_F(PlatformLinkTest, UninstallFromThePlatformStopsTheAgentUntilProvisionedAg
   ASSERT_TRUE(eventually([&] { return status_of(agent_root())["platform"]["state"] == "connected"; }))
       << daemon_->log();
   EXPECT_EQ(agent_id_of(agent_root()), id);
+  EXPECT_EQ(agent_record(id)["state"], "active");
+}
+
+TEST_F(PlatformLinkTest, VigilctlUninstallTellsThePlatformAndAReinstalledAgentIsActiveAgain) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  std::string id = agent_id_of(agent_root());
+  ASSERT_TRUE(eventually([&] { return status_of(agent_root())["platform"]["state"] == "connected"; }))
+      << daemon_->log();
+
+  auto uninstalled = vigilctl(agent_root(), {"uninstall"});
+  ASSERT_EQ(uninstalled.exit_code, 0) << uninstalled.err << daemon_->log();
+  EXPECT_NE(uninstalled.out.find("the platform is told that this agent is uninstalled"), std::string::npos)
+      << uninstalled.out;
+  EXPECT_EQ(agent_record(id)["state"], "uninstalled") << platform_->log();
+  EXPECT_FALSE(status_of(agent_root())["daemon"]["running"].get<bool>());
+  daemon_.reset();
+
+  // Not purged: started again, it is the same agent and active again.
+  start_agent(agent_root());
+  ASSERT_TRUE(eventually([&] { return agent_record(id)["state"] == "active"; })) << daemon_->log();
+  EXPECT_EQ(agent_id_of(agent_root()), id);
+
+  // Without its platform the uninstall still happens, and says the platform was not told.
+  platform_.reset();
+  auto unreachable = vigilctl(agent_root(), {"uninstall"});
+  ASSERT_EQ(unreachable.exit_code, 0) << unreachable.err;
+  EXPECT_NE(unreachable.out.find("the platform is not told: "), std::string::npos) << unreachable.out;
+  EXPECT_FALSE(status_of(agent_root())["daemon"]["running"].get<bool>());
 }
 
 TEST_F(PlatformLinkTest, ProfileChangesApplyWithoutRestart) {

@@ -103,21 +103,30 @@ TEST_F(PlatformServerTest, RefusesTls11AndOlder) {
 }
 
 TEST_F(PlatformServerTest, BadRequestsGet4xxAndTheServerLivesOn) {
+  // Each status comes with the code the agent acts on (https_client.h).
   auto c = client();
-  EXPECT_FALSE(c->post("/v1/checkin", "\xff\xff\xff garbage").ok());
+  auto garbage = c->post("/v1/checkin", "\xff\xff\xff garbage");
+  ASSERT_FALSE(garbage.ok());
   EXPECT_EQ(c->http_status(), 400);
-  EXPECT_FALSE(c->post("/v1/nothing", "").ok());
+  EXPECT_EQ(garbage.code(), ErrorCode::kInvalidArgument);
+  auto nowhere = c->post("/v1/nothing", "");
+  ASSERT_FALSE(nowhere.ok());
   EXPECT_EQ(c->http_status(), 404);
+  EXPECT_EQ(nowhere.code(), ErrorCode::kNotFound);
   v1::CheckinRequest unknown;
   unknown.set_agent_id("00000000-0000-4000-8000-000000000000");
   unknown.set_agent_token("x");
-  EXPECT_FALSE(c->post("/v1/checkin", unknown.SerializeAsString()).ok());
+  auto stranger_agent = c->post("/v1/checkin", unknown.SerializeAsString());
+  ASSERT_FALSE(stranger_agent.ok());
   EXPECT_EQ(c->http_status(), 401);
+  EXPECT_EQ(stranger_agent.code(), ErrorCode::kUnauthenticated);
   v1::ProvisionRequest stranger;
   stranger.set_customer_id("00000000-0000-4000-8000-000000000000");
   stranger.set_activation_id(platform_->activation_id());
-  EXPECT_FALSE(c->post("/v1/provision", stranger.SerializeAsString()).ok());
+  auto refused = c->post("/v1/provision", stranger.SerializeAsString());
+  ASSERT_FALSE(refused.ok());
   EXPECT_EQ(c->http_status(), 403);
+  EXPECT_EQ(refused.code(), ErrorCode::kPermissionDenied);
 
   http::request<http::string_body> get{http::verb::get, "/v1/checkin", 11};
   EXPECT_EQ(raw(get), 405);

@@ -216,7 +216,7 @@ TEST(CommandBudget, Signals_ChildrenInTheProcessGroup_AreHeld) {
   request.timeout = std::chrono::seconds(60);
   request.budget = &signals;
   auto run = run_measured(request);
-  ASSERT_EQ(run.outcome.status, VIGIL_OK) << run.outcome.error;
+  ASSERT_TRUE(run.outcome.status.ok()) << run.outcome.status.error();
   std::cout << "signals: " << run.cpu_seconds << " s CPU over " << run.wall_seconds << " s: " << run.share()
             << " % of one core (limit " << kLimit << " %)\n";
   EXPECT_LE(run.share(), kLimit + kAbove);
@@ -268,7 +268,7 @@ class RealCgroup : public ::testing::Test {
 
 TEST_F(RealCgroup, CommandStartsInItsOwnCgroup) {
   auto run = run_measured(request("cat /proc/self/cgroup"));
-  ASSERT_EQ(run.outcome.status, VIGIL_OK) << run.outcome.error;
+  ASSERT_TRUE(run.outcome.status.ok()) << run.outcome.status.error();
   EXPECT_NE(run.output.find("/" + support_.base.filename().string() + "/budget-test/cmd-" + std::to_string(::getpid())),
             std::string::npos)
       << run.output;
@@ -282,7 +282,7 @@ TEST_F(RealCgroup, GrandchildrenLeavingTheProcessGroup_AreHeld) {
   auto command = request("setsid sh -c '" + kBurner + " & " + kBurner + " & wait' & wait");
   command.cpu_limit = kLimit;
   auto run = run_measured(command);
-  ASSERT_EQ(run.outcome.status, VIGIL_OK) << run.outcome.error;
+  ASSERT_TRUE(run.outcome.status.ok()) << run.outcome.status.error();
   std::cout << "cgroup: " << run.cpu_seconds << " s CPU over " << run.wall_seconds << " s: " << run.share()
             << " % of one core (limit " << kLimit << " %)\n";
   EXPECT_LE(run.share(), kLimit + kAbove);
@@ -297,7 +297,8 @@ TEST_F(RealCgroup, Timeout_KillsGrandchildThatLeftTheGroup) {
   auto command = request(kEscapee + "; wait");
   command.timeout = std::chrono::seconds(1);
   auto run = run_measured(command);
-  EXPECT_EQ(run.outcome.status, VIGIL_E_TIMEOUT) << run.outcome.error;
+  ASSERT_FALSE(run.outcome.status.ok());
+  EXPECT_EQ(run.outcome.status.code(), ErrorCode::kTimedOut) << run.outcome.status.error();
   pid_t grandchild = std::atoi(run.output.c_str());
   ASSERT_GT(grandchild, 0) << run.output;
   EXPECT_FALSE(running(grandchild));
@@ -314,7 +315,8 @@ TEST_F(RealCgroup, Cancel_KillsGrandchildThatLeftTheGroup) {
   });
   auto run = run_measured(command);
   canceller.join();
-  EXPECT_EQ(run.outcome.status, VIGIL_E_CANCELLED) << run.outcome.error;
+  ASSERT_FALSE(run.outcome.status.ok());
+  EXPECT_EQ(run.outcome.status.code(), ErrorCode::kCancelled) << run.outcome.status.error();
   pid_t grandchild = std::atoi(run.output.c_str());
   ASSERT_GT(grandchild, 0) << run.output;
   EXPECT_FALSE(running(grandchild));
@@ -324,7 +326,7 @@ TEST_F(RealCgroup, Cancel_KillsGrandchildThatLeftTheGroup) {
 // What a finished command leaves running goes with its cgroup.
 TEST_F(RealCgroup, Leftovers_KilledAndCgroupRemoved) {
   auto run = run_measured(request(kEscapee));
-  ASSERT_EQ(run.outcome.status, VIGIL_OK) << run.outcome.error;
+  ASSERT_TRUE(run.outcome.status.ok()) << run.outcome.status.error();
   EXPECT_EQ(run.outcome.exit_code, 0);
   pid_t grandchild = std::atoi(run.output.c_str());
   ASSERT_GT(grandchild, 0) << run.output;
@@ -364,7 +366,7 @@ TEST_F(RealCgroup, PidsMax_RefusesForksAndSaysSo) {
   auto command = request("for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait");
   command.pids_max = 4;
   auto run = run_measured(command);
-  ASSERT_EQ(run.outcome.status, VIGIL_OK) << run.outcome.error;
+  ASSERT_TRUE(run.outcome.status.ok()) << run.outcome.status.error();
   bool said = false;
   for (const auto& line : run.error_lines) said = said || line.find("pids.max (4) reached") != std::string::npos;
   EXPECT_TRUE(said);
@@ -376,7 +378,7 @@ TEST_F(RealCgroup, MemoryMax_KernelKillsAndSaysSo) {
   auto command = request("dd if=/dev/zero of=/dev/null bs=256M count=1");
   command.memory_max_bytes = int64_t{32} << 20;
   auto run = run_measured(command);
-  ASSERT_EQ(run.outcome.status, VIGIL_OK) << run.outcome.error;
+  ASSERT_TRUE(run.outcome.status.ok()) << run.outcome.status.error();
   EXPECT_EQ(run.outcome.exit_code, 128 + SIGKILL);
   bool said = false;
   for (const auto& line : run.error_lines) said = said || line.find("memory.max") != std::string::npos;

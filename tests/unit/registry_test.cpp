@@ -25,7 +25,7 @@ class Registry : public test::PluginFixture {
     ScanRequest request;
     request.manifests = {Manifest{"instplug", "instplug", "1", ""}};
     ScanOutcome outcome = run_scan(registry_->find("instplug"), request, *store_);
-    if (outcome.status != VIGIL_OK) return outcome.error;
+    if (!outcome.status.ok()) return outcome.status.error();
     auto latest = store_->latest_snapshot("instplug").value();
     auto rows = store_->snapshot_rows(latest->id, std::nullopt).value();
     return rows.size() == 1 ? rows[0].values : "rows: " + std::to_string(rows.size());

@@ -31,7 +31,7 @@ class Scan : public test::PluginFixture {
 
 TEST_F(Scan, EmittedRows_LandInOneSnapshot) {
   auto outcome = scan("row hosts h1 first value\nrow hosts h2 second\nrow users root uid 0\n");
-  ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.error();
   EXPECT_EQ(outcome.row_count, 3);
   EXPECT_EQ(outcome.added, 3u);
   EXPECT_EQ(outcome.sequence, std::optional<int64_t>(1));
@@ -46,7 +46,7 @@ TEST_F(Scan, SecondScan_DeltaAgainstAcknowledgedBase) {
   auto first = scan("row pkg bash 5.1\nrow pkg zsh 5.8\nrow pkg vim 9.0\n");
   ASSERT_TRUE(store_->acknowledge(*first.sequence).value());
   auto second = scan("row pkg bash 5.2\nrow pkg vim 9.0\nrow pkg curl 7.88\n");
-  ASSERT_EQ(second.status, VIGIL_OK) << second.error;
+  ASSERT_TRUE(second.status.ok()) << second.status.error();
   EXPECT_EQ(second.added, 1u);
   EXPECT_EQ(second.removed, 1u);
   EXPECT_EQ(second.changed, 1u);
@@ -62,7 +62,7 @@ TEST_F(Scan, SecondScan_DeltaAgainstAcknowledgedBase) {
 
 TEST_F(Scan, Command_OutputAndExitCodeReachThePlugin) {
   auto outcome = scan("exec echo hello world\nexec false\n");
-  ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.error();
   auto rows = latest_rows();
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(nlohmann::json::parse(rows[0].values)["output"], "hello world\n");
@@ -72,8 +72,10 @@ TEST_F(Scan, Command_OutputAndExitCodeReachThePlugin) {
 
 TEST_F(Scan, Command_NotFound_FailsTheScanNamingIt) {
   auto outcome = scan("exec no-such-program-anywhere\n");
-  EXPECT_EQ(outcome.status, VIGIL_E_NOT_FOUND);
-  EXPECT_NE(outcome.error.find("command 'no-such-program-anywhere' not found"), std::string::npos) << outcome.error;
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kNotFound);
+  EXPECT_NE(outcome.status.error().find("command 'no-such-program-anywhere' not found"), std::string::npos)
+      << outcome.status.error();
 }
 
 TEST_F(Scan, Command_OverCmdMaxTimeOut_IsKilledAndTheScanToldWhy) {
@@ -81,8 +83,10 @@ TEST_F(Scan, Command_OverCmdMaxTimeOut_IsKilledAndTheScanToldWhy) {
   request.manifests = {Manifest{"testscan", "testscan", "1", "exec sleep 30\n"}};
   request.command_timeout = std::chrono::seconds(1);
   auto outcome = run_scan(registry_->find("testscan"), request, *store_);
-  EXPECT_EQ(outcome.status, VIGIL_E_TIMEOUT);
-  EXPECT_NE(outcome.error.find("killed after 1 s (CmdMaxTimeOut)"), std::string::npos) << outcome.error;
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kTimedOut);
+  EXPECT_NE(outcome.status.error().find("killed after 1 s (CmdMaxTimeOut)"), std::string::npos)
+      << outcome.status.error();
 }
 
 TEST_F(Scan, Command_CancelledScan_KillsTheCommand) {
@@ -94,26 +98,31 @@ TEST_F(Scan, Command_CancelledScan_KillsTheCommand) {
   });
   auto outcome = scan("exec sleep 30\n");
   canceller.join();
-  EXPECT_EQ(outcome.status, VIGIL_E_CANCELLED);
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kCancelled);
 }
 
 TEST_F(Scan, PluginError_FailsWithItsMessageAndStoresNothing) {
   auto outcome = scan("row t a 1\nfail the manifest is wrong\n");
-  EXPECT_EQ(outcome.status, VIGIL_E_INVALID_ARG);
-  EXPECT_EQ(outcome.error, "the manifest is wrong");
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(outcome.status.error(), "the manifest is wrong");
   EXPECT_TRUE(latest_rows().empty());
 }
 
 TEST_F(Scan, ExceptionInHandler_IsCaughtByTheSdk) {
   auto outcome = scan("throw boom\n");
-  EXPECT_EQ(outcome.status, VIGIL_E_INTERNAL);
-  EXPECT_EQ(outcome.error, "boom");
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kFailed);
+  EXPECT_EQ(outcome.status.error(), "boom");
 }
 
 TEST_F(Scan, InvalidTableName_IsRefusedWithTheName) {
   auto outcome = scan("badrow\n");
-  EXPECT_EQ(outcome.status, VIGIL_E_INVALID_ARG);
-  EXPECT_NE(outcome.error.find("invalid table name 'bad table!'"), std::string::npos) << outcome.error;
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(outcome.status.error().find("invalid table name 'bad table!'"), std::string::npos)
+      << outcome.status.error();
 }
 
 TEST_F(Scan, ManyRows_StreamThroughTheStoreAndTheDeltaIsChunked) {
@@ -121,7 +130,7 @@ TEST_F(Scan, ManyRows_StreamThroughTheStoreAndTheDeltaIsChunked) {
   request.manifests = {Manifest{"testscan", "testscan", "1", "rows t 20000 100\n"}};
   request.chunk_bytes = 256 << 10;
   auto first = run_scan(registry_->find("testscan"), request, *store_);
-  ASSERT_EQ(first.status, VIGIL_OK) << first.error;
+  ASSERT_TRUE(first.status.ok()) << first.status.error();
   EXPECT_EQ(first.row_count, 20000);
   EXPECT_EQ(first.added, 20000u);
   EXPECT_GE(first.chunks, 8);  // ~2.4 MB of rows in chunks of 256 KiB
@@ -147,7 +156,7 @@ TEST_F(Scan, ManyRows_StreamThroughTheStoreAndTheDeltaIsChunked) {
   // Every 100th row changes: only those travel.
   request.manifests[0].body = "rows t 20000 100 new 100\n";
   auto second = run_scan(registry_->find("testscan"), request, *store_);
-  ASSERT_EQ(second.status, VIGIL_OK) << second.error;
+  ASSERT_TRUE(second.status.ok()) << second.status.error();
   EXPECT_EQ(second.changed, 200u);
   EXPECT_EQ(second.added + second.removed, 0u);
   EXPECT_EQ(second.chunks, 1);
@@ -155,9 +164,10 @@ TEST_F(Scan, ManyRows_StreamThroughTheStoreAndTheDeltaIsChunked) {
 
 TEST_F(Scan, FailedScan_LeavesThePreviousSnapshotAndNoStagingBehind) {
   auto first = scan("row t a 1\nrow t b 2\n");
-  ASSERT_EQ(first.status, VIGIL_OK);
+  ASSERT_TRUE(first.status.ok());
   auto failed = scan("rows t 5000 10\nfail enough\n");
-  EXPECT_EQ(failed.status, VIGIL_E_INVALID_ARG);
+  ASSERT_FALSE(failed.status.ok());
+  EXPECT_EQ(failed.status.code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(store_->latest_snapshot("testscan").value()->id, first.snapshot_id);
   EXPECT_EQ(latest_rows().size(), 2u);
   EXPECT_EQ(store_->drop_staging_snapshots().value(), 0);  // the failed scan's rows went at once
@@ -165,19 +175,21 @@ TEST_F(Scan, FailedScan_LeavesThePreviousSnapshotAndNoStagingBehind) {
 
 TEST_F(Scan, DuplicateRowKey_IsRefused) {
   auto outcome = scan("row t same 1\nrow t same 2\n");
-  EXPECT_EQ(outcome.status, VIGIL_E_INVALID_ARG);
-  EXPECT_NE(outcome.error.find("duplicate key"), std::string::npos) << outcome.error;
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(outcome.status.error().find("duplicate key"), std::string::npos) << outcome.status.error();
 }
 
 TEST_F(Scan, UnknownManifestType_IsUnsupported) {
   auto outcome = scan("", "nope");
-  EXPECT_EQ(outcome.status, VIGIL_E_UNSUPPORTED);
-  EXPECT_NE(outcome.error.find("no handler for manifest type 'nope'"), std::string::npos);
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kUnsupported);
+  EXPECT_NE(outcome.status.error().find("no handler for manifest type 'nope'"), std::string::npos);
 }
 
 TEST_F(Scan, PluginState_PersistsBetweenScans) {
-  ASSERT_EQ(scan("state cursor 1\n").status, VIGIL_OK);
-  ASSERT_EQ(scan("state cursor 2\n").status, VIGIL_OK);
+  ASSERT_TRUE(scan("state cursor 1\n").status.ok());
+  ASSERT_TRUE(scan("state cursor 2\n").status.ok());
   auto rows = latest_rows();
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(nlohmann::json::parse(rows[0].values)["previous"], "1");
@@ -187,7 +199,7 @@ TEST_F(Scan, ConfigRead_TakesOnlyTheModuleScopedKey) {
   ASSERT_TRUE(store_->set_config("Greeting", "global").ok());
   ASSERT_TRUE(store_->set_config("Region", "eu").ok());
   ASSERT_TRUE(store_->set_config("testscan.Greeting", "scoped").ok());
-  ASSERT_EQ(scan("config Greeting\nconfig Region\nconfig Missing\n").status, VIGIL_OK);
+  ASSERT_TRUE(scan("config Greeting\nconfig Region\nconfig Missing\n").status.ok());
   auto rows = latest_rows();
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(nlohmann::json::parse(rows[0].values)["value"], "scoped");
@@ -203,10 +215,13 @@ TEST_F(Scan, CancelledScan_StopsAtCheckpointAndStoresNothing) {
   });
   auto outcome = scan("row t a 1\nspin\n");
   canceller.join();
-  EXPECT_EQ(outcome.status, VIGIL_E_CANCELLED);
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kCancelled);
   EXPECT_TRUE(latest_rows().empty());
   // Once cancelled (unloading), no new scan may begin.
-  EXPECT_EQ(scan("row t a 1\n").status, VIGIL_E_CANCELLED);
+  auto cancelled = scan("row t a 1\n");
+  ASSERT_FALSE(cancelled.status.ok());
+  EXPECT_EQ(cancelled.status.code(), ErrorCode::kCancelled);
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ TEST(CommandPath, APlantedBinaryInAWorldWritableDirectoryIsNotRun) {
     std::string output;
     request.on_output = [&](std::string_view chunk) { output += chunk; };
     CommandOutcome outcome = run_command(request);
-    ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
+    ASSERT_TRUE(outcome.status.ok()) << outcome.status.error();
     EXPECT_EQ(output, "safe\n" + safe.string() + "\n");
   }
   std::filesystem::permissions(planted, std::filesystem::perms::owner_all);
@@ -110,13 +110,15 @@ TEST(CommandPath, APrefixRunsTheCommandByItsAbsolutePath) {
   std::string output;
   request.on_output = [&](std::string_view chunk) { output += chunk; };
   CommandOutcome outcome = run_command(request);
-  ASSERT_EQ(outcome.status, VIGIL_OK) << outcome.error;
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.error();
   std::string probe = (dir.path() / "vigil-probe").string();
   EXPECT_EQ(output, "sudo:-n " + probe + " a b;c\nprobe:a b;c\n");
   request.prefix = {"no-such-sudo"};
   outcome = run_command(request);
-  EXPECT_EQ(outcome.status, VIGIL_E_NOT_FOUND);
-  EXPECT_NE(outcome.error.find("SudoCommand 'no-such-sudo' not found"), std::string::npos) << outcome.error;
+  ASSERT_FALSE(outcome.status.ok());
+  EXPECT_EQ(outcome.status.code(), ErrorCode::kNotFound);
+  EXPECT_NE(outcome.status.error().find("SudoCommand 'no-such-sudo' not found"), std::string::npos)
+      << outcome.status.error();
 }
 
 TEST(ControlProtocol, RequestsAreObjectsNamingACommand) {

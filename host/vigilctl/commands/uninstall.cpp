@@ -1,6 +1,7 @@
-// vigilctl uninstall: the agent leaves this host (docs/installing.md). When
-// Vigil was installed as a package, dpkg or rpm removes it (their scripts stop
-// the service and, on purge, delete every trace); otherwise (a build tree, a
+// vigilctl uninstall: the agent leaves this host (docs/installing.md). First
+// the running agent tells its platform (a last check-in). When Vigil was
+// installed as a package, dpkg or rpm then removes it (their scripts stop the
+// service and, on purge, delete every trace); otherwise (a build tree, a
 // relocated --root) vigilctl stops vigild and, with --purge, deletes the
 // agent's files itself.
 #include <iostream>
@@ -32,12 +33,33 @@ int delete_files(const Paths& paths) {
   return failures == 0 ? kOk : kRuntimeError;
 }
 
+// Best effort: an agent that cannot reach its platform is still uninstalled.
+void tell_platform(const Paths& paths) {
+  if (!daemon_running(paths.control_socket())) {
+    std::cout << "vigild is not running: the platform is not told (it sees the agent stop checking in)\n";
+    return;
+  }
+  auto answer = call_daemon(paths.control_socket(), {{"command", "leave"}});
+  if (!answer.ok()) {
+    std::cout << "the platform is not told: " << answer.error() << "\n";
+  } else if (answer.value().value("told", false)) {
+    std::cout << "the platform is told that this agent is uninstalled\n";
+  } else {
+    std::cout << "the platform is not told: " << answer.value().value("why", std::string("no reason given")) << "\n";
+  }
+}
+
 }  // namespace
 
 Runner define_uninstall(CLI::App& command) {
   auto purge = std::make_shared<bool>(false);
+  auto tell_only = std::make_shared<bool>(false);
   command.add_flag("--purge", *purge, "Also delete the identity, configuration, state and logs (nothing is left)");
-  return [purge](const Paths& paths) {
+  command.add_flag("--tell-platform-only", *tell_only,
+                   "Only tell the platform that this agent is being uninstalled (the package's removal script does)");
+  return [purge, tell_only](const Paths& paths) {
+    tell_platform(paths);
+    if (*tell_only) return kOk;
     std::error_code ignored;
     if (std::filesystem::weakly_canonical(paths.root, ignored) == "/") {
       if (auto removal = own_package_removal(*purge)) {
