@@ -28,6 +28,12 @@
 #include "link/platform_upload_target.h"
 #include "plugin/plugin_call_marker.h"
 #include "settings/reader.h"
+#include "store/config_table.h"
+#include "store/key_hive.h"
+#include "store/manifests.h"
+#include "store/outbox.h"
+#include "store/plugin_crashes.h"
+#include "store/snapshots.h"
 #include "version.h"
 
 namespace vigil {
@@ -46,7 +52,7 @@ int64_t unix_now() {
 Status become_configured_account(const Paths& paths, StateStore& store, const PluginRegistry& registry,
                                  spdlog::logger& log) {
   auto setting = [&](const char* key) {
-    auto value = store.config(key);
+    auto value = store.config().get(key);
     return value.ok() ? value.value() : std::nullopt;
   };
   auto account = agent_account(setting(kUserKey), setting(kGroupKey));
@@ -110,7 +116,7 @@ Status Agent::start() {
   // Logging configuration from the store, through the settings registry: a
   // bad value falls back to the default and says so (once the log exists).
   std::vector<std::string> config_problems;
-  settings::Reader config(*store_,
+  settings::Reader config(store_->config(),
                           [&config_problems](const std::string& problem) { config_problems.push_back(problem); });
   int level = static_cast<int>(config.integer("Logs/TraceLevel", "", config.integer("LogLevel")));
   // The registry checked the value: it parses.
@@ -118,11 +124,11 @@ Status Agent::start() {
   int64_t memory_limit = config.integer(kWorkerMemoryLimitKey);
   // LogFileDir is an absolute path, relocated under the root like every other.
   std::filesystem::path log_dir = paths.log_dir;
-  if (auto dir = store_->config("LogFileDir"); dir.ok() && dir.value()) {
+  if (auto dir = store_->config().get("LogFileDir"); dir.ok() && dir.value()) {
     log_dir = paths.root / std::filesystem::path(config.text("LogFileDir").value_or("")).relative_path();
   }
   if (destination == LogDestination::kFile) {
-    auto log_group = store_->config(kLogGroupKey);
+    auto log_group = store_->config().get(kLogGroupKey);
     make_logs_private(log_dir, log_group.ok() ? log_group.value() : std::nullopt, private_files);
   }
   logs_ = std::make_unique<LogManager>(log_dir, level, destination, options_.log_to_stderr);
@@ -143,7 +149,7 @@ Status Agent::start() {
         options_.supervisor_fd >= 0 ? "the supervisor restarts the worker past it" : "not enforced: no supervisor");
   }
 
-  events_ = std::make_unique<EventBatcher>(io_, *store_, *logs_, [this] {
+  events_ = std::make_unique<EventBatcher>(io_, store_->outbox(), *logs_, [this] {
     if (scheduler_) scheduler_->outbox_changed();
   });
   registry_ = std::make_unique<PluginRegistry>(PluginServices{store_.get(), logs_.get(), plugin_marker_dir(paths),
@@ -153,14 +159,14 @@ Status Agent::start() {
   size_t loaded = registry_->load_directory(plugin_dir);
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());
 
-  if (auto uninstalled = store_->config("Uninstalled"); uninstalled.ok() && uninstalled.value()) {
+  if (auto uninstalled = store_->config().get("Uninstalled"); uninstalled.ok() && uninstalled.value()) {
     return Error{"this agent was uninstalled by its platform (" + *uninstalled.value() +
                  "); run vigilctl provision to provision it again"};
   }
   if (Status became = become_configured_account(paths, *store_, *registry_, *log); !became.ok()) return became;
   // Deltas go to the platform once one is configured, to a local directory until then.
   link_ = std::make_unique<PlatformLink>(paths, *store_, *logs_, *this);
-  auto upload_dir = store_->config("UploadDirectory");
+  auto upload_dir = store_->config().get("UploadDirectory");
   auto target = std::make_unique<PlatformUploadTarget>(*link_, upload_dir.ok() && upload_dir.value()
                                                                    ? std::filesystem::path(*upload_dir.value())
                                                                    : paths.data_dir / "uploaded");
@@ -221,7 +227,7 @@ void Agent::record_previous_crash() {
   }
   summary += modules.empty() ? " outside any plugin" : " while running module";
   for (const std::string& module : modules) {
-    auto crashes = store_->record_plugin_crash(module, how, unix_now());
+    auto crashes = store_->plugin_crashes().record(module, how, unix_now());
     summary += crashes.ok() ? fmt::format(" '{}' (crash {} of {} before quarantine)", module, crashes.value(),
                                           kQuarantineAfterCrashes)
                             : fmt::format(" '{}' (crash not recorded: {})", module, crashes.error());
@@ -290,7 +296,7 @@ void Agent::reconcile_activation() {
       scheduler_->deactivate(module);
       if (!plugin->context().on_demand_key.empty()) {
         std::string path = std::string(kHiveRoot) + "/" + plugin->context().on_demand_key;
-        if (auto removed = store_->hive_delete(path); removed.ok()) {
+        if (auto removed = store_->hive().remove(path); removed.ok()) {
           log->info("key hive: removed {} of deactivated module '{}'", path, module);
         } else {
           log->error("key hive: {} not removed: {}", path, removed.error());
@@ -345,7 +351,7 @@ std::vector<v1::ModuleStatus> Agent::module_statuses() {
       } else {
         status.set_state(active ? scheduler_->module_status(plugin->module()).value("state", "idle") : "disabled");
       }
-      if (auto manifests = store_->manifests(plugin->module()); manifests.ok()) {
+      if (auto manifests = store_->manifests().of_module(plugin->module()); manifests.ok()) {
         for (const auto& manifest : manifests.value()) {
           v1::ManifestVersion* version = status.add_manifests();
           version->set_module(manifest.module);
@@ -353,7 +359,7 @@ std::vector<v1::ModuleStatus> Agent::module_statuses() {
           version->set_version(manifest.version);
         }
       }
-      if (auto last = store_->last_scan_completed(plugin->module()); last.ok() && last.value()) {
+      if (auto last = store_->snapshots().last_scan_completed(plugin->module()); last.ok() && last.value()) {
         status.set_last_scan_completed(*last.value());
       }
       statuses.push_back(std::move(status));
@@ -382,7 +388,7 @@ Result<std::string> Agent::scan_now(const std::string& module, int cpu_throttle)
 }
 
 void Agent::uninstall_requested() {
-  if (Status saved = store_->set_config("Uninstalled", std::to_string(unix_now())); !saved.ok()) {
+  if (Status saved = store_->config().set("Uninstalled", std::to_string(unix_now())); !saved.ok()) {
     logs_->daemon()->error("uninstall not recorded: {}", saved.error());
   }
   // The last check-in reports the command done; then the agent goes.

@@ -5,23 +5,27 @@
 #include "agent/agent.h"
 #include "settings/catalog.h"
 #include "settings/reader.h"
+#include "store/config_table.h"
+#include "store/outbox.h"
 
 namespace vigil {
 
 using nlohmann::json;
 
 void Agent::apply_log_level() {
-  settings::Reader config(*store_, [this](const std::string& problem) { logs_->daemon()->warn("{}", problem); });
+  settings::Reader config(store_->config(),
+                          [this](const std::string& problem) { logs_->daemon()->warn("{}", problem); });
   logs_->set_level(static_cast<int>(config.integer("Logs/TraceLevel", "", config.integer("LogLevel"))));
 }
 
 void Agent::apply_outbox_limits() {
-  settings::Reader config(*store_, [this](const std::string& problem) { logs_->daemon()->warn("{}", problem); });
-  store_->set_outbox_limits(config.integer("OutboxMaxEntries"), config.integer("OutboxMaxBytes"));
+  settings::Reader config(store_->config(),
+                          [this](const std::string& problem) { logs_->daemon()->warn("{}", problem); });
+  store_->outbox().set_limits(config.integer("OutboxMaxEntries"), config.integer("OutboxMaxBytes"));
 }
 
 void Agent::config_changed(const json& request, const ControlServer::Reply& reply) {
-  auto catalog = settings::Catalog::load(*store_);
+  auto catalog = settings::Catalog::load(store_->config());
   json restart = json::array();
   for (const auto& key : request.at("keys")) {
     if (!catalog.ok()) break;

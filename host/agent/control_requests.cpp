@@ -13,6 +13,9 @@
 #include "agent/agent.h"
 #include "budget/cgroup_support.h"
 #include "control_socket/reports.h"
+#include "store/key_hive.h"
+#include "store/manifests.h"
+#include "store/plugin_crashes.h"
 #include "version.h"
 
 namespace vigil {
@@ -114,7 +117,7 @@ void Agent::on_reload(const json& request, const ControlServer::Reply& reply) {
 
 void Agent::on_release(const json& request, const ControlServer::Reply& reply) {
   std::string module = request.at("module").get<std::string>();
-  auto forgotten = store_->forget_plugin_crashes(module);
+  auto forgotten = store_->plugin_crashes().forget(module);
   if (!forgotten.ok() || !forgotten.value()) {
     reply(failure(forgotten.ok() ? "module '" + module + "' is not quarantined" : forgotten.error()));
     return;
@@ -124,8 +127,8 @@ void Agent::on_release(const json& request, const ControlServer::Reply& reply) {
   if (auto plugin = registry_->find(module); plugin && !plugin->context().on_demand_key.empty()) {
     // The demand that crashed it left its key at "running" (2): it starts afresh.
     std::string path = std::string(kHiveRoot) + "/" + plugin->context().on_demand_key;
-    if (auto pending = store_->hive_get(path, "ScanOnDemand"); pending.ok() && pending.value()) {
-      if (Status reset = store_->hive_set(path, "ScanOnDemand", "0"); !reset.ok()) {
+    if (auto pending = store_->hive().get(path, "ScanOnDemand"); pending.ok() && pending.value()) {
+      if (Status reset = store_->hive().set(path, "ScanOnDemand", "0"); !reset.ok()) {
         logs_->daemon()->error("key hive: {}", reset.error());
       }
     }
@@ -223,7 +226,7 @@ void Agent::on_manifest_set(const json& request, const ControlServer::Reply& rep
   } else if (registry_->quarantined(module)) {
     // The fix may be a manifest: it can be staged before the release. The
     // module's types are those of its stored manifests, or the one asked for.
-    if (auto stored = store_->manifests(module); stored.ok()) {
+    if (auto stored = store_->manifests().of_module(module); stored.ok()) {
       for (const auto& manifest : stored.value()) types.push_back(manifest.manifest_type);
     }
     if (request.contains("manifest_type")) types = {request.at("manifest_type").get<std::string>()};
@@ -242,7 +245,7 @@ void Agent::on_manifest_set(const json& request, const ControlServer::Reply& rep
     return;
   }
   Manifest manifest{module, type, request.value("version", "local"), request.at("body").get<std::string>()};
-  if (Status stored = store_->put_manifest(manifest); !stored.ok()) {
+  if (Status stored = store_->manifests().put(manifest); !stored.ok()) {
     reply(failure(stored.error()));
     return;
   }

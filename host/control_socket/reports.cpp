@@ -1,5 +1,7 @@
 // Store-backed reports for vigilctl.
 #include "control_socket/reports.h"
+#include "store/config_table.h"
+#include "store/snapshots.h"
 
 #include <algorithm>
 
@@ -18,7 +20,7 @@ nlohmann::json snapshot_json(const SnapshotInfo& info) {
 }  // namespace
 
 Result<nlohmann::json> last_snapshot_report(StateStore& store, const std::string& module) {
-  auto latest = store.latest_snapshot(module);
+  auto latest = store.snapshots().latest(module);
   if (!latest.ok()) return Error{latest.error()};
   if (!latest.value()) return nlohmann::json(nullptr);
   return snapshot_json(*latest.value());
@@ -26,14 +28,14 @@ Result<nlohmann::json> last_snapshot_report(StateStore& store, const std::string
 
 Result<nlohmann::json> results_report(StateStore& store, const std::string& module,
                                       const std::optional<std::string>& table, int64_t limit, int64_t offset) {
-  auto latest = store.latest_snapshot(module);
+  auto latest = store.snapshots().latest(module);
   if (!latest.ok()) return Error{latest.error()};
   nlohmann::json report = {{"module", module}, {"snapshot", nullptr}, {"rows", nlohmann::json::array()}};
   if (!latest.value()) return report;
   report["snapshot"] = snapshot_json(*latest.value());
   limit = std::clamp<int64_t>(limit, 1, kMaxResultRows);
   offset = std::max<int64_t>(offset, 0);
-  auto rows = store.snapshot_rows(latest.value()->id, table, limit + 1, offset);  // one more: is there a next page?
+  auto rows = store.snapshots().rows(latest.value()->id, table, limit + 1, offset);  // one more: is there a next page?
   if (!rows.ok()) return Error{rows.error()};
   bool more = static_cast<int64_t>(rows.value().size()) > limit;
   if (more) rows.value().pop_back();
@@ -48,7 +50,7 @@ Result<nlohmann::json> results_report(StateStore& store, const std::string& modu
 }
 
 std::string agent_id(StateStore& store) {
-  auto id = store.config("AgentId");
+  auto id = store.config().get("AgentId");
   return id.ok() && id.value() ? *id.value() : std::string();
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "store/state_store.h"
+#include "store/snapshots.h"
 #include "vigil/agent/v1/agent.pb.h"
 
 namespace vigil {

@@ -1,5 +1,6 @@
 #include "delta/payload_json.h"
 
+#include "store/snapshots.h"
 #include "vigil/agent/v1/agent.pb.h"
 
 namespace vigil {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "store/state_store.h"
+#include "store/outbox.h"
 #include "vigil/result/result.h"
 
 namespace vigil {

@@ -1,5 +1,7 @@
 #include "link/checkin.h"
 
+#include "store/config_table.h"
+#include "store/outbox.h"
 #include "vigil/crypto/digest.h"
 
 namespace vigil {
@@ -57,7 +59,7 @@ v1::CheckinRequest Checkin::build_request(const LinkSettings& settings, const li
   request.set_state_version(settings.state_version);
   request.set_fingerprint(facts.fingerprint);
   request.set_status_digest(status_digest);
-  if (auto outbox = store_.outbox_stats(); outbox.ok()) {
+  if (auto outbox = store_.outbox().stats(); outbox.ok()) {
     request.set_outbox_depth(outbox.value().depth);
     request.set_outbox_dropped(outbox.value().dropped);
   }
@@ -70,7 +72,7 @@ void Checkin::carry_out(const v1::CheckinResponse& response, const LinkSettings&
     done_commands_.push_back(command.id());
     if (command.id() != 0 && command.id() <= settings.last_command) continue;  // carried out before a restart
     commands_.carry_out(command);
-    if (command.id() != 0) link::log_unsaved(logs_, store_.set_config("LastCommandId", std::to_string(command.id())));
+    if (command.id() != 0) link::log_unsaved(logs_, store_.config().set("LastCommandId", std::to_string(command.id())));
   }
 }
 

@@ -1,6 +1,8 @@
 #include "link/desired_state.h"
 
 #include "settings/reader.h"
+#include "store/config_table.h"
+#include "store/manifests.h"
 
 #include <nlohmann/json.hpp>
 
@@ -58,7 +60,7 @@ ConfigChanges desired_state_config(const v1::DesiredState& state,
 }
 
 std::optional<std::vector<std::string>> activated_modules(StateStore& store) {
-  auto value = store.config(keys::kActivatedModules);
+  auto value = store.config().get(keys::kActivatedModules);
   if (!value.ok() || !value.value()) return std::nullopt;
   try {
     return json::parse(*value.value()).get<std::vector<std::string>>();
@@ -71,9 +73,9 @@ Status DesiredStateApplier::apply(const v1::DesiredState& state, const LinkSetti
   auto changed = fetch_manifests(state, settings);
   if (!changed.ok()) return Error{changed.error()};
   // Profile and activation in one transaction.
-  auto all = store_.all_config();
+  auto all = store_.config().all();
   if (!all.ok()) return Error{all.error()};
-  if (Status saved = store_.update_config(desired_state_config(state, all.value())); !saved.ok()) return saved;
+  if (Status saved = store_.config().update(desired_state_config(state, all.value())); !saved.ok()) return saved;
   const v1::Profile& profile = state.profile();
   logs_.daemon()->info(
       "desired state {} applied: profile '{}', check-in every {} s, activated: {}", state.version(), profile.name(),
@@ -88,7 +90,7 @@ Result<std::vector<std::string>> DesiredStateApplier::fetch_manifests(const v1::
                                                                       const LinkSettings& settings) {
   std::vector<std::string> changed;
   for (const v1::ManifestVersion& wanted : state.manifests()) {
-    auto stored = store_.manifest(wanted.module(), wanted.manifest_type());
+    auto stored = store_.manifests().get(wanted.module(), wanted.manifest_type());
     if (!stored.ok()) return Error{stored.error()};
     if (stored.value() && stored.value()->version == wanted.version()) continue;
     v1::ManifestRequest request;
@@ -102,7 +104,7 @@ Result<std::vector<std::string>> DesiredStateApplier::fetch_manifests(const v1::
     if (!reply.ok()) return Error{"manifest " + wanted.module() + "/" + wanted.manifest_type() + ": " + reply.error()};
     const v1::ManifestResponse& manifest = reply.value();
     Manifest record{wanted.module(), wanted.manifest_type(), manifest.manifest().version(), manifest.body()};
-    if (Status put = store_.put_manifest(record); !put.ok()) return Error{put.error()};
+    if (Status put = store_.manifests().put(record); !put.ok()) return Error{put.error()};
     logs_.daemon()->info("manifest {}/{} version {} downloaded ({} bytes)", record.module, record.manifest_type,
                          record.version, record.body.size());
     changed.push_back(record.module);

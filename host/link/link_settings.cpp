@@ -9,9 +9,9 @@ namespace vigil {
 
 namespace keys = link_keys;
 
-LinkSettings read_link_settings(StateStore& store, const Paths& paths) {
+LinkSettings read_link_settings(ConfigTable& config, const Paths& paths) {
   auto text = [&](const char* key) {
-    auto value = store.config(key);
+    auto value = config.get(key);
     return value.ok() && value.value() ? *value.value() : std::string();
   };
   auto number = [&](const char* key, int64_t fallback, int64_t min, int64_t max) {
@@ -44,9 +44,9 @@ LinkSettings read_link_settings(StateStore& store, const Paths& paths) {
   settings.state_version = text("StateVersion");
   settings.nonce = text("ProvisionNonce");
   // Ranges and defaults from the settings registry; a value outside them is its default.
-  settings::Reader config(store);
-  settings.checkin_seconds = config.integer(keys::kCheckinInterval);
-  settings.backoff_max_seconds = config.integer("LinkBackoffMaxSeconds");
+  settings::Reader registry(config);
+  settings.checkin_seconds = registry.integer(keys::kCheckinInterval);
+  settings.backoff_max_seconds = registry.integer("LinkBackoffMaxSeconds");
   settings.last_command = static_cast<uint64_t>(number("LastCommandId", 0, 0, INT64_MAX));
   return settings;
 }

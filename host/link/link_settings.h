@@ -10,7 +10,7 @@
 
 #include "base/paths.h"
 #include "log/log_manager.h"
-#include "store/state_store.h"
+#include "store/config_table.h"
 #include "vigil/result/result.h"
 
 namespace vigil {
@@ -56,7 +56,7 @@ struct LinkSettings {
 };
 
 // Unset, unreadable and out-of-range numbers read as their defaults (clamped).
-LinkSettings read_link_settings(StateStore& store, const Paths& paths);
+LinkSettings read_link_settings(ConfigTable& config, const Paths& paths);
 
 namespace link {
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "link/link_settings.h"
+#include "store/config_table.h"
 
 namespace vigil {
 
@@ -30,8 +31,8 @@ void PlatformCommands::scan_now(uint64_t id, const v1::ScanNow& scan) {
 void PlatformCommands::reprovision(uint64_t id, const v1::Reprovision& reprovision) {
   logs_.daemon()->warn("platform command {}: re-provision ({})", id, reprovision.reason());
   // The link provisions again at its next round.
-  link::log_unsaved(logs_, store_.set_config(link_keys::kReprovisionReason,
-                                             reprovision.reason().empty() ? "requested" : reprovision.reason()));
+  link::log_unsaved(logs_, store_.config().set(link_keys::kReprovisionReason,
+                                               reprovision.reason().empty() ? "requested" : reprovision.reason()));
 }
 
 void PlatformCommands::rotate_token(uint64_t id, const v1::RotateToken& rotation) {
@@ -43,7 +44,7 @@ void PlatformCommands::rotate_token(uint64_t id, const v1::RotateToken& rotation
     return;
   }
   // Never logged: the old token stops working once the platform sees this one.
-  link::log_unsaved(logs_, store_.set_config(link_keys::kAgentToken, token));
+  link::log_unsaved(logs_, store_.config().set(link_keys::kAgentToken, token));
   logs_.daemon()->info("platform command {}: agent token rotated", id);
 }
 

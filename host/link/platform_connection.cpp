@@ -3,6 +3,7 @@
 #include "base/file_safety.h"
 #include "proxy/proxy_settings.h"
 #include "proxy/route_resolver.h"
+#include "store/config_table.h"
 #include "vigil/net/tls.h"
 #include "vigil/net/wire.h"
 
@@ -25,7 +26,7 @@ Status PlatformConnection::ensure(const LinkSettings& settings) {
   proxy::ResolverOptions options;
   options.paths = paths_;
   options.config = [this](const char* name) -> std::optional<std::string> {
-    auto value = store_.config(name);
+    auto value = store_.config().get(name);
     return value.ok() ? value.value() : std::nullopt;
   };
   options.pac_helper = proxy::default_pac_helper();
@@ -61,7 +62,7 @@ void PlatformConnection::cancel() {
 std::string PlatformConnection::connection_key(const LinkSettings& settings) {
   std::string key = settings.server_uri + "|" + (settings.ca_bundle ? settings.ca_bundle->string() : "");
   for (const char* name : proxy::all_keys()) {
-    auto value = store_.config(name);
+    auto value = store_.config().get(name);
     key += "|" + (value.ok() && value.value() ? *value.value() : std::string());
   }
   std::error_code error;

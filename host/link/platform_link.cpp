@@ -4,6 +4,8 @@
 #include <random>
 
 #include "link/platform_upload_target.h"
+#include "store/config_table.h"
+#include "store/outbox.h"
 
 namespace vigil {
 
@@ -89,7 +91,7 @@ nlohmann::json PlatformLink::status() {
 }
 
 LinkSettings PlatformLink::read_settings() {
-  return read_link_settings(store_, paths_);
+  return read_link_settings(store_.config(), paths_);
 }
 
 bool PlatformLink::configured() {
@@ -193,7 +195,7 @@ void PlatformLink::run() {
     if (!acted.ok()) {
       if (acted.code() == ErrorCode::kUnauthenticated) {
         log->warn("the platform does not know agent {} ({}); provisioning again", settings.agent_id, acted.error());
-        link::log_unsaved(logs_, store_.set_config(link_keys::kReprovisionReason, "unknown to the platform"));
+        link::log_unsaved(logs_, store_.config().set(link_keys::kReprovisionReason, "unknown to the platform"));
         continue;
       }
       retry_later("check-in failing", acted.error());

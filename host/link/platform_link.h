@@ -29,6 +29,7 @@
 #include "link/provisioning.h"
 #include "log/log_manager.h"
 #include "outbox/upload_target.h"
+#include "store/outbox.h"
 #include "store/state_store.h"
 #include "vigil/result/result.h"
 

@@ -6,6 +6,7 @@
 #include "link/platform_connection.h"
 #include "link/platform_link.h"
 #include "outbox/upload_target.h"
+#include "store/outbox.h"
 
 namespace vigil {
 

@@ -1,5 +1,6 @@
 #include "link/provisioning.h"
 
+#include "store/config_table.h"
 #include "version.h"
 #include "vigil/crypto/digest.h"
 #include "vigil/crypto/random.h"
@@ -66,7 +67,7 @@ Result<v1::ProvisionRequest> Provisioner::build_request(const LinkSettings& sett
   std::string nonce = settings.nonce;
   if (nonce.empty()) {
     nonce = crypto::random_hex(16);
-    if (Status kept = store_.set_config("ProvisionNonce", nonce); !kept.ok()) return Error{kept.error()};
+    if (Status kept = store_.config().set("ProvisionNonce", nonce); !kept.ok()) return Error{kept.error()};
   }
   request.set_request_nonce(nonce);
   v1::HostFacts* host = request.mutable_facts();
@@ -92,15 +93,15 @@ Status Provisioner::save_identity(const v1::ProvisionResponse& response, const L
     logs_.daemon()->info("new identity: {} outbox entries of agent {} dropped; every module uploads in full next",
                          dropped.value(), settings.agent_id);
   }
-  return store_.update_config({{keys::kAgentId, response.agent_id()},
-                               {keys::kAgentToken, response.agent_token()},
-                               {"ProvisionedFor", settings.target()},
-                               {"HostFingerprint", facts.fingerprint},
-                               {"ProvisionedAt", std::to_string(link::unix_now())},
-                               {keys::kReprovisionReason, std::nullopt},
-                               {"ProvisionNonce", std::nullopt},
-                               {"StateVersion", std::nullopt},
-                               {"LastCommandId", std::nullopt}});
+  return store_.config().update({{keys::kAgentId, response.agent_id()},
+                                 {keys::kAgentToken, response.agent_token()},
+                                 {"ProvisionedFor", settings.target()},
+                                 {"HostFingerprint", facts.fingerprint},
+                                 {"ProvisionedAt", std::to_string(link::unix_now())},
+                                 {keys::kReprovisionReason, std::nullopt},
+                                 {"ProvisionNonce", std::nullopt},
+                                 {"StateVersion", std::nullopt},
+                                 {"LastCommandId", std::nullopt}});
 }
 
 }  // namespace vigil

@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "settings/blackout.h"
+#include "store/config_table.h"
+#include "store/outbox.h"
 
 namespace vigil {
 
@@ -39,7 +41,7 @@ void OutboxDelivery::retry_now() {
 }
 
 bool OutboxDelivery::in_blackout() {
-  auto text = store_.config("BlackoutWindows");
+  auto text = store_.config().get("BlackoutWindows");
   auto windows = BlackoutWindows::parse(text.ok() && text.value() ? *text.value() : "");
   if (!windows.ok()) logs_.daemon()->warn("configuration ignored: {}", windows.error());
   int minute = BlackoutWindows::minute_of_day(std::chrono::system_clock::now());
@@ -69,7 +71,7 @@ void OutboxDelivery::wake_at(Clock::time_point when) {
 
 void OutboxDelivery::kick() {
   if (stopped_ || in_flight_) return;
-  auto modules = store_.outbox_modules();
+  auto modules = store_.outbox().modules();
   if (!modules.ok()) {
     logs_.daemon()->error("outbox: {}", modules.error());
     return;
@@ -92,7 +94,7 @@ void OutboxDelivery::kick() {
       earliest = std::min(earliest.value_or(held->second.next_try), held->second.next_try);
       continue;
     }
-    auto entry = store_.oldest_outbox_entry(module);
+    auto entry = store_.outbox().oldest(module);
     if (!entry.ok()) {
       logs_.daemon()->error("outbox: {}", entry.error());
       return;
@@ -126,7 +128,7 @@ void OutboxDelivery::finished(const OutboxEntry& entry, const UploadResult& resu
   switch (result.outcome) {
     case UploadResult::Outcome::kDelivered: {
       backoff_.erase(entry.module);
-      if (auto acknowledged = store_.acknowledge(entry.sequence); !acknowledged.ok()) {
+      if (auto acknowledged = store_.outbox().acknowledge(entry.sequence); !acknowledged.ok()) {
         log->error("outbox: sequence {} delivered but not acknowledged locally: {}", entry.sequence,
                    acknowledged.error());
       }
@@ -143,7 +145,7 @@ void OutboxDelivery::finished(const OutboxEntry& entry, const UploadResult& resu
       break;
     }
     case UploadResult::Outcome::kRefused: {
-      auto attempts = store_.record_upload_attempt(entry.sequence);
+      auto attempts = store_.outbox().record_upload_attempt(entry.sequence);
       if (attempts.ok() && attempts.value() < kRefusalsBeforeSetAside) {
         back_off(entry.module, result.error, kRefusalRetry);
         log->warn("outbox: {} refused sequence {} of module '{}' (attempt {} of {}): {}", target_->describe(),
@@ -151,7 +153,7 @@ void OutboxDelivery::finished(const OutboxEntry& entry, const UploadResult& resu
         break;
       }
       backoff_.erase(entry.module);
-      auto moved = store_.set_aside(entry.sequence, result.error);
+      auto moved = store_.outbox().set_aside(entry.sequence, result.error);
       if (!moved.ok()) {
         log->error("outbox: sequence {} could not be set aside: {}", entry.sequence, moved.error());
         back_off(entry.module, moved.error(), kFirstBackoff);
@@ -176,7 +178,7 @@ std::string OutboxDelivery::held_reason(const std::string& module) const {
 }
 
 json OutboxDelivery::status() {
-  auto stats = store_.outbox_stats();
+  auto stats = store_.outbox().stats();
   if (!stats.ok()) return {{"error", stats.error()}};
   json failing = json::object();
   auto now = Clock::now();
@@ -187,7 +189,7 @@ json OutboxDelivery::status() {
          std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(state.next_try - now).count())}};
   }
   json set_aside = json::array();
-  if (auto recent = store_.set_aside_entries(5); recent.ok()) {
+  if (auto recent = store_.outbox().set_aside_entries(5); recent.ok()) {
     for (const SetAsideEntry& entry : recent.value()) {
       set_aside.push_back({{"sequence", entry.sequence},
                            {"module", entry.module},

@@ -21,6 +21,7 @@
 
 #include "log/log_manager.h"
 #include "outbox/upload_target.h"
+#include "store/outbox.h"
 #include "store/state_store.h"
 
 namespace vigil {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "store/state_store.h"
+#include "store/outbox.h"
 
 namespace vigil {
 

@@ -14,6 +14,8 @@
 #include "log/log_manager.h"
 #include "plugin/plugin_context.h"
 #include "settings/registry.h"
+#include "store/config_table.h"
+#include "store/plugin_state.h"
 
 namespace vigil {
 namespace {
@@ -178,7 +180,7 @@ vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value o
   // Root=/x) must never silently redirect a module.
   return guarded(host, "config_get", [&] {
     std::string name = host->module + "." + std::string(view(key));
-    auto found = host->store->config(name);
+    auto found = host->store->config().get(name);
     const auto* setting = declared(host, view(key));
     if (setting == nullptr || !found.ok()) return deliver(found, host, "config_get", on_value, user);
     // A declared key gives its default while unset, or while it holds what no longer fits.
@@ -195,14 +197,14 @@ vigil_status config_get(vigil_plugin_host* host, vigil_str key, vigil_on_value o
 vigil_status state_get(vigil_plugin_host* host, vigil_str key, vigil_on_value on_value, void* user) noexcept {
   if (host == nullptr || on_value == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
   return guarded(host, "state_get", [&] {
-    return deliver(host->store->plugin_state(host->module, view(key)), host, "state_get", on_value, user);
+    return deliver(host->store->plugin_state().get(host->module, view(key)), host, "state_get", on_value, user);
   });
 }
 
 vigil_status state_set(vigil_plugin_host* host, vigil_str key, vigil_str value) noexcept {
   if (host == nullptr || !valid(key) || key.len == 0 || !valid(value)) return VIGIL_E_INVALID_ARG;
   return guarded(host, "state_set", [&] {
-    Status stored = host->store->set_plugin_state(host->module, view(key), view(value));
+    Status stored = host->store->plugin_state().set(host->module, view(key), view(value));
     if (stored.ok()) return VIGIL_OK;
     host->logger->error("state_set: {}", stored.error());
     return VIGIL_E_IO;
@@ -212,7 +214,7 @@ vigil_status state_set(vigil_plugin_host* host, vigil_str key, vigil_str value) 
 vigil_status state_delete(vigil_plugin_host* host, vigil_str key) noexcept {
   if (host == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
   return guarded(host, "state_delete", [&] {
-    Result<bool> deleted = host->store->delete_plugin_state(host->module, view(key));
+    Result<bool> deleted = host->store->plugin_state().remove(host->module, view(key));
     if (!deleted.ok()) {
       host->logger->error("state_delete: {}", deleted.error());
       return VIGIL_E_IO;

@@ -12,6 +12,8 @@
 #include "plugin/host_api.h"
 #include "plugin/plugin_call_marker.h"
 #include "settings/catalog.h"
+#include "store/config_table.h"
+#include "store/plugin_crashes.h"
 
 namespace vigil {
 namespace {
@@ -106,7 +108,7 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
   }
   if (module_taken(module)) return refuse("duplicate module '" + module + "': another plugin already provides it");
   if (services.quarantine_after > 0 && services.store != nullptr) {
-    auto crashes = services.store->plugin_crashes(module);
+    auto crashes = services.store->plugin_crashes().count(module);
     if (crashes.ok() && crashes.value() >= services.quarantine_after) {
       return refuse(
           fmt::format("module '{}' is quarantined: the agent crashed {} times while it ran "
@@ -155,7 +157,7 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
   if (services.store != nullptr) {
     // Kept so that vigilctl validates the module's keys while it is not loaded; none: nothing to validate.
     const auto& declared = plugin->context_->settings;
-    Status kept = services.store->set_module_settings(
+    Status kept = services.store->config().set_module_settings(
         module, declared.empty() ? std::nullopt : std::optional<std::string>(settings::encode(declared)));
     if (!kept.ok()) plugin->context_->logger->warn("its settings are not kept for vigilctl: {}", kept.error());
   }

@@ -6,6 +6,7 @@
 
 #include "base/file_safety.h"
 #include "log/log_manager.h"
+#include "store/plugin_crashes.h"
 
 namespace vigil {
 
@@ -69,7 +70,7 @@ Result<std::string> PluginRegistry::load_file(const std::filesystem::path& file)
   if (!loaded.ok()) {
     bool quarantined = false;
     if (!module_seen.empty() && services_.quarantine_after > 0 && services_.store != nullptr) {
-      auto crashes = services_.store->plugin_crashes(module_seen);
+      auto crashes = services_.store->plugin_crashes().count(module_seen);
       quarantined = crashes.ok() && crashes.value() >= services_.quarantine_after;
     }
     refused_[file] = Refusal{loaded.error(), module_seen, quarantined};

@@ -7,9 +7,9 @@
 
 namespace vigil {
 
-EventBatcher::EventBatcher(boost::asio::io_context& io, StateStore& store, LogManager& logs,
+EventBatcher::EventBatcher(boost::asio::io_context& io, Outbox& outbox, LogManager& logs,
                            std::function<void()> on_written)
-    : io_(io), store_(store), logs_(logs), on_written_(std::move(on_written)) {}
+    : io_(io), outbox_(outbox), logs_(logs), on_written_(std::move(on_written)) {}
 
 void EventBatcher::add(const std::string& module, std::string event) {
   size_t size = 0;
@@ -55,12 +55,12 @@ void EventBatcher::flush(const std::string& module) {
     logs_.daemon()->error("events of module '{}' not written: {}", module, payload.error());
     return;
   }
-  auto written = store_.append_outbox(module, "events", payload.value());
+  auto written = outbox_.append(module, "events", payload.value());
   if (!written.ok()) {
     logs_.daemon()->error("events of module '{}' not written: {}", module, written.error());
     return;
   }
-  logs_.module(module)->debug("{} events queued as sequence {}", events.size(), *written.value().sequence);
+  logs_.module(module)->debug("{} events queued as sequence {}", events.size(), written.value().sequence);
   if (written.value().dropped > 0) {
     logs_.daemon()->warn("outbox bound reached: {} oldest entries dropped", written.value().dropped);
   }

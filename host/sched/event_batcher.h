@@ -18,7 +18,7 @@
 
 #include "log/log_manager.h"
 #include "plugin/event_sink.h"
-#include "store/state_store.h"
+#include "store/outbox.h"
 
 namespace vigil {
 
@@ -30,7 +30,7 @@ class EventBatcher : public EventSink {
   static constexpr size_t kMaxEvents = 500;
 
   // `on_written` runs on the io_context after a batch entered the outbox.
-  EventBatcher(boost::asio::io_context& io, StateStore& store, LogManager& logs, std::function<void()> on_written);
+  EventBatcher(boost::asio::io_context& io, Outbox& outbox, LogManager& logs, std::function<void()> on_written);
 
   void add(const std::string& module, std::string event) override;
   // Writes every open batch now (shutdown).
@@ -41,7 +41,7 @@ class EventBatcher : public EventSink {
   void flush(const std::string& module);
 
   boost::asio::io_context& io_;
-  StateStore& store_;
+  Outbox& outbox_;
   LogManager& logs_;
   std::function<void()> on_written_;
   std::mutex mutex_;

@@ -12,6 +12,7 @@
 #include "delta/delta_encoder.h"
 #include "plugin/plugin_call_marker.h"
 #include "store/snapshot_writer.h"
+#include "store/snapshots.h"
 
 namespace vigil {
 namespace {
@@ -84,20 +85,20 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   }
   ThreadPriority priority(request.nice, *context.logger);
 
-  auto staging = store.begin_snapshot(context.module, outcome.started_at);
+  auto staging = store.snapshots().begin(context.module, outcome.started_at);
   if (!staging.ok()) {
     outcome.status = Error{staging.error(), ErrorCode::kIo};
     context.logger->error("scan not started: {}", staging.error());
     return outcome;
   }
-  SnapshotWriter rows(store, staging.value());
+  SnapshotWriter rows(store.snapshots(), staging.value());
   // Whatever ends the scan early, its partial rows go; the previous snapshot stays.
   struct DiscardUnlessCommitted {
     StateStore& store;
     int64_t id;
     bool committed = false;
     ~DiscardUnlessCommitted() {
-      if (!committed) (void)store.discard_snapshot(id);
+      if (!committed) (void)store.snapshots().discard(id);
     }
   } discard{store, staging.value()};
 
@@ -133,7 +134,7 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
   ChunkEncoder encoder({context.module, staging.value(), request.trigger, request.control_id, outcome.started_at,
                         outcome.finished_at, rows.rows()},
                        request.chunk_bytes);
-  auto committed = store.commit_snapshot(info, encoder);
+  auto committed = store.snapshots().commit(info, encoder);
   if (!committed.ok()) {
     outcome.status = Error{committed.error(), ErrorCode::kIo};
     context.logger->error("scan result not stored: {}", committed.error());

@@ -14,6 +14,7 @@
 
 #include "plugin/host_api.h"
 #include "plugin/loaded_plugin.h"
+#include "store/manifests.h"
 #include "store/state_store.h"
 
 namespace vigil {

@@ -3,6 +3,11 @@
 
 #include "proxy/proxy_settings.h"
 #include "settings/reader.h"
+#include "store/config_table.h"
+#include "store/key_hive.h"
+#include "store/manifests.h"
+#include "store/outbox.h"
+#include "store/snapshots.h"
 
 #include <boost/asio/post.hpp>
 
@@ -80,7 +85,7 @@ Scheduler::~Scheduler() {
 void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins) {
   auto data_version = store_.data_version();
   if (data_version.ok()) seen_data_version_ = data_version.value();
-  if (auto dropped = store_.drop_staging_snapshots(); dropped.ok() && dropped.value() > 0) {
+  if (auto dropped = store_.snapshots().drop_staging(); dropped.ok() && dropped.value() > 0) {
     logs_.daemon()->info("{} unfinished scan(s) of the last run dropped", dropped.value());
   }
   for (const auto& plugin : plugins) activate(plugin);
@@ -91,7 +96,7 @@ void Scheduler::start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins)
       logs_.daemon()->warn("the demand of module '{}' that crashed the last worker is not run again", name);
       set_demand_key(module, "0");
     } else if (!module.key_path.empty()) {
-      auto pending = store_.hive_get(module.key_path, "ScanOnDemand");
+      auto pending = store_.hive().get(module.key_path, "ScanOnDemand");
       if (pending.ok() && pending.value() && (*pending.value() == "1" || *pending.value() == "2")) {
         submit(module, {Trigger::kOnDemand, demand_cpu_limit(module), control_ids_.next(), "key hive"});
         continue;
@@ -132,12 +137,12 @@ void Scheduler::activate(std::shared_ptr<LoadedPlugin> plugin) {
     module.key_path = std::string(kHiveRoot) + "/" + key;
     bool created = false;
     for (const char* value_name : {"CpuLimit", "ScanOnDemand", "ScanOnStartup"}) {
-      auto made = store_.hive_create(module.key_path, value_name, value_name[0] == 'C' ? "100" : "0");
+      auto made = store_.hive().create(module.key_path, value_name, value_name[0] == 'C' ? "100" : "0");
       created |= made.ok() && made.value();
     }
     if (created) logs_.daemon()->info("key hive: created {} for module '{}'", module.key_path, name);
   }
-  auto pending = store_.has_pending_delta(name);
+  auto pending = store_.outbox().has_pending_delta(name);
   if (pending.ok() && pending.value()) set_state(module, ModuleState::kDeltaPending);
   if (started_ && !stopped_) {  // after start(): a reload or a new activation
     scan_at_start(module, false);
@@ -148,7 +153,7 @@ void Scheduler::activate(std::shared_ptr<LoadedPlugin> plugin) {
 void Scheduler::scan_at_start(Module& module, bool agent_start) {
   std::string source;
   if (agent_start && !module.key_path.empty()) {
-    auto on_startup = store_.hive_get(module.key_path, "ScanOnStartup");
+    auto on_startup = store_.hive().get(module.key_path, "ScanOnStartup");
     if (on_startup.ok() && on_startup.value() && *on_startup.value() == "1") source = "ScanOnStartup";
   }
   // A plugin that asked (ABI 1.3) scans at every load, quietly skipped while it has nothing to scan.
@@ -160,7 +165,7 @@ void Scheduler::scan_at_start(Module& module, bool agent_start) {
 
 int Scheduler::demand_cpu_limit(Module& module) {
   if (module.key_path.empty()) return 100;
-  auto limit = store_.hive_get(module.key_path, "CpuLimit");
+  auto limit = store_.hive().get(module.key_path, "CpuLimit");
   return vigil::hive_cpu_limit(limit.ok() ? limit.value() : std::nullopt);
 }
 
@@ -181,7 +186,7 @@ Scheduler::Module* Scheduler::find(const std::string& name) {
 }
 
 Status Scheduler::can_scan(Module& module) {
-  auto manifests = store_.manifests(module.plugin->module());
+  auto manifests = store_.manifests().of_module(module.plugin->module());
   if (!manifests.ok()) return Error{manifests.error()};
   if (manifests.value().empty()) {
     return Error{"module '" + module.plugin->module() + "' has no manifest: nothing to scan"};
@@ -262,7 +267,7 @@ void Scheduler::arm_interval(Module& module) {
   auto now = std::chrono::system_clock::now();
   if (!module.next_interval) {
     int64_t interval = setting(name, "ScanInterval");
-    auto last = store_.last_scan_completed(name);
+    auto last = store_.snapshots().last_scan_completed(name);
     // Never scanned: the first interval scan is due as soon as there is a manifest.
     module.next_interval = last.ok() && last.value()
                                ? std::chrono::system_clock::time_point(std::chrono::seconds(*last.value() + interval))
@@ -291,7 +296,7 @@ std::vector<std::string> Scheduler::command_environment() {
 
 void Scheduler::start_scan(Module& module, Request request) {
   std::vector<Manifest> manifests;
-  if (auto stored = store_.manifests(module.plugin->module()); stored.ok()) manifests = stored.value();
+  if (auto stored = store_.manifests().of_module(module.plugin->module()); stored.ok()) manifests = stored.value();
   module.interval_timer->cancel();
   module.running = request;
   module.progress = std::make_shared<ScanProgress>();
@@ -330,7 +335,7 @@ void Scheduler::scan_finished(const std::string& name, const Request& request, c
   bool ok = outcome.status.ok();
   if (ok) {
     // Any completed scan restarts the interval: on-demand and on-startup ones included.
-    (void)store_.set_last_scan_completed(name, outcome.finished_at);
+    (void)store_.snapshots().set_last_scan_completed(name, outcome.finished_at);
     module->next_interval.reset();
   } else if (request.trigger == Trigger::kInterval) {
     // A failed interval scan is retried sooner than a whole interval, but not in a loop.
@@ -349,7 +354,7 @@ void Scheduler::scan_finished(const std::string& name, const Request& request, c
       record_demand(request.control_id, name, "failed", outcome.status.error());
   }
   if (request.trigger != Trigger::kInterval) set_demand_key(*module, module->waiting.empty() ? "0" : "1");
-  auto pending = store_.has_pending_delta(name);
+  auto pending = store_.outbox().has_pending_delta(name);
   set_state(*module, pending.ok() && pending.value() ? ModuleState::kDeltaPending : ModuleState::kIdle);
   if (module->state == ModuleState::kDeltaPending && delivery_.uploading(name)) {
     set_state(*module, ModuleState::kUploading);
@@ -377,7 +382,7 @@ void Scheduler::hive_changed() {
   delivery_.kick();  // the blackout windows may have changed
   for (auto& [name, module] : modules_) {
     if (module.key_path.empty()) continue;
-    auto value = store_.hive_get(module.key_path, "ScanOnDemand");
+    auto value = store_.hive().get(module.key_path, "ScanOnDemand");
     if (!value.ok() || !value.value() || *value.value() != "1") continue;
     bool already = module.state == ModuleState::kCollecting && module.running->trigger != Trigger::kInterval;
     for (const Request& waiting : module.waiting) already |= waiting.trigger != Trigger::kInterval;
@@ -395,7 +400,7 @@ void Scheduler::set_state(Module& module, ModuleState state) {
 
 void Scheduler::set_demand_key(const Module& module, const char* value) {
   if (module.key_path.empty()) return;
-  if (Status written = store_.hive_set(module.key_path, "ScanOnDemand", value); !written.ok()) {
+  if (Status written = store_.hive().set(module.key_path, "ScanOnDemand", value); !written.ok()) {
     logs_.daemon()->error("key hive: {}", written.error());
   }
   // Our own write is not news; only other writers move data_version for this connection.
@@ -419,12 +424,12 @@ void Scheduler::record_demand(const std::string& control_id, const std::string& 
 }
 
 int64_t Scheduler::setting(const std::string& module, const char* name, std::optional<int64_t> fallback) {
-  settings::Reader reader(store_, [this](const std::string& problem) { logs_.daemon()->warn("{}", problem); });
+  settings::Reader reader(store_.config(), [this](const std::string& problem) { logs_.daemon()->warn("{}", problem); });
   return reader.integer(name, module, fallback);
 }
 
 std::vector<std::string> Scheduler::command_prefix() {
-  settings::Reader reader(store_, [this](const std::string& problem) { logs_.daemon()->warn("{}", problem); });
+  settings::Reader reader(store_.config(), [this](const std::string& problem) { logs_.daemon()->warn("{}", problem); });
   if (!reader.boolean("UseSudo")) return {};
   std::vector<std::string> words;
   std::istringstream split(reader.text("SudoCommand").value_or(""));
@@ -442,7 +447,7 @@ nlohmann::json Scheduler::module_status(const std::string& name) const {
                  {"waiting", json::array()},
                  {"next_interval_scan", module.next_interval ? json(unix_seconds(*module.next_interval)) : json()}};
   // The settings in force, as the next scan takes them (vigilctl config changes them live).
-  settings::Reader reader(store_);
+  settings::Reader reader(store_.config());
   status["settings"] = {{"cpu_limit", reader.integer("CpuLimit", name, module.plugin->context().default_cpu_limit)},
                         {"scan_interval", reader.integer("ScanInterval", name)}};
   if (module.running) {
@@ -482,7 +487,7 @@ void Scheduler::upload_ended(const std::string& name) {
   // A module still collecting settles its state when its scan ends.
   Module* module = find(name);
   if (module == nullptr || module->state == ModuleState::kCollecting) return;
-  auto pending = store_.has_pending_delta(name);
+  auto pending = store_.outbox().has_pending_delta(name);
   set_state(*module, pending.ok() && pending.value() ? ModuleState::kDeltaPending : ModuleState::kIdle);
   pump(*module);
 }

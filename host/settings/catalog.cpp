@@ -1,5 +1,6 @@
 // Resolving and validating keys against the agent's and the modules' settings.
 #include "settings/catalog.h"
+#include "store/config_table.h"
 
 #include <nlohmann/json.hpp>
 
@@ -92,8 +93,8 @@ Result<std::vector<Setting>> decode(const std::string& module, std::string_view 
   }
 }
 
-Result<Catalog> Catalog::load(StateStore& store) {
-  auto stored = store.module_settings();
+Result<Catalog> Catalog::load(ConfigTable& config) {
+  auto stored = config.module_settings();
   if (!stored.ok()) return Error{stored.error()};
   Declarations modules;
   for (const auto& [module, text] : stored.value()) {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "settings/registry.h"
-#include "store/state_store.h"
+#include "store/config_table.h"
 #include "vigil/result/result.h"
 
 namespace vigil::settings {
@@ -38,7 +38,7 @@ class Catalog {
   Catalog() = default;  // the agent's keys only
   explicit Catalog(Declarations modules) : modules_(std::move(modules)) {}
   // The agent's keys and every module's stored declarations.
-  static Result<Catalog> load(StateStore& store);
+  static Result<Catalog> load(ConfigTable& config);
 
   const Declarations& modules() const { return modules_; }
   // The canonical key and its entry; an unknown key is an error naming it

@@ -12,7 +12,7 @@ const Setting& setting(std::string_view name) {
 }
 
 std::optional<std::string> Reader::stored(const Setting& entry, const std::string& key) {
-  auto value = store_.config(key);
+  auto value = config_.get(key);
   if (!value.ok()) {
     if (warn_) warn_("configuration " + key + " unreadable: " + value.error());
     return std::nullopt;

@@ -11,14 +11,14 @@
 #include <string_view>
 
 #include "settings/registry.h"
-#include "store/state_store.h"
+#include "store/config_table.h"
 
 namespace vigil::settings {
 
 class Reader {
  public:
   using Warn = std::function<void(const std::string& message)>;
-  explicit Reader(StateStore& store, Warn warn = {}) : store_(store), warn_(std::move(warn)) {}
+  explicit Reader(ConfigTable& config, Warn warn = {}) : config_(config), warn_(std::move(warn)) {}
 
   // The value of agent-wide key `name`, or for `module` of its `<module>.name`
   // then (kAgentOrModule) the agent-wide `name`. `fallback` replaces the
@@ -31,7 +31,7 @@ class Reader {
   // The stored value of `key` when it fits `setting`.
   std::optional<std::string> stored(const Setting& setting, const std::string& key);
 
-  StateStore& store_;
+  ConfigTable& config_;
   Warn warn_;
 };
 

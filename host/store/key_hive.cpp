@@ -1,12 +1,14 @@
-// The key hive in the state store, and change detection across processes.
+// The hive_keys table.
+#include "store/key_hive.h"
+
 #include <sqlite3.h>
 
-#include "store/state_store.h"
 #include "store/store_errors.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil {
 
-Result<std::optional<std::string>> StateStore::hive_get(std::string_view path, std::string_view name) {
+Result<std::optional<std::string>> KeyHive::get(std::string_view path, std::string_view name) {
   return guarded([&]() -> Result<std::optional<std::string>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_, "SELECT value FROM hive_keys WHERE path = ? AND name = ?");
@@ -16,7 +18,7 @@ Result<std::optional<std::string>> StateStore::hive_get(std::string_view path, s
   });
 }
 
-Status StateStore::hive_set(std::string_view path, std::string_view name, std::string_view value) {
+Status KeyHive::set(std::string_view path, std::string_view name, std::string_view value) {
   return guarded([&]() -> Status {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
@@ -27,7 +29,7 @@ Status StateStore::hive_set(std::string_view path, std::string_view name, std::s
   });
 }
 
-Result<bool> StateStore::hive_create(std::string_view path, std::string_view name, std::string_view value) {
+Result<bool> KeyHive::create(std::string_view path, std::string_view name, std::string_view value) {
   return guarded([&]() -> Result<bool> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_, "INSERT OR IGNORE INTO hive_keys (path, name, value) VALUES (?, ?, ?)");
@@ -36,7 +38,7 @@ Result<bool> StateStore::hive_create(std::string_view path, std::string_view nam
   });
 }
 
-Result<std::vector<HiveValue>> StateStore::hive_list(std::string_view path_prefix) {
+Result<std::vector<HiveValue>> KeyHive::list(std::string_view path_prefix) {
   return guarded([&]() -> Result<std::vector<HiveValue>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
@@ -49,21 +51,12 @@ Result<std::vector<HiveValue>> StateStore::hive_list(std::string_view path_prefi
   });
 }
 
-Result<int64_t> StateStore::hive_delete(std::string_view path) {
+Result<int64_t> KeyHive::remove(std::string_view path) {
   return guarded([&]() -> Result<int64_t> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_, "DELETE FROM hive_keys WHERE path = ?");
     statement.bind(1, path).run();
     return static_cast<int64_t>(sqlite3_changes(db_.handle()));
-  });
-}
-
-Result<int64_t> StateStore::data_version() {
-  return guarded([&]() -> Result<int64_t> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "PRAGMA data_version");
-    statement.step();
-    return statement.integer(0);
   });
 }
 

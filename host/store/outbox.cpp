@@ -1,9 +1,12 @@
 // The outbox: entries waiting for delivery, their acknowledgement, the bound
 // on its size and the entries set aside because the receiver refused them.
+#include "store/outbox.h"
+
 #include <chrono>
 
-#include "store/state_store.h"
+#include "store/acknowledged_bases.h"
 #include "store/store_errors.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil {
 namespace {
@@ -22,30 +25,30 @@ OutboxEntry read_entry(const sqlite::Statement& row) {
                      row.integer(4), row.text(5), row.integer(6) != 0, row.integer(7)};
 }
 
-}  // namespace
-
-int64_t StateStore::counter(const char* name) {
-  sqlite::Statement statement(db_, "SELECT value FROM counters WHERE name = ?");
+int64_t counter(sqlite::Database& db, const char* name) {
+  sqlite::Statement statement(db, "SELECT value FROM counters WHERE name = ?");
   statement.bind(1, std::string_view(name));
   return statement.step() ? statement.integer(0) : 0;
 }
 
-void StateStore::add_to_counter(const char* name, int64_t amount) {
-  sqlite::Statement statement(db_,
+void add_to_counter(sqlite::Database& db, const char* name, int64_t amount) {
+  sqlite::Statement statement(db,
                               "INSERT INTO counters (name, value) VALUES (?1, ?2) "
                               "ON CONFLICT (name) DO UPDATE SET value = value + ?2");
   statement.bind(1, std::string_view(name)).bind(2, amount).run();
 }
 
-void StateStore::set_outbox_limits(int64_t max_entries, int64_t max_bytes) {
+}  // namespace
+
+void Outbox::set_limits(int64_t max_entries, int64_t max_bytes) {
   std::lock_guard lock(mutex_);
-  outbox_max_entries_ = max_entries;
-  outbox_max_bytes_ = max_bytes;
+  max_entries_ = max_entries;
+  max_bytes_ = max_bytes;
 }
 
-int64_t StateStore::insert_outbox_entry(std::string_view module, std::string_view kind, int64_t snapshot_id,
-                                        bool last_chunk, std::string_view payload) {
-  int64_t sequence = counter("outbox_sequence") + 1;
+int64_t Outbox::insert_entry(std::string_view module, std::string_view kind, int64_t snapshot_id, bool last_chunk,
+                             std::string_view payload) {
+  int64_t sequence = counter(db_, "outbox_sequence") + 1;
   sqlite::Statement outbox(db_,
                            "INSERT INTO outbox (sequence, module, kind, snapshot_id, created_at, payload, last_chunk) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?)");
@@ -57,28 +60,28 @@ int64_t StateStore::insert_outbox_entry(std::string_view module, std::string_vie
       .bind_blob(6, payload)
       .bind(7, int64_t{last_chunk ? 1 : 0})
       .run();
-  add_to_counter("outbox_sequence", 1);
-  add_to_counter("outbox_entries", 1);
-  add_to_counter("outbox_bytes", static_cast<int64_t>(payload.size()));
+  add_to_counter(db_, "outbox_sequence", 1);
+  add_to_counter(db_, "outbox_entries", 1);
+  add_to_counter(db_, "outbox_bytes", static_cast<int64_t>(payload.size()));
   return sequence;
 }
 
-int64_t StateStore::enforce_outbox_bound(int64_t keep_snapshot) {
+int64_t Outbox::enforce_bound(int64_t keep_snapshot) {
   // Depth and size are kept as counters so the check costs O(1), not a scan of every payload.
   int64_t dropped = 0;
-  while (counter("outbox_entries") > outbox_max_entries_ || counter("outbox_bytes") > outbox_max_bytes_) {
+  while (counter(db_, "outbox_entries") > max_entries_ || counter(db_, "outbox_bytes") > max_bytes_) {
     sqlite::Statement oldest(db_, "SELECT sequence, snapshot_id FROM outbox ORDER BY sequence LIMIT 1");
     if (!oldest.step()) break;
     int64_t sequence = oldest.integer(0);
     int64_t snapshot_id = oldest.integer(1);
     oldest.reset();
     if (snapshot_id != 0 && snapshot_id == keep_snapshot) break;  // never the delta just written
-    if (snapshot_id == 0 && counter("outbox_entries") <= 1) break;
+    if (snapshot_id == 0 && counter(db_, "outbox_entries") <= 1) break;
     // Dropping a delta drops all its chunks and its pending snapshot, so the
     // module's next delta is taken against the acknowledged base again: the
     // dropped changes are merged into it rather than lost.
     if (snapshot_id == 0) {
-      remove_outbox_entry(sequence);
+      remove_entry(sequence);
       ++dropped;
       continue;
     }
@@ -87,15 +90,15 @@ int64_t StateStore::enforce_outbox_bound(int64_t keep_snapshot) {
     std::vector<int64_t> sequences;
     while (chunks.step()) sequences.push_back(chunks.integer(0));
     chunks.reset();
-    for (int64_t chunk : sequences) remove_outbox_entry(chunk);
+    for (int64_t chunk : sequences) remove_entry(chunk);
     dropped += static_cast<int64_t>(sequences.size());
     sqlite::Statement(db_, "DELETE FROM snapshots WHERE id = ? AND state = 'pending'").bind(1, snapshot_id).run();
   }
-  if (dropped > 0) add_to_counter("outbox_dropped", dropped);
+  if (dropped > 0) add_to_counter(db_, "outbox_dropped", dropped);
   return dropped;
 }
 
-void StateStore::remove_outbox_entry(int64_t sequence) {
+void Outbox::remove_entry(int64_t sequence) {
   sqlite::Statement size(db_, "SELECT length(payload) FROM outbox WHERE sequence = ?");
   size.bind(1, sequence);
   if (!size.step()) return;
@@ -103,25 +106,23 @@ void StateStore::remove_outbox_entry(int64_t sequence) {
   size.reset();
   sqlite::Statement remove(db_, "DELETE FROM outbox WHERE sequence = ?");
   remove.bind(1, sequence).run();
-  add_to_counter("outbox_entries", -1);
-  add_to_counter("outbox_bytes", -bytes);
+  add_to_counter(db_, "outbox_entries", -1);
+  add_to_counter(db_, "outbox_bytes", -bytes);
 }
 
-Result<CommitResult> StateStore::append_outbox(std::string_view module, std::string_view kind,
-                                               std::string_view payload) {
-  return guarded([&]() -> Result<CommitResult> {
+Result<AppendResult> Outbox::append(std::string_view module, std::string_view kind, std::string_view payload) {
+  return guarded([&]() -> Result<AppendResult> {
     std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(db_);
-    CommitResult result;
-    result.sequence = insert_outbox_entry(module, kind, 0, true, payload);
-    result.chunks = 1;
-    result.dropped = enforce_outbox_bound(0);
+    AppendResult result;
+    result.sequence = insert_entry(module, kind, 0, true, payload);
+    result.dropped = enforce_bound(0);
     transaction.commit();
     return result;
   });
 }
 
-Result<std::optional<OutboxEntry>> StateStore::oldest_outbox_entry() {
+Result<std::optional<OutboxEntry>> Outbox::oldest() {
   return guarded([&]() -> Result<std::optional<OutboxEntry>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(
@@ -131,7 +132,7 @@ Result<std::optional<OutboxEntry>> StateStore::oldest_outbox_entry() {
   });
 }
 
-Result<std::optional<OutboxEntry>> StateStore::oldest_outbox_entry(std::string_view module) {
+Result<std::optional<OutboxEntry>> Outbox::oldest(std::string_view module) {
   return guarded([&]() -> Result<std::optional<OutboxEntry>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(
@@ -143,7 +144,7 @@ Result<std::optional<OutboxEntry>> StateStore::oldest_outbox_entry(std::string_v
   });
 }
 
-Result<std::vector<std::string>> StateStore::outbox_modules() {
+Result<std::vector<std::string>> Outbox::modules() {
   return guarded([&]() -> Result<std::vector<std::string>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_, "SELECT DISTINCT module FROM outbox ORDER BY module");
@@ -153,7 +154,7 @@ Result<std::vector<std::string>> StateStore::outbox_modules() {
   });
 }
 
-Result<bool> StateStore::acknowledge(int64_t sequence) {
+Result<bool> Outbox::acknowledge(int64_t sequence) {
   return guarded([&]() -> Result<bool> {
     std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(db_);
@@ -164,18 +165,18 @@ Result<bool> StateStore::acknowledge(int64_t sequence) {
     int64_t snapshot_id = find.integer(1);
     bool last_chunk = find.integer(2) != 0;
     find.reset();
-    remove_outbox_entry(sequence);
+    remove_entry(sequence);
     if (snapshot_id != 0 && last_chunk) {
       sqlite::Statement promote(db_, "UPDATE snapshots SET state = 'acknowledged' WHERE id = ?");
       promote.bind(1, snapshot_id).run();
-      prune_acknowledged_before(module, snapshot_id);
+      prune_acknowledged_before(db_, module, snapshot_id);
     }
     transaction.commit();
     return true;
   });
 }
 
-Result<int64_t> StateStore::record_upload_attempt(int64_t sequence) {
+Result<int64_t> Outbox::record_upload_attempt(int64_t sequence) {
   return guarded([&]() -> Result<int64_t> {
     std::lock_guard lock(mutex_);
     sqlite::Statement count(db_, "UPDATE outbox SET attempts = attempts + 1 WHERE sequence = ? RETURNING attempts");
@@ -184,7 +185,7 @@ Result<int64_t> StateStore::record_upload_attempt(int64_t sequence) {
   });
 }
 
-Result<int64_t> StateStore::set_aside(int64_t sequence, std::string_view reason) {
+Result<int64_t> Outbox::set_aside(int64_t sequence, std::string_view reason) {
   return guarded([&]() -> Result<int64_t> {
     std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(db_);
@@ -211,7 +212,7 @@ Result<int64_t> StateStore::set_aside(int64_t sequence, std::string_view reason)
       std::string why =
           each == sequence ? std::string(reason) : "chunk of the same snapshot as sequence " + std::to_string(sequence);
       keep.bind(1, unix_now()).bind(2, why).bind(3, each).run();
-      remove_outbox_entry(each);
+      remove_entry(each);
     }
     if (snapshot_id != 0) {
       sqlite::Statement(db_, "DELETE FROM snapshots WHERE id = ? AND state = 'pending'").bind(1, snapshot_id).run();
@@ -221,13 +222,13 @@ Result<int64_t> StateStore::set_aside(int64_t sequence, std::string_view reason)
                       "(SELECT sequence FROM outbox_set_aside ORDER BY sequence DESC LIMIT 1 OFFSET ?)")
         .bind(1, kSetAsideRemembered)
         .run();
-    add_to_counter("outbox_set_aside", static_cast<int64_t>(sequences.size()));
+    add_to_counter(db_, "outbox_set_aside", static_cast<int64_t>(sequences.size()));
     transaction.commit();
     return static_cast<int64_t>(sequences.size());
   });
 }
 
-Result<std::vector<SetAsideEntry>> StateStore::set_aside_entries(int64_t limit) {
+Result<std::vector<SetAsideEntry>> Outbox::set_aside_entries(int64_t limit) {
   return guarded([&]() -> Result<std::vector<SetAsideEntry>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
@@ -243,7 +244,7 @@ Result<std::vector<SetAsideEntry>> StateStore::set_aside_entries(int64_t limit) 
   });
 }
 
-Result<bool> StateStore::has_pending_delta(std::string_view module) {
+Result<bool> Outbox::has_pending_delta(std::string_view module) {
   return guarded([&]() -> Result<bool> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_, "SELECT 1 FROM outbox WHERE module = ? AND kind = 'delta' LIMIT 1");
@@ -252,15 +253,15 @@ Result<bool> StateStore::has_pending_delta(std::string_view module) {
   });
 }
 
-Result<OutboxStats> StateStore::outbox_stats() {
+Result<OutboxStats> Outbox::stats() {
   return guarded([&]() -> Result<OutboxStats> {
     std::lock_guard lock(mutex_);
     OutboxStats stats;
-    stats.depth = counter("outbox_entries");
-    stats.bytes = counter("outbox_bytes");
-    stats.dropped = counter("outbox_dropped");
-    stats.set_aside = counter("outbox_set_aside");
-    stats.last_sequence = counter("outbox_sequence");
+    stats.depth = counter(db_, "outbox_entries");
+    stats.bytes = counter(db_, "outbox_bytes");
+    stats.dropped = counter(db_, "outbox_dropped");
+    stats.set_aside = counter(db_, "outbox_set_aside");
+    stats.last_sequence = counter(db_, "outbox_sequence");
     return stats;
   });
 }

@@ -17,7 +17,7 @@ Status SnapshotWriter::add(SnapshotRow row) {
 Status SnapshotWriter::flush() {
   if (!failure_.empty()) return Error{failure_};
   if (batch_.empty()) return Status::Ok();
-  Status written = store_.add_snapshot_rows(snapshot_id_, batch_);
+  Status written = snapshots_.add_rows(snapshot_id_, batch_);
   if (!written.ok()) failure_ = written.error();  // the batch is lost: so is the scan
   batch_.clear();
   batch_ids_.clear();

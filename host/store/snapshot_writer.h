@@ -8,7 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "store/state_store.h"
+#include "store/snapshots.h"
 
 namespace vigil {
 
@@ -17,7 +17,7 @@ class SnapshotWriter {
   static constexpr size_t kBatchRows = 2048;
   static constexpr size_t kBatchBytes = size_t{1} << 20;
 
-  SnapshotWriter(StateStore& store, int64_t snapshot_id) : store_(store), snapshot_id_(snapshot_id) {}
+  SnapshotWriter(Snapshots& snapshots, int64_t snapshot_id) : snapshots_(snapshots), snapshot_id_(snapshot_id) {}
 
   // Writes the batch when it is full. An error names what went wrong and
   // fails the scan: a key already in the batch is refused at once, one in an
@@ -31,7 +31,7 @@ class SnapshotWriter {
   int64_t rows() const { return rows_; }
 
  private:
-  StateStore& store_;
+  Snapshots& snapshots_;
   int64_t snapshot_id_;
   std::vector<SnapshotRow> batch_;
   std::unordered_set<std::string> batch_ids_;  // table '\n' key

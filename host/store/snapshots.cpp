@@ -1,10 +1,14 @@
 // Snapshots: a scan's rows streamed into a staging snapshot, and its commit
 // with the delta against the acknowledged base, computed by merging two
 // sorted cursors so that memory does not grow with the number of rows.
+#include "store/snapshots.h"
+
 #include <sqlite3.h>
 
-#include "store/state_store.h"
+#include "store/acknowledged_bases.h"
+#include "store/outbox.h"
 #include "store/store_errors.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil {
 namespace {
@@ -49,12 +53,12 @@ int64_t acknowledged_base(sqlite::Database& db, std::string_view module) {
 
 }  // namespace
 
-void StateStore::prune_acknowledged_before(std::string_view module, int64_t keep) {
-  sqlite::Statement prune(db_, "DELETE FROM snapshots WHERE module = ? AND id < ? AND state = 'acknowledged'");
+void prune_acknowledged_before(sqlite::Database& db, std::string_view module, int64_t keep) {
+  sqlite::Statement prune(db, "DELETE FROM snapshots WHERE module = ? AND id < ? AND state = 'acknowledged'");
   prune.bind(1, module).bind(2, keep).run();
 }
 
-Result<int64_t> StateStore::begin_snapshot(std::string_view module, int64_t started_at) {
+Result<int64_t> Snapshots::begin(std::string_view module, int64_t started_at) {
   return guarded([&]() -> Result<int64_t> {
     std::lock_guard lock(mutex_);
     sqlite::Statement header(db_,
@@ -65,7 +69,7 @@ Result<int64_t> StateStore::begin_snapshot(std::string_view module, int64_t star
   });
 }
 
-Status StateStore::add_snapshot_rows(int64_t snapshot_id, const std::vector<SnapshotRow>& rows) {
+Status Snapshots::add_rows(int64_t snapshot_id, const std::vector<SnapshotRow>& rows) {
   return guarded([&]() -> Status {
     std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(db_);
@@ -83,7 +87,7 @@ Status StateStore::add_snapshot_rows(int64_t snapshot_id, const std::vector<Snap
   });
 }
 
-Status StateStore::discard_snapshot(int64_t snapshot_id) {
+Status Snapshots::discard(int64_t snapshot_id) {
   return guarded([&]() -> Status {
     std::lock_guard lock(mutex_);
     sqlite::Statement drop(db_, "DELETE FROM snapshots WHERE id = ? AND state = 'staging'");
@@ -92,7 +96,7 @@ Status StateStore::discard_snapshot(int64_t snapshot_id) {
   });
 }
 
-Result<int64_t> StateStore::drop_staging_snapshots() {
+Result<int64_t> Snapshots::drop_staging() {
   return guarded([&]() -> Result<int64_t> {
     std::lock_guard lock(mutex_);
     db_.exec("DELETE FROM snapshots WHERE state = 'staging'");
@@ -100,7 +104,7 @@ Result<int64_t> StateStore::drop_staging_snapshots() {
   });
 }
 
-Result<CommitResult> StateStore::commit_snapshot(const SnapshotInfo& info, DeltaEncoder& encoder) {
+Result<CommitResult> Snapshots::commit(const SnapshotInfo& info, DeltaEncoder& encoder) {
   try {
     return commit_with_delta(info, encoder);
   } catch (const std::exception& error) {  // the encoder's; the transaction rolled back
@@ -108,7 +112,7 @@ Result<CommitResult> StateStore::commit_snapshot(const SnapshotInfo& info, Delta
   }
 }
 
-Result<CommitResult> StateStore::commit_with_delta(const SnapshotInfo& info, DeltaEncoder& encoder) {
+Result<CommitResult> Snapshots::commit_with_delta(const SnapshotInfo& info, DeltaEncoder& encoder) {
   return guarded([&]() -> Result<CommitResult> {
     std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(db_);
@@ -117,7 +121,7 @@ Result<CommitResult> StateStore::commit_with_delta(const SnapshotInfo& info, Del
     result.snapshot_id = info.id;
     auto write = [&](const std::optional<std::string>& payload, bool last) {
       if (!payload) return;
-      result.sequence = insert_outbox_entry(info.module, "delta", info.id, last, *payload);
+      result.sequence = outbox_.insert_entry(info.module, "delta", info.id, last, *payload);
       ++result.chunks;
     };
     {
@@ -168,16 +172,16 @@ Result<CommitResult> StateStore::commit_with_delta(const SnapshotInfo& info, Del
       return Error{"state store: snapshot " + std::to_string(info.id) + " is not being written"};
     }
     if (result.chunks > 0) {
-      result.dropped = enforce_outbox_bound(info.id);
+      result.dropped = outbox_.enforce_bound(info.id);
     } else {
-      prune_acknowledged_before(info.module, info.id);
+      prune_acknowledged_before(db_, info.module, info.id);
     }
     transaction.commit();
     return result;
   });
 }
 
-Result<std::optional<SnapshotInfo>> StateStore::latest_snapshot(std::string_view module) {
+Result<std::optional<SnapshotInfo>> Snapshots::latest(std::string_view module) {
   return guarded([&]() -> Result<std::optional<SnapshotInfo>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
@@ -191,8 +195,8 @@ Result<std::optional<SnapshotInfo>> StateStore::latest_snapshot(std::string_view
   });
 }
 
-Result<std::vector<SnapshotRow>> StateStore::snapshot_rows(int64_t id, const std::optional<std::string>& table,
-                                                           int64_t limit, int64_t offset) {
+Result<std::vector<SnapshotRow>> Snapshots::rows(int64_t id, const std::optional<std::string>& table, int64_t limit,
+                                                 int64_t offset) {
   return guarded([&]() -> Result<std::vector<SnapshotRow>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_,
@@ -210,7 +214,7 @@ Result<std::vector<SnapshotRow>> StateStore::snapshot_rows(int64_t id, const std
   });
 }
 
-Result<std::optional<int64_t>> StateStore::last_scan_completed(std::string_view module) {
+Result<std::optional<int64_t>> Snapshots::last_scan_completed(std::string_view module) {
   return guarded([&]() -> Result<std::optional<int64_t>> {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(db_, "SELECT last_scan_completed_at FROM module_schedule WHERE module = ?");
@@ -220,7 +224,7 @@ Result<std::optional<int64_t>> StateStore::last_scan_completed(std::string_view 
   });
 }
 
-Status StateStore::set_last_scan_completed(std::string_view module, int64_t when) {
+Status Snapshots::set_last_scan_completed(std::string_view module, int64_t when) {
   return guarded([&]() -> Status {
     std::lock_guard lock(mutex_);
     sqlite::Statement statement(
@@ -229,24 +233,6 @@ Status StateStore::set_last_scan_completed(std::string_view module, int64_t when
         "ON CONFLICT (module) DO UPDATE SET last_scan_completed_at = excluded.last_scan_completed_at");
     statement.bind(1, module).bind(2, when).run();
     return Status::Ok();
-  });
-}
-
-Result<int64_t> StateStore::reset_uploaded_state() {
-  return guarded([&]() -> Result<int64_t> {
-    std::lock_guard lock(mutex_);
-    sqlite::Transaction transaction(db_);
-    sqlite::Statement count(db_, "SELECT count(*) FROM outbox");
-    count.step();
-    int64_t dropped = count.integer(0);
-    count.reset();
-    db_.exec("DELETE FROM outbox");
-    db_.exec("UPDATE counters SET value = 0 WHERE name IN ('outbox_entries', 'outbox_bytes')");
-    // Rows go with them (ON DELETE CASCADE); a scan still writing keeps its staging snapshot.
-    db_.exec("DELETE FROM snapshots WHERE state != 'staging'");
-    db_.exec("DELETE FROM module_schedule");  // so every module's next interval scan is due now
-    transaction.commit();
-    return dropped;
   });
 }
 

@@ -1,4 +1,4 @@
-// SQLite-backed state store and its schema migrations.
+// The state store's connection, its schema migrations and what spans its parts.
 #include "store/state_store.h"
 
 #include <fcntl.h>
@@ -7,9 +7,18 @@
 
 #include <array>
 #include <cerrno>
+#include <mutex>
 
 #include "base/error_text.h"
+#include "store/config_table.h"
+#include "store/key_hive.h"
+#include "store/manifests.h"
+#include "store/outbox.h"
+#include "store/plugin_crashes.h"
+#include "store/plugin_state.h"
+#include "store/snapshots.h"
 #include "store/store_errors.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil {
 namespace {
@@ -118,14 +127,33 @@ constexpr std::array kMigrations = {
 
 }  // namespace
 
-StateStore::StateStore(const std::filesystem::path& path) : db_(path.string()) {
+// The connection, its mutex and every part of the store on them.
+struct StateStore::Parts {
+  explicit Parts(const std::filesystem::path& path);
+
+  std::mutex mutex;
+  sqlite::Database db;
+  ConfigTable config{mutex, db};
+  KeyHive hive{mutex, db};
+  Manifests manifests{mutex, db};
+  PluginState plugin_state{mutex, db};
+  PluginCrashes plugin_crashes{mutex, db};
+  Outbox outbox{mutex, db};
+  Snapshots snapshots{mutex, db, outbox};
+};
+
+StateStore::Parts::Parts(const std::filesystem::path& path) : db(path.string()) {
   // First, so that opening while another process (vigilctl, a script) holds
   // the database waits instead of failing.
-  sqlite3_busy_timeout(db_.handle(), 5000);
-  db_.exec("PRAGMA journal_mode=WAL");
-  db_.exec("PRAGMA synchronous=NORMAL");
-  db_.exec("PRAGMA foreign_keys=ON");
+  sqlite3_busy_timeout(db.handle(), 5000);
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA foreign_keys=ON");
 }
+
+StateStore::StateStore(const std::filesystem::path& path) : parts_(std::make_unique<Parts>(path)) {}
+
+StateStore::~StateStore() = default;
 
 Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path& path) {
   try {
@@ -149,15 +177,16 @@ int StateStore::latest_schema_version() {
 }
 
 int StateStore::schema_version() {
-  std::lock_guard lock(mutex_);
-  sqlite::Statement statement(db_, "PRAGMA user_version");
+  std::lock_guard lock(parts_->mutex);
+  sqlite::Statement statement(parts_->db, "PRAGMA user_version");
   statement.step();
   return static_cast<int>(statement.integer(0));
 }
 
 void StateStore::migrate() {
-  sqlite::Transaction transaction(db_);
-  sqlite::Statement version_query(db_, "PRAGMA user_version");
+  sqlite::Database& db = parts_->db;
+  sqlite::Transaction transaction(db);
+  sqlite::Statement version_query(db, "PRAGMA user_version");
   version_query.step();
   int64_t version = version_query.integer(0);
   version_query.reset();
@@ -166,189 +195,66 @@ void StateStore::migrate() {
                               std::to_string(latest_schema_version()) + ")");
   }
   for (auto next = static_cast<size_t>(version); next < kMigrations.size(); ++next) {
-    db_.exec(kMigrations[next]);
-    db_.exec(("PRAGMA user_version=" + std::to_string(next + 1)).c_str());
+    db.exec(kMigrations[next]);
+    db.exec(("PRAGMA user_version=" + std::to_string(next + 1)).c_str());
   }
   transaction.commit();
 }
 
-Result<std::optional<std::string>> StateStore::config(std::string_view key) {
-  return guarded([&]() -> Result<std::optional<std::string>> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "SELECT value FROM config WHERE key = ?");
-    statement.bind(1, key);
-    if (!statement.step()) return std::optional<std::string>();
-    return std::optional<std::string>(statement.text(0));
-  });
-}
-
-Status StateStore::set_config(std::string_view key, std::string_view value) {
-  return guarded([&]() -> Status {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(
-        db_, "INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    statement.bind(1, key).bind(2, value).run();
-    return Status::Ok();
-  });
-}
-
-Status StateStore::update_config(const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
-  return guarded([&]() -> Status {
-    std::lock_guard lock(mutex_);
-    sqlite::Transaction transaction(db_);
-    sqlite::Statement upsert(
-        db_, "INSERT INTO config (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-    sqlite::Statement erase(db_, "DELETE FROM config WHERE key = ?");
-    for (const auto& [key, value] : changes) {
-      if (value) {
-        upsert.bind(1, key).bind(2, *value).run();
-      } else {
-        erase.bind(1, key).run();
-      }
-    }
-    transaction.commit();
-    return Status::Ok();
-  });
-}
-
-Result<std::vector<std::pair<std::string, std::string>>> StateStore::all_config() {
-  using Pairs = std::vector<std::pair<std::string, std::string>>;
-  return guarded([&]() -> Result<Pairs> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "SELECT key, value FROM config ORDER BY key");
-    Pairs pairs;
-    while (statement.step()) pairs.emplace_back(statement.text(0), statement.text(1));
-    return pairs;
-  });
-}
-
-Result<std::vector<std::pair<std::string, std::string>>> StateStore::module_settings() {
-  using Pairs = std::vector<std::pair<std::string, std::string>>;
-  return guarded([&]() -> Result<Pairs> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "SELECT module, declarations FROM module_settings ORDER BY module");
-    Pairs pairs;
-    while (statement.step()) pairs.emplace_back(statement.text(0), statement.text(1));
-    return pairs;
-  });
-}
-
-Status StateStore::set_module_settings(std::string_view module, const std::optional<std::string>& declarations) {
-  return guarded([&]() -> Status {
-    std::lock_guard lock(mutex_);
-    if (!declarations) {
-      sqlite::Statement(db_, "DELETE FROM module_settings WHERE module = ?").bind(1, module).run();
-      return Status::Ok();
-    }
-    sqlite::Statement statement(db_,
-                                "INSERT INTO module_settings (module, declarations) VALUES (?, ?) "
-                                "ON CONFLICT (module) DO UPDATE SET declarations = excluded.declarations");
-    statement.bind(1, module).bind(2, *declarations).run();
-    return Status::Ok();
-  });
-}
-
-Result<std::optional<std::string>> StateStore::plugin_state(std::string_view module, std::string_view key) {
-  return guarded([&]() -> Result<std::optional<std::string>> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "SELECT value FROM plugin_state WHERE module = ? AND key = ?");
-    statement.bind(1, module).bind(2, key);
-    if (!statement.step()) return std::optional<std::string>();
-    return std::optional<std::string>(statement.text(0));
-  });
-}
-
-Status StateStore::set_plugin_state(std::string_view module, std::string_view key, std::string_view value) {
-  return guarded([&]() -> Status {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_,
-                                "INSERT INTO plugin_state (module, key, value) VALUES (?, ?, ?) "
-                                "ON CONFLICT (module, key) DO UPDATE SET value = excluded.value");
-    statement.bind(1, module).bind(2, key).bind(3, value).run();
-    return Status::Ok();
-  });
-}
-
-Result<bool> StateStore::delete_plugin_state(std::string_view module, std::string_view key) {
-  return guarded([&]() -> Result<bool> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "DELETE FROM plugin_state WHERE module = ? AND key = ?");
-    statement.bind(1, module).bind(2, key).run();
-    return sqlite3_changes(db_.handle()) > 0;
-  });
-}
-
-Status StateStore::put_manifest(const Manifest& manifest) {
-  return guarded([&]() -> Status {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_,
-                                "INSERT INTO manifests (module, manifest_type, version, body) VALUES (?, ?, ?, ?) "
-                                "ON CONFLICT (module, manifest_type) DO UPDATE SET "
-                                "version = excluded.version, body = excluded.body");
-    statement.bind(1, manifest.module)
-        .bind(2, manifest.manifest_type)
-        .bind(3, manifest.version)
-        .bind(4, manifest.body)
-        .run();
-    return Status::Ok();
-  });
-}
-
-Result<std::optional<Manifest>> StateStore::manifest(std::string_view module, std::string_view manifest_type) {
-  return guarded([&]() -> Result<std::optional<Manifest>> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "SELECT version, body FROM manifests WHERE module = ? AND manifest_type = ?");
-    statement.bind(1, module).bind(2, manifest_type);
-    if (!statement.step()) return std::optional<Manifest>();
-    return std::optional<Manifest>(
-        Manifest{std::string(module), std::string(manifest_type), statement.text(0), statement.text(1)});
-  });
-}
-
-Result<std::vector<Manifest>> StateStore::manifests(std::string_view module) {
-  return guarded([&]() -> Result<std::vector<Manifest>> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_,
-                                "SELECT manifest_type, version, body FROM manifests WHERE module = ? "
-                                "ORDER BY manifest_type");
-    statement.bind(1, module);
-    std::vector<Manifest> found;
-    while (statement.step()) {
-      found.push_back(Manifest{std::string(module), statement.text(0), statement.text(1), statement.text(2)});
-    }
-    return found;
-  });
-}
-
-Result<int64_t> StateStore::record_plugin_crash(std::string_view module, std::string_view reason, int64_t when) {
+Result<int64_t> StateStore::data_version() {
   return guarded([&]() -> Result<int64_t> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_,
-                                "INSERT INTO plugin_crashes (module, crashes, last_crash_at, last_reason) "
-                                "VALUES (?1, 1, ?2, ?3) ON CONFLICT (module) DO UPDATE SET "
-                                "crashes = crashes + 1, last_crash_at = ?2, last_reason = ?3 RETURNING crashes");
-    statement.bind(1, module).bind(2, when).bind(3, reason);
+    std::lock_guard lock(parts_->mutex);
+    sqlite::Statement statement(parts_->db, "PRAGMA data_version");
     statement.step();
     return statement.integer(0);
   });
 }
 
-Result<int64_t> StateStore::plugin_crashes(std::string_view module) {
+Result<int64_t> StateStore::reset_uploaded_state() {
   return guarded([&]() -> Result<int64_t> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "SELECT crashes FROM plugin_crashes WHERE module = ?");
-    statement.bind(1, module);
-    return statement.step() ? statement.integer(0) : 0;
+    std::lock_guard lock(parts_->mutex);
+    sqlite::Database& db = parts_->db;
+    sqlite::Transaction transaction(db);
+    sqlite::Statement count(db, "SELECT count(*) FROM outbox");
+    count.step();
+    int64_t dropped = count.integer(0);
+    count.reset();
+    db.exec("DELETE FROM outbox");
+    db.exec("UPDATE counters SET value = 0 WHERE name IN ('outbox_entries', 'outbox_bytes')");
+    // Rows go with them (ON DELETE CASCADE); a scan still writing keeps its staging snapshot.
+    db.exec("DELETE FROM snapshots WHERE state != 'staging'");
+    db.exec("DELETE FROM module_schedule");  // so every module's next interval scan is due now
+    transaction.commit();
+    return dropped;
   });
 }
 
-Result<bool> StateStore::forget_plugin_crashes(std::string_view module) {
-  return guarded([&]() -> Result<bool> {
-    std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_, "DELETE FROM plugin_crashes WHERE module = ?");
-    statement.bind(1, module).run();
-    return sqlite3_changes(db_.handle()) > 0;
-  });
+ConfigTable& StateStore::config() {
+  return parts_->config;
+}
+
+KeyHive& StateStore::hive() {
+  return parts_->hive;
+}
+
+Manifests& StateStore::manifests() {
+  return parts_->manifests;
+}
+
+PluginState& StateStore::plugin_state() {
+  return parts_->plugin_state;
+}
+
+PluginCrashes& StateStore::plugin_crashes() {
+  return parts_->plugin_crashes;
+}
+
+Snapshots& StateStore::snapshots() {
+  return parts_->snapshots;
+}
+
+Outbox& StateStore::outbox() {
+  return parts_->outbox;
 }
 
 }  // namespace vigil

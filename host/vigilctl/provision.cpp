@@ -12,6 +12,7 @@
 #include "link/identity.h"
 #include "link/platform_link.h"
 #include "settings/reader.h"
+#include "store/config_table.h"
 #include "store/state_store.h"
 
 namespace vigil {
@@ -99,11 +100,11 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
 
   auto store = StateStore::open(paths.state_db());
   if (!store.ok()) return fail(store.error());
-  if (Status saved = store.value()->update_config(changes); !saved.ok()) return fail(saved.error());
+  if (Status saved = store.value()->config().update(changes); !saved.ok()) return fail(saved.error());
   if (golden) {
     std::string search_dir = value(keys::kHostIdSearchDir).value_or("");
     if (search_dir.empty()) {
-      if (auto stored = store.value()->config(keys::kHostIdSearchDir); stored.ok() && stored.value())
+      if (auto stored = store.value()->config().get(keys::kHostIdSearchDir); stored.ok() && stored.value())
         search_dir = *stored.value();
     }
     std::error_code ignored;

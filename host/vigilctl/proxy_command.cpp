@@ -8,6 +8,7 @@
 #include "proxy/proxy_settings.h"
 #include "proxy/proxy_url.h"
 #include "proxy/secret_box.h"
+#include "store/config_table.h"
 #include "store/state_store.h"
 
 namespace vigil {
@@ -68,7 +69,7 @@ std::string masked_list(const std::string& stored) {
 
 int show(const Paths& paths, StateStore& store) {
   auto get = [&](const char* key) {
-    auto value = store.config(key);
+    auto value = store.config().get(key);
     return value.ok() && value.value() ? *value.value() : std::string();
   };
   auto or_default = [](const std::string& value, const char* fallback) {
@@ -131,7 +132,7 @@ int replace_password(const Paths& paths, const std::string& password) {
   auto store = StateStore::open(paths.state_db());
   if (!store.ok()) return failed(store.error());
   auto read = [&](const char* key) {
-    auto value = store.value()->config(key);
+    auto value = store.value()->config().get(key);
     return value.ok() && value.value() ? *value.value() : std::string();
   };
   auto box = proxy::SecretBox::load_or_create(key_file(paths));
@@ -153,7 +154,7 @@ int replace_password(const Paths& paths, const std::string& password) {
     with_user.front()->password = proxy::Credential{box->seal(password), true};
     writes.emplace_back(keys::kUrls, proxy::format_proxy_list(proxies.value()));
   }
-  if (Status saved = store.value()->update_config(writes); !saved.ok()) return failed(saved.error());
+  if (Status saved = store.value()->config().update(writes); !saved.ok()) return failed(saved.error());
   std::cout << "proxy password replaced\n";
   if (daemon_running(paths.control_socket())) (void)call_daemon(paths.control_socket(), {{"command", "link_changed"}});
   return 0;
@@ -255,7 +256,7 @@ int run_proxy(const Paths& paths, ProxyOptions options) {
   auto store = StateStore::open(paths.state_db());
   if (!store.ok()) return failed(store.error());
   if (!writes.empty()) {
-    if (Status saved = store.value()->update_config(writes); !saved.ok()) return failed(saved.error());
+    if (Status saved = store.value()->config().update(writes); !saved.ok()) return failed(saved.error());
     std::cout << (options.remove ? "proxy settings deleted" : "proxy settings saved") << "\n";
     if (daemon_running(paths.control_socket())) {
       // The next connection uses them; have it happen now.

@@ -30,7 +30,7 @@ SnapshotRow make_row(size_t i, size_t generation) {
 
 // Writes generation `generation` of the snapshot as a scan would; returns its staging id.
 int64_t stage(StateStore& store, size_t generation) {
-  vigil::SnapshotWriter writer(store, store.begin_snapshot("inv", 0).value());
+  vigil::SnapshotWriter writer(store.snapshots(), store.snapshots().begin("inv", 0).value());
   for (size_t i = 0; i < kRows; ++i) {
     if (generation == 1 && i % 200 == 7) continue;  // removed
     (void)writer.add(make_row(i, generation));
@@ -71,8 +71,8 @@ struct Stores {
   Stores() {
     base = stage(*store, 0);
     vigil::ChunkEncoder encoder({"inv", base, "interval", "", 0, 0, kRows}, vigil::ChunkEncoder::kDefaultChunkBytes);
-    auto first = store->commit_snapshot({base, "inv", "inv", 0, 0, kRows, {}}, encoder).value();
-    for (int64_t sequence = 1; sequence <= *first.sequence; ++sequence) (void)store->acknowledge(sequence);
+    auto first = store->snapshots().commit({base, "inv", "inv", 0, 0, kRows, {}}, encoder).value();
+    for (int64_t sequence = 1; sequence <= *first.sequence; ++sequence) (void)store->outbox().acknowledge(sequence);
   }
 };
 
@@ -80,8 +80,8 @@ void BM_ReferenceReadBothSnapshots(benchmark::State& state) {
   Stores stores;
   int64_t next = stage(*stores.store, 1);
   for (auto _ : state) {
-    size_t read = stores.store->snapshot_rows(stores.base, std::nullopt).value().size();
-    read += stores.store->snapshot_rows(next, std::nullopt).value().size();
+    size_t read = stores.store->snapshots().rows(stores.base, std::nullopt).value().size();
+    read += stores.store->snapshots().rows(next, std::nullopt).value().size();
     benchmark::DoNotOptimize(read);
   }
   state.SetItemsProcessed(state.iterations() * 2 * kRows);
@@ -98,7 +98,7 @@ void BM_CommitDelta100kRows(benchmark::State& state) {
     state.ResumeTiming();
     vigil::ChunkEncoder chunker({"inv", next, "interval", "", 0, 0, kRows}, vigil::ChunkEncoder::kDefaultChunkBytes);
     CountingEncoder encoder(chunker);
-    auto committed = stores.store->commit_snapshot({next, "inv", "inv", 0, 0, kRows, {}}, encoder);
+    auto committed = stores.store->snapshots().commit({next, "inv", "inv", 0, 0, kRows, {}}, encoder);
     if (!committed.ok()) return state.SkipWithError(committed.error().c_str());
     changes = committed.value().added + committed.value().removed + committed.value().changed;
     bytes = encoder.bytes;
@@ -106,8 +106,8 @@ void BM_CommitDelta100kRows(benchmark::State& state) {
     state.PauseTiming();
     // Back to the base for the next round: the pending snapshot and its chunks go.
     for (int64_t aside = 0; aside < static_cast<int64_t>(chunks);) {
-      auto entry = stores.store->oldest_outbox_entry().value();
-      aside += stores.store->set_aside(entry->sequence, "bench").value();
+      auto entry = stores.store->outbox().oldest().value();
+      aside += stores.store->outbox().set_aside(entry->sequence, "bench").value();
     }
     state.ResumeTiming();
   }
@@ -171,7 +171,7 @@ void BM_OutboxAppend(benchmark::State& state) {
   std::string payload(kPayloadBytes, 'x');
   int64_t batch = 0;
   for (auto _ : state) {
-    auto appended = store->append_outbox("m" + std::to_string(++batch % 8), "events", payload);
+    auto appended = store->outbox().append("m" + std::to_string(++batch % 8), "events", payload);
     if (!appended.ok()) state.SkipWithError(appended.error().c_str());
   }
   state.SetItemsProcessed(state.iterations());
@@ -184,9 +184,9 @@ void BM_OutboxAcknowledge(benchmark::State& state) {
   std::string payload(kPayloadBytes, 'x');
   for (auto _ : state) {
     state.PauseTiming();
-    auto appended = store->append_outbox("m", "events", payload);
+    auto appended = store->outbox().append("m", "events", payload);
     state.ResumeTiming();
-    if (!store->acknowledge(*appended.value().sequence).value()) state.SkipWithError("not acknowledged");
+    if (!store->outbox().acknowledge(appended.value().sequence).value()) state.SkipWithError("not acknowledged");
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -84,7 +84,7 @@ struct Outbox {
   std::mutex mutex;
   std::condition_variable written;
   uint64_t entries = 0;
-  vigil::EventBatcher batcher{io, *store, logs, [this] {
+  vigil::EventBatcher batcher{io, store->outbox(), logs, [this] {
                                 std::lock_guard lock(mutex);
                                 ++entries;
                                 written.notify_all();

@@ -141,10 +141,10 @@ nlohmann::json agent_status(const std::filesystem::path& root) {
 
 void provision_settings(const std::filesystem::path& root, const PlatformProcess& platform) {
   auto store = std::move(StateStore::open(root / "var/lib/vigil/config.db").value());
-  (void)store->update_config({{"ServerUri", platform.url()},
-                              {"CustomerId", platform.customer_id()},
-                              {"ActivationId", platform.activation_id()},
-                              {"CaBundle", platform.ca_bundle()}});
+  (void)store->config().update({{"ServerUri", platform.url()},
+                                {"CustomerId", platform.customer_id()},
+                                {"ActivationId", platform.activation_id()},
+                                {"CaBundle", platform.ca_bundle()}});
 }
 
 void BM_ReferenceStartToReady(benchmark::State& state) {
@@ -167,7 +167,7 @@ void BM_StartToProvisioned(benchmark::State& state) {
     Daemon daemon(root.path());
     // Provisioned = the identity is stored (what vigilctl status reads).
     auto store = std::move(StateStore::open(root.path() / "var/lib/vigil/config.db").value());
-    while (!store->config("AgentId").value()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    while (!store->config().get("AgentId").value()) std::this_thread::sleep_for(std::chrono::microseconds(200));
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     // An idle check-in: ask for a few and keep the size of the last one.
     for (int i = 0; i < 3; ++i) (void)vigilctl(root.path(), {"checkin"});

@@ -78,7 +78,7 @@ void run_through_platform(benchmark::State& state, const std::filesystem::path& 
   platform.admin({"activate", "--key", platform.activation_id(), "--module", module});
   auto root = work / "agent";
   install_plugins(root, {plugin});
-  if (!config.empty()) (void)StateStore::open(root / "var/lib/vigil/config.db").value()->update_config(config);
+  if (!config.empty()) (void)StateStore::open(root / "var/lib/vigil/config.db").value()->config().update(config);
   Daemon daemon(root);
   pid_t worker = worker_of(daemon.pid());
   int64_t rss_before = status_kib(worker, "VmRSS");

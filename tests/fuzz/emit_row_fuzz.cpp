@@ -48,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < pair_count; ++i) columns.push_back({str(parts[1 + 2 * i]), str(parts[2 + 2 * i])});
 
   vigil_scan scan(context, 100);
-  int64_t snapshot = context->store->begin_snapshot("fuzz", 0).value();
-  vigil::SnapshotWriter rows(*context->store, snapshot);
+  int64_t snapshot = context->store->snapshots().begin("fuzz", 0).value();
+  vigil::SnapshotWriter rows(context->store->snapshots(), snapshot);
   scan.rows = &rows;
   for (int repeat = 0; repeat < 2; ++repeat) {  // the second emit of the same row must be refused
     vigil_status status = vigil::host_api()->emit_row(&scan, str(parts[0]), columns.data(), key_count,
@@ -58,12 +58,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (status != VIGIL_OK && scan.error.empty()) __builtin_trap();  // every refusal has a reason
   }
   if (!rows.flush().ok()) __builtin_trap();
-  for (const auto& row : context->store->snapshot_rows(snapshot, std::nullopt).value()) {
+  for (const auto& row : context->store->snapshots().rows(snapshot, std::nullopt).value()) {
     if (nlohmann::json::parse(row.key, nullptr, false).is_discarded() ||
         nlohmann::json::parse(row.values, nullptr, false).is_discarded()) {
       __builtin_trap();
     }
   }
-  (void)context->store->discard_snapshot(snapshot);
+  (void)context->store->snapshots().discard(snapshot);
   return 0;
 }

@@ -13,7 +13,7 @@ constexpr const char* kActivation = "0f8fad5b-d9cb-469f-a165-70867728950e";
 
 std::string config_value(const std::filesystem::path& root, const std::string& key) {
   auto store = StateStore::open(root / "var/lib/vigil/config.db");
-  auto value = store.value()->config(key);
+  auto value = store.value()->config().get(key);
   return value.ok() && value.value() ? *value.value() : "(unset)";
 }
 

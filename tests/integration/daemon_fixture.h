@@ -87,7 +87,7 @@ inline bool eventually(const std::function<bool()>& condition, int seconds = 20)
 inline void set_agent_config(const std::filesystem::path& root, const std::string& key, const std::string& value) {
   auto store = StateStore::open(root / "var/lib/vigil/config.db");
   ASSERT_TRUE(store.ok()) << store.error();
-  ASSERT_TRUE(store.value()->set_config(key, value).ok());
+  ASSERT_TRUE(store.value()->config().set(key, value).ok());
 }
 
 // The delta of the newest delta entry a standalone agent delivered to its

@@ -177,8 +177,8 @@ TEST_F(FileIntegrityMonitoring, OverlappingTreesOneRowEach_HashesKeptInChunksAnd
 
   auto store = std::move(StateStore::open(agent / "var/lib/vigil/config.db").value());
   size_t chunks = 0;
-  for (; store->plugin_state("fim", "hashes." + std::to_string(chunks)).value(); ++chunks) {
-    EXPECT_LE(store->plugin_state("fim", "hashes." + std::to_string(chunks)).value()->size(), size_t{1} << 20);
+  for (; store->plugin_state().get("fim", "hashes." + std::to_string(chunks)).value(); ++chunks) {
+    EXPECT_LE(store->plugin_state().get("fim", "hashes." + std::to_string(chunks)).value()->size(), size_t{1} << 20);
   }
   EXPECT_EQ(chunks, 1u) << "3,001 lines fit one chunk";
 }

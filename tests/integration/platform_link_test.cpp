@@ -43,7 +43,7 @@ class PlatformLinkTest : public ::testing::Test {
   static void set_config(const fs::path& root, const std::string& key, const std::string& value) {
     auto store = StateStore::open(root / "var/lib/vigil/config.db");
     ASSERT_TRUE(store.ok()) << store.error();
-    ASSERT_TRUE(store.value()->set_config(key, value).ok());
+    ASSERT_TRUE(store.value()->config().set(key, value).ok());
   }
   void publish_manifest(const std::string& text) {
     auto file = dir_.path() / ("manifest-" + std::to_string(++manifests_));
@@ -291,7 +291,7 @@ TEST_F(PlatformLinkTest, ARotatedTokenIsTakenAtTheNextCheckinAndNeverWrittenOuts
   std::string id = agent_id_of(agent_root());
   auto token = [&] {
     auto store = StateStore::open(agent_root() / "var/lib/vigil/config.db");
-    auto value = store.value()->config("AgentToken");
+    auto value = store.value()->config().get("AgentToken");
     return value.ok() && value.value() ? *value.value() : std::string();
   };
   const std::string original = token();
@@ -400,13 +400,13 @@ TEST_F(PlatformLinkTest, APoisonEntryIsSetAsideAndTheNextDeltaArrives) {
     orphan.set_module("testscan");
     orphan.set_snapshot_id(999);
     orphan.set_chunk_index(5);
-    ASSERT_TRUE(store->append_outbox("testscan", "delta", orphan.SerializeAsString()).ok());
+    ASSERT_TRUE(store->outbox().append("testscan", "delta", orphan.SerializeAsString()).ok());
   }
   publish_manifest("row t a one\nrow t b two\nrow t c three\n");
   start_agent(agent_root());
   auto agent_store = std::move(StateStore::open(agent_root() / "var/lib/vigil/config.db").value());
   ASSERT_TRUE(eventually([&] {
-    auto manifest = agent_store->manifest("testscan", "testscan");
+    auto manifest = agent_store->manifests().get("testscan", "testscan");
     return manifest.ok() && manifest.value() && manifest.value()->body.find("three") != std::string::npos;
   })) << daemon_->log();
   // Waits behind the pending (orphan) delta, then runs once it is set aside.
@@ -459,8 +459,8 @@ TEST_F(PlatformLinkTest, ProvisionRefusesBadSettingsAndWritesNothing) {
   }
   auto store = StateStore::open(agent_root() / "var/lib/vigil/config.db");
   ASSERT_TRUE(store.ok());
-  EXPECT_FALSE(store.value()->config("CustomerId").value());
-  EXPECT_FALSE(store.value()->config("ServerUri").value());
+  EXPECT_FALSE(store.value()->config().get("CustomerId").value());
+  EXPECT_FALSE(store.value()->config().get("ServerUri").value());
 }
 
 }  // namespace
@@ -529,7 +529,7 @@ TEST_F(PlatformLinkTest, ProfileChangesApplyWithoutRestart) {
   ASSERT_EQ(platform_->admin({"profile-set", "--name", "fast", "--file", profile.string()}).exit_code, 0);
   auto config = [&](const char* key) {
     auto store = StateStore::open(agent_root() / "var/lib/vigil/config.db");
-    auto value = store.value()->config(key);
+    auto value = store.value()->config().get(key);
     return value.ok() && value.value() ? *value.value() : std::string();
   };
   ASSERT_TRUE(eventually([&] { return config("testscan.ScanInterval") == "7200"; })) << daemon_->log();

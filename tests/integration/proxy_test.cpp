@@ -389,7 +389,7 @@ TEST_F(ProxyTest, Vigilctl_ValidatesEveryCombinationAndWritesAllOrNothing) {
   auto root = dir_.path() / "ctl";
   auto config = [&](const char* key) -> std::string {
     auto store = StateStore::open(root / "var/lib/vigil/config.db");
-    auto value = store.value()->config(key);
+    auto value = store.value()->config().get(key);
     return value.ok() && value.value() ? *value.value() : std::string("(unset)");
   };
   struct Case {
@@ -454,7 +454,7 @@ TEST_F(ProxyTest, Vigilctl_PasswordFromStdin_ReplacedAloneWithoutTheUrl) {
   auto root = dir_.path() / "ctl";
   auto config = [&](const char* key) -> std::string {
     auto store = StateStore::open(root / "var/lib/vigil/config.db");
-    auto value = store.value()->config(key);
+    auto value = store.value()->config().get(key);
     return value.ok() && value.value() ? *value.value() : std::string();
   };
   auto with_stdin = [&](const std::string& input, const std::string& args) {
@@ -544,7 +544,7 @@ TEST_F(ProxyTest, Agent_ProvisionsThroughAProxy_AppliesChangesLive_KeepsSecretsH
   {
     auto store = StateStore::open(root / "var/lib/vigil/config.db");
     ASSERT_TRUE(store.ok());
-    ASSERT_TRUE(store.value()->set_config("LinkBackoffMaxSeconds", "1").ok());
+    ASSERT_TRUE(store.value()->config().set("LinkBackoffMaxSeconds", "1").ok());
   }
   Daemon daemon(root);
   ASSERT_TRUE(daemon.ready()) << daemon.log();

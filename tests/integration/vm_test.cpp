@@ -23,7 +23,7 @@ TEST(VulnerabilityManagement, AFixedPackageRemovesItsFindingInTheDelta) {
   {
     auto store = StateStore::open(agent / "var/lib/vigil/config.db");
     ASSERT_TRUE(store.ok());
-    ASSERT_TRUE(store.value()->set_config("vm.Root", system.string()).ok());
+    ASSERT_TRUE(store.value()->config().set("vm.Root", system.string()).ok());
   }
   Daemon daemon(agent);
   ASSERT_TRUE(daemon.ready()) << daemon.log();

@@ -102,7 +102,7 @@ TEST_F(HostApi, State_MissingKeyIsNotFound) {
 
 TEST_F(HostApi, EmitRow_ValidatesEveryPart) {
   vigil_scan scan(&context_, 100);
-  SnapshotWriter rows(*store_, store_->begin_snapshot("probe", 0).value());
+  SnapshotWriter rows(store_->snapshots(), store_->snapshots().begin("probe", 0).value());
   scan.rows = &rows;
   vigil_column key{str("id"), str("1")};
   vigil_column value{str("name"), str("x")};
@@ -202,10 +202,10 @@ TEST_F(HostApi, DeclareSetting_IsCheckedAndGivesItsDefault) {
   std::string value;
   EXPECT_EQ(api_->config_get(&context_, str("Threads"), take, &value), VIGIL_OK);
   EXPECT_EQ(value, "2");
-  ASSERT_TRUE(store_->set_config("probe.Threads", "4").ok());
+  ASSERT_TRUE(store_->config().set("probe.Threads", "4").ok());
   EXPECT_EQ(api_->config_get(&context_, str("Threads"), take, &value), VIGIL_OK);
   EXPECT_EQ(value, "4");
-  ASSERT_TRUE(store_->set_config("probe.Threads", "99").ok());
+  ASSERT_TRUE(store_->config().set("probe.Threads", "99").ok());
   EXPECT_EQ(api_->config_get(&context_, str("Threads"), take, &value), VIGIL_OK);
   EXPECT_EQ(value, "2");
   EXPECT_EQ(api_->config_get(&context_, str("Undeclared"), take, &value), VIGIL_E_NOT_FOUND);

@@ -18,7 +18,7 @@ class Registry : public test::PluginFixture {
   }
   // The instance test plugin's record of which entry point ran ("start", "stop").
   std::string instance_state(const std::string& key) {
-    return store_->plugin_state("instplug", key).value().value_or("<unset>");
+    return store_->plugin_state().get("instplug", key).value().value_or("<unset>");
   }
   // Runs the instance test plugin's one manifest; the value its handler emitted.
   std::string instance_scan() {
@@ -26,8 +26,8 @@ class Registry : public test::PluginFixture {
     request.manifests = {Manifest{"instplug", "instplug", "1", ""}};
     ScanOutcome outcome = run_scan(registry_->find("instplug"), request, *store_);
     if (!outcome.status.ok()) return outcome.status.error();
-    auto latest = store_->latest_snapshot("instplug").value();
-    auto rows = store_->snapshot_rows(latest->id, std::nullopt).value();
+    auto latest = store_->snapshots().latest("instplug").value();
+    auto rows = store_->snapshots().rows(latest->id, std::nullopt).value();
     return rows.size() == 1 ? rows[0].values : "rows: " + std::to_string(rows.size());
   }
 };
@@ -130,7 +130,7 @@ TEST_F(Registry, InitFailure_IsRefused) {
 }
 
 TEST_F(Registry, CppPluginThrowingAVigilErrorFromInit_IsRefusedWithItsStatusAndMessage) {
-  ASSERT_TRUE(store_->set_config("testscan.RefuseInit", "1").ok());
+  ASSERT_TRUE(store_->config().set("testscan.RefuseInit", "1").ok());
   EXPECT_NE(
       load("test_scanner").find("module 'testscan' failed to initialise (not found): init failed: told to refuse"),
       std::string::npos);
@@ -190,7 +190,7 @@ TEST_F(Registry, LoadDirectory_LoadsGoodPluginsAndRecordsEveryRefusal) {
 
 TEST_F(Registry, UnloadThenReload_WorksAndKeepsPluginState) {
   ASSERT_EQ(load("test_scanner"), "");
-  ASSERT_TRUE(store_->set_plugin_state("testscan", "k", "v").ok());
+  ASSERT_TRUE(store_->plugin_state().set("testscan", "k", "v").ok());
   auto detached = registry_->detach("testscan");
   ASSERT_TRUE(detached);
   EXPECT_FALSE(registry_->find("testscan"));
@@ -198,7 +198,7 @@ TEST_F(Registry, UnloadThenReload_WorksAndKeepsPluginState) {
   detached.reset();
   ASSERT_EQ(load("test_scanner"), "");
   EXPECT_TRUE(registry_->find("testscan"));
-  EXPECT_EQ(store_->plugin_state("testscan", "k").value(), std::optional<std::string>("v"));
+  EXPECT_EQ(store_->plugin_state().get("testscan", "k").value(), std::optional<std::string>("v"));
 }
 
 }  // namespace

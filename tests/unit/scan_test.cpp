@@ -24,8 +24,8 @@ class Scan : public test::PluginFixture {
     return run_scan(registry_->find("testscan"), request, *store_);
   }
   std::vector<SnapshotRow> latest_rows() {
-    auto latest = store_->latest_snapshot("testscan").value();
-    return latest ? store_->snapshot_rows(latest->id, std::nullopt).value() : std::vector<SnapshotRow>{};
+    auto latest = store_->snapshots().latest("testscan").value();
+    return latest ? store_->snapshots().rows(latest->id, std::nullopt).value() : std::vector<SnapshotRow>{};
   }
 };
 
@@ -44,18 +44,18 @@ TEST_F(Scan, EmittedRows_LandInOneSnapshot) {
 
 TEST_F(Scan, SecondScan_DeltaAgainstAcknowledgedBase) {
   auto first = scan("row pkg bash 5.1\nrow pkg zsh 5.8\nrow pkg vim 9.0\n");
-  ASSERT_TRUE(store_->acknowledge(*first.sequence).value());
+  ASSERT_TRUE(store_->outbox().acknowledge(*first.sequence).value());
   auto second = scan("row pkg bash 5.2\nrow pkg vim 9.0\nrow pkg curl 7.88\n");
   ASSERT_TRUE(second.status.ok()) << second.status.error();
   EXPECT_EQ(second.added, 1u);
   EXPECT_EQ(second.removed, 1u);
   EXPECT_EQ(second.changed, 1u);
-  auto payload = payload_json(*store_->oldest_outbox_entry().value()).value();
+  auto payload = payload_json(*store_->outbox().oldest().value()).value();
   EXPECT_EQ(payload["sequence"], 2);
   EXPECT_EQ(payload["delta"]["changed"][0]["old"]["value"], "5.1");
   EXPECT_EQ(payload["delta"]["changed"][0]["new"]["value"], "5.2");
   EXPECT_EQ(payload["delta"]["removed"][0]["key"]["id"], "zsh");
-  ASSERT_TRUE(store_->acknowledge(2).value());
+  ASSERT_TRUE(store_->outbox().acknowledge(2).value());
   auto unchanged = scan("row pkg curl 7.88\nrow pkg bash 5.2\nrow pkg vim 9.0\n");
   EXPECT_FALSE(unchanged.sequence.has_value());  // same rows in another order: nothing to upload
 }
@@ -136,11 +136,11 @@ TEST_F(Scan, ManyRows_StreamThroughTheStoreAndTheDeltaIsChunked) {
   EXPECT_GE(first.chunks, 8);  // ~2.4 MB of rows in chunks of 256 KiB
   size_t rows = 0;
   for (int64_t sequence = 1; sequence <= *first.sequence; ++sequence) {
-    auto entry = store_->oldest_outbox_entry("testscan").value();
+    auto entry = store_->outbox().oldest("testscan").value();
     ASSERT_TRUE(entry);
     EXPECT_LE(entry->payload.size(), request.chunk_bytes);
     rows += payload_json(*entry).value()["delta"]["added"].size();
-    ASSERT_TRUE(store_->acknowledge(entry->sequence).value());
+    ASSERT_TRUE(store_->outbox().acknowledge(entry->sequence).value());
   }
   EXPECT_EQ(rows, 20000u);
   // vigilctl results pages through it rather than building it whole.
@@ -168,9 +168,9 @@ TEST_F(Scan, FailedScan_LeavesThePreviousSnapshotAndNoStagingBehind) {
   auto failed = scan("rows t 5000 10\nfail enough\n");
   ASSERT_FALSE(failed.status.ok());
   EXPECT_EQ(failed.status.code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(store_->latest_snapshot("testscan").value()->id, first.snapshot_id);
+  EXPECT_EQ(store_->snapshots().latest("testscan").value()->id, first.snapshot_id);
   EXPECT_EQ(latest_rows().size(), 2u);
-  EXPECT_EQ(store_->drop_staging_snapshots().value(), 0);  // the failed scan's rows went at once
+  EXPECT_EQ(store_->snapshots().drop_staging().value(), 0);  // the failed scan's rows went at once
 }
 
 TEST_F(Scan, DuplicateRowKey_IsRefused) {
@@ -196,9 +196,9 @@ TEST_F(Scan, PluginState_PersistsBetweenScans) {
 }
 
 TEST_F(Scan, ConfigRead_TakesOnlyTheModuleScopedKey) {
-  ASSERT_TRUE(store_->set_config("Greeting", "global").ok());
-  ASSERT_TRUE(store_->set_config("Region", "eu").ok());
-  ASSERT_TRUE(store_->set_config("testscan.Greeting", "scoped").ok());
+  ASSERT_TRUE(store_->config().set("Greeting", "global").ok());
+  ASSERT_TRUE(store_->config().set("Region", "eu").ok());
+  ASSERT_TRUE(store_->config().set("testscan.Greeting", "scoped").ok());
   ASSERT_TRUE(scan("config Greeting\nconfig Region\nconfig Missing\n").status.ok());
   auto rows = latest_rows();
   ASSERT_EQ(rows.size(), 3u);

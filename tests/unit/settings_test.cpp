@@ -128,22 +128,22 @@ TEST(Settings, DeclarationsAreKeptInTheStore) {
   test::TempDir dir;
   auto store = std::move(StateStore::open(dir.path() / "config.db").value());
   Setting root{.name = "Root", .kind = Kind::kPath, .scope = Scope::kModule, .default_value = "/"};
-  ASSERT_TRUE(store->set_module_settings("inv", encode({root})).ok());
-  auto catalog = Catalog::load(*store);
+  ASSERT_TRUE(store->config().set_module_settings("inv", encode({root})).ok());
+  auto catalog = Catalog::load(store->config());
   ASSERT_TRUE(catalog.ok()) << catalog.error();
   EXPECT_NE(refusal("inv.Root", "relative", catalog.value()), "");
-  ASSERT_TRUE(store->set_module_settings("inv", std::nullopt).ok());
-  EXPECT_TRUE(Catalog::load(*store).value().modules().empty());
+  ASSERT_TRUE(store->config().set_module_settings("inv", std::nullopt).ok());
+  EXPECT_TRUE(Catalog::load(store->config()).value().modules().empty());
 }
 
 TEST(Settings, ReaderGivesDefaultsAndIgnoresWhatDoesNotFit) {
   test::TempDir dir;
   auto store = std::move(StateStore::open(dir.path() / "config.db").value());
   std::vector<std::string> warnings;
-  Reader reader(*store, [&](const std::string& warning) { warnings.push_back(warning); });
+  Reader reader(store->config(), [&](const std::string& warning) { warnings.push_back(warning); });
   EXPECT_EQ(reader.integer("CmdMaxTimeOut"), 1800);
   EXPECT_EQ(reader.integer("CpuLimit", "inv", 40), 40);  // the module's own default
-  ASSERT_TRUE(store->update_config({{"CpuLimit", "30"}, {"inv.CpuLimit", "20"}, {"LogLevel", "9"}}).ok());
+  ASSERT_TRUE(store->config().update({{"CpuLimit", "30"}, {"inv.CpuLimit", "20"}, {"LogLevel", "9"}}).ok());
   EXPECT_EQ(reader.integer("CpuLimit", "inv", 40), 20);
   EXPECT_EQ(reader.integer("CpuLimit", "vm", 40), 30);  // every module's
   EXPECT_TRUE(warnings.empty());

@@ -45,7 +45,7 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
   auto path = dir.path() / "config.db";
   {
     auto store = open_store(path);
-    ASSERT_TRUE(store->set_config("AgentId", "kept").ok());
+    ASSERT_TRUE(store->config().set("AgentId", "kept").ok());
   }
   // Turn it back into what schema version 1 was, with a snapshot written by that version.
   sqlite3* db = nullptr;
@@ -63,11 +63,11 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
   auto store = open_store(path);
   ASSERT_TRUE(store);
   EXPECT_EQ(store->schema_version(), StateStore::latest_schema_version());
-  EXPECT_EQ(store->config("AgentId").value(), std::optional<std::string>("kept"));
-  auto latest = store->latest_snapshot("inv").value();
+  EXPECT_EQ(store->config().get("AgentId").value(), std::optional<std::string>("kept"));
+  auto latest = store->snapshots().latest("inv").value();
   ASSERT_TRUE(latest);
   EXPECT_EQ(latest->state, "acknowledged");  // what a v1 snapshot was
-  EXPECT_EQ(store->outbox_stats().value().depth, 0);
+  EXPECT_EQ(store->outbox().stats().value().depth, 0);
 }
 
 TEST(StateStore, Open_NotADatabase_FailsNamingTheFile) {
@@ -84,14 +84,14 @@ TEST(StateStore, Config_SetOverwriteAndPersistAcrossReopen) {
   auto path = dir.path() / "config.db";
   {
     auto store = open_store(path);
-    EXPECT_FALSE(store->config("LogLevel").value().has_value());
-    ASSERT_TRUE(store->set_config("LogLevel", "4").ok());
-    ASSERT_TRUE(store->set_config("LogLevel", "5").ok());
-    ASSERT_TRUE(store->set_config("AgentId", "abc").ok());
+    EXPECT_FALSE(store->config().get("LogLevel").value().has_value());
+    ASSERT_TRUE(store->config().set("LogLevel", "4").ok());
+    ASSERT_TRUE(store->config().set("LogLevel", "5").ok());
+    ASSERT_TRUE(store->config().set("AgentId", "abc").ok());
   }
   auto store = open_store(path);
-  EXPECT_EQ(store->config("LogLevel").value(), std::optional<std::string>("5"));
-  auto all = store->all_config().value();
+  EXPECT_EQ(store->config().get("LogLevel").value(), std::optional<std::string>("5"));
+  auto all = store->config().all().value();
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].first, "AgentId");
 }
@@ -100,25 +100,25 @@ TEST(StateStore, PluginState_IsScopedPerModuleAndBinarySafe) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
   std::string binary("a\0b\xff", 4);
-  ASSERT_TRUE(store->set_plugin_state("inv", "cursor", binary).ok());
-  ASSERT_TRUE(store->set_plugin_state("vm", "cursor", "other").ok());
-  EXPECT_EQ(store->plugin_state("inv", "cursor").value(), std::optional<std::string>(binary));
-  EXPECT_EQ(store->plugin_state("vm", "cursor").value(), std::optional<std::string>("other"));
-  EXPECT_TRUE(store->delete_plugin_state("inv", "cursor").value());
-  EXPECT_FALSE(store->delete_plugin_state("inv", "cursor").value());
-  EXPECT_FALSE(store->plugin_state("inv", "cursor").value().has_value());
+  ASSERT_TRUE(store->plugin_state().set("inv", "cursor", binary).ok());
+  ASSERT_TRUE(store->plugin_state().set("vm", "cursor", "other").ok());
+  EXPECT_EQ(store->plugin_state().get("inv", "cursor").value(), std::optional<std::string>(binary));
+  EXPECT_EQ(store->plugin_state().get("vm", "cursor").value(), std::optional<std::string>("other"));
+  EXPECT_TRUE(store->plugin_state().remove("inv", "cursor").value());
+  EXPECT_FALSE(store->plugin_state().remove("inv", "cursor").value());
+  EXPECT_FALSE(store->plugin_state().get("inv", "cursor").value().has_value());
 }
 
 TEST(StateStore, Manifest_ReplacedByNewVersion) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  ASSERT_TRUE(store->put_manifest({"inv", "inv", "1", "body one"}).ok());
-  ASSERT_TRUE(store->put_manifest({"inv", "inv", "2", "body two"}).ok());
-  auto manifest = store->manifest("inv", "inv").value();
+  ASSERT_TRUE(store->manifests().put({"inv", "inv", "1", "body one"}).ok());
+  ASSERT_TRUE(store->manifests().put({"inv", "inv", "2", "body two"}).ok());
+  auto manifest = store->manifests().get("inv", "inv").value();
   ASSERT_TRUE(manifest);
   EXPECT_EQ(manifest->version, "2");
   EXPECT_EQ(manifest->body, "body two");
-  EXPECT_FALSE(store->manifest("inv", "other").value());
+  EXPECT_FALSE(store->manifests().get("inv", "other").value());
 }
 
 // Records every difference it is handed ("+t/k", "-t/k", "~t/k old>new") and
@@ -151,19 +151,19 @@ class RecordingEncoder : public DeltaEncoder {
 // A scan of `module` that emitted `rows`, streamed and committed as run_scan does.
 Result<CommitResult> scan_into(StateStore& store, const std::string& module, const std::vector<SnapshotRow>& rows,
                                DeltaEncoder& encoder, int64_t finished_at = 2) {
-  auto id = store.begin_snapshot(module, 1);
+  auto id = store.snapshots().begin(module, 1);
   if (!id.ok()) return Error{id.error()};
-  SnapshotWriter writer(store, id.value());
+  SnapshotWriter writer(store.snapshots(), id.value());
   Status written = Status::Ok();
   for (const SnapshotRow& row : rows) {
     if (written.ok()) written = writer.add(row);
   }
   if (written.ok()) written = writer.flush();
   if (!written.ok()) {
-    EXPECT_TRUE(store.discard_snapshot(id.value()).ok());
+    EXPECT_TRUE(store.snapshots().discard(id.value()).ok());
     return Error{written.error()};
   }
-  return store.commit_snapshot({id.value(), module, module, 1, finished_at, writer.rows(), {}}, encoder);
+  return store.snapshots().commit({id.value(), module, module, 1, finished_at, writer.rows(), {}}, encoder);
 }
 
 CommitResult scan_into(StateStore& store, const std::string& module, const std::vector<SnapshotRow>& rows) {
@@ -179,16 +179,16 @@ TEST(StateStore, Snapshot_RowsReadBackOrderedAndFilteredByTable) {
   std::vector<SnapshotRow> rows = {
       {"b", R"({"id":"2"})", "{}"}, {"a", R"({"id":"1"})", R"({"v":"x"})"}, {"b", R"({"id":"1"})", "{}"}};
   auto committed = scan_into(*store, "inv", rows);
-  auto latest = store->latest_snapshot("inv").value();
+  auto latest = store->snapshots().latest("inv").value();
   ASSERT_TRUE(latest);
   EXPECT_EQ(latest->id, committed.snapshot_id);
   EXPECT_EQ(latest->row_count, 3);
   EXPECT_EQ(latest->state, "pending");
-  auto all = store->snapshot_rows(latest->id, std::nullopt).value();
+  auto all = store->snapshots().rows(latest->id, std::nullopt).value();
   ASSERT_EQ(all.size(), 3u);
   EXPECT_EQ(all[0].table, "a");
   EXPECT_EQ(all[2].key, R"({"id":"2"})");
-  EXPECT_EQ(store->snapshot_rows(latest->id, std::string("b")).value().size(), 2u);
+  EXPECT_EQ(store->snapshots().rows(latest->id, std::string("b")).value().size(), 2u);
 }
 
 TEST(StateStore, Staging_DuplicateKeyAcrossBatches_FailsNamingItAndLeavesNothing) {
@@ -201,15 +201,15 @@ TEST(StateStore, Staging_DuplicateKeyAcrossBatches_FailsNamingItAndLeavesNothing
   auto committed = scan_into(*store, "inv", rows, encoder);
   ASSERT_FALSE(committed.ok());
   EXPECT_NE(committed.error().find("table 't': duplicate key k3"), std::string::npos) << committed.error();
-  EXPECT_FALSE(store->latest_snapshot("inv").value().has_value());
-  EXPECT_FALSE(store->oldest_outbox_entry().value().has_value());
-  EXPECT_EQ(store->outbox_stats().value().last_sequence, 0);
+  EXPECT_FALSE(store->snapshots().latest("inv").value().has_value());
+  EXPECT_FALSE(store->outbox().oldest().value().has_value());
+  EXPECT_EQ(store->outbox().stats().value().last_sequence, 0);
 }
 
 TEST(StateStore, Staging_DuplicateKeyInOneBatch_IsRefusedAtOnce) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  SnapshotWriter writer(*store, store->begin_snapshot("inv", 1).value());
+  SnapshotWriter writer(store->snapshots(), store->snapshots().begin("inv", 1).value());
   ASSERT_TRUE(writer.add({"t", "k", "{}"}).ok());
   Status again = writer.add({"t", "k", "{}"});
   ASSERT_FALSE(again.ok());
@@ -222,14 +222,14 @@ TEST(StateStore, Staging_IsInvisibleUntilCommittedAndDroppedAfterACrash) {
   auto path = dir.path() / "config.db";
   {
     auto store = open_store(path);
-    SnapshotWriter writer(*store, store->begin_snapshot("inv", 1).value());
+    SnapshotWriter writer(store->snapshots(), store->snapshots().begin("inv", 1).value());
     ASSERT_TRUE(writer.add({"t", "a", "{}"}).ok());
     ASSERT_TRUE(writer.flush().ok());
-    EXPECT_FALSE(store->latest_snapshot("inv").value().has_value());
+    EXPECT_FALSE(store->snapshots().latest("inv").value().has_value());
   }  // the process dies mid-scan
   auto store = open_store(path);
-  EXPECT_EQ(store->drop_staging_snapshots().value(), 1);
-  EXPECT_EQ(store->drop_staging_snapshots().value(), 0);
+  EXPECT_EQ(store->snapshots().drop_staging().value(), 1);
+  EXPECT_EQ(store->snapshots().drop_staging().value(), 0);
 }
 
 TEST(StateStore, Commit_WithChanges_QueuesOutboxEntryAndPendingSnapshot) {
@@ -238,15 +238,15 @@ TEST(StateStore, Commit_WithChanges_QueuesOutboxEntryAndPendingSnapshot) {
   auto first = scan_into(*store, "inv", {{"t", "k", "{}"}});
   ASSERT_EQ(first.sequence, std::optional<int64_t>(1));
   EXPECT_EQ(first.added, 1);
-  auto entry = store->oldest_outbox_entry().value();
+  auto entry = store->outbox().oldest().value();
   ASSERT_TRUE(entry);
   EXPECT_EQ(entry->sequence, 1);
   EXPECT_EQ(entry->module, "inv");
   EXPECT_EQ(entry->snapshot_id, first.snapshot_id);
   EXPECT_EQ(entry->payload, "chunk 0 last");
   EXPECT_TRUE(entry->last_chunk);
-  EXPECT_TRUE(store->has_pending_delta("inv").value());
-  EXPECT_FALSE(store->has_pending_delta("vm").value());
+  EXPECT_TRUE(store->outbox().has_pending_delta("inv").value());
+  EXPECT_FALSE(store->outbox().has_pending_delta("vm").value());
 }
 
 TEST(StateStore, Commit_LargeDelta_IsChunkedAndOnlyTheLastChunkCompletesTheSnapshot) {
@@ -259,77 +259,77 @@ TEST(StateStore, Commit_LargeDelta_IsChunkedAndOnlyTheLastChunkCompletesTheSnaps
   EXPECT_EQ(committed.chunks, 3);
   EXPECT_EQ(committed.sequence, std::optional<int64_t>(3));
   for (int64_t sequence = 1; sequence <= 2; ++sequence) {
-    auto entry = store->oldest_outbox_entry("inv").value();
+    auto entry = store->outbox().oldest("inv").value();
     EXPECT_EQ(entry->sequence, sequence);
     EXPECT_FALSE(entry->last_chunk);
-    ASSERT_TRUE(store->acknowledge(sequence).value());
-    EXPECT_EQ(store->latest_snapshot("inv").value()->state, "pending");
+    ASSERT_TRUE(store->outbox().acknowledge(sequence).value());
+    EXPECT_EQ(store->snapshots().latest("inv").value()->state, "pending");
   }
-  EXPECT_EQ(store->oldest_outbox_entry("inv").value()->payload, "chunk 2 last");
-  ASSERT_TRUE(store->acknowledge(3).value());
-  EXPECT_EQ(store->latest_snapshot("inv").value()->state, "acknowledged");
+  EXPECT_EQ(store->outbox().oldest("inv").value()->payload, "chunk 2 last");
+  ASSERT_TRUE(store->outbox().acknowledge(3).value());
+  EXPECT_EQ(store->snapshots().latest("inv").value()->state, "acknowledged");
 }
 
 TEST(StateStore, Acknowledge_PromotesSnapshotToBaseAndIsIdempotent) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
   auto first = scan_into(*store, "inv", {{"t", "a", R"({"v":"1"})"}, {"t", "c", "{}"}});
-  EXPECT_TRUE(store->acknowledge(*first.sequence).value());
-  EXPECT_FALSE(store->acknowledge(*first.sequence).value());
-  EXPECT_EQ(store->latest_snapshot("inv").value()->state, "acknowledged");
+  EXPECT_TRUE(store->outbox().acknowledge(*first.sequence).value());
+  EXPECT_FALSE(store->outbox().acknowledge(*first.sequence).value());
+  EXPECT_EQ(store->snapshots().latest("inv").value()->state, "acknowledged");
 
   RecordingEncoder encoder;
   auto second = scan_into(*store, "inv", {{"t", "b", "{}"}, {"t", "a", R"({"v":"2"})"}}, encoder).value();
   EXPECT_EQ(encoder.changes, (std::vector<std::string>{R"(~t/a {"v":"1"}>{"v":"2"})", "+t/b", "-t/c"}));
   EXPECT_EQ(second.sequence, std::optional<int64_t>(2));
-  ASSERT_TRUE(store->acknowledge(2).value());
+  ASSERT_TRUE(store->outbox().acknowledge(2).value());
   // The older base is pruned once the newer one is acknowledged.
-  EXPECT_TRUE(store->snapshot_rows(first.snapshot_id, std::nullopt).value().empty());
-  EXPECT_EQ(store->outbox_stats().value().depth, 0);
-  EXPECT_EQ(store->outbox_stats().value().last_sequence, 2);
+  EXPECT_TRUE(store->snapshots().rows(first.snapshot_id, std::nullopt).value().empty());
+  EXPECT_EQ(store->outbox().stats().value().depth, 0);
+  EXPECT_EQ(store->outbox().stats().value().last_sequence, 2);
 }
 
 TEST(StateStore, Commit_WithoutChanges_KeepsTheBaseAndQueuesNothing) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
   auto first = scan_into(*store, "inv", {{"t", "a", "{}"}});
-  ASSERT_TRUE(store->acknowledge(*first.sequence).value());
+  ASSERT_TRUE(store->outbox().acknowledge(*first.sequence).value());
   RecordingEncoder encoder;
   auto again = scan_into(*store, "inv", {{"t", "a", "{}"}}, encoder, 60).value();
   EXPECT_FALSE(again.sequence.has_value());
   EXPECT_EQ(again.snapshot_id, first.snapshot_id);
-  EXPECT_EQ(store->latest_snapshot("inv").value()->finished_at, 60);
-  EXPECT_FALSE(store->oldest_outbox_entry().value().has_value());
+  EXPECT_EQ(store->snapshots().latest("inv").value()->finished_at, 60);
+  EXPECT_FALSE(store->outbox().oldest().value().has_value());
 }
 
 TEST(StateStore, OutboxBound_DropsOldestSnapshotWithAllItsChunksAndCountsThem) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  store->set_outbox_limits(3, 1 << 20);
+  store->outbox().set_limits(3, 1 << 20);
   RecordingEncoder in_two(1);
   auto first = scan_into(*store, "inv", {{"t", "a", "{}"}, {"t", "b", "{}"}}, in_two).value();
   ASSERT_EQ(first.chunks, 2);
   scan_into(*store, "vm", {{"t", "a", "{}"}});
   auto third = scan_into(*store, "pc", {{"t", "a", "{}"}});
   EXPECT_EQ(third.dropped, 2);
-  auto stats = store->outbox_stats().value();
+  auto stats = store->outbox().stats().value();
   EXPECT_EQ(stats.depth, 2);
   EXPECT_EQ(stats.dropped, 2);
-  EXPECT_EQ(store->oldest_outbox_entry().value()->module, "vm");
+  EXPECT_EQ(store->outbox().oldest().value()->module, "vm");
   // inv's pending snapshot went with its delta: its next delta starts from the acknowledged base (none).
-  EXPECT_TRUE(store->snapshot_rows(first.snapshot_id, std::nullopt).value().empty());
-  EXPECT_FALSE(store->has_pending_delta("inv").value());
+  EXPECT_TRUE(store->snapshots().rows(first.snapshot_id, std::nullopt).value().empty());
+  EXPECT_FALSE(store->outbox().has_pending_delta("inv").value());
 }
 
 TEST(StateStore, OutboxBound_NeverDropsTheDeltaJustWritten) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  store->set_outbox_limits(2, 1 << 20);
+  store->outbox().set_limits(2, 1 << 20);
   RecordingEncoder one_per_chunk(1);
   auto big = scan_into(*store, "inv", {{"t", "a", "{}"}, {"t", "b", "{}"}, {"t", "c", "{}"}}, one_per_chunk).value();
   EXPECT_EQ(big.chunks, 3);
   EXPECT_EQ(big.dropped, 0);
-  EXPECT_EQ(store->outbox_stats().value().depth, 3);
+  EXPECT_EQ(store->outbox().stats().value().depth, 3);
 }
 
 TEST(StateStore, SetAside_MovesTheSnapshotsChunksAsideAndOtherModulesGoOn) {
@@ -338,27 +338,27 @@ TEST(StateStore, SetAside_MovesTheSnapshotsChunksAsideAndOtherModulesGoOn) {
   RecordingEncoder one_per_chunk(1);
   auto inv = scan_into(*store, "inv", {{"t", "a", "{}"}, {"t", "b", "{}"}}, one_per_chunk).value();
   scan_into(*store, "vm", {{"t", "a", "{}"}});
-  ASSERT_TRUE(store->append_outbox("fim", "events", "e").ok());
-  EXPECT_EQ(store->outbox_modules().value(), (std::vector<std::string>{"fim", "inv", "vm"}));
+  ASSERT_TRUE(store->outbox().append("fim", "events", "e").ok());
+  EXPECT_EQ(store->outbox().modules().value(), (std::vector<std::string>{"fim", "inv", "vm"}));
 
-  EXPECT_EQ(store->record_upload_attempt(1).value(), 1);
-  EXPECT_EQ(store->record_upload_attempt(1).value(), 2);
-  EXPECT_EQ(store->set_aside(1, "platform answered 422").value(), 2);
-  EXPECT_FALSE(store->oldest_outbox_entry("inv").value().has_value());
-  EXPECT_TRUE(store->snapshot_rows(inv.snapshot_id, std::nullopt).value().empty());  // its next delta is whole again
-  EXPECT_EQ(store->oldest_outbox_entry("vm").value()->sequence, 3);
-  auto stats = store->outbox_stats().value();
+  EXPECT_EQ(store->outbox().record_upload_attempt(1).value(), 1);
+  EXPECT_EQ(store->outbox().record_upload_attempt(1).value(), 2);
+  EXPECT_EQ(store->outbox().set_aside(1, "platform answered 422").value(), 2);
+  EXPECT_FALSE(store->outbox().oldest("inv").value().has_value());
+  EXPECT_TRUE(store->snapshots().rows(inv.snapshot_id, std::nullopt).value().empty());  // its next delta is whole again
+  EXPECT_EQ(store->outbox().oldest("vm").value()->sequence, 3);
+  auto stats = store->outbox().stats().value();
   EXPECT_EQ(stats.set_aside, 2);
   EXPECT_EQ(stats.depth, 2);
-  auto aside = store->set_aside_entries(10).value();
+  auto aside = store->outbox().set_aside_entries(10).value();
   ASSERT_EQ(aside.size(), 2u);
   EXPECT_EQ(aside[1].sequence, 1);
   EXPECT_EQ(aside[1].reason, "platform answered 422");
   EXPECT_EQ(aside[1].attempts, 2);
   EXPECT_EQ(aside[0].reason, "chunk of the same snapshot as sequence 1");
 
-  EXPECT_EQ(store->set_aside(4, "bad events").value(), 1);  // an events entry goes alone
-  EXPECT_EQ(store->outbox_modules().value(), (std::vector<std::string>{"vm"}));
+  EXPECT_EQ(store->outbox().set_aside(4, "bad events").value(), 1);  // an events entry goes alone
+  EXPECT_EQ(store->outbox().modules().value(), (std::vector<std::string>{"vm"}));
 }
 
 TEST(StateStore, ResetUploadedState_EmptiesTheOutboxAndItsCounters) {
@@ -366,7 +366,7 @@ TEST(StateStore, ResetUploadedState_EmptiesTheOutboxAndItsCounters) {
   auto store = open_store(dir.path() / "config.db");
   scan_into(*store, "inv", {{"t", "a", "{}"}});
   EXPECT_EQ(store->reset_uploaded_state().value(), 1);
-  auto stats = store->outbox_stats().value();
+  auto stats = store->outbox().stats().value();
   EXPECT_EQ(stats.depth, 0);
   EXPECT_EQ(stats.bytes, 0);
   EXPECT_EQ(stats.last_sequence, 1);  // sequences are never reused
@@ -376,33 +376,33 @@ TEST(StateStore, Hive_CreateSetListAndChangesFromOtherProcessesAreVisible) {
   test::TempDir dir;
   auto path = dir.path() / "config.db";
   auto store = open_store(path);
-  EXPECT_TRUE(store->hive_create("ScanOnDemand/Inventory", "ScanOnDemand", "0").value());
-  EXPECT_FALSE(store->hive_create("ScanOnDemand/Inventory", "ScanOnDemand", "5").value());
-  ASSERT_TRUE(store->hive_set("ScanOnDemand/Inventory", "CpuLimit", "20").ok());
-  ASSERT_TRUE(store->hive_create("ScanOnDemand/UDC", "ScanOnDemand", "0").ok());
-  auto values = store->hive_list("ScanOnDemand/Inv").value();
+  EXPECT_TRUE(store->hive().create("ScanOnDemand/Inventory", "ScanOnDemand", "0").value());
+  EXPECT_FALSE(store->hive().create("ScanOnDemand/Inventory", "ScanOnDemand", "5").value());
+  ASSERT_TRUE(store->hive().set("ScanOnDemand/Inventory", "CpuLimit", "20").ok());
+  ASSERT_TRUE(store->hive().create("ScanOnDemand/UDC", "ScanOnDemand", "0").ok());
+  auto values = store->hive().list("ScanOnDemand/Inv").value();
   ASSERT_EQ(values.size(), 2u);
   EXPECT_EQ(values[0].name, "CpuLimit");
   EXPECT_EQ(values[1].value, "0");
 
   int64_t before = store->data_version().value();
-  ASSERT_TRUE(store->hive_set("ScanOnDemand/Inventory", "ScanOnDemand", "2").ok());
+  ASSERT_TRUE(store->hive().set("ScanOnDemand/Inventory", "ScanOnDemand", "2").ok());
   EXPECT_EQ(store->data_version().value(), before);  // our own writes do not count
   {
     auto other = open_store(path);  // another connection, as another process would have
     ASSERT_TRUE(other->hive_set("ScanOnDemand/Inventory", "ScanOnDemand", "1").ok());
   }
   EXPECT_NE(store->data_version().value(), before);
-  EXPECT_EQ(store->hive_get("ScanOnDemand/Inventory", "ScanOnDemand").value(), std::optional<std::string>("1"));
+  EXPECT_EQ(store->hive().get("ScanOnDemand/Inventory", "ScanOnDemand").value(), std::optional<std::string>("1"));
 }
 
 TEST(StateStore, ModuleSchedule_RemembersLastCompletion) {
   test::TempDir dir;
   auto store = open_store(dir.path() / "config.db");
-  EXPECT_FALSE(store->last_scan_completed("inv").value());
-  ASSERT_TRUE(store->set_last_scan_completed("inv", 100).ok());
-  ASSERT_TRUE(store->set_last_scan_completed("inv", 200).ok());
-  EXPECT_EQ(store->last_scan_completed("inv").value(), std::optional<int64_t>(200));
+  EXPECT_FALSE(store->snapshots().last_scan_completed("inv").value());
+  ASSERT_TRUE(store->snapshots().set_last_scan_completed("inv", 100).ok());
+  ASSERT_TRUE(store->snapshots().set_last_scan_completed("inv", 200).ok());
+  EXPECT_EQ(store->snapshots().last_scan_completed("inv").value(), std::optional<int64_t>(200));
 }
 
 }  // namespace

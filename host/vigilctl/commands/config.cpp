@@ -10,6 +10,7 @@
 
 #include "control_socket/control_client.h"
 #include "settings/catalog.h"
+#include "store/config_table.h"
 #include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
@@ -75,7 +76,7 @@ int run_set(const Paths& paths, const ConfigOptions& options) {
   }
   auto store = open_store(paths);
   if (!store) return kRuntimeError;
-  auto catalog = settings::Catalog::load(*store);
+  auto catalog = settings::Catalog::load(store->config());
   if (!catalog.ok()) return fail(catalog.error());
   // Every value is checked before anything is written: one bad value writes none.
   std::vector<std::pair<std::string, std::optional<std::string>>> changes;
@@ -96,7 +97,7 @@ int run_set(const Paths& paths, const ConfigOptions& options) {
     std::cerr << "vigilctl: config set: nothing was changed\n";
     return kRuntimeError;
   }
-  if (Status saved = store->update_config(changes); !saved.ok()) return fail(saved.error());
+  if (Status saved = store->config().update(changes); !saved.ok()) return fail(saved.error());
   for (const auto& [key, value] : changes) {
     std::cout << key << " = " << shown(catalog.value().resolve(key).value().setting, *value) << "\n";
   }
@@ -106,7 +107,7 @@ int run_set(const Paths& paths, const ConfigOptions& options) {
 int run_unset(const Paths& paths, const ConfigOptions& options) {
   auto store = open_store(paths);
   if (!store) return kRuntimeError;
-  auto catalog = settings::Catalog::load(*store);
+  auto catalog = settings::Catalog::load(store->config());
   if (!catalog.ok()) return fail(catalog.error());
   std::vector<std::pair<std::string, std::optional<std::string>>> changes;
   std::vector<std::string> keys;
@@ -123,7 +124,7 @@ int run_unset(const Paths& paths, const ConfigOptions& options) {
     keys.push_back(resolved.value().key);
     changes.emplace_back(resolved.value().key, std::nullopt);
   }
-  if (Status saved = store->update_config(changes); !saved.ok()) return fail(saved.error());
+  if (Status saved = store->config().update(changes); !saved.ok()) return fail(saved.error());
   for (const std::string& key : keys) std::cout << key << ": back to its default\n";
   return announce(paths, catalog.value(), keys);
 }
@@ -160,7 +161,7 @@ json row_json(const Row& row) {
 }
 
 std::vector<Row> all_rows(StateStore& store, const settings::Catalog& catalog) {
-  auto stored = store.all_config();
+  auto stored = store.config().all();
   std::map<std::string, std::string> values;
   if (stored.ok()) values.insert(stored.value().begin(), stored.value().end());
   std::vector<Row> rows;
@@ -188,7 +189,7 @@ std::vector<Row> all_rows(StateStore& store, const settings::Catalog& catalog) {
 int run_show(const Paths& paths, const ConfigOptions& options) {
   auto store = open_store(paths);
   if (!store) return kRuntimeError;
-  auto catalog = settings::Catalog::load(*store);
+  auto catalog = settings::Catalog::load(store->config());
   if (!catalog.ok()) return fail(catalog.error());
   std::vector<Row> rows = all_rows(*store, catalog.value());
   json report = json::array();
@@ -220,12 +221,12 @@ int run_show(const Paths& paths, const ConfigOptions& options) {
 int run_get(const Paths& paths, const ConfigOptions& options) {
   auto store = open_store(paths);
   if (!store) return kRuntimeError;
-  auto catalog = settings::Catalog::load(*store);
+  auto catalog = settings::Catalog::load(store->config());
   if (!catalog.ok()) return fail(catalog.error());
   auto resolved = catalog.value().resolve(options.key);
   if (!resolved.ok()) return fail("config get: " + resolved.error());
   const settings::Setting* setting = resolved.value().setting;
-  auto value = store->config(resolved.value().key);
+  auto value = store->config().get(resolved.value().key);
   if (!value.ok()) return fail(value.error());
   if (value.value()) {
     std::cout << shown(setting, *value.value()) << "\n";

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <set>
 
+#include "store/key_hive.h"
 #include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
@@ -36,14 +37,14 @@ bool valid_setting(const KeysOptions& options) {
 }
 
 int list_values(StateStore& store) {
-  auto values = store.hive_list(kHiveRoot);
+  auto values = store.hive().list(kHiveRoot);
   if (!values.ok()) return fail(values.error());
   for (const auto& entry : values.value()) std::cout << entry.path << "/" << entry.name << " = " << entry.value << "\n";
   return kOk;
 }
 
 int get_value(StateStore& store, const KeysOptions& options) {
-  auto found = store.hive_get(options.path, options.name);
+  auto found = store.hive().get(options.path, options.name);
   if (!found.ok()) return fail(found.error());
   if (!found.value()) return fail("no value " + options.path + "/" + options.name);
   std::cout << *found.value() << "\n";
@@ -51,11 +52,11 @@ int get_value(StateStore& store, const KeysOptions& options) {
 }
 
 int set_value(StateStore& store, const KeysOptions& options) {
-  if (auto existing = store.hive_get(options.path, "ScanOnDemand"); !existing.ok() || !existing.value()) {
+  if (auto existing = store.hive().get(options.path, "ScanOnDemand"); !existing.ok() || !existing.value()) {
     return fail("no key " + options.path +
                 " (keys are created when their module is activated; see vigilctl keys list)");
   }
-  Status written = store.hive_set(options.path, options.name, options.value);
+  Status written = store.hive().set(options.path, options.name, options.value);
   if (!written.ok()) return fail(written.error());
   std::cout << options.path << "/" << options.name << " = " << options.value << "\n";
   return kOk;

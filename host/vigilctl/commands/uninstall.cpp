@@ -10,6 +10,7 @@
 #include "exec/own_package.h"
 #include "link/identity.h"
 #include "link/platform_link.h"
+#include "store/config_table.h"
 #include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
@@ -18,7 +19,7 @@ namespace {
 int delete_files(const Paths& paths) {
   std::vector<std::filesystem::path> doomed = {paths.data_dir, paths.config_dir, paths.log_dir, paths.run_dir};
   if (auto store = StateStore::open(paths.state_db()); store.ok()) {
-    auto search_dir = store.value()->config(link_keys::kHostIdSearchDir);
+    auto search_dir = store.value()->config().get(link_keys::kHostIdSearchDir);
     doomed.push_back(link::host_id_file(paths.root, search_dir.ok() && search_dir.value() ? *search_dir.value() : ""));
   }
   int failures = 0;
