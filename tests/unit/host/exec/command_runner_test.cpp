@@ -1,53 +1,18 @@
-// Small host pieces: path layout under --root, log configuration parsing.
+// The command runner: the PATH it searches (never a world-writable
+// directory), commands run through a prefix, and no command left behind.
 #include <gtest/gtest.h>
-#include <stdlib.h>
+#include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
-#include "base/paths.h"
-#include "control_socket/control_protocol.h"
-#include "control_socket/control_server.h"
+#include "budget/cgroup_support.h"
 #include "exec/command_runner.h"
-#include "log/log_manager.h"
 #include "test_support.h"
 
 namespace vigil {
 namespace {
-
-TEST(Paths, Root_RelocatesEveryDefaultPath) {
-  Paths paths = Paths::under("/tmp/r");
-  EXPECT_EQ(paths.config_dir, "/tmp/r/etc/vigil");
-  EXPECT_EQ(paths.state_db(), "/tmp/r/var/lib/vigil/config.db");
-  EXPECT_EQ(paths.log_dir, "/tmp/r/var/log/vigil");
-  EXPECT_EQ(paths.plugin_dir, "/tmp/r/usr/lib/vigil/plugins");
-  EXPECT_EQ(paths.control_socket(), "/tmp/r/run/vigil/vigild.sock");
-}
-
-TEST(Paths, Resolve_OptionBeatsEnvironmentBeatsDefault) {
-  ::setenv("VIGIL_ROOT", "/from/env", 1);
-  EXPECT_EQ(Paths::resolve(std::string("/from/option")).root, "/from/option");
-  EXPECT_EQ(Paths::resolve(std::nullopt).root, "/from/env");
-  ::unsetenv("VIGIL_ROOT");
-  EXPECT_EQ(Paths::resolve(std::nullopt).root, "/");
-}
-
-TEST(LogConfig, LevelsAndDestinationsAreValidated) {
-  EXPECT_EQ(parse_log_level("0").value(), 0);
-  EXPECT_EQ(parse_log_level("5").value(), 5);
-  EXPECT_FALSE(parse_log_level("6").ok());
-  EXPECT_FALSE(parse_log_level("").ok());
-  EXPECT_NE(parse_log_level("x").error().find("LogLevel"), std::string::npos);
-  EXPECT_EQ(parse_log_destination("syslog").value(), LogDestination::kSyslog);
-  EXPECT_FALSE(parse_log_destination("File").ok());
-  EXPECT_EQ(to_spdlog_level(0), spdlog::level::critical);
-  EXPECT_EQ(to_spdlog_level(5), spdlog::level::trace);
-}
-
-TEST(ControlPeer, OnlyRootAndTheDaemonUserAreAllowed) {
-  EXPECT_TRUE(ControlServer::peer_allowed(0, 1000));
-  EXPECT_TRUE(ControlServer::peer_allowed(1000, 1000));
-  EXPECT_FALSE(ControlServer::peer_allowed(1001, 1000));
-}
 
 TEST(CommandPath, WorldWritableAndMissingDirectoriesAreLeftOut) {
   test::TempDir dir;
@@ -121,12 +86,27 @@ TEST(CommandPath, APrefixRunsTheCommandByItsAbsolutePath) {
       << outcome.status.error();
 }
 
-TEST(ControlProtocol, RequestsAreObjectsNamingACommand) {
-  EXPECT_TRUE(parse_control_request(R"({"command":"status"})").ok());
-  EXPECT_NE(parse_control_request("not json").error().find("one JSON object per line"), std::string::npos);
-  EXPECT_FALSE(parse_control_request("[1,2]").ok());
-  EXPECT_NE(parse_control_request(R"({"command":7})").error().find("\"command\" must be a string"), std::string::npos);
-  EXPECT_FALSE(parse_control_request("{\"command\":\"\xff\"}").ok());
+// A callback that throws out of run_command leaves no command running and no
+// zombie: the runner kills the command and reaps it on the way out. (With
+// signals, where no cgroup's removal would kill what is left.)
+TEST(CommandRunner, ACallbackThatThrowsLeavesNoCommandBehind) {
+  const std::string marker = "31.4159";  // sleep's argument names the command in /proc
+  budget::Support signals;
+  CommandRequest request;
+  request.budget = &signals;
+  request.argv = {"/bin/sh", "-c", "echo ready; exec sleep " + marker};
+  request.on_output = [](std::string_view) { throw std::runtime_error("the plugin refused the output"); };
+  EXPECT_THROW(run_command(request), std::runtime_error);
+  auto running = [&] {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      std::ifstream in(entry.path() / "cmdline");
+      std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (cmdline.find(marker) != std::string::npos && cmdline.find("sleep") != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_FALSE(running()) << "the command outlived the exception";
+  EXPECT_LE(::waitpid(-1, nullptr, WNOHANG), 0) << "a child was left unreaped";
 }
 
 }  // namespace

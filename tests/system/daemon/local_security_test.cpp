@@ -61,7 +61,7 @@ bool loaded(const fs::path& root, const std::string& module) {
   return false;
 }
 
-TEST(LocalSecurity, AnotherLocalUserReadsNothingOfTheAgent) {
+TEST(LocalSecurity, AnotherLocalUserReadsNothingOfTheAgent_AsRoot) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run commands as nobody";
   TempDir dir;
   const fs::path& root = dir.path();
@@ -132,7 +132,7 @@ uint64_t hex_bits(const std::string& text) {
   return std::stoull(text, nullptr, 16);
 }
 
-TEST(LocalSecurity, WithUserTheAgentDropsRootKeepingOnlyWhatItsModulesNeed) {
+TEST(LocalSecurity, WithUserTheAgentDropsRootKeepingOnlyWhatItsModulesNeed_AsRoot) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root: only root can drop to another user";
   TempDir dir;
   const fs::path& root = dir.path();

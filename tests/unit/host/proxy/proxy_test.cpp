@@ -1,6 +1,6 @@
 // Proxy settings in pieces: URL lists, credentials (URL-encoded and
-// encrypted), no_proxy, the proxy file, PAC results and the PAC helper
-// functions, the PAC sandbox, and vigilctl proxy's option rules.
+// encrypted), no_proxy, the proxy file, PAC results, the PAC helper
+// functions and the PAC sandbox.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -12,7 +12,6 @@
 #include "proxy/proxy_url.h"
 #include "proxy/secret_box.h"
 #include "test_support.h"
-#include "vigilctl/proxy_command.h"
 
 namespace vigil::proxy {
 namespace {
@@ -335,20 +334,6 @@ TEST_F(ProxyFiles, PacHelperProcess_BoundsLoopsAndMemoryHogs) {
       write("hog.pac", "function FindProxyForURL(u, h) { var s = 'x', a = []; for (;;) { s = s + s; a.push(s); } }"),
       "https://x/", "x", "127.0.0.1", 5000ms);
   ASSERT_FALSE(hog.ok());
-}
-
-TEST(ProxyCommand, TranslatesTheSlashForms) {
-  auto words = translate_proxy_slash_options({"/u", "http://a:1;http://b:2", "/N:bob", "/p", "x", "/a", "/c", "/d",
-                                              "/w", "on", "/h", "off", "/t", "off", "/etc/other"});
-  std::vector<std::string> expected = {"--url",      "http://a:1;http://b:2",
-                                       "--user",     "bob",
-                                       "--password", "x",
-                                       "--pac",      "--show",
-                                       "--delete",   "--wpad",
-                                       "on",         "--system",
-                                       "off",        "--direct-fallback",
-                                       "off",        "/etc/other"};
-  EXPECT_EQ(words, expected);
 }
 
 }  // namespace

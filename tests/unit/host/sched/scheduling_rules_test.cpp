@@ -1,41 +1,14 @@
-// The small pure rules of scheduling: blackout windows, ControlIds, CPU limits
-// from the key hive and from cputhrottle.
+// The small pure rules of scheduling: ControlIds, CPU limits from the key hive
+// and from cputhrottle.
 #include <gtest/gtest.h>
 
 #include <regex>
 
 #include "sched/control_id.h"
 #include "sched/scheduler.h"
-#include "settings/blackout.h"
 
 namespace vigil {
 namespace {
-
-TEST(Blackout, WindowsParseAndContainTheirMinutes) {
-  auto windows = BlackoutWindows::parse("01:00-02:30, 22:00-02:00");
-  ASSERT_TRUE(windows.ok()) << windows.error();
-  EXPECT_TRUE(windows.value().contains(60));
-  EXPECT_FALSE(windows.value().contains(150));  // end is exclusive
-  EXPECT_TRUE(windows.value().contains(23 * 60));
-  EXPECT_TRUE(windows.value().contains(30));  // across midnight
-  EXPECT_FALSE(windows.value().contains(12 * 60));
-  EXPECT_EQ(windows.value().to_string(), "01:00-02:30,22:00-02:00");
-}
-
-TEST(Blackout, MinutesUntilOpen_FollowsChainedWindows) {
-  auto windows = BlackoutWindows::parse("22:00-02:00,01:00-02:30").value();
-  EXPECT_EQ(windows.minutes_until_open(23 * 60), 3 * 60 + 30);
-  EXPECT_EQ(windows.minutes_until_open(12 * 60), 0);
-}
-
-TEST(Blackout, BadWindows_AreRefusedNamingTheItem) {
-  EXPECT_TRUE(BlackoutWindows::parse("").value().empty());
-  for (const char* bad : {"1:00-2:00", "01:00", "25:00-01:00", "01:00-01:00", "01:00-02:00,x"}) {
-    auto parsed = BlackoutWindows::parse(bad);
-    ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_NE(parsed.error().find("BlackoutWindows"), std::string::npos);
-  }
-}
 
 TEST(ControlId, IsTheTimestampWithACounterPerSecond) {
   ControlIdGenerator ids;

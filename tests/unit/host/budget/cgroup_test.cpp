@@ -385,28 +385,5 @@ TEST_F(RealCgroup, MemoryMax_KernelKillsAndSaysSo) {
   EXPECT_TRUE(said);
 }
 
-// A callback that throws out of run_command leaves no command running and no
-// zombie: the runner kills the command and reaps it on the way out. (With
-// signals, where no cgroup's removal would kill what is left.)
-TEST(CommandRunner, ACallbackThatThrowsLeavesNoCommandBehind) {
-  const std::string marker = "31.4159";  // sleep's argument names the command in /proc
-  budget::Support signals;
-  CommandRequest request;
-  request.budget = &signals;
-  request.argv = {"/bin/sh", "-c", "echo ready; exec sleep " + marker};
-  request.on_output = [](std::string_view) { throw std::runtime_error("the plugin refused the output"); };
-  EXPECT_THROW(run_command(request), std::runtime_error);
-  auto running = [&] {
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      std::ifstream in(entry.path() / "cmdline");
-      std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      if (cmdline.find(marker) != std::string::npos && cmdline.find("sleep") != std::string::npos) return true;
-    }
-    return false;
-  };
-  EXPECT_FALSE(running()) << "the command outlived the exception";
-  EXPECT_LE(::waitpid(-1, nullptr, WNOHANG), 0) << "a child was left unreaped";
-}
-
 }  // namespace
 }  // namespace vigil

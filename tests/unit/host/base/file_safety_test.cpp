@@ -76,7 +76,7 @@ TEST_F(FileTrust, ASecretMustNotBeReadableByOthers) {
   EXPECT_EQ(why_untrusted(file(), Secrecy::kSecret), "");
 }
 
-TEST_F(FileTrust, AFileOfAnotherUserIsRefused) {
+TEST_F(FileTrust, AFileOfAnotherUserIsRefused_AsRoot) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a file to nobody";
   ASSERT_EQ(::chown(file().c_str(), 65534, 65534), 0);
   std::string why = why_untrusted(file());

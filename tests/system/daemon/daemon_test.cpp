@@ -188,7 +188,7 @@ TEST_F(Daemon, StopCommand_StopsTheDaemon) {
   EXPECT_EQ(daemon_->stop(), 0);
 }
 
-TEST_F(Daemon, OtherUsers_AreRefusedByPeerCredentials) {
+TEST_F(Daemon, OtherUsers_AreRefusedByPeerCredentials_AsRoot) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another user (nobody)";
   // Open every door to the socket so only the peer-credential check stands in the way.
   for (const auto& path : {root(), root() / "run", root() / "run/vigil"}) {
