@@ -11,7 +11,9 @@
 
 #include "delta/delta_encoder.h"
 #include "delta/payload_json.h"
+#include "store/outbox.h"
 #include "store/snapshot_writer.h"
+#include "store/snapshots.h"
 #include "store/state_store.h"
 #include "test_support.h"
 

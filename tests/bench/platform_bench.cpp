@@ -18,6 +18,7 @@
 
 #include "https/https_client.h"
 #include "platform_process.h"
+#include "store/config_table.h"
 #include "store/state_store.h"
 #include "test_support.h"
 #include "vigil/agent/v1/agent.pb.h"

@@ -30,6 +30,7 @@
 #include <thread>
 
 #include "platform_process.h"
+#include "store/config_table.h"
 #include "store/state_store.h"
 #include "test_support.h"
 
@@ -165,7 +166,8 @@ void BM_FimRealTreesAgainstAide(benchmark::State& state) {
     install_plugins(root, {FIM_PLUGIN_PATH});
     (void)StateStore::open(root / "var/lib/vigil/config.db")
         .value()
-        ->update_config({{"fim.Root", "/"}, {"fim.HashThreads", "2"}, {"fim.CpuLimit", "100"}});
+        ->config()
+        .update({{"fim.Root", "/"}, {"fim.HashThreads", "2"}, {"fim.CpuLimit", "100"}});
     Daemon daemon(root);
     std::string manifest = "hash: sha256\npaths:\n";
     for (const auto& tree : trees) manifest += "  - {path: " + tree + "}\n";

@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "store/config_table.h"
 #include "store/state_store.h"
 #include "test_support.h"
 

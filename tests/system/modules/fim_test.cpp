@@ -3,6 +3,7 @@
 // the hashes coreutils computes; a bad manifest fails the scan with its line)
 // and in real time (a change after the scan reaches the upload as an event).
 #include "daemon_fixture.h"
+#include "store/plugin_state.h"
 #include "store/state_store.h"
 
 namespace vigil::test {

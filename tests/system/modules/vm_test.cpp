@@ -2,6 +2,7 @@
 // database under a temp root: a vulnerable package gives a finding, and once
 // the package is fixed the finding's removal travels in the delta.
 #include "daemon_fixture.h"
+#include "store/config_table.h"
 #include "store/state_store.h"
 
 namespace vigil::test {

@@ -8,6 +8,9 @@
 
 #include "daemon_fixture.h"
 #include "platform_process.h"
+#include "store/config_table.h"
+#include "store/manifests.h"
+#include "store/outbox.h"
 #include "store/state_store.h"
 #include "vigil/agent/v1/agent.pb.h"
 

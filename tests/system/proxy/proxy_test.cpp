@@ -15,6 +15,7 @@
 #include "proxy/route_resolver.h"
 #include "proxy/secret_box.h"
 #include "proxy_servers.h"
+#include "store/config_table.h"
 #include "store/state_store.h"
 #include "test_support.h"
 #include "vigil/net/tls.h"

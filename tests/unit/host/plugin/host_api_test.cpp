@@ -6,6 +6,8 @@
 
 #include "plugin/plugin_context.h"
 #include "plugin_fixture.h"
+#include "store/config_table.h"
+#include "store/snapshots.h"
 #include "vigil/agent/v1/agent.pb.h"
 
 namespace vigil {

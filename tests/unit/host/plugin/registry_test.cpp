@@ -3,6 +3,9 @@
 
 #include "plugin_fixture.h"
 #include "sched/scan_runner.h"
+#include "store/config_table.h"
+#include "store/plugin_state.h"
+#include "store/snapshots.h"
 
 namespace vigil {
 namespace {

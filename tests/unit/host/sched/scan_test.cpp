@@ -8,6 +8,9 @@
 #include "delta/payload_json.h"
 #include "plugin_fixture.h"
 #include "sched/scan_runner.h"
+#include "store/config_table.h"
+#include "store/outbox.h"
+#include "store/snapshots.h"
 
 namespace vigil {
 namespace {

@@ -8,6 +8,8 @@
 
 #include "settings/catalog.h"
 #include "settings/reader.h"
+#include "store/config_table.h"
+#include "store/state_store.h"
 #include "test_support.h"
 
 namespace vigil::settings {

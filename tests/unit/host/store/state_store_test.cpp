@@ -1,7 +1,13 @@
 // StateStore: schema, migrations, and that every write is whole or absent.
 #include "store/state_store.h"
 
+#include "store/config_table.h"
+#include "store/key_hive.h"
+#include "store/manifests.h"
+#include "store/outbox.h"
+#include "store/plugin_state.h"
 #include "store/snapshot_writer.h"
+#include "store/snapshots.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -390,7 +396,7 @@ TEST(StateStore, Hive_CreateSetListAndChangesFromOtherProcessesAreVisible) {
   EXPECT_EQ(store->data_version().value(), before);  // our own writes do not count
   {
     auto other = open_store(path);  // another connection, as another process would have
-    ASSERT_TRUE(other->hive_set("ScanOnDemand/Inventory", "ScanOnDemand", "1").ok());
+    ASSERT_TRUE(other->hive().set("ScanOnDemand/Inventory", "ScanOnDemand", "1").ok());
   }
   EXPECT_NE(store->data_version().value(), before);
   EXPECT_EQ(store->hive().get("ScanOnDemand/Inventory", "ScanOnDemand").value(), std::optional<std::string>("1"));
