@@ -34,4 +34,12 @@ inline bool have_rpm_tools() {
   return std::filesystem::exists("/usr/bin/rpmbuild") && std::filesystem::exists("/usr/bin/rpm");
 }
 
+// An RPM database under <root> holding vigil-alpha 2:1.2.3-4.el9 and vigil-beta 0.9-1.
+inline void make_rpm_root_with_two_packages(const std::filesystem::path& work, const std::filesystem::path& root) {
+  std::filesystem::create_directories(root);
+  ASSERT_EQ(run({"/usr/bin/rpm", "--root", root.string(), "--dbpath", "/var/lib/rpm", "--initdb"}).exit_code, 0);
+  install_rpm(work, root, "vigil-alpha", "2", "1.2.3", "4.el9");
+  install_rpm(work, root, "vigil-beta", "0", "0.9", "1");
+}
+
 }  // namespace vigil::test

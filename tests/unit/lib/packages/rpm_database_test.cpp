@@ -17,10 +17,8 @@ TEST(RpmDatabase, ReadsWhatRpmInstalled) {
   if (!test::have_rpm_tools()) GTEST_SKIP() << "rpm and rpmbuild are not installed here";
   test::TempDir work;
   fs::path root = work.path() / "root";
-  fs::create_directories(root);
-  ASSERT_EQ(test::run({"/usr/bin/rpm", "--root", root.string(), "--dbpath", "/var/lib/rpm", "--initdb"}).exit_code, 0);
-  test::install_rpm(work.path(), root, "vigil-alpha", "2", "1.2.3", "4.el9");
-  test::install_rpm(work.path(), root, "vigil-beta", "0", "0.9", "1");
+  test::make_rpm_root_with_two_packages(work.path(), root);
+  ASSERT_FALSE(HasFatalFailure());
   std::string error;
   auto packages = read_rpm_database(root, &error);
   ASSERT_TRUE(packages) << error;
