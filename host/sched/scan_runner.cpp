@@ -126,7 +126,7 @@ ScanOutcome run_scan(std::shared_ptr<LoadedPlugin> plugin, const ScanRequest& re
     }
   }
   if (!outcome.status.ok()) {
-    context.logger->error("scan failed: {}", outcome.status.error());
+    context.logger->error("scan failed ({}): {}", error_code_name(outcome.status.code()), outcome.status.error());
     return outcome;
   }
 

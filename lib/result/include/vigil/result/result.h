@@ -27,6 +27,23 @@ enum class ErrorCode {
   kIo,                // data could not be read or persisted
 };
 
+// The code in words, for logs ("cancelled", "timed out").
+constexpr const char* error_code_name(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return "invalid argument";
+    case ErrorCode::kNotFound: return "not found";
+    case ErrorCode::kUnauthenticated: return "unauthenticated";
+    case ErrorCode::kPermissionDenied: return "permission denied";
+    case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kCancelled: return "cancelled";
+    case ErrorCode::kTimedOut: return "timed out";
+    case ErrorCode::kIo: return "i/o error";
+    case ErrorCode::kFailed: break;
+  }
+  return "failed";
+}
+
 struct Error {
   std::string message;
   ErrorCode code = ErrorCode::kFailed;
