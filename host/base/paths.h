@@ -1,4 +1,4 @@
-// Where Vigil keeps its files. Every default path of SPEC.md §1 hangs off one
+// Where Vigil keeps its files. Every default path (docs/installing.md) hangs off one
 // root ("/" in production) so tests and non-root users run under a temp dir.
 #pragma once
 

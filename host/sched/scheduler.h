@@ -1,7 +1,7 @@
 // The scan scheduler: one state machine per activated module
 //   disabled -> idle -> collecting -> (delta pending -> uploading ->) idle
 // fed by its triggers (scan interval, key hive, on-startup, vigilctl demand,
-// platform command) and enforcing the rules of SPEC.md §4: no scan without
+// platform command) and enforcing the rules of docs/scheduling.md: no scan without
 // activation or manifest; one scan at a time and none while a delta is
 // pending; a demand during an interval scan is delayed until it ends; blackout
 // windows hold uploads; a completed on-demand/on-startup scan restarts the

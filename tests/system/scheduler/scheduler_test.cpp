@@ -1,4 +1,4 @@
-// The scheduler's rules (SPEC.md §4) against a real vigild: triggers, the key
+// The scheduler's rules (docs/scheduling.md) against a real vigild: triggers, the key
 // hive, delays, blackout windows, deltas in the outbox and their delivery.
 #include <sys/wait.h>
 

@@ -36,7 +36,7 @@ TEST(Settings, EveryKeyIsOnceInTheTableWithADefaultThatFits) {
   for (const char* spec :
        {"ActivationId", "CustomerId", "LogLevel", "LogFileDir", "LogDestType", "UseSudo", "SudoCommand", "User",
         "Group", "HostIdSearchDir", "ServerUri", "CmdMaxTimeOut", "ProcessPriority", "ProxyOrder"}) {
-    EXPECT_NE(find_builtin(spec), nullptr) << spec << " (SPEC.md §8)";
+    EXPECT_NE(find_builtin(spec), nullptr) << spec << " (docs/vigilctl.md, \"Settings\")";
   }
 }
 
