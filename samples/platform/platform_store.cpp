@@ -51,8 +51,6 @@ constexpr const char* kSchema = R"sql(
   CREATE TABLE IF NOT EXISTS complete_snapshots (
     agent_id TEXT NOT NULL, module TEXT NOT NULL, snapshot_id INTEGER NOT NULL, row_count INTEGER NOT NULL,
     chunks INTEGER NOT NULL, completed_at INTEGER NOT NULL, PRIMARY KEY (agent_id, module)) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS plugin_packages (
-    module TEXT PRIMARY KEY, version TEXT NOT NULL, library BLOB NOT NULL, signature BLOB NOT NULL);
 )sql";
 
 std::vector<std::string> string_list(const std::string& text) {
@@ -542,27 +540,6 @@ json PlatformStore::snapshots(const std::string& agent_id) {
     modules[arriving.text(0)]["arriving"] = {{"snapshot_id", arriving.integer(1)}, {"chunks", arriving.integer(2)}};
   }
   return modules;
-}
-
-void PlatformStore::put_package(const std::string& module, const std::string& version, const std::string& library,
-                                const std::string& signature) {
-  sqlite::Statement(db_,
-                    "INSERT INTO plugin_packages (module, version, library, signature) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (module) DO UPDATE SET version = excluded.version, library = excluded.library, "
-                    "signature = excluded.signature")
-      .bind(1, module)
-      .bind(2, version)
-      .bind(3, library)
-      .bind(4, signature)
-      .run();
-  bump_generation();
-}
-
-std::optional<std::vector<std::string>> PlatformStore::package(const std::string& module) {
-  sqlite::Statement statement(db_, "SELECT version, library, signature FROM plugin_packages WHERE module = ?");
-  statement.bind(1, module);
-  if (!statement.step()) return std::nullopt;
-  return std::vector<std::string>{statement.text(0), statement.text(1), statement.text(2)};
 }
 
 }  // namespace vigil::platform

@@ -125,12 +125,11 @@ class PlatformStore {
   // The agent's latest `limit` events (oldest first), each {module, sequence, event}.
   nlohmann::json events(const std::string& agent_id, const std::optional<std::string>& module, int64_t limit);
 
-  void put_package(const std::string& module, const std::string& version, const std::string& library,
-                   const std::string& signature);
-  std::optional<std::vector<std::string>> package(const std::string& module);  // version, library, signature
+  // Moves the generation for changes made outside this class (the update
+  // repository's signing and publishing).
+  void bump_generation();
 
  private:
-  void bump_generation();
   // Stages a chunk's rows; the last chunk applies the whole snapshot. Returns the chunk's rows.
   int64_t stage_chunk(const std::string& agent_id, const std::string& module, const v1::DeltaChunk& chunk);
   void complete_snapshot(const std::string& agent_id, const std::string& module, const v1::DeltaChunk& chunk);

@@ -106,7 +106,8 @@ v1::DesiredState desired_state(PlatformStore& store, const ActivationKey& key) {
   return state;
 }
 
-Service::Service(const std::filesystem::path& database) : store_(database) {
+Service::Service(const std::filesystem::path& database)
+    : store_(database), updates_(store_.db(), database.parent_path() / "signing-keys") {
   std::lock_guard lock(mutex_);
   load();
 }
@@ -147,6 +148,7 @@ void Service::load() {
   }
   desired_.clear();
   for (const ActivationKey& key : store_.keys()) desired_[key.id] = desired_state(store_, key);
+  update_timestamp_version_ = static_cast<uint64_t>(updates_.version(tuf::Role::kTimestamp));
 }
 
 void Service::refresh() {
@@ -174,6 +176,7 @@ Reply Service::handle(std::string_view endpoint, const std::string& body) {
     if (endpoint == "/v1/upload") return upload(body);
     if (endpoint == "/v1/manifest") return manifest(body);
     if (endpoint == "/v1/provision") return provision(body);
+    if (endpoint == "/v1/update-metadata") return update_metadata(body);
     if (endpoint == "/v1/plugin-package") return plugin_package(body);
     return refuse(404, "no endpoint " + std::string(endpoint));
   } catch (const sqlite::SqliteError& error) {
@@ -269,6 +272,7 @@ Reply Service::provision(const std::string& body) {
   if (auto desired = desired_.find(agent.activation_id); desired != desired_.end()) {
     *response.mutable_state() = desired->second;
   }
+  if (std::optional<std::string> root = updates_.metadata(tuf::Role::kRoot)) response.set_update_root(*root);
   return {200, response.SerializeAsString()};
 }
 
@@ -279,6 +283,7 @@ Reply Service::checkin(const std::string& body) {
   CachedAgent* agent = authenticate(request.agent_id(), request.agent_token(), refusal);
   if (agent == nullptr) return refusal;
   v1::CheckinResponse response;
+  response.set_update_timestamp_version(update_timestamp_version_);
   agent->last_checkin = unix_now();
   agent->outbox_depth = request.outbox_depth();
   agent->dirty = true;
@@ -400,18 +405,53 @@ Reply Service::upload(const std::string& body) {
   return {200, response.SerializeAsString()};
 }
 
+Reply Service::update_metadata(const std::string& body) {
+  v1::UpdateMetadataRequest request;
+  if (!parse(body, request)) return refuse(400, "malformed UpdateMetadataRequest");
+  Reply refusal;
+  if (authenticate(request.agent_id(), request.agent_token(), refusal) == nullptr) return refusal;
+  std::optional<tuf::Role> role;
+  for (tuf::Role known : {tuf::Role::kRoot, tuf::Role::kTimestamp, tuf::Role::kSnapshot, tuf::Role::kTargets}) {
+    if (request.role() == tuf::role_name(known)) role = known;
+  }
+  if (!role) return refuse(400, "unknown update role '" + request.role() + "'");
+  // Lazy re-signing: an agent asking for the timestamp never gets one near its expiry.
+  if (*role == tuf::Role::kTimestamp && updates_.renew(unix_now())) {
+    update_timestamp_version_ = static_cast<uint64_t>(updates_.version(tuf::Role::kTimestamp));
+    spdlog::info("update metadata renewed: timestamp v{}", update_timestamp_version_);
+  }
+  std::optional<int64_t> version;
+  if (request.version() != 0) version = static_cast<int64_t>(request.version());
+  std::optional<std::string> document = updates_.metadata(*role, version);
+  if (!document) {
+    return refuse(404, "no " + request.role() + (version ? " v" + std::to_string(*version) : std::string()));
+  }
+  v1::UpdateMetadataResponse response;
+  response.set_metadata(*document);
+  return {200, response.SerializeAsString()};
+}
+
 Reply Service::plugin_package(const std::string& body) {
+  constexpr uint64_t kDefaultChunk = 1 << 20, kMaxChunk = 4 << 20;
   v1::PluginPackageRequest request;
   if (!parse(body, request)) return refuse(400, "malformed PluginPackageRequest");
   Reply refusal;
   if (authenticate(request.agent_id(), request.agent_token(), refusal) == nullptr) return refusal;
-  auto package = store_.package(request.module());
-  if (!package) return refuse(404, "no plugin package for module '" + request.module() + "'");
+  if (request.sha256().size() != 64) return refuse(400, "a plugin file is asked for by its sha256 (64 hex digits)");
+  uint64_t max = request.max_bytes() == 0 ? kDefaultChunk : std::min<uint64_t>(request.max_bytes(), kMaxChunk);
+  auto chunk =
+      updates_.plugin_chunk(request.sha256(), static_cast<int64_t>(request.offset()), static_cast<int64_t>(max));
+  if (!chunk) return refuse(404, "no plugin file with sha256 " + request.sha256());
+  if (request.offset() > static_cast<uint64_t>(chunk->file.length)) {
+    return refuse(400, "offset " + std::to_string(request.offset()) + " is beyond the file's " +
+                           std::to_string(chunk->file.length) + " bytes");
+  }
   v1::PluginPackageResponse response;
-  response.set_module(request.module());
-  response.set_version((*package)[0]);
-  response.set_library((*package)[1]);
-  response.set_signature((*package)[2]);
+  response.set_module(chunk->file.module);
+  response.set_version(chunk->file.version);
+  response.set_library(chunk->bytes);
+  response.set_offset(request.offset());
+  response.set_total_length(static_cast<uint64_t>(chunk->file.length));
   return {200, response.SerializeAsString()};
 }
 

@@ -14,6 +14,7 @@
 #include <unordered_set>
 
 #include "platform_store.h"
+#include "update_repository.h"
 #include "vigil/agent/v1/agent.pb.h"
 
 namespace vigil::platform {
@@ -59,6 +60,7 @@ class Service {
   Reply checkin(const std::string& body);
   Reply manifest(const std::string& body);
   Reply upload(const std::string& body);
+  Reply update_metadata(const std::string& body);
   Reply plugin_package(const std::string& body);
   // The agent the request speaks for, or why it is refused.
   CachedAgent* authenticate(const std::string& agent_id, const std::string& token, Reply& refusal);
@@ -66,6 +68,8 @@ class Service {
 
   std::mutex mutex_;
   PlatformStore store_;
+  UpdateRepository updates_;
+  uint64_t update_timestamp_version_ = 0;  // the hint each check-in carries
   int64_t seen_version_ = -1;
   std::unordered_map<std::string, CachedAgent> agents_;
   std::unordered_set<std::string> with_commands_;

@@ -10,6 +10,7 @@
 
 #include "platform_store.h"
 #include "service.h"
+#include "update_repository.h"
 #include "vigil/crypto/random.h"
 
 namespace v1 = ::vigil::agent::v1;
@@ -33,6 +34,9 @@ struct World {
       store.put_profile("default", {{"checkin_interval", 60}});
       store.put_key({key, customer, {"testscan"}, {}, "default"});
       store.put_manifest({"testscan", "testscan", "1", "row t a b"});
+      vigil::platform::UpdateRepository updates(store.db(), dir / "signing-keys");
+      updates.init(1, 1, 1'780'272'000);
+      updates.publish_plugin("testscan", "x86_64", "1.0", "plugin bytes", 1'780'272'000);
     }
     service = std::make_unique<Service>(dir / "platform.db");
     v1::ProvisionRequest request;
@@ -74,14 +78,16 @@ std::string wrapped_upload(const World& world, const std::string& payload, bool 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World world;
   if (size == 0) return 0;
-  static const char* endpoints[] = {"/v1/provision", "/v1/checkin",        "/v1/manifest",
-                                    "/v1/upload",    "/v1/plugin-package", "/v2/unknown"};
+  static const char* endpoints[] = {"/v1/provision",      "/v1/checkin",         "/v1/manifest", "/v1/upload",
+                                    "/v1/plugin-package", "/v1/update-metadata", "/v2/unknown"};
   uint8_t choice = data[0];
-  std::string endpoint = endpoints[choice % 6];
+  std::string endpoint = endpoints[choice % 7];
   std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (choice & 0x80) {
     if (endpoint == "/v1/checkin") body = signed_as_agent<v1::CheckinRequest>(world, body);
     if (endpoint == "/v1/manifest") body = signed_as_agent<v1::ManifestRequest>(world, body);
+    if (endpoint == "/v1/plugin-package") body = signed_as_agent<v1::PluginPackageRequest>(world, body);
+    if (endpoint == "/v1/update-metadata") body = signed_as_agent<v1::UpdateMetadataRequest>(world, body);
     if (endpoint == "/v1/upload") {
       body = (choice & 0x40) ? wrapped_upload(world, body, choice & 0x20)
                              : signed_as_agent<v1::UploadRequest>(world, body);

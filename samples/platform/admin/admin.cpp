@@ -1,6 +1,9 @@
 // The table of admin commands and what they share.
 #include "admin.h"
 
+#include <sys/utsname.h>
+
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -26,7 +29,10 @@ const std::vector<Command>& commands() {
       {"agents", "list agents (JSON)", define_agents},
       {"results", "an agent's current results (JSON)", define_results},
       {"events", "an agent's latest events, oldest first (JSON)", define_events},
-      {"package-set", "publish a plugin package", define_package_set},
+      {"package-set", "publish a plugin file, signed with the update keys (see signing-keys)", define_package_set},
+      {"signing-keys",
+       "the keys that sign plugin updates: init, rotate --role R, show (not the activation keys of key-create)",
+       define_signing_keys},
   };
   return table;
 }
@@ -51,6 +57,20 @@ std::optional<std::string> command_error(const CLI::App& admin, const CLI::Parse
   if (!given.empty() && !given.front().starts_with("-"))
     return "unknown admin command '" + given.front() + "' (known: " + known + ")";
   return std::nullopt;
+}
+
+fs::path signing_key_dir(const fs::path& data) {
+  return data / "signing-keys";
+}
+
+std::string machine_arch() {
+  struct utsname names {};
+  ::uname(&names);
+  return names.machine;
+}
+
+int64_t unix_time() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 fs::path database(const fs::path& data) {

@@ -45,6 +45,7 @@ Runner define_deactivate(CLI::App& command);
 Runner define_profile_set(CLI::App& command);
 Runner define_manifest_set(CLI::App& command);
 Runner define_package_set(CLI::App& command);
+Runner define_signing_keys(CLI::App& command);
 Runner define_demand(CLI::App& command);
 Runner define_reprovision(CLI::App& command);
 Runner define_uninstall(CLI::App& command);
@@ -58,6 +59,11 @@ std::filesystem::path database(const std::filesystem::path& data);
 // The store of an initialised data directory.
 PlatformStore open_store(const std::filesystem::path& data);
 std::string read_file(const std::filesystem::path& file);
+// Where the update signing keys live: <data>/signing-keys.
+std::filesystem::path signing_key_dir(const std::filesystem::path& data);
+// This machine's architecture as uname -m says it ("x86_64").
+std::string machine_arch();
+int64_t unix_time();
 ActivationKey require_key(PlatformStore& store, const std::string& id);
 void require_agent(PlatformStore& store, const std::string& id);
 nlohmann::json agent_json(const AgentRecord& agent);

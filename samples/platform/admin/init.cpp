@@ -4,6 +4,7 @@
 
 #include "admin.h"
 #include "certificates.h"
+#include "update_repository.h"
 #include "vigil/crypto/random.h"
 
 namespace vigil::platform::admin {
@@ -29,12 +30,15 @@ Runner define_init(CLI::App& command) {
     store.add_customer(customer_id, "default");
     store.put_profile("default", json::object());
     store.put_key({activation_id, customer_id, options->modules, {}, "default"});
+    // One key per update role, so agents provisioned from now on pin a root.
+    UpdateRepository(store.db(), signing_key_dir(data)).init(1, 1, unix_time());
     std::cout << json{{"data", fs::absolute(data).string()},
                       {"customer_id", customer_id},
                       {"activation_id", activation_id},
                       {"ca_bundle", fs::absolute(files.value().ca_certificate).string()},
                       {"certificate_names", options->names},
-                      {"modules", options->modules}}
+                      {"modules", options->modules},
+                      {"signing_keys", fs::absolute(signing_key_dir(data)).string()}}
                      .dump(2)
               << "\n";
   };

@@ -4,6 +4,7 @@
 
 #include "admin.h"
 #include "service.h"
+#include "update_repository.h"
 #include "vigil/crypto/digest.h"
 
 namespace vigil::platform::admin {
@@ -65,18 +66,29 @@ Runner define_manifest_set(CLI::App& command) {
 
 Runner define_package_set(CLI::App& command) {
   struct Options {
-    std::string module, file, version, signature;
+    std::string module, file, version, arch;
   };
   auto options = std::make_shared<Options>();
   command.add_option("--module", options->module)->required();
-  command.add_option("--file", options->file)->required()->check(CLI::ExistingFile);
+  command.add_option("--file", options->file, "the plugin's shared library")->required()->check(CLI::ExistingFile);
   command.add_option("--version", options->version)->required();
-  command.add_option("--signature", options->signature, "detached signature file")->check(CLI::ExistingFile);
+  command.add_option("--arch", options->arch, "the machines it is for, as uname -m says (default: this machine's)");
   return [options](const fs::path& data) {
     PlatformStore store = open_store(data);
-    std::string signature = options->signature.empty() ? std::string() : read_file(options->signature);
-    store.put_package(options->module, options->version, read_file(options->file), signature);
-    std::cout << "package " << options->module << " " << options->version << " saved\n";
+    UpdateRepository updates(store.db(), signing_key_dir(data));
+    std::string arch = options->arch.empty() ? machine_arch() : options->arch;
+    PluginFile file =
+        updates.publish_plugin(options->module, arch, options->version, read_file(options->file), unix_time());
+    store.bump_generation();
+    std::cout << json{{"module", file.module},
+                      {"version", file.version},
+                      {"arch", file.arch},
+                      {"sha256", file.sha256},
+                      {"length", file.length},
+                      {"target", file.path},
+                      {"targets_version", updates.version(tuf::Role::kTargets)}}
+                     .dump()
+              << "\n";
   };
 }
 
