@@ -23,6 +23,7 @@ Result<bool> Checkin::check_in(const LinkSettings& settings, const link::Machine
   const v1::CheckinResponse& response = reply.value();
   done_commands_.clear();
   last_status_digest_ = response.send_module_status() ? std::string() : digest;
+  announced_update_ = response.update_timestamp_version();
   status_.update({{"last_checkin", link::unix_now()},
                   {"last_checkin_bytes", request.ByteSizeLong()},
                   {"last_checkin_reply_bytes", response.ByteSizeLong()}});

@@ -38,6 +38,8 @@ class Checkin {
   Status leave(const LinkSettings& settings, const link::MachineFacts& facts);
   // A new identity: the platform has no module statuses and awaits no commands of it.
   void forget();
+  // The platform's newest update timestamp version, as the last reply announced it.
+  uint64_t announced_update() const { return announced_update_; }
 
  private:
   v1::CheckinRequest build_request(const LinkSettings& settings, const link::MachineFacts& facts,
@@ -54,6 +56,7 @@ class Checkin {
   PlatformCommands commands_;
   std::string last_status_digest_;  // of the module statuses the platform has
   std::vector<uint64_t> done_commands_;
+  uint64_t announced_update_ = 0;
 };
 
 }  // namespace vigil

@@ -47,6 +47,8 @@ LinkSettings read_link_settings(ConfigTable& config, const Paths& paths) {
   settings::Reader registry(config);
   settings.checkin_seconds = registry.integer(keys::kCheckinInterval);
   settings.backoff_max_seconds = registry.integer("LinkBackoffMaxSeconds");
+  settings.update_check_seconds = registry.integer("UpdateCheckInterval");
+  settings.expiry_warning_days = registry.integer("UpdateExpiryWarningDays");
   settings.last_command = static_cast<uint64_t>(number("LastCommandId", 0, 0, INT64_MAX));
   return settings;
 }

@@ -46,8 +46,10 @@ struct LinkSettings {
   std::string fingerprint;      // the machine's when the identity was issued
   std::string state_version;
   std::string nonce;
-  int64_t checkin_seconds = 0;      // CheckinInterval (read_link_settings: the registry's default when unset)
-  int64_t backoff_max_seconds = 0;  // LinkBackoffMaxSeconds
+  int64_t checkin_seconds = 0;       // CheckinInterval (read_link_settings: the registry's default when unset)
+  int64_t backoff_max_seconds = 0;   // LinkBackoffMaxSeconds
+  int64_t update_check_seconds = 0;  // UpdateCheckInterval
+  int64_t expiry_warning_days = 0;   // UpdateExpiryWarningDays
   uint64_t last_command = 0;
 
   bool configured() const { return !server_uri.empty(); }

@@ -25,7 +25,8 @@ PlatformLink::PlatformLink(Paths paths, StateStore& store, LogManager& logs, Lin
       connection_(paths_, store, logs, status_),
       provisioner_(paths_, store, logs, connection_),
       desired_state_(store, logs, delegate, connection_),
-      checkin_(store, logs, delegate, status_, connection_, desired_state_) {}
+      checkin_(store, logs, delegate, status_, connection_, desired_state_),
+      update_check_(store, logs, connection_) {}
 
 PlatformLink::~PlatformLink() {
   stop();
@@ -87,6 +88,7 @@ nlohmann::json PlatformLink::status() {
   report["state_version"] = settings.state_version;
   // False while the identity was issued for other settings (a migration under way).
   report["identity_current"] = !settings.agent_id.empty() && settings.provisioned_for == settings.target();
+  report["updates"] = update_check_.status(settings);
   return report;
 }
 
@@ -103,6 +105,12 @@ Status PlatformLink::provision(const LinkSettings& settings, const link::Machine
   auto identity = provisioner_.provision(settings, facts, reason);
   if (!identity.ok()) return Error{identity.error()};
   checkin_.forget();
+  if (!identity.value().update_root().empty()) {
+    // Another platform (migrated) brings its own root; a re-provisioning with the same one never replaces it.
+    if (Status pinned = update_check_.pin_root(identity.value().update_root(), reason == "migrated"); !pinned.ok()) {
+      logs_.daemon()->error("{}", pinned.error());
+    }
+  }
   if (identity.value().has_state()) {
     // Applied with the new identity: manifests are fetched as the new agent.
     if (Status applied = desired_state_.apply(identity.value().state(), read_settings()); !applied.ok()) {
@@ -207,6 +215,7 @@ void PlatformLink::run() {
       log->info("platform reachable again");
       delegate_.uploads_possible();
     }
+    update_check_.after_checkin(settings, checkin_.announced_update());
     if (!acted.value()) wait_for(std::chrono::seconds(read_settings().checkin_seconds));
   }
   status_.set_state("stopped");

@@ -27,6 +27,7 @@
 #include "link/link_status.h"
 #include "link/platform_connection.h"
 #include "link/provisioning.h"
+#include "link/update_check.h"
 #include "log/log_manager.h"
 #include "outbox/upload_target.h"
 #include "store/outbox.h"
@@ -83,6 +84,7 @@ class PlatformLink {
   Provisioner provisioner_;
   DesiredStateApplier desired_state_;
   Checkin checkin_;
+  UpdateCheck update_check_;
   std::thread thread_;
 
   std::mutex wake_mutex_;

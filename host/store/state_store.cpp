@@ -18,6 +18,7 @@
 #include "store/plugin_state.h"
 #include "store/snapshots.h"
 #include "store/store_errors.h"
+#include "store/update_metadata.h"
 #include "vigil/sqlite/sqlite.h"
 
 namespace vigil {
@@ -123,6 +124,15 @@ constexpr std::array kMigrations = {
       declarations TEXT NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // Trusted update metadata for signed plugin updates (update_metadata.h).
+    R"sql(
+    CREATE TABLE update_metadata (
+      role TEXT PRIMARY KEY,
+      version INTEGER NOT NULL,
+      expires INTEGER NOT NULL,
+      bytes BLOB NOT NULL
+    ) WITHOUT ROWID;
+    )sql",
 };
 
 }  // namespace
@@ -140,6 +150,7 @@ struct StateStore::Parts {
   PluginCrashes plugin_crashes{mutex, db};
   Outbox outbox{mutex, db};
   Snapshots snapshots{mutex, db, outbox};
+  UpdateMetadata update_metadata{mutex, db};
 };
 
 StateStore::Parts::Parts(const std::filesystem::path& path) : db(path.string()) {
@@ -255,6 +266,10 @@ Snapshots& StateStore::snapshots() {
 
 Outbox& StateStore::outbox() {
   return parts_->outbox;
+}
+
+UpdateMetadata& StateStore::update_metadata() {
+  return parts_->update_metadata;
 }
 
 }  // namespace vigil

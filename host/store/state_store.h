@@ -9,6 +9,7 @@
 //   plugin_crashes.h  crashes of the agent while a module's code ran
 //   snapshots.h       scan snapshots, their commit with the delta, scan times
 //   outbox.h          entries waiting for delivery, their acknowledgement
+//   update_metadata.h trusted metadata of signed plugin updates
 // Thread-safe: every call of every part takes the store's mutex, so that one
 // transaction may span parts (a snapshot's commit writes the outbox).
 #pragma once
@@ -28,6 +29,7 @@ class Outbox;
 class PluginCrashes;
 class PluginState;
 class Snapshots;
+class UpdateMetadata;
 
 class StateStore {
  public:
@@ -54,6 +56,7 @@ class StateStore {
   PluginCrashes& plugin_crashes();
   Snapshots& snapshots();
   Outbox& outbox();
+  UpdateMetadata& update_metadata();
 
  private:
   struct Parts;

@@ -94,6 +94,11 @@ void print_status(std::ostream& out, const json& status) {
     }
     out << "\n";
     if (platform.contains("route")) out << "route:    " << text_of(platform["route"]) << "\n";
+    // Signed plugin updates: the trusted metadata and the last check (docs/design/self-patch.md).
+    if (platform.contains("updates")) {
+      const json& updates = platform["updates"];
+      out << "updates:  " << text_of(updates["state"]) << ": " << text_of(updates["summary"]) << "\n";
+    }
   }
   if (!status.contains("modules")) return;
   Table modules{{"MODULE", "NAME", "KIND", "STATE", "SINCE", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS"}};

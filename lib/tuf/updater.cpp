@@ -45,20 +45,33 @@ Status Updater::fail(RefusalKind kind, Status status) {
   return status;
 }
 
-Status Updater::save(Role role, int64_t version, const std::string& bytes) {
-  if (Status saved = store_.save(role, bytes); !saved) {
-    return fail(RefusalKind::kPersist, Error{"update check: " + std::string(role_name(role)) + " v" +
-                                                 std::to_string(version) + " verified but not saved: " + saved.error(),
-                                             ErrorCode::kIo});
+Status Updater::save(Role role, const Common& trusted, const std::string& bytes) {
+  if (Status saved = store_.save(role, trusted.version, trusted.expires, bytes); !saved) {
+    return fail(RefusalKind::kPersist,
+                Error{"update check: " + std::string(role_name(role)) + " v" + std::to_string(trusted.version) +
+                          " verified but not saved: " + saved.error(),
+                      ErrorCode::kIo});
   }
   return Status::Ok();
+}
+
+Result<std::optional<std::string>> Updater::load(Role role) {
+  Result<std::optional<std::string>> stored = store_.load(role);
+  if (!stored) {
+    last_refusal_ = RefusalKind::kPersist;
+    return Error{"update check: cannot read the trusted " + std::string(role_name(role)) + ": " + stored.error(),
+                 ErrorCode::kIo};
+  }
+  return stored;
 }
 
 Status Updater::refresh() {
   trusted_.reset();
   last_refusal_ = RefusalKind::kNone;
   const int64_t now_fixed = clock_();  // the one reading of the clock in this check
-  std::optional<std::string> pinned = store_.load(Role::kRoot);
+  Result<std::optional<std::string>> loaded = load(Role::kRoot);
+  if (!loaded) return loaded.failure();
+  std::optional<std::string> pinned = *loaded;
   if (!pinned) {
     return fail(RefusalKind::kFormat, Error{"update check: no pinned root (provision again)", ErrorCode::kNotFound});
   }
@@ -83,7 +96,7 @@ Status Updater::load_root_chain(TrustedSet& set) {
     if (!bytes && bytes.code() == ErrorCode::kNotFound) break;  // the end of the chain
     if (!bytes) return fail(RefusalKind::kUnavailable, unreachable(bytes.failure()));
     if (Status updated = set.update_root(*bytes); !updated) return updated;
-    if (Status saved = save(Role::kRoot, next, *bytes); !saved) return saved;
+    if (Status saved = save(Role::kRoot, set.root().body, *bytes); !saved) return saved;
   }
   if (Status current = set.check_root_current(); !current) return current;
   // Fast-forward recovery: new timestamp or snapshot keys void the stored
@@ -104,7 +117,9 @@ Status Updater::load_root_chain(TrustedSet& set) {
 Status Updater::load_timestamp(TrustedSet& set) {
   // A stored copy that still verifies is the baseline for rollback checks;
   // one that does not is ignored.
-  if (std::optional<std::string> stored = store_.load(Role::kTimestamp)) set.update_timestamp(*stored).ok();
+  Result<std::optional<std::string>> stored = load(Role::kTimestamp);
+  if (!stored) return stored.failure();
+  if (*stored) set.update_timestamp(**stored).ok();
   Result<std::string> bytes = fetch_required(fetcher_, Role::kTimestamp, std::nullopt, max_bytes(Role::kTimestamp));
   if (!bytes)
     return fail(bytes.code() == ErrorCode::kUnavailable ? RefusalKind::kUnavailable : RefusalKind::kFormat,
@@ -112,13 +127,13 @@ Status Updater::load_timestamp(TrustedSet& set) {
   bool equal_version = false;
   if (Status updated = set.update_timestamp(*bytes, &equal_version); !updated) return updated;
   if (equal_version) return Status::Ok();  // nothing new: the trusted copy stays, unchanged
-  return save(Role::kTimestamp, set.timestamp()->body.version, *bytes);
+  return save(Role::kTimestamp, set.timestamp()->body, *bytes);
 }
 
 Status Updater::load_snapshot(TrustedSet& set) {
-  if (std::optional<std::string> stored = store_.load(Role::kSnapshot)) {
-    if (set.update_snapshot(*stored, /*from_local_store=*/true)) return Status::Ok();
-  }
+  Result<std::optional<std::string>> stored = load(Role::kSnapshot);
+  if (!stored) return stored.failure();
+  if (*stored && set.update_snapshot(**stored, /*from_local_store=*/true)) return Status::Ok();
   const MetaFile& named = set.timestamp()->body.snapshot;
   size_t limit = max_bytes(Role::kSnapshot);
   if (named.length) limit = std::min(limit, static_cast<size_t>(*named.length));
@@ -127,13 +142,13 @@ Status Updater::load_snapshot(TrustedSet& set) {
     return fail(bytes.code() == ErrorCode::kUnavailable ? RefusalKind::kUnavailable : RefusalKind::kFormat,
                 bytes.failure());
   if (Status updated = set.update_snapshot(*bytes); !updated) return updated;
-  return save(Role::kSnapshot, named.version, *bytes);
+  return save(Role::kSnapshot, set.snapshot()->body, *bytes);
 }
 
 Status Updater::load_targets(TrustedSet& set) {
-  if (std::optional<std::string> stored = store_.load(Role::kTargets)) {
-    if (set.update_targets(*stored)) return Status::Ok();
-  }
+  Result<std::optional<std::string>> stored = load(Role::kTargets);
+  if (!stored) return stored.failure();
+  if (*stored && set.update_targets(**stored)) return Status::Ok();
   auto listed = set.snapshot()->body.meta.find("targets.json");
   if (listed == set.snapshot()->body.meta.end()) return set.update_targets("");  // names the missing entry
   size_t limit = max_bytes(Role::kTargets);
@@ -143,7 +158,7 @@ Status Updater::load_targets(TrustedSet& set) {
     return fail(bytes.code() == ErrorCode::kUnavailable ? RefusalKind::kUnavailable : RefusalKind::kFormat,
                 bytes.failure());
   if (Status updated = set.update_targets(*bytes); !updated) return updated;
-  return save(Role::kTargets, listed->second.version, *bytes);
+  return save(Role::kTargets, set.targets()->body, *bytes);
 }
 
 std::optional<TargetFile> Updater::find_target(const std::string& path) const {

@@ -13,6 +13,7 @@
 #include "store/outbox.h"
 #include "store/state_store.h"
 #include "vigil/agent/v1/agent.pb.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil::test {
 namespace {
@@ -557,6 +558,78 @@ TEST_F(PlatformLinkTest, ProfileChangesApplyWithoutRestart) {
   auto refused = platform_->admin({"profile-set", "--name", "fast", "--file", bad.string()});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("checkin_interval"), std::string::npos) << refused.err;
+}
+
+// Plugin update trust (docs/design/self-patch.md): the agent pins the platform's
+// root at provisioning, follows what the platform signs, and refuses replayed
+// and forged metadata while its modules keep scanning.
+TEST_F(PlatformLinkTest, UpdateMetadataIsPinnedFollowedAndForgeriesRefused) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  auto updates = [&] { return status_of(agent_root())["platform"]["updates"]; };
+  ASSERT_TRUE(eventually([&] { return updates().value("state", "") == "current"; }))
+      << updates().dump(2) << daemon_->log();
+  EXPECT_EQ(updates()["root_version"], 1);
+  EXPECT_EQ(updates()["timestamp_version"], 1);
+  EXPECT_NE(vigilctl(agent_root(), {"status"}).out.find("updates:  current: root v1, targets v1, timestamp v1"),
+            std::string::npos);
+
+  // A published plugin and rotated keys arrive with the check-ins.
+  auto published = platform_->admin(
+      {"package-set", "--module", "testscan", "--file", plugin("test_scanner").string(), "--version", "2.0"});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  ASSERT_TRUE(eventually([&] { return updates().value("targets_version", 0) == 2; })) << updates().dump(2);
+  ASSERT_EQ(platform_->admin({"signing-keys", "rotate", "--role", "root"}).exit_code, 0);
+  ASSERT_EQ(platform_->admin({"signing-keys", "rotate", "--role", "timestamp"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return updates().value("root_version", 0) == 3; })) << updates().dump(2);
+  // One more publication, so that two timestamps carry the new timestamp key.
+  ASSERT_EQ(platform_
+                ->admin({"package-set", "--module", "testscan", "--file", plugin("test_scanner").string(), "--version",
+                         "2.1"})
+                .exit_code,
+            0);
+  ASSERT_TRUE(eventually([&] { return updates().value("targets_version", 0) == 3; })) << updates().dump(2);
+  const int64_t trusted = updates()["timestamp_version"];
+
+  sqlite::Database platform_db((platform_->data() / "platform.db").string());
+  auto announce = [&] { platform_db.exec("UPDATE meta SET value = value + 1 WHERE name = 'generation'"); };
+  // The platform serves an older timestamp again (a replay): refused as a rollback.
+  sqlite::Statement(platform_db, "DELETE FROM update_metadata WHERE role = 'timestamp' AND version = ?")
+      .bind(1, trusted)
+      .run();
+  announce();
+  ASSERT_TRUE(eventually([&] { return updates().value("state", "") == "refused"; })) << updates().dump(2);
+  EXPECT_EQ(updates()["refusal"], "rollback");
+  EXPECT_NE(updates()["last_error"].get<std::string>().find("timestamp v" + std::to_string(trusted - 1) +
+                                                            " refused: older than trusted v" + std::to_string(trusted)),
+            std::string::npos)
+      << updates().dump(2);
+  EXPECT_EQ(updates()["timestamp_version"], trusted);
+
+  // A timestamp the platform did not sign (an old one with its version raised): refused on its signature.
+  sqlite::Statement old(platform_db,
+                        "SELECT bytes, expires FROM update_metadata WHERE role = 'timestamp' AND version = ?");
+  old.bind(1, trusted - 1);
+  ASSERT_TRUE(old.step());
+  json forged = json::parse(old.text(0));
+  forged["signed"]["version"] = trusted + 1;
+  sqlite::Statement(platform_db, "INSERT INTO update_metadata (role, version, expires, bytes) VALUES (?, ?, ?, ?)")
+      .bind(1, "timestamp")
+      .bind(2, trusted + 1)
+      .bind(3, old.integer(1))
+      .bind_blob(4, forged.dump())
+      .run();
+  announce();
+  ASSERT_TRUE(eventually([&] { return updates().value("refusal", "") == "signature"; })) << updates().dump(2);
+  EXPECT_NE(updates()["last_error"].get<std::string>().find("timestamp v" + std::to_string(trusted + 1) +
+                                                            " refused: signed by 0 of 1 required keys"),
+            std::string::npos)
+      << updates().dump(2);
+  EXPECT_NE(vigilctl(agent_root(), {"status"}).out.find("the plugins installed keep running"), std::string::npos);
+
+  // Refused metadata touches nothing that runs: the module scans as before.
+  auto scanned = vigilctl(agent_root(), {"demand", "--type", "testscan", "--wait"});
+  EXPECT_EQ(scanned.exit_code, 0) << scanned.out << scanned.err;
 }
 
 }  // namespace

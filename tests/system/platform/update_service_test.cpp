@@ -22,11 +22,11 @@ using tuf::Role;
 
 class StoreInMemory : public tuf::TrustedStore {
  public:
-  std::optional<std::string> load(Role role) override {
+  Result<std::optional<std::string>> load(Role role) override {
     auto found = documents.find(role);
-    return found == documents.end() ? std::nullopt : std::optional(found->second);
+    return found == documents.end() ? std::optional<std::string>() : std::optional(found->second);
   }
-  Status save(Role role, const std::string& bytes) override {
+  Status save(Role role, int64_t, int64_t, const std::string& bytes) override {
     documents[role] = bytes;
     return Status::Ok();
   }

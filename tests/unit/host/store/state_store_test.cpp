@@ -8,6 +8,7 @@
 #include "store/plugin_state.h"
 #include "store/snapshot_writer.h"
 #include "store/snapshots.h"
+#include "store/update_metadata.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -58,7 +59,7 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
   const char* downgrade =
       "DROP TABLE outbox; DROP TABLE outbox_set_aside; DROP TABLE counters; DROP TABLE module_schedule;"
-      "DROP TABLE plugin_crashes; DROP TABLE module_settings;"
+      "DROP TABLE plugin_crashes; DROP TABLE module_settings; DROP TABLE update_metadata;"
       "ALTER TABLE snapshots DROP COLUMN state;"
       "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count) VALUES ('inv','inv',1,2,1);"
       "INSERT INTO snapshot_rows VALUES (1, 't', 'k', '{}');"
@@ -125,6 +126,29 @@ TEST(StateStore, Manifest_ReplacedByNewVersion) {
   EXPECT_EQ(manifest->version, "2");
   EXPECT_EQ(manifest->body, "body two");
   EXPECT_FALSE(store->manifests().get("inv", "other").value());
+}
+
+TEST(StateStore, UpdateMetadata_KeepsTheNewestOfEachRoleBinarySafe) {
+  test::TempDir dir;
+  {
+    auto store = open_store(dir.path() / "config.db");
+    ASSERT_TRUE(store->update_metadata().save("root", 1, 100, std::string("r1\0x", 4)).ok());
+    ASSERT_TRUE(store->update_metadata().save("root", 2, 200, "r2").ok());
+    ASSERT_TRUE(store->update_metadata().save("timestamp", 7, 50, "t7").ok());
+  }
+  auto store = open_store(dir.path() / "config.db");
+  EXPECT_EQ(*store->update_metadata().load("root").value(), "r2");
+  auto summary = store->update_metadata().summary().value();
+  ASSERT_EQ(summary.size(), 2u);
+  EXPECT_EQ(summary[0].role, "root");
+  EXPECT_EQ(summary[0].version, 2);
+  EXPECT_EQ(summary[1].expires, 50);
+  ASSERT_TRUE(store->update_metadata().erase("timestamp").ok());
+  EXPECT_FALSE(store->update_metadata().load("timestamp").value());
+  ASSERT_TRUE(store->update_metadata().save("root", 1, 100, std::string("r1\0x", 4)).ok());
+  EXPECT_EQ(*store->update_metadata().load("root").value(), std::string("r1\0x", 4));
+  ASSERT_TRUE(store->update_metadata().clear().ok());
+  EXPECT_TRUE(store->update_metadata().summary().value().empty());
 }
 
 // Records every difference it is handed ("+t/k", "-t/k", "~t/k old>new") and

@@ -103,13 +103,13 @@ Result<std::string> RepoSimulator::fetch(Role role, std::optional<int64_t> versi
   return document->substr(0, max_bytes + 1);
 }
 
-std::optional<std::string> MemoryStore::load(Role role) {
+Result<std::optional<std::string>> MemoryStore::load(Role role) {
   auto found = documents.find(role);
-  if (found == documents.end()) return std::nullopt;
-  return found->second;
+  if (found == documents.end()) return std::optional<std::string>();
+  return std::optional<std::string>(found->second);
 }
 
-Status MemoryStore::save(Role role, const std::string& bytes) {
+Status MemoryStore::save(Role role, int64_t, int64_t, const std::string& bytes) {
   if (fail_saves) return Error{"disk I/O error", ErrorCode::kIo};
   documents[role] = bytes;
   return Status::Ok();

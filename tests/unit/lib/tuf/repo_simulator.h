@@ -70,8 +70,8 @@ class RepoSimulator : public Fetcher {
 // every save fail.
 class MemoryStore : public TrustedStore {
  public:
-  std::optional<std::string> load(Role role) override;
-  Status save(Role role, const std::string& bytes) override;
+  Result<std::optional<std::string>> load(Role role) override;
+  Status save(Role role, int64_t version, int64_t expires, const std::string& bytes) override;
   Status erase(Role role) override;
 
   // (role, version) of every stored document, in role-name order.

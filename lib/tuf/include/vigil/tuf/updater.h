@@ -23,10 +23,12 @@ namespace vigil::tuf {
 class TrustedStore {
  public:
   virtual ~TrustedStore() = default;
-  virtual std::optional<std::string> load(Role role) = 0;
+  // Nothing stored is an empty optional; a read that fails is an error (it
+  // fails the check: a lost timestamp would lower the rollback floor).
+  virtual Result<std::optional<std::string>> load(Role role) = 0;
   // A check fails when a verified document cannot be saved: trusting what is
   // not persisted would re-open a rollback after a restart.
-  virtual Status save(Role role, const std::string& bytes) = 0;
+  virtual Status save(Role role, int64_t version, int64_t expires, const std::string& bytes) = 0;
   virtual Status erase(Role role) = 0;
 };
 
@@ -67,7 +69,8 @@ class Updater {
   Status load_timestamp(TrustedSet& set);
   Status load_snapshot(TrustedSet& set);
   Status load_targets(TrustedSet& set);
-  Status save(Role role, int64_t version, const std::string& bytes);
+  Status save(Role role, const Common& trusted, const std::string& bytes);
+  Result<std::optional<std::string>> load(Role role);
   Status fail(RefusalKind kind, Status status);
 
   TrustedStore& store_;

@@ -1,0 +1,185 @@
+#include "link/update_check.h"
+
+#include <algorithm>
+
+#include "store/update_metadata.h"
+#include "vigil/agent/v1/agent.pb.h"
+#include "vigil/tuf/trusted_set.h"
+#include "vigil/tuf/updater.h"
+
+namespace vigil {
+
+namespace {
+
+using tuf::Role;
+namespace v1 = ::vigil::agent::v1;
+
+// Trusted metadata in the state store.
+class StoredMetadataAdapter : public tuf::TrustedStore {
+ public:
+  explicit StoredMetadataAdapter(UpdateMetadata& table) : table_(table) {}
+  Result<std::optional<std::string>> load(Role role) override { return table_.load(tuf::role_name(role)); }
+  Status save(Role role, int64_t version, int64_t expires, const std::string& bytes) override {
+    return table_.save(tuf::role_name(role), version, expires, bytes);
+  }
+  Status erase(Role role) override { return table_.erase(tuf::role_name(role)); }
+
+ private:
+  UpdateMetadata& table_;
+};
+
+// The platform's /v1/update-metadata on the link's connection.
+class PlatformFetcher : public tuf::Fetcher {
+ public:
+  PlatformFetcher(PlatformConnection& connection, const LinkSettings& settings)
+      : connection_(connection), settings_(settings) {}
+  Result<std::string> fetch(Role role, std::optional<int64_t> version, size_t max_bytes) override {
+    v1::UpdateMetadataRequest request;
+    request.set_protocol(v1::PROTOCOL_1);
+    request.set_agent_id(settings_.agent_id);
+    request.set_agent_token(settings_.agent_token);
+    request.set_role(tuf::role_name(role));
+    request.set_version(static_cast<uint64_t>(version.value_or(0)));
+    auto reply = connection_.post<v1::UpdateMetadataResponse>(PlatformConnection::Channel::kLink, "/v1/update-metadata",
+                                                              request, "update metadata");
+    if (!reply.ok()) return reply.failure();
+    // The updater refuses what is longer; more is never kept.
+    std::string metadata = std::move(*reply.value().mutable_metadata());
+    if (metadata.size() > max_bytes) metadata.resize(max_bytes + 1);
+    return metadata;
+  }
+
+ private:
+  PlatformConnection& connection_;
+  const LinkSettings& settings_;
+};
+
+// "3 days", or hours below a day.
+std::string duration(int64_t seconds) {
+  bool in_days = seconds >= 86'400;
+  int64_t whole = in_days ? seconds / 86'400 : seconds / 3'600;
+  return std::to_string(whole) + (in_days ? (whole == 1 ? " day" : " days") : (whole == 1 ? " hour" : " hours"));
+}
+
+}  // namespace
+
+Status UpdateCheck::pin_root(const std::string& root, bool replace) {
+  UpdateMetadata& table = store_.update_metadata();
+  Result<std::optional<std::string>> pinned = table.load(tuf::role_name(Role::kRoot));
+  if (!pinned) return pinned.failure();
+  if (*pinned && !replace) return Status::Ok();  // a re-provisioning never replaces the pin
+  Result<tuf::TrustedSet> verified = tuf::TrustedSet::create(root, link::unix_now());
+  if (!verified) return Error{"the platform's update root is not pinned: " + verified.error()};
+  if (Status cleared = table.clear(); !cleared) return cleared;
+  const tuf::Root& body = verified->root().body;
+  if (Status saved = table.save(tuf::role_name(Role::kRoot), body.version, body.expires, root); !saved) return saved;
+  logs_.daemon()->info("update root v{} pinned: plugin updates are trusted along its chain", body.version);
+  return Status::Ok();
+}
+
+void UpdateCheck::after_checkin(const LinkSettings& settings, uint64_t announced) {
+  Result<std::vector<StoredMetadata>> stored = store_.update_metadata().summary();
+  if (!stored) return;
+  bool pinned = false;
+  int64_t trusted_timestamp = 0;
+  for (const StoredMetadata& role : *stored) {
+    pinned |= role.role == "root";
+    if (role.role == "timestamp") trusted_timestamp = role.version;
+  }
+  if (!pinned || announced == 0) return;  // this platform signs no updates
+  int64_t since_last;
+  {
+    std::lock_guard lock(mutex_);
+    since_last = link::unix_now() - last_check_;
+  }
+  // An older version announced is checked too: a replay (or a platform restored
+  // from a backup) is then reported, not silently ignored.
+  if (static_cast<int64_t>(announced) != trusted_timestamp || since_last >= settings.update_check_seconds) {
+    run(settings).ok();
+  }
+}
+
+Status UpdateCheck::run(const LinkSettings& settings) {
+  StoredMetadataAdapter trusted(store_.update_metadata());
+  PlatformFetcher fetcher(connection_, settings);
+  tuf::Updater updater(trusted, fetcher, [] { return link::unix_now(); });
+  Status checked = updater.refresh();
+  std::lock_guard lock(mutex_);
+  last_check_ = link::unix_now();
+  if (checked) {
+    const tuf::TrustedSet& set = *updater.trusted();
+    if (!last_error_.empty() || failing_since_ != 0) logs_.daemon()->info("update check works again");
+    logs_.daemon()->debug("update metadata current: root v{}, targets v{}, timestamp v{}", set.root().body.version,
+                          set.targets()->body.version, set.timestamp()->body.version);
+    last_error_.clear();
+    last_refusal_.clear();
+    failing_since_ = 0;
+    return checked;
+  }
+  logs_.daemon()->warn("{}; plugins stay as they are", checked.error());
+  last_error_ = checked.error();
+  last_refusal_ = tuf::refusal_kind_name(updater.last_refusal());
+  if (failing_since_ == 0) failing_since_ = last_check_;
+  return checked;
+}
+
+nlohmann::json UpdateCheck::status(const LinkSettings& settings) {
+  nlohmann::json report = {{"pinned", false}};
+  Result<std::vector<StoredMetadata>> stored = store_.update_metadata().summary();
+  if (!stored) {
+    report["state"] = "unknown";
+    report["summary"] = "cannot read the trusted update metadata: " + stored.error();
+    return report;
+  }
+  int64_t now = link::unix_now();
+  std::optional<int64_t> earliest;
+  for (const StoredMetadata& role : *stored) {
+    report[role.role + "_version"] = role.version;
+    report["pinned"] = report["pinned"].get<bool>() || role.role == "root";
+    earliest = std::min(earliest.value_or(role.expires), role.expires);
+  }
+  std::lock_guard lock(mutex_);
+  report["last_check"] = last_check_;
+  if (!last_error_.empty()) {
+    report["last_error"] = last_error_;
+    report["refusal"] = last_refusal_;
+    report["failing_since"] = failing_since_;
+  }
+  if (!report["pinned"].get<bool>()) {
+    report["state"] = "not pinned";
+    report["summary"] =
+        "no update root pinned: plugins are not updated (the platform signs no updates, or the "
+        "agent was provisioned before it did)";
+    return report;
+  }
+  std::string versions = "root v" + std::to_string(report["root_version"].get<int64_t>());
+  if (report.contains("targets_version"))
+    versions += ", targets v" + std::to_string(report["targets_version"].get<int64_t>());
+  if (report.contains("timestamp_version")) {
+    versions += ", timestamp v" + std::to_string(report["timestamp_version"].get<int64_t>());
+  }
+  report["expires"] = *earliest;
+  int64_t left = *earliest - now;
+  if (left <= 0) {
+    report["state"] = "expired";
+    report["summary"] = versions + "; expired " + duration(-left) +
+                        " ago: no new plugins until the platform signs again; the plugins installed keep running";
+  } else if (!last_error_.empty()) {
+    report["state"] = last_refusal_ == "unavailable" ? "unreachable" : "refused";
+    report["summary"] = versions + "; last check failed (" + last_error_ + "); metadata valid for another " +
+                        duration(left) + "; the plugins installed keep running";
+  } else if (left < settings.expiry_warning_days * 86'400) {
+    report["state"] = "expiring";
+    report["summary"] = versions + "; expires in " + duration(left) +
+                        " unless the platform signs new metadata; the plugins installed are unaffected";
+  } else if (!report.contains("timestamp_version")) {
+    report["state"] = "not checked yet";
+    report["summary"] = versions + "; not checked yet";
+  } else {
+    report["state"] = "current";
+    report["summary"] = versions + "; metadata valid for another " + duration(left);
+  }
+  return report;
+}
+
+}  // namespace vigil

@@ -1,0 +1,55 @@
+// Checks the platform's signed update metadata (TUF; docs/design/self-patch.md)
+// on the link's thread: the root pinned at provisioning, then the chain of
+// roots, timestamp, snapshot and targets, each verified before it is stored
+// (store/update_metadata.h). A failed check changes nothing that runs: the
+// agent keeps its plugins, and status says what failed and how long the
+// trusted metadata stays valid.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "link/link_settings.h"
+#include "link/platform_connection.h"
+#include "log/log_manager.h"
+#include "store/state_store.h"
+#include "vigil/result/result.h"
+
+namespace vigil {
+
+class UpdateCheck {
+ public:
+  UpdateCheck(StateStore& store, LogManager& logs, PlatformConnection& connection)
+      : store_(store), logs_(logs), connection_(connection) {}
+
+  // Pins the root a provisioning reply carried: when none is pinned, or, with
+  // `replace` (a new platform), in place of everything trusted so far. A root
+  // that does not verify itself is not pinned.
+  Status pin_root(const std::string& root, bool replace);
+
+  // Checks when the platform announces a timestamp version other than the
+  // trusted one (`announced`, from the check-in reply) or the last check is
+  // older than UpdateCheckInterval.
+  void after_checkin(const LinkSettings& settings, uint64_t announced);
+  // One update check now.
+  Status run(const LinkSettings& settings);
+
+  // Versions, expiry, the last check and its outcome (for vigilctl status).
+  nlohmann::json status(const LinkSettings& settings);
+
+ private:
+  StateStore& store_;
+  LogManager& logs_;
+  PlatformConnection& connection_;
+
+  std::mutex mutex_;  // guards what follows: status() runs on other threads
+  int64_t last_check_ = 0;
+  std::string last_error_;
+  std::string last_refusal_;  // signature, rollback, freeze, …
+  int64_t failing_since_ = 0;
+};
+
+}  // namespace vigil
