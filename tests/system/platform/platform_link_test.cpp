@@ -632,5 +632,38 @@ TEST_F(PlatformLinkTest, UpdateMetadataIsPinnedFollowedAndForgeriesRefused) {
   EXPECT_EQ(scanned.exit_code, 0) << scanned.out << scanned.err;
 }
 
+// The trusted metadata's expiry with the agent's clock moved on (libfaketime):
+// a warning ahead of it, then "expired", the installed plugins kept scanning.
+TEST_F(PlatformLinkTest, ExpiringAndExpiredUpdateMetadataIsReportedWhileModulesKeepScanning) {
+  const char* faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+  if (!fs::exists(faketime)) GTEST_SKIP() << "libfaketime is not installed (Debian package faketime)";
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  auto updates = [&] { return status_of(agent_root())["platform"]["updates"]; };
+  ASSERT_TRUE(eventually([&] { return updates().value("state", "") == "current"; })) << updates().dump(2);
+  daemon_.reset();
+  // The timestamp lives 7 days and the warning starts 3 days ahead.
+  std::string summary;
+  for (auto [offset, state] : {std::pair{"+5d", "expiring"}, std::pair{"+9d", "expired"}}) {
+    ::setenv("LD_PRELOAD", faketime, 1);
+    ::setenv("FAKETIME", offset, 1);
+    ::setenv("FAKETIME_DONT_FAKE_MONOTONIC", "1", 1);
+    start_agent(agent_root());
+    ::unsetenv("LD_PRELOAD");
+    ::unsetenv("FAKETIME");
+    ::unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
+    ASSERT_TRUE(eventually([&] { return updates().value("state", "") == state; }))
+        << offset << ": " << updates().dump(2) << daemon_->log();
+    auto scanned = vigilctl(agent_root(), {"demand", "--type", "testscan", "--wait"});
+    EXPECT_EQ(scanned.exit_code, 0) << offset << ": " << scanned.out << scanned.err;
+    if (std::string(state) == "expired") summary = updates().value("summary", "");
+    daemon_.reset();
+  }
+  EXPECT_NE(summary.find("expired 2 days ago: no new plugins until the platform signs again; the plugins installed "
+                         "keep running"),
+            std::string::npos)
+      << summary;
+}
+
 }  // namespace
 }  // namespace vigil::test
