@@ -26,7 +26,7 @@ PlatformLink::PlatformLink(Paths paths, StateStore& store, LogManager& logs, Lin
       provisioner_(paths_, store, logs, connection_),
       desired_state_(store, logs, delegate, connection_),
       checkin_(store, logs, delegate, status_, connection_, desired_state_),
-      update_check_(store, logs, connection_) {}
+      update_check_(paths_, store, logs, connection_, delegate) {}
 
 PlatformLink::~PlatformLink() {
   stop();

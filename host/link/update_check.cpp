@@ -1,7 +1,11 @@
 #include "link/update_check.h"
 
+#include <sys/utsname.h>
+
 #include <algorithm>
 
+#include "link/plugin_download.h"
+#include "store/plugin_slots.h"
 #include "store/update_metadata.h"
 #include "vigil/agent/v1/agent.pb.h"
 #include "vigil/tuf/trusted_set.h"
@@ -104,7 +108,7 @@ Status UpdateCheck::run(const LinkSettings& settings) {
   PlatformFetcher fetcher(connection_, settings);
   tuf::Updater updater(trusted, fetcher, [] { return link::unix_now(); });
   Status checked = updater.refresh();
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_);
   last_check_ = link::unix_now();
   if (checked) {
     const tuf::TrustedSet& set = *updater.trusted();
@@ -114,6 +118,9 @@ Status UpdateCheck::run(const LinkSettings& settings) {
     last_error_.clear();
     last_refusal_.clear();
     failing_since_ = 0;
+    const tuf::Targets targets = set.targets()->body;
+    lock.unlock();  // status() stays answerable during downloads
+    stage_updates(settings, targets);
     return checked;
   }
   logs_.daemon()->warn("{}; plugins stay as they are", checked.error());
@@ -121,6 +128,49 @@ Status UpdateCheck::run(const LinkSettings& settings) {
   last_refusal_ = tuf::refusal_kind_name(updater.last_refusal());
   if (failing_since_ == 0) failing_since_ = last_check_;
   return checked;
+}
+
+void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets& targets) {
+  struct utsname names {};
+  ::uname(&names);
+  const std::string arch = names.machine;
+  std::map<std::string, std::string> running;  // module -> plugin version
+  for (const v1::ModuleStatus& module : delegate_.module_statuses()) running[module.module()] = module.plugin_version();
+  for (const auto& [path, target] : targets.targets) {
+    if (!target.custom.is_object() || !target.custom.value("current", false) ||
+        target.custom.value("arch", "") != arch) {
+      continue;
+    }
+    const std::string module = target.custom.value("module", ""), version = target.custom.value("version", "");
+    auto loaded = running.find(module);
+    if (loaded == running.end() || loaded->second == version) continue;  // not run here, or running it
+    Result<std::optional<PluginSlotState>> stored = store_.plugin_slots().get(module);
+    if (!stored) return;
+    PluginSlotState slots;
+    slots.module = module;
+    if (*stored) slots = **stored;
+    const std::string sha256 = target.hashes.count("sha256") ? target.hashes.at("sha256") : "";
+    if (slots.a.sha256 == sha256 || slots.b.sha256 == sha256) continue;  // downloaded already
+    const std::string slot = slots.inactive();
+    PluginDownload download{module, version, target, paths_.data_dir / "plugin-slots" / module / (slot + ".so")};
+    Result<int64_t> fetched = download_plugin(connection_, settings, download);
+    std::lock_guard lock(mutex_);
+    if (!fetched) {
+      logs_.daemon()->warn("{}; {} keeps running its plugin {}", fetched.error(), module, loaded->second);
+      staging_errors_[module] = fetched.error();
+      continue;
+    }
+    slots.file(slot) = {version, sha256};
+    slots.state = "staged";
+    slots.changed_at = link::unix_now();
+    if (Status saved = store_.plugin_slots().put(slots); !saved) {
+      staging_errors_[module] = "the staged slot is not recorded: " + saved.error();
+      continue;
+    }
+    staging_errors_.erase(module);
+    logs_.daemon()->info("plugin {} {} verified and staged in slot {} ({} bytes downloaded); {} {} keeps running",
+                         module, version, slot, *fetched, module, loaded->second);
+  }
 }
 
 nlohmann::json UpdateCheck::status(const LinkSettings& settings) {
@@ -138,7 +188,21 @@ nlohmann::json UpdateCheck::status(const LinkSettings& settings) {
     report["pinned"] = report["pinned"].get<bool>() || role.role == "root";
     earliest = std::min(earliest.value_or(role.expires), role.expires);
   }
+  nlohmann::json plugins = nlohmann::json::array();
+  if (Result<std::vector<PluginSlotState>> slots = store_.plugin_slots().all(); slots) {
+    for (const PluginSlotState& module : *slots) {
+      nlohmann::json entry = {{"module", module.module}, {"active", module.active}, {"state", module.state}};
+      for (const char* slot : {"a", "b"}) {
+        if (!module.file(slot).version.empty()) {
+          entry[slot] = {{"version", module.file(slot).version}, {"sha256", module.file(slot).sha256}};
+        }
+      }
+      plugins.push_back(entry);
+    }
+  }
+  report["plugins"] = plugins;
   std::lock_guard lock(mutex_);
+  if (!staging_errors_.empty()) report["staging_errors"] = staging_errors_;
   report["last_check"] = last_check_;
   if (!last_error_.empty()) {
     report["last_error"] = last_error_;

@@ -9,21 +9,25 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 
+#include "base/paths.h"
+#include "link/link_delegate.h"
 #include "link/link_settings.h"
 #include "link/platform_connection.h"
 #include "log/log_manager.h"
 #include "store/state_store.h"
 #include "vigil/result/result.h"
+#include "vigil/tuf/metadata.h"
 
 namespace vigil {
 
 class UpdateCheck {
  public:
-  UpdateCheck(StateStore& store, LogManager& logs, PlatformConnection& connection)
-      : store_(store), logs_(logs), connection_(connection) {}
+  UpdateCheck(Paths paths, StateStore& store, LogManager& logs, PlatformConnection& connection, LinkDelegate& delegate)
+      : paths_(std::move(paths)), store_(store), logs_(logs), connection_(connection), delegate_(delegate) {}
 
   // Pins the root a provisioning reply carried: when none is pinned, or, with
   // `replace` (a new platform), in place of everything trusted so far. A root
@@ -34,22 +38,30 @@ class UpdateCheck {
   // trusted one (`announced`, from the check-in reply) or the last check is
   // older than UpdateCheckInterval.
   void after_checkin(const LinkSettings& settings, uint64_t announced);
-  // One update check now.
+  // One update check now; after it, the current plugin file of each module
+  // this agent runs, when it is another version, is downloaded into the
+  // module's inactive slot (staged; loading it is the swap's job).
   Status run(const LinkSettings& settings);
 
-  // Versions, expiry, the last check and its outcome (for vigilctl status).
+  // Versions, expiry, the last check and its outcome, and the plugin slots
+  // (for vigilctl status).
   nlohmann::json status(const LinkSettings& settings);
 
  private:
+  void stage_updates(const LinkSettings& settings, const tuf::Targets& targets);
+
+  Paths paths_;
   StateStore& store_;
   LogManager& logs_;
   PlatformConnection& connection_;
+  LinkDelegate& delegate_;
 
   std::mutex mutex_;  // guards what follows: status() runs on other threads
   int64_t last_check_ = 0;
   std::string last_error_;
   std::string last_refusal_;  // signature, rollback, freeze, …
   int64_t failing_since_ = 0;
+  std::map<std::string, std::string> staging_errors_;  // by module: why its new file is not staged
 };
 
 }  // namespace vigil

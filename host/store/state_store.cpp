@@ -15,6 +15,7 @@
 #include "store/manifests.h"
 #include "store/outbox.h"
 #include "store/plugin_crashes.h"
+#include "store/plugin_slots.h"
 #include "store/plugin_state.h"
 #include "store/snapshots.h"
 #include "store/store_errors.h"
@@ -124,13 +125,24 @@ constexpr std::array kMigrations = {
       declarations TEXT NOT NULL
     ) WITHOUT ROWID;
     )sql",
-    // Trusted update metadata for signed plugin updates (update_metadata.h).
+    // Signed plugin updates: trusted metadata (update_metadata.h) and slots (plugin_slots.h).
     R"sql(
     CREATE TABLE update_metadata (
       role TEXT PRIMARY KEY,
       version INTEGER NOT NULL,
       expires INTEGER NOT NULL,
       bytes BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE plugin_slots (
+      module TEXT PRIMARY KEY,
+      active TEXT NOT NULL,
+      previous TEXT NOT NULL,
+      state TEXT NOT NULL,
+      a_version TEXT NOT NULL,
+      a_sha256 TEXT NOT NULL,
+      b_version TEXT NOT NULL,
+      b_sha256 TEXT NOT NULL,
+      changed_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
 };
@@ -151,6 +163,7 @@ struct StateStore::Parts {
   Outbox outbox{mutex, db};
   Snapshots snapshots{mutex, db, outbox};
   UpdateMetadata update_metadata{mutex, db};
+  PluginSlots plugin_slots{mutex, db};
 };
 
 StateStore::Parts::Parts(const std::filesystem::path& path) : db(path.string()) {
@@ -270,6 +283,10 @@ Outbox& StateStore::outbox() {
 
 UpdateMetadata& StateStore::update_metadata() {
   return parts_->update_metadata;
+}
+
+PluginSlots& StateStore::plugin_slots() {
+  return parts_->plugin_slots;
 }
 
 }  // namespace vigil

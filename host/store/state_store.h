@@ -10,6 +10,7 @@
 //   snapshots.h       scan snapshots, their commit with the delta, scan times
 //   outbox.h          entries waiting for delivery, their acknowledgement
 //   update_metadata.h trusted metadata of signed plugin updates
+//   plugin_slots.h    where each module's plugin file comes from (updates)
 // Thread-safe: every call of every part takes the store's mutex, so that one
 // transaction may span parts (a snapshot's commit writes the outbox).
 #pragma once
@@ -27,6 +28,7 @@ class KeyHive;
 class Manifests;
 class Outbox;
 class PluginCrashes;
+class PluginSlots;
 class PluginState;
 class Snapshots;
 class UpdateMetadata;
@@ -57,6 +59,7 @@ class StateStore {
   Snapshots& snapshots();
   Outbox& outbox();
   UpdateMetadata& update_metadata();
+  PluginSlots& plugin_slots();
 
  private:
   struct Parts;

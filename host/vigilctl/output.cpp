@@ -98,6 +98,18 @@ void print_status(std::ostream& out, const json& status) {
     if (platform.contains("updates")) {
       const json& updates = platform["updates"];
       out << "updates:  " << text_of(updates["state"]) << ": " << text_of(updates["summary"]) << "\n";
+      const json plugins = updates.value("plugins", json::array());
+      const json staging_errors = updates.value("staging_errors", json::object());
+      for (const auto& plugin : plugins) {
+        out << "          " << text_of(plugin["module"]) << ": runs " << text_of(plugin["active"]);
+        for (const char* slot : {"a", "b"}) {
+          if (plugin.contains(slot)) out << "; slot " << slot << " holds " << text_of(plugin[slot]["version"]);
+        }
+        out << " (" << text_of(plugin["state"]) << ")\n";
+      }
+      for (const auto& [module, error] : staging_errors.items()) {
+        out << "          " << module << ": not staged: " << text_of(error) << "\n";
+      }
     }
   }
   if (!status.contains("modules")) return;

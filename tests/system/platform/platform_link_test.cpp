@@ -13,6 +13,7 @@
 #include "store/outbox.h"
 #include "store/state_store.h"
 #include "vigil/agent/v1/agent.pb.h"
+#include "vigil/crypto/digest.h"
 #include "vigil/sqlite/sqlite.h"
 
 namespace vigil::test {
@@ -663,6 +664,62 @@ TEST_F(PlatformLinkTest, ExpiringAndExpiredUpdateMetadataIsReportedWhileModulesK
                          "keep running"),
             std::string::npos)
       << summary;
+}
+
+// A published plugin file reaches the agent's inactive slot verified, once;
+// one whose bytes differ from what targets signed never becomes a slot file.
+TEST_F(PlatformLinkTest, PluginFilesAreStagedVerifiedAndTamperedOnesRefused) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  auto updates = [&] { return status_of(agent_root())["platform"]["updates"]; };
+  ASSERT_TRUE(eventually([&] { return updates().value("state", "") == "current"; })) << updates().dump(2);
+  auto published = platform_->admin_json(
+      {"package-set", "--module", "testscan", "--file", plugin("test_scanner_v2").string(), "--version", "0.2.0"});
+  ASSERT_TRUE(eventually([&] {
+    json plugins = updates()["plugins"];
+    return plugins.size() == 1 && plugins[0].value("state", "") == "staged";
+  })) << updates().dump(2)
+      << daemon_->log();
+  json staged = updates()["plugins"][0];
+  EXPECT_EQ(staged["module"], "testscan");
+  EXPECT_EQ(staged["active"], "factory");
+  EXPECT_EQ(staged["a"]["version"], "0.2.0");
+  EXPECT_EQ(staged["a"]["sha256"], published["sha256"]);
+  fs::path slot_dir = agent_root() / "var/lib/vigil/plugin-slots/testscan";
+  EXPECT_EQ(crypto::hash_file(slot_dir / "a.so", "sha256").value(), published["sha256"]);
+  EXPECT_EQ(fs::status(slot_dir).permissions(), fs::perms::owner_all);
+  EXPECT_NE(vigilctl(agent_root(), {"status"}).out.find("testscan: runs factory; slot a holds 0.2.0 (staged)"),
+            std::string::npos);
+
+  // A file whose bytes the platform's database no longer matches: refused, naming both hashes.
+  // (The agent is down meanwhile, so it cannot fetch the file before it is spoiled.)
+  daemon_.reset();
+  auto second = platform_->admin_json(
+      {"package-set", "--module", "testscan", "--file", plugin("test_scanner").string(), "--version", "0.3.0"});
+  {
+    sqlite::Database platform_db((platform_->data() / "platform.db").string());
+    sqlite::Statement(platform_db,
+                      "UPDATE plugin_targets SET library = CAST(substr(library, 1, length(library) - 1) || CASE WHEN "
+                      "substr(library, -1) = X'AB' THEN X'AC' ELSE X'AB' END AS BLOB) WHERE version = '0.3.0'")
+        .run();
+  }
+  start_agent(agent_root());
+  ASSERT_TRUE(eventually([&] { return updates().contains("staging_errors"); })) << updates().dump(2);
+  std::string refusal = updates()["staging_errors"]["testscan"];
+  EXPECT_NE(refusal.find("plugin testscan 0.3.0 refused: sha256 "), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find(", targets says " + second["sha256"].get<std::string>()), std::string::npos) << refusal;
+  // The staged file stays as it was; nothing of the bad download is left.
+  EXPECT_FALSE(fs::exists(slot_dir / "a.so.partial"));
+  EXPECT_EQ(crypto::hash_file(slot_dir / "a.so", "sha256").value(), published["sha256"]);
+  EXPECT_EQ(updates()["plugins"][0]["a"]["version"], "0.2.0");
+  // Many check-ins (and a restart), one download of the good file.
+  std::string log = daemon_->log();
+  size_t staged_count = 0;
+  for (size_t at = log.find("verified and staged"); at != std::string::npos;
+       at = log.find("verified and staged", at + 1)) {
+    ++staged_count;
+  }
+  EXPECT_EQ(staged_count, 1u) << log;
 }
 
 }  // namespace

@@ -60,6 +60,7 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
   const char* downgrade =
       "DROP TABLE outbox; DROP TABLE outbox_set_aside; DROP TABLE counters; DROP TABLE module_schedule;"
       "DROP TABLE plugin_crashes; DROP TABLE module_settings; DROP TABLE update_metadata;"
+      "DROP TABLE plugin_slots;"
       "ALTER TABLE snapshots DROP COLUMN state;"
       "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count) VALUES ('inv','inv',1,2,1);"
       "INSERT INTO snapshot_rows VALUES (1, 't', 'k', '{}');"
