@@ -52,9 +52,16 @@ Result<int64_t> download_plugin(PlatformConnection& connection, const LinkSettin
   fs::create_directories(dir, error);
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, error);
   if (error) return Error{dir.string() + ": " + error.message(), ErrorCode::kIo};
-  fs::path partial = download.slot_file.string() + ".partial";
-
-  // A partial file of this very file resumes; anything else starts again.
+  // The partial file is named after the file it holds: only the same file
+  // resumes, and partial files of any other one for this slot go.
+  const std::string slot_name = download.slot_file.filename().string();
+  fs::path partial = download.slot_file.string() + "." + sha256->second.substr(0, 16) + ".partial";
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    std::string name = entry.path().filename().string();
+    if (name.starts_with(slot_name + ".") && name.ends_with(".partial") && entry.path() != partial) {
+      fs::remove(entry.path(), error);
+    }
+  }
   Descriptor file{::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)};
   if (file.fd < 0) return Error{partial.string() + ": cannot open: " + error_text(errno), ErrorCode::kIo};
   off_t have = ::lseek(file.fd, 0, SEEK_END);
@@ -62,6 +69,7 @@ Result<int64_t> download_plugin(PlatformConnection& connection, const LinkSettin
     if (::ftruncate(file.fd, 0) != 0) return Error{partial.string() + ": " + error_text(errno), ErrorCode::kIo};
     have = 0;
   }
+  const off_t resumed_at = have;
   struct statvfs space {};
   if (::fstatvfs(file.fd, &space) == 0) {
     uint64_t free_bytes = static_cast<uint64_t>(space.f_bavail) * space.f_frsize;
@@ -109,6 +117,11 @@ Result<int64_t> download_plugin(PlatformConnection& connection, const LinkSettin
   // Checked from disk, as it will be loaded.
   if (Status verified = tuf::verify_target_file(partial, download.target); !verified) {
     fs::remove(partial, error);
+    // Bytes kept from an earlier attempt may be what is wrong: once more from the start before refusing.
+    if (resumed_at > 0) {
+      return Error{what + ": the resumed download does not match (" + verified.error() + "); it starts again",
+                   ErrorCode::kUnavailable};
+    }
     return Error{what + " refused: " + verified.error(), verified.code()};
   }
   if (::rename(partial.c_str(), download.slot_file.c_str()) != 0) {

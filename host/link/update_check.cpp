@@ -92,13 +92,17 @@ void UpdateCheck::after_checkin(const LinkSettings& settings, uint64_t announced
   }
   if (!pinned || announced == 0) return;  // this platform signs no updates
   int64_t since_last;
+  bool download_to_retry;
   {
     std::lock_guard lock(mutex_);
     since_last = link::unix_now() - last_check_;
+    download_to_retry = !downloads_to_retry_.empty();
   }
   // An older version announced is checked too: a replay (or a platform restored
-  // from a backup) is then reported, not silently ignored.
-  if (static_cast<int64_t>(announced) != trusted_timestamp || since_last >= settings.update_check_seconds) {
+  // from a backup) is then reported, not silently ignored. A download cut
+  // short is resumed at the next check-in.
+  if (static_cast<int64_t>(announced) != trusted_timestamp || since_last >= settings.update_check_seconds ||
+      download_to_retry) {
     run(settings).ok();
   }
 }
@@ -151,6 +155,10 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
     if (*stored) slots = **stored;
     const std::string sha256 = target.hashes.count("sha256") ? target.hashes.at("sha256") : "";
     if (slots.a.sha256 == sha256 || slots.b.sha256 == sha256) continue;  // downloaded already
+    {
+      std::lock_guard lock(mutex_);
+      if (refused_files_.count(sha256)) continue;  // the same bytes again would be refused again
+    }
     const std::string slot = slots.inactive();
     PluginDownload download{module, version, target, paths_.data_dir / "plugin-slots" / module / (slot + ".so")};
     Result<int64_t> fetched = download_plugin(connection_, settings, download);
@@ -158,8 +166,15 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
     if (!fetched) {
       logs_.daemon()->warn("{}; {} keeps running its plugin {}", fetched.error(), module, loaded->second);
       staging_errors_[module] = fetched.error();
+      if (fetched.code() == ErrorCode::kInvalidArgument) {
+        refused_files_.insert(sha256);
+        downloads_to_retry_.erase(module);
+      } else {
+        downloads_to_retry_.insert(module);
+      }
       continue;
     }
+    downloads_to_retry_.erase(module);
     slots.file(slot) = {version, sha256};
     slots.state = "staged";
     slots.changed_at = link::unix_now();

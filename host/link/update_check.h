@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "base/paths.h"
@@ -62,6 +63,8 @@ class UpdateCheck {
   std::string last_refusal_;  // signature, rollback, freeze, …
   int64_t failing_since_ = 0;
   std::map<std::string, std::string> staging_errors_;  // by module: why its new file is not staged
+  std::set<std::string> downloads_to_retry_;           // modules whose download was cut short
+  std::set<std::string> refused_files_;                // sha256 of files refused (not retried until a restart)
 };
 
 }  // namespace vigil
