@@ -50,11 +50,7 @@ Result<std::vector<PluginSlotState>> PluginSlots::all() {
 Status PluginSlots::put(const PluginSlotState& state) {
   return guarded([&]() -> Status {
     std::lock_guard lock(mutex_);
-    db_.exec("PRAGMA synchronous=FULL");
-    struct Restore {
-      sqlite::Database& db;
-      ~Restore() { db.exec("PRAGMA synchronous=NORMAL"); }
-    } restore{db_};
+    DurableWrites durable(db_);
     sqlite::Statement(
         db_, (std::string("INSERT OR REPLACE INTO plugin_slots (") + kColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
                  .c_str())

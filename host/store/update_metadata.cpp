@@ -19,12 +19,7 @@ Result<std::optional<std::string>> UpdateMetadata::load(const std::string& role)
 Status UpdateMetadata::save(const std::string& role, int64_t version, int64_t expires, const std::string& bytes) {
   return guarded([&]() -> Status {
     std::lock_guard lock(mutex_);
-    // Durable before the caller trusts it; the rest of the store keeps NORMAL.
-    db_.exec("PRAGMA synchronous=FULL");
-    struct Restore {
-      sqlite::Database& db;
-      ~Restore() { db.exec("PRAGMA synchronous=NORMAL"); }
-    } restore{db_};
+    DurableWrites durable(db_);
     sqlite::Statement(db_,
                       "INSERT INTO update_metadata (role, version, expires, bytes) VALUES (?, ?, ?, ?) "
                       "ON CONFLICT (role) DO UPDATE SET version = excluded.version, expires = excluded.expires, "
