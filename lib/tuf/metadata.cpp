@@ -336,7 +336,7 @@ int64_t count_valid_signatures(const Root& root, const RoleKeys& role, const std
 Status check_length_and_hashes(std::string_view bytes, std::optional<int64_t> length,
                                const std::map<std::string, std::string>& hashes) {
   if (length && static_cast<int64_t>(bytes.size()) != *length) {
-    return refused("length " + std::to_string(bytes.size()) + ", expected " + std::to_string(*length));
+    return refused("length " + std::to_string(bytes.size()) + " differs from " + std::to_string(*length));
   }
   for (const auto& [algorithm, expected] : hashes) {
     if (algorithm != "sha256" && algorithm != "sha512") return refused("hash algorithm '" + algorithm + "' unknown");

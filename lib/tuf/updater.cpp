@@ -135,8 +135,9 @@ Status Updater::load_snapshot(TrustedSet& set) {
   if (!stored) return stored.failure();
   if (*stored && set.update_snapshot(**stored, /*from_local_store=*/true)) return Status::Ok();
   const MetaFile& named = set.timestamp()->body.snapshot;
+  // Bounded by the role's limit only: a length other than the one timestamp
+  // gives is then refused as a mix-and-match, naming both.
   size_t limit = max_bytes(Role::kSnapshot);
-  if (named.length) limit = std::min(limit, static_cast<size_t>(*named.length));
   Result<std::string> bytes = fetch_required(fetcher_, Role::kSnapshot, named.version, limit);
   if (!bytes)
     return fail(bytes.code() == ErrorCode::kUnavailable ? RefusalKind::kUnavailable : RefusalKind::kFormat,
@@ -152,7 +153,6 @@ Status Updater::load_targets(TrustedSet& set) {
   auto listed = set.snapshot()->body.meta.find("targets.json");
   if (listed == set.snapshot()->body.meta.end()) return set.update_targets("");  // names the missing entry
   size_t limit = max_bytes(Role::kTargets);
-  if (listed->second.length) limit = std::min(limit, static_cast<size_t>(*listed->second.length));
   Result<std::string> bytes = fetch_required(fetcher_, Role::kTargets, listed->second.version, limit);
   if (!bytes)
     return fail(bytes.code() == ErrorCode::kUnavailable ? RefusalKind::kUnavailable : RefusalKind::kFormat,

@@ -633,6 +633,35 @@ TEST_F(PlatformLinkTest, UpdateMetadataIsPinnedFollowedAndForgeriesRefused) {
   EXPECT_EQ(scanned.exit_code, 0) << scanned.out << scanned.err;
 }
 
+// A snapshot other than the one the timestamp describes (mix and match):
+// refused naming both lengths; the targets trusted before stay.
+TEST_F(PlatformLinkTest, ASnapshotTheTimestampDoesNotDescribeIsRefused) {
+  start_agent(agent_root());
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  auto updates = [&] { return status_of(agent_root())["platform"]["updates"]; };
+  ASSERT_TRUE(eventually([&] { return updates().value("state", "") == "current"; })) << updates().dump(2);
+  daemon_.reset();
+  ASSERT_EQ(
+      platform_
+          ->admin({"package-set", "--module", "other", "--file", plugin("test_scanner").string(), "--version", "1.0"})
+          .exit_code,
+      0);
+  {
+    // Signed and valid on its own, but not the bytes timestamp v2 pins.
+    sqlite::Database platform_db((platform_->data() / "platform.db").string());
+    platform_db.exec(
+        "UPDATE update_metadata SET bytes = CAST(bytes || ' ' AS BLOB) WHERE role = 'snapshot' AND version = 2");
+  }
+  start_agent(agent_root());
+  ASSERT_TRUE(eventually([&] { return updates().value("refusal", "") == "mix-and-match"; })) << updates().dump(2);
+  std::string error = updates()["last_error"];
+  EXPECT_EQ(error.rfind("snapshot v2 refused: length ", 0), 0u) << error;
+  EXPECT_NE(error.find(" in timestamp v2 (mix-and-match)"), std::string::npos) << error;
+  EXPECT_EQ(updates()["timestamp_version"], 2);
+  EXPECT_EQ(updates()["snapshot_version"], 1);
+  EXPECT_EQ(updates()["targets_version"], 1);
+}
+
 // The trusted metadata's expiry with the agent's clock moved on (libfaketime):
 // a warning ahead of it, then "expired", the installed plugins kept scanning.
 TEST_F(PlatformLinkTest, ExpiringAndExpiredUpdateMetadataIsReportedWhileModulesKeepScanning) {
