@@ -753,25 +753,13 @@ TEST_F(PlatformLinkTest, PluginFilesAreStagedVerifiedAndTamperedOnesRefused) {
   EXPECT_EQ(staged_count, 1u) << log;
 }
 
-// A download cut short by the platform's death resumes where it stopped.
+// A download cut short by the platform's death, or by the agent's worker
+// being killed, resumes where it stopped; the slot is never half written.
 TEST_F(PlatformLinkTest, APluginDownloadCutShortResumesWhereItStopped) {
   start_agent(agent_root());
   ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
   auto updates = [&] { return status_of(agent_root())["platform"]["updates"]; };
   ASSERT_TRUE(eventually([&] { return updates().value("state", "") == "current"; })) << updates().dump(2);
-  // 48 MiB (it is staged, never loaded, so any bytes do): 48 chunks of 1 MiB.
-  const int64_t size = int64_t{48} << 20;
-  fs::path big = dir_.path() / "big.so";
-  {
-    std::ofstream out(big, std::ios::binary);
-    std::string block(1 << 20, '\0');
-    for (int64_t i = 0; i < size / static_cast<int64_t>(block.size()); ++i) {
-      for (size_t j = 0; j < block.size(); j += 8) block[j] = static_cast<char>(i * 31 + j);
-      out << block;
-    }
-  }
-  auto published =
-      platform_->admin_json({"package-set", "--module", "testscan", "--file", big.string(), "--version", "9.9.9"});
   fs::path slot_dir = agent_root() / "var/lib/vigil/plugin-slots/testscan";
   auto partial_size = [&]() -> int64_t {
     std::error_code error;
@@ -780,30 +768,60 @@ TEST_F(PlatformLinkTest, APluginDownloadCutShortResumesWhereItStopped) {
     }
     return 0;
   };
-  // Polled tightly: the whole transfer takes about a second on loopback.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (partial_size() < (int64_t{1} << 20) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // 48 MiB (staged, never loaded, so any bytes do): 48 chunks of 1 MiB.
+  const int64_t size = int64_t{48} << 20;
+  for (const std::string cut_by : {"platform", "worker"}) {
+    SCOPED_TRACE(cut_by);
+    fs::path big = dir_.path() / (cut_by + ".so");
+    {
+      std::ofstream out(big, std::ios::binary);
+      std::string block(1 << 20, '\0');
+      for (int64_t i = 0; i < size / static_cast<int64_t>(block.size()); ++i) {
+        for (size_t j = 0; j < block.size(); j += 8) block[j] = static_cast<char>(i * 31 + j + cut_by.size());
+        out << block;
+      }
+    }
+    std::string version = cut_by == "platform" ? "9.9.9" : "9.9.10";
+    auto published =
+        platform_->admin_json({"package-set", "--module", "testscan", "--file", big.string(), "--version", version});
+    // Polled tightly: the whole transfer takes about a second on loopback.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (partial_size() < (int64_t{1} << 20) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    int64_t worker = status_of(agent_root())["daemon"].value("pid", int64_t{0});
+    if (cut_by == "platform") {
+      platform_->kill(SIGKILL);
+    } else {
+      ASSERT_GT(worker, 0);
+      ::kill(static_cast<pid_t>(worker), SIGKILL);
+    }
+    int64_t cut_at = partial_size();
+    ASSERT_GT(cut_at, 0);
+    ASSERT_LT(cut_at, size) << "the download ended before it was cut";
+    if (cut_by == "platform") {
+      ASSERT_TRUE(eventually([&] { return daemon_->log().find("download stopped at byte") != std::string::npos; }))
+          << daemon_->log();
+      ASSERT_TRUE(platform_->start()) << platform_->log();
+    }
+    ASSERT_TRUE(eventually([&] {
+      json plugins = updates()["plugins"];
+      return plugins.size() == 1 && plugins[0]["a"].value("version", "") == version;
+    })) << updates().dump(2)
+        << daemon_->log();
+    EXPECT_EQ(crypto::hash_file(slot_dir / "a.so", "sha256").value(), published["sha256"]);
+    EXPECT_EQ(partial_size(), 0);
+    // The second attempt fetched only what was missing.
+    std::string log = daemon_->log();
+    std::string marker = "testscan " + version + " verified and staged in slot a (";
+    size_t at = log.find(marker);
+    ASSERT_NE(at, std::string::npos) << log;
+    int64_t fetched = std::stoll(log.substr(at + marker.size()));
+    EXPECT_LE(fetched, size - cut_at) << log;
+    EXPECT_GT(fetched, 0);
+    std::cout << cut_by << " cut the download at byte " << cut_at << "; the resumed one fetched " << fetched
+              << " bytes\n";
   }
-  platform_->kill(SIGKILL);
-  int64_t cut_at = partial_size();
-  ASSERT_LT(cut_at, size) << "the download ended before the platform was killed";
-  ASSERT_TRUE(eventually([&] { return daemon_->log().find("download stopped at byte") != std::string::npos; }))
-      << daemon_->log();
-  ASSERT_TRUE(platform_->start()) << platform_->log();
-  ASSERT_TRUE(eventually([&] {
-    json plugins = updates()["plugins"];
-    return plugins.size() == 1 && plugins[0].value("state", "") == "staged";
-  })) << updates().dump(2)
-      << daemon_->log();
-  EXPECT_EQ(crypto::hash_file(slot_dir / "a.so", "sha256").value(), published["sha256"]);
-  // The second attempt fetched only what was missing.
-  std::string log = daemon_->log();
-  size_t at = log.find("verified and staged in slot a (");
-  ASSERT_NE(at, std::string::npos) << log;
-  int64_t fetched = std::stoll(log.substr(at + std::string("verified and staged in slot a (").size()));
-  EXPECT_LE(fetched, size - cut_at) << log;
-  EXPECT_GT(fetched, 0);
 }
 
 }  // namespace
