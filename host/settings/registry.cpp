@@ -216,6 +216,19 @@ std::vector<Setting> make_table() {
        .live = false,
        .applies = "the upload target is made once, at start",
        .description = "where deltas go while no platform is configured; default uploaded/ in the data directory"},
+      // Metrics (docs/metrics.md).
+      {.name = "MetricsTextfile",
+       .kind = Kind::kPath,
+       .applies = "next write",
+       .description = "file the agent writes its Prometheus metrics to, for node_exporter's textfile collector "
+                      "(under --root); unset: none"},
+      {.name = "MetricsInterval",
+       .kind = Kind::kInteger,
+       .min = 1,
+       .max = 3600,
+       .default_value = "15",
+       .applies = "next write",
+       .description = "seconds between writes of the metrics textfile"},
       // Proxy (vigilctl proxy; docs/proxy.md).
       {.name = "ProxyOrder",
        .kind = Kind::kChoice,
