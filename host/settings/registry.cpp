@@ -283,7 +283,8 @@ std::vector<Setting> make_table() {
       // What the agent writes for itself.
       internal("AgentId", "the agent's identity, issued by the platform"),
       internal("AgentToken", "the agent's credential", true),
-      internal("ProvisionedFor", "the ServerUri, CustomerId and ActivationId the identity was issued for"),
+      // Secret: it holds the ActivationId, which is.
+      internal("ProvisionedFor", "the ServerUri, CustomerId and ActivationId the identity was issued for", true),
       internal("HostFingerprint", "the machine's fingerprint when the identity was issued"),
       internal("GoldenImageFingerprint", "the image's fingerprint (golden-image mode)"),
       internal("ProvisionNonce", "the nonce of a provisioning under way", true),
