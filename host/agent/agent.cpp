@@ -20,6 +20,7 @@
 #include <mutex>
 
 #include "agent/idle_memory.h"
+#include "agent/metrics_writer.h"
 #include "agent/private_files.h"
 #include "agent/privileges.h"
 #include "agent/supervisor.h"
@@ -196,6 +197,20 @@ Status Agent::start() {
     shutdown();
   });
   started_at_ = unix_now();
+  metrics_ = std::make_unique<MetricsWriter>(
+      io_, scan_pool_, store_->config(), paths, *logs_,
+      MetricsWriter::Sources{[this] { return status_report(); },
+                             [this] {
+                               std::map<std::string, int64_t> crashes;
+                               for (const PluginRecord& record : registry_->records()) {
+                                 if (record.module.empty()) continue;
+                                 if (auto count = store_->plugin_crashes().count(record.module); count.ok()) {
+                                   crashes[record.module] = count.value();
+                                 }
+                               }
+                               return crashes;
+                             }});
+  metrics_->start();
   log->info("ready: control socket {}", paths.control_socket().string());
   report_to_supervisor(std::string(kReadyReport));
   if (options_.ready_fd >= 0) {
@@ -277,6 +292,7 @@ void Agent::shutdown() {
   link_stopping_ = true;
   link_->stop();
   scheduler_->stop();
+  if (metrics_) metrics_->stop();
   hive_watcher_->stop();
   // Scans see the cancel at their next checkpoint; the destructor waits for them.
   for (const auto& plugin : registry_->loaded()) plugin->cancel_scans();

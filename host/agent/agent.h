@@ -31,6 +31,8 @@
 
 namespace vigil {
 
+class MetricsWriter;
+
 struct AgentOptions {
   Paths paths;
   std::optional<std::filesystem::path> plugin_dir;  // overrides paths.plugin_dir
@@ -122,6 +124,7 @@ class Agent : public LinkDelegate {
   std::unique_ptr<HiveWatcher> hive_watcher_;
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<PlatformLink> link_;
+  std::unique_ptr<MetricsWriter> metrics_;
   std::atomic<bool> link_stopping_{false};
   std::string lingering_code_;  // set when an unloaded plugin's code stayed mapped: what and why
   std::string restart_reason_;

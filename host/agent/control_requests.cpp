@@ -211,6 +211,7 @@ json Agent::status_report() {
           {"agent_id", agent_id(*store_)},
           {"modules", modules},
           {"outbox", scheduler_->outbox_status()},
+          {"scans", scheduler_->scan_counts()},
           {"command_budget",
            {{"mode", budget::mode_name(budget::machine_support().mode)},
             {"detail", budget::machine_support().description}}},

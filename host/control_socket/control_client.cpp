@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 
+#include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
@@ -63,6 +65,47 @@ Result<nlohmann::json> call_daemon(const std::filesystem::path& socket_path, con
   nlohmann::json response = nlohmann::json::parse(response_line, nullptr, false);
   if (response.is_discarded() || !response.is_object()) return Error{"malformed response from vigild"};
   return response;
+}
+
+Result<nlohmann::json> call_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request,
+                                   std::chrono::milliseconds timeout) {
+  asio::io_context io;
+  asio::local::stream_protocol::socket socket(io);
+  std::string line = request.dump() + "\n";
+  asio::streambuf buffer;
+  std::optional<Result<nlohmann::json>> answer;
+  socket.async_connect(socket_path.string(), [&](boost::system::error_code error) {
+    if (error) {
+      answer =
+          Error{"vigild is not running (no control socket at " + socket_path.string() + ": " + error.message() + ")"};
+      return;
+    }
+    asio::async_write(socket, asio::buffer(line), [&](boost::system::error_code, size_t) {
+      // Read even when the write failed: a refusing daemon answers before it reads.
+      asio::async_read_until(socket, buffer, '\n', [&](boost::system::error_code read_error, size_t) {
+        if (read_error) {
+          answer = Error{"control socket read failed: " + read_error.message()};
+          return;
+        }
+        std::istream stream(&buffer);
+        std::string response_line;
+        std::getline(stream, response_line);
+        nlohmann::json response = nlohmann::json::parse(response_line, nullptr, false);
+        if (response.is_discarded() || !response.is_object()) {
+          answer = Error{"malformed response from vigild"};
+        } else {
+          answer = std::move(response);
+        }
+      });
+    });
+  });
+  io.run_for(timeout);
+  if (!answer) {
+    return Error{"vigild did not answer '" + request.value("command", std::string()) + "' within " +
+                     std::to_string(timeout.count()) + " ms",
+                 ErrorCode::kTimedOut};
+  }
+  return std::move(*answer);
 }
 
 }  // namespace vigil

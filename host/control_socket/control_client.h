@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 
 #include "base/paths.h"
@@ -13,6 +14,10 @@ namespace vigil {
 // Sends `request` to the daemon at `socket_path` and returns its response.
 // Fails with "not running" when nothing listens there.
 Result<nlohmann::json> call_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request);
+// The same, given up after `timeout` with kTimedOut (a daemon that accepts
+// but never answers must not hang vigilctl health).
+Result<nlohmann::json> call_daemon(const std::filesystem::path& socket_path, const nlohmann::json& request,
+                                   std::chrono::milliseconds timeout);
 
 // True while a vigild process holds the instance lock of `paths` (it is alive,
 // even if its socket is already closed).

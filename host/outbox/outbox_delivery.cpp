@@ -127,6 +127,7 @@ void OutboxDelivery::finished(const OutboxEntry& entry, const UploadResult& resu
   auto log = logs_.daemon();
   switch (result.outcome) {
     case UploadResult::Outcome::kDelivered: {
+      ++delivered_;
       backoff_.erase(entry.module);
       if (auto acknowledged = store_.outbox().acknowledge(entry.sequence); !acknowledged.ok()) {
         log->error("outbox: sequence {} delivered but not acknowledged locally: {}", entry.sequence,
@@ -137,6 +138,7 @@ void OutboxDelivery::finished(const OutboxEntry& entry, const UploadResult& resu
       break;
     }
     case UploadResult::Outcome::kRetry: {
+      ++retried_;
       back_off(entry.module, result.error, kFirstBackoff);
       log->warn("outbox: sequence {} of module '{}' not delivered to {}: {}; retrying in {} ms", entry.sequence,
                 entry.module, target_->describe(), result.error,
@@ -145,6 +147,7 @@ void OutboxDelivery::finished(const OutboxEntry& entry, const UploadResult& resu
       break;
     }
     case UploadResult::Outcome::kRefused: {
+      ++refused_;
       auto attempts = store_.outbox().record_upload_attempt(entry.sequence);
       if (attempts.ok() && attempts.value() < kRefusalsBeforeSetAside) {
         back_off(entry.module, result.error, kRefusalRetry);
@@ -207,7 +210,8 @@ json OutboxDelivery::status() {
           {"last_sequence", stats.value().last_sequence},
           {"target", target_->describe()},
           {"blocked", blackout_},
-          {"failing", std::move(failing)}};
+          {"failing", std::move(failing)},
+          {"uploads", {{"delivered", delivered_}, {"retried", retried_}, {"refused", refused_}}}};
 }
 
 }  // namespace vigil

@@ -79,6 +79,8 @@ class OutboxDelivery {
   std::string blackout_;                    // the window holding uploads, or ""
   bool in_flight_ = false;
   std::string in_flight_module_;
+  // Uploads since the worker started, by outcome (status()["uploads"], the metrics).
+  int64_t delivered_ = 0, retried_ = 0, refused_ = 0;
   bool stopped_ = false;
 };
 

@@ -319,9 +319,12 @@ void Scheduler::start_scan(Module& module, Request request) {
                    setting(module.plugin->module(), "CmdPidsMax"),
                    command_prefix()};
   asio::post(pool_, [this, plugin = module.plugin, scan = std::move(scan), request]() mutable {
+    auto began = std::chrono::steady_clock::now();
     ScanOutcome outcome = run_scan(plugin, scan, store_);
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     // Back on the control thread, where the last plugin reference may be dropped.
-    asio::post(io_, [this, plugin = std::move(plugin), request, outcome]() mutable {
+    asio::post(io_, [this, plugin = std::move(plugin), request, outcome, seconds]() mutable {
+      count_scan(plugin->module(), outcome, seconds);
       scan_finished(plugin->module(), request, outcome);
     });
   });
@@ -361,6 +364,38 @@ void Scheduler::scan_finished(const std::string& name, const Request& request, c
   }
   pump(*module);
   delivery_.kick();
+}
+
+void Scheduler::count_scan(const std::string& name, const ScanOutcome& outcome, double seconds) {
+  ScanCounts& counts = scan_counts_[name];
+  if (outcome.status.ok()) {
+    ++counts.completed;
+    counts.last_rows = outcome.row_count;
+    counts.last_added = static_cast<int64_t>(outcome.added);
+    counts.last_removed = static_cast<int64_t>(outcome.removed);
+    counts.last_changed = static_cast<int64_t>(outcome.changed);
+  } else if (outcome.status.code() == ErrorCode::kCancelled) {
+    ++counts.cancelled;
+  } else {
+    ++counts.failed;
+  }
+  counts.seconds_total += seconds;
+  counts.last_seconds = seconds;
+}
+
+nlohmann::json Scheduler::scan_counts() const {
+  json all = json::object();
+  for (const auto& [name, counts] : scan_counts_) {
+    all[name] = {{"completed", counts.completed},
+                 {"failed", counts.failed},
+                 {"cancelled", counts.cancelled},
+                 {"seconds_total", counts.seconds_total},
+                 {"last_seconds", counts.last_seconds},
+                 {"last_rows", counts.last_rows},
+                 {"last_delta",
+                  {{"added", counts.last_added}, {"removed", counts.last_removed}, {"changed", counts.last_changed}}}};
+  }
+  return all;
 }
 
 void Scheduler::manifests_changed(const std::string& name) {

@@ -85,6 +85,10 @@ class Scheduler : private DeliveryListener {
   nlohmann::json module_status(const std::string& name) const;
   nlohmann::json demand_status(const std::string& control_id) const;
   nlohmann::json outbox_status();
+  // The scans each module ran since the worker started, by result, with
+  // their time and the last one's rows and delta (the metrics are made of it):
+  // {module: {"completed", "failed", "cancelled", "seconds_total", "last_seconds", "last_rows", "last_delta"}}.
+  nlohmann::json scan_counts() const;
 
  private:
   struct Request {
@@ -104,6 +108,12 @@ class Scheduler : private DeliveryListener {
     std::optional<std::chrono::system_clock::time_point> next_interval;
     std::string key_path;  // "ScanOnDemand/<KeyName>", empty without a key
   };
+  // Kept apart from Module: a module unloaded and loaded again keeps counting.
+  struct ScanCounts {
+    int64_t completed = 0, failed = 0, cancelled = 0;
+    double seconds_total = 0, last_seconds = 0;
+    int64_t last_rows = 0, last_added = 0, last_removed = 0, last_changed = 0;
+  };
   struct DemandRecord {
     std::string module;
     std::string state;  // waiting, running, completed, failed
@@ -122,6 +132,7 @@ class Scheduler : private DeliveryListener {
   // What the proxy file gives the commands a scan runs.
   std::vector<std::string> command_environment();
   void scan_finished(const std::string& name, const Request& request, const ScanOutcome& outcome);
+  void count_scan(const std::string& name, const ScanOutcome& outcome, double seconds);
   // Starts the next waiting demand or a due interval scan if the module is idle.
   void pump(Module& module);
   void arm_interval(Module& module);
@@ -144,6 +155,7 @@ class Scheduler : private DeliveryListener {
   LogManager& logs_;
   ControlIdGenerator control_ids_;
   std::map<std::string, Module, std::less<>> modules_;
+  std::map<std::string, ScanCounts, std::less<>> scan_counts_;
   std::map<std::string, DemandRecord> demands_;
   std::deque<std::string> demand_order_;      // to bound demands_
   std::vector<std::string> crashed_modules_;  // their interrupted demand crashed the last worker: not replayed

@@ -231,6 +231,19 @@ std::vector<Setting> make_table() {
        .live = false,
        .applies = "the upload target is made once, at start",
        .description = "where deltas go while no platform is configured; default uploaded/ in the data directory"},
+      // Metrics (docs/metrics.md).
+      {.name = "MetricsTextfile",
+       .kind = Kind::kPath,
+       .applies = "next write",
+       .description = "file the agent writes its Prometheus metrics to, for node_exporter's textfile collector "
+                      "(under --root); unset: none"},
+      {.name = "MetricsInterval",
+       .kind = Kind::kInteger,
+       .min = 1,
+       .max = 3600,
+       .default_value = "15",
+       .applies = "next write",
+       .description = "seconds between writes of the metrics textfile"},
       // Proxy (vigilctl proxy; docs/proxy.md).
       {.name = "ProxyOrder",
        .kind = Kind::kChoice,
@@ -285,7 +298,8 @@ std::vector<Setting> make_table() {
       // What the agent writes for itself.
       internal("AgentId", "the agent's identity, issued by the platform"),
       internal("AgentToken", "the agent's credential", true),
-      internal("ProvisionedFor", "the ServerUri, CustomerId and ActivationId the identity was issued for"),
+      // Secret: it holds the ActivationId, which is.
+      internal("ProvisionedFor", "the ServerUri, CustomerId and ActivationId the identity was issued for", true),
       internal("HostFingerprint", "the machine's fingerprint when the identity was issued"),
       internal("GoldenImageFingerprint", "the image's fingerprint (golden-image mode)"),
       internal("ProvisionNonce", "the nonce of a provisioning under way", true),

@@ -27,6 +27,10 @@ const std::vector<Command>& commands() {
        define_proxy},
       {"encrypt-string", "Print an encrypted #TOKEN form of TEXT (stdin when omitted)", define_encrypt_string},
       {"uninstall", "Stop the agent and remove it (the package when it was installed as one)", define_uninstall},
+      {"health", "Check every part of the agent, say what to fix; the exit status is the overall health",
+       define_health},
+      {"diagnostics", "Write one archive for support: logs, configuration, status, health; secrets redacted",
+       define_diagnostics},
   };
   return table;
 }

@@ -51,6 +51,8 @@ Runner define_config(CLI::App& command);
 Runner define_proxy(CLI::App& command);
 Runner define_encrypt_string(CLI::App& command);
 Runner define_uninstall(CLI::App& command);
+Runner define_health(CLI::App& command);
+Runner define_diagnostics(CLI::App& command);
 
 // What the commands share.
 // Prints "vigilctl: message" on stderr; returns kRuntimeError.

@@ -31,7 +31,9 @@ TEST_F(InventoryTest, PackagesEqualDpkgQueryExactly) {
   if (!std::filesystem::exists("/var/lib/dpkg/status")) GTEST_SKIP() << "no dpkg database on this machine";
   auto scanned = scan("packages version\nos\nusers\n");
   ASSERT_EQ(scanned.exit_code, 0) << scanned.err << daemon_->log();
-  auto results = vigilctl(root_.path(), {"results", "--module", "inv", "--table", "packages", "--json"});
+  // One page of the largest size: a machine may have more packages than the default page (1000).
+  auto results =
+      vigilctl(root_.path(), {"results", "--module", "inv", "--table", "packages", "--json", "--limit", "10000"});
   ASSERT_EQ(results.exit_code, 0) << results.err;
   std::multiset<std::string> ours;
   json report = json::parse(results.out);  // named: iterating a member of a temporary would dangle

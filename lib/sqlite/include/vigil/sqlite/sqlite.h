@@ -23,7 +23,10 @@ class SqliteError : public std::runtime_error {
 
 class Database {
  public:
-  explicit Database(const std::string& path);
+  // kReadOnly opens an existing database and never writes it (vigilctl
+  // health reads the agent's store without changing a byte of it).
+  enum class Access { kReadWrite, kReadOnly };
+  explicit Database(const std::string& path, Access access = Access::kReadWrite);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

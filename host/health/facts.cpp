@@ -1,0 +1,54 @@
+#include "health/facts.h"
+
+#include <sys/statvfs.h>
+
+#include "version.h"
+
+namespace vigil::health {
+
+namespace fs = std::filesystem;
+
+int64_t disk_usage(const fs::path& path) {
+  std::error_code error;
+  if (fs::is_regular_file(path, error)) return static_cast<int64_t>(fs::file_size(path, error));
+  int64_t total = 0;
+  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, error), end;
+       !error && it != end; it.increment(error)) {
+    std::error_code ignored;
+    if (it->is_regular_file(ignored)) total += static_cast<int64_t>(it->file_size(ignored));
+  }
+  return total;
+}
+
+void collect_facts(const Context& context, Report& report) {
+  nlohmann::json& facts = report.facts;
+  facts["timestamp"] = utc_time(context.now);
+  facts["root"] = context.paths.root.string();
+  // The activation id is a secret of this agent's customer (docs/vigilctl.md): only whether it is set.
+  auto id = [&](const char* key) { return context.config(key).value_or(""); };
+  facts["ids"] = {{"customer_id", id("CustomerId")},
+                  {"agent_id", id("AgentId")},
+                  {"activation_id", context.config("ActivationId") ? "********" : ""},
+                  {"config_id", id("StateVersion")},
+                  {"profile", id("Profile")}};
+  struct statvfs space {};
+  fs::path data = fs::exists(context.paths.data_dir) ? context.paths.data_dir : context.paths.root;
+  if (::statvfs(data.c_str(), &space) == 0) {
+    facts["free_disk"] = {{"path", data.string()},
+                          {"free_bytes", static_cast<int64_t>(space.f_bavail) * static_cast<int64_t>(space.f_frsize)},
+                          {"total_bytes", static_cast<int64_t>(space.f_blocks) * static_cast<int64_t>(space.f_frsize)}};
+  }
+  int64_t programs = disk_usage(context.paths.plugin_dir);
+  for (const fs::path& program :
+       {context.program_dir / "vigild", context.program_dir / "vigild-worker", context.program_dir / "vigilctl",
+        context.paths.root / "usr/sbin/vigild", context.paths.root / "usr/lib/vigil/vigild-worker"}) {
+    programs += disk_usage(program);
+  }
+  facts["disk_used"] = {{"data_bytes", disk_usage(context.paths.data_dir)},
+                        {"log_bytes", disk_usage(context.paths.log_dir)},
+                        {"program_bytes", programs}};
+  if (!facts.contains("cpu_seconds")) facts["cpu_seconds"] = nullptr;
+  if (!facts.contains("memory")) facts["memory"] = nullptr;
+}
+
+}  // namespace vigil::health

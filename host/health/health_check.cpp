@@ -1,0 +1,140 @@
+#include "health/health_check.h"
+
+#include <ctime>
+#include <future>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "control_socket/control_client.h"
+#include "health/context.h"
+#include "health/facts.h"
+#include "health/steps.h"
+#include "proxy/proxy_settings.h"
+
+namespace vigil::health {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Free space below this share of the file system, or below kLowDiskBytes, is a warning.
+constexpr int64_t kLowDiskPercent = 5;
+constexpr int64_t kLowDiskBytes = int64_t{200} << 20;
+
+nlohmann::json ask_daemon(Context& context, const char* command) {
+  auto answer = call_daemon(context.paths.control_socket(), {{"command", command}}, context.timeout);
+  if (!answer.ok()) {
+    context.daemon_error = answer.error();
+    return nullptr;
+  }
+  if (!answer.value().value("ok", false)) {
+    context.daemon_error = answer.value().value("error", std::string("vigild refused the request"));
+    return nullptr;
+  }
+  return std::move(answer.value());
+}
+
+std::future<PlatformProbes> start_probes(const Context& context) {
+  std::string server = context.config("ServerUri").value_or("");
+  std::optional<std::filesystem::path> ca_bundle;
+  if (auto configured = context.config("CaBundle")) {
+    ca_bundle = *configured;
+  } else if (std::filesystem::exists(context.paths.config_dir / "ca-bundle.crt")) {
+    ca_bundle = context.paths.config_dir / "ca-bundle.crt";
+  }
+  // Read here, on this thread: the probes' thread gets values, not the store.
+  std::map<std::string, std::string> proxy_config;
+  for (const char* key : proxy::all_keys()) {
+    if (auto value = context.config(key)) proxy_config[key] = *value;
+  }
+  return std::async(std::launch::async, probe_platform, context.paths, server, ca_bundle, proxy_config,
+                    context.timeout);
+}
+
+void judge_disk(const Report& report, Step& step) {
+  if (!report.facts.contains("free_disk")) return;
+  const auto& disk = report.facts["free_disk"];
+  int64_t free = disk.value("free_bytes", int64_t{0});
+  int64_t total = disk.value("total_bytes", int64_t{0});
+  step.lines.push_back(
+      fmt::format("free disk: {} of {} at {}", size_text(free), size_text(total), disk.value("path", std::string())));
+  if (free < kLowDiskBytes || (total > 0 && free * 100 / total < kLowDiskPercent)) {
+    step.add(Severity::kWarning, "disk-low",
+             fmt::format("only {} free on the file system of {}", size_text(free), disk.value("path", std::string())),
+             "free space there: the state store and the outbox need room to grow");
+  }
+}
+
+Step placeholder_error(const std::string& what) {
+  Step step{.name = "tool", .title = "Health check tool"};
+  step.add(Severity::kCritical, "tool-error", what,
+           "run vigilctl health again; if it persists, report it with vigilctl diagnostics");
+  return step;
+}
+
+}  // namespace
+
+std::filesystem::path report_directory(const Paths& paths) {
+  std::filesystem::path log_dir = paths.log_dir;
+  if (std::filesystem::exists(paths.state_db())) {
+    if (auto store = ReadOnlyStore::open(paths.state_db()); store.ok()) {
+      if (auto dir = store.value()->config().get("LogFileDir"); dir.ok() && dir.value() && !dir.value()->empty()) {
+        log_dir = paths.root / std::filesystem::path(*dir.value()).relative_path();
+      }
+    }
+  }
+  return log_dir / "HealthCheck";
+}
+
+Report run_health_check(const Paths& paths, const HealthOptions& options) {
+  auto started = Clock::now();
+  Report report;
+  Context context;
+  context.paths = paths;
+  context.timeout = options.timeout;
+  context.now = static_cast<int64_t>(std::time(nullptr));
+  context.program_dir = options.program_dir;
+  try {
+    if (std::filesystem::exists(paths.state_db())) {
+      auto store = ReadOnlyStore::open(paths.state_db());
+      if (store.ok()) {
+        context.store = std::move(store.value());
+      } else {
+        context.store_error = store.error();
+        report.tool_error = true;
+      }
+    }
+    std::future<PlatformProbes> probes;
+    if (context.store) probes = start_probes(context);
+    context.lock_held = instance_lock_held(paths);
+    context.status = ask_daemon(context, "status");
+    if (context.daemon_answered()) {
+      nlohmann::json plugins = ask_daemon(context, "plugins");
+      if (plugins.is_object()) context.plugins = plugins.value("plugins", nlohmann::json());
+    }
+    if (probes.valid()) context.probes = probes.get();
+
+    report.steps.push_back(check_installed(context, report));
+    report.steps.push_back(check_service(context, report));
+    report.steps.push_back(check_processes(context, report));
+    report.steps.push_back(check_certificates(context));
+    report.steps.push_back(check_proxy_settings(context));
+    report.steps.push_back(check_connectivity(context));
+    report.steps.push_back(check_communication(context));
+    report.steps.push_back(check_modules(context));
+    report.steps.push_back(check_plugin_update_trust());
+    report.provisioned = context.config("ServerUri").has_value() && context.config("AgentId").has_value();
+    collect_facts(context, report);
+    report.facts["provisioned"] = report.provisioned;
+    report.facts["proxy"] = report.steps[4].details;
+    judge_disk(report, report.steps[0]);
+  } catch (const std::exception& error) {
+    report.tool_error = true;
+    report.steps.push_back(placeholder_error(std::string("the health check failed: ") + error.what()));
+    if (!report.facts.contains("timestamp")) report.facts["timestamp"] = utc_time(context.now);
+  }
+  report.wall_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  return report;
+}
+
+}  // namespace vigil::health
