@@ -77,6 +77,10 @@ Status become_configured_account(const Paths& paths, StateStore& store, const Pl
 
 }  // namespace
 
+namespace {
+constexpr size_t kMaxHandlersAtExit = 100'000;
+}  // namespace
+
 Agent::Agent(AgentOptions options)
     : options_(std::move(options)), signals_(io_, SIGINT, SIGTERM), scan_pool_(options_.scan_threads) {}
 
@@ -85,7 +89,14 @@ Agent::~Agent() {
   // Run what the scans posted back (replies, last plugin references) while the
   // store and logs still exist, then unload the plugins on this thread.
   io_.restart();
-  io_.poll();
+  // Bounded: a handler that keeps re-arming itself must not keep the worker
+  // from exiting (seen once under load: the worker spun here after an
+  // uninstall; the log line below tells the next occurrence apart).
+  size_t ran = 0;
+  while (ran < kMaxHandlersAtExit && io_.poll_one() > 0) ++ran;
+  if (ran == kMaxHandlersAtExit && logs_) {
+    logs_->daemon()->error("shutdown: handlers still ready after {}; exiting without them", ran);
+  }
   link_stopping_ = true;
   if (link_) link_->stop();
   hive_watcher_.reset();

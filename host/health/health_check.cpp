@@ -122,7 +122,7 @@ Report run_health_check(const Paths& paths, const HealthOptions& options) {
     report.steps.push_back(check_connectivity(context));
     report.steps.push_back(check_communication(context));
     report.steps.push_back(check_modules(context));
-    report.steps.push_back(check_plugin_update_trust());
+    report.steps.push_back(check_plugin_update_trust(context));
     report.provisioned = context.config("ServerUri").has_value() && context.config("AgentId").has_value();
     collect_facts(context, report);
     report.facts["provisioned"] = report.provisioned;

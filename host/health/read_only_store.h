@@ -1,5 +1,5 @@
 // The agent's state store opened read-only: the parts the health check reads
-// (config, snapshots, outbox, crashes) on a connection that cannot write, so
+// (config, snapshots, outbox, crashes, update metadata) on a connection that cannot write, so
 // that checking an agent, running or not, never changes it.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include "store/outbox.h"
 #include "store/plugin_crashes.h"
 #include "store/snapshots.h"
+#include "store/update_metadata.h"
 #include "vigil/result/result.h"
 #include "vigil/sqlite/sqlite.h"
 
@@ -26,6 +27,7 @@ class ReadOnlyStore {
   Snapshots& snapshots() { return snapshots_; }
   Outbox& outbox() { return outbox_; }
   PluginCrashes& crashes() { return crashes_; }
+  UpdateMetadata& update_metadata() { return update_metadata_; }
 
  private:
   explicit ReadOnlyStore(const std::filesystem::path& path);
@@ -36,6 +38,7 @@ class ReadOnlyStore {
   Outbox outbox_{mutex_, db_};
   Snapshots snapshots_{mutex_, db_, outbox_};
   PluginCrashes crashes_{mutex_, db_};
+  UpdateMetadata update_metadata_{mutex_, db_};
 };
 
 }  // namespace vigil::health

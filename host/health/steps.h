@@ -16,6 +16,6 @@ Step check_proxy_settings(const Context& context);
 Step check_connectivity(const Context& context);
 Step check_communication(const Context& context);
 Step check_modules(const Context& context);
-Step check_plugin_update_trust();
+Step check_plugin_update_trust(const Context& context);
 
 }  // namespace vigil::health

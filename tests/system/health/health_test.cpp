@@ -82,7 +82,7 @@ TEST(HealthNotProvisioned, AStandaloneAgentIsNotProvisionedAndTheReportsAreWritt
   EXPECT_EQ(run.report["overall"], "Not Provisioned");
   EXPECT_EQ(step(run, "service")["outcome"], "ok") << codes(run);
   EXPECT_EQ(step(run, "connectivity")["outcome"], "skipped");
-  EXPECT_EQ(step(run, "plugin_update_trust")["outcome"], "not available");
+  EXPECT_EQ(step(run, "plugin_update_trust")["outcome"], "skipped");
   fs::path reports = dir.path() / "var/log/vigil/HealthCheck";
   int files = 0;
   for (const auto& entry : fs::directory_iterator(reports)) {
@@ -105,6 +105,8 @@ TEST_F(HealthTest, Good_WhenEverythingWorks_InUnderASecond) {
   HealthRun run = health(root());
   EXPECT_EQ(run.exit_code, 0) << codes(run);
   EXPECT_EQ(run.report["overall"], "Good") << codes(run);
+  EXPECT_EQ(step(run, "plugin_update_trust")["outcome"], "ok") << codes(run);
+  EXPECT_EQ(step(run, "plugin_update_trust")["details"]["pinned"], true);
   EXPECT_TRUE(run.report["daemon_running"]);
   EXPECT_TRUE(run.report["provisioned"]);
   EXPECT_FALSE(run.report["ids"]["agent_id"].get<std::string>().empty());
