@@ -90,8 +90,8 @@ Agent::~Agent() {
   // store and logs still exist, then unload the plugins on this thread.
   io_.restart();
   // Bounded: a handler that keeps re-arming itself must not keep the worker
-  // from exiting (seen once under load: the worker spun here after an
-  // uninstall; the log line below tells the next occurrence apart).
+  // from exiting (once seen under load: the control socket's accept re-armed
+  // on its closed acceptor; fixed there, and logged here should another).
   size_t ran = 0;
   while (ran < kMaxHandlersAtExit && io_.poll_one() > 0) ++ran;
   if (ran == kMaxHandlersAtExit && logs_) {

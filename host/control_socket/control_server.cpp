@@ -114,7 +114,10 @@ void ControlServer::accept() {
   acceptor_.async_accept([this](boost::system::error_code error, local::socket socket) {
     if (error == asio::error::operation_aborted) return;
     if (!error) std::make_shared<Session>(std::move(socket), handler_)->start();
-    accept();
+    // A connection accepted just before stop() is served, but no accept is
+    // started on the closed acceptor: it would fail at once, again and again,
+    // and keep the worker from exiting.
+    if (acceptor_.is_open()) accept();
   });
 }
 
