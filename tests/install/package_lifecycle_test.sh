@@ -113,9 +113,9 @@ install_package "$v1" VIGIL_CUSTOMER_ID="$customer_id" VIGIL_ACTIVATION_ID="$act
 grep -q "WebServiceUri" "$work/install.err" || fail "the bad value's key is not named: $(cat "$work/install.err")"
 [[ -x /usr/sbin/vigild && -x /usr/bin/vigilctl && -f /usr/lib/vigil/plugins/inventory.so ]] || fail "files missing"
 [[ -z $(vigilctl status --json 2>/dev/null | jq -r '.agent_id // ""') ]] || fail "provisioned from a bad value"
-stat -c %a /var/lib/vigil | grep -qx 700 || fail "/var/lib/vigil is not 0700"
+[ "$(stat -c %a /var/lib/vigil)" = 700 ] || fail "/var/lib/vigil is not 0700"
 if [[ $format == deb ]]; then
-  dpkg -s vigil-agent | grep -q "Status: install ok installed" || fail "package not configured"
+  grep -q "Status: install ok installed" <<<"$(dpkg -s vigil-agent)" || fail "package not configured"
 fi
 
 step "reinstall provisioned from the environment and a response file"

@@ -42,8 +42,8 @@ for _ in $(seq 100); do
 done
 
 plugins=$("$vigilctl" --root "$root" plugins --json)
-echo "$plugins" | grep -q '"module": "hello"' || fail "hello not loaded: $plugins"
-echo "$plugins" | grep -q '"key_name": "Hello"' || fail "hello key not registered: $plugins"
+grep -q '"module": "hello"' <<<"$plugins" || fail "hello not loaded: $plugins"
+grep -q '"key_name": "Hello"' <<<"$plugins" || fail "hello key not registered: $plugins"
 
 manifest=$work/hello.manifest
 printf '# test manifest\n/etc/os-release\n/nonexistent/file\n' >"$manifest"
@@ -53,8 +53,9 @@ results=$("$vigilctl" --root "$root" results --module hello --json)
 
 # The plugin's rows must match the real file.
 expected_id=$(sed -n 's/^ID=//p' /etc/os-release | tr -d '"')
-echo "$results" | grep -A8 '"name": "ID"' | grep -q "\"value\": \"$expected_id\"" || fail "ID=$expected_id not reported: $results"
-echo "$results" | grep -q '"status": "unreadable"' || fail "missing file not reported"
+id_block=$(grep -A8 '"name": "ID"' <<<"$results" || true)
+grep -q "\"value\": \"$expected_id\"" <<<"$id_block" || fail "ID=$expected_id not reported: $results"
+grep -q '"status": "unreadable"' <<<"$results" || fail "missing file not reported"
 bad=$work/bad.manifest
 echo "relative/path" >"$bad"
 "$vigilctl" --root "$root" manifest set --module hello --file "$bad"
