@@ -151,7 +151,7 @@ Status Agent::start() {
   for (const auto& change : private_files.changes) log->warn("{} (files of the agent are private)", change);
   for (const auto& problem : private_files.problems) log->warn("{}", problem);
   for (const auto& problem : config_problems) log->warn("configuration ignored: {}", problem);
-  record_previous_crash();
+  record_previous_crash(settle_plugin_slots());
   report_to_supervisor(fmt::format("{} {}", kMemoryLimitReport, memory_limit));
   if (memory_limit == 0) {
     log->info("{}: none", kWorkerMemoryLimitKey);
@@ -168,7 +168,8 @@ Status Agent::start() {
                                                               kQuarantineAfterCrashes, events_.get(),
                                                               paths.data_dir / "plugin-images"});
   auto plugin_dir = options_.plugin_dir.value_or(paths.plugin_dir);
-  size_t loaded = registry_->load_directory(plugin_dir);
+  size_t loaded = registry_->load_directory(plugin_dir, factory_files_replaced());
+  load_plugin_slots();
   log->info("{} plugin(s) loaded from {}", loaded, plugin_dir.string());
 
   if (auto uninstalled = store_->config().get("Uninstalled"); uninstalled.ok() && uninstalled.value()) {
@@ -195,8 +196,12 @@ Status Agent::start() {
   // A demand whose scan crashed the last worker fails now rather than crash this one too.
   for (const auto& demand : crashed_demands_)
     scheduler_->fail_crashed_demand(demand.module, demand.control_id, demand.message);
+  scheduler_->set_scan_listener([this](const std::string& module, const std::string&, const Status& outcome) {
+    probe_scan_ended(module, outcome);
+  });
   scheduler_->start(active);
   link_->start();
+  resume_plugin_swaps();
 
   control_ = std::make_unique<ControlServer>(
       io_, paths.control_socket(), [this](const json& request, ControlServer::Reply reply) { handle(request, reply); });
@@ -232,7 +237,7 @@ Status Agent::start() {
   return Status::Ok();
 }
 
-void Agent::record_previous_crash() {
+void Agent::record_previous_crash(const std::set<std::string>& not_charged) {
   const char* how = std::getenv(kPreviousCrashVariable);
   if (how == nullptr) return;
   std::string summary = how;
@@ -253,6 +258,10 @@ void Agent::record_previous_crash() {
   }
   summary += modules.empty() ? " outside any plugin" : " while running module";
   for (const std::string& module : modules) {
+    if (not_charged.count(module)) {
+      summary += fmt::format(" '{}' (charged to the plugin version it was swapping to)", module);
+      continue;
+    }
     auto crashes = store_->plugin_crashes().record(module, how, unix_now());
     summary += crashes.ok() ? fmt::format(" '{}' (crash {} of {} before quarantine)", module, crashes.value(),
                                           kQuarantineAfterCrashes)
@@ -389,6 +398,20 @@ std::vector<v1::ModuleStatus> Agent::module_statuses() {
       if (auto last = store_->snapshots().last_scan_completed(plugin->module()); last.ok() && last.value()) {
         status.set_last_scan_completed(*last.value());
       }
+      // The platform learns each swap's outcome: a version reverted here is one it should not roll out.
+      if (auto slots = store_->plugin_slots().get(plugin->module()); slots && *slots) {
+        status.set_plugin_slot((*slots)->active);
+        status.set_plugin_slot_state((*slots)->state);
+      }
+      if (auto history = store_->plugin_slots().history(plugin->module(), 1); history && !history->empty()) {
+        const UpgradeRecord& record = history->front();
+        v1::PluginUpgrade* last = status.mutable_last_upgrade();
+        last->set_at(record.at);
+        last->set_from_version(record.from_version);
+        last->set_to_version(record.to_version);
+        last->set_outcome(record.outcome);
+        last->set_reason(record.reason);
+      }
       statuses.push_back(std::move(status));
     }
   });
@@ -401,6 +424,7 @@ void Agent::desired_state_applied(const std::vector<std::string>& manifests_chan
     reconcile_activation();
     scheduler_->profile_changed();
     for (const auto& module : manifests_changed) scheduler_->manifests_changed(module);
+    offer_staged_upgrades();  // AutoUpgrade may have come on
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +28,7 @@
 #include "sched/event_batcher.h"
 #include "sched/hive_watcher.h"
 #include "sched/scheduler.h"
+#include "store/plugin_slots.h"
 #include "store/state_store.h"
 #include "vigil/result/result.h"
 
@@ -57,8 +60,9 @@ class Agent : public LinkDelegate {
 
  private:
   Status start();
-  // Records the crash charges a restarted worker inherits and logs why it was restarted.
-  void record_previous_crash();
+  // Records the crash charges a restarted worker inherits and logs why it was
+  // restarted; modules in `not_charged` had their death charged to a version.
+  void record_previous_crash(const std::set<std::string>& not_charged);
   void report_to_supervisor(const std::string& line);
   void shutdown();
 
@@ -98,6 +102,37 @@ class Agent : public LinkDelegate {
   void apply_log_level();
   void apply_outbox_limits();
 
+  // Plugin swaps (plugin_swap.cpp; docs/design/self-patch.md §5). Only host
+  // code decides; one module is on probation at a time.
+  // Before plugins load: settles each module's slot row after the last
+  // worker's end (a death while probing reverts). Returns the modules whose
+  // death was charged to a version, not to the module.
+  std::set<std::string> settle_plugin_slots();
+  // The factory files that slots stand in for (load_directory skips them).
+  std::set<std::filesystem::path> factory_files_replaced();
+  // After the factory plugins loaded: loads the active slots, each checked
+  // against its signed sha256 (a file changed on disk runs the factory one).
+  void load_plugin_slots();
+  // After start: resumes a probation a clean restart interrupted, offers staged swaps.
+  void resume_plugin_swaps();
+  // Swaps `module` to `slot` ("a", "b" or "factory"); `rollback`: the operator
+  // undoes the current version, which is never swapped to again.
+  void swap_plugin(const std::string& module, const std::string& slot, bool rollback,
+                   const ControlServer::Reply& reply);
+  // Swaps the first staged module when AutoUpgrade is on and no probe runs.
+  void offer_staged_upgrades();
+  void begin_probe(const std::string& module, const std::string& from_version, int64_t swap_ms);
+  void probe_scan_ended(const std::string& module, const Status& outcome);
+  void probe_window_ended();
+  // The version on probation (or refused at load) goes; the previous one runs
+  // again and scans at once. `reason` is recorded with the bad version.
+  void revert_plugin(const std::string& module, const std::string& reason);
+  // Loads the file of the active slot, checked against its signed sha256, module and version.
+  Result<std::string> load_slot(const PluginSlotState& slots);
+  void on_plugin_upgrade(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_plugin_rollback(const nlohmann::json& request, const ControlServer::Reply& reply);
+  void on_plugin_history(const nlohmann::json& request, const ControlServer::Reply& reply);
+
   // LinkDelegate: called on the link's thread, carried out on the agent's.
   std::vector<v1::ModuleStatus> module_statuses() override;
   void desired_state_applied(const std::vector<std::string>& manifests_changed) override;
@@ -106,6 +141,7 @@ class Agent : public LinkDelegate {
   // After the platform's uninstall command and the last check-in.
   void leave_after_uninstall_command();
   void uploads_possible() override;
+  void plugin_staged(const std::string& module) override;
   // Runs `work` on the agent's thread and waits for it; false if the agent stops first.
   bool on_agent_thread(const std::function<void()>& work);
 
@@ -132,6 +168,14 @@ class Agent : public LinkDelegate {
     std::string module, control_id, message;
   };
   std::vector<CrashedDemand> crashed_demands_;  // from the last worker's crash, for the scheduler
+  struct Probe {
+    std::string module, from_version, to_version;
+    int64_t swap_ms = 0;
+    bool scan_done = false;  // its first scan ended OK (or it has nothing to scan)
+    std::unique_ptr<boost::asio::steady_timer> window;
+  };
+  std::optional<Probe> probe_;
+  std::string swapping_;  // the module whose old version is being unloaded
 };
 
 }  // namespace vigil

@@ -37,13 +37,22 @@ const char* kind_name(int32_t kind) {
 
 std::span<const Agent::ControlRequest> Agent::control_requests() {
   static constexpr ControlRequest kRequests[] = {
-      {"plugins", &Agent::on_plugins}, {"status", &Agent::on_status},
-      {"results", &Agent::on_results}, {"manifest_set", &Agent::on_manifest_set},
-      {"demand", &Agent::on_demand},   {"demand_status", &Agent::on_demand_status},
-      {"unload", &Agent::on_unload},   {"reload", &Agent::on_reload},
-      {"release", &Agent::on_release}, {"link_changed", &Agent::on_link_changed},
-      {"stop", &Agent::on_stop},       {"config_changed", &Agent::config_changed},
+      {"plugins", &Agent::on_plugins},
+      {"status", &Agent::on_status},
+      {"results", &Agent::on_results},
+      {"manifest_set", &Agent::on_manifest_set},
+      {"demand", &Agent::on_demand},
+      {"demand_status", &Agent::on_demand_status},
+      {"unload", &Agent::on_unload},
+      {"reload", &Agent::on_reload},
+      {"release", &Agent::on_release},
+      {"link_changed", &Agent::on_link_changed},
+      {"stop", &Agent::on_stop},
+      {"config_changed", &Agent::config_changed},
       {"leave", &Agent::on_leave},
+      {"plugin_upgrade", &Agent::on_plugin_upgrade},
+      {"plugin_rollback", &Agent::on_plugin_rollback},
+      {"plugin_history", &Agent::on_plugin_history},
   };
   return kRequests;
 }

@@ -13,6 +13,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -69,8 +70,9 @@ std::optional<int64_t> resident_bytes(pid_t pid) {
 // What the supervisor learns while a worker runs.
 struct Watch {
   int wait_status = 0;
-  std::string memory_reason;  // set when the supervisor killed it for its memory
-  bool charged = false;       // it recorded the previous crash's charges
+  std::string memory_reason;     // set when the supervisor killed it for its memory
+  bool charged = false;          // it recorded the previous crash's charges
+  bool killed_as_asked = false;  // past its kill-after: the restart it asked for
 };
 
 class WorkerWatcher {
@@ -92,13 +94,17 @@ class WorkerWatcher {
   Watch wait() {
     for (;;) {
       pollfd fds[] = {{pidfd_, POLLIN, 0}, {report_fd_, POLLIN, 0}};  // poll skips a negative fd
-      bool timed = limit_ > 0 || pidfd_ < 0;
+      bool timed = limit_ > 0 || pidfd_ < 0 || kill_at_;
       if (::poll(fds, 2, timed ? static_cast<int>(options_.memory_poll.count()) : -1) > 0 && fds[1].revents != 0) {
         read_reports();
       }
       pid_t done = ::waitpid(pid_, &watch_.wait_status, WNOHANG);
       if (done == pid_ || (done < 0 && errno != EINTR)) return watch_;
       if (limit_ > 0 && watch_.memory_reason.empty()) check_memory();
+      if (kill_at_ && std::chrono::steady_clock::now() >= *kill_at_ && !watch_.killed_as_asked) {
+        watch_.killed_as_asked = true;
+        ::kill(pid_, SIGKILL);
+      }
     }
   }
 
@@ -118,6 +124,9 @@ class WorkerWatcher {
         watch_.charged = true;
       } else if (line == kReadyReport) {
         tell_service_manager("READY=1\nSTATUS=agent running");
+      } else if (line.rfind(kKillAfterReport, 0) == 0) {
+        std::string seconds(line.substr(kKillAfterReport.size()));
+        kill_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(std::atoi(seconds.c_str()));
       } else if (line.rfind(kMemoryLimitReport, 0) == 0) {
         auto limit = parse_memory_size(line.substr(kMemoryLimitReport.size()));
         limit_ = limit.ok() ? limit.value() : 0;
@@ -138,6 +147,7 @@ class WorkerWatcher {
   pid_t pid_;
   int pidfd_;
   int report_fd_;
+  std::optional<std::chrono::steady_clock::time_point> kill_at_;
   int64_t limit_ = 0;
   std::string pending_;
   Watch watch_;
@@ -239,8 +249,12 @@ int run_supervisor(const SupervisorOptions& options) {
     }
     // The same status from vigild: systemd does not restart it (RestartPreventExitStatus=3).
     if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRefusedToStart) return kWorkerRefusedToStart;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRestartRequested) {
-      std::cerr << "vigild: worker stopped to be restarted (see vigild.log); restarting\n";
+    if (watch.killed_as_asked || (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerRestartRequested)) {
+      std::cerr << "vigild: worker stopped to be restarted"
+                << (watch.killed_as_asked ? " (killed: it did not exit in time)" : "")
+                << " (see vigild.log); restarting\n";
+      std::error_code ignored;
+      std::filesystem::remove_all(plugin_marker_dir(options.paths), ignored);  // the hung call is nobody's crash
       if (uncharged.empty()) {
         // The last crash is recorded: the new worker must not charge it again.
         ::unsetenv(kPreviousCrashVariable);

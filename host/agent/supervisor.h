@@ -45,6 +45,10 @@ inline constexpr std::string_view kMemoryLimitReport = "memory-limit";
 inline constexpr std::string_view kChargedReport = "charged";
 // "ready": plugins loaded, control socket up (the supervisor tells systemd).
 inline constexpr std::string_view kReadyReport = "ready";
+// "kill-after SECONDS": the worker stops to be replaced but a plugin's scan may
+// never let it exit: past SECONDS it is killed, and that counts as the
+// restart it asked for (no crash, nothing charged).
+inline constexpr std::string_view kKillAfterReport = "kill-after";
 
 // The state store's config key bounding the worker's resident memory (default in settings/).
 inline constexpr const char* kWorkerMemoryLimitKey = "WorkerMemoryLimit";

@@ -47,6 +47,7 @@ ConfigChanges desired_state_config(const v1::DesiredState& state,
   if (profile.log_level() >= 0 && profile.log_level() <= 5) {
     config.emplace_back("LogLevel", std::to_string(profile.log_level()));
   }
+  config.emplace_back("AutoUpgrade", profile.auto_upgrade() ? "1" : "0");
   config.emplace_back("Profile", profile.name());
   std::vector<std::string> activated;
   for (const auto& module : state.activated_modules()) {

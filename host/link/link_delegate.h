@@ -23,6 +23,8 @@ class LinkDelegate {
   virtual void uninstall_requested() = 0;
   // The link can deliver again (provisioned, or the platform came back).
   virtual void uploads_possible() = 0;
+  // A verified new version of `module`'s plugin waits in a slot.
+  virtual void plugin_staged(const std::string& module) = 0;
 };
 
 }  // namespace vigil

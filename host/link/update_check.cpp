@@ -2,6 +2,8 @@
 
 #include <sys/utsname.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "link/plugin_download.h"
@@ -140,6 +142,7 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
   const std::string arch = names.machine;
   std::map<std::string, std::string> running;  // module -> plugin version
   for (const v1::ModuleStatus& module : delegate_.module_statuses()) running[module.module()] = module.plugin_version();
+  std::vector<std::string> staged_modules;
   for (const auto& [path, target] : targets.targets) {
     if (!target.custom.is_object() || !target.custom.value("current", false) ||
         target.custom.value("arch", "") != arch) {
@@ -155,12 +158,18 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
     if (*stored) slots = **stored;
     const std::string sha256 = target.hashes.count("sha256") ? target.hashes.at("sha256") : "";
     if (slots.a.sha256 == sha256 || slots.b.sha256 == sha256) continue;  // downloaded already
+    if (slots.state != "stable" && slots.state != "staged") continue;    // a swap runs: its slots stay as they are
+    if (Result<std::optional<std::string>> bad = store_.plugin_slots().bad_reason(module, sha256); !bad || *bad) {
+      std::lock_guard lock(mutex_);
+      if (bad) staging_errors_[module] = fmt::format("{} {} is not retried: {}", module, version, **bad);
+      continue;
+    }
     {
       std::lock_guard lock(mutex_);
       if (refused_files_.count(sha256)) continue;  // the same bytes again would be refused again
     }
     const std::string slot = slots.inactive();
-    PluginDownload download{module, version, target, paths_.data_dir / "plugin-slots" / module / (slot + ".so")};
+    PluginDownload download{module, version, target, plugin_slot_file(paths_.data_dir, module, slot)};
     Result<int64_t> fetched = download_plugin(connection_, settings, download);
     std::lock_guard lock(mutex_);
     if (!fetched) {
@@ -175,17 +184,19 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
       continue;
     }
     downloads_to_retry_.erase(module);
-    slots.file(slot) = {version, sha256};
-    slots.state = "staged";
-    slots.changed_at = link::unix_now();
-    if (Status saved = store_.plugin_slots().put(slots); !saved) {
-      staging_errors_[module] = "the staged slot is not recorded: " + saved.error();
+    Result<bool> staged = store_.plugin_slots().stage(slots, slot, {version, sha256}, link::unix_now());
+    if (!staged || !*staged) {
+      // Not recorded: the file is unused, and a later check stages it again.
+      staging_errors_[module] = staged ? "a swap started meanwhile; staged at the next check"
+                                       : "the staged slot is not recorded: " + staged.error();
       continue;
     }
     staging_errors_.erase(module);
     logs_.daemon()->info("plugin {} {} verified and staged in slot {} ({} bytes downloaded); {} {} keeps running",
                          module, version, slot, *fetched, module, loaded->second);
+    staged_modules.push_back(module);
   }
+  for (const std::string& module : staged_modules) delegate_.plugin_staged(module);
 }
 
 nlohmann::json UpdateCheck::status(const LinkSettings& settings) {
@@ -207,6 +218,16 @@ nlohmann::json UpdateCheck::status(const LinkSettings& settings) {
   if (Result<std::vector<PluginSlotState>> slots = store_.plugin_slots().all(); slots) {
     for (const PluginSlotState& module : *slots) {
       nlohmann::json entry = {{"module", module.module}, {"active", module.active}, {"state", module.state}};
+      if (module.state == "probing") entry["probation_ends"] = module.probe_deadline;
+      if (Result<std::vector<UpgradeRecord>> last = store_.plugin_slots().history(module.module, 1);
+          last && !last->empty()) {
+        const UpgradeRecord& record = last->front();
+        entry["last_upgrade"] = {{"at", record.at},
+                                 {"from", record.from_version},
+                                 {"to", record.to_version},
+                                 {"outcome", record.outcome},
+                                 {"reason", record.reason}};
+      }
       for (const char* slot : {"a", "b"}) {
         if (!module.file(slot).version.empty()) {
           entry[slot] = {{"version", module.file(slot).version}, {"sha256", module.file(slot).sha256}};

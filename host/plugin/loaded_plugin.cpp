@@ -14,6 +14,7 @@
 #include "settings/catalog.h"
 #include "store/config_table.h"
 #include "store/plugin_crashes.h"
+#include "vigil/crypto/digest.h"
 
 namespace vigil {
 namespace {
@@ -31,7 +32,7 @@ std::string copy(vigil_str text) {
 Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::path& file,
                                                          const PluginServices& services,
                                                          const std::function<bool(std::string_view)>& module_taken,
-                                                         std::string* module_seen) {
+                                                         std::string* module_seen, const ExpectedPlugin* expected) {
   auto refuse = [&](const std::string& reason) { return Error{file.string() + ": " + reason}; };
 
   std::shared_ptr<LoadedPlugin> plugin(new LoadedPlugin());
@@ -50,6 +51,15 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
     if (!image.ok()) return refuse(image.error());
   }
   plugin->image_ = std::move(image.value());
+  if (expected != nullptr) {
+    // The copy is what runs: checked after it was made, so a file swapped on disk meanwhile cannot slip through.
+    Result<std::string> sha256 = crypto::hash_file(plugin->image_.load_path(), "sha256");
+    if (!sha256.ok()) return refuse("cannot check its sha256: " + sha256.error());
+    if (sha256.value() != expected->sha256) {
+      return refuse(fmt::format("sha256 {} is not the {} the signed metadata gave it (changed on disk?)",
+                                sha256.value(), expected->sha256));
+    }
+  }
   plugin->library_ = ::dlopen(plugin->image_.load_path().c_str(), RTLD_NOW | RTLD_LOCAL);
   if (plugin->library_ == nullptr) {
     const char* why = ::dlerror();
@@ -119,6 +129,10 @@ Result<std::shared_ptr<LoadedPlugin>> LoadedPlugin::load(const std::filesystem::
 
   plugin->display_name_ = copy(descriptor->display_name);
   plugin->version_ = copy(descriptor->version);
+  if (expected != nullptr && (module != expected->module || plugin->version_ != expected->version)) {
+    return refuse(fmt::format("the plugin says module '{}' version {}, the signed metadata says module '{}' version {}",
+                              module, plugin->version_, expected->module, expected->version));
+  }
   plugin->abi_version_ = negotiation.abi_version;
   plugin->kind_ = descriptor->kind;
   plugin->context_ = std::make_unique<vigil_plugin_host>();

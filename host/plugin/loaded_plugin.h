@@ -34,6 +34,15 @@ struct PluginServices {
   std::filesystem::path image_dir;   // where the private copies of plugin files go; empty: in memory
 };
 
+// What signed metadata says a file is (a plugin slot's): its bytes, checked
+// on the private copy right before dlopen, and the module and version the
+// plugin must then call itself.
+struct ExpectedPlugin {
+  std::string sha256;
+  std::string module;
+  std::string version;
+};
+
 class LoadedPlugin {
  public:
   ~LoadedPlugin();
@@ -43,10 +52,12 @@ class LoadedPlugin {
   // Loads `file`, negotiates the ABI and calls on_init. `module_taken` is asked
   // before on_init so a duplicate module never runs any code of its own.
   // Every refusal names the file and the reason; `module_seen`, when given,
-  // receives the module name as soon as negotiation tells it.
+  // receives the module name as soon as negotiation tells it. With
+  // `expected`, a file that is not what it says is refused before its init runs.
   static Result<std::shared_ptr<LoadedPlugin>> load(const std::filesystem::path& file, const PluginServices& services,
                                                     const std::function<bool(std::string_view)>& module_taken,
-                                                    std::string* module_seen = nullptr);
+                                                    std::string* module_seen = nullptr,
+                                                    const ExpectedPlugin* expected = nullptr);
 
   const std::filesystem::path& file() const { return file_; }
   const std::string& module() const { return context_->module; }

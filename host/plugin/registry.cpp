@@ -20,11 +20,13 @@ PluginRegistry::~PluginRegistry() {
   for (auto& [module, plugin] : plugins_) plugin->wait_idle();
 }
 
-size_t PluginRegistry::load_directory(const std::filesystem::path& dir) {
+size_t PluginRegistry::load_directory(const std::filesystem::path& dir, const std::set<std::filesystem::path>& skip) {
   std::error_code error;
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    if (entry.path().extension() == ".so" && entry.is_regular_file()) files.push_back(entry.path());
+    if (entry.path().extension() == ".so" && entry.is_regular_file() && !skip.count(entry.path())) {
+      files.push_back(entry.path());
+    }
   }
   if (error) {
     services_.logs->daemon()->warn("plugin directory {}: {}", dir.string(), error.message());
@@ -40,7 +42,7 @@ size_t PluginRegistry::load_directory(const std::filesystem::path& dir) {
   return count;
 }
 
-Result<std::string> PluginRegistry::load_file(const std::filesystem::path& file) {
+Result<std::string> PluginRegistry::load_file(const std::filesystem::path& file, const ExpectedPlugin* expected) {
   auto logger = services_.logs->daemon();
   // Anyone who could have written the file would run code as root.
   auto trusted = check_trusted(file, "plugin");
@@ -52,7 +54,7 @@ Result<std::string> PluginRegistry::load_file(const std::filesystem::path& file)
   if (!trusted.value().empty()) logger->warn("{}", trusted.value());
   std::string module_seen;
   auto loaded = LoadedPlugin::load(
-      file, services_, [this](std::string_view module) { return find(module) != nullptr; }, &module_seen);
+      file, services_, [this](std::string_view module) { return find(module) != nullptr; }, &module_seen, expected);
   if (loaded.ok()) {
     // A manifest type has exactly one handler across all plugins.
     for (const std::string& type : loaded.value()->manifest_types()) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,11 +40,12 @@ class PluginRegistry {
   PluginRegistry(const PluginRegistry&) = delete;
   PluginRegistry& operator=(const PluginRegistry&) = delete;
 
-  // Loads every "*.so" in `dir` that is not loaded yet, in file name order.
-  // Returns how many were loaded; refusals are recorded and logged.
-  size_t load_directory(const std::filesystem::path& dir);
+  // Loads every "*.so" in `dir` that is not loaded yet, in file name order,
+  // but those in `skip` (a plugin slot stands in for them). Returns how many
+  // were loaded; refusals are recorded and logged.
+  size_t load_directory(const std::filesystem::path& dir, const std::set<std::filesystem::path>& skip = {});
   // Loads one file; returns its module name or the refusal.
-  Result<std::string> load_file(const std::filesystem::path& file);
+  Result<std::string> load_file(const std::filesystem::path& file, const ExpectedPlugin* expected = nullptr);
   // Removes a module and hands it over; the caller drains its scans and drops it.
   std::shared_ptr<LoadedPlugin> detach(std::string_view module);
 

@@ -145,6 +145,9 @@ void Scheduler::activate(std::shared_ptr<LoadedPlugin> plugin) {
   auto pending = store_.outbox().has_pending_delta(name);
   if (pending.ok() && pending.value()) set_state(module, ModuleState::kDeltaPending);
   if (started_ && !stopped_) {  // after start(): a reload or a new activation
+    if (auto held = held_.extract(name)) {
+      for (Request& request : held.mapped()) submit(module, std::move(request), false);
+    }
     scan_at_start(module, false);
     pump(module);
   }
@@ -178,6 +181,24 @@ void Scheduler::deactivate(const std::string& name) {
   }
   modules_.erase(found);
   logs_.daemon()->info("module '{}' deactivated", name);
+}
+
+void Scheduler::hold(const std::string& name) {
+  auto found = modules_.find(name);
+  if (found == modules_.end()) return;
+  std::vector<Request>& held = held_[name];
+  if (found->second.running && found->second.running->trigger != Trigger::kInterval) {
+    held.push_back(*found->second.running);
+  }
+  for (const Request& request : found->second.waiting) {
+    if (request.trigger != Trigger::kInterval) held.push_back(request);
+  }
+  for (const Request& request : held) {
+    record_demand(request.control_id, name, "waiting", "held while the module's plugin is swapped");
+  }
+  if (found->second.interval_timer) found->second.interval_timer->cancel();
+  modules_.erase(found);
+  logs_.daemon()->info("module '{}' held for a plugin swap ({} demand(s) wait)", name, held.size());
 }
 
 Scheduler::Module* Scheduler::find(const std::string& name) {
@@ -325,14 +346,17 @@ void Scheduler::start_scan(Module& module, Request request) {
     // Back on the control thread, where the last plugin reference may be dropped.
     asio::post(io_, [this, plugin = std::move(plugin), request, outcome, seconds]() mutable {
       count_scan(plugin->module(), outcome, seconds);
-      scan_finished(plugin->module(), request, outcome);
+      scan_finished(plugin, request, outcome);
     });
   });
 }
 
-void Scheduler::scan_finished(const std::string& name, const Request& request, const ScanOutcome& outcome) {
+void Scheduler::scan_finished(const std::shared_ptr<LoadedPlugin>& plugin, const Request& request,
+                              const ScanOutcome& outcome) {
+  const std::string& name = plugin->module();
   Module* module = find(name);
-  if (module == nullptr || !module->running) return;  // deactivated meanwhile
+  // Deactivated meanwhile, or activated again with another plugin (a swap): not this scan's module.
+  if (module == nullptr || !module->running || module->plugin != plugin) return;
   auto log = logs_.daemon();
   module->running.reset();
   bool ok = outcome.status.ok();
@@ -364,6 +388,7 @@ void Scheduler::scan_finished(const std::string& name, const Request& request, c
   }
   pump(*module);
   delivery_.kick();
+  if (scan_listener_) scan_listener_(name, request.control_id, outcome.status);
 }
 
 void Scheduler::count_scan(const std::string& name, const ScanOutcome& outcome, double seconds) {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -63,6 +64,14 @@ class Scheduler : private DeliveryListener {
   // A module became available (plugin loaded) or went away (unloaded).
   void activate(std::shared_ptr<LoadedPlugin> plugin);
   void deactivate(const std::string& name);
+  // Deactivates for a plugin swap: its demands (the running one, cancelled
+  // with the old version, included) wait and run once the module is
+  // activated again, on whichever version that is.
+  void hold(const std::string& name);
+  // Told of every scan that ends: module, ControlId ("" for an interval
+  // scan), outcome. The plugin swap watches its probe scan with it.
+  using ScanListener = std::function<void(const std::string&, const std::string&, const Status&)>;
+  void set_scan_listener(ScanListener listener) { scan_listener_ = std::move(listener); }
 
   // An on-demand scan (vigilctl demand, platform command). Returns the
   // ControlId, or why the scan cannot run. `cpu_limit` in percent.
@@ -131,7 +140,7 @@ class Scheduler : private DeliveryListener {
   void start_scan(Module& module, Request request);
   // What the proxy file gives the commands a scan runs.
   std::vector<std::string> command_environment();
-  void scan_finished(const std::string& name, const Request& request, const ScanOutcome& outcome);
+  void scan_finished(const std::shared_ptr<LoadedPlugin>& plugin, const Request& request, const ScanOutcome& outcome);
   void count_scan(const std::string& name, const ScanOutcome& outcome, double seconds);
   // Starts the next waiting demand or a due interval scan if the module is idle.
   void pump(Module& module);
@@ -159,6 +168,8 @@ class Scheduler : private DeliveryListener {
   std::map<std::string, DemandRecord> demands_;
   std::deque<std::string> demand_order_;      // to bound demands_
   std::vector<std::string> crashed_modules_;  // their interrupted demand crashed the last worker: not replayed
+  std::map<std::string, std::vector<Request>, std::less<>> held_;  // demands of modules being swapped
+  ScanListener scan_listener_;
   int64_t seen_data_version_ = -1;
   bool started_ = false;
   bool stopped_ = false;

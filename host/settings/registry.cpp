@@ -91,6 +91,20 @@ std::vector<Setting> make_table() {
        .default_value = "3",
        .applies = "at once",
        .description = "days before the trusted update metadata expires that status warns"},
+      {.name = "AutoUpgrade",
+       .kind = Kind::kBoolean,
+       .default_value = "0",
+       .applies = "at once",
+       .description = "swap to a verified new plugin version as soon as it is staged; the platform's profile "
+                      "(auto_upgrade) replaces it"},
+      {.name = "PluginProbeWindow",
+       .kind = Kind::kInteger,
+       .min = 1,
+       .max = kDay,
+       .default_value = "600",
+       .applies = "next swap",
+       .description = "seconds a swapped-in plugin version is watched (its first scan must end OK, the worker must "
+                      "not die) before it counts as good; a failure reverts to the previous version"},
       // Logs.
       {.name = "LogLevel",
        .kind = Kind::kInteger,

@@ -145,6 +145,34 @@ constexpr std::array kMigrations = {
       changed_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     )sql",
+    // Plugin swaps: the factory file a slot stands in for, the probe, the
+    // versions found bad, and the history of upgrades (plugin_slots.h).
+    R"sql(
+    ALTER TABLE plugin_slots ADD COLUMN factory_file TEXT NOT NULL DEFAULT '';
+    ALTER TABLE plugin_slots ADD COLUMN factory_sha256 TEXT NOT NULL DEFAULT '';
+    ALTER TABLE plugin_slots ADD COLUMN probe_deadline INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE plugin_slots ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE plugin_bad_versions (
+      module TEXT NOT NULL,
+      sha256 TEXT NOT NULL,
+      version TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      PRIMARY KEY (module, sha256)
+    ) WITHOUT ROWID;
+    CREATE TABLE plugin_upgrades (
+      id INTEGER PRIMARY KEY,
+      at INTEGER NOT NULL,
+      module TEXT NOT NULL,
+      from_version TEXT NOT NULL,
+      to_version TEXT NOT NULL,
+      outcome TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      swap_ms INTEGER NOT NULL,
+      revert_ms INTEGER NOT NULL
+    );
+    CREATE INDEX plugin_upgrades_by_module ON plugin_upgrades (module, id);
+    )sql",
 };
 
 }  // namespace

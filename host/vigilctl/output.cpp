@@ -105,7 +105,15 @@ void print_status(std::ostream& out, const json& status) {
         for (const char* slot : {"a", "b"}) {
           if (plugin.contains(slot)) out << "; slot " << slot << " holds " << text_of(plugin[slot]["version"]);
         }
-        out << " (" << text_of(plugin["state"]) << ")\n";
+        out << " (" << text_of(plugin["state"]);
+        if (plugin.contains("probation_ends")) out << " until " << local_time(plugin["probation_ends"]);
+        out << ")";
+        if (plugin.contains("last_upgrade")) {
+          const json& last = plugin["last_upgrade"];
+          out << "; last: " << text_of(last["to"]) << " " << text_of(last["outcome"]) << " " << local_time(last["at"])
+              << ": " << text_of(last["reason"]);
+        }
+        out << "\n";
       }
       for (const auto& [module, error] : staging_errors.items()) {
         out << "          " << module << ": not staged: " << text_of(error) << "\n";
@@ -201,6 +209,16 @@ void print_results(std::ostream& out, const json& results) {
   if (results.contains("next_offset") && !results["next_offset"].is_null()) {
     out << "\nmore rows: --offset " << text_of(results["next_offset"]) << "\n";
   }
+}
+
+void print_plugin_history(std::ostream& out, const json& history) {
+  auto milliseconds = [](const json& value) { return value.get<int64_t>() < 0 ? std::string("-") : value.dump(); };
+  Table table{{"TIME", "FROM", "TO", "OUTCOME", "SWAP MS", "REVERT MS", "REASON"}};
+  for (const auto& line : history) {
+    table.push_back({local_time(line["at"]), text_of(line["from"]), text_of(line["to"]), text_of(line["outcome"]),
+                     milliseconds(line["swap_ms"]), milliseconds(line["revert_ms"]), text_of(line["reason"])});
+  }
+  print_table(out, table, "");
 }
 
 }  // namespace vigil

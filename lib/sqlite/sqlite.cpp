@@ -1,6 +1,8 @@
 // RAII wrappers over the SQLite C API.
 #include "vigil/sqlite/sqlite.h"
 
+#include <algorithm>
+
 #include <sqlite3.h>
 
 namespace vigil::sqlite {
@@ -32,6 +34,23 @@ void Database::exec(const char* sql) {
     sqlite3_free(message);
     throw SqliteError(text);
   }
+}
+
+std::string Database::read_blob(const char* table, const char* column, int64_t rowid, int64_t offset, int64_t size) {
+  sqlite3_blob* blob = nullptr;
+  if (sqlite3_blob_open(db_, "main", table, column, rowid, 0, &blob) != SQLITE_OK) {
+    sqlite3_blob_close(blob);
+    throw SqliteError(error_message());
+  }
+  int64_t length = sqlite3_blob_bytes(blob);  // an int: a BLOB is at most 2 GiB
+  int64_t begin = std::clamp<int64_t>(offset, 0, length);
+  std::string bytes(static_cast<size_t>(std::clamp<int64_t>(size, 0, length - begin)), '\0');
+  int read = bytes.empty()
+                 ? SQLITE_OK
+                 : sqlite3_blob_read(blob, bytes.data(), static_cast<int>(bytes.size()), static_cast<int>(begin));
+  sqlite3_blob_close(blob);
+  if (read != SQLITE_OK) throw SqliteError(error_message());
+  return bytes;
 }
 
 Statement::Statement(Database& db, const char* sql) : db_(db) {

@@ -323,11 +323,24 @@ Reply Service::checkin(const std::string& body) {
       for (const auto& manifest : module.manifests()) {
         manifests.push_back({{"type", manifest.manifest_type()}, {"version", manifest.version()}});
       }
-      modules.push_back({{"module", module.module()},
-                         {"state", module.state()},
-                         {"plugin_version", module.plugin_version()},
-                         {"manifests", manifests},
-                         {"last_scan_completed", module.last_scan_completed()}});
+      json entry = {{"module", module.module()},
+                    {"state", module.state()},
+                    {"plugin_version", module.plugin_version()},
+                    {"manifests", manifests},
+                    {"last_scan_completed", module.last_scan_completed()}};
+      if (!module.plugin_slot().empty()) {
+        entry["plugin_slot"] = module.plugin_slot();
+        entry["plugin_slot_state"] = module.plugin_slot_state();
+      }
+      if (module.has_last_upgrade()) {
+        const v1::PluginUpgrade& last = module.last_upgrade();
+        entry["last_upgrade"] = {{"at", last.at()},
+                                 {"from", last.from_version()},
+                                 {"to", last.to_version()},
+                                 {"outcome", last.outcome()},
+                                 {"reason", last.reason()}};
+      }
+      modules.push_back(entry);
     }
     store_.set_agent_modules(request.agent_id(), request.status_digest(), modules);
     agent->status_digest = request.status_digest();

@@ -305,13 +305,12 @@ bool UpdateRepository::renew(int64_t now) {
 std::optional<UpdateRepository::Chunk> UpdateRepository::plugin_chunk(const std::string& sha256, int64_t offset,
                                                                       int64_t max) {
   sqlite::Statement query(db_,
-                          "SELECT module, arch, version, sha256, length, substr(library, ?2 + 1, ?3) FROM "
-                          "plugin_targets WHERE sha256 = ?1");
-  query.bind(1, sha256).bind(2, offset).bind(3, max);
+                          "SELECT module, arch, version, sha256, length, rowid FROM plugin_targets WHERE sha256 = ?1");
+  query.bind(1, sha256);
   if (!query.step()) return std::nullopt;
   Chunk chunk{{query.text(0), query.text(1), query.text(2), query.text(3), query.integer(4),
                target_path(query.text(1), query.text(0), query.text(2))},
-              query.text(5)};
+              db_.read_blob("plugin_targets", "library", query.integer(5), offset, max)};
   return chunk;
 }
 

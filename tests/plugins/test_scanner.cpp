@@ -12,11 +12,15 @@
 //   crash                 die (SIGABRT), as a buggy plugin would
 //   hold MIB              allocate and touch MIB MiB, held until the scan ends (memory bounds)
 //   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
+//   version               emit a row "version"/"plugin" with the plugin's version
 // Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3);
 // testscan.CrashOnUnload=1 makes it die when unloaded, as a buggy destructor would;
 // testscan.RefuseInit=1 makes init throw vigil::Error with VIGIL_E_NOT_FOUND.
 // Built with TEST_PLUGIN_VERSION for a version bump, with TEST_GNU_UNIQUE to
-// define a GNU unique symbol on purpose (a plugin glibc cannot unload).
+// define a GNU unique symbol on purpose (a plugin glibc cannot unload), and
+// with TEST_DEFECT_INIT / _SCAN_FAIL / _SCAN_CRASH / _SCAN_HANG as a bad new
+// version whose init fails, or whose every scan fails, crashes the agent, or
+// never ends (no checkpoint, so it cannot be cancelled).
 #include <vigil/plugin.hpp>
 
 #include <time.h>
@@ -57,6 +61,9 @@ class TestScanner : public vigil::Plugin {
     if (crash_on_unload_) std::abort();
   }
   void init(vigil::Host& host) override {
+#ifdef TEST_DEFECT_INIT
+    throw vigil::Error("this version cannot start", VIGIL_E_INTERNAL);
+#endif
     if (host.config("RefuseInit") == "1") throw vigil::Error("told to refuse", VIGIL_E_NOT_FOUND);
     crash_on_unload_ = host.config("CrashOnUnload") == "1";
     host_ = &host;
@@ -71,6 +78,15 @@ class TestScanner : public vigil::Plugin {
 
  private:
   void run(vigil::Scan& scan, std::string_view manifest) {
+#ifdef TEST_DEFECT_SCAN_FAIL
+    throw vigil::Error("this version cannot scan", VIGIL_E_INTERNAL);
+#endif
+#ifdef TEST_DEFECT_SCAN_CRASH
+    std::abort();
+#endif
+#ifdef TEST_DEFECT_SCAN_HANG
+    for (;;) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+#endif
     std::istringstream lines{std::string(manifest)};
     std::vector<std::vector<char>> held;
     for (std::string line; std::getline(lines, line);) {
@@ -144,6 +160,8 @@ class TestScanner : public vigil::Plugin {
         for (size_t i = 0; i < mebibytes; ++i) held.emplace_back(size_t{1} << 20, 'x');
       } else if (command == "crash") {
         std::abort();  // SIGABRT: a crash the sanitizers let through without a report of their own
+      } else if (command == "version") {
+        scan.emit("version", {{"id", "plugin"}}, {{"value", TEST_PLUGIN_VERSION}});
       } else if (command == "badrow") {
         scan.emit("bad table!", {{"id", "1"}}, {});
       }

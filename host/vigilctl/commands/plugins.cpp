@@ -1,4 +1,5 @@
-// vigilctl plugins [reload|unload|release]: what vigild loaded, and changing it at run time.
+// vigilctl plugins [reload|unload|release|upgrade|rollback|history]: what vigild loaded, changing it at run
+// time, and swapping a module to a signed new version or back.
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -19,6 +20,9 @@ struct PluginsOptions {
   CLI::App* reload = nullptr;
   CLI::App* unload = nullptr;
   CLI::App* release = nullptr;
+  CLI::App* upgrade = nullptr;
+  CLI::App* rollback = nullptr;
+  CLI::App* history = nullptr;
 };
 
 // After the worker stopped to be replaced, waits (up to 30 s) until a new
@@ -38,6 +42,9 @@ json request_body(const PluginsOptions& options) {
   if (options.reload->parsed()) body = {{"command", "reload"}};
   if (options.unload->parsed()) body = {{"command", "unload"}};
   if (options.release->parsed()) body = {{"command", "release"}};
+  if (options.upgrade->parsed()) body = {{"command", "plugin_upgrade"}};
+  if (options.rollback->parsed()) body = {{"command", "plugin_rollback"}};
+  if (options.history->parsed()) body = {{"command", "plugin_history"}};
   if (!options.module.empty()) body["module"] = options.module;
   return body;
 }
@@ -53,6 +60,33 @@ int run_plugins(const Paths& paths, const PluginsOptions& options) {
     if (!wait_for_new_worker(paths, (*response).value("worker_pid", int64_t{0})))
       return fail("no new worker answered within 30 s (see vigild.log)");
     std::cout << "reloaded " << (module.empty() ? "plugins" : module) << " (new worker)\n";
+    return kOk;
+  }
+  if (options.history->parsed()) {
+    if (options.as_json) {
+      print_json((*response)["history"]);
+      return kOk;
+    }
+    if ((*response)["history"].empty()) {
+      std::cout << "no upgrades of " << module << " yet\n";
+    } else {
+      print_plugin_history(std::cout, (*response)["history"]);
+    }
+    return kOk;
+  }
+  if (options.upgrade->parsed() || options.rollback->parsed()) {
+    if (options.as_json) {
+      print_json(*response);
+      return kOk;
+    }
+    std::cout << module << ": now runs " << (*response).value("version", std::string("its previous version"))
+              << " (slot " << (*response).value("slot", std::string("?")) << ")";
+    if (response->contains("swap_ms")) std::cout << ", swapped in " << (*response)["swap_ms"] << " ms";
+    if (response->contains("probation_seconds")) {
+      std::cout << "; on probation for " << (*response)["probation_seconds"]
+                << " s (vigilctl status shows it; a failure reverts it)";
+    }
+    std::cout << "\n";
     return kOk;
   }
   if (response->contains("warning")) std::cerr << "vigilctl: " << (*response)["warning"].get<std::string>() << "\n";
@@ -80,6 +114,15 @@ Runner define_plugins(CLI::App& command) {
   options->unload->add_option("module", options->module, "Module to unload")->required();
   options->release = command.add_subcommand("release", "Release a quarantined MODULE and load it again");
   options->release->add_option("module", options->module, "Quarantined module")->required();
+  options->upgrade = command.add_subcommand(
+      "upgrade", "Swap MODULE to its staged new version now (on probation; reverted on failure)");
+  options->upgrade->add_option("module", options->module, "Module to upgrade")->required();
+  options->rollback = command.add_subcommand(
+      "rollback", "Swap MODULE back to its previous version; the current one is never swapped to again");
+  options->rollback->add_option("module", options->module, "Module to roll back")->required();
+  options->history = command.add_subcommand("history", "MODULE's plugin upgrades: swaps, reverts, rollbacks");
+  options->history->add_option("module", options->module, "Module")->required();
+  for (CLI::App* sub : {options->upgrade, options->rollback, options->history}) sub->fallthrough();  // --json after it
   return [options](const Paths& paths) { return run_plugins(paths, *options); };
 }
 

@@ -5,6 +5,7 @@
 #include "store/key_hive.h"
 #include "store/manifests.h"
 #include "store/outbox.h"
+#include "store/plugin_slots.h"
 #include "store/plugin_state.h"
 #include "store/snapshot_writer.h"
 #include "store/snapshots.h"
@@ -60,7 +61,7 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
   const char* downgrade =
       "DROP TABLE outbox; DROP TABLE outbox_set_aside; DROP TABLE counters; DROP TABLE module_schedule;"
       "DROP TABLE plugin_crashes; DROP TABLE module_settings; DROP TABLE update_metadata;"
-      "DROP TABLE plugin_slots;"
+      "DROP TABLE plugin_slots; DROP TABLE plugin_bad_versions; DROP TABLE plugin_upgrades;"
       "ALTER TABLE snapshots DROP COLUMN state;"
       "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count) VALUES ('inv','inv',1,2,1);"
       "INSERT INTO snapshot_rows VALUES (1, 't', 'k', '{}');"
@@ -202,6 +203,58 @@ CommitResult scan_into(StateStore& store, const std::string& module, const std::
   auto committed = scan_into(store, module, rows, encoder);
   EXPECT_TRUE(committed.ok()) << committed.error();
   return committed.ok() ? committed.value() : CommitResult{};
+}
+
+TEST(StateStore, PluginSlots_HistoryAndBadVersionsAreWrittenWithTheRow) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  PluginSlots& slots = store->plugin_slots();
+  PluginSlotState row;
+  row.module = "inv";
+  // Staged only from what the caller read: a swap that started meanwhile wins.
+  EXPECT_TRUE(slots.stage(row, "a", {"2.0", "aa"}, 10).value());
+  PluginSlotState swapping = slots.get("inv").value().value();
+  EXPECT_EQ(swapping.state, "staged");
+  EXPECT_EQ(swapping.a.version, "2.0");
+  swapping.active = "a";
+  swapping.previous = "factory";
+  swapping.state = "swapping";
+  ASSERT_TRUE(slots.put(swapping).ok());
+  EXPECT_FALSE(slots.stage(row, "b", {"3.0", "bb"}, 11).value());
+  EXPECT_EQ(slots.get("inv").value()->b.version, "");
+
+  UpgradeRecord reverted;
+  reverted.at = 12;
+  reverted.module = "inv";
+  reverted.from_version = "1.0";
+  reverted.to_version = "2.0";
+  reverted.outcome = "reverted";
+  reverted.reason = "its first scan failed";
+  reverted.bad_sha256 = "aa";
+  swapping.active = "factory";
+  swapping.state = "stable";
+  ASSERT_TRUE(slots.put(swapping, &reverted).ok());
+  ASSERT_TRUE(slots.set_revert_ms("inv", 42).ok());
+  EXPECT_EQ(slots.bad_reason("inv", "aa").value(), std::optional<std::string>("reverted: its first scan failed"));
+  EXPECT_EQ(slots.bad_reason("inv", "bb").value(), std::nullopt);
+  EXPECT_EQ(slots.bad_reason("vm", "aa").value(), std::nullopt);
+  auto history = slots.history("inv").value();
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].outcome, "reverted");
+  EXPECT_EQ(history[0].revert_ms, 42);
+  EXPECT_EQ(history[0].swap_ms, -1);
+
+  // The history keeps the last 100 lines of a module, newest first.
+  UpgradeRecord line = reverted;
+  line.bad_sha256.clear();
+  for (int i = 0; i < 120; ++i) {
+    line.at = 100 + i;
+    ASSERT_TRUE(slots.put(swapping, &line).ok());
+  }
+  history = slots.history("inv").value();
+  ASSERT_EQ(history.size(), 100u);
+  EXPECT_EQ(history.front().at, 219);
+  EXPECT_EQ(history.back().at, 120);
 }
 
 TEST(StateStore, Snapshot_RowsReadBackOrderedAndFilteredByTable) {

@@ -32,6 +32,10 @@ class Database {
   Database& operator=(const Database&) = delete;
 
   void exec(const char* sql);
+  // Up to `size` bytes at `offset` of the BLOB in `table`.`column` of row
+  // `rowid`, read incrementally: a slice of a large value costs its own
+  // size, where substr() in SQL would load the whole value.
+  std::string read_blob(const char* table, const char* column, int64_t rowid, int64_t offset, int64_t size);
   sqlite3* handle() const { return db_; }
   std::string error_message() const;
 

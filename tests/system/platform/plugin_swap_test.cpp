@@ -1,0 +1,211 @@
+// Plugin swaps end to end (docs/design/self-patch.md §5): a real vigild and
+// vigil-platform over TLS on 127.0.0.1. The platform publishes a new version
+// of the test scanner; the agent stages it, swaps it in without restarting,
+// watches it on probation, and reverts it when it fails to start, fails its
+// first scan or crashes the worker in it. The operator's upgrade and
+// rollback, and a slot or factory file changed on disk, are covered too.
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "platform_link_fixture.h"
+
+namespace vigil::test {
+namespace {
+
+class PluginSwapTest : public PlatformLinkFixture {
+ protected:
+  void SetUp() override {
+    PlatformLinkFixture::SetUp();
+    if (HasFatalFailure()) return;
+    publish_manifest("version\nstate swap kept\n");
+    set_config(agent_root(), "PluginProbeWindow", "2");
+  }
+
+  json updates() { return status_of(agent_root())["platform"]["updates"]; }
+  json slot_row() {
+    json plugins = updates().value("plugins", json::array());
+    return plugins.empty() ? json::object() : plugins[0];
+  }
+  int64_t worker_pid() { return status_of(agent_root())["daemon"].value("pid", int64_t{0}); }
+  // The version the last scan of testscan reported, and the plugin state it read back.
+  std::string scanned(const char* what) {
+    json rows = agent_rows(agent_root());
+    if (!rows.contains("testscan")) return "";
+    const json& table = rows["testscan"][what == std::string("version") ? "version" : "state"];
+    if (!table.is_array() || table.empty()) return "";
+    return table[0]["values"].value(what == std::string("version") ? "value" : "previous", "");
+  }
+  std::string loaded_version() {
+    auto result = vigilctl(agent_root(), {"plugins", "--json"});
+    if (result.exit_code != 0) return "";
+    for (const auto& plugin : json::parse(result.out)) {
+      if (plugin.value("module", "") == "testscan") return plugin.value("version", "");
+    }
+    return "";
+  }
+  json history() {
+    auto result = vigilctl(agent_root(), {"plugins", "history", "testscan", "--json"});
+    return result.exit_code == 0 ? json::parse(result.out) : json::array();
+  }
+  void auto_upgrade() {
+    auto profile = dir_.path() / "auto.json";
+    std::ofstream(profile) << R"({"checkin_interval": 1, "scan_interval": {"testscan": 3600}, "auto_upgrade": true})";
+    ASSERT_EQ(platform_->admin({"profile-set", "--name", "fast", "--file", profile.string()}).exit_code, 0);
+  }
+  // Provisioned, first scan done by version 0.1.0.
+  void start_provisioned() {
+    start_agent(agent_root());
+    ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+    ASSERT_TRUE(eventually([&] { return scanned("version") == "0.1.0"; })) << daemon_->log();
+  }
+  json publish(const std::string& plugin_name) {
+    return platform_->admin_json(
+        {"package-set", "--module", "testscan", "--file", plugin(plugin_name).string(), "--version", "0.2.0"});
+  }
+  // A bad 0.2.0 is swapped in automatically, reverted with `reason`, and never tried again.
+  void expect_reverted(const std::string& plugin_name, const std::string& reason) {
+    auto_upgrade();
+    start_provisioned();
+    publish(plugin_name);
+    ASSERT_TRUE(eventually([&] {
+      json last = history();
+      return !last.empty() && last[0].value("outcome", "") == "reverted";
+    })) << daemon_->log();
+    json line = history()[0];
+    EXPECT_EQ(line["to"], "0.2.0");
+    EXPECT_NE(line["reason"].get<std::string>().find(reason), std::string::npos) << line.dump();
+    // The old version runs and scans again.
+    ASSERT_TRUE(eventually([&] {
+      json row = slot_row();
+      return row.value("active", "") == "factory" && row.value("state", "") == "stable";
+    })) << updates().dump(2);
+    EXPECT_TRUE(eventually([&] { return loaded_version() == "0.1.0"; }, 40)) << daemon_->log();
+    // The platform learns it at a check-in.
+    std::string agent_id = agent_id_of(agent_root());
+    EXPECT_TRUE(eventually([&] {
+      json record = agent_record(agent_id);
+      if (!record.is_object() || !record["modules"].is_array() || record["modules"].empty()) return false;
+      return record["modules"][0].value("last_upgrade", json::object()).value("outcome", "") == "reverted";
+    })) << agent_record(agent_id).dump(2);
+    // Many check-ins later: not swapped to again.
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    EXPECT_EQ(history().size(), 1u) << history().dump(2);
+    EXPECT_EQ(slot_row().value("active", ""), "factory");
+    EXPECT_NE(vigilctl(agent_root(), {"status"}).out.find("last: 0.2.0 reverted"), std::string::npos);
+  }
+};
+
+// The operator swaps to the staged version: same worker, plugin state kept,
+// v2 scanning, probation passed; then rolls back, and v2 is not taken again.
+TEST_F(PluginSwapTest, ANewVersionIsSwappedInWithoutARestartAndRolledBackByTheOperator) {
+  start_provisioned();
+  int64_t pid = worker_pid();
+  publish("test_scanner_v2");
+  ASSERT_TRUE(eventually([&] { return slot_row().value("state", "") == "staged"; })) << updates().dump(2);
+  // AutoUpgrade is off (the profile says nothing): staged waits for the operator.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(slot_row().value("active", ""), "factory");
+
+  auto swapped = vigilctl(agent_root(), {"plugins", "upgrade", "testscan"});
+  ASSERT_EQ(swapped.exit_code, 0) << swapped.err << daemon_->log();
+  EXPECT_NE(swapped.out.find("testscan: now runs 0.2.0 (slot a), swapped in "), std::string::npos) << swapped.out;
+  EXPECT_EQ(worker_pid(), pid);
+  // The probe scan runs v2, which reads the state v1 stored.
+  ASSERT_TRUE(eventually([&] { return scanned("version") == "0.2.0"; })) << daemon_->log();
+  EXPECT_EQ(scanned("previous"), "kept");
+  ASSERT_TRUE(eventually([&] { return slot_row().value("state", "") == "stable"; })) << updates().dump(2);
+  json line = history()[0];
+  EXPECT_EQ(line["outcome"], "active") << line.dump();
+  EXPECT_EQ(line["from"], "0.1.0");
+  EXPECT_EQ(line["to"], "0.2.0");
+  EXPECT_GE(line["swap_ms"].get<int64_t>(), 0);
+  EXPECT_EQ(worker_pid(), pid);
+
+  auto rolled_back = vigilctl(agent_root(), {"plugins", "rollback", "testscan"});
+  ASSERT_EQ(rolled_back.exit_code, 0) << rolled_back.err << daemon_->log();
+  ASSERT_TRUE(eventually([&] { return slot_row().value("active", "") == "factory"; })) << updates().dump(2);
+  EXPECT_EQ(loaded_version(), "0.1.0");
+  EXPECT_EQ(history()[0]["outcome"], "rolled back");
+  // The platform still offers 0.2.0: neither staged nor swapped to again.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(slot_row().value("active", ""), "factory");
+  auto again = vigilctl(agent_root(), {"plugins", "upgrade", "testscan"});
+  EXPECT_NE(again.exit_code, 0);
+  auto text = vigilctl(agent_root(), {"plugins", "history", "testscan"});
+  EXPECT_NE(text.out.find("rolled back"), std::string::npos) << text.out;
+  EXPECT_EQ(worker_pid(), pid);
+}
+
+TEST_F(PluginSwapTest, AVersionThatFailsToStartIsReverted) {
+  expect_reverted("test_scanner_v2_init", "failed to initialise");
+}
+
+TEST_F(PluginSwapTest, AVersionWhoseFirstScanFailsIsReverted) {
+  expect_reverted("test_scanner_v2_scan_fail", "its first scan failed: ");
+  EXPECT_TRUE(eventually([&] { return scanned("version") == "0.1.0"; }));
+}
+
+// The new version kills the worker in its first scan: the next worker, not the
+// plugin, decides; the death is charged to the version, not to the module.
+TEST_F(PluginSwapTest, AVersionThatCrashesTheWorkerIsRevertedByTheNextWorker) {
+  expect_reverted("test_scanner_v2_scan_crash", "while it was on probation");
+  EXPECT_NE(daemon_->log().find("charged to the plugin version"), std::string::npos) << daemon_->log();
+  json modules = status_of(agent_root())["modules"];
+  for (const auto& module : modules) EXPECT_NE(module.value("state", ""), "quarantined");
+}
+
+// What runs is checked against the signed sha256 at every load: a slot file
+// changed on disk is refused (the factory file runs), and a factory file a
+// package upgrade replaced takes over from the slot.
+// The new version's first scan never reaches a checkpoint: cancelling it
+// cannot work, so the worker stuck in it is replaced (killed after a grace).
+TEST_F(PluginSwapTest, AVersionWhoseFirstScanHangsIsRevertedThroughANewWorker) {
+  expect_reverted("test_scanner_v2_scan_hang", "its first scan did not end within the probation window");
+  EXPECT_NE(daemon_->log().find("does not end its scan"), std::string::npos) << daemon_->log();
+}
+
+TEST_F(PluginSwapTest, FilesChangedOnDiskAreNeverRunFromASlot) {
+  auto_upgrade();
+  start_provisioned();
+  publish("test_scanner_v2");
+  ASSERT_TRUE(eventually([&] {
+    json row = slot_row();
+    return row.value("active", "") == "a" && row.value("state", "") == "stable";
+  })) << updates().dump(2);
+  daemon_.reset();
+  fs::path slot = agent_root() / "var/lib/vigil/plugin-slots/testscan/a.so";
+  {
+    std::fstream file(slot, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(-1, std::ios::end);
+    file.put('\x5a');
+  }
+  start_agent(agent_root());
+  json line = history()[0];
+  EXPECT_EQ(line["outcome"], "refused") << line.dump();
+  EXPECT_NE(line["reason"].get<std::string>().find(slot.string()), std::string::npos) << line.dump();
+  EXPECT_NE(line["reason"].get<std::string>().find("is not the"), std::string::npos) << line.dump();
+  EXPECT_EQ(slot_row().value("active", ""), "factory");
+  EXPECT_EQ(loaded_version(), "0.1.0");
+}
+
+TEST_F(PluginSwapTest, AFactoryFileAPackageReplacedRunsInsteadOfTheSlot) {
+  auto_upgrade();
+  start_provisioned();
+  publish("test_scanner_v2");
+  ASSERT_TRUE(eventually([&] {
+    json row = slot_row();
+    return row.value("active", "") == "a" && row.value("state", "") == "stable";
+  })) << updates().dump(2);
+  daemon_.reset();
+  // Other bytes, still a loadable plugin: what a package upgrade of the agent does.
+  std::ofstream(agent_root() / "usr/lib/vigil/plugins/test_scanner.so", std::ios::app | std::ios::binary) << '\n';
+  start_agent(agent_root());
+  json line = history()[0];
+  EXPECT_EQ(line["outcome"], "replaced by package") << line.dump();
+  EXPECT_EQ(slot_row().value("active", ""), "factory");
+  EXPECT_EQ(loaded_version(), "0.1.0");
+}
+
+}  // namespace
+}  // namespace vigil::test
