@@ -208,6 +208,9 @@ int run_supervisor(const SupervisorOptions& options) {
     std::cerr << "vigild: " << lock.error() << "\n";
     return 1;
   }
+  // Marks left by a vigild that was killed with its worker: no death of ours to charge them with.
+  std::error_code stale;
+  std::filesystem::remove_all(plugin_marker_dir(options.paths), stale);
   struct sigaction action {};
   action.sa_handler = forward_stop;
   sigemptyset(&action.sa_mask);

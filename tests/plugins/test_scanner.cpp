@@ -20,7 +20,8 @@
 // define a GNU unique symbol on purpose (a plugin glibc cannot unload), and
 // with TEST_DEFECT_INIT / _SCAN_FAIL / _SCAN_CRASH / _SCAN_HANG as a bad new
 // version whose init fails, or whose every scan fails, crashes the agent, or
-// never ends (no checkpoint, so it cannot be cancelled).
+// never ends (no checkpoint, so it cannot be cancelled); with TEST_SLOW_INIT
+// as a good version whose init takes 3 s.
 #include <vigil/plugin.hpp>
 
 #include <time.h>
@@ -63,6 +64,9 @@ class TestScanner : public vigil::Plugin {
   void init(vigil::Host& host) override {
 #ifdef TEST_DEFECT_INIT
     throw vigil::Error("this version cannot start", VIGIL_E_INTERNAL);
+#endif
+#ifdef TEST_SLOW_INIT
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // a window to kill the agent mid-swap
 #endif
     if (host.config("RefuseInit") == "1") throw vigil::Error("told to refuse", VIGIL_E_NOT_FOUND);
     crash_on_unload_ = host.config("CrashOnUnload") == "1";

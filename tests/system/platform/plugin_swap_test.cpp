@@ -4,11 +4,14 @@
 // watches it on probation, and reverts it when it fails to start, fails its
 // first scan or crashes the worker in it. The operator's upgrade and
 // rollback, and a slot or factory file changed on disk, are covered too.
+#include <signal.h>
+
 #include <chrono>
 #include <fstream>
 #include <thread>
 
 #include "platform_link_fixture.h"
+#include "store/plugin_slots.h"
 
 namespace vigil::test {
 namespace {
@@ -63,6 +66,17 @@ class PluginSwapTest : public PlatformLinkFixture {
     return platform_->admin_json(
         {"package-set", "--module", "testscan", "--file", plugin(plugin_name).string(), "--version", "0.2.0"});
   }
+  // 0.2.0 swapped in automatically and past probation; then the agent stops.
+  void swap_to_v2_then_stop() {
+    auto_upgrade();
+    start_provisioned();
+    publish("test_scanner_v2");
+    ASSERT_TRUE(eventually([&] {
+      json row = slot_row();
+      return row.value("active", "") == "a" && row.value("state", "") == "stable";
+    })) << updates().dump(2);
+    daemon_.reset();
+  }
   // A bad 0.2.0 is swapped in automatically, reverted with `reason`, and never tried again.
   void expect_reverted(const std::string& plugin_name, const std::string& reason) {
     auto_upgrade();
@@ -74,6 +88,8 @@ class PluginSwapTest : public PlatformLinkFixture {
     })) << daemon_->log();
     json line = history()[0];
     EXPECT_EQ(line["to"], "0.2.0");
+    if (line["revert_ms"].get<int64_t>() >= 0)
+      std::cout << "revert (failure seen to the old version loaded) took " << line["revert_ms"] << " ms\n";
     EXPECT_NE(line["reason"].get<std::string>().find(reason), std::string::npos) << line.dump();
     // The old version runs and scans again.
     ASSERT_TRUE(eventually([&] {
@@ -120,6 +136,7 @@ TEST_F(PluginSwapTest, ANewVersionIsSwappedInWithoutARestartAndRolledBackByTheOp
   EXPECT_EQ(line["from"], "0.1.0");
   EXPECT_EQ(line["to"], "0.2.0");
   EXPECT_GE(line["swap_ms"].get<int64_t>(), 0);
+  std::cout << "swap (command to 0.2.0 initialised) took " << line["swap_ms"] << " ms\n";
   EXPECT_EQ(worker_pid(), pid);
 
   auto rolled_back = vigilctl(agent_root(), {"plugins", "rollback", "testscan"});
@@ -165,15 +182,58 @@ TEST_F(PluginSwapTest, AVersionWhoseFirstScanHangsIsRevertedThroughANewWorker) {
   EXPECT_NE(daemon_->log().find("does not end its scan"), std::string::npos) << daemon_->log();
 }
 
-TEST_F(PluginSwapTest, FilesChangedOnDiskAreNeverRunFromASlot) {
+// vigild killed with its worker mid-swap and on probation, then the worker
+// alone killed on probation: each start settles the slot row before any
+// plugin loads. (Read from the store: the agent answers nothing during an init.)
+TEST_F(PluginSwapTest, KillsDuringASwapOrItsProbationLeaveAConsistentSlot) {
+  set_config(agent_root(), "PluginProbeWindow", "600");
   auto_upgrade();
   start_provisioned();
-  publish("test_scanner_v2");
+  auto stored_row = [&]() -> PluginSlotState {
+    auto store = StateStore::open(agent_root() / "var/lib/vigil/config.db");
+    if (!store.ok()) return {};
+    auto row = store.value()->plugin_slots().get("testscan");
+    return row.ok() && row.value() ? *row.value() : PluginSlotState{};
+  };
+  auto kill_vigild = [&] {
+    ::kill(daemon_->pid(), SIGKILL);  // the worker follows (parent-death signal)
+    daemon_.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  };
+  publish("test_scanner_v2_slow_init");
+  ASSERT_TRUE(eventually([&] { return stored_row().state == "swapping"; })) << daemon_->log();
+  kill_vigild();
+  start_agent(agent_root());
+  // Not the new version's fault: the old one ran, and the swap was offered again.
   ASSERT_TRUE(eventually([&] {
-    json row = slot_row();
-    return row.value("active", "") == "a" && row.value("state", "") == "stable";
-  })) << updates().dump(2);
-  daemon_.reset();
+    PluginSlotState row = stored_row();
+    return row.state == "probing" && row.active == "a";
+  })) << daemon_->log();
+  ASSERT_TRUE(eventually([&] { return history().size() >= 1; }));
+  EXPECT_EQ(history()[0]["outcome"], "interrupted") << history().dump(2);
+  EXPECT_NE(history()[0]["reason"].get<std::string>().find("(1 of 3)"), std::string::npos);
+
+  // Killed on probation with the worker: a clean slate (no death seen), so probation starts afresh.
+  kill_vigild();
+  start_agent(agent_root());
+  EXPECT_EQ(loaded_version(), "0.2.0");
+  EXPECT_EQ(stored_row().state, "probing");
+
+  // The worker alone dies on probation: the next worker reverts before loading it.
+  int64_t worker = worker_pid();
+  ASSERT_GT(worker, 0);
+  ::kill(static_cast<pid_t>(worker), SIGKILL);
+  ASSERT_TRUE(eventually([&] { return !history().empty() && history()[0]["outcome"] == "reverted"; }))
+      << daemon_->log();
+  EXPECT_NE(history()[0]["reason"].get<std::string>().find("while it was on probation"), std::string::npos);
+  EXPECT_TRUE(eventually([&] { return loaded_version() == "0.1.0"; })) << daemon_->log();
+  EXPECT_EQ(stored_row().active, "factory");
+  EXPECT_EQ(stored_row().state, "stable");
+}
+
+TEST_F(PluginSwapTest, FilesChangedOnDiskAreNeverRunFromASlot) {
+  swap_to_v2_then_stop();
+  if (HasFatalFailure()) return;
   fs::path slot = agent_root() / "var/lib/vigil/plugin-slots/testscan/a.so";
   {
     std::fstream file(slot, std::ios::in | std::ios::out | std::ios::binary);
@@ -190,14 +250,8 @@ TEST_F(PluginSwapTest, FilesChangedOnDiskAreNeverRunFromASlot) {
 }
 
 TEST_F(PluginSwapTest, AFactoryFileAPackageReplacedRunsInsteadOfTheSlot) {
-  auto_upgrade();
-  start_provisioned();
-  publish("test_scanner_v2");
-  ASSERT_TRUE(eventually([&] {
-    json row = slot_row();
-    return row.value("active", "") == "a" && row.value("state", "") == "stable";
-  })) << updates().dump(2);
-  daemon_.reset();
+  swap_to_v2_then_stop();
+  if (HasFatalFailure()) return;
   // Other bytes, still a loadable plugin: what a package upgrade of the agent does.
   std::ofstream(agent_root() / "usr/lib/vigil/plugins/test_scanner.so", std::ios::app | std::ios::binary) << '\n';
   start_agent(agent_root());
