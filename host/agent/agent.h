@@ -175,7 +175,8 @@ class Agent : public LinkDelegate {
     std::unique_ptr<boost::asio::steady_timer> window;
   };
   std::optional<Probe> probe_;
-  std::string swapping_;  // the module whose old version is being unloaded
+  std::string swapping_;                                             // the module whose old version is being unloaded
+  std::unique_ptr<boost::asio::steady_timer> upgrade_window_timer_;  // staged versions wait for UpgradeWindow
 };
 
 }  // namespace vigil

@@ -13,6 +13,7 @@
 #include "agent/supervisor.h"
 #include "link/desired_state.h"
 #include "plugin/plugin_call_marker.h"
+#include "settings/blackout.h"
 #include "settings/reader.h"
 #include "store/config_table.h"
 #include "vigil/crypto/digest.h"
@@ -196,9 +197,29 @@ void Agent::offer_staged_upgrades() {
   bool automatic = config.boolean("AutoUpgrade");
   Result<std::vector<PluginSlotState>> rows = store_->plugin_slots().all();
   if (!rows) return;
+  if (automatic) {
+    // Outside the upgrade window, asked again each minute; a window that does not parse allows no automatic swap.
+    Result<std::optional<std::string>> window_text = store_->config().get("UpgradeWindow");
+    std::string text = window_text && *window_text ? **window_text : "";
+    Result<BlackoutWindows> window = BlackoutWindows::parse(text);
+    if (!window) {
+      logs_->daemon()->error("UpgradeWindow '{}' is not valid ({}): no automatic plugin swap until it is", text,
+                             window.error());
+      return;
+    }
+    if (!window->empty() && !window->contains(BlackoutWindows::minute_of_day(std::chrono::system_clock::now()))) {
+      upgrade_window_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::minutes(1));
+      upgrade_window_timer_->async_wait([this](boost::system::error_code error) {
+        if (!error) offer_staged_upgrades();
+      });
+      return;
+    }
+  }
   for (const PluginSlotState& slots : *rows) {
     if (slots.state != "staged" || !registry_->find(slots.module)) continue;
     const std::string staged = slots.inactive();
+    Result<std::optional<std::string>> pin = store_->config().get(slots.module + ".PluginPin");
+    if (pin && *pin && **pin != slots.file(staged).version) continue;  // staged before the pin: not what it wants
     if (!automatic) {
       logs_->daemon()->info("plugin {} {} is staged; AutoUpgrade is off: vigilctl plugins upgrade {} swaps to it",
                             slots.module, slots.file(staged).version, slots.module);

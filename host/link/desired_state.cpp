@@ -19,7 +19,7 @@ ConfigChanges desired_state_config(const v1::DesiredState& state,
   ConfigChanges config;
   // Per-module values the profile no longer carries go back to their defaults.
   for (const auto& [key, value] : current) {
-    bool per_module = key.size() > 13 && (key.ends_with(".ScanInterval") || key.ends_with(".CpuLimit"));
+    bool per_module = key.ends_with(".ScanInterval") || key.ends_with(".CpuLimit") || key.ends_with(".PluginPin");
     if (per_module) config.emplace_back(key, std::nullopt);
   }
   // Only names a module could have become config keys.
@@ -47,7 +47,13 @@ ConfigChanges desired_state_config(const v1::DesiredState& state,
   if (profile.log_level() >= 0 && profile.log_level() <= 5) {
     config.emplace_back("LogLevel", std::to_string(profile.log_level()));
   }
+  for (const auto& [module, version] : profile.plugin_pins()) {
+    if (module_name(module) && !version.empty()) config.emplace_back(module + ".PluginPin", version);
+  }
   config.emplace_back("AutoUpgrade", profile.auto_upgrade() ? "1" : "0");
+  config.emplace_back("UpgradeWindow", profile.upgrade_window().empty()
+                                           ? std::nullopt
+                                           : std::optional<std::string>(profile.upgrade_window()));
   config.emplace_back("Profile", profile.name());
   std::vector<std::string> activated;
   for (const auto& module : state.activated_modules()) {

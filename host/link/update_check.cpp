@@ -83,6 +83,17 @@ Status UpdateCheck::pin_root(const std::string& root, bool replace) {
   return Status::Ok();
 }
 
+std::map<std::string, std::string> UpdateCheck::plugin_pins() {
+  std::map<std::string, std::string> pins;
+  constexpr std::string_view kSuffix = ".PluginPin";
+  if (auto config = store_.config().all(); config) {
+    for (const auto& [key, value] : *config) {
+      if (key.ends_with(kSuffix)) pins[key.substr(0, key.size() - kSuffix.size())] = value;
+    }
+  }
+  return pins;
+}
+
 void UpdateCheck::after_checkin(const LinkSettings& settings, uint64_t announced) {
   Result<std::vector<StoredMetadata>> stored = store_.update_metadata().summary();
   if (!stored) return;
@@ -98,11 +109,11 @@ void UpdateCheck::after_checkin(const LinkSettings& settings, uint64_t announced
   {
     std::lock_guard lock(mutex_);
     since_last = link::unix_now() - last_check_;
-    download_to_retry = !downloads_to_retry_.empty();
+    download_to_retry = !downloads_to_retry_.empty() || checked_pins_ != plugin_pins();  // a new pin: act now
   }
   // An older version announced is checked too: a replay (or a platform restored
   // from a backup) is then reported, not silently ignored. A download cut
-  // short is resumed at the next check-in.
+  // short is resumed at the next check-in, and a changed pin is followed at once.
   if (static_cast<int64_t>(announced) != trusted_timestamp || since_last >= settings.update_check_seconds ||
       download_to_retry) {
     run(settings).ok();
@@ -142,13 +153,20 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
   const std::string arch = names.machine;
   std::map<std::string, std::string> running;  // module -> plugin version
   for (const v1::ModuleStatus& module : delegate_.module_statuses()) running[module.module()] = module.plugin_version();
+  // A module pinned by the profile follows its pin (another version, older ones too); the others the current file.
+  const std::map<std::string, std::string> pins = plugin_pins();
+  {
+    std::lock_guard lock(mutex_);
+    checked_pins_ = pins;
+  }
+  std::set<std::string> pin_found;
   std::vector<std::string> staged_modules;
   for (const auto& [path, target] : targets.targets) {
-    if (!target.custom.is_object() || !target.custom.value("current", false) ||
-        target.custom.value("arch", "") != arch) {
-      continue;
-    }
+    if (!target.custom.is_object() || target.custom.value("arch", "") != arch) continue;
     const std::string module = target.custom.value("module", ""), version = target.custom.value("version", "");
+    auto pin = pins.find(module);
+    if (pin != pins.end() ? pin->second != version : !target.custom.value("current", false)) continue;
+    if (pin != pins.end()) pin_found.insert(module);
     auto loaded = running.find(module);
     if (loaded == running.end() || loaded->second == version) continue;  // not run here, or running it
     Result<std::optional<PluginSlotState>> stored = store_.plugin_slots().get(module);
@@ -157,8 +175,19 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
     slots.module = module;
     if (*stored) slots = **stored;
     const std::string sha256 = target.hashes.count("sha256") ? target.hashes.at("sha256") : "";
-    if (slots.a.sha256 == sha256 || slots.b.sha256 == sha256) continue;  // downloaded already
-    if (slots.state != "stable" && slots.state != "staged") continue;    // a swap runs: its slots stay as they are
+    if (slots.state != "stable" && slots.state != "staged") continue;  // a swap runs: its slots stay as they are
+    if (slots.a.sha256 == sha256 || slots.b.sha256 == sha256) {
+      // Downloaded already. Offered again only when pinned to (a rollback or revert marked it bad otherwise).
+      const std::string holder = slots.a.sha256 == sha256 ? "a" : "b";
+      Result<std::optional<std::string>> bad = store_.plugin_slots().bad_reason(module, sha256);
+      if (pin == pins.end() || slots.state != "stable" || holder != slots.inactive() || !bad || *bad) continue;
+      if (Result<bool> staged = store_.plugin_slots().stage(slots, holder, {version, sha256}, link::unix_now());
+          staged && *staged) {
+        logs_.daemon()->info("plugin {} {} (pinned) is staged again from slot {}", module, version, holder);
+        staged_modules.push_back(module);
+      }
+      continue;
+    }
     if (Result<std::optional<std::string>> bad = store_.plugin_slots().bad_reason(module, sha256); !bad || *bad) {
       std::lock_guard lock(mutex_);
       if (bad) staging_errors_[module] = fmt::format("{} {} is not retried: {}", module, version, **bad);
@@ -195,6 +224,17 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
     logs_.daemon()->info("plugin {} {} verified and staged in slot {} ({} bytes downloaded); {} {} keeps running",
                          module, version, slot, *fetched, module, loaded->second);
     staged_modules.push_back(module);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [module, version] : pins) {
+      if (!pin_found.count(module)) {
+        staging_errors_[module] = fmt::format("pinned to {} {}, which the platform does not offer", module, version);
+      } else if (auto error = staging_errors_.find(module);
+                 error != staging_errors_.end() && error->second.starts_with("pinned to")) {
+        staging_errors_.erase(error);
+      }
+    }
   }
   for (const std::string& module : staged_modules) delegate_.plugin_staged(module);
 }

@@ -50,6 +50,8 @@ class UpdateCheck {
 
  private:
   void stage_updates(const LinkSettings& settings, const tuf::Targets& targets);
+  // module -> the version its PluginPin names.
+  std::map<std::string, std::string> plugin_pins();
 
   Paths paths_;
   StateStore& store_;
@@ -65,6 +67,7 @@ class UpdateCheck {
   std::map<std::string, std::string> staging_errors_;  // by module: why its new file is not staged
   std::set<std::string> downloads_to_retry_;           // modules whose download was cut short
   std::set<std::string> refused_files_;                // sha256 of files refused (not retried until a restart)
+  std::map<std::string, std::string> checked_pins_;    // the pins the last check followed
 };
 
 }  // namespace vigil

@@ -97,6 +97,17 @@ std::vector<Setting> make_table() {
        .applies = "at once",
        .description = "swap to a verified new plugin version as soon as it is staged; the platform's profile "
                       "(auto_upgrade) replaces it"},
+      {.name = "PluginPin",
+       .kind = Kind::kText,
+       .scope = Scope::kModule,
+       .applies = "next update check",
+       .description = "the plugin version this module must run (staged and swapped to when AutoUpgrade is on, a "
+                      "downgrade too); unset: the platform's current; the platform's profile (plugin_pins) sets it"},
+      {.name = "UpgradeWindow",
+       .kind = Kind::kTimeWindows,
+       .applies = "at once",
+       .description = "local times when automatic plugin swaps may start (empty: any time); the platform's profile "
+                      "(upgrade_window) sets it"},
       {.name = "PluginProbeWindow",
        .kind = Kind::kInteger,
        .min = 1,

@@ -43,8 +43,8 @@ uint32_t bounded(const json& body, const char* field, int64_t min, int64_t max, 
 
 v1::Profile profile_message(const std::string& name, const json& body) {
   if (!body.is_object()) throw std::invalid_argument("a profile is a JSON object");
-  static const std::vector<std::string> known = {"checkin_interval", "scan_interval", "cpu_limit",
-                                                 "blackout_windows", "log_level",     "auto_upgrade"};
+  static const std::vector<std::string> known = {"checkin_interval", "scan_interval", "cpu_limit",   "blackout_windows",
+                                                 "log_level",        "auto_upgrade",  "plugin_pins", "upgrade_window"};
   for (const auto& [field, value] : body.items()) {
     if (std::find(known.begin(), known.end(), field) == known.end()) {
       throw std::invalid_argument("unknown profile field '" + field + "'");
@@ -69,6 +69,20 @@ v1::Profile profile_message(const std::string& name, const json& body) {
     profile.set_blackout_windows(body.at("blackout_windows").get<std::string>());
   }
   profile.set_log_level(body.contains("log_level") ? static_cast<int32_t>(bounded(body, "log_level", 0, 5, 3)) : -1);
+  if (body.contains("plugin_pins")) {
+    if (!body.at("plugin_pins").is_object())
+      throw std::invalid_argument("profile field 'plugin_pins' must map modules to plugin versions");
+    for (const auto& [module, version] : body.at("plugin_pins").items()) {
+      if (!version.is_string() || version.get<std::string>().empty())
+        throw std::invalid_argument("profile field 'plugin_pins' of module '" + module + "' must be a version string");
+      (*profile.mutable_plugin_pins())[module] = version.get<std::string>();
+    }
+  }
+  if (body.contains("upgrade_window")) {
+    if (!body.at("upgrade_window").is_string())
+      throw std::invalid_argument("profile field 'upgrade_window' must be a string (HH:MM-HH:MM,...)");
+    profile.set_upgrade_window(body.at("upgrade_window").get<std::string>());
+  }
   if (body.contains("auto_upgrade")) {
     if (!body.at("auto_upgrade").is_boolean())
       throw std::invalid_argument("profile field 'auto_upgrade' must be true or false");

@@ -7,6 +7,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <thread>
 
@@ -229,6 +231,56 @@ TEST_F(PluginSwapTest, KillsDuringASwapOrItsProbationLeaveAConsistentSlot) {
   EXPECT_TRUE(eventually([&] { return loaded_version() == "0.1.0"; })) << daemon_->log();
   EXPECT_EQ(stored_row().active, "factory");
   EXPECT_EQ(stored_row().state, "stable");
+}
+
+// The profile decides: automatic swaps wait for the upgrade window; a pinned
+// module runs its pinned version (a downgrade too) whatever the current one is.
+TEST_F(PluginSwapTest, TheUpgradeWindowAndPinsDecideWhatRuns) {
+  auto profile = [&](const std::string& extra) {
+    auto file = dir_.path() / "policy.json";
+    std::ofstream(file) << R"({"checkin_interval": 1, "scan_interval": {"testscan": 3600}, "auto_upgrade": true)"
+                        << extra << "}";
+    auto set = platform_->admin({"profile-set", "--name", "fast", "--file", file.string()});
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+  };
+  // A one-minute window twelve hours from now.
+  std::time_t later = std::time(nullptr) + 12 * 3600;
+  std::tm local{};
+  localtime_r(&later, &local);
+  char window[32];
+  std::snprintf(window, sizeof(window), "%02d:%02d-%02d:%02d", local.tm_hour, local.tm_min, local.tm_hour,
+                (local.tm_min + 1) % 60);
+  profile(std::string(R"(, "upgrade_window": ")") + window + "\"");
+  start_provisioned();
+  platform_->admin_json(
+      {"package-set", "--module", "testscan", "--file", plugin("test_scanner").string(), "--version", "0.1.0"});
+  publish("test_scanner_v2");
+  ASSERT_TRUE(eventually([&] { return slot_row().value("state", "") == "staged"; })) << updates().dump(2);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(slot_row().value("active", ""), "factory") << "swapped outside the upgrade window";
+
+  // Pinned to what runs: the staged 0.2.0 is not taken, even with the window gone.
+  profile(R"(, "plugin_pins": {"testscan": "0.1.0"})");
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(slot_row().value("active", ""), "factory");
+  EXPECT_EQ(loaded_version(), "0.1.0");
+
+  // No pin: the current version.
+  profile("");
+  ASSERT_TRUE(eventually([&] { return loaded_version() == "0.2.0"; })) << updates().dump(2) << daemon_->log();
+  ASSERT_TRUE(eventually([&] { return slot_row().value("state", "") == "stable"; })) << updates().dump(2);
+
+  // Pinned to the older version: downloaded into the other slot and swapped to.
+  profile(R"(, "plugin_pins": {"testscan": "0.1.0"})");
+  ASSERT_TRUE(eventually([&] { return loaded_version() == "0.1.0"; })) << updates().dump(2) << daemon_->log();
+  EXPECT_EQ(slot_row().value("active", ""), "b");
+
+  // Pinned to what the platform does not offer: said so, nothing changes.
+  profile(R"(, "plugin_pins": {"testscan": "9.9"})");
+  ASSERT_TRUE(eventually([&] { return updates().value("staging_errors", json::object()).contains("testscan"); }))
+      << updates().dump(2);
+  EXPECT_EQ(updates()["staging_errors"]["testscan"], "pinned to testscan 9.9, which the platform does not offer");
+  EXPECT_EQ(loaded_version(), "0.1.0");
 }
 
 TEST_F(PluginSwapTest, FilesChangedOnDiskAreNeverRunFromASlot) {
