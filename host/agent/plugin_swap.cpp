@@ -25,8 +25,11 @@ using nlohmann::json;
 
 namespace {
 
-// How long a reverted version's scan may take to end before its worker is replaced.
+// How long a reverted version's scan may take to end before its worker is
+// replaced, and how long that worker then has to exit before it is killed
+// (short: its shutdown waits for the stuck scan first, so it cannot end cleanly).
 constexpr std::chrono::seconds kStuckScanGrace{10};
+constexpr std::chrono::seconds kStuckWorkerExit{2};
 
 int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -466,7 +469,7 @@ void Agent::revert_plugin(const std::string& module, const std::string& reason) 
     if (error || swapping_ != module) return;
     std::string reason = fmt::format("plugin {} {} does not end its scan (no checkpoint for {} s)", module, version,
                                      kStuckScanGrace.count());
-    report_to_supervisor(fmt::format("{} {}", kKillAfterReport, kStuckScanGrace.count()));
+    report_to_supervisor(fmt::format("{} {}", kKillAfterReport, kStuckWorkerExit.count()));
     restart_worker(reason, [](const json&) {});
   });
   asio::post(scan_pool_, [this, failed = std::move(failed), run_previous]() mutable {
