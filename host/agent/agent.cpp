@@ -82,7 +82,9 @@ constexpr size_t kMaxHandlersAtExit = 100'000;
 }  // namespace
 
 Agent::Agent(AgentOptions options)
-    : options_(std::move(options)), signals_(io_, SIGINT, SIGTERM), scan_pool_(options_.scan_threads) {}
+    : options_(std::move(options)), stop_signals_(io_), scan_pool_(options_.scan_threads) {
+  install_stop_signals();
+}
 
 Agent::~Agent() {
   scan_pool_.join();
@@ -207,11 +209,8 @@ Status Agent::start() {
       io_, paths.control_socket(), [this](const json& request, ControlServer::Reply reply) { handle(request, reply); });
   if (Status started = control_->start(); !started.ok()) return started;
 
-  signals_.async_wait([this](boost::system::error_code error, int signal) {
-    if (error) return;
-    logs_->daemon()->info("signal {} received, stopping", signal);
-    shutdown();
-  });
+  read_stop_signal();
+  apply_self_protection();
   started_at_ = unix_now();
   metrics_ = std::make_unique<MetricsWriter>(
       io_, scan_pool_, store_->config(), paths, *logs_,
@@ -308,7 +307,8 @@ void Agent::shutdown() {
   if (stopping_) return;
   stopping_ = true;
   control_->stop();
-  signals_.cancel();
+  boost::system::error_code ignored;
+  stop_signals_.cancel(ignored);
   link_stopping_ = true;
   link_->stop();
   scheduler_->stop();
@@ -421,6 +421,7 @@ std::vector<v1::ModuleStatus> Agent::module_statuses() {
 void Agent::desired_state_applied(const std::vector<std::string>& manifests_changed) {
   on_agent_thread([&] {
     apply_log_level();
+    apply_self_protection();
     reconcile_activation();
     scheduler_->profile_changed();
     for (const auto& module : manifests_changed) scheduler_->manifests_changed(module);

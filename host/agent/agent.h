@@ -5,12 +5,13 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -133,6 +134,21 @@ class Agent : public LinkDelegate {
   void on_plugin_rollback(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_plugin_history(const nlohmann::json& request, const ControlServer::Reply& reply);
 
+  // Self-protection (self_protection.cpp; docs/self-protection.md).
+  // Reads SelfProtection: tells the supervisor which files to guard and
+  // whether protection is on, and allows or forbids ptrace attach.
+  void apply_self_protection();
+  // Whether stops, uninstalls and turning protection off need a platform key now.
+  bool protection_locked() const;
+  // Checks request["sp_key"]; a valid key opens the lock for kUnlockTime.
+  Status unlock_protection(const nlohmann::json& request);
+  void on_protection_unlock(const nlohmann::json& request, const ControlServer::Reply& reply);
+  // SIGTERM and SIGINT arrive with their sender through a pipe: while locked,
+  // only the supervisor's stop is obeyed.
+  void install_stop_signals();
+  void read_stop_signal();
+  nlohmann::json protection_report() const;
+
   // LinkDelegate: called on the link's thread, carried out on the agent's.
   std::vector<v1::ModuleStatus> module_statuses() override;
   void desired_state_applied(const std::vector<std::string>& manifests_changed) override;
@@ -147,7 +163,14 @@ class Agent : public LinkDelegate {
 
   AgentOptions options_;
   boost::asio::io_context io_;
-  boost::asio::signal_set signals_;
+  boost::asio::posix::stream_descriptor stop_signals_;
+  struct StopSignal {
+    int signal = 0;
+    pid_t sender = 0;
+  } stop_signal_;
+  bool protected_ = false;
+  std::chrono::steady_clock::time_point unlocked_until_{};
+  std::vector<std::string> refused_stops_;  // the last few, for status
   boost::asio::thread_pool scan_pool_;
   int lock_fd_ = -1;
   bool stopping_ = false;

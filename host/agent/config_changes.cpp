@@ -35,6 +35,7 @@ void Agent::config_changed(const json& request, const ControlServer::Reply& repl
   }
   apply_log_level();
   apply_outbox_limits();
+  apply_self_protection();
   // Intervals and CPU limits: planned again from the new values.
   scheduler_->profile_changed();
   // The platform settings: the link checks in now, with them.

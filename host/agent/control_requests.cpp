@@ -53,6 +53,7 @@ std::span<const Agent::ControlRequest> Agent::control_requests() {
       {"plugin_upgrade", &Agent::on_plugin_upgrade},
       {"plugin_rollback", &Agent::on_plugin_rollback},
       {"plugin_history", &Agent::on_plugin_history},
+      {"protection_unlock", &Agent::on_protection_unlock},
   };
   return kRequests;
 }
@@ -151,12 +152,20 @@ void Agent::on_link_changed(const json& /*request*/, const ControlServer::Reply&
   reply({{"ok", true}});
 }
 
-void Agent::on_stop(const json& /*request*/, const ControlServer::Reply& reply) {
+void Agent::on_stop(const json& request, const ControlServer::Reply& reply) {
+  if (Status unlocked = unlock_protection(request); !unlocked) {
+    reply(failure(unlocked.error()));
+    return;
+  }
   reply({{"ok", true}});
   asio::post(io_, [this] { shutdown(); });
 }
 
-void Agent::on_leave(const json& /*request*/, const ControlServer::Reply& reply) {
+void Agent::on_leave(const json& request, const ControlServer::Reply& reply) {
+  if (Status unlocked = unlock_protection(request); !unlocked) {
+    reply(failure(unlocked.error()));
+    return;
+  }
   if (!link_->configured()) {
     reply({{"ok", true}, {"told", false}, {"why", "no platform is configured"}});
     return;
@@ -224,6 +233,7 @@ json Agent::status_report() {
           {"command_budget",
            {{"mode", budget::mode_name(budget::machine_support().mode)},
             {"detail", budget::machine_support().description}}},
+          {"self_protection", protection_report()},
           {"platform", link_->status()}};
 }
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <thread>
 
+#include "agent/file_guard.h"
 #include "agent/service_manager.h"
 #include "base/error_text.h"
 #include "plugin/plugin_call_marker.h"
@@ -28,11 +29,101 @@ namespace {
 
 volatile sig_atomic_t g_stop_signal = 0;
 volatile pid_t g_worker = -1;
+// Self-protection, as the worker last reported it.
+volatile sig_atomic_t g_protected = 0;
+volatile sig_atomic_t g_unlocked_until = 0;  // CLOCK_MONOTONIC seconds
+// A stop signal refused by the handler, for the main loop to report.
+volatile sig_atomic_t g_refused_pid = 0;
+volatile sig_atomic_t g_refused_signal = 0;
+
+long monotonic_seconds() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);  // async-signal-safe
+  return now.tv_sec;
+}
+
+bool locked() {
+  return g_protected != 0 && monotonic_seconds() >= g_unlocked_until;
+}
 
 void forward_stop(int signal) {
   g_stop_signal = signal;
   if (g_worker > 0) ::kill(g_worker, SIGTERM);
 }
+
+void on_stop_signal(int signal, siginfo_t* info, void*) {
+  if (locked()) {
+    g_refused_pid = info->si_pid;
+    g_refused_signal = signal;
+    return;
+  }
+  forward_stop(signal);
+}
+
+std::string process_name(pid_t pid) {
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  std::getline(comm, name);
+  return name.empty() ? "gone" : name;
+}
+
+// systemd stopping everything (shutdown, reboot): a protected agent stops too.
+bool system_shutting_down() {
+  FILE* state = ::popen("timeout 2 systemctl is-system-running 2>/dev/null", "r");
+  if (state == nullptr) return false;
+  char line[64] = {};
+  bool stopping = std::fgets(line, sizeof(line), state) != nullptr && std::string_view(line).starts_with("stopping");
+  ::pclose(state);
+  return stopping;
+}
+
+void settle_refused_stop() {
+  pid_t sender = g_refused_pid;
+  int signal = g_refused_signal;
+  if (sender == 0 && signal == 0) return;
+  g_refused_pid = 0;
+  g_refused_signal = 0;
+  if (sender == 1 && system_shutting_down()) {
+    std::cerr << "vigild: the system is shutting down: stopping although self-protection is on\n";
+    forward_stop(signal);
+    return;
+  }
+  std::cerr << "vigild: signal " << signal << " from pid " << sender << " (" << process_name(sender)
+            << ") refused: self-protection is on (vigilctl stop --sp-key KEY stops the agent)\n";
+}
+
+// What the supervisor knows of self-protection, and its file guard.
+struct Protection {
+  explicit Protection(const Paths& paths) : guard(paths.data_dir / "protected") {}
+  FileGuard guard;
+  std::vector<std::filesystem::path> files, reported;
+
+  void log(const std::vector<std::string>& lines) {
+    for (const std::string& line : lines) std::cerr << "vigild: " << line << "\n";
+  }
+  void turned(bool on) {
+    g_protected = on ? 1 : 0;
+    ::prctl(PR_SET_DUMPABLE, on ? 0 : 1);
+    if (on) {
+      files = reported;
+      std::error_code error;
+      files.push_back(std::filesystem::read_symlink("/proc/self/exe", error));
+      if (locked()) log(guard.start(files));
+    } else {
+      guard.stop(true);
+    }
+    reported.clear();
+  }
+  void unlocked(int seconds) {
+    g_unlocked_until = static_cast<sig_atomic_t>(monotonic_seconds() + seconds);
+    guard.stop(true);  // what changes now is allowed; the files are the reference again afterwards
+  }
+  // Called often: the guard comes back when an unlock ran out.
+  void tick() {
+    settle_refused_stop();
+    if (locked() && !guard.running()) log(guard.start(files));
+  }
+};
 
 std::string describe(int wait_status) {
   if (WIFSIGNALED(wait_status)) return "killed by signal " + std::to_string(WTERMSIG(wait_status));
@@ -77,8 +168,9 @@ struct Watch {
 
 class WorkerWatcher {
  public:
-  WorkerWatcher(const SupervisorOptions& options, pid_t pid, int report_fd)
+  WorkerWatcher(const SupervisorOptions& options, Protection& protection, pid_t pid, int report_fd)
       : options_(options),
+        protection_(protection),
         pid_(pid),
         pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))),
         report_fd_(report_fd) {}
@@ -93,11 +185,14 @@ class WorkerWatcher {
   // pidfd, adds a timer.
   Watch wait() {
     for (;;) {
-      pollfd fds[] = {{pidfd_, POLLIN, 0}, {report_fd_, POLLIN, 0}};  // poll skips a negative fd
-      bool timed = limit_ > 0 || pidfd_ < 0 || kill_at_;
-      if (::poll(fds, 2, timed ? static_cast<int>(options_.memory_poll.count()) : -1) > 0 && fds[1].revents != 0) {
-        read_reports();
+      // poll skips a negative fd
+      pollfd fds[] = {{pidfd_, POLLIN, 0}, {report_fd_, POLLIN, 0}, {protection_.guard.fd(), POLLIN, 0}};
+      bool timed = limit_ > 0 || pidfd_ < 0 || kill_at_ || g_protected != 0;
+      if (::poll(fds, 3, timed ? static_cast<int>(options_.memory_poll.count()) : -1) > 0) {
+        if (fds[1].revents != 0) read_reports();
+        if (fds[2].revents != 0) protection_.log(protection_.guard.handle_changes());
       }
+      protection_.tick();
       pid_t done = ::waitpid(pid_, &watch_.wait_status, WNOHANG);
       if (done == pid_ || (done < 0 && errno != EINTR)) return watch_;
       if (limit_ > 0 && watch_.memory_reason.empty()) check_memory();
@@ -127,6 +222,12 @@ class WorkerWatcher {
       } else if (line.rfind(kKillAfterReport, 0) == 0) {
         std::string seconds(line.substr(kKillAfterReport.size()));
         kill_at_ = std::chrono::steady_clock::now() + std::chrono::seconds(std::atoi(seconds.c_str()));
+      } else if (line.starts_with(kProtectFileReport)) {
+        protection_.reported.emplace_back(line.substr(kProtectFileReport.size()));
+      } else if (line == kProtectionOnReport || line == kProtectionOffReport) {
+        protection_.turned(line == kProtectionOnReport);
+      } else if (line.starts_with(kUnlockReport)) {
+        protection_.unlocked(std::atoi(std::string(line.substr(kUnlockReport.size())).c_str()));
       } else if (line.rfind(kMemoryLimitReport, 0) == 0) {
         auto limit = parse_memory_size(line.substr(kMemoryLimitReport.size()));
         limit_ = limit.ok() ? limit.value() : 0;
@@ -144,6 +245,7 @@ class WorkerWatcher {
   }
 
   const SupervisorOptions& options_;
+  Protection& protection_;
   pid_t pid_;
   int pidfd_;
   int report_fd_;
@@ -212,7 +314,8 @@ int run_supervisor(const SupervisorOptions& options) {
   std::error_code stale;
   std::filesystem::remove_all(plugin_marker_dir(options.paths), stale);
   struct sigaction action {};
-  action.sa_handler = forward_stop;
+  action.sa_sigaction = on_stop_signal;
+  action.sa_flags = SA_SIGINFO;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGTERM, &action, nullptr);
   ::sigaction(SIGINT, &action, nullptr);
@@ -221,6 +324,7 @@ int run_supervisor(const SupervisorOptions& options) {
   auto backoff = options.first_backoff;
   pid_t supervisor = ::getpid();
   std::vector<std::string> uncharged;  // modules charged with a death that no worker recorded yet
+  Protection protection(options.paths);
   for (;;) {
     int report[2];
     if (::pipe2(report, O_CLOEXEC) != 0) {
@@ -241,7 +345,7 @@ int run_supervisor(const SupervisorOptions& options) {
       ready_fd = -1;
     }
     if (g_stop_signal != 0) ::kill(pid, SIGTERM);
-    Watch watch = WorkerWatcher(options, pid, report[0]).wait();
+    Watch watch = WorkerWatcher(options, protection, pid, report[0]).wait();
     ::close(report[0]);
     g_worker = -1;
     if (watch.charged) uncharged.clear();

@@ -50,6 +50,15 @@ inline constexpr std::string_view kReadyReport = "ready";
 // restart it asked for (no crash, nothing charged).
 inline constexpr std::string_view kKillAfterReport = "kill-after";
 
+// Self-protection (docs/self-protection.md): "protect-file PATH" names a file
+// to guard (one line each, before "protection on"); "protection on|off"; and
+// "unlock SECONDS": a platform key was given, so stops are accepted and the
+// files may change for that long (they are the new reference afterwards).
+inline constexpr std::string_view kProtectFileReport = "protect-file ";
+inline constexpr std::string_view kProtectionOnReport = "protection on";
+inline constexpr std::string_view kProtectionOffReport = "protection off";
+inline constexpr std::string_view kUnlockReport = "unlock ";
+
 // The state store's config key bounding the worker's resident memory (default in settings/).
 inline constexpr const char* kWorkerMemoryLimitKey = "WorkerMemoryLimit";
 
@@ -73,7 +82,8 @@ struct SupervisorOptions {
   std::chrono::milliseconds memory_poll{1000};  // how often the worker's RSS is read when bounded
 };
 
-// Runs workers until one stops normally or SIGTERM/SIGINT arrives. Returns
+// Runs workers until one stops normally or SIGTERM/SIGINT arrives (refused,
+// with self-protection on, unless unlocked or the system shuts down). Returns
 // the process exit status for vigild.
 int run_supervisor(const SupervisorOptions& options);
 

@@ -51,6 +51,7 @@ ConfigChanges desired_state_config(const v1::DesiredState& state,
     if (module_name(module) && !version.empty()) config.emplace_back(module + ".PluginPin", version);
   }
   config.emplace_back("AutoUpgrade", profile.auto_upgrade() ? "1" : "0");
+  config.emplace_back("SelfProtection", profile.self_protection() ? "1" : "0");
   config.emplace_back("UpgradeWindow", profile.upgrade_window().empty()
                                            ? std::nullopt
                                            : std::optional<std::string>(profile.upgrade_window()));

@@ -116,6 +116,13 @@ std::vector<Setting> make_table() {
        .applies = "next swap",
        .description = "seconds a swapped-in plugin version is watched (its first scan must end OK, the worker must "
                       "not die) before it counts as good; a failure reverts to the previous version"},
+      {.name = "SelfProtection",
+       .kind = Kind::kBoolean,
+       .default_value = "0",
+       .applies = "at once",
+       .description = "refuse stops and uninstalls without a platform key, restore the agent's files, block "
+                      "debuggers (docs/self-protection.md); turning it off locally needs --sp-key; the platform's "
+                      "profile (self_protection) replaces it"},
       // Logs.
       {.name = "LogLevel",
        .kind = Kind::kInteger,

@@ -172,6 +172,21 @@ void print_status(std::ostream& out, const json& status) {
   if (status.contains("command_budget")) {
     out << "commands: " << text_of(status["command_budget"]["detail"]) << "\n";
   }
+  if (status.contains("self_protection")) {
+    const json& protection = status["self_protection"];
+    if (!protection.value("on", false)) {
+      out << "self-protection: off\n";
+    } else {
+      out << "self-protection: on, "
+          << (protection.value("locked", true)
+                  ? std::string("locked")
+                  : "unlocked by a platform key for " + text_of(protection["unlocked_for_seconds"]) + " s")
+          << "; ptrace: " << text_of(protection["ptrace"]) << "\n";
+      for (const json& refused : protection.value("refused_stops", json::array())) {
+        out << "  refused: " << refused.get<std::string>() << "\n";
+      }
+    }
+  }
 }
 
 void print_results(std::ostream& out, const json& results) {

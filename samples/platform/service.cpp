@@ -43,8 +43,9 @@ uint32_t bounded(const json& body, const char* field, int64_t min, int64_t max, 
 
 v1::Profile profile_message(const std::string& name, const json& body) {
   if (!body.is_object()) throw std::invalid_argument("a profile is a JSON object");
-  static const std::vector<std::string> known = {"checkin_interval", "scan_interval", "cpu_limit",   "blackout_windows",
-                                                 "log_level",        "auto_upgrade",  "plugin_pins", "upgrade_window"};
+  static const std::vector<std::string> known = {"checkin_interval", "scan_interval",  "cpu_limit",
+                                                 "blackout_windows", "log_level",      "auto_upgrade",
+                                                 "plugin_pins",      "upgrade_window", "self_protection"};
   for (const auto& [field, value] : body.items()) {
     if (std::find(known.begin(), known.end(), field) == known.end()) {
       throw std::invalid_argument("unknown profile field '" + field + "'");
@@ -87,6 +88,11 @@ v1::Profile profile_message(const std::string& name, const json& body) {
     if (!body.at("auto_upgrade").is_boolean())
       throw std::invalid_argument("profile field 'auto_upgrade' must be true or false");
     profile.set_auto_upgrade(body.at("auto_upgrade").get<bool>());
+  }
+  if (body.contains("self_protection")) {
+    if (!body.at("self_protection").is_boolean())
+      throw std::invalid_argument("profile field 'self_protection' must be true or false");
+    profile.set_self_protection(body.at("self_protection").get<bool>());
   }
   return profile;
 }

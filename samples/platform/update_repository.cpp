@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "vigil/crypto/digest.h"
+#include "vigil/tuf/protection_key.h"
 #include "vigil/tuf/signer.h"
 
 namespace vigil::platform {
@@ -347,6 +348,15 @@ json UpdateRepository::show(int64_t now) {
     }
   }
   return out;
+}
+
+std::string UpdateRepository::protection_key(const std::string& agent_id, int64_t now, int64_t life) {
+  if (!initialised()) throw std::runtime_error("no signing keys yet: run admin signing-keys init first");
+  std::vector<tuf::SigningKey> signers;
+  for (const Key& key : keys_of(current_body(Role::kRoot), Role::kRoot)) signers.push_back(key.key);
+  Result<std::string> text = tuf::issue_protection_key({agent_id, now, now + life, version(Role::kRoot)}, signers);
+  if (!text) throw std::runtime_error(text.error());
+  return *text;
 }
 
 }  // namespace vigil::platform

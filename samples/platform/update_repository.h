@@ -55,6 +55,9 @@ class UpdateRepository {
   // current one) and signs targets, snapshot and timestamp, in one transaction.
   PluginFile publish_plugin(const std::string& module, const std::string& arch, const std::string& version,
                             const std::string& library, int64_t now);
+  // A self-protection key for `agent_id`, valid `life` seconds from `now`,
+  // signed by the current root's keys (docs/self-protection.md).
+  std::string protection_key(const std::string& agent_id, int64_t now, int64_t life);
   // Signs new versions of online roles near their expiry; true if it did.
   bool renew(int64_t now);
 

@@ -1,12 +1,14 @@
 // Fuzzes TUF metadata handling: any bytes either parse strictly or are refused
 // with a reason; the canonical form of what parses is stable; each role parser
-// and a trusted set built on a valid root take the bytes without crashing.
+// and a trusted set built on a valid root take the bytes without crashing;
+// no bytes pass as a self-protection key.
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "vigil/tuf/canonical_json.h"
 #include "vigil/tuf/metadata.h"
+#include "vigil/tuf/protection_key.h"
 #include "vigil/tuf/signer.h"
 #include "vigil/tuf/trusted_set.h"
 
@@ -53,5 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!set) __builtin_trap();
   if (set->update_root(bytes)) __builtin_trap();  // nothing random is signed by the key
   if (set->update_timestamp(bytes)) __builtin_trap();
+  // A self-protection key: random bytes (also behind the prefix) never check.
+  Root root = parse_root(valid_root()).value().body;
+  if (check_protection_key(bytes, root, "agent", 1'800'000'000)) __builtin_trap();
+  if (check_protection_key("vsp1." + std::string(bytes), root, "agent", 1'800'000'000)) __builtin_trap();
   return 0;
 }

@@ -1,9 +1,11 @@
 // The table of vigilctl's commands and what they share.
 #include "vigilctl/commands/commands.h"
 
+#include <chrono>
 #include <iostream>
 
 #include "control_socket/control_client.h"
+#include "link/protection_key.h"
 
 namespace vigil::ctl {
 
@@ -19,6 +21,8 @@ const std::vector<Command>& commands() {
       {"demand", "Start an on-demand scan; prints its ControlId and returns", define_demand},
       {"keys", "Read and write the key hive (ScanOnDemand/<Key>/...)", define_keys},
       {"stop", "Stop vigild", define_stop},
+      {"unlock", "Open self-protection for 10 minutes with a platform key (maintenance, a package upgrade)",
+       define_unlock},
       {"checkin", "Check in with the platform now instead of at the next interval", define_checkin},
       {"provision", "Provision against a platform: CustomerId=… ActivationId=… WebServiceUri=… (or the flags)",
        define_provision},
@@ -75,6 +79,49 @@ std::unique_ptr<StateStore> open_offline(const Paths& paths) {
 
 void print_json(const json& value) {
   std::cout << value.dump(2) << "\n";
+}
+
+void add_sp_key_option(CLI::App& command, std::string& key) {
+  command.add_option("--sp-key", key,
+                     "self-protection key for this agent from its platform (vigil-platform admin protection-key); "
+                     "- reads it from stdin");
+}
+
+bool protection_unlocked(const Paths& paths, const std::string& key) {
+  if (daemon_running(paths.control_socket())) {
+    json unlock = {{"command", "protection_unlock"}};
+    if (!key.empty()) unlock["sp_key"] = key;
+    return request(paths, unlock).has_value();
+  }
+  if (!std::filesystem::exists(paths.state_db())) return true;
+  auto store = StateStore::open(paths.state_db());
+  if (!store.ok() || !link::self_protection_on(*store.value())) return true;
+  if (key.empty()) {
+    fail("self-protection is on: this needs --sp-key KEY, a key for this agent from its platform");
+    return false;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  Status checked = link::check_protection_key(*store.value(), key, now.count());
+  if (!checked) fail(checked.error());
+  return checked.ok();
+}
+
+Runner define_unlock(CLI::App& command) {
+  auto key = std::make_shared<std::string>();
+  add_sp_key_option(command, *key);
+  return [key](const Paths& paths) {
+    if (!protection_unlocked(paths, sp_key_text(*key))) return kRuntimeError;
+    std::cout << "self-protection is off or open for 10 minutes: stops and changes to the agent's files are "
+                 "allowed\n";
+    return kOk;
+  };
+}
+
+std::string sp_key_text(const std::string& given) {
+  if (given != "-") return given;
+  std::string key;
+  std::getline(std::cin, key);
+  return key;
 }
 
 }  // namespace vigil::ctl

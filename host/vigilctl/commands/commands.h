@@ -53,6 +53,7 @@ Runner define_encrypt_string(CLI::App& command);
 Runner define_uninstall(CLI::App& command);
 Runner define_health(CLI::App& command);
 Runner define_diagnostics(CLI::App& command);
+Runner define_unlock(CLI::App& command);
 
 // What the commands share.
 // Prints "vigilctl: message" on stderr; returns kRuntimeError.
@@ -64,6 +65,15 @@ std::optional<nlohmann::json> request(const Paths& paths, const nlohmann::json& 
 std::unique_ptr<StateStore> open_offline(const Paths& paths);
 void print_json(const nlohmann::json& value);
 // Stops vigild and waits until its process is gone (the instance lock is free).
-int stop_daemon(const Paths& paths);
+// `sp_key`: a platform key, needed while self-protection is on.
+int stop_daemon(const Paths& paths, const std::string& sp_key = "");
+// Adds --sp-key (docs/self-protection.md) to `command`, bound to `key`.
+void add_sp_key_option(CLI::App& command, std::string& key);
+// The key as given; "-" reads it from stdin (no secret on a command line).
+std::string sp_key_text(const std::string& given);
+// True when self-protection is off or `key` opened it (a running agent checks
+// the key and accepts stops for a while; a stopped one is checked against its
+// store); otherwise prints why not.
+bool protection_unlocked(const Paths& paths, const std::string& key);
 
 }  // namespace vigil::ctl

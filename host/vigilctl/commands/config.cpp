@@ -4,11 +4,13 @@
 // not vigild runs; a running vigild is told, applies what applies live and the
 // command names the keys that wait for a restart.
 #include <algorithm>
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <set>
 
 #include "control_socket/control_client.h"
+#include "link/protection_key.h"
 #include "settings/catalog.h"
 #include "store/config_table.h"
 #include "vigilctl/commands/commands.h"
@@ -24,6 +26,7 @@ constexpr const char* kMask = "********";
 struct ConfigOptions {
   std::vector<std::string> words;  // set: Key=Value; unset: Key
   std::string key;                 // get
+  std::string sp_key;              // set, unset: turning SelfProtection off
   bool as_json = false;
   CLI::App* set = nullptr;
   CLI::App* get = nullptr;
@@ -64,6 +67,32 @@ int announce(const Paths& paths, const settings::Catalog& catalog, const std::ve
   return kOk;
 }
 
+// Turning self-protection off (or back to its default, off) needs a platform key for this agent.
+bool protection_change_allowed(StateStore& store,
+                               const std::vector<std::pair<std::string, std::optional<std::string>>>& changes,
+                               const std::string& given_key) {
+  auto off = std::find_if(changes.begin(), changes.end(), [](const auto& change) {
+    if (change.first != "SelfProtection") return false;
+    if (!change.second) return true;
+    auto value = settings::boolean_value(*change.second);
+    return value.ok() && !value.value();
+  });
+  if (off == changes.end() || !link::self_protection_on(store)) return true;
+  std::string key = sp_key_text(given_key);
+  if (key.empty()) {
+    fail(
+        "config: turning SelfProtection off needs --sp-key KEY, a key for this agent from its platform "
+        "(vigil-platform admin protection-key --agent ID); nothing was changed");
+    return false;
+  }
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  if (Status checked = link::check_protection_key(store, key, now.count()); !checked) {
+    fail("config: " + checked.error() + "; nothing was changed");
+    return false;
+  }
+  return true;
+}
+
 int run_set(const Paths& paths, const ConfigOptions& options) {
   std::vector<std::pair<std::string, std::string>> given;
   for (const std::string& word : options.words) {
@@ -97,6 +126,7 @@ int run_set(const Paths& paths, const ConfigOptions& options) {
     std::cerr << "vigilctl: config set: nothing was changed\n";
     return kRuntimeError;
   }
+  if (!protection_change_allowed(*store, changes, options.sp_key)) return kRuntimeError;
   if (Status saved = store->config().update(changes); !saved.ok()) return fail(saved.error());
   for (const auto& [key, value] : changes) {
     std::cout << key << " = " << shown(catalog.value().resolve(key).value().setting, *value) << "\n";
@@ -124,6 +154,7 @@ int run_unset(const Paths& paths, const ConfigOptions& options) {
     keys.push_back(resolved.value().key);
     changes.emplace_back(resolved.value().key, std::nullopt);
   }
+  if (!protection_change_allowed(*store, changes, options.sp_key)) return kRuntimeError;
   if (Status saved = store->config().update(changes); !saved.ok()) return fail(saved.error());
   for (const std::string& key : keys) std::cout << key << ": back to its default\n";
   return announce(paths, catalog.value(), keys);
@@ -247,12 +278,14 @@ Runner define_config(CLI::App& command) {
   auto options = std::make_shared<ConfigOptions>();
   options->set = command.add_subcommand("set", "Validate Key=Value settings and save them all, or none");
   options->set->add_option("settings", options->words, "Key=Value (module keys: <module>.Key=Value)")->required();
+  add_sp_key_option(*options->set, options->sp_key);
   options->get = command.add_subcommand("get", "Print one setting (its default when unset; secrets masked)");
   options->get->add_option("key", options->key, "Key")->required();
   options->show = command.add_subcommand("show", "Every setting: value, default, source, when it applies");
   options->show->add_flag("--json", options->as_json, "Print JSON");
   auto* unset = command.add_subcommand("unset", "Put settings back to their default");
   unset->add_option("keys", options->words, "Keys")->required();
+  add_sp_key_option(*unset, options->sp_key);
   return [options](const Paths& paths) {
     if (options->set->parsed()) return run_set(paths, *options);
     if (options->get->parsed()) return run_get(paths, *options);

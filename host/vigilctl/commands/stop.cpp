@@ -8,11 +8,16 @@
 
 namespace vigil::ctl {
 
-int stop_daemon(const Paths& paths) {
+int stop_daemon(const Paths& paths, const std::string& sp_key) {
   // The daemon may close the socket before its reply arrives; the instance
   // lock being released is the proof that the process is gone.
-  auto response = call_daemon(paths.control_socket(), {{"command", "stop"}});
+  nlohmann::json stop = {{"command", "stop"}};
+  if (!sp_key.empty()) stop["sp_key"] = sp_key;
+  auto response = call_daemon(paths.control_socket(), stop);
   if (!response.ok() && !instance_lock_held(paths)) return fail(response.error());
+  if (response.ok() && !response.value().value("ok", false)) {
+    return fail(response.value().value("error", std::string("vigild refused to stop")));
+  }
   for (int waited = 0; waited < 300; ++waited) {
     if (!instance_lock_held(paths)) {
       std::cout << "vigild stopped\n";
@@ -23,8 +28,10 @@ int stop_daemon(const Paths& paths) {
   return fail("vigild did not stop within 15 s");
 }
 
-Runner define_stop(CLI::App&) {
-  return stop_daemon;
+Runner define_stop(CLI::App& command) {
+  auto key = std::make_shared<std::string>();
+  add_sp_key_option(command, *key);
+  return [key](const Paths& paths) { return stop_daemon(paths, sp_key_text(*key)); };
 }
 
 }  // namespace vigil::ctl

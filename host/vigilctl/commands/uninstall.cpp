@@ -55,10 +55,14 @@ void tell_platform(const Paths& paths) {
 Runner define_uninstall(CLI::App& command) {
   auto purge = std::make_shared<bool>(false);
   auto tell_only = std::make_shared<bool>(false);
+  auto key = std::make_shared<std::string>();
+  add_sp_key_option(command, *key);
   command.add_flag("--purge", *purge, "Also delete the identity, configuration, state and logs (nothing is left)");
   command.add_flag("--tell-platform-only", *tell_only,
                    "Only tell the platform that this agent is being uninstalled (the package's removal script does)");
-  return [purge, tell_only](const Paths& paths) {
+  return [purge, tell_only, key](const Paths& paths) {
+    std::string sp_key = sp_key_text(*key);
+    if (!protection_unlocked(paths, sp_key)) return kRuntimeError;
     tell_platform(paths);
     if (*tell_only) return kOk;
     std::error_code ignored;
@@ -69,7 +73,7 @@ Runner define_uninstall(CLI::App& command) {
       }
     }
     if (instance_lock_held(paths)) {
-      if (int stopped = stop_daemon(paths); stopped != kOk) return stopped;
+      if (int stopped = stop_daemon(paths, sp_key); stopped != kOk) return stopped;
     }
     if (!*purge) {
       std::cout << "vigild is stopped; its identity, configuration and state are kept (--purge deletes them)\n";

@@ -33,6 +33,9 @@ const std::vector<Command>& commands() {
       {"signing-keys",
        "the keys that sign plugin updates: init, rotate --role R, show (not the activation keys of key-create)",
        define_signing_keys},
+      {"protection-key",
+       "a key that lets one agent be stopped, uninstalled or unprotected for --hours (signed with the root keys)",
+       define_protection_key},
   };
   return table;
 }

@@ -20,7 +20,8 @@ Runner define_profile_set(CLI::App& command) {
   command.add_option("--name", options->name)->required();
   command
       .add_option("--file", options->file,
-                  "JSON: checkin_interval, scan_interval, cpu_limit, blackout_windows, log_level, auto_upgrade")
+                  "JSON: checkin_interval, scan_interval, cpu_limit, blackout_windows, log_level, auto_upgrade, "
+                  "plugin_pins, upgrade_window, self_protection")
       ->required()
       ->check(CLI::ExistingFile);
   command.add_option("--key", options->key_id, "also make it the profile of this activation key");

@@ -1,10 +1,13 @@
 // admin signing-keys init|rotate|show: the keys that sign plugin updates
-// (docs/platform.md, "Signed plugin updates").
+// (docs/platform.md, "Signed plugin updates"); admin protection-key: a key,
+// signed by the root keys, that lets one agent be stopped or unprotected
+// (docs/self-protection.md).
 #include <iostream>
 #include <memory>
 
 #include "admin.h"
 #include "update_repository.h"
+#include "vigil/tuf/protection_key.h"
 
 namespace vigil::platform::admin {
 
@@ -47,6 +50,23 @@ Runner define_signing_keys(CLI::App& command) {
     json shown = updates.show(unix_time());
     for (const json& warning : shown["warnings"]) std::cerr << "warning: " << warning.get<std::string>() << "\n";
     std::cout << shown.dump(2) << "\n";
+  };
+}
+
+Runner define_protection_key(CLI::App& command) {
+  struct Options {
+    std::string agent_id;
+    int hours = static_cast<int>(tuf::kProtectionKeyDefaultLife / 3600);
+  };
+  auto options = std::make_shared<Options>();
+  command.add_option("--agent", options->agent_id)->required();
+  command.add_option("--hours", options->hours, "how long the key is valid (default 24, at most 168)")
+      ->check(CLI::Range(1, static_cast<int>(tuf::kProtectionKeyMaxLife / 3600)));
+  return [options](const fs::path& data) {
+    PlatformStore store = open_store(data);
+    require_agent(store, options->agent_id);
+    UpdateRepository updates(store.db(), signing_key_dir(data));
+    std::cout << updates.protection_key(options->agent_id, unix_time(), int64_t{options->hours} * 3600) << "\n";
   };
 }
 
