@@ -408,6 +408,7 @@ void Agent::probe_window_ended() {
                        probe_->scan_done ? "passed probation: init, first scan, no worker death"
                                          : "passed probation: init, no worker death (its first scan has not run yet)");
     record.swap_ms = probe_->swap_ms;
+    if (slots.active != "factory") record.bytes_downloaded = slots.file(slots.active).downloaded;
     if (Status saved = store_->plugin_slots().put(slots, &record); !saved) logs_->daemon()->error("{}", saved.error());
     logs_->daemon()->info("plugin {} {} {}", module, probe_->to_version, record.reason);
   }
@@ -426,7 +427,10 @@ void Agent::revert_plugin(const std::string& module, const std::string& reason) 
     record.swap_ms = probe_->swap_ms;
     record.from_version = probe_->from_version;
   }
-  if (slots.active != "factory") record.bad_sha256 = slots.file(slots.active).sha256;
+  if (slots.active != "factory") {
+    record.bad_sha256 = slots.file(slots.active).sha256;
+    record.bytes_downloaded = slots.file(slots.active).downloaded;
+  }
   if (probe_ && probe_->module == module) probe_.reset();  // its timer's handler finds no probe
   slots.active = slots.previous.empty() ? "factory" : slots.previous;
   slots.previous.clear();
@@ -536,7 +540,8 @@ void Agent::on_plugin_history(const json& request, const ControlServer::Reply& r
                        {"outcome", record.outcome},
                        {"reason", record.reason},
                        {"swap_ms", record.swap_ms},
-                       {"revert_ms", record.revert_ms}});
+                       {"revert_ms", record.revert_ms},
+                       {"bytes_downloaded", record.bytes_downloaded}});
   }
   reply({{"ok", true}, {"module", module}, {"history", history}});
 }

@@ -51,9 +51,12 @@ class PlatformFetcher : public tuf::Fetcher {
     if (!reply.ok()) return reply.failure();
     // The updater refuses what is longer; more is never kept.
     std::string metadata = std::move(*reply.value().mutable_metadata());
+    fetched_bytes += static_cast<int64_t>(metadata.size());
     if (metadata.size() > max_bytes) metadata.resize(max_bytes + 1);
     return metadata;
   }
+
+  int64_t fetched_bytes = 0;  // the metadata received, for the upgrade it leads to
 
  private:
   PlatformConnection& connection_;
@@ -137,7 +140,8 @@ Status UpdateCheck::run(const LinkSettings& settings) {
     failing_since_ = 0;
     const tuf::Targets targets = set.targets()->body;
     lock.unlock();  // status() stays answerable during downloads
-    stage_updates(settings, targets);
+    stage_updates(settings, targets, fetcher.fetched_bytes);
+    sweep_stray_partials(targets);
     return checked;
   }
   logs_.daemon()->warn("{}; plugins stay as they are", checked.error());
@@ -147,7 +151,7 @@ Status UpdateCheck::run(const LinkSettings& settings) {
   return checked;
 }
 
-void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets& targets) {
+void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets& targets, int64_t metadata_bytes) {
   struct utsname names {};
   ::uname(&names);
   const std::string arch = names.machine;
@@ -181,7 +185,7 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
       const std::string holder = slots.a.sha256 == sha256 ? "a" : "b";
       Result<std::optional<std::string>> bad = store_.plugin_slots().bad_reason(module, sha256);
       if (pin == pins.end() || slots.state != "stable" || holder != slots.inactive() || !bad || *bad) continue;
-      if (Result<bool> staged = store_.plugin_slots().stage(slots, holder, {version, sha256}, link::unix_now());
+      if (Result<bool> staged = store_.plugin_slots().stage(slots, holder, {version, sha256, 0}, link::unix_now());
           staged && *staged) {
         logs_.daemon()->info("plugin {} {} (pinned) is staged again from slot {}", module, version, holder);
         staged_modules.push_back(module);
@@ -213,7 +217,8 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
       continue;
     }
     downloads_to_retry_.erase(module);
-    Result<bool> staged = store_.plugin_slots().stage(slots, slot, {version, sha256}, link::unix_now());
+    Result<bool> staged =
+        store_.plugin_slots().stage(slots, slot, {version, sha256, *fetched + metadata_bytes}, link::unix_now());
     if (!staged || !*staged) {
       // Not recorded: the file is unused, and a later check stages it again.
       staging_errors_[module] = staged ? "a swap started meanwhile; staged at the next check"
@@ -237,6 +242,29 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
     }
   }
   for (const std::string& module : staged_modules) delegate_.plugin_staged(module);
+}
+
+void UpdateCheck::sweep_stray_partials(const tuf::Targets& targets) {
+  std::set<std::string> listed;  // the 16-digit sha256 prefixes partial files are named with
+  for (const auto& [path, target] : targets.targets) {
+    if (auto sha256 = target.hashes.find("sha256"); sha256 != target.hashes.end()) {
+      listed.insert(sha256->second.substr(0, 16));
+    }
+  }
+  std::error_code error;
+  for (const auto& module : std::filesystem::directory_iterator(paths_.data_dir / "plugin-slots", error)) {
+    for (const auto& entry : std::filesystem::directory_iterator(module.path(), error)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.ends_with(".partial")) continue;
+      std::string stem = name.substr(0, name.size() - std::string_view(".partial").size());
+      std::string prefix = stem.substr(stem.rfind('.') + 1);
+      if (listed.count(prefix)) continue;
+      std::error_code removed;
+      std::filesystem::remove(entry.path(), removed);
+      logs_.daemon()->info("deleted {}: a partial download of a file the platform no longer offers",
+                           entry.path().string());
+    }
+  }
 }
 
 nlohmann::json UpdateCheck::status(const LinkSettings& settings) {

@@ -49,7 +49,11 @@ class UpdateCheck {
   nlohmann::json status(const LinkSettings& settings);
 
  private:
-  void stage_updates(const LinkSettings& settings, const tuf::Targets& targets);
+  // `metadata_bytes`: what the check fetched, counted with the download it leads to.
+  void stage_updates(const LinkSettings& settings, const tuf::Targets& targets, int64_t metadata_bytes);
+  // Deletes partial downloads of files the trusted targets no longer list:
+  // they can never be resumed (a download's own start removes the others of its slot).
+  void sweep_stray_partials(const tuf::Targets& targets);
   // module -> the version its PluginPin names.
   std::map<std::string, std::string> plugin_pins();
 

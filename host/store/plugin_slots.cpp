@@ -10,7 +10,7 @@ namespace {
 
 constexpr const char* kColumns =
     "module, active, previous, state, a_version, a_sha256, b_version, b_sha256, changed_at, factory_file, "
-    "factory_sha256, probe_deadline, attempts";
+    "factory_sha256, probe_deadline, attempts, a_downloaded, b_downloaded";
 constexpr int kKeptHistory = 100;
 
 PluginSlotState read_row(sqlite::Statement& row) {
@@ -19,8 +19,8 @@ PluginSlotState read_row(sqlite::Statement& row) {
   state.active = row.text(1);
   state.previous = row.text(2);
   state.state = row.text(3);
-  state.a = {row.text(4), row.text(5)};
-  state.b = {row.text(6), row.text(7)};
+  state.a = {row.text(4), row.text(5), row.integer(13)};
+  state.b = {row.text(6), row.text(7), row.integer(14)};
   state.changed_at = row.integer(8);
   state.factory_file = row.text(9);
   state.factory_sha256 = row.text(10);
@@ -68,7 +68,7 @@ void PluginSlots::write_locked(const PluginSlotState& state, const UpgradeRecord
   DurableWrites durable(db_);
   sqlite::Transaction transaction(db_);
   sqlite::Statement(db_, (std::string("INSERT OR REPLACE INTO plugin_slots (") + kColumns +
-                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                          ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
                              .c_str())
       .bind(1, state.module)
       .bind(2, state.active)
@@ -83,11 +83,13 @@ void PluginSlots::write_locked(const PluginSlotState& state, const UpgradeRecord
       .bind(11, state.factory_sha256)
       .bind(12, state.probe_deadline)
       .bind(13, state.attempts)
+      .bind(14, state.a.downloaded)
+      .bind(15, state.b.downloaded)
       .run();
   if (record != nullptr) {
     sqlite::Statement(db_,
                       "INSERT INTO plugin_upgrades (at, module, from_version, to_version, outcome, reason, swap_ms, "
-                      "revert_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+                      "revert_ms, bytes_downloaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(1, record->at)
         .bind(2, record->module)
         .bind(3, record->from_version)
@@ -96,6 +98,7 @@ void PluginSlots::write_locked(const PluginSlotState& state, const UpgradeRecord
         .bind(6, record->reason)
         .bind(7, record->swap_ms)
         .bind(8, record->revert_ms)
+        .bind(9, record->bytes_downloaded)
         .run();
     sqlite::Statement(db_,
                       "DELETE FROM plugin_upgrades WHERE module = ? AND id NOT IN (SELECT id FROM plugin_upgrades "
@@ -161,9 +164,10 @@ Status PluginSlots::set_revert_ms(const std::string& module, int64_t revert_ms) 
 Result<std::vector<UpgradeRecord>> PluginSlots::history(const std::string& module, int limit) {
   return guarded([&]() -> Result<std::vector<UpgradeRecord>> {
     std::lock_guard lock(mutex_);
-    sqlite::Statement statement(db_,
-                                "SELECT at, from_version, to_version, outcome, reason, swap_ms, revert_ms FROM "
-                                "plugin_upgrades WHERE module = ? ORDER BY id DESC LIMIT ?");
+    sqlite::Statement statement(
+        db_,
+        "SELECT at, from_version, to_version, outcome, reason, swap_ms, revert_ms, bytes_downloaded FROM "
+        "plugin_upgrades WHERE module = ? ORDER BY id DESC LIMIT ?");
     statement.bind(1, module).bind(2, int64_t{limit});
     std::vector<UpgradeRecord> records;
     while (statement.step()) {
@@ -176,6 +180,7 @@ Result<std::vector<UpgradeRecord>> PluginSlots::history(const std::string& modul
       record.reason = statement.text(4);
       record.swap_ms = statement.integer(5);
       record.revert_ms = statement.integer(6);
+      record.bytes_downloaded = statement.integer(7);
       records.push_back(std::move(record));
     }
     return records;

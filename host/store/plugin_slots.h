@@ -28,6 +28,9 @@ class Database;
 struct SlotFile {
   std::string version;
   std::string sha256;
+  // Bytes fetched to stage it: the download that completed it and the
+  // update check's metadata; 0 when it was staged again from a slot.
+  int64_t downloaded = 0;
 };
 
 struct PluginSlotState {
@@ -64,8 +67,9 @@ struct UpgradeRecord {
   std::string from_version, to_version;
   std::string outcome;  // active, reverted, refused, rolled back, replaced by package
   std::string reason;
-  int64_t swap_ms = -1;    // command to the new version running; -1: not measured
-  int64_t revert_ms = -1;  // failure seen to the old version running again
+  int64_t swap_ms = -1;           // command to the new version running; -1: not measured
+  int64_t revert_ms = -1;         // failure seen to the old version running again
+  int64_t bytes_downloaded = -1;  // what staging the new version fetched (SlotFile::downloaded); -1: none
   // Set: the file (module, bad_sha256) is never loaded or swapped to again.
   std::string bad_sha256;
 };

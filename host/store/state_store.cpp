@@ -173,6 +173,12 @@ constexpr std::array kMigrations = {
     );
     CREATE INDEX plugin_upgrades_by_module ON plugin_upgrades (module, id);
     )sql",
+    // What staging each slot's file fetched, and each upgrade's share of it.
+    R"sql(
+    ALTER TABLE plugin_slots ADD COLUMN a_downloaded INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE plugin_slots ADD COLUMN b_downloaded INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE plugin_upgrades ADD COLUMN bytes_downloaded INTEGER NOT NULL DEFAULT -1;
+    )sql",
 };
 
 }  // namespace

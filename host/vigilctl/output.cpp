@@ -227,11 +227,12 @@ void print_results(std::ostream& out, const json& results) {
 }
 
 void print_plugin_history(std::ostream& out, const json& history) {
-  auto milliseconds = [](const json& value) { return value.get<int64_t>() < 0 ? std::string("-") : value.dump(); };
-  Table table{{"TIME", "FROM", "TO", "OUTCOME", "SWAP MS", "REVERT MS", "REASON"}};
+  auto number_or_dash = [](const json& value) { return value.get<int64_t>() < 0 ? std::string("-") : value.dump(); };
+  Table table{{"TIME", "FROM", "TO", "OUTCOME", "SWAP MS", "REVERT MS", "DOWNLOADED", "REASON"}};
   for (const auto& line : history) {
     table.push_back({local_time(line["at"]), text_of(line["from"]), text_of(line["to"]), text_of(line["outcome"]),
-                     milliseconds(line["swap_ms"]), milliseconds(line["revert_ms"]), text_of(line["reason"])});
+                     number_or_dash(line["swap_ms"]), number_or_dash(line["revert_ms"]),
+                     number_or_dash(line.value("bytes_downloaded", json(-1))), text_of(line["reason"])});
   }
   print_table(out, table, "");
 }

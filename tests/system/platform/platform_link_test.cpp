@@ -645,8 +645,12 @@ TEST_F(PlatformLinkTest, PluginFilesAreStagedVerifiedAndTamperedOnesRefused) {
                       "substr(library, -1) = X'AB' THEN X'AC' ELSE X'AB' END AS BLOB) WHERE version = '0.3.0'")
         .run();
   }
+  // A partial download of a file the platform no longer lists (left by a version it withdrew): swept.
+  fs::path stray = slot_dir / "b.so.00000000deadbeef.partial";
+  std::ofstream(stray) << "half a plugin";
   start_agent(agent_root());
   ASSERT_TRUE(eventually([&] { return updates().contains("staging_errors"); })) << updates().dump(2);
+  EXPECT_TRUE(eventually([&] { return !fs::exists(stray); })) << daemon_->log();
   std::string refusal = updates()["staging_errors"]["testscan"];
   EXPECT_NE(refusal.find("plugin testscan 0.3.0 refused: sha256 "), std::string::npos) << refusal;
   EXPECT_NE(refusal.find(", targets says " + second["sha256"].get<std::string>()), std::string::npos) << refusal;

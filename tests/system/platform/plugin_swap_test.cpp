@@ -139,6 +139,11 @@ TEST_F(PluginSwapTest, ANewVersionIsSwappedInWithoutARestartAndRolledBackByTheOp
   EXPECT_EQ(line["to"], "0.2.0");
   EXPECT_GE(line["swap_ms"].get<int64_t>(), 0);
   std::cout << "swap (command to 0.2.0 initialised) took " << line["swap_ms"] << " ms\n";
+  // The file and the metadata of the check that staged it (timestamp, snapshot, targets at least).
+  const int64_t file_size = static_cast<int64_t>(fs::file_size(plugin("test_scanner_v2")));
+  EXPECT_GT(line["bytes_downloaded"].get<int64_t>(), file_size) << line.dump();
+  EXPECT_LT(line["bytes_downloaded"].get<int64_t>(), file_size + 64 * 1024) << line.dump();
+  std::cout << "upgrade downloaded " << line["bytes_downloaded"] << " bytes (plugin file " << file_size << ")\n";
   EXPECT_EQ(worker_pid(), pid);
 
   auto rolled_back = vigilctl(agent_root(), {"plugins", "rollback", "testscan"});

@@ -212,15 +212,16 @@ TEST(StateStore, PluginSlots_HistoryAndBadVersionsAreWrittenWithTheRow) {
   PluginSlotState row;
   row.module = "inv";
   // Staged only from what the caller read: a swap that started meanwhile wins.
-  EXPECT_TRUE(slots.stage(row, "a", {"2.0", "aa"}, 10).value());
+  EXPECT_TRUE(slots.stage(row, "a", {"2.0", "aa", 5000}, 10).value());
   PluginSlotState swapping = slots.get("inv").value().value();
   EXPECT_EQ(swapping.state, "staged");
   EXPECT_EQ(swapping.a.version, "2.0");
+  EXPECT_EQ(swapping.a.downloaded, 5000);
   swapping.active = "a";
   swapping.previous = "factory";
   swapping.state = "swapping";
   ASSERT_TRUE(slots.put(swapping).ok());
-  EXPECT_FALSE(slots.stage(row, "b", {"3.0", "bb"}, 11).value());
+  EXPECT_FALSE(slots.stage(row, "b", {"3.0", "bb", 0}, 11).value());
   EXPECT_EQ(slots.get("inv").value()->b.version, "");
 
   UpgradeRecord reverted;
@@ -231,6 +232,7 @@ TEST(StateStore, PluginSlots_HistoryAndBadVersionsAreWrittenWithTheRow) {
   reverted.outcome = "reverted";
   reverted.reason = "its first scan failed";
   reverted.bad_sha256 = "aa";
+  reverted.bytes_downloaded = 5000;
   swapping.active = "factory";
   swapping.state = "stable";
   ASSERT_TRUE(slots.put(swapping, &reverted).ok());
@@ -243,6 +245,7 @@ TEST(StateStore, PluginSlots_HistoryAndBadVersionsAreWrittenWithTheRow) {
   EXPECT_EQ(history[0].outcome, "reverted");
   EXPECT_EQ(history[0].revert_ms, 42);
   EXPECT_EQ(history[0].swap_ms, -1);
+  EXPECT_EQ(history[0].bytes_downloaded, 5000);
 
   // The history keeps the last 100 lines of a module, newest first.
   UpgradeRecord line = reverted;
