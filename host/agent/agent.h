@@ -100,6 +100,8 @@ class Agent : public LinkDelegate {
 
   // LinkDelegate: called on the link's thread, carried out on the agent's.
   std::vector<v1::ModuleStatus> module_statuses() override;
+  // health_digest.cpp: the in-process steps of the health check over this agent's status.
+  std::optional<v1::HealthDigest> health_digest() override;
   void desired_state_applied(const std::vector<std::string>& manifests_changed) override;
   Result<std::string> scan_now(const std::string& module, int cpu_throttle) override;
   void uninstall_requested() override;

@@ -13,6 +13,12 @@ std::optional<std::string> Context::config(const std::string& key) const {
   return value.ok() ? value.value() : std::nullopt;
 }
 
+std::optional<std::filesystem::path> Context::ca_bundle() const {
+  if (auto configured = config("CaBundle")) return std::filesystem::path(*configured);
+  if (std::filesystem::exists(paths.config_dir / "ca-bundle.crt")) return paths.config_dir / "ca-bundle.crt";
+  return std::nullopt;
+}
+
 std::string utc_time(int64_t unix_seconds) {
   std::time_t when = unix_seconds;
   std::tm utc{};

@@ -17,10 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Free space below this share of the file system, or below kLowDiskBytes, is a warning.
-constexpr int64_t kLowDiskPercent = 5;
-constexpr int64_t kLowDiskBytes = int64_t{200} << 20;
-
 nlohmann::json ask_daemon(Context& context, const char* command) {
   auto answer = call_daemon(context.paths.control_socket(), {{"command", command}}, context.timeout);
   if (!answer.ok()) {
@@ -36,12 +32,7 @@ nlohmann::json ask_daemon(Context& context, const char* command) {
 
 std::future<PlatformProbes> start_probes(const Context& context) {
   std::string server = context.config("ServerUri").value_or("");
-  std::optional<std::filesystem::path> ca_bundle;
-  if (auto configured = context.config("CaBundle")) {
-    ca_bundle = *configured;
-  } else if (std::filesystem::exists(context.paths.config_dir / "ca-bundle.crt")) {
-    ca_bundle = context.paths.config_dir / "ca-bundle.crt";
-  }
+  std::optional<std::filesystem::path> ca_bundle = context.ca_bundle();
   // Read here, on this thread: the probes' thread gets values, not the store.
   std::map<std::string, std::string> proxy_config;
   for (const char* key : proxy::all_keys()) {
@@ -49,20 +40,6 @@ std::future<PlatformProbes> start_probes(const Context& context) {
   }
   return std::async(std::launch::async, probe_platform, context.paths, server, ca_bundle, proxy_config,
                     context.timeout);
-}
-
-void judge_disk(const Report& report, Step& step) {
-  if (!report.facts.contains("free_disk")) return;
-  const auto& disk = report.facts["free_disk"];
-  int64_t free = disk.value("free_bytes", int64_t{0});
-  int64_t total = disk.value("total_bytes", int64_t{0});
-  step.lines.push_back(
-      fmt::format("free disk: {} of {} at {}", size_text(free), size_text(total), disk.value("path", std::string())));
-  if (free < kLowDiskBytes || (total > 0 && free * 100 / total < kLowDiskPercent)) {
-    step.add(Severity::kWarning, "disk-low",
-             fmt::format("only {} free on the file system of {}", size_text(free), disk.value("path", std::string())),
-             "free space there: the state store and the outbox need room to grow");
-  }
 }
 
 Step placeholder_error(const std::string& what) {
@@ -98,7 +75,8 @@ Report run_health_check(const Paths& paths, const HealthOptions& options) {
     if (std::filesystem::exists(paths.state_db())) {
       auto store = ReadOnlyStore::open(paths.state_db());
       if (store.ok()) {
-        context.store = std::move(store.value());
+        context.read_only = std::move(store.value());
+        context.store.emplace(*context.read_only);
       } else {
         context.store_error = store.error();
         report.tool_error = true;
@@ -127,7 +105,8 @@ Report run_health_check(const Paths& paths, const HealthOptions& options) {
     collect_facts(context, report);
     report.facts["provisioned"] = report.provisioned;
     report.facts["proxy"] = report.steps[4].details;
-    judge_disk(report, report.steps[0]);
+    judge_free_disk(report, report.steps[0]);
+    for (const auto& extra : options.extra_steps) report.steps.push_back(extra(context));
   } catch (const std::exception& error) {
     report.tool_error = true;
     report.steps.push_back(placeholder_error(std::string("the health check failed: ") + error.what()));

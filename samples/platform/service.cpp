@@ -128,11 +128,14 @@ void Service::load() {
     agent.activation_id = record.activation_id;
     agent.fingerprint = record.fingerprint;
     agent.status_digest = record.status_digest;
+    agent.health = record.health.is_null() ? std::string() : record.health.dump();
     agent.last_checkin = record.last_checkin;
     agent.outbox_depth = record.outbox_depth;
     if (auto cached = agents_.find(record.id); cached != agents_.end() && cached->second.dirty) {
       agent.last_checkin = cached->second.last_checkin;  // not flushed yet
       agent.outbox_depth = cached->second.outbox_depth;
+      agent.health = cached->second.health;
+      agent.health_dirty = cached->second.health_dirty;
       agent.dirty = true;
     }
   }
@@ -162,7 +165,9 @@ void Service::flush() {
   for (auto& [id, agent] : agents_) {
     if (!agent.dirty) continue;
     store_.touch_agent(id, agent.last_checkin, agent.outbox_depth);
+    if (agent.health_dirty) store_.set_agent_health(id, json::parse(agent.health));
     agent.dirty = false;
+    agent.health_dirty = false;
   }
   transaction.commit();
 }
@@ -178,6 +183,7 @@ Reply Service::handle(std::string_view endpoint, const std::string& body) {
     if (endpoint == "/v1/provision") return provision(body);
     if (endpoint == "/v1/update-metadata") return update_metadata(body);
     if (endpoint == "/v1/plugin-package") return plugin_package(body);
+    if (endpoint == "/v1/canary") return canary(body);
     return refuse(404, "no endpoint " + std::string(endpoint));
   } catch (const sqlite::SqliteError& error) {
     spdlog::error("database error on {}: {}", endpoint, error.what());
@@ -287,6 +293,20 @@ Reply Service::checkin(const std::string& body) {
   agent->last_checkin = unix_now();
   agent->outbox_depth = request.outbox_depth();
   agent->dirty = true;
+  if (request.has_health()) {
+    // Kept in memory like the check-in time; written by flush() only when it changed.
+    const v1::HealthDigest& digest = request.health();
+    std::string health = json{{"overall", digest.overall()},
+                              {"findings", digest.findings()},
+                              {"top_code", digest.top_code()},
+                              {"top_text", digest.top_text()},
+                              {"checked_at", digest.checked_at()}}
+                             .dump();
+    if (health != agent->health) {
+      agent->health = std::move(health);
+      agent->health_dirty = true;
+    }
+  }
 
   if (!request.fingerprint().empty() && request.fingerprint() != agent->fingerprint) {
     // Two machines speak for one agent id: the newcomer takes a new identity.
@@ -452,6 +472,22 @@ Reply Service::plugin_package(const std::string& body) {
   response.set_library(chunk->bytes);
   response.set_offset(request.offset());
   response.set_total_length(static_cast<uint64_t>(chunk->file.length));
+  return {200, response.SerializeAsString()};
+}
+
+Reply Service::canary(const std::string& body) {
+  v1::CanaryRequest request;
+  if (!parse(body, request)) return refuse(400, "malformed CanaryRequest");
+  Reply refusal;
+  if (authenticate(request.agent_id(), request.agent_token(), refusal) == nullptr) return refusal;
+  if (request.module().empty() || request.path().empty()) return refuse(400, "a canary names a module and a path");
+  v1::CanaryResponse response;
+  if (auto found = store_.canary_event(request.agent_id(), request.module(), request.path(), request.since_ms())) {
+    response.set_found(true);
+    response.set_action(found->action);
+    response.set_event_time_ms(found->time_ms);
+    response.set_received_at(found->received_at);
+  }
   return {200, response.SerializeAsString()};
 }
 
