@@ -41,11 +41,11 @@ int64_t ms_since(Clock::time_point start) {
 }
 
 struct Leg {
-  std::string name;              // file, process, socket
-  std::string module;            // the module that should see it
-  std::string outcome = "fail";  // pass, fail, not available
-  std::string detail;
-  std::string fix;  // of a failure
+  std::string name{};           // file, process, socket
+  std::string module{};         // the module that should see it
+  std::string outcome{"fail"};  // pass, fail, not available
+  std::string detail{};
+  std::string fix{};  // of a failure
   json facts = json::object();
 };
 

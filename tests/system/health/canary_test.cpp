@@ -40,7 +40,14 @@ class Canary : public ::testing::Test {
                                          "WebServiceUri=" + platform_->url(), "CaBundle=" + platform_->ca_bundle()});
     ASSERT_EQ(provisioned.exit_code, 0) << provisioned.err << daemon_->log();
     // FIM watches in real time from its first scan of the platform's manifest on.
-    ASSERT_TRUE(eventually([&] { return fim_state("last_snapshot").is_object(); }, 60)) << daemon_->log();
+    ASSERT_TRUE(eventually(
+        [&] {
+          if (fim_state("last_snapshot").is_object()) return true;
+          vigilctl(root(), {"demand", "--type", "fim", "--wait"});  // fails until the manifest is there
+          return fim_state("last_snapshot").is_object();
+        },
+        60))
+        << daemon_->log();
   }
 
   std::string key() const { return platform_->activation_id(); }
@@ -94,9 +101,9 @@ TEST_F(Canary, PassesAgainstTheSamplePlatform_EachLegTimed) {
   EXPECT_EQ(legs[2]["leg"], "socket");
   // The platform holds the event the canary found.
   bool held = false;
-  for (const auto& event : platform_->admin_json({"events", "--agent", report["ids"]["agent_id"], "--module", "fim"})) {
-    held |= event["event"]["values"]["path"] == path;
-  }
+  json events =
+      platform_->admin_json({"events", "--agent", report["ids"]["agent_id"].get<std::string>(), "--module", "fim"});
+  for (const auto& event : events) held |= event["event"]["values"]["path"] == path;
   EXPECT_TRUE(held);
   std::cout << "[ MEASURE ] canary: file leg " << file["round_trip_ms"] << " ms from the write to the platform "
             << "holding the event (the agent saw it after " << file["agent_ms"] << " ms); vigilctl health --canary "
