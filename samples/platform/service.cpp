@@ -128,13 +128,19 @@ void Service::load() {
     agent.activation_id = record.activation_id;
     agent.fingerprint = record.fingerprint;
     agent.status_digest = record.status_digest;
-    agent.health = record.health.is_null() ? std::string() : record.health.dump();
+    if (record.health.is_object()) {
+      json health = record.health;
+      agent.health_since = health.value("since", int64_t{0});
+      health.erase("since");
+      agent.health = health.dump();
+    }
     agent.last_checkin = record.last_checkin;
     agent.outbox_depth = record.outbox_depth;
     if (auto cached = agents_.find(record.id); cached != agents_.end() && cached->second.dirty) {
       agent.last_checkin = cached->second.last_checkin;  // not flushed yet
       agent.outbox_depth = cached->second.outbox_depth;
       agent.health = cached->second.health;
+      agent.health_since = cached->second.health_since;
       agent.health_dirty = cached->second.health_dirty;
       agent.dirty = true;
     }
@@ -165,7 +171,11 @@ void Service::flush() {
   for (auto& [id, agent] : agents_) {
     if (!agent.dirty) continue;
     store_.touch_agent(id, agent.last_checkin, agent.outbox_depth);
-    if (agent.health_dirty) store_.set_agent_health(id, json::parse(agent.health));
+    if (agent.health_dirty) {
+      json health = json::parse(agent.health);
+      health["since"] = agent.health_since;
+      store_.set_agent_health(id, health);
+    }
     agent.dirty = false;
     agent.health_dirty = false;
   }
@@ -296,14 +306,14 @@ Reply Service::checkin(const std::string& body) {
   if (request.has_health()) {
     // Kept in memory like the check-in time; written by flush() only when it changed.
     const v1::HealthDigest& digest = request.health();
-    std::string health = json{{"overall", digest.overall()},
-                              {"findings", digest.findings()},
-                              {"top_code", digest.top_code()},
-                              {"top_text", digest.top_text()},
-                              {"checked_at", digest.checked_at()}}
-                             .dump();
+    json content = {{"overall", digest.overall()},
+                    {"findings", digest.findings()},
+                    {"top_code", digest.top_code()},
+                    {"top_text", digest.top_text()}};
+    std::string health = content.dump();
     if (health != agent->health) {
       agent->health = std::move(health);
+      agent->health_since = digest.checked_at();
       agent->health_dirty = true;
     }
   }

@@ -50,7 +50,11 @@ class Service {
     std::string activation_id;
     std::string fingerprint;
     std::string status_digest;
-    std::string health;  // the last health digest as JSON text; "" when none came
+    // The last health digest (overall, findings, top finding) as JSON text, ""
+    // when none came, and since when the agent reports it: a digest that did
+    // not change is not written again.
+    std::string health;
+    int64_t health_since = 0;
     bool health_dirty = false;
     int64_t last_checkin = 0;
     int64_t outbox_depth = 0;

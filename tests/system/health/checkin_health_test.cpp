@@ -35,7 +35,7 @@ TEST_F(CheckinHealth, AModuleInQuarantineTurnsThePlatformsViewBad_ThenGoodAgain)
   json good = platform_health();
   EXPECT_EQ(good["findings"], 0);
   EXPECT_EQ(good["top_code"], "");
-  EXPECT_GT(good["checked_at"].get<int64_t>(), 0);
+  EXPECT_GT(good["since"].get<int64_t>(), 0);
 
   auto crash =
       vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", manifest_file("crash", "crash\n")});
