@@ -12,8 +12,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "baseline.h"  // the FIM module's manifest and its rules (plugins/fim)
 #include "canary/platform_query.h"
@@ -102,24 +105,34 @@ Result<Target> choose_target(const health::Context& context, const std::string& 
                std::to_string(manifest.paths.size()) + " path(s) under root " + root.string() + ")"};
 }
 
-// Why the FIM module cannot see the canary file, or "" when it runs.
-std::string fim_unavailable(const health::Context& context) {
-  if (!context.daemon_answered()) return "vigild is not running";
+// Why the FIM module cannot see the canary file, with the fix; nullopt when it runs.
+std::optional<std::pair<std::string, std::string>> fim_unavailable(const health::Context& context) {
+  if (!context.daemon_answered()) {
+    return std::pair{std::string("vigild is not running"), std::string("start it: systemctl start vigild")};
+  }
   json status = module_status(context, kFimModule);
-  if (status.is_null()) return "no FIM module is loaded";
+  if (status.is_null()) {
+    return std::pair{std::string("no FIM module is loaded"),
+                     "install the fim plugin into " + context.paths.plugin_dir.string() +
+                         " (reinstall vigil-agent), then vigilctl plugins reload"};
+  }
   std::string state = status.value("state", "");
-  if (state == "disabled") return "FIM is not active on this agent (the platform did not activate it)";
-  if (state == "quarantined") return "FIM is quarantined: " + status.value("reason", "");
-  return "";
+  if (state == "disabled") {
+    return std::pair{std::string("FIM is not active on this agent (the platform did not activate it)"),
+                     std::string("activate FIM for this agent's activation key on the platform (vigil-platform "
+                                 "admin activate --key … --module fim), then run the canary again")};
+  }
+  if (state == "quarantined") {
+    return std::pair{"FIM is quarantined: " + status.value("reason", ""),
+                     std::string("see the modules step's fix, then vigilctl plugins release fim")};
+  }
+  return std::nullopt;
 }
 
 Leg file_leg(const health::Context& context, const CanaryOptions& options) {
   Leg leg{.name = "file", .module = kFimModule};
-  if (std::string why = fim_unavailable(context); !why.empty()) {
-    leg.detail = why;
-    leg.fix =
-        "activate FIM for this agent's activation key on the platform (vigil-platform admin activate --key "
-        "… --module fim), check vigilctl plugins and the modules step, then run the canary again";
+  if (auto unavailable = fim_unavailable(context)) {
+    std::tie(leg.detail, leg.fix) = *unavailable;
     return leg;
   }
   auto query = PlatformQuery::open(context, options.timeout);
