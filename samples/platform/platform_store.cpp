@@ -522,8 +522,8 @@ std::optional<CanaryEvent> PlatformStore::canary_event(const std::string& agent_
   sqlite::Statement statement(
       db_,
       "SELECT json_extract(e.event, '$.values.action'), json_extract(e.event, '$.time_ms'), u.received_at "
-      "FROM agent_events e JOIN uploads u ON u.agent_id = e.agent_id AND u.sequence = e.sequence AND u.module = "
-      "e.module "
+      "FROM agent_events e JOIN uploads u "
+      "ON u.agent_id = e.agent_id AND u.module = e.module AND u.sequence = e.sequence "
       "WHERE e.agent_id = ? AND e.module = ? AND json_extract(e.event, '$.values.path') = ? "
       "AND json_extract(e.event, '$.time_ms') >= ? ORDER BY e.rowid LIMIT 1");
   statement.bind(1, agent_id).bind(2, module).bind(3, path).bind(4, since_ms);
