@@ -18,7 +18,7 @@ struct HealthOptions {
   std::chrono::milliseconds timeout{3000};  // each network attempt and each request to vigild
   std::filesystem::path program_dir;        // vigilctl's directory: vigild is looked for beside it too
   // Steps the caller adds after the numbered ones, on the same context (vigilctl health --canary).
-  std::vector<std::function<Step(const Context&)>> extra_steps;
+  std::vector<std::function<Step(const Context&)>> extra_steps{};
 };
 
 Report run_health_check(const Paths& paths, const HealthOptions& options);
