@@ -91,6 +91,8 @@ class Agent : public LinkDelegate {
   void on_leave(const nlohmann::json& request, const ControlServer::Reply& reply);
   nlohmann::json plugins_report() const;
   nlohmann::json status_report();
+  // Real-time events per module since start: {"fim": {"received", "written", "lost"}}.
+  nlohmann::json event_counts();
   void unload(const std::string& module, const ControlServer::Reply& reply, bool load_again);
   // Swaps code that cannot be unloaded in-process: stops this worker so that the
   // supervisor starts a new one, which loads the plugins afresh. Replies first.
@@ -151,6 +153,8 @@ class Agent : public LinkDelegate {
 
   // LinkDelegate: called on the link's thread, carried out on the agent's.
   std::vector<v1::ModuleStatus> module_statuses() override;
+  // health_digest.cpp: the in-process steps of the health check over this agent's status.
+  std::optional<v1::HealthDigest> health_digest() override;
   void desired_state_applied(const std::vector<std::string>& manifests_changed) override;
   Result<std::string> scan_now(const std::string& module, int cpu_throttle) override;
   void uninstall_requested() override;

@@ -33,6 +33,21 @@ const char* kind_name(int32_t kind) {
   return kind == VIGIL_MODULE_SCAN ? "scan" : "real-time";
 }
 
+// What the module reports for operators (ABI 1.6), as status shows it.
+json conditions_of(const LoadedPlugin& plugin) {
+  static constexpr const char* kSeverity[] = {"clear", "info", "warning", "critical"};
+  json conditions = json::array();
+  const vigil_plugin_host& host = plugin.context();
+  std::lock_guard lock(host.conditions_mutex);
+  for (const auto& [code, condition] : host.conditions) {
+    conditions.push_back({{"code", code},
+                          {"severity", kSeverity[condition.severity]},
+                          {"description", condition.description},
+                          {"fix", condition.fix}});
+  }
+  return conditions;
+}
+
 }  // namespace
 
 std::span<const Agent::ControlRequest> Agent::control_requests() {
@@ -198,6 +213,14 @@ json Agent::plugins_report() const {
   return list;
 }
 
+json Agent::event_counts() {
+  json counts = json::object();
+  for (const auto& [module, count] : events_->counts()) {
+    counts[module] = {{"received", count.received}, {"written", count.written}, {"lost", count.lost}};
+  }
+  return counts;
+}
+
 json Agent::status_report() {
   json modules = json::array();
   for (const auto& plugin : registry_->loaded()) {
@@ -208,6 +231,7 @@ json Agent::status_report() {
                    {"state", plugin->kind() == VIGIL_MODULE_SCAN ? "disabled" : "real-time"},
                    {"last_snapshot", last.ok() ? last.value() : json(nullptr)}};
     if (plugin->kind() == VIGIL_MODULE_SCAN) module.update(scheduler_->module_status(plugin->module()));
+    if (json conditions = conditions_of(*plugin); !conditions.empty()) module["conditions"] = std::move(conditions);
     modules.push_back(std::move(module));
   }
   // A quarantined module stays in sight, with why, until it is released.
@@ -230,6 +254,7 @@ json Agent::status_report() {
           {"modules", modules},
           {"outbox", scheduler_->outbox_status()},
           {"scans", scheduler_->scan_counts()},
+          {"events", event_counts()},
           {"command_budget",
            {{"mode", budget::mode_name(budget::machine_support().mode)},
             {"detail", budget::machine_support().description}}},

@@ -1,9 +1,10 @@
 #include "health/context.h"
 
-#include <ctime>
 #include <iterator>
 
 #include <fmt/format.h>
+
+#include "vigil/tuf/metadata.h"
 
 namespace vigil::health {
 
@@ -13,13 +14,14 @@ std::optional<std::string> Context::config(const std::string& key) const {
   return value.ok() ? value.value() : std::nullopt;
 }
 
+std::optional<std::filesystem::path> Context::ca_bundle() const {
+  if (auto configured = config("CaBundle")) return std::filesystem::path(*configured);
+  if (std::filesystem::exists(paths.config_dir / "ca-bundle.crt")) return paths.config_dir / "ca-bundle.crt";
+  return std::nullopt;
+}
+
 std::string utc_time(int64_t unix_seconds) {
-  std::time_t when = unix_seconds;
-  std::tm utc{};
-  gmtime_r(&when, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
+  return tuf::format_time(unix_seconds);
 }
 
 std::string size_text(int64_t bytes) {

@@ -15,8 +15,44 @@
 #include "base/paths.h"
 #include "health/probes.h"
 #include "health/read_only_store.h"
+#include "store/state_store.h"
 
 namespace vigil::health {
+
+// The parts of a state store the steps read: vigilctl's read-only store, or
+// the running agent's own (the digest it sends at check-in).
+class StoreView {
+ public:
+  explicit StoreView(ReadOnlyStore& store)
+      : config_(store.config()),
+        snapshots_(store.snapshots()),
+        outbox_(store.outbox()),
+        crashes_(store.crashes()),
+        update_metadata_(store.update_metadata()),
+        manifests_(store.manifests()) {}
+  explicit StoreView(StateStore& store)
+      : config_(store.config()),
+        snapshots_(store.snapshots()),
+        outbox_(store.outbox()),
+        crashes_(store.plugin_crashes()),
+        update_metadata_(store.update_metadata()),
+        manifests_(store.manifests()) {}
+
+  ConfigTable& config() const { return config_; }
+  Snapshots& snapshots() const { return snapshots_; }
+  Outbox& outbox() const { return outbox_; }
+  PluginCrashes& crashes() const { return crashes_; }
+  UpdateMetadata& update_metadata() const { return update_metadata_; }
+  Manifests& manifests() const { return manifests_; }
+
+ private:
+  ConfigTable& config_;
+  Snapshots& snapshots_;
+  Outbox& outbox_;
+  PluginCrashes& crashes_;
+  UpdateMetadata& update_metadata_;
+  Manifests& manifests_;
+};
 
 struct Context {
   Paths paths;
@@ -24,7 +60,8 @@ struct Context {
   int64_t now = 0;                          // unix seconds
   std::filesystem::path program_dir;        // where vigilctl runs from (finds vigild beside it)
 
-  std::unique_ptr<ReadOnlyStore> store;  // null: none, or unreadable (store_error says why)
+  std::unique_ptr<ReadOnlyStore> read_only;  // vigilctl's connection, which `store` views
+  std::optional<StoreView> store;            // none: no store, or unreadable (store_error says why)
   std::string store_error;
   bool lock_held = false;            // a vigild process holds the instance lock
   nlohmann::json status = nullptr;   // the daemon's status report; null when it did not answer
@@ -35,6 +72,8 @@ struct Context {
   bool daemon_answered() const { return status.is_object(); }
   // A config value from the store; nullopt when unset or there is no store.
   std::optional<std::string> config(const std::string& key) const;
+  // The CA bundle the agent trusts: CaBundle, else <config>/ca-bundle.crt; nullopt: the system's store.
+  std::optional<std::filesystem::path> ca_bundle() const;
 };
 
 // "2026-12-02T09:40:00Z"

@@ -11,15 +11,14 @@
 #include "health/facts.h"
 #include "health/steps.h"
 #include "proxy/proxy_settings.h"
+#include "vigil/agent/v1/agent.pb.h"
+#include "vigil/tuf/metadata.h"
 
 namespace vigil::health {
 namespace {
 
+namespace v1 = ::vigil::agent::v1;
 using Clock = std::chrono::steady_clock;
-
-// Free space below this share of the file system, or below kLowDiskBytes, is a warning.
-constexpr int64_t kLowDiskPercent = 5;
-constexpr int64_t kLowDiskBytes = int64_t{200} << 20;
 
 nlohmann::json ask_daemon(Context& context, const char* command) {
   auto answer = call_daemon(context.paths.control_socket(), {{"command", command}}, context.timeout);
@@ -34,35 +33,47 @@ nlohmann::json ask_daemon(Context& context, const char* command) {
   return std::move(answer.value());
 }
 
+// The snapshot metadata the trusted timestamp describes (version, length,
+// sha256): a file the platform serves that the agent can check by itself.
+std::optional<KnownFile> known_file(const Context& context) {
+  auto agent_id = context.config("AgentId");
+  auto token = context.config("AgentToken");
+  if (!agent_id || !token || !context.store) return std::nullopt;
+  auto stored = context.store->update_metadata().load("timestamp");
+  if (!stored.ok() || !stored.value()) return std::nullopt;
+  auto timestamp = tuf::parse_timestamp(*stored.value());
+  if (!timestamp || !timestamp->body.snapshot.length || timestamp->body.snapshot.hashes.empty()) return std::nullopt;
+  const tuf::MetaFile& snapshot = timestamp->body.snapshot;
+  v1::UpdateMetadataRequest request;
+  request.set_protocol(v1::PROTOCOL_1);
+  request.set_agent_id(*agent_id);
+  request.set_agent_token(*token);
+  request.set_role("snapshot");
+  request.set_version(static_cast<uint64_t>(snapshot.version));
+  KnownFile file;
+  file.name = "update metadata snapshot v" + std::to_string(snapshot.version);
+  file.path = "/v1/update-metadata";
+  file.request = request.SerializeAsString();
+  file.file_of = [](const std::string& reply) -> Result<std::string> {
+    v1::UpdateMetadataResponse response;
+    if (!response.ParseFromString(reply)) return Error{"the reply is not an update-metadata response"};
+    return std::string(response.metadata());
+  };
+  file.length = *snapshot.length;
+  file.hashes = snapshot.hashes;
+  return file;
+}
+
 std::future<PlatformProbes> start_probes(const Context& context) {
   std::string server = context.config("ServerUri").value_or("");
-  std::optional<std::filesystem::path> ca_bundle;
-  if (auto configured = context.config("CaBundle")) {
-    ca_bundle = *configured;
-  } else if (std::filesystem::exists(context.paths.config_dir / "ca-bundle.crt")) {
-    ca_bundle = context.paths.config_dir / "ca-bundle.crt";
-  }
+  std::optional<std::filesystem::path> ca_bundle = context.ca_bundle();
   // Read here, on this thread: the probes' thread gets values, not the store.
   std::map<std::string, std::string> proxy_config;
   for (const char* key : proxy::all_keys()) {
     if (auto value = context.config(key)) proxy_config[key] = *value;
   }
-  return std::async(std::launch::async, probe_platform, context.paths, server, ca_bundle, proxy_config,
-                    context.timeout);
-}
-
-void judge_disk(const Report& report, Step& step) {
-  if (!report.facts.contains("free_disk")) return;
-  const auto& disk = report.facts["free_disk"];
-  int64_t free = disk.value("free_bytes", int64_t{0});
-  int64_t total = disk.value("total_bytes", int64_t{0});
-  step.lines.push_back(
-      fmt::format("free disk: {} of {} at {}", size_text(free), size_text(total), disk.value("path", std::string())));
-  if (free < kLowDiskBytes || (total > 0 && free * 100 / total < kLowDiskPercent)) {
-    step.add(Severity::kWarning, "disk-low",
-             fmt::format("only {} free on the file system of {}", size_text(free), disk.value("path", std::string())),
-             "free space there: the state store and the outbox need room to grow");
-  }
+  return std::async(std::launch::async, probe_platform, context.paths, server, ca_bundle, proxy_config, context.timeout,
+                    known_file(context));
 }
 
 Step placeholder_error(const std::string& what) {
@@ -98,7 +109,8 @@ Report run_health_check(const Paths& paths, const HealthOptions& options) {
     if (std::filesystem::exists(paths.state_db())) {
       auto store = ReadOnlyStore::open(paths.state_db());
       if (store.ok()) {
-        context.store = std::move(store.value());
+        context.read_only = std::move(store.value());
+        context.store.emplace(*context.read_only);
       } else {
         context.store_error = store.error();
         report.tool_error = true;
@@ -123,11 +135,13 @@ Report run_health_check(const Paths& paths, const HealthOptions& options) {
     report.steps.push_back(check_communication(context));
     report.steps.push_back(check_modules(context));
     report.steps.push_back(check_plugin_update_trust(context));
+    report.steps.push_back(check_patch_connectivity(context));
     report.provisioned = context.config("ServerUri").has_value() && context.config("AgentId").has_value();
     collect_facts(context, report);
     report.facts["provisioned"] = report.provisioned;
     report.facts["proxy"] = report.steps[4].details;
-    judge_disk(report, report.steps[0]);
+    judge_free_disk(report, report.steps[0]);
+    for (const auto& extra : options.extra_steps) report.steps.push_back(extra(context));
   } catch (const std::exception& error) {
     report.tool_error = true;
     report.steps.push_back(placeholder_error(std::string("the health check failed: ") + error.what()));

@@ -40,6 +40,7 @@ struct ModuleView {
   json last_scan = nullptr, next_scan = nullptr;
   int64_t interval = 0;
   int64_t crashes = 0;
+  json conditions = json::array();  // what the module itself reports (ABI 1.6), from the running daemon
 };
 
 void judge(const Context& context, const ModuleView& view, Step& step) {
@@ -48,6 +49,14 @@ void judge(const Context& context, const ModuleView& view, Step& step) {
              "fix the cause (" + (context.paths.log_dir / (view.module + ".log")).string() +
                  " says what crashed), then vigilctl plugins release " + view.module);
     return;
+  }
+  for (const auto& condition : view.conditions) {
+    std::string severity = condition.value("severity", "");
+    step.add(severity == "critical"  ? Severity::kCritical
+             : severity == "warning" ? Severity::kWarning
+                                     : Severity::kInfo,
+             condition.value("code", ""), "module " + view.module + ": " + condition.value("description", ""),
+             condition.value("fix", ""));
   }
   if (view.crashes > 0) {
     step.add(Severity::kInfo, "module-crashed",
@@ -78,6 +87,7 @@ std::vector<ModuleView> running_modules(const Context& context, Step& step,
     view.enabled = view.state != "quarantined" && view.state != "disabled" && (!enabled || enabled->count(view.module));
     view.next_scan = module.value("next_interval_scan", json(nullptr));
     if (module.contains("settings")) view.interval = module["settings"].value("scan_interval", int64_t{0});
+    view.conditions = module.value("conditions", json::array());
     views.push_back(std::move(view));
   }
   for (const auto& plugin : context.plugins.is_array() ? context.plugins : json::array()) {

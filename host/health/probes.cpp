@@ -10,6 +10,7 @@
 #include "proxy/route_resolver.h"
 #include "vigil/net/tls.h"
 #include "vigil/net/wire.h"
+#include "vigil/tuf/metadata.h"
 
 namespace vigil::health {
 namespace {
@@ -43,8 +44,31 @@ void watch_certificates(boost::asio::ssl::context& tls, const std::shared_ptr<Se
   });
 }
 
+// Fetches the known file on `client` and checks it against what is trusted.
+DownloadProbe download(link::HttpsClient& client, const KnownFile& known) {
+  DownloadProbe result;
+  result.tried = true;
+  auto started = Clock::now();
+  Result<std::string> reply = client.post(known.path, known.request);
+  result.milliseconds = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  if (!reply) {
+    result.error = reply.error();
+    return result;
+  }
+  Result<std::string> file = known.file_of(*reply);
+  if (!file) {
+    result.error = file.error();
+    return result;
+  }
+  result.bytes = static_cast<int64_t>(file->size());
+  Status matches = tuf::check_length_and_hashes(*file, known.length, known.hashes);
+  result.verified = matches.ok();
+  if (!matches) result.error = matches.error();
+  return result;
+}
+
 RouteProbe probe(const wire::Url& url, const std::optional<std::filesystem::path>& ca_bundle, link::Route route,
-                 std::chrono::milliseconds timeout) {
+                 std::chrono::milliseconds timeout, const std::optional<KnownFile>& known_file) {
   RouteProbe result;
   result.route = route.display();
   result.proxy = route.proxy.has_value();
@@ -69,6 +93,7 @@ RouteProbe probe(const wire::Url& url, const std::optional<std::filesystem::path
   result.http_status = client.http_status();
   result.reached = answer.ok() || result.http_status != 0;
   if (!result.reached) result.error = attempt_error.empty() ? answer.error() : attempt_error;
+  if (result.reached && known_file) result.download = download(client, *known_file);
   std::lock_guard lock(seen->mutex);
   result.certificate_not_after = seen->not_after;
   result.certificate_subject = seen->subject;
@@ -90,8 +115,10 @@ const RouteProbe* PlatformProbes::route_taken() const {
 
 PlatformProbes probe_platform(const Paths& paths, const std::string& server_uri,
                               const std::optional<std::filesystem::path>& ca_bundle,
-                              const std::map<std::string, std::string>& config, std::chrono::milliseconds timeout) {
+                              const std::map<std::string, std::string>& config, std::chrono::milliseconds timeout,
+                              const std::optional<KnownFile>& known_file) {
   PlatformProbes probes;
+  if (known_file) probes.known_file = known_file->name;
   probes.server = server_uri;
   probes.configured = !server_uri.empty();
   if (!probes.configured) return probes;
@@ -132,7 +159,8 @@ PlatformProbes probe_platform(const Paths& paths, const std::string& server_uri,
   }
   std::vector<std::future<RouteProbe>> running;
   for (link::Route& route : routes) {
-    running.push_back(std::async(std::launch::async, probe, url.value(), ca_bundle, std::move(route), timeout));
+    running.push_back(
+        std::async(std::launch::async, probe, url.value(), ca_bundle, std::move(route), timeout, known_file));
   }
   for (size_t i = 0; i < running.size(); ++i) {
     RouteProbe result = running[i].get();

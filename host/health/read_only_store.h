@@ -1,5 +1,5 @@
 // The agent's state store opened read-only: the parts the health check reads
-// (config, snapshots, outbox, crashes, update metadata) on a connection that cannot write, so
+// (config, snapshots, outbox, crashes, update metadata, manifests) on a connection that cannot write, so
 // that checking an agent, running or not, never changes it.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "store/config_table.h"
+#include "store/manifests.h"
 #include "store/outbox.h"
 #include "store/plugin_crashes.h"
 #include "store/snapshots.h"
@@ -28,6 +29,7 @@ class ReadOnlyStore {
   Outbox& outbox() { return outbox_; }
   PluginCrashes& crashes() { return crashes_; }
   UpdateMetadata& update_metadata() { return update_metadata_; }
+  Manifests& manifests() { return manifests_; }
 
  private:
   explicit ReadOnlyStore(const std::filesystem::path& path);
@@ -39,6 +41,7 @@ class ReadOnlyStore {
   Snapshots snapshots_{mutex_, db_, outbox_};
   PluginCrashes crashes_{mutex_, db_};
   UpdateMetadata update_metadata_{mutex_, db_};
+  Manifests manifests_{mutex_, db_};
 };
 
 }  // namespace vigil::health

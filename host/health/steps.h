@@ -17,5 +17,6 @@ Step check_connectivity(const Context& context);
 Step check_communication(const Context& context);
 Step check_modules(const Context& context);
 Step check_plugin_update_trust(const Context& context);
+Step check_patch_connectivity(const Context& context);
 
 }  // namespace vigil::health

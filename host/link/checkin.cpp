@@ -15,6 +15,7 @@ Result<bool> Checkin::check_in(const LinkSettings& settings, const link::Machine
   if (digest != last_status_digest_) {
     for (auto& module : modules) *request.add_modules() = std::move(module);
   }
+  if (auto health = delegate_.health_digest()) *request.mutable_health() = std::move(*health);
   auto reply =
       connection_.post<v1::CheckinResponse>(PlatformConnection::Channel::kLink, "/v1/checkin", request, "check-in");
   // The check-in's own code travels (kUnauthenticated: the platform does not

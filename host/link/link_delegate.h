@@ -2,6 +2,7 @@
 // implementations hop to the agent's thread and wait (or give up at stop).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ class LinkDelegate {
  public:
   virtual ~LinkDelegate() = default;
   virtual std::vector<v1::ModuleStatus> module_statuses() = 0;
+  // The agent's health for the check-in (docs/health.md, "Health at check-in"); nullopt: none to send.
+  virtual std::optional<v1::HealthDigest> health_digest() { return std::nullopt; }
   // Activation and profile are in the store now; `manifests_changed` lists
   // the modules whose manifests were replaced.
   virtual void desired_state_applied(const std::vector<std::string>& manifests_changed) = 0;

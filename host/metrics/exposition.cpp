@@ -97,6 +97,15 @@ std::string render(const json& status, const std::map<std::string, int64_t>& cra
                      {{"module", module}, {"change", change}});
     }
   }
+  Family events("vigil_events_total", "counter",
+                "Real-time events since the worker started, by module and fate (received from the plugin, written "
+                "to the outbox, lost: their batch could not be written).");
+  json event_counts = status.value("events", json::object());
+  for (const auto& [module, counts] : event_counts.items()) {
+    for (const char* fate : {"received", "written", "lost"}) {
+      events.add(number(counts, fate), {{"module", module}, {"fate", fate}});
+    }
+  }
   Family quarantined("vigil_plugin_quarantined", "gauge", "1 while the module is quarantined after crashes.");
   Family crashed("vigil_plugin_crashes_total", "counter",
                  "Crashes of the worker charged to the module (3 quarantine it; a release forgets them).");
@@ -138,8 +147,8 @@ std::string render(const json& status, const std::map<std::string, int64_t>& cra
 
   std::string out;
   for (const Family* family :
-       {&info, &scans, &scan_seconds, &last_seconds, &last_rows, &last_delta, &crashed, &quarantined, &depth, &bytes,
-        &dropped, &set_aside, &uploads, &failures, &checkin_age, &checkin_interval, &rss, &cpu}) {
+       {&info, &scans, &scan_seconds, &last_seconds, &last_rows, &last_delta, &events, &crashed, &quarantined, &depth,
+        &bytes, &dropped, &set_aside, &uploads, &failures, &checkin_age, &checkin_interval, &rss, &cpu}) {
     family->write(out);
   }
   return out;

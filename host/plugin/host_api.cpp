@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string_view>
 
@@ -377,6 +378,46 @@ vigil_status emit_event(vigil_plugin_host* host, vigil_str table, const vigil_co
   });
 }
 
+vigil_status set_condition(vigil_plugin_host* host, vigil_str code, int32_t severity, vigil_str description,
+                           vigil_str fix) noexcept {
+  if (host == nullptr || !valid(code) || severity < VIGIL_CONDITION_CLEAR || severity > VIGIL_CONDITION_CRITICAL) {
+    return VIGIL_E_INVALID_ARG;
+  }
+  return guarded(host, "set_condition", [&] {
+    std::string name(view(code));
+    bool plain = !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+    });
+    if (!plain) {
+      host->logger->error("set_condition: invalid code '{}' ([a-z0-9-], 1-64 bytes)", name);
+      return VIGIL_E_INVALID_ARG;
+    }
+    std::lock_guard lock(host->conditions_mutex);
+    if (severity == VIGIL_CONDITION_CLEAR) {
+      if (host->conditions.erase(name) > 0) host->logger->info("condition {} cleared", name);
+      return VIGIL_OK;
+    }
+    if (!valid(description) || !valid(fix) || description.len == 0 || fix.len == 0 || description.len > 1024 ||
+        fix.len > 1024) {
+      host->logger->error("set_condition: '{}' needs a description and a fix of 1-1024 bytes each", name);
+      return VIGIL_E_INVALID_ARG;
+    }
+    vigil_plugin_host::Condition condition{severity, std::string(view(description)), std::string(view(fix))};
+    try {
+      (void)nlohmann::json({condition.description, condition.fix}).dump();  // status shows them as JSON strings
+    } catch (const nlohmann::json::type_error&) {
+      host->logger->error("set_condition: '{}': the description or fix is not valid UTF-8", name);
+      return VIGIL_E_INVALID_ARG;
+    }
+    auto found = host->conditions.find(name);
+    if (found == host->conditions.end() || found->second.description != condition.description) {
+      host->logger->warn("condition {}: {} (fix: {})", name, condition.description, condition.fix);
+    }
+    host->conditions[name] = std::move(condition);
+    return VIGIL_OK;
+  });
+}
+
 const vigil_host_api kHostApi = {
     sizeof(vigil_host_api),
     VIGIL_ABI_VERSION,
@@ -397,6 +438,7 @@ const vigil_host_api kHostApi = {
     &emit_event,
     &set_scan_on_start,
     &declare_setting,
+    &set_condition,
 };
 
 }  // namespace

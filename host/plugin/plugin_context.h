@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,12 @@ struct vigil_plugin_host {
   struct Handler {
     vigil_on_manifest callback = nullptr;
     void* user = nullptr;
+  };
+  // A condition the module reported for operators (set_condition, ABI 1.6).
+  struct Condition {
+    int32_t severity = VIGIL_CONDITION_INFO;
+    std::string description;
+    std::string fix;
   };
 
   std::string module;
@@ -42,6 +49,8 @@ struct vigil_plugin_host {
   bool scan_on_start = false;                      // scan at every start and reload (ABI 1.3)
   std::vector<vigil::settings::Setting> settings;  // what it declared (ABI 1.5)
   std::string init_error;                          // the last error the plugin logged during on_init: why it failed
+  mutable std::mutex conditions_mutex;             // set_condition comes from any thread
+  std::map<std::string, Condition> conditions;     // by code, guarded by conditions_mutex
 
   // Set when the plugin is being unloaded or the daemon stops: checkpoints
   // then report VIGIL_E_CANCELLED.

@@ -18,6 +18,7 @@ void EventBatcher::add(const std::string& module, std::string event) {
     auto& batch = open_[module];
     batch.push_back(std::move(event));
     size = batch.size();
+    ++counts_[module].received;
   }
   if (size == 1 || size == kMaxEvents) boost::asio::post(io_, [this, module] { schedule(module); });
 }
@@ -50,21 +51,33 @@ void EventBatcher::flush(const std::string& module) {
   }
   if (events.empty()) return;
   last_write_[module] = std::chrono::steady_clock::now();
+  auto count = [&](int64_t Counts::*field) {
+    std::lock_guard lock(mutex_);
+    counts_[module].*field += static_cast<int64_t>(events.size());
+  };
   auto payload = encode_event_batch(module, events);
   if (!payload.ok()) {
     logs_.daemon()->error("events of module '{}' not written: {}", module, payload.error());
+    count(&Counts::lost);
     return;
   }
   auto written = outbox_.append(module, "events", payload.value());
   if (!written.ok()) {
     logs_.daemon()->error("events of module '{}' not written: {}", module, written.error());
+    count(&Counts::lost);
     return;
   }
+  count(&Counts::written);
   logs_.module(module)->debug("{} events queued as sequence {}", events.size(), written.value().sequence);
   if (written.value().dropped > 0) {
     logs_.daemon()->warn("outbox bound reached: {} oldest entries dropped", written.value().dropped);
   }
   if (on_written_) on_written_();
+}
+
+std::map<std::string, EventBatcher::Counts> EventBatcher::counts() {
+  std::lock_guard lock(mutex_);
+  return counts_;
 }
 
 void EventBatcher::flush_all() {

@@ -36,6 +36,15 @@ class EventBatcher : public EventSink {
   // Writes every open batch now (shutdown).
   void flush_all();
 
+  // Per module since the worker started: events a plugin handed over, events
+  // in the outbox, events lost because their batch could not be written.
+  struct Counts {
+    int64_t received = 0;
+    int64_t written = 0;
+    int64_t lost = 0;
+  };
+  std::map<std::string, Counts> counts();
+
  private:
   void schedule(const std::string& module);
   void flush(const std::string& module);
@@ -46,6 +55,7 @@ class EventBatcher : public EventSink {
   std::function<void()> on_written_;
   std::mutex mutex_;
   std::map<std::string, std::vector<std::string>> open_;                      // module -> events, guarded by mutex_
+  std::map<std::string, Counts> counts_;                                      // guarded by mutex_
   std::map<std::string, std::unique_ptr<boost::asio::steady_timer>> timers_;  // io thread only
   std::map<std::string, std::chrono::steady_clock::time_point> last_write_;   // io thread only
 };

@@ -122,8 +122,13 @@ void print_status(std::ostream& out, const json& status) {
   }
   if (!status.contains("modules")) return;
   Table modules{{"MODULE", "NAME", "KIND", "STATE", "SINCE", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS"}};
-  std::vector<std::string> quarantined;
+  std::vector<std::string> quarantined, conditions;
   for (const auto& module : status["modules"]) {
+    for (const auto& condition : module.value("conditions", json::array())) {
+      conditions.push_back(text_of(module["module"]) + " " + text_of(condition["severity"]) + " [" +
+                           text_of(condition["code"]) + "]: " + text_of(condition["description"]) +
+                           "; fix: " + text_of(condition["fix"]));
+    }
     if (module.value("state", "") == "quarantined") {
       quarantined.push_back(text_of(module["module"]) + ": " + text_of(module["reason"]));
       modules.push_back({text_of(module["module"]), "-", "-", "quarantined", "-", "-", "-", "-"});
@@ -146,6 +151,7 @@ void print_status(std::ostream& out, const json& status) {
   }
   print_table(out, modules, "");
   for (const std::string& line : quarantined) out << "quarantined: " << line << "\n";
+  for (const std::string& line : conditions) out << "condition: " << line << "\n";
   if (status.contains("outbox")) {
     const json& outbox = status["outbox"];
     out << "outbox:   " << text_of(outbox["depth"]) << " pending (" << text_of(outbox["bytes"]) << " bytes), "

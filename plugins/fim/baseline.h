@@ -1,5 +1,5 @@
-// File Integrity Monitoring, the baseline: which files a manifest watches and
-// what they are now (metadata and content hash). Walking never follows
+// File Integrity Monitoring, the baseline: the files a manifest watches
+// (vigil/fim_manifest/manifest.h says which) and what they are now (metadata and content hash). Walking never follows
 // symlinks (a symlink is recorded as one, with its target) unless asked, and
 // hashing runs on several threads with large reads through OpenSSL EVP.
 #pragma once
@@ -14,31 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "vigil/fim_manifest/manifest.h"
+
 namespace vigil::fim {
-
-class ManifestError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-struct WatchedPath {
-  std::string path;                  // absolute, on the inspected system
-  int depth = 64;                    // levels below `path` that are walked
-  std::vector<std::string> include;  // globs on the file name; empty = every file
-  std::vector<std::string> exclude;  // globs on the name, or on the full path when they start with '/'
-  std::vector<std::string> attributes = {"hash",  "size",  "mode",  "owner",  "group",
-                                         "mtime", "ctime", "inode", "xattrs", "acl"};
-  std::string severity = "medium";
-  bool follow_symlinks = false;
-};
-
-struct Manifest {
-  std::string algorithm = "sha256";  // sha256 | sha512 | blake2b512
-  std::vector<WatchedPath> paths;
-};
-
-// YAML (docs/file-integrity-monitoring.md); throws ManifestError "fim manifest:LINE: what".
-Manifest parse_manifest(std::string_view text);
 
 struct FileRecord {
   std::string path;  // as on the inspected system
@@ -72,22 +50,8 @@ void hash_files(std::vector<FileRecord>& records, const std::filesystem::path& r
                 unsigned threads, const std::function<void(size_t done, size_t total)>& checkpoint,
                 const std::function<void(const FileRecord&)>& on_hashed = nullptr);
 
-// The watch that covers `path` (first in manifest order), with the walk's
-// rules: depth, excludes on every level, includes on non-directories. null: none.
-const WatchedPath* covering(const Manifest& manifest, const std::string& path, bool is_directory);
-// Levels of `path` below `top` (0: itself), or -1 when it is not inside.
-int level_below(const std::string& top, const std::string& path);
-// True when the walk enters `directory` of `watch` (its entries are covered).
-bool walks_into(const WatchedPath& watch, const std::string& directory);
-
-// True when `watch` watches `attribute` (hash, size, mode, ... xattrs, acl).
-bool watches(const WatchedPath& watch, std::string_view attribute);
-
 // `path`'s record now (no hash), or nullopt when it does not exist.
 std::optional<FileRecord> observe(const WatchedPath& watch, const std::filesystem::path& root, const std::string& path);
-
-// Where `path` of the inspected system is on this machine.
-std::filesystem::path on_disk(const std::filesystem::path& root, const std::string& path);
 
 // True when the file's content may differ from `known` (any of size, mtime, ctime, inode differ).
 bool content_may_differ(const FileRecord& known, const FileRecord& now);

@@ -197,10 +197,17 @@ class FimPlugin : public vigil::Plugin {
     auto monitor = std::make_unique<vigil::fim::Monitor>(
         manifest, root, std::move(baseline),
         [this, algorithm](const vigil::fim::Event& event) { report(event, algorithm); }, options);
+    // What an operator should know of this start replaces what the last one reported.
+    for (const char* code : {"realtime-off", "realtime-unwatched", "fanotify-unavailable"}) {
+      host_->condition(code, VIGIL_CONDITION_CLEAR);
+    }
     try {
       monitor->start();
     } catch (const std::runtime_error& error) {
       host_->error(std::string("real-time monitoring is off: ") + error.what());
+      host_->condition("realtime-off", VIGIL_CONDITION_CRITICAL,
+                       std::string("real-time monitoring is off (scans still run): ") + error.what(),
+                       "fix what the message names, then vigilctl plugins reload fim");
       return;
     }
     auto stats = monitor->stats();
@@ -208,6 +215,13 @@ class FimPlugin : public vigil::Plugin {
     if (stats.source == "inotify") {
       how += " (" + std::to_string(stats.watches) + " directory watches of fs.inotify.max_user_watches " +
              std::to_string(stats.watch_limit) + "; fanotify: " + stats.fanotify_unavailable + ")";
+      if (options.fanotify) {
+        host_->condition("fanotify-unavailable", VIGIL_CONDITION_INFO,
+                         "fanotify is unavailable (" + stats.fanotify_unavailable +
+                             "): FIM watches with inotify, without who-data (process and user of a change)",
+                         "run the agent as root on a kernel with fanotify (Linux 5.9+) for who-data, or set "
+                         "fim.Fanotify=false to choose inotify");
+      }
     }
     host_->info(how);
     monitor_ = std::move(monitor);
@@ -234,6 +248,15 @@ class FimPlugin : public vigil::Plugin {
     if (!event.detail.empty()) values.emplace_back("detail", event.detail);
     values.emplace_back("source", event.source);
     if (event.action == "degraded" || event.action == "rescan") host_->warn(event.path + ": " + event.detail);
+    if (event.action == "degraded") try {
+        bool limit = event.detail.find("max_user_watches") != std::string::npos;
+        host_->condition("realtime-unwatched", VIGIL_CONDITION_WARNING, event.path + ": " + event.detail,
+                         limit ? "raise the inotify watch limit (sysctl -w fs.inotify.max_user_watches=N, and the same "
+                                 "in /etc/sysctl.d/ to keep it), then vigilctl plugins reload fim"
+                               : "fix what the message names, then vigilctl plugins reload fim");
+      } catch (const vigil::Error& error) {
+        host_->error(std::string("a condition was not taken: ") + error.what());
+      }
     try {
       host_->emit_event("file_events", columns(values));
     } catch (const vigil::Error& error) {

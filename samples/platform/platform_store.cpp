@@ -48,6 +48,7 @@ constexpr const char* kSchema = R"sql(
   CREATE TABLE IF NOT EXISTS staged_rows (
     agent_id TEXT NOT NULL, module TEXT NOT NULL, table_name TEXT NOT NULL, row_key TEXT NOT NULL,
     row_values TEXT, PRIMARY KEY (agent_id, module, table_name, row_key)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS agent_health (agent_id TEXT PRIMARY KEY, health TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS complete_snapshots (
     agent_id TEXT NOT NULL, module TEXT NOT NULL, snapshot_id INTEGER NOT NULL, row_count INTEGER NOT NULL,
     chunks INTEGER NOT NULL, completed_at INTEGER NOT NULL, PRIMARY KEY (agent_id, module)) WITHOUT ROWID;
@@ -74,12 +75,14 @@ AgentRecord read_agent(sqlite::Statement& row) {
   agent.outbox_depth = row.integer(12);
   agent.status_digest = row.text(13);
   agent.modules = json::parse(row.text(14));
+  if (!row.is_null(15)) agent.health = json::parse(row.text(15));
   return agent;
 }
 
 constexpr const char* kAgentColumns =
     "id, token_hash, customer_id, activation_id, fingerprint, hostname, state, previous_agent_id, reason, "
-    "provisioned_at, last_checkin, last_sequence, outbox_depth, status_digest, modules";
+    "provisioned_at, last_checkin, last_sequence, outbox_depth, status_digest, modules, "
+    "(SELECT health FROM agent_health WHERE agent_health.agent_id = agents.id)";
 
 // NULL matches every module in "?N IS NULL OR module = ?N".
 void bind_module(sqlite::Statement& statement, int index, const std::optional<std::string>& module) {
@@ -257,6 +260,15 @@ void PlatformStore::touch_agent(const std::string& id, int64_t last_checkin, int
       .bind(1, last_checkin)
       .bind(2, outbox_depth)
       .bind(3, id)
+      .run();
+}
+
+void PlatformStore::set_agent_health(const std::string& id, const json& health) {
+  sqlite::Statement(db_,
+                    "INSERT INTO agent_health (agent_id, health) VALUES (?, ?) "
+                    "ON CONFLICT (agent_id) DO UPDATE SET health = excluded.health")
+      .bind(1, id)
+      .bind(2, health.dump())
       .run();
 }
 
@@ -503,6 +515,20 @@ json PlatformStore::events(const std::string& agent_id, const std::optional<std:
         {{"module", statement.text(0)}, {"sequence", statement.integer(1)}, {"event", json::parse(statement.text(2))}});
   }
   return events;
+}
+
+std::optional<CanaryEvent> PlatformStore::canary_event(const std::string& agent_id, const std::string& module,
+                                                       const std::string& path, int64_t since_ms) {
+  sqlite::Statement statement(
+      db_,
+      "SELECT json_extract(e.event, '$.values.action'), json_extract(e.event, '$.time_ms'), u.received_at "
+      "FROM agent_events e JOIN uploads u "
+      "ON u.agent_id = e.agent_id AND u.module = e.module AND u.sequence = e.sequence "
+      "WHERE e.agent_id = ? AND e.module = ? AND json_extract(e.event, '$.values.path') = ? "
+      "AND json_extract(e.event, '$.time_ms') >= ? ORDER BY e.rowid LIMIT 1");
+  statement.bind(1, agent_id).bind(2, module).bind(3, path).bind(4, since_ms);
+  if (!statement.step()) return std::nullopt;
+  return CanaryEvent{statement.is_null(0) ? "" : statement.text(0), statement.integer(1), statement.integer(2)};
 }
 
 json PlatformStore::upload_counts(const std::string& agent_id) {

@@ -44,6 +44,7 @@ struct AgentRecord {
   int64_t outbox_depth = 0;
   std::string status_digest;
   nlohmann::json modules = nlohmann::json::array();
+  nlohmann::json health = nullptr;  // the digest of its last check-in that carried one (docs/platform.md)
 };
 
 struct StoredManifest {
@@ -58,6 +59,12 @@ struct QueuedCommand {
   std::string agent_id;
   std::string kind;  // scan_now, uninstall, reprovision, rotate_token
   nlohmann::json arguments;
+};
+
+struct CanaryEvent {
+  std::string action;
+  int64_t time_ms = 0;
+  int64_t received_at = 0;
 };
 
 struct UploadOutcome {
@@ -97,6 +104,8 @@ class PlatformStore {
   // Check-in facts, written in batches by the server.
   void touch_agent(const std::string& id, int64_t last_checkin, int64_t outbox_depth);
   void set_agent_modules(const std::string& id, const std::string& digest, const nlohmann::json& modules);
+  // The health digest of the agent's last check-in: {overall, findings, top_code, top_text, checked_at}.
+  void set_agent_health(const std::string& id, const nlohmann::json& health);
 
   int64_t queue_command(const std::string& agent_id, const std::string& kind, const nlohmann::json& arguments);
   std::vector<QueuedCommand> pending_commands(const std::string& agent_id);
@@ -124,6 +133,10 @@ class PlatformStore {
   nlohmann::json snapshots(const std::string& agent_id);
   // The agent's latest `limit` events (oldest first), each {module, sequence, event}.
   nlohmann::json events(const std::string& agent_id, const std::optional<std::string>& module, int64_t limit);
+  // The first event of the agent's `module` whose "path" value is `path` and
+  // whose time is at or after `since_ms` (vigilctl health --canary).
+  std::optional<CanaryEvent> canary_event(const std::string& agent_id, const std::string& module,
+                                          const std::string& path, int64_t since_ms);
 
   // Moves the generation for changes made outside this class (the update
   // repository's signing and publishing).

@@ -148,11 +148,20 @@ void Service::load() {
     agent.activation_id = record.activation_id;
     agent.fingerprint = record.fingerprint;
     agent.status_digest = record.status_digest;
+    if (record.health.is_object()) {
+      json health = record.health;
+      agent.health_since = health.value("since", int64_t{0});
+      health.erase("since");
+      agent.health = health.dump();
+    }
     agent.last_checkin = record.last_checkin;
     agent.outbox_depth = record.outbox_depth;
     if (auto cached = agents_.find(record.id); cached != agents_.end() && cached->second.dirty) {
       agent.last_checkin = cached->second.last_checkin;  // not flushed yet
       agent.outbox_depth = cached->second.outbox_depth;
+      agent.health = cached->second.health;
+      agent.health_since = cached->second.health_since;
+      agent.health_dirty = cached->second.health_dirty;
       agent.dirty = true;
     }
   }
@@ -182,7 +191,13 @@ void Service::flush() {
   for (auto& [id, agent] : agents_) {
     if (!agent.dirty) continue;
     store_.touch_agent(id, agent.last_checkin, agent.outbox_depth);
+    if (agent.health_dirty) {
+      json health = json::parse(agent.health);
+      health["since"] = agent.health_since;
+      store_.set_agent_health(id, health);
+    }
     agent.dirty = false;
+    agent.health_dirty = false;
   }
   transaction.commit();
 }
@@ -198,6 +213,7 @@ Reply Service::handle(std::string_view endpoint, const std::string& body) {
     if (endpoint == "/v1/provision") return provision(body);
     if (endpoint == "/v1/update-metadata") return update_metadata(body);
     if (endpoint == "/v1/plugin-package") return plugin_package(body);
+    if (endpoint == "/v1/canary") return canary(body);
     return refuse(404, "no endpoint " + std::string(endpoint));
   } catch (const sqlite::SqliteError& error) {
     spdlog::error("database error on {}: {}", endpoint, error.what());
@@ -307,6 +323,20 @@ Reply Service::checkin(const std::string& body) {
   agent->last_checkin = unix_now();
   agent->outbox_depth = request.outbox_depth();
   agent->dirty = true;
+  if (request.has_health()) {
+    // Kept in memory like the check-in time; written by flush() only when it changed.
+    const v1::HealthDigest& digest = request.health();
+    json content = {{"overall", digest.overall()},
+                    {"findings", digest.findings()},
+                    {"top_code", digest.top_code()},
+                    {"top_text", digest.top_text()}};
+    std::string health = content.dump();
+    if (health != agent->health) {
+      agent->health = std::move(health);
+      agent->health_since = digest.checked_at();
+      agent->health_dirty = true;
+    }
+  }
 
   if (!request.fingerprint().empty() && request.fingerprint() != agent->fingerprint) {
     // Two machines speak for one agent id: the newcomer takes a new identity.
@@ -485,6 +515,22 @@ Reply Service::plugin_package(const std::string& body) {
   response.set_library(chunk->bytes);
   response.set_offset(request.offset());
   response.set_total_length(static_cast<uint64_t>(chunk->file.length));
+  return {200, response.SerializeAsString()};
+}
+
+Reply Service::canary(const std::string& body) {
+  v1::CanaryRequest request;
+  if (!parse(body, request)) return refuse(400, "malformed CanaryRequest");
+  Reply refusal;
+  if (authenticate(request.agent_id(), request.agent_token(), refusal) == nullptr) return refusal;
+  if (request.module().empty() || request.path().empty()) return refuse(400, "a canary names a module and a path");
+  v1::CanaryResponse response;
+  if (auto found = store_.canary_event(request.agent_id(), request.module(), request.path(), request.since_ms())) {
+    response.set_found(true);
+    response.set_action(found->action);
+    response.set_event_time_ms(found->time_ms);
+    response.set_received_at(found->received_at);
+  }
   return {200, response.SerializeAsString()};
 }
 

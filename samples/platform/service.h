@@ -50,6 +50,12 @@ class Service {
     std::string activation_id;
     std::string fingerprint;
     std::string status_digest;
+    // The last health digest (overall, findings, top finding) as JSON text, ""
+    // when none came, and since when the agent reports it: a digest that did
+    // not change is not written again.
+    std::string health;
+    int64_t health_since = 0;
+    bool health_dirty = false;
     int64_t last_checkin = 0;
     int64_t outbox_depth = 0;
     bool uninstalled = false;  // it said so in its last check-in
@@ -62,6 +68,7 @@ class Service {
   Reply upload(const std::string& body);
   Reply update_metadata(const std::string& body);
   Reply plugin_package(const std::string& body);
+  Reply canary(const std::string& body);
   // The agent the request speaks for, or why it is refused.
   CachedAgent* authenticate(const std::string& agent_id, const std::string& token, Reply& refusal);
   void load();

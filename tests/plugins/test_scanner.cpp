@@ -158,6 +158,16 @@ class TestScanner : public vigil::Plugin {
         std::string table, key, value;
         words >> table >> key >> value;
         host_->emit_event(table, {{"id", key}, {"value", value}});
+      } else if (command == "condition") {
+        // condition CODE info|warning|critical|clear DESCRIPTION... (the fix is fixed)
+        std::string code, severity, description;
+        words >> code >> severity;
+        std::getline(words >> std::ws, description);
+        int32_t level = severity == "info"       ? VIGIL_CONDITION_INFO
+                        : severity == "warning"  ? VIGIL_CONDITION_WARNING
+                        : severity == "critical" ? VIGIL_CONDITION_CRITICAL
+                                                 : VIGIL_CONDITION_CLEAR;
+        host_->condition(code, level, description, "do what the test says");
       } else if (command == "hold") {
         size_t mebibytes = 0;
         words >> mebibytes;

@@ -26,7 +26,7 @@ const std::vector<Command>& commands() {
       {"uninstall", "tell an agent to uninstall itself", define_uninstall},
       {"rotate-token", "give an agent a new token at its next check-in; the old one is refused once it is used",
        define_rotate_token},
-      {"agents", "list agents (JSON)", define_agents},
+      {"agents", "list agents (JSON; --text: a table with each one's health)", define_agents},
       {"results", "an agent's current results (JSON)", define_results},
       {"events", "an agent's latest events, oldest first (JSON)", define_events},
       {"package-set", "publish a plugin file, signed with the update keys (see signing-keys)", define_package_set},
@@ -115,7 +115,8 @@ json agent_json(const AgentRecord& agent) {
           {"last_checkin", agent.last_checkin},
           {"last_sequence", agent.last_sequence},
           {"outbox_depth", agent.outbox_depth},
-          {"modules", agent.modules}};
+          {"modules", agent.modules},
+          {"health", agent.health}};
 }
 
 }  // namespace vigil::platform::admin

@@ -1,8 +1,11 @@
-// admin agents, results, events: what the platform holds, as JSON.
+// admin agents, results, events: what the platform holds, as JSON (agents also as a table).
+#include <algorithm>
+#include <array>
 #include <iostream>
 #include <memory>
 
 #include "admin.h"
+#include "vigil/tuf/metadata.h"
 
 namespace vigil::platform::admin {
 
@@ -16,13 +19,53 @@ std::optional<std::string> only_module(const std::string& module) {
   return module;
 }
 
+// "Bad (2): no-module-works: no enabled module works"; "-" for an agent that never sent its health.
+std::string health_text(const json& health) {
+  if (!health.is_object()) return "-";
+  std::string text = health.value("overall", "?");
+  if (health.value("findings", 0) > 0) text += " (" + std::to_string(health.value("findings", 0)) + ")";
+  if (!health.value("top_code", "").empty()) {
+    text += ": " + health.value("top_code", "") + ": " + health.value("top_text", "");
+  }
+  return text;
+}
+
+std::string time_text(int64_t unix_seconds) {
+  if (unix_seconds == 0) return "never";
+  return tuf::format_time(unix_seconds);
+}
+
+// One line per agent, columns aligned; the health last (it is the longest).
+void print_table(const std::vector<AgentRecord>& agents) {
+  std::vector<std::array<std::string, 5>> rows = {{"AGENT", "HOST", "STATE", "LAST CHECK-IN", "HEALTH"}};
+  for (const auto& agent : agents) {
+    rows.push_back({agent.id, agent.hostname, agent.state, time_text(agent.last_checkin), health_text(agent.health)});
+  }
+  std::array<size_t, 5> widths{};
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i + 1 < row.size(); ++i) line += row[i] + std::string(widths[i] - row[i].size() + 2, ' ');
+    std::cout << line << row.back() << "\n";
+  }
+}
+
 }  // namespace
 
-Runner define_agents(CLI::App&) {
-  return [](const fs::path& data) {
+Runner define_agents(CLI::App& command) {
+  auto text = std::make_shared<bool>(false);
+  command.add_flag("--text", *text, "a table (agent, host, state, last check-in, health) instead of JSON");
+  return [text](const fs::path& data) {
     PlatformStore store = open_store(data);
+    std::vector<AgentRecord> agents = store.agents();
+    if (*text) {
+      print_table(agents);
+      return;
+    }
     json list = json::array();
-    for (const auto& agent : store.agents()) list.push_back(agent_json(agent));
+    for (const auto& agent : agents) list.push_back(agent_json(agent));
     std::cout << list.dump(2) << "\n";
   };
 }

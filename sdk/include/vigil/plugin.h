@@ -55,7 +55,7 @@ extern "C" {
 /* ---- Versions ----------------------------------------------------------- */
 
 #define VIGIL_ABI_VERSION_MAJOR 1
-#define VIGIL_ABI_VERSION_MINOR 5
+#define VIGIL_ABI_VERSION_MINOR 6
 #define VIGIL_MAKE_ABI_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define VIGIL_ABI_VERSION VIGIL_MAKE_ABI_VERSION(VIGIL_ABI_VERSION_MAJOR, VIGIL_ABI_VERSION_MINOR)
 #define VIGIL_ABI_MAJOR(version) ((uint32_t)(version) >> 16)
@@ -163,6 +163,12 @@ typedef vigil_status (*vigil_on_manifest)(void* user, vigil_scan* scan, vigil_st
 /* ---- Settings a module declares (ABI 1.5) ---------------------------------- */
 
 /* Kinds of a declared setting: how its value is checked before it is stored. */
+/* Severities of a module's condition (set_condition, ABI 1.6); 0 clears it. */
+#define VIGIL_CONDITION_CLEAR 0
+#define VIGIL_CONDITION_INFO 1
+#define VIGIL_CONDITION_WARNING 2
+#define VIGIL_CONDITION_CRITICAL 3
+
 #define VIGIL_SETTING_INTEGER 1 /* decimal, min..max */
 #define VIGIL_SETTING_BOOLEAN 2 /* 1/0, true/false, yes/no, on/off */
 #define VIGIL_SETTING_CHOICE 3  /* one of `choices` */
@@ -304,6 +310,20 @@ typedef struct vigil_host_api {
    * The declarations are kept across restarts, replaced at every load.
    * THREAD: INIT THREAD, during on_init or on_create only. */
   vigil_status (*declare_setting)(vigil_plugin_host* host, const vigil_setting* setting);
+
+  /* -- ABI 1.6 -- */
+
+  /* Reports a condition of the module an operator should act on: a limit
+   * reached, a kernel feature missing, coverage lost. `code` names it
+   * ([a-z0-9-], 1-64 bytes; the same code replaces the earlier report),
+   * `severity` is VIGIL_CONDITION_INFO, _WARNING or _CRITICAL, or
+   * VIGIL_CONDITION_CLEAR to withdraw it (description and fix are then
+   * ignored). `description` says what is wrong, `fix` what to do (each 1-1024
+   * bytes). The agent shows conditions in vigilctl status and as findings of
+   * vigilctl health until they are cleared or the plugin unloads. The host
+   * copies everything. THREAD: ANY THREAD while loaded. */
+  vigil_status (*set_condition)(vigil_plugin_host* host, vigil_str code, int32_t severity, vigil_str description,
+                                vigil_str fix);
 
   /* New services are appended here, under a comment naming the ABI minor. */
 } vigil_host_api;

@@ -256,6 +256,29 @@ class Host {
     check(api_->emit_event(host_, to_str(table), converted.data(), converted.size()), "emit_event");
   }
 
+  // Reports a condition an operator should act on (any thread), or clears it
+  // with VIGIL_CONDITION_CLEAR. Texts past 1024 bytes are cut (at a character).
+  // Agents older than ABI 1.6 only log it.
+  void condition(std::string_view code, int32_t severity, std::string_view description = {},
+                 std::string_view fix = {}) const {
+    auto cut = [](std::string_view text) {
+      if (text.size() <= 1024) return text;
+      size_t end = 1024;
+      while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;  // not inside a character
+      return text.substr(0, end);
+    };
+    description = cut(description);
+    fix = cut(fix);
+    if (!VIGIL_HAS_FIELD(vigil_host_api, api_->struct_size, set_condition)) {
+      if (severity != VIGIL_CONDITION_CLEAR) {
+        api_->log(host_, severity == VIGIL_CONDITION_INFO ? VIGIL_LOG_INFO : VIGIL_LOG_WARN,
+                  to_str(std::string(description) + " (" + std::string(fix) + ")"));
+      }
+      return;
+    }
+    check(api_->set_condition(host_, to_str(code), severity, to_str(description), to_str(fix)), "set_condition");
+  }
+
   // Declares a setting (valid only inside Plugin::init). Agents older than
   // ABI 1.5 do not validate it, but setting() still gives its default.
   void declare(const Setting& setting) {

@@ -45,6 +45,32 @@ TEST_F(Daemon, Plugins_ListsLoadedAndRefusedWithReasons) {
   EXPECT_NE(text.out.find("refused: "), std::string::npos);
 }
 
+TEST_F(Daemon, ModuleConditions_ShowInStatusAndHealthUntilCleared) {
+  auto reported = scan("condition disk-nearly-full warning the disk holds 95 %\n");
+  ASSERT_EQ(reported.exit_code, 0) << reported.err;
+  json conditions = module_status("testscan")["conditions"];
+  ASSERT_EQ(conditions.size(), 1u) << conditions.dump();
+  EXPECT_EQ(conditions[0]["code"], "disk-nearly-full");
+  EXPECT_EQ(conditions[0]["severity"], "warning");
+  EXPECT_EQ(conditions[0]["description"], "the disk holds 95 %");
+  EXPECT_EQ(conditions[0]["fix"], "do what the test says");
+  // vigilctl health names it as a finding of the modules step, with the module's fix.
+  json report = json::parse(vigilctl(root(), {"health", "--json"}).out, nullptr, false);
+  json finding;
+  for (const auto& error : report["errors"]) {
+    if (error["code"] == "disk-nearly-full") finding = error;
+  }
+  ASSERT_TRUE(finding.is_object()) << report.dump(2);
+  EXPECT_EQ(finding["severity"], "warning");
+  EXPECT_EQ(finding["description"], "module testscan: the disk holds 95 %");
+  // A code outside [a-z0-9-] is refused; the scan fails naming the service.
+  auto refused = scan("condition Bad_Code warning x\n");
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("set_condition"), std::string::npos) << refused.err;
+  ASSERT_EQ(scan("condition disk-nearly-full clear\n").exit_code, 0);
+  EXPECT_FALSE(module_status("testscan").contains("conditions")) << module_status("testscan").dump();
+}
+
 TEST_F(Daemon, ScanThenResults_ShowTheSnapshotRows) {
   auto scanned = scan("row packages bash 5.2\nrow packages zsh 5.9\nrow os name Debian\n");
   ASSERT_EQ(scanned.exit_code, 0) << scanned.err;

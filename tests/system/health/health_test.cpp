@@ -11,6 +11,7 @@
 
 #include "health/health_fixture.h"
 #include "proxy_servers.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil::test {
 namespace {
@@ -136,6 +137,34 @@ TEST_F(HealthTest, Good_WhenEverythingWorks_InUnderASecond) {
   EXPECT_EQ(console.exit_code, 0) << console.out;
   EXPECT_NE(console.out.find(" 6. Backend connectivity"), std::string::npos) << console.out;
   EXPECT_NE(console.out.find("overall health: Good"), std::string::npos) << console.out;
+}
+
+TEST_F(HealthTest, PatchConnectivity_AKnownFileIsVerified_OneThatArrivesChangedIsCritical) {
+  start_provisioned_agent();
+  HealthRun run;
+  // The file is known once the agent verified the platform's update metadata (after its first check-in).
+  ASSERT_TRUE(eventually([&] {
+    run = health(root());
+    return step(run, "patch_connectivity")["outcome"] == "ok";
+  })) << step(run, "patch_connectivity").dump(2);
+  json patch = step(run, "patch_connectivity")["details"];
+  EXPECT_EQ(patch["file"].get<std::string>().rfind("update metadata snapshot v", 0), 0u) << patch.dump();
+  ASSERT_EQ(patch["routes"].size(), 1u) << patch.dump();
+  EXPECT_TRUE(patch["routes"][0]["verified"]);
+  EXPECT_GT(patch["routes"][0]["bytes"].get<int64_t>(), 0);
+
+  // The platform now serves other bytes of the same length for that version, as a rewriting proxy would.
+  {
+    sqlite::Database db((platform_->data() / "platform.db").string());
+    sqlite::Statement(db,
+                      "UPDATE update_metadata SET bytes = CAST(substr(bytes, 1, length(bytes) - 1) || 'X' AS BLOB) "
+                      "WHERE role = 'snapshot'")
+        .run();
+  }
+  run = health(root());
+  EXPECT_EQ(step(run, "patch_connectivity")["outcome"], "critical") << step(run, "patch_connectivity").dump(2);
+  EXPECT_NE(codes(run).find("patch-download-altered"), std::string::npos) << codes(run);
+  EXPECT_EQ(run.report["overall"], "Bad");
 }
 
 TEST_F(HealthTest, Bad_ServiceDown_ReadsTheStoreAndSaysSo) {

@@ -25,7 +25,7 @@ TEST(HealthMetrics, TheTextfileCountsARealScanAndPromtoolAcceptsIt) {
   Daemon daemon(dir.path());
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   fs::path manifest = dir.path() / "manifest";
-  std::ofstream(manifest) << "row t a one\nrow t b two\nrow t c three\n";
+  std::ofstream(manifest) << "row t a one\nrow t b two\nrow t c three\nevent e k1 v1\nevent e k2 v2\n";
   ASSERT_EQ(vigilctl(dir.path(), {"manifest", "set", "--module", "testscan", "--file", manifest.string()}).exit_code,
             0);
   auto scanned = vigilctl(dir.path(), {"demand", "--type", "testscan", "--wait"});
@@ -44,6 +44,9 @@ TEST(HealthMetrics, TheTextfileCountsARealScanAndPromtoolAcceptsIt) {
       << text << daemon.log();
   EXPECT_NE(text.find("vigil_last_scan_rows{module=\"testscan\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("vigil_worker_resident_memory_bytes "), std::string::npos);
+  // Two events per scan, each in the outbox.
+  EXPECT_NE(text.find("vigil_events_total{module=\"testscan\",fate=\"received\"} "), std::string::npos) << text;
+  EXPECT_NE(text.find("vigil_events_total{module=\"testscan\",fate=\"lost\"} 0\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("vigil_checkin_age_seconds"), std::string::npos);  // no platform, no check-in
   if (std::system("command -v promtool >/dev/null 2>&1") != 0) {
     GTEST_SKIP() << "promtool is not installed (Debian package prometheus; scripts/bootstrap installs it)";

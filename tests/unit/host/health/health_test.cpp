@@ -4,11 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "health/digest.h"
 #include "health/process_info.h"
 #include "health/read_only_store.h"
 #include "health/report.h"
@@ -200,6 +203,65 @@ TEST(ProcessInfo, ReadsThisProcess) {
   EXPECT_GE(self->peak_bytes, self->rss_bytes);
   EXPECT_GE(self->threads, 1);
   EXPECT_FALSE(read_process(0).has_value());
+}
+
+TEST(HealthDigest, CountsWarningsAndCriticalsAndNamesTheFirstMostSevere) {
+  Report report;
+  Step step{.name = "modules", .title = "Modules"};
+  step.add(Severity::kInfo, "module-crashed", "crashed once", "see the log");
+  step.add(Severity::kWarning, "module-quarantined", "module a is quarantined", "release it");
+  step.add(Severity::kCritical, "no-module-works", "no enabled module works", "fix them");
+  step.add(Severity::kCritical, "later-critical", "a second critical", "fix it");
+  report.steps.push_back(step);
+  Digest digest = digest_of(report, 1700000000);
+  EXPECT_EQ(digest.overall, Overall::kBad);
+  EXPECT_EQ(digest.findings, 3);  // the info finding does not count
+  EXPECT_EQ(digest.top_code, "no-module-works");
+  EXPECT_EQ(digest.top_text, "no enabled module works");
+  EXPECT_EQ(digest.checked_at, 1700000000);
+  EXPECT_EQ(digest_of(Report{}, 1).overall, Overall::kGood);
+  EXPECT_EQ(digest_of(Report{}, 1).top_code, "");
+}
+
+TEST(HealthDigest, TheTextIsCutAtACharacterBoundary) {
+  Report report;
+  Step step{.name = "modules", .title = "Modules"};
+  step.add(Severity::kWarning, "scan-overdue", std::string(kDigestTextBytes - 1, 'a') + "\u00e9 and more", "fix");
+  report.steps.push_back(step);
+  EXPECT_EQ(digest_of(report, 1).top_text, std::string(kDigestTextBytes - 1, 'a'));  // not half of the é
+}
+
+TEST(HealthDigest, TheRunningAgentsOwnStoreAndStatusDecide) {
+  test::TempDir dir;
+  Paths paths = Paths::under(dir.path());
+  fs::create_directories(paths.data_dir);
+  auto store = StateStore::open(dir.path() / "config.db");
+  ASSERT_TRUE(store.ok()) << store.error();
+  nlohmann::json status = {{"daemon", {{"pid", ::getpid()}}},
+                           {"modules", {{{"module", "a"}, {"state", "quarantined"}, {"reason", "crashed 3 times"}}}},
+                           {"outbox", {{"depth", 0}, {"bytes", 0}, {"dropped", 0}, {"set_aside", 0}}},
+                           {"platform", {{"configured", true}, {"state", "backing off"}, {"last_error", "refused"}}}};
+  Report report = check_running_agent(paths, StoreView(*store.value()), status, nlohmann::json::array());
+  Digest digest = digest_of(report, 1);
+  EXPECT_EQ(digest.overall, Overall::kBad);
+  EXPECT_EQ(digest.top_code, "no-module-works");
+  for (const Finding* finding : report.findings()) {
+    // The link's own past is the platform's to judge: it sees the check-in that carries the digest.
+    EXPECT_NE(finding->code, "link-failing");
+    EXPECT_NE(finding->code, "never-checked-in");
+  }
+  status["modules"][0]["state"] = "idle";
+  status["modules"][0]["kind"] = "scan";
+  EXPECT_EQ(
+      digest_of(check_running_agent(paths, StoreView(*store.value()), status, nlohmann::json::array()), 1).overall,
+      Overall::kGood);
+  // It runs at every check-in: it must stay cheap.
+  constexpr int kRuns = 100;
+  auto started = std::chrono::steady_clock::now();
+  for (int run = 0; run < kRuns; ++run) check_running_agent(paths, StoreView(*store.value()), status, nullptr);
+  double each = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count() / kRuns;
+  std::cout << "[ MEASURE ] the check-in's health digest: " << each << " ms\n";
+  EXPECT_LT(each, 50.0);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ json sample_status() {
     "modules": [{"module": "inventory", "state": "idle"}, {"module": "bad\"mod", "state": "quarantined"}],
     "scans": {"inventory": {"completed": 3, "failed": 1, "cancelled": 0, "seconds_total": 2.5, "last_seconds": 0.75,
                             "last_rows": 1200, "last_delta": {"added": 4, "removed": 1, "changed": 2}}},
+    "events": {"fim": {"received": 5000, "written": 4990, "lost": 10}},
     "outbox": {"depth": 2, "bytes": 4096, "dropped": 0, "set_aside": 1,
                "uploads": {"delivered": 10, "retried": 3, "refused": 1}},
     "platform": {"configured": true, "last_checkin": 1900, "checkin_interval": 900}
@@ -41,6 +42,8 @@ TEST(MetricsExposition, SaysWhatTheStatusSaysInBaseUnits) {
   EXPECT_NE(text.find("vigil_scan_duration_seconds_total{module=\"inventory\"} 2.5\n"), std::string::npos);
   EXPECT_NE(text.find("vigil_last_scan_rows{module=\"inventory\"} 1200\n"), std::string::npos);
   EXPECT_NE(text.find("vigil_last_scan_delta_rows{module=\"inventory\",change=\"added\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("vigil_events_total{module=\"fim\",fate=\"received\"} 5000\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("vigil_events_total{module=\"fim\",fate=\"lost\"} 10\n"), std::string::npos);
   EXPECT_NE(text.find("vigil_outbox_entries 2\n"), std::string::npos);
   EXPECT_NE(text.find("vigil_outbox_bytes 4096\n"), std::string::npos);
   EXPECT_NE(text.find("vigil_upload_failures_total{reason=\"transient\"} 3\n"), std::string::npos);

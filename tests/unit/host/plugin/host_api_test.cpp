@@ -177,6 +177,31 @@ void take(void* user, vigil_str value) {
   static_cast<std::string*>(user)->assign(value.ptr, value.len);
 }
 
+TEST_F(HostApi, SetCondition_KeepsOnePerCodeUntilCleared) {
+  EXPECT_EQ(api_->set_condition(&context_, str("watch-limit"), VIGIL_CONDITION_WARNING,
+                                str("1204 directories unwatched"), str("raise the limit")),
+            VIGIL_OK);
+  EXPECT_EQ(api_->set_condition(&context_, str("watch-limit"), VIGIL_CONDITION_CRITICAL, str("all unwatched"),
+                                str("raise the limit")),
+            VIGIL_OK);  // the same code replaces the earlier report
+  ASSERT_EQ(context_.conditions.size(), 1u);
+  EXPECT_EQ(context_.conditions["watch-limit"].severity, VIGIL_CONDITION_CRITICAL);
+  EXPECT_EQ(context_.conditions["watch-limit"].description, "all unwatched");
+  // Refused: a bad code, severity, missing or oversized text, text that is not UTF-8.
+  EXPECT_EQ(api_->set_condition(&context_, str("Bad_Code"), VIGIL_CONDITION_INFO, str("x"), str("y")),
+            VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->set_condition(&context_, str("other"), 7, str("x"), str("y")), VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->set_condition(&context_, str("other"), VIGIL_CONDITION_INFO, str(""), str("y")), VIGIL_E_INVALID_ARG);
+  std::string long_text(1025, 'a');
+  EXPECT_EQ(api_->set_condition(&context_, str("other"), VIGIL_CONDITION_INFO, str(long_text), str("y")),
+            VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(api_->set_condition(&context_, str("other"), VIGIL_CONDITION_INFO, str("\xff"), str("y")),
+            VIGIL_E_INVALID_ARG);
+  EXPECT_EQ(context_.conditions.size(), 1u);
+  EXPECT_EQ(api_->set_condition(&context_, str("watch-limit"), VIGIL_CONDITION_CLEAR, str(""), str("")), VIGIL_OK);
+  EXPECT_TRUE(context_.conditions.empty());
+}
+
 TEST_F(HostApi, DeclareSetting_IsCheckedAndGivesItsDefault) {
   vigil_setting threads = integer_setting("Threads", 1, 8, "2");
   EXPECT_EQ(api_->declare_setting(&context_, &threads), VIGIL_E_STATE);  // only during init
