@@ -25,6 +25,31 @@ struct HealthRun {
   double seconds = 0;  // vigilctl's whole run, process start included
 };
 
+// Whether Debian's python3-jsonschema can check reports against docs/health-report.schema.json.
+bool schema_checker_available() {
+  static const bool available =
+      fs::exists("/usr/bin/python3") && run({"/usr/bin/python3", "-c", "import jsonschema"}).exit_code == 0;
+  return available;
+}
+
+// The schema's complaints about `report` (empty: it conforms).
+std::string schema_errors(const json& report) {
+  static const char* kCheck =
+      "import json, sys, jsonschema\n"
+      "schema = json.load(open(sys.argv[1]))\n"
+      "jsonschema.Draft202012Validator.check_schema(schema)\n"
+      "report = json.load(open(sys.argv[2]))\n"
+      "for error in jsonschema.Draft202012Validator(schema).iter_errors(report):\n"
+      "    print('/'.join(map(str, error.absolute_path)) + ': ' + error.message)\n";
+  TempDir dir;
+  fs::path file = dir.path() / "report.json";
+  std::ofstream(file) << report.dump();
+  auto checked = run({"/usr/bin/python3", "-c", kCheck,
+                      std::string(VIGIL_SOURCE_DIR) + "/docs/health-report.schema.json", file.string()});
+  return checked.exit_code == 0 ? checked.out : "the schema check failed: " + checked.err;
+}
+
+// vigilctl health --json; every report is also checked against its schema.
 HealthRun health(const fs::path& root, std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"health", "--json"};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -35,6 +60,9 @@ HealthRun health(const fs::path& root, std::vector<std::string> extra = {}) {
   run.exit_code = result.exit_code;
   run.err = result.err;
   run.report = json::parse(result.out, nullptr, false);
+  if (run.report.is_object() && schema_checker_available()) {
+    EXPECT_EQ(schema_errors(run.report), "") << run.report.dump(2);
+  }
   return run;
 }
 
@@ -137,6 +165,27 @@ TEST_F(HealthTest, Good_WhenEverythingWorks_InUnderASecond) {
   EXPECT_EQ(console.exit_code, 0) << console.out;
   EXPECT_NE(console.out.find(" 6. Backend connectivity"), std::string::npos) << console.out;
   EXPECT_NE(console.out.find("overall health: Good"), std::string::npos) << console.out;
+}
+
+TEST_F(HealthTest, Reports_ConformToTheirSchema_AndTheSchemaCatchesADeviation) {
+  if (!schema_checker_available()) {
+    GTEST_SKIP() << "python3-jsonschema is not installed (scripts/bootstrap installs it): reports are not checked "
+                    "against docs/health-report.schema.json";
+  }
+  HealthRun unprovisioned = health(root());  // checked inside health()
+  EXPECT_EQ(unprovisioned.report["overall"], "Not Provisioned");
+  start_provisioned_agent();
+  HealthRun good = health(root());
+  EXPECT_EQ(good.report["overall"], "Good") << codes(good);
+  // A report that breaks the contract is refused, naming the field: the check can fail.
+  json broken = good.report;
+  broken["errors"].push_back(
+      {{"code", "Not A Code"}, {"severity", "fatal"}, {"step", "x"}, {"description", "d"}, {"fix", "f"}});
+  broken.erase("timestamp");
+  std::string complaints = schema_errors(broken);
+  EXPECT_NE(complaints.find("'timestamp' is a required property"), std::string::npos) << complaints;
+  EXPECT_NE(complaints.find("/code: 'Not A Code' does not match"), std::string::npos) << complaints;
+  EXPECT_NE(complaints.find("/severity: 'fatal' is not one of"), std::string::npos) << complaints;
 }
 
 TEST_F(HealthTest, PatchConnectivity_AKnownFileIsVerified_OneThatArrivesChangedIsCritical) {
