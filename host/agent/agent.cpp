@@ -433,6 +433,10 @@ Result<std::string> Agent::scan_now(const std::string& module, int cpu_throttle)
   Result<std::string> outcome = Error{"the agent is stopping"};
   on_agent_thread([&] {
     auto limit = cpu_limit_from_throttle(cpu_throttle);
+    if (Status why = why_not_scannable(module); !why) {
+      outcome = Error{why.error()};
+      return;
+    }
     outcome =
         limit.ok() ? scheduler_->demand(module, limit.value(), "platform") : Result<std::string>(Error{limit.error()});
   });

@@ -91,6 +91,8 @@ class Agent : public LinkDelegate {
   void on_leave(const nlohmann::json& request, const ControlServer::Reply& reply);
   nlohmann::json plugins_report() const;
   nlohmann::json status_report();
+  // Why `module` cannot be demanded, in words that say what to do (OK: the scheduler decides).
+  Status why_not_scannable(const std::string& module);
   // Real-time events per module since start: {"fim": {"received", "written", "lost"}}.
   nlohmann::json event_counts();
   void unload(const std::string& module, const ControlServer::Reply& reply, bool load_again);

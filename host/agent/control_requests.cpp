@@ -105,8 +105,19 @@ void Agent::on_status(const json& /*request*/, const ControlServer::Reply& reply
 void Agent::on_results(const json& request, const ControlServer::Reply& reply) {
   std::optional<std::string> table;
   if (request.contains("table")) table = request.at("table").get<std::string>();
-  auto report = results_report(*store_, request.at("module").get<std::string>(), table,
-                               request.value("limit", int64_t{1000}), request.value("offset", int64_t{0}));
+  const std::string module = request.at("module").get<std::string>();
+  bool known = registry_->find(module) != nullptr;
+  for (const PluginRecord& record : registry_->records()) known |= record.module == module;
+  if (!known) {
+    // A module whose plugin is gone keeps its results; one never seen here has none to show.
+    auto latest = store_->snapshots().latest(module);
+    if (latest.ok() && !latest.value()) {
+      reply(failure("no module '" + module + "' here (vigilctl plugins lists the modules)"));
+      return;
+    }
+  }
+  auto report = results_report(*store_, module, table, request.value("limit", int64_t{1000}),
+                               request.value("offset", int64_t{0}));
   reply(report.ok() ? json{{"ok", true}, {"results", report.value()}} : failure(report.error()));
 }
 
@@ -299,6 +310,25 @@ void Agent::on_manifest_set(const json& request, const ControlServer::Reply& rep
   reply({{"ok", true}, {"module", module}, {"manifest_type", type}, {"version", manifest.version}});
 }
 
+Status Agent::why_not_scannable(const std::string& module) {
+  if (scheduler_->is_active(module)) return {};
+  std::shared_ptr<LoadedPlugin> plugin = registry_->find(module);
+  if (!plugin) {
+    for (const PluginRecord& record : registry_->records()) {
+      if (record.module == module && record.quarantined) {
+        return Error{"module '" + module + "' is quarantined: " + record.reason + " (vigilctl plugins release " +
+                     module + ")"};
+      }
+    }
+    return Error{"module '" + module + "' is not activated: no plugin for it is loaded (vigilctl plugins lists them)"};
+  }
+  if (plugin->kind() != VIGIL_MODULE_SCAN) {
+    return Error{"module '" + module + "' is not activated for scans: it watches in real time and has no scans"};
+  }
+  return Error{"module '" + module + "' is not activated: its plugin is loaded, but the platform has not activated " +
+               "it for this agent (vigil-platform admin activate --module " + module + ")"};
+}
+
 void Agent::on_demand(const json& request, const ControlServer::Reply& reply) {
   auto cpu_limit = cpu_limit_from_throttle(request.value("cpu_throttle", 0));
   if (!cpu_limit.ok()) {
@@ -306,6 +336,10 @@ void Agent::on_demand(const json& request, const ControlServer::Reply& reply) {
     return;
   }
   std::string module = request.at("module").get<std::string>();
+  if (Status why = why_not_scannable(module); !why) {
+    reply(failure(why.error()));
+    return;
+  }
   auto control_id =
       scheduler_->demand(module, cpu_limit.value(), request.value("source", std::string("vigilctl")), false);
   reply(control_id.ok() ? json{{"ok", true}, {"control_id", control_id.value()}} : failure(control_id.error()));

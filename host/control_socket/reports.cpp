@@ -37,6 +37,16 @@ Result<nlohmann::json> results_report(StateStore& store, const std::string& modu
   offset = std::max<int64_t>(offset, 0);
   auto rows = store.snapshots().rows(latest.value()->id, table, limit + 1, offset);  // one more: is there a next page?
   if (!rows.ok()) return Error{rows.error()};
+  if (table && rows.value().empty()) {
+    // An empty page of a table the snapshot does not have is a mistake to name, not an empty result.
+    auto tables = store.snapshots().tables(latest.value()->id);
+    if (tables.ok() && std::find(tables.value().begin(), tables.value().end(), *table) == tables.value().end()) {
+      std::string known;
+      for (const std::string& name : tables.value()) known += (known.empty() ? "" : ", ") + name;
+      return Error{"snapshot #" + std::to_string(latest.value()->id) + " of module '" + module + "' has no table '" +
+                   *table + "' (tables: " + (known.empty() ? "none" : known) + ")"};
+    }
+  }
   bool more = static_cast<int64_t>(rows.value().size()) > limit;
   if (more) rows.value().pop_back();
   report["offset"] = offset;

@@ -28,6 +28,7 @@ Result<bool> Checkin::check_in(const LinkSettings& settings, const link::Machine
   status_.update({{"last_checkin", link::unix_now()},
                   {"last_checkin_bytes", request.ByteSizeLong()},
                   {"last_checkin_reply_bytes", response.ByteSizeLong()}});
+  status_.count("checkins");
   if (response.has_state()) {
     if (Status applied = desired_state_.apply(response.state(), settings); !applied.ok()) {
       return Error{applied.error()};  // kFailed whatever the cause

@@ -19,7 +19,13 @@ class LinkStatus {
     if (!error.empty()) {
       report_["last_error"] = error;
       report_["last_error_at"] = link::unix_now();
+      report_["failed_attempts"] = report_.value("failed_attempts", int64_t{0}) + 1;
     }
+  }
+  // Counts one more of `field` ("checkins"): vigilctl checkin --wait waits for it to move.
+  void count(const char* field) {
+    std::lock_guard lock(mutex_);
+    report_[field] = report_.value(field, int64_t{0}) + 1;
   }
   void update(const nlohmann::json& fields) {
     std::lock_guard lock(mutex_);

@@ -214,6 +214,20 @@ Result<std::vector<SnapshotRow>> Snapshots::rows(int64_t id, const std::optional
   });
 }
 
+Result<std::vector<std::string>> Snapshots::tables(int64_t id) {
+  return guarded([&]() -> Result<std::vector<std::string>> {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> names;
+    for (;;) {
+      sqlite::Statement next(db_,
+                             "SELECT min(table_name) FROM snapshot_rows WHERE snapshot_id = ?1 AND table_name > ?2");
+      next.bind(1, id).bind(2, names.empty() ? std::string() : names.back());
+      if (!next.step() || next.is_null(0)) return names;
+      names.push_back(next.text(0));
+    }
+  });
+}
+
 Result<std::optional<int64_t>> Snapshots::last_scan_completed(std::string_view module) {
   return guarded([&]() -> Result<std::optional<int64_t>> {
     std::lock_guard lock(mutex_);

@@ -105,6 +105,8 @@ class Snapshots {
 
   // When the module's last scan completed (unix seconds), for its interval.
   Result<std::optional<int64_t>> last_scan_completed(std::string_view module);
+  // The table names of snapshot `id`, sorted: one index probe per table, however many rows.
+  Result<std::vector<std::string>> tables(int64_t id);
   Status set_last_scan_completed(std::string_view module, int64_t when);
 
  private:

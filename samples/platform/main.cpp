@@ -85,11 +85,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
+    // Usage errors exit 2, as vigilctl's do (CLI11's own codes are 100 and up); --help exits 0.
     if (auto message = admin::command_error(*admin, error)) {
       std::cerr << "vigil-platform: " << *message << "\n";
-      return error.get_exit_code();
+      return 2;
     }
-    return app.exit(error);
+    return app.exit(error) == 0 ? 0 : 2;
   }
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   if (verbose) spdlog::set_level(spdlog::level::debug);

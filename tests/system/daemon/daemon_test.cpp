@@ -111,9 +111,10 @@ TEST_F(Daemon, DemandOfUnknownOrRealtimeModule_IsRefused) {
   auto unknown = vigilctl(root(), {"demand", "--type", "nosuch"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("module 'nosuch' is not activated"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("no plugin for it is loaded"), std::string::npos) << unknown.err;
   auto realtime = vigilctl(root(), {"demand", "--type", "cplug"});
   EXPECT_EQ(realtime.exit_code, 1);
-  EXPECT_NE(realtime.err.find("not activated"), std::string::npos) << realtime.err;
+  EXPECT_NE(realtime.err.find("not activated for scans: it watches in real time"), std::string::npos) << realtime.err;
   auto manifest = vigilctl(root(), {"manifest", "set", "--module", "nosuch", "--file", write_manifest("x")});
   EXPECT_EQ(manifest.exit_code, 1);
   EXPECT_NE(manifest.err.find("no loaded module 'nosuch'"), std::string::npos) << manifest.err;
@@ -121,6 +122,33 @@ TEST_F(Daemon, DemandOfUnknownOrRealtimeModule_IsRefused) {
       vigilctl(root(), {"manifest", "set", "--module", "testscan", "--type", "inv", "--file", write_manifest("x")});
   EXPECT_EQ(wrong_type.exit_code, 1);
   EXPECT_NE(wrong_type.err.find("does not handle manifest type 'inv'"), std::string::npos) << wrong_type.err;
+}
+
+TEST_F(Daemon, DemandOfALoadedModuleThePlatformDidNotActivate_SaysSo) {
+  daemon_.reset();
+  test::set_agent_config(root(), "ActivatedModules", "[]");  // the platform activated nothing
+  restart();
+  auto refused = vigilctl(root(), {"demand", "--type", "testscan"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("its plugin is loaded, but the platform has not activated it for this agent"),
+            std::string::npos)
+      << refused.err;
+}
+
+TEST_F(Daemon, ResultsOfAnUnknownModuleOrTable_AreErrorsNamingWhatExists) {
+  ASSERT_EQ(scan("row packages bash 5.2\nrow os name Debian\n").exit_code, 0);
+  auto module = vigilctl(root(), {"results", "--module", "nope"});
+  EXPECT_EQ(module.exit_code, 1);
+  EXPECT_NE(module.err.find("no module 'nope' here"), std::string::npos) << module.err;
+  auto table = vigilctl(root(), {"results", "--module", "testscan", "--table", "nope"});
+  EXPECT_EQ(table.exit_code, 1);
+  EXPECT_NE(table.err.find("has no table 'nope' (tables: os, packages)"), std::string::npos) << table.err;
+  auto known = vigilctl(root(), {"results", "--module", "testscan", "--table", "os"});
+  EXPECT_EQ(known.exit_code, 0) << known.err;
+  // A module loaded but never scanned still says so, rc 0.
+  auto never = vigilctl(root(), {"results", "--module", "cplug"});
+  EXPECT_EQ(never.exit_code, 0) << never.err;
+  EXPECT_NE(never.out.find("no snapshot yet"), std::string::npos) << never.out;
 }
 
 TEST_F(Daemon, UsageErrors_ExitTwo) {

@@ -23,6 +23,22 @@ namespace v1 = ::vigil::agent::v1;
 
 class PlatformLinkTest : public PlatformLinkFixture {};
 
+// vigilctl checkin --wait says how the check-in went: OK, then failed with the reason once the platform is down.
+TEST_F(PlatformLinkTest, CheckinWaitReportsTheOutcome) {
+  start_agent(agent_root());
+  auto unconfigured = vigilctl(agent_root(), {"checkin", "--wait"});
+  EXPECT_EQ(unconfigured.exit_code, 1);
+  EXPECT_NE(unconfigured.err.find("no platform is configured"), std::string::npos) << unconfigured.err;
+  ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+  auto ok = vigilctl(agent_root(), {"checkin", "--wait"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err << daemon_->log();
+  EXPECT_NE(ok.out.find("checked in with " + platform_->url() + " (route direct)"), std::string::npos) << ok.out;
+  platform_->kill(SIGKILL);
+  auto failed = vigilctl(agent_root(), {"checkin", "--wait", "--timeout", "30"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.out;
+  EXPECT_NE(failed.err.find("the check-in failed (check-in failing): "), std::string::npos) << failed.err;
+}
+
 // Real-time events reach the platform in order; `admin events` lists the latest.
 TEST_F(PlatformLinkTest, EventsReachThePlatformInOrder) {
   publish_manifest("row t a 1\nevent alerts e1 first\nevent alerts e2 second\nevent alerts e3 third\n");

@@ -74,12 +74,14 @@ class PlatformServerTest : public ::testing::Test {
 
 TEST_F(PlatformServerTest, AnUnknownAdminCommandIsNamedWithTheKnownOnes) {
   auto unknown = platform_->admin({"no-such-command"});
-  EXPECT_NE(unknown.exit_code, 0);
+  EXPECT_EQ(unknown.exit_code, 2);  // a usage error, as vigilctl's
   EXPECT_NE(unknown.err.find("unknown admin command 'no-such-command'"), std::string::npos) << unknown.err;
   EXPECT_NE(unknown.err.find("key-create"), std::string::npos) << unknown.err;
   auto help = platform_->admin({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_NE(help.out.find("package-set"), std::string::npos) << help.out;
+  auto bad_option = platform_->admin({"demand", "--agent", "x"});  // --module missing
+  EXPECT_EQ(bad_option.exit_code, 2) << bad_option.err;
 }
 
 TEST_F(PlatformServerTest, RefusesTls11AndOlder) {
