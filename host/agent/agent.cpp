@@ -18,6 +18,7 @@
 #include <cstring>
 #include <future>
 #include <mutex>
+#include <set>
 
 #include "agent/idle_memory.h"
 #include "agent/metrics_writer.h"
@@ -28,6 +29,7 @@
 #include "exec/own_package.h"
 #include "link/platform_upload_target.h"
 #include "plugin/plugin_call_marker.h"
+#include "settings/catalog.h"
 #include "settings/reader.h"
 #include "store/config_table.h"
 #include "store/key_hive.h"
@@ -198,9 +200,11 @@ Status Agent::start() {
   // A demand whose scan crashed the last worker fails now rather than crash this one too.
   for (const auto& demand : crashed_demands_)
     scheduler_->fail_crashed_demand(demand.module, demand.control_id, demand.message);
-  scheduler_->set_scan_listener([this](const std::string& module, const std::string&, const Status& outcome) {
-    probe_scan_ended(module, outcome);
-  });
+  scheduler_->set_scan_listener(
+      [this](const std::string& module, const std::string& control_id, const Status& outcome) {
+        probe_scan_ended(module, outcome);
+        link_->scan_ended(control_id, outcome);
+      });
   scheduler_->start(active);
   link_->start();
   resume_plugin_swaps();
@@ -398,6 +402,21 @@ std::vector<v1::ModuleStatus> Agent::module_statuses() {
       if (auto last = store_->snapshots().last_scan_completed(plugin->module()); last.ok() && last.value()) {
         status.set_last_scan_completed(*last.value());
       }
+      if (json counts = scheduler_->scan_counts().value(plugin->module(), json::object());
+          counts.contains("last_result")) {
+        status.set_last_scan_result(counts.value("last_result", ""));
+        status.set_last_scan_error(counts.value("last_error", ""));
+        status.set_last_scan_ended(counts.value("last_ended", int64_t{0}));
+      }
+      for (const json& condition : conditions_of(*plugin)) {
+        v1::ModuleCondition* reported = status.add_conditions();
+        reported->set_code(condition.value("code", ""));
+        reported->set_text(condition.value("description", ""));
+      }
+      settings::Reader reader(store_->config());
+      status.set_cpu_limit_percent(
+          static_cast<uint32_t>(reader.integer("CpuLimit", plugin->module(), plugin->context().default_cpu_limit)));
+      status.set_scan_interval_seconds(static_cast<uint32_t>(reader.integer("ScanInterval", plugin->module())));
       // The platform learns each swap's outcome: a version reverted here is one it should not roll out.
       if (auto slots = store_->plugin_slots().get(plugin->module()); slots && *slots) {
         status.set_plugin_slot((*slots)->active);
@@ -416,6 +435,33 @@ std::vector<v1::ModuleStatus> Agent::module_statuses() {
     }
   });
   return statuses;
+}
+
+std::vector<std::string> Agent::ignored_settings() {
+  std::vector<std::string> ignored;
+  on_agent_thread([&] {
+    auto catalog = settings::Catalog::load(store_->config());
+    auto all = store_->config().all();
+    if (!catalog.ok() || !all.ok()) {
+      ignored.push_back("the configuration is unreadable: " + (catalog.ok() ? all.error() : catalog.error()));
+      return;
+    }
+    std::set<std::string> loaded;
+    for (const auto& plugin : registry_->loaded()) loaded.insert(plugin->module());
+    for (const auto& [key, value] : all.value()) {
+      auto resolved = catalog.value().resolve(key);
+      if (resolved.ok() && resolved.value().setting != nullptr &&
+          resolved.value().setting->access == settings::Access::kInternal) {
+        continue;  // the agent's own bookkeeping
+      }
+      if (auto valid = catalog.value().validate(key, value); !valid.ok()) {
+        ignored.push_back(key + "=" + value + ": " + valid.error());
+      } else if (resolved.ok() && !resolved.value().module.empty() && loaded.count(resolved.value().module) == 0) {
+        ignored.push_back(key + "=" + value + ": no plugin for module '" + resolved.value().module + "' is loaded");
+      }
+    }
+  });
+  return ignored;
 }
 
 void Agent::desired_state_applied(const std::vector<std::string>& manifests_changed) {

@@ -46,6 +46,9 @@ struct AgentOptions {
   size_t scan_threads = 2;
 };
 
+// What a module reports for operators (ABI 1.6): [{code, severity, description, fix}].
+nlohmann::json conditions_of(const LoadedPlugin& plugin);
+
 class Agent : public LinkDelegate {
  public:
   explicit Agent(AgentOptions options);
@@ -157,6 +160,7 @@ class Agent : public LinkDelegate {
   std::vector<v1::ModuleStatus> module_statuses() override;
   // health_digest.cpp: the in-process steps of the health check over this agent's status.
   std::optional<v1::HealthDigest> health_digest() override;
+  std::vector<std::string> ignored_settings() override;
   void desired_state_applied(const std::vector<std::string>& manifests_changed) override;
   Result<std::string> scan_now(const std::string& module, int cpu_throttle) override;
   void uninstall_requested() override;

@@ -33,6 +33,8 @@ const char* kind_name(int32_t kind) {
   return kind == VIGIL_MODULE_SCAN ? "scan" : "real-time";
 }
 
+}  // namespace
+
 // What the module reports for operators (ABI 1.6), as status shows it.
 json conditions_of(const LoadedPlugin& plugin) {
   static constexpr const char* kSeverity[] = {"clear", "info", "warning", "critical"};
@@ -47,8 +49,6 @@ json conditions_of(const LoadedPlugin& plugin) {
   }
   return conditions;
 }
-
-}  // namespace
 
 std::span<const Agent::ControlRequest> Agent::control_requests() {
   static constexpr ControlRequest kRequests[] = {

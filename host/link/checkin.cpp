@@ -9,12 +9,17 @@ namespace vigil {
 Result<bool> Checkin::check_in(const LinkSettings& settings, const link::MachineFacts& facts) {
   std::string serialized;
   std::vector<v1::ModuleStatus> modules = delegate_.module_statuses();
+  std::vector<std::string> ignored = delegate_.ignored_settings();
   for (const auto& module : modules) serialized += module.SerializeAsString() + "\n";
+  for (const auto& setting : ignored) serialized += setting + "\n";
   std::string digest = crypto::sha256_hex(serialized).substr(0, 16);
   v1::CheckinRequest request = build_request(settings, facts, digest);
   if (digest != last_status_digest_) {
     for (auto& module : modules) *request.add_modules() = std::move(module);
+    for (auto& setting : ignored) request.add_ignored_settings(std::move(setting));
   }
+  std::vector<v1::CommandOutcome> outcomes = outcomes_.pending();
+  for (const auto& outcome : outcomes) *request.add_command_outcomes() = outcome;
   if (auto health = delegate_.health_digest()) *request.mutable_health() = std::move(*health);
   auto reply =
       connection_.post<v1::CheckinResponse>(PlatformConnection::Channel::kLink, "/v1/checkin", request, "check-in");
@@ -23,6 +28,7 @@ Result<bool> Checkin::check_in(const LinkSettings& settings, const link::Machine
   if (!reply.ok()) return reply.failure();
   const v1::CheckinResponse& response = reply.value();
   done_commands_.clear();
+  outcomes_.acknowledged(outcomes.size());
   last_status_digest_ = response.send_module_status() ? std::string() : digest;
   announced_update_ = response.update_timestamp_version();
   status_.update({{"last_checkin", link::unix_now()},
@@ -35,12 +41,15 @@ Result<bool> Checkin::check_in(const LinkSettings& settings, const link::Machine
     }
   }
   carry_out(response, settings);
-  return response.has_state() || !response.commands().empty() || response.send_module_status();
+  // Again soon when there is something to report: commands carried out, their outcomes.
+  return response.has_state() || !response.commands().empty() || response.send_module_status() ||
+         !outcomes_.pending().empty();
 }
 
 Status Checkin::leave(const LinkSettings& settings, const link::MachineFacts& facts) {
   v1::CheckinRequest request = build_request(settings, facts, last_status_digest_);
   request.set_leaving(true);
+  for (const auto& outcome : outcomes_.pending()) *request.add_command_outcomes() = outcome;
   auto reply =
       connection_.post<v1::CheckinResponse>(PlatformConnection::Channel::kLink, "/v1/checkin", request, "check-in");
   if (!reply.ok()) return reply.failure();

@@ -22,14 +22,15 @@ namespace vigil {
 class Checkin {
  public:
   Checkin(StateStore& store, LogManager& logs, LinkDelegate& delegate, LinkStatus& status,
-          PlatformConnection& connection, DesiredStateApplier& desired_state)
+          PlatformConnection& connection, DesiredStateApplier& desired_state, CommandOutcomes& outcomes)
       : store_(store),
         logs_(logs),
         delegate_(delegate),
         status_(status),
         connection_(connection),
         desired_state_(desired_state),
-        commands_(store, logs, delegate) {}
+        outcomes_(outcomes),
+        commands_(store, logs, delegate, outcomes) {}
 
   // Returns whether the platform sent anything to act on (check in again soon).
   Result<bool> check_in(const LinkSettings& settings, const link::MachineFacts& facts);
@@ -53,6 +54,7 @@ class Checkin {
   LinkStatus& status_;
   PlatformConnection& connection_;
   DesiredStateApplier& desired_state_;
+  CommandOutcomes& outcomes_;
   PlatformCommands commands_;
   std::string last_status_digest_;  // of the module statuses the platform has
   std::vector<uint64_t> done_commands_;

@@ -19,6 +19,8 @@ class LinkDelegate {
   virtual std::vector<v1::ModuleStatus> module_statuses() = 0;
   // The agent's health for the check-in (docs/health.md, "Health at check-in"); nullopt: none to send.
   virtual std::optional<v1::HealthDigest> health_digest() { return std::nullopt; }
+  // Settings the agent does not use as stored, each "KEY=VALUE: why".
+  virtual std::vector<std::string> ignored_settings() { return {}; }
   // Activation and profile are in the store now; `manifests_changed` lists
   // the modules whose manifests were replaced.
   virtual void desired_state_applied(const std::vector<std::string>& manifests_changed) = 0;

@@ -4,6 +4,7 @@
 
 #include "link/link_settings.h"
 #include "store/config_table.h"
+#include "version.h"
 
 namespace vigil {
 
@@ -13,7 +14,10 @@ void PlatformCommands::carry_out(const v1::Command& command) {
     case v1::Command::kReprovision: reprovision(command.id(), command.reprovision()); break;
     case v1::Command::kRotateToken: rotate_token(command.id(), command.rotate_token()); break;
     case v1::Command::kUninstall: uninstall(command.id()); break;
-    default: logs_.daemon()->warn("platform command {} of a kind this agent does not know; ignored", command.id());
+    default:
+      logs_.daemon()->warn("platform command {} of a kind this agent does not know; refused", command.id());
+      outcomes_.add(command.id(), "refused",
+                    "a kind of command this agent (vigild " + std::string(kVigilVersion) + ") does not know");
   }
 }
 
@@ -22,9 +26,12 @@ void PlatformCommands::scan_now(uint64_t id, const v1::ScanNow& scan) {
   if (control_id.ok()) {
     logs_.daemon()->info("platform command {}: on-demand scan of '{}' queued, ControlId {}", id, scan.module(),
                          control_id.value());
+    outcomes_.add(id, "queued", "", control_id.value());
+    outcomes_.watch_scan(id, control_id.value());
   } else {
     logs_.daemon()->warn("platform command {}: on-demand scan of '{}' refused: {}", id, scan.module(),
                          control_id.error());
+    outcomes_.add(id, "refused", control_id.error());
   }
 }
 
@@ -33,6 +40,7 @@ void PlatformCommands::reprovision(uint64_t id, const v1::Reprovision& reprovisi
   // The link provisions again at its next round.
   link::log_unsaved(logs_, store_.config().set(link_keys::kReprovisionReason,
                                                reprovision.reason().empty() ? "requested" : reprovision.reason()));
+  outcomes_.add(id, "done", "the agent provisions again");
 }
 
 void PlatformCommands::rotate_token(uint64_t id, const v1::RotateToken& rotation) {
@@ -41,15 +49,18 @@ void PlatformCommands::rotate_token(uint64_t id, const v1::RotateToken& rotation
   if (token.empty() || token.size() > 256 || !printable) {
     logs_.daemon()->warn(
         "platform command {}: token rotation refused: the new token is empty, too long or not printable", id);
+    outcomes_.add(id, "refused", "the new token is empty, too long or not printable");
     return;
   }
   // Never logged: the old token stops working once the platform sees this one.
   link::log_unsaved(logs_, store_.config().set(link_keys::kAgentToken, token));
   logs_.daemon()->info("platform command {}: agent token rotated", id);
+  outcomes_.add(id, "done");
 }
 
 void PlatformCommands::uninstall(uint64_t id) {
   logs_.daemon()->warn("platform command {}: uninstall", id);
+  outcomes_.add(id, "done", "the agent uninstalls itself");
   delegate_.uninstall_requested();
 }
 

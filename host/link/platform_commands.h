@@ -1,8 +1,10 @@
 // The commands a check-in reply carries (scan now, re-provision, rotate the
 // token, uninstall), carried out on the link's thread. An unknown kind is
-// logged and skipped: a newer platform may send kinds this agent lacks.
+// refused (with its outcome): a newer platform may send kinds this agent
+// lacks. Each outcome goes back to the platform (command_outcomes.h).
 #pragma once
 
+#include "link/command_outcomes.h"
 #include "link/link_delegate.h"
 #include "log/log_manager.h"
 #include "store/state_store.h"
@@ -12,8 +14,8 @@ namespace vigil {
 
 class PlatformCommands {
  public:
-  PlatformCommands(StateStore& store, LogManager& logs, LinkDelegate& delegate)
-      : store_(store), logs_(logs), delegate_(delegate) {}
+  PlatformCommands(StateStore& store, LogManager& logs, LinkDelegate& delegate, CommandOutcomes& outcomes)
+      : store_(store), logs_(logs), delegate_(delegate), outcomes_(outcomes) {}
 
   void carry_out(const v1::Command& command);
 
@@ -26,6 +28,7 @@ class PlatformCommands {
   StateStore& store_;
   LogManager& logs_;
   LinkDelegate& delegate_;
+  CommandOutcomes& outcomes_;
 };
 
 }  // namespace vigil

@@ -44,9 +44,14 @@ Status PlatformConnection::ensure(const LinkSettings& settings) {
   link_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
   upload_client_ =
       std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
+  // A held wait takes up to kMaxHold before its reply: its exchange may last that long.
+  link::LinkTimeouts wait_timeouts;
+  wait_timeouts.exchange = kMaxHold + std::chrono::seconds(30);
+  wait_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value(), wait_timeouts, planner, observer);
   if (cancelled_) {
     link_client_->cancel();
     upload_client_->cancel();
+    wait_client_->cancel();
   }
   client_key_ = key;
   return Status::Ok();
@@ -57,6 +62,7 @@ void PlatformConnection::cancel() {
   std::lock_guard lock(clients_mutex_);
   if (link_client_) link_client_->cancel();
   if (upload_client_) upload_client_->cancel();
+  if (wait_client_) wait_client_->cancel();
 }
 
 std::string PlatformConnection::connection_key(const LinkSettings& settings) {
@@ -73,14 +79,18 @@ std::string PlatformConnection::connection_key(const LinkSettings& settings) {
 
 Result<std::string> PlatformConnection::post_bytes(Channel channel, const char* path,
                                                    const google::protobuf::Message& request) {
-  bool upload = channel == Channel::kUpload;
   std::shared_ptr<link::HttpsClient> client;
+  std::mutex* in_use = &link_mutex_;
   {
     std::lock_guard lock(clients_mutex_);
-    client = upload ? upload_client_ : link_client_;
+    switch (channel) {
+      case Channel::kLink: client = link_client_; break;
+      case Channel::kUpload: client = upload_client_, in_use = &upload_mutex_; break;
+      case Channel::kWait: client = wait_client_, in_use = &wait_mutex_; break;
+    }
   }
   if (!client) return Error{"the platform link is not set up"};
-  std::lock_guard lock(upload ? upload_mutex_ : link_mutex_);
+  std::lock_guard lock(*in_use);
   return client->post(path, request.SerializeAsString());
 }
 

@@ -1,5 +1,6 @@
 // The HTTPS connections to the platform: one for the link's thread, one for
-// uploads, each used under its own lock. They are made again when what they
+// uploads, one for the standing wait for orders (order_wait.h), each used
+// under its own lock. They are made again when what they
 // depend on changes (URL, CA bundle, proxy settings), so such a change applies
 // without a restart.
 #pragma once
@@ -7,6 +8,7 @@
 #include <google/protobuf/message.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,7 +25,9 @@ namespace vigil {
 
 class PlatformConnection {
  public:
-  enum class Channel { kLink, kUpload };
+  enum class Channel { kLink, kUpload, kWait };
+  // The longest a platform holds a wait (WaitRequest.hold_seconds).
+  static constexpr std::chrono::seconds kMaxHold{900};
 
   PlatformConnection(Paths paths, StateStore& store, LogManager& logs, LinkStatus& status)
       : paths_(std::move(paths)), store_(store), logs_(logs), status_(status) {}
@@ -60,9 +64,11 @@ class PlatformConnection {
   std::mutex clients_mutex_;  // guards the pointers and key, not their use
   std::shared_ptr<link::HttpsClient> link_client_;
   std::shared_ptr<link::HttpsClient> upload_client_;
+  std::shared_ptr<link::HttpsClient> wait_client_;
   std::string client_key_;  // what the clients were made for
   std::mutex link_mutex_;
   std::mutex upload_mutex_;
+  std::mutex wait_mutex_;
 };
 
 }  // namespace vigil

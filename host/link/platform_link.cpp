@@ -25,14 +25,16 @@ PlatformLink::PlatformLink(Paths paths, StateStore& store, LogManager& logs, Lin
       connection_(paths_, store, logs, status_),
       provisioner_(paths_, store, logs, connection_),
       desired_state_(store, logs, delegate, connection_),
-      checkin_(store, logs, delegate, status_, connection_, desired_state_),
-      update_check_(paths_, store, logs, connection_, delegate) {}
+      checkin_(store, logs, delegate, status_, connection_, desired_state_, outcomes_),
+      update_check_(paths_, store, logs, connection_, delegate),
+      order_wait_(connection_, logs, status_, [this] { wake(); }) {}
 
 PlatformLink::~PlatformLink() {
   stop();
 }
 
 void PlatformLink::start() {
+  order_wait_.start();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -41,6 +43,25 @@ void PlatformLink::stop() {
   connection_.cancel();
   wake();
   if (thread_.joinable()) thread_.join();
+  order_wait_.stop();
+}
+
+void PlatformLink::scan_ended(const std::string& control_id, const Status& outcome) {
+  if (!control_id.empty() && outcomes_.scan_ended(control_id, outcome)) wake();
+}
+
+void PlatformLink::idle_until_next_checkin(const LinkSettings& settings) {
+  auto interval = std::chrono::seconds(settings.checkin_seconds);
+  v1::WaitRequest request;
+  request.set_protocol(v1::PROTOCOL_1);
+  request.set_agent_id(settings.agent_id);
+  request.set_agent_token(settings.agent_token);
+  request.set_state_version(settings.state_version);
+  request.set_update_timestamp_version(checkin_.announced_update());
+  request.set_hold_seconds(static_cast<uint32_t>(std::min(interval, PlatformConnection::kMaxHold).count()));
+  order_wait_.watch(std::move(request));
+  wait_for(interval);
+  order_wait_.pause();
 }
 
 void PlatformLink::wake() {
@@ -216,7 +237,7 @@ void PlatformLink::run() {
       delegate_.uploads_possible();
     }
     update_check_.after_checkin(settings, checkin_.announced_update());
-    if (!acted.value()) wait_for(std::chrono::seconds(read_settings().checkin_seconds));
+    if (!acted.value()) idle_until_next_checkin(read_settings());
   }
   status_.set_state("stopped");
   std::vector<std::function<void(Status)>> unanswered;

@@ -20,11 +20,13 @@
 
 #include "base/paths.h"
 #include "link/checkin.h"
+#include "link/command_outcomes.h"
 #include "link/desired_state.h"
 #include "link/identity.h"
 #include "link/link_delegate.h"
 #include "link/link_settings.h"
 #include "link/link_status.h"
+#include "link/order_wait.h"
 #include "link/platform_connection.h"
 #include "link/provisioning.h"
 #include "link/update_check.h"
@@ -48,6 +50,8 @@ class PlatformLink {
   void stop();
   // The configuration changed: act on it now instead of at the next check-in.
   void wake();
+  // A scan ended (the agent's thread): a platform command's scan reports its outcome at once.
+  void scan_ended(const std::string& control_id, const Status& outcome);
 
   // The agent is being uninstalled: the link's thread tells the platform in a
   // last check-in (CheckinRequest.leaving) and checks in no more. `done` gets
@@ -74,6 +78,8 @@ class PlatformLink {
   void retry_later(const std::string& state, const std::string& error);
   // Answers the leave requests made since the last round (the link's thread).
   void answer_leave_requests();
+  // Waits out the check-in interval, with a standing wait for orders (order_wait.h).
+  void idle_until_next_checkin(const LinkSettings& settings);
 
   Paths paths_;
   StateStore& store_;
@@ -83,8 +89,10 @@ class PlatformLink {
   PlatformConnection connection_;
   Provisioner provisioner_;
   DesiredStateApplier desired_state_;
+  CommandOutcomes outcomes_;
   Checkin checkin_;
   UpdateCheck update_check_;
+  OrderWait order_wait_;
   std::thread thread_;
 
   std::mutex wake_mutex_;

@@ -368,6 +368,11 @@ void Scheduler::scan_finished(const std::shared_ptr<LoadedPlugin>& plugin, const
     // A failed interval scan is retried sooner than a whole interval, but not in a loop.
     module->next_interval = std::chrono::system_clock::now() + kFailedScanRetry;
   }
+  if (module->manifest_changed) {
+    // A manifest came during this scan: the next one reads it, now.
+    module->manifest_changed = false;
+    module->next_interval = std::chrono::system_clock::now();
+  }
   std::string label = request.trigger == Trigger::kInterval ? "interval scan" : "ControlId " + request.control_id;
   if (ok) {
     std::string summary = std::to_string(outcome.row_count) + " rows, delta +" + std::to_string(outcome.added) + " -" +
@@ -406,6 +411,11 @@ void Scheduler::count_scan(const std::string& name, const ScanOutcome& outcome, 
   }
   counts.seconds_total += seconds;
   counts.last_seconds = seconds;
+  counts.last_result = outcome.status.ok()                              ? "completed"
+                       : outcome.status.code() == ErrorCode::kCancelled ? "cancelled"
+                                                                        : "failed";
+  counts.last_error = outcome.status.ok() ? std::string() : outcome.status.error();
+  counts.last_ended = unix_seconds(std::chrono::system_clock::now());
 }
 
 nlohmann::json Scheduler::scan_counts() const {
@@ -417,6 +427,9 @@ nlohmann::json Scheduler::scan_counts() const {
                  {"seconds_total", counts.seconds_total},
                  {"last_seconds", counts.last_seconds},
                  {"last_rows", counts.last_rows},
+                 {"last_result", counts.last_result},
+                 {"last_error", counts.last_error},
+                 {"last_ended", counts.last_ended},
                  {"last_delta",
                   {{"added", counts.last_added}, {"removed", counts.last_removed}, {"changed", counts.last_changed}}}};
   }
@@ -424,7 +437,16 @@ nlohmann::json Scheduler::scan_counts() const {
 }
 
 void Scheduler::manifests_changed(const std::string& name) {
-  if (Module* module = find(name)) pump(*module);
+  Module* module = find(name);
+  if (module == nullptr) return;
+  // A new manifest is scanned at once (docs/scheduling.md), as an interval
+  // scan that restarts the interval; a scan running now is followed by one.
+  if (module->state == ModuleState::kCollecting) {
+    module->manifest_changed = true;
+  } else {
+    module->next_interval = std::chrono::system_clock::now();
+  }
+  pump(*module);
 }
 
 void Scheduler::profile_changed() {

@@ -96,7 +96,8 @@ class Scheduler : private DeliveryListener {
   nlohmann::json outbox_status();
   // The scans each module ran since the worker started, by result, with
   // their time and the last one's rows and delta (the metrics are made of it):
-  // {module: {"completed", "failed", "cancelled", "seconds_total", "last_seconds", "last_rows", "last_delta"}}.
+  // {module: {"completed", "failed", "cancelled", "seconds_total", "last_seconds", "last_rows", "last_result",
+  // "last_error", "last_ended", "last_delta"}}.
   nlohmann::json scan_counts() const;
 
  private:
@@ -115,13 +116,16 @@ class Scheduler : private DeliveryListener {
     std::deque<Request> waiting;  // delayed or held demands, in arrival order
     std::unique_ptr<boost::asio::steady_timer> interval_timer;
     std::optional<std::chrono::system_clock::time_point> next_interval;
-    std::string key_path;  // "ScanOnDemand/<KeyName>", empty without a key
+    std::string key_path;           // "ScanOnDemand/<KeyName>", empty without a key
+    bool manifest_changed = false;  // a manifest came while collecting: scan again after
   };
   // Kept apart from Module: a module unloaded and loaded again keeps counting.
   struct ScanCounts {
     int64_t completed = 0, failed = 0, cancelled = 0;
     double seconds_total = 0, last_seconds = 0;
     int64_t last_rows = 0, last_added = 0, last_removed = 0, last_changed = 0;
+    std::string last_result, last_error;  // completed, failed, cancelled; why when not completed
+    int64_t last_ended = 0;               // unix seconds
   };
   struct DemandRecord {
     std::string module;

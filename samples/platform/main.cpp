@@ -3,6 +3,7 @@
 // profiles, manifests and commands in the same database (docs/platform.md;
 // the admin commands are in admin/).
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -34,6 +35,11 @@ int serve(const fs::path& data, const std::string& listen, unsigned threads, con
   auto tls = vigil::tls::server_context(data / "tls" / "server.crt", data / "tls" / "server.key");
   if (!tls.ok()) throw std::runtime_error(tls.error());
 
+  // Each agent may hold a connection open (/v1/wait): a fleet needs more descriptors than the usual 1,024.
+  if (struct rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   Service service(database(data));
   boost::asio::io_context io(static_cast<int>(threads));
   Server server(io, tls.value(), service);

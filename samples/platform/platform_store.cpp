@@ -30,6 +30,13 @@ constexpr const char* kSchema = R"sql(
     id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, kind TEXT NOT NULL,
     arguments TEXT NOT NULL, created_at INTEGER NOT NULL);
   CREATE INDEX IF NOT EXISTS commands_by_agent ON commands (agent_id, id);
+  CREATE TABLE IF NOT EXISTS command_history (
+    id INTEGER PRIMARY KEY, agent_id TEXT NOT NULL, kind TEXT NOT NULL, arguments TEXT NOT NULL,
+    created_at INTEGER NOT NULL, outcome TEXT NOT NULL DEFAULT 'done', reason TEXT NOT NULL DEFAULT '',
+    control_id TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL DEFAULT 0);
+  CREATE INDEX IF NOT EXISTS command_history_by_agent ON command_history (agent_id, id);
+  CREATE TABLE IF NOT EXISTS agent_ignored_settings (
+    agent_id TEXT PRIMARY KEY, settings TEXT NOT NULL) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS uploads (
     agent_id TEXT NOT NULL, sequence INTEGER NOT NULL, module TEXT NOT NULL, kind TEXT NOT NULL,
     received_at INTEGER NOT NULL, bytes INTEGER NOT NULL, rows INTEGER NOT NULL,
@@ -76,13 +83,15 @@ AgentRecord read_agent(sqlite::Statement& row) {
   agent.status_digest = row.text(13);
   agent.modules = json::parse(row.text(14));
   if (!row.is_null(15)) agent.health = json::parse(row.text(15));
+  if (!row.is_null(16)) agent.ignored_settings = json::parse(row.text(16));
   return agent;
 }
 
 constexpr const char* kAgentColumns =
     "id, token_hash, customer_id, activation_id, fingerprint, hostname, state, previous_agent_id, reason, "
     "provisioned_at, last_checkin, last_sequence, outbox_depth, status_digest, modules, "
-    "(SELECT health FROM agent_health WHERE agent_health.agent_id = agents.id)";
+    "(SELECT health FROM agent_health WHERE agent_health.agent_id = agents.id), "
+    "(SELECT settings FROM agent_ignored_settings WHERE agent_ignored_settings.agent_id = agents.id)";
 
 // NULL matches every module in "?N IS NULL OR module = ?N".
 void bind_module(sqlite::Statement& statement, int index, const std::optional<std::string>& module) {
@@ -309,9 +318,75 @@ std::vector<std::string> PlatformStore::agents_with_commands() {
 }
 
 void PlatformStore::command_done(const std::string& agent_id, int64_t id) {
+  // Kept with its outcome (command_outcome) for admin commands; rotate_token
+  // ends when the agent uses its new token, never on its word.
+  sqlite::Transaction transaction(db_);
+  sqlite::Statement(db_,
+                    "INSERT OR IGNORE INTO command_history (id, agent_id, kind, arguments, created_at, updated_at) "
+                    "SELECT id, agent_id, kind, arguments, created_at, unixepoch() FROM commands "
+                    "WHERE agent_id = ? AND id = ? AND kind != 'rotate_token'")
+      .bind(1, agent_id)
+      .bind(2, id)
+      .run();
   sqlite::Statement(db_, "DELETE FROM commands WHERE agent_id = ? AND id = ? AND kind != 'rotate_token'")
       .bind(1, agent_id)
       .bind(2, id)
+      .run();
+  // The history is bounded: the newest kCommandsKept per agent.
+  sqlite::Statement(db_,
+                    "DELETE FROM command_history WHERE agent_id = ?1 AND id <= (SELECT id FROM command_history "
+                    "WHERE agent_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)")
+      .bind(1, agent_id)
+      .bind(2, kCommandsKept)
+      .run();
+  transaction.commit();
+}
+
+void PlatformStore::command_outcome(const std::string& agent_id, const v1::CommandOutcome& outcome) {
+  // A final outcome is never replaced by "queued" (the agent resends until acknowledged).
+  sqlite::Statement(db_,
+                    "UPDATE command_history SET outcome = ?, reason = ?, "
+                    "control_id = CASE WHEN ? = '' THEN control_id ELSE ? END, updated_at = ? "
+                    "WHERE agent_id = ? AND id = ? AND NOT (? = 'queued' AND outcome IN "
+                    "('completed', 'failed', 'cancelled'))")
+      .bind(1, outcome.outcome())
+      .bind(2, outcome.reason())
+      .bind(3, outcome.control_id())
+      .bind(4, outcome.control_id())
+      .bind(5, outcome.at())
+      .bind(6, agent_id)
+      .bind(7, static_cast<int64_t>(outcome.id()))
+      .bind(8, outcome.outcome())
+      .run();
+}
+
+json PlatformStore::commands(const std::string& agent_id, int64_t limit) {
+  json list = json::array();
+  sqlite::Statement statement(db_,
+                              "SELECT id, kind, arguments, created_at, 'waiting for the agent', '', '', 0 "
+                              "FROM commands WHERE agent_id = ?1 UNION ALL "
+                              "SELECT id, kind, arguments, created_at, outcome, reason, control_id, updated_at "
+                              "FROM command_history WHERE agent_id = ?1 ORDER BY 1 DESC LIMIT ?2");
+  statement.bind(1, agent_id).bind(2, limit);
+  while (statement.step()) {
+    list.push_back({{"id", statement.integer(0)},
+                    {"kind", statement.text(1)},
+                    {"arguments", json::parse(statement.text(2))},
+                    {"created_at", statement.integer(3)},
+                    {"outcome", statement.text(4)},
+                    {"reason", statement.text(5)},
+                    {"control_id", statement.text(6)},
+                    {"updated_at", statement.integer(7)}});
+  }
+  return list;
+}
+
+void PlatformStore::set_ignored_settings(const std::string& agent_id, const json& settings) {
+  sqlite::Statement(db_,
+                    "INSERT INTO agent_ignored_settings (agent_id, settings) VALUES (?, ?) "
+                    "ON CONFLICT (agent_id) DO UPDATE SET settings = excluded.settings")
+      .bind(1, agent_id)
+      .bind(2, settings.dump())
       .run();
 }
 

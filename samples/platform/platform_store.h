@@ -45,6 +45,7 @@ struct AgentRecord {
   std::string status_digest;
   nlohmann::json modules = nlohmann::json::array();
   nlohmann::json health = nullptr;  // the digest of its last check-in that carried one (docs/platform.md)
+  nlohmann::json ignored_settings = nlohmann::json::array();  // as the agent last reported them
 };
 
 struct StoredManifest {
@@ -113,6 +114,13 @@ class PlatformStore {
   // A rotate_token command is done only when the agent used its new token
   // (finish_token_rotation), never on the agent's word.
   void command_done(const std::string& agent_id, int64_t id);
+  // What the agent reported of a command it carried out (command_done first).
+  void command_outcome(const std::string& agent_id, const v1::CommandOutcome& outcome);
+  // The agent's newest `limit` commands, newest first: queued ones
+  // ("waiting for the agent") and carried out ones with their outcome.
+  nlohmann::json commands(const std::string& agent_id, int64_t limit);
+  static constexpr int64_t kCommandsKept = 200;
+  void set_ignored_settings(const std::string& agent_id, const nlohmann::json& settings);
   // The hash of the token a pending rotate_token command last handed out.
   void set_command_arguments(int64_t id, const nlohmann::json& arguments);
   // The agent used its new token: it becomes the only one, the command ends.

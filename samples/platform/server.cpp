@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -31,7 +33,7 @@ constexpr size_t kMaxWireBodyBytes = size_t{16} << 20;
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, asio::ssl::context& tls, Service& service)
-      : stream_(std::move(socket), tls), service_(service) {}
+      : stream_(std::move(socket), tls), service_(service), hold_timer_(stream_.get_executor()) {}
 
   void start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->handshake(); });
@@ -88,7 +90,36 @@ class Session : public std::enable_shared_from_this<Session> {
       return respond({415, "unsupported Content-Encoding " + std::string(encoding)}, keep_alive, false);
     }
     std::string target(request.target());
+    if (target == "/v1/wait") return hold(body, keep_alive, gzip_ok);
     respond(service_.handle(target, body), keep_alive, gzip_ok);
+  }
+
+  // A wait the service cannot answer at once is held here, without a thread:
+  // the service's wake (news for the agent) or the hold timer answers it.
+  void hold(const std::string& body, bool keep_alive, bool gzip_ok) {
+    Service::WaitStart wait = service_.begin_wait(body);
+    if (wait.now) return respond(std::move(*wait.now), keep_alive, gzip_ok);
+    std::weak_ptr<Session> weak = shared_from_this();
+    auto hold = wait.hold;
+    held_ = true;
+    hold_timer_.expires_after(hold);
+    hold_timer_.async_wait([self = shared_from_this(), keep_alive, gzip_ok](error_code error) {
+      if (!error) self->end_hold(false, keep_alive, gzip_ok);
+    });
+    waiter_ = service_.add_waiter(std::move(wait), [weak, keep_alive, gzip_ok] {
+      if (auto self = weak.lock()) {
+        asio::post(self->stream_.get_executor(),
+                   [self, keep_alive, gzip_ok] { self->end_hold(true, keep_alive, gzip_ok); });
+      }
+    });
+  }
+
+  void end_hold(bool news, bool keep_alive, bool gzip_ok) {
+    if (!held_) return;  // the timer and the wake raced: the first one answered
+    held_ = false;
+    hold_timer_.cancel();
+    service_.remove_waiter(waiter_);
+    respond(Service::wait_reply(news), keep_alive, gzip_ok);
   }
 
   void respond(Reply reply, bool keep_alive, bool gzip_ok) {
@@ -125,6 +156,9 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  asio::steady_timer hold_timer_;
+  bool held_ = false;
+  uint64_t waiter_ = 0;
 };
 
 }  // namespace

@@ -178,6 +178,7 @@ void Service::load() {
   desired_.clear();
   for (const ActivationKey& key : store_.keys()) desired_[key.id] = desired_state(store_, key);
   update_timestamp_version_ = static_cast<uint64_t>(updates_.version(tuf::Role::kTimestamp));
+  wake_waiters();
 }
 
 void Service::refresh() {
@@ -353,6 +354,13 @@ Reply Service::checkin(const std::string& body) {
     }
     if (store_.pending_commands(request.agent_id()).empty()) with_commands_.erase(request.agent_id());
   }
+  for (const v1::CommandOutcome& outcome : request.command_outcomes()) {
+    store_.command_outcome(request.agent_id(), outcome);
+    if (outcome.outcome() == "refused" || outcome.outcome() == "failed") {
+      spdlog::warn("agent {}: command {} {}: {}", request.agent_id(), outcome.id(), outcome.outcome(),
+                   outcome.reason());
+    }
+  }
   if (request.leaving()) {
     // Its last word: nothing more is sent to it, its results stay.
     store_.set_agent_state(request.agent_id(), "uninstalled");
@@ -366,7 +374,7 @@ Reply Service::checkin(const std::string& body) {
     agent->uninstalled = false;
     spdlog::info("agent {}: checking in again after it was uninstalled", request.agent_id());
   }
-  if (request.modules_size() > 0) {
+  if (request.modules_size() > 0 || request.ignored_settings_size() > 0) {
     json modules = json::array();
     for (const auto& module : request.modules()) {
       json manifests = json::array();
@@ -382,6 +390,18 @@ Reply Service::checkin(const std::string& body) {
         entry["plugin_slot"] = module.plugin_slot();
         entry["plugin_slot_state"] = module.plugin_slot_state();
       }
+      if (!module.last_scan_result().empty()) {
+        entry["last_scan"] = {{"result", module.last_scan_result()},
+                              {"error", module.last_scan_error()},
+                              {"ended", module.last_scan_ended()}};
+      }
+      json conditions = json::array();
+      for (const auto& condition : module.conditions()) {
+        conditions.push_back({{"code", condition.code()}, {"text", condition.text()}});
+      }
+      entry["conditions"] = conditions;
+      entry["settings"] = {{"cpu_limit", module.cpu_limit_percent()},
+                           {"scan_interval", module.scan_interval_seconds()}};
       if (module.has_last_upgrade()) {
         const v1::PluginUpgrade& last = module.last_upgrade();
         entry["last_upgrade"] = {{"at", last.at()},
@@ -393,6 +413,8 @@ Reply Service::checkin(const std::string& body) {
       modules.push_back(entry);
     }
     store_.set_agent_modules(request.agent_id(), request.status_digest(), modules);
+    store_.set_ignored_settings(request.agent_id(), json(std::vector<std::string>(request.ignored_settings().begin(),
+                                                                                  request.ignored_settings().end())));
     agent->status_digest = request.status_digest();
   } else if (request.status_digest() != agent->status_digest) {
     response.set_send_module_status(true);
@@ -531,6 +553,81 @@ Reply Service::canary(const std::string& body) {
     response.set_event_time_ms(found->time_ms);
     response.set_received_at(found->received_at);
   }
+  return {200, response.SerializeAsString()};
+}
+
+Service::WaitStart Service::begin_wait(const std::string& body) {
+  std::lock_guard lock(mutex_);
+  WaitStart wait;
+  try {
+    if (store_.generation() != seen_version_) load();
+    v1::WaitRequest request;
+    if (!parse(body, request)) {
+      wait.now = refuse(400, "malformed WaitRequest");
+      return wait;
+    }
+    Reply refusal;
+    CachedAgent* agent = authenticate(request.agent_id(), request.agent_token(), refusal);
+    if (agent == nullptr) {
+      wait.now = refusal;
+      return wait;
+    }
+    wait.agent_id = request.agent_id();
+    wait.activation_id = agent->activation_id;
+    wait.state_version = request.state_version();
+    wait.update_version = request.update_timestamp_version();
+    wait.hold = std::chrono::seconds(std::clamp<uint32_t>(request.hold_seconds(), 1, kMaxHoldSeconds));
+    if (agent->uninstalled || has_news(wait)) wait.now = wait_reply(!agent->uninstalled);
+  } catch (const sqlite::SqliteError& error) {
+    spdlog::error("database error on /v1/wait: {}", error.what());
+    wait.now = refuse(503, "the platform's database failed; try again");
+  }
+  return wait;
+}
+
+bool Service::has_news(const WaitStart& wait) {
+  if (with_commands_.count(wait.agent_id) > 0) return true;
+  if (update_timestamp_version_ > wait.update_version) return true;
+  auto desired = desired_.find(wait.activation_id);
+  return desired != desired_.end() && desired->second.version() != wait.state_version;
+}
+
+uint64_t Service::add_waiter(WaitStart wait, std::function<void()> wake) {
+  std::lock_guard lock(mutex_);
+  uint64_t id = ++last_waiter_;
+  // Something may have arrived since begin_wait: then it is told at once.
+  if (has_news(wait)) {
+    wake();
+    return id;
+  }
+  waiters_.emplace(id, Waiter{std::move(wait), std::move(wake)});
+  return id;
+}
+
+void Service::remove_waiter(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  waiters_.erase(id);
+}
+
+size_t Service::waiting_count() {
+  std::lock_guard lock(mutex_);
+  return waiters_.size();
+}
+
+void Service::wake_waiters() {
+  for (auto waiter = waiters_.begin(); waiter != waiters_.end();) {
+    if (has_news(waiter->second.wait)) {
+      waiter->second.wake();
+      waiter = waiters_.erase(waiter);
+    } else {
+      ++waiter;
+    }
+  }
+}
+
+Reply Service::wait_reply(bool check_in) {
+  v1::WaitResponse response;
+  response.set_check_in(check_in);
   return {200, response.SerializeAsString()};
 }
 

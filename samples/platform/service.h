@@ -5,9 +5,12 @@
 // the database's generation moves.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,6 +45,25 @@ class Service {
 
   size_t agent_count();
 
+  // POST /v1/wait (docs/platform-link.md, "Prompt orders"), served by the
+  // server without holding a thread: begin_wait answers at once when it can
+  // (`now`); otherwise the server registers a waiter and holds the request
+  // until its `wake` is called or `hold` passes.
+  static constexpr uint32_t kMaxHoldSeconds = 900;
+  struct WaitStart {
+    std::optional<Reply> now;
+    std::string agent_id, activation_id, state_version;
+    uint64_t update_version = 0;
+    std::chrono::seconds hold{0};
+  };
+  WaitStart begin_wait(const std::string& body);
+  // `wake` is called under the service's lock, on whichever thread noticed
+  // the news: it must only post. Returns the waiter's id for remove_waiter.
+  uint64_t add_waiter(WaitStart wait, std::function<void()> wake);
+  void remove_waiter(uint64_t id);
+  static Reply wait_reply(bool check_in);
+  size_t waiting_count();
+
  private:
   struct CachedAgent {
     std::string token_hash;
@@ -72,6 +94,9 @@ class Service {
   // The agent the request speaks for, or why it is refused.
   CachedAgent* authenticate(const std::string& agent_id, const std::string& token, Reply& refusal);
   void load();
+  // Something waits for the agent: commands, another desired state, a newer update.
+  bool has_news(const WaitStart& wait);
+  void wake_waiters();
 
   std::mutex mutex_;
   PlatformStore store_;
@@ -81,6 +106,12 @@ class Service {
   std::unordered_map<std::string, CachedAgent> agents_;
   std::unordered_set<std::string> with_commands_;
   std::unordered_map<std::string, v1::DesiredState> desired_;  // by activation key
+  struct Waiter {
+    WaitStart wait;
+    std::function<void()> wake;
+  };
+  std::unordered_map<uint64_t, Waiter> waiters_;
+  uint64_t last_waiter_ = 0;
 };
 
 }  // namespace vigil::platform

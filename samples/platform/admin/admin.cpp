@@ -29,6 +29,7 @@ const std::vector<Command>& commands() {
       {"agents", "list agents (JSON; --text: a table with each one's health)", define_agents},
       {"results", "an agent's current results (JSON)", define_results},
       {"events", "an agent's latest events, oldest first (JSON)", define_events},
+      {"commands", "an agent's commands and what became of each (JSON; --text: one line each)", define_commands},
       {"package-set", "publish a plugin file, signed with the update keys (see signing-keys)", define_package_set},
       {"signing-keys",
        "the keys that sign plugin updates: init, rotate --role R, show (not the activation keys of key-create)",
@@ -116,7 +117,8 @@ json agent_json(const AgentRecord& agent) {
           {"last_sequence", agent.last_sequence},
           {"outbox_depth", agent.outbox_depth},
           {"modules", agent.modules},
-          {"health", agent.health}};
+          {"health", agent.health},
+          {"ignored_settings", agent.ignored_settings}};
 }
 
 }  // namespace vigil::platform::admin

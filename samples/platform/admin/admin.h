@@ -54,6 +54,7 @@ Runner define_rotate_token(CLI::App& command);
 Runner define_agents(CLI::App& command);
 Runner define_results(CLI::App& command);
 Runner define_events(CLI::App& command);
+Runner define_commands(CLI::App& command);
 
 // What the commands share.
 std::filesystem::path database(const std::filesystem::path& data);

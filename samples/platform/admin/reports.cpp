@@ -90,6 +90,36 @@ Runner define_results(CLI::App& command) {
   };
 }
 
+Runner define_commands(CLI::App& command) {
+  struct Options {
+    std::string agent_id;
+    int64_t limit = 20;
+    bool text = false;
+  };
+  auto options = std::make_shared<Options>();
+  command.add_option("--agent", options->agent_id, "the agent's id")->required();
+  command.add_option("--limit", options->limit, "at most this many, newest first")->check(CLI::Range(1, 200));
+  command.add_flag("--text", options->text, "a table (id, kind, outcome, reason) instead of JSON");
+  return [options](const fs::path& data) {
+    PlatformStore store = open_store(data);
+    require_agent(store, options->agent_id);
+    json list = store.commands(options->agent_id, options->limit);
+    if (!options->text) {
+      std::cout << list.dump(2) << "\n";
+      return;
+    }
+    for (const json& command : list) {
+      std::string what = command.at("kind").get<std::string>();
+      if (command.at("arguments").contains("module")) what += " " + command.at("arguments").value("module", "");
+      std::string control_id = command.value("control_id", "");
+      std::string reason = command.value("reason", "");
+      std::cout << command.at("id").get<int64_t>() << "  " << what << "  " << command.value("outcome", "")
+                << (control_id.empty() ? "" : " (ControlId " + control_id + ")")
+                << (reason.empty() ? "" : ": " + reason) << "\n";
+    }
+  };
+}
+
 Runner define_events(CLI::App& command) {
   struct Options {
     std::string agent_id, module;

@@ -90,6 +90,14 @@ TEST_F(Supervisor, PluginThatCrashesTheAgent_IsQuarantinedAndReleasable) {
 TEST_F(Supervisor, CrashingDemand_FailsOnceNamingTheCrashAndIsNotRunAgain) {
   // A completed scan first, so that no interval scan is due: only the demand runs the crash.
   ASSERT_EQ(scan("row t a 1\n").exit_code, 0);
+  // A new manifest is scanned at once; the crashing one comes while that scan
+  // runs, so the demand queued behind it is the first scan to read it.
+  auto slow = vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("sleep 3000\n")});
+  ASSERT_EQ(slow.exit_code, 0) << slow.err;
+  ASSERT_TRUE(eventually([&] {
+    json entry = module_status("testscan");
+    return entry.is_object() && entry.value("state", "") == "collecting";
+  }));
   auto stored = vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", write_manifest("crash\n")});
   ASSERT_EQ(stored.exit_code, 0) << stored.err;
   int64_t first = worker_pid();
