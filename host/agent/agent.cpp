@@ -203,7 +203,7 @@ Status Agent::start() {
   scheduler_->set_scan_listener(
       [this](const std::string& module, const std::string& control_id, const Status& outcome) {
         probe_scan_ended(module, outcome);
-        link_->scan_ended(control_id, outcome);
+        link_->scan_ended(module, control_id, outcome);
       });
   scheduler_->start(active);
   link_->start();

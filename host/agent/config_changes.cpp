@@ -13,14 +13,12 @@ namespace vigil {
 using nlohmann::json;
 
 void Agent::apply_log_level() {
-  settings::Reader config(store_->config(),
-                          [this](const std::string& problem) { logs_->daemon()->warn("{}", problem); });
+  settings::Reader config(store_->config(), [this](const std::string& problem) { logs_->warn_once(problem); });
   logs_->set_level(static_cast<int>(config.integer("Logs/TraceLevel", "", config.integer("LogLevel"))));
 }
 
 void Agent::apply_outbox_limits() {
-  settings::Reader config(store_->config(),
-                          [this](const std::string& problem) { logs_->daemon()->warn("{}", problem); });
+  settings::Reader config(store_->config(), [this](const std::string& problem) { logs_->warn_once(problem); });
   store_->outbox().set_limits(config.integer("OutboxMaxEntries"), config.integer("OutboxMaxBytes"));
 }
 

@@ -30,7 +30,7 @@ void MetricsWriter::stop() {
 void MetricsWriter::tick() {
   if (stopped_) return;
   // Read at every tick: vigilctl config set MetricsTextfile=… applies at the next one.
-  settings::Reader reader(config_, [this](const std::string& warning) { logs_.daemon()->warn("{}", warning); });
+  settings::Reader reader(config_, [this](const std::string& warning) { logs_.warn_once(warning); });
   auto configured = reader.text("MetricsTextfile");
   if (configured && !configured->empty()) {
     // Relocated under the root like every path of the agent.

@@ -44,8 +44,20 @@ ConfigChanges desired_state_config(const v1::DesiredState& state,
   config.emplace_back("BlackoutWindows", profile.blackout_windows().empty()
                                              ? std::nullopt
                                              : std::optional<std::string>(profile.blackout_windows()));
+  // LogLevel is a local setting too: a profile that stops carrying log_level
+  // takes back the value it set (the default again), not a local change made since.
+  auto current_value = [&](const std::string& name) -> std::optional<std::string> {
+    for (const auto& [key, value] : current) {
+      if (key == name) return value;
+    }
+    return std::nullopt;
+  };
   if (profile.log_level() >= 0 && profile.log_level() <= 5) {
     config.emplace_back("LogLevel", std::to_string(profile.log_level()));
+    config.emplace_back("ProfileLogLevel", std::to_string(profile.log_level()));
+  } else if (auto set_by_profile = current_value("ProfileLogLevel")) {
+    if (current_value("LogLevel") == set_by_profile) config.emplace_back("LogLevel", std::nullopt);
+    config.emplace_back("ProfileLogLevel", std::nullopt);
   }
   for (const auto& [module, version] : profile.plugin_pins()) {
     if (module_name(module) && !version.empty()) config.emplace_back(module + ".PluginPin", version);

@@ -42,13 +42,15 @@ void OrderWait::run() {
     if (stopping_) return;
     v1::WaitRequest request = *watching_;
     uint64_t phase = phase_;
+    // Known before the first reply, which may take the whole hold.
+    if (!said_unsupported_) status_.update({{"orders", "prompt"}});
     lock.unlock();
     auto reply = connection_.post<v1::WaitResponse>(PlatformConnection::Channel::kWait, "/v1/wait", request, "wait");
     lock.lock();
     if (stopping_) return;
     if (reply.ok()) {
       backoff = 0ms;
-      status_.update({{"orders", "prompt"}});
+      said_unsupported_ = false;
       // A wait sent in an earlier idle phase still brings news for this one.
       if (reply.value().check_in() && watching_) {
         watching_.reset();

@@ -46,8 +46,13 @@ void PlatformLink::stop() {
   order_wait_.stop();
 }
 
-void PlatformLink::scan_ended(const std::string& control_id, const Status& outcome) {
-  if (!control_id.empty() && outcomes_.scan_ended(control_id, outcome)) wake();
+void PlatformLink::scan_ended(const std::string& module, const std::string& control_id, const Status& outcome) {
+  bool ordered = !control_id.empty() && outcomes_.scan_ended(control_id, outcome);
+  std::string error = outcome.ok() ? std::string() : outcome.error();
+  auto [last, first] = last_scan_error_.try_emplace(module, error);
+  bool changed = first || last->second != error;
+  last->second = error;
+  if (ordered || changed) wake();
 }
 
 void PlatformLink::idle_until_next_checkin(const LinkSettings& settings) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -50,8 +51,10 @@ class PlatformLink {
   void stop();
   // The configuration changed: act on it now instead of at the next check-in.
   void wake();
-  // A scan ended (the agent's thread): a platform command's scan reports its outcome at once.
-  void scan_ended(const std::string& control_id, const Status& outcome);
+  // A scan ended (the agent's thread): the link checks in at once when a
+  // platform command ordered it, or when the module's result changed (a
+  // scan that starts failing, or works again, is news for the platform).
+  void scan_ended(const std::string& module, const std::string& control_id, const Status& outcome);
 
   // The agent is being uninstalled: the link's thread tells the platform in a
   // last check-in (CheckinRequest.leaving) and checks in no more. `done` gets
@@ -90,6 +93,7 @@ class PlatformLink {
   Provisioner provisioner_;
   DesiredStateApplier desired_state_;
   CommandOutcomes outcomes_;
+  std::map<std::string, std::string> last_scan_error_;  // by module, "" when it completed; agent's thread only
   Checkin checkin_;
   UpdateCheck update_check_;
   OrderWait order_wait_;

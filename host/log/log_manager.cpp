@@ -80,4 +80,14 @@ int LogManager::level() const {
   return level_;
 }
 
+void LogManager::warn_once(const std::string& message) {
+  {
+    std::lock_guard lock(mutex_);
+    constexpr size_t kRemembered = 1000;  // bounded: a changing value cannot grow it for ever
+    if (warned_once_.size() >= kRemembered) warned_once_.clear();
+    if (!warned_once_.insert(message).second) return;
+  }
+  daemon_->warn("{}", message);
+}
+
 }  // namespace vigil

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,10 @@ class LogManager {
   std::shared_ptr<spdlog::logger> module(const std::string& name);
   void set_level(int level);
   int level() const;
+  // A standing condition (a configuration value ignored at every read) is
+  // warned of once per distinct message, not at every read; the status and
+  // the platform show it for as long as it lasts.
+  void warn_once(const std::string& message);
 
  private:
   std::shared_ptr<spdlog::logger> make_logger(const std::string& name, bool with_stderr);
@@ -50,6 +55,7 @@ class LogManager {
   int level_;
   std::shared_ptr<spdlog::logger> daemon_;
   std::map<std::string, std::shared_ptr<spdlog::logger>> modules_;
+  std::set<std::string> warned_once_;
 };
 
 }  // namespace vigil

@@ -43,7 +43,7 @@ void OutboxDelivery::retry_now() {
 bool OutboxDelivery::in_blackout() {
   auto text = store_.config().get("BlackoutWindows");
   auto windows = BlackoutWindows::parse(text.ok() && text.value() ? *text.value() : "");
-  if (!windows.ok()) logs_.daemon()->warn("configuration ignored: {}", windows.error());
+  if (!windows.ok()) logs_.warn_once("configuration ignored: " + windows.error());
   int minute = BlackoutWindows::minute_of_day(std::chrono::system_clock::now());
   if (!windows.ok() || !windows.value().contains(minute)) {
     blackout_.clear();

@@ -506,12 +506,12 @@ void Scheduler::record_demand(const std::string& control_id, const std::string& 
 }
 
 int64_t Scheduler::setting(const std::string& module, const char* name, std::optional<int64_t> fallback) {
-  settings::Reader reader(store_.config(), [this](const std::string& problem) { logs_.daemon()->warn("{}", problem); });
+  settings::Reader reader(store_.config(), [this](const std::string& problem) { logs_.warn_once(problem); });
   return reader.integer(name, module, fallback);
 }
 
 std::vector<std::string> Scheduler::command_prefix() {
-  settings::Reader reader(store_.config(), [this](const std::string& problem) { logs_.daemon()->warn("{}", problem); });
+  settings::Reader reader(store_.config(), [this](const std::string& problem) { logs_.warn_once(problem); });
   if (!reader.boolean("UseSudo")) return {};
   std::vector<std::string> words;
   std::istringstream split(reader.text("SudoCommand").value_or(""));

@@ -333,12 +333,14 @@ std::vector<Setting> make_table() {
       // Secret: it holds the ActivationId, which is.
       internal("ProvisionedFor", "the ServerUri, CustomerId and ActivationId the identity was issued for", true),
       internal("HostFingerprint", "the machine's fingerprint when the identity was issued"),
+      internal("ProvisionedAt", "when the identity was issued (unix seconds)"),
       internal("GoldenImageFingerprint", "the image's fingerprint (golden-image mode)"),
       internal("ProvisionNonce", "the nonce of a provisioning under way", true),
       internal("ReprovisionReason", "why the agent provisions again"),
       internal("ActivatedModules", "the modules the platform activated"),
       internal("StateVersion", "the desired state applied"),
       internal("Profile", "the platform profile applied"),
+      internal("ProfileLogLevel", "the LogLevel the profile set (taken back when the profile drops it)"),
       internal("LastCommandId", "the last platform command carried out"),
       internal("Uninstalled", "when the platform uninstalled the agent"),
   };

@@ -73,5 +73,27 @@ TEST(DesiredState, BecomesConfigAndDropsWhatTheProfileNoLongerCarries) {
   EXPECT_EQ(applied["Profile"], "servers");
 }
 
+// A profile's log level is taken back when the profile drops it; a local change made since stays.
+TEST(DesiredState, ALogLevelTheProfileDropsReturnsToTheDefaultUnlessChangedLocally) {
+  v1::DesiredState state;
+  state.mutable_profile()->set_log_level(5);
+  auto set = desired_state_config(state, {});
+  std::map<std::string, std::optional<std::string>> applied(set.begin(), set.end());
+  EXPECT_EQ(applied["LogLevel"], "5");
+  EXPECT_EQ(applied["ProfileLogLevel"], "5");
+
+  state.mutable_profile()->set_log_level(-1);
+  auto dropped = desired_state_config(state, {{"LogLevel", "5"}, {"ProfileLogLevel", "5"}});
+  applied = {dropped.begin(), dropped.end()};
+  ASSERT_EQ(applied.count("LogLevel"), 1u);
+  EXPECT_EQ(applied["LogLevel"], std::nullopt);
+  EXPECT_EQ(applied["ProfileLogLevel"], std::nullopt);
+
+  auto changed_locally = desired_state_config(state, {{"LogLevel", "2"}, {"ProfileLogLevel", "5"}});
+  applied = {changed_locally.begin(), changed_locally.end()};
+  EXPECT_EQ(applied.count("LogLevel"), 0u);
+  EXPECT_EQ(applied["ProfileLogLevel"], std::nullopt);
+}
+
 }  // namespace
 }  // namespace vigil

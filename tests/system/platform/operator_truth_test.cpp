@@ -1,0 +1,126 @@
+// What the platform shows is what happened on the agent (docs/platform-link.md,
+// "Prompt orders" and "Outcomes"): orders reach a waiting agent at once, every
+// command's outcome comes back, and so do failed scans and ignored settings.
+// The agent checks in every 10 minutes here: whatever the platform learns
+// within the tests' seconds, it learned because the agent was woken.
+#include <gtest/gtest.h>
+
+#include "platform_link_fixture.h"
+
+namespace vigil::test {
+namespace {
+
+class OperatorTruthTest : public PlatformLinkFixture {
+ protected:
+  void SetUp() override {
+    PlatformLinkFixture::SetUp();
+    if (HasFatalFailure()) return;
+    set_profile(R"({"checkin_interval": 600, "scan_interval": {"testscan": 3600}})");
+    start_agent(agent_root());
+    ASSERT_EQ(provision(agent_root(), *platform_).exit_code, 0) << daemon_->log();
+    agent_id_ = agent_id_of(agent_root());
+    // Settled: the first scan's results arrived and the agent waits for orders.
+    ASSERT_TRUE(eventually([&] {
+      json status = status_of(agent_root());
+      return !platform_results(agent_id_).empty() && status["platform"].value("orders", "") == "prompt";
+    })) << status_of(agent_root()).dump()
+        << daemon_->log();
+  }
+
+  void set_profile(const std::string& text) {
+    auto file = dir_.path() / ("profile-" + std::to_string(++profiles_) + ".json");
+    std::ofstream(file) << text;
+    auto set = platform_->admin({"profile-set", "--name", "fast", "--file", file.string()});
+    ASSERT_EQ(set.exit_code, 0) << set.err;
+  }
+  json testscan_entry() const {
+    json record = agent_record(agent_id_);
+    if (!record.is_object()) return nullptr;
+    for (const auto& module : record["modules"]) {
+      if (module["module"] == "testscan") return module;
+    }
+    return nullptr;
+  }
+  json commands() const { return platform_->admin_json({"commands", "--agent", agent_id_}); }
+
+  std::string agent_id_;
+  int profiles_ = 0;
+};
+
+// admin demand --wait: the agent is woken, scans and reports completion with its ControlId.
+TEST_F(OperatorTruthTest, AnOrderReachesAWaitingAgentAndItsOutcomeComesBack) {
+  auto demand =
+      platform_->admin({"demand", "--agent", agent_id_, "--module", "testscan", "--wait", "--timeout", "30", "--json"});
+  ASSERT_EQ(demand.exit_code, 0) << demand.out << demand.err << daemon_->log();
+  json outcome = json::parse(demand.out);
+  EXPECT_EQ(outcome["outcome"], "completed") << outcome.dump();
+  EXPECT_FALSE(outcome.value("control_id", "").empty()) << outcome.dump();
+  EXPECT_GE(status_of(agent_root())["platform"].value("woken_by_platform", 0), 1);
+  json listed = commands();
+  ASSERT_FALSE(listed.empty());
+  EXPECT_EQ(listed[0]["kind"], "scan_now");
+  EXPECT_EQ(listed[0]["outcome"], "completed") << listed.dump();
+  EXPECT_EQ(listed[0]["control_id"], outcome["control_id"]);
+}
+
+// A demand the agent refuses says why on the platform; --wait exits 1 with the reason.
+TEST_F(OperatorTruthTest, ARefusedOrderShowsItsReason) {
+  auto demand = platform_->admin({"demand", "--agent", agent_id_, "--module", "vm", "--wait", "--timeout", "30"});
+  EXPECT_EQ(demand.exit_code, 1) << demand.out << demand.err;
+  EXPECT_NE(demand.err.find("refused: "), std::string::npos) << demand.err;
+  EXPECT_NE(demand.err.find("vm"), std::string::npos) << demand.err;
+  json listed = commands();
+  ASSERT_FALSE(listed.empty());
+  EXPECT_EQ(listed[0]["outcome"], "refused") << listed.dump();
+  EXPECT_FALSE(listed[0].value("reason", "").empty()) << listed.dump();
+  // Without --wait the command is only queued: its id, and the agent's outcome later.
+  auto queued = platform_->admin({"demand", "--agent", agent_id_, "--module", "vm"});
+  ASSERT_EQ(queued.exit_code, 0) << queued.err;
+  EXPECT_TRUE(eventually([&] { return commands()[0].value("outcome", "") == "refused"; })) << commands().dump();
+}
+
+// A new manifest version is scanned at once; its failure reaches the platform, and so does the fix.
+TEST_F(OperatorTruthTest, ANewManifestIsScannedAndItsFailureShows) {
+  publish_manifest("row t a 1\nfail line 2 of the policy is not understood\n");
+  json entry;
+  ASSERT_TRUE(eventually([&] {
+    entry = testscan_entry();
+    return entry.is_object() && entry.contains("last_scan") && entry["last_scan"]["result"] == "failed";
+  })) << entry.dump()
+      << daemon_->log();
+  EXPECT_NE(entry["last_scan"]["error"].get<std::string>().find("line 2 of the policy is not understood"),
+            std::string::npos)
+      << entry.dump();
+  publish_manifest("row t a fixed\n");
+  ASSERT_TRUE(eventually([&] {
+    entry = testscan_entry();
+    return entry.is_object() && entry.contains("last_scan") && entry["last_scan"]["result"] == "completed";
+  })) << entry.dump()
+      << daemon_->log();
+  EXPECT_TRUE(eventually([&] {
+    json results = platform_results(agent_id_);
+    return results.dump().find("fixed") != std::string::npos;
+  }));
+}
+
+// Settings the agent cannot apply are named on the platform with the reason.
+TEST_F(OperatorTruthTest, IgnoredSettingsReachThePlatform) {
+  set_profile(R"({"checkin_interval": 600, "scan_interval": {"testscan": 3600}, "cpu_limit": {"edr": 20}})");
+  // A value an older agent kept, or a hand-edited store: the agent starts and says so.
+  daemon_.reset();
+  set_config(agent_root(), "CmdMemoryMax", "plenty");
+  start_agent(agent_root());
+  json ignored;
+  ASSERT_TRUE(eventually([&] {
+    json record = agent_record(agent_id_);
+    ignored = record.is_object() ? record["ignored_settings"] : json();
+    return ignored.is_array() && ignored.size() == 2;
+  })) << ignored.dump()
+      << daemon_->log();
+  std::string text = ignored.dump();
+  EXPECT_NE(text.find("edr.CpuLimit=20: no plugin for module 'edr' is loaded"), std::string::npos) << text;
+  EXPECT_NE(text.find("CmdMemoryMax=plenty: "), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace vigil::test
