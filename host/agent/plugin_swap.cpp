@@ -13,7 +13,7 @@
 #include "agent/supervisor.h"
 #include "link/desired_state.h"
 #include "plugin/plugin_call_marker.h"
-#include "settings/blackout.h"
+#include "vigil/time_windows/time_windows.h"
 #include "settings/reader.h"
 #include "store/config_table.h"
 #include "vigil/crypto/digest.h"
@@ -204,13 +204,13 @@ void Agent::offer_staged_upgrades() {
     // Outside the upgrade window, asked again each minute; a window that does not parse allows no automatic swap.
     Result<std::optional<std::string>> window_text = store_->config().get("UpgradeWindow");
     std::string text = window_text && *window_text ? **window_text : "";
-    Result<BlackoutWindows> window = BlackoutWindows::parse(text);
+    Result<TimeWindows> window = TimeWindows::parse(text);
     if (!window) {
       logs_->daemon()->error("UpgradeWindow '{}' is not valid ({}): no automatic plugin swap until it is", text,
                              window.error());
       return;
     }
-    if (!window->empty() && !window->contains(BlackoutWindows::minute_of_day(std::chrono::system_clock::now()))) {
+    if (!window->empty() && !window->contains(TimeWindows::minute_of_day(std::chrono::system_clock::now()))) {
       upgrade_window_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::minutes(1));
       upgrade_window_timer_->async_wait([this](boost::system::error_code error) {
         if (!error) offer_staged_upgrades();

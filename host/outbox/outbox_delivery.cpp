@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "settings/blackout.h"
+#include "vigil/time_windows/time_windows.h"
 #include "store/config_table.h"
 #include "store/outbox.h"
 
@@ -42,9 +42,9 @@ void OutboxDelivery::retry_now() {
 
 bool OutboxDelivery::in_blackout() {
   auto text = store_.config().get("BlackoutWindows");
-  auto windows = BlackoutWindows::parse(text.ok() && text.value() ? *text.value() : "");
+  auto windows = TimeWindows::parse(text.ok() && text.value() ? *text.value() : "");
   if (!windows.ok()) logs_.warn_once("configuration ignored: " + windows.error());
-  int minute = BlackoutWindows::minute_of_day(std::chrono::system_clock::now());
+  int minute = TimeWindows::minute_of_day(std::chrono::system_clock::now());
   if (!windows.ok() || !windows.value().contains(minute)) {
     blackout_.clear();
     return false;

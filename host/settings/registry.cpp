@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "base/memory_size.h"
-#include "settings/blackout.h"
+#include "vigil/time_windows/time_windows.h"
 #include "vigil/crypto/random.h"
 #include "vigil/net/wire.h"
 
@@ -476,7 +476,7 @@ Status check_value(const Setting& setting, std::string_view key, std::string_vie
       if (auto url = wire::parse_url(value); !url.ok()) return refuse(url.error());
       break;
     case Kind::kTimeWindows:
-      if (auto windows = BlackoutWindows::parse(value); !windows.ok()) return refuse(windows.error());
+      if (auto windows = TimeWindows::parse(value); !windows.ok()) return refuse(windows.error());
       break;
   }
   return Status::Ok();

@@ -9,6 +9,7 @@
 #include "vigil/crypto/digest.h"
 #include "vigil/crypto/random.h"
 #include "vigil/net/wire.h"
+#include "vigil/time_windows/time_windows.h"
 
 namespace vigil::platform {
 
@@ -39,6 +40,18 @@ uint32_t bounded(const json& body, const char* field, int64_t min, int64_t max, 
   return static_cast<uint32_t>(value.get<int64_t>());
 }
 
+// A time-window field, checked as the agent reads it (so it is never ignored there).
+std::string time_windows(const json& body, const char* field) {
+  const json& value = body.at(field);
+  if (!value.is_string()) {
+    throw std::invalid_argument(std::string("profile field '") + field + "' must be a string (HH:MM-HH:MM,...)");
+  }
+  if (auto parsed = TimeWindows::parse(value.get<std::string>()); !parsed.ok()) {
+    throw std::invalid_argument(std::string("profile field '") + field + "': " + parsed.error());
+  }
+  return value.get<std::string>();
+}
+
 }  // namespace
 
 v1::Profile profile_message(const std::string& name, const json& body) {
@@ -64,11 +77,7 @@ v1::Profile profile_message(const std::string& name, const json& body) {
       (interval ? *profile.mutable_scan_interval_seconds() : *profile.mutable_cpu_limit_percent())[module] = number;
     }
   }
-  if (body.contains("blackout_windows")) {
-    if (!body.at("blackout_windows").is_string())
-      throw std::invalid_argument("profile field 'blackout_windows' must be a string");
-    profile.set_blackout_windows(body.at("blackout_windows").get<std::string>());
-  }
+  if (body.contains("blackout_windows")) profile.set_blackout_windows(time_windows(body, "blackout_windows"));
   profile.set_log_level(body.contains("log_level") ? static_cast<int32_t>(bounded(body, "log_level", 0, 5, 3)) : -1);
   if (body.contains("plugin_pins")) {
     if (!body.at("plugin_pins").is_object())
@@ -79,11 +88,7 @@ v1::Profile profile_message(const std::string& name, const json& body) {
       (*profile.mutable_plugin_pins())[module] = version.get<std::string>();
     }
   }
-  if (body.contains("upgrade_window")) {
-    if (!body.at("upgrade_window").is_string())
-      throw std::invalid_argument("profile field 'upgrade_window' must be a string (HH:MM-HH:MM,...)");
-    profile.set_upgrade_window(body.at("upgrade_window").get<std::string>());
-  }
+  if (body.contains("upgrade_window")) profile.set_upgrade_window(time_windows(body, "upgrade_window"));
   if (body.contains("auto_upgrade")) {
     if (!body.at("auto_upgrade").is_boolean())
       throw std::invalid_argument("profile field 'auto_upgrade' must be true or false");

@@ -5,11 +5,16 @@
 //   does not exist (transport, TLS and HTTP only, no platform work);
 // - bytes of an idle check-in as the real agent sends it (request and reply
 //   payload, as counters);
+// - prompt orders: 1,000 simulated agents each hold a /v1/wait, a command is
+//   queued for every one at once, and each measures the time from the queueing
+//   to its check-in reply carrying the command (p50, p99); reference in the
+//   same run: a round of their check-ins with nothing waiting;
 // - a real vigild's time from start to provisioned; reference in the same
 //   run: its time from start to ready.
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,6 +23,7 @@
 
 #include "https/https_client.h"
 #include "platform_process.h"
+#include "platform_store.h"
 #include "store/config_table.h"
 #include "store/state_store.h"
 #include "test_support.h"
@@ -35,10 +41,12 @@ constexpr int kClientThreads = 4;
 struct SimulatedAgent {
   std::unique_ptr<link::HttpsClient> client;
   std::string checkin;  // a serialised idle check-in
+  v1::CheckinRequest request;
 };
 
 struct Fleet {
   TempDir dir;
+  std::filesystem::path data() const { return dir.path() / "platform"; }
   std::unique_ptr<PlatformProcess> platform;
   std::vector<SimulatedAgent> agents;
 
@@ -47,7 +55,7 @@ struct Fleet {
     auto url = wire::parse_url(platform->url()).value();
     auto tls = vigil::tls::client_context(std::filesystem::path(platform->ca_bundle())).value();
     for (int i = 0; i < kAgents; ++i) {
-      SimulatedAgent agent{std::make_unique<link::HttpsClient>(url, tls), {}};
+      SimulatedAgent agent{std::make_unique<link::HttpsClient>(url, tls), {}, {}};
       v1::ProvisionRequest request;
       request.set_protocol(v1::PROTOCOL_1);
       request.set_customer_id(platform->customer_id());
@@ -63,6 +71,7 @@ struct Fleet {
       checkin.set_state_version(provisioned.state().version());
       checkin.set_fingerprint("fingerprint-" + std::to_string(i));
       agent.checkin = checkin.SerializeAsString();
+      agent.request = checkin;
       agents.push_back(std::move(agent));
     }
   }
@@ -181,5 +190,94 @@ void BM_StartToProvisioned(benchmark::State& state) {
   state.counters["idle_checkin_reply_bytes"] = static_cast<double>(idle_reply);
 }
 BENCHMARK(BM_StartToProvisioned)->Unit(benchmark::kMillisecond)->UseManualTime()->Iterations(10);
+
+// Percentile `p` (0..1) of `values`, sorted in place.
+double percentile(std::vector<double>& values, double p) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
+}
+
+void BM_OrderToCheckin1000Agents(benchmark::State& state) {
+  using Clock = std::chrono::steady_clock;
+  Fleet& fleet_ref = fleet();
+  auto& agents = fleet_ref.agents;
+  vigil::platform::PlatformStore store(fleet_ref.data() / "platform.db");
+  std::vector<double> latencies, references;
+  int64_t failures = 0, wait_bytes = 0;
+  for (auto _ : state) {
+    // Reference: every agent's check-in, nothing waiting, all at once.
+    std::vector<double> reference(agents.size());
+    std::vector<v1::WaitRequest> waits(agents.size());
+    {
+      std::vector<std::thread> threads;
+      auto start = Clock::now();
+      for (size_t i = 0; i < agents.size(); ++i) {
+        threads.emplace_back([&, i] {
+          auto reply = agents[i].client->post("/v1/checkin", agents[i].checkin);
+          v1::CheckinResponse response;
+          if (!reply.ok() || !response.ParseFromString(reply.value())) return;
+          reference[i] = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+          waits[i].set_protocol(v1::PROTOCOL_1);
+          waits[i].set_agent_id(agents[i].request.agent_id());
+          waits[i].set_agent_token(agents[i].request.agent_token());
+          waits[i].set_state_version(agents[i].request.state_version());
+          waits[i].set_update_timestamp_version(response.update_timestamp_version());
+          waits[i].set_hold_seconds(60);
+        });
+      }
+      for (auto& thread : threads) thread.join();
+    }
+    references.insert(references.end(), reference.begin(), reference.end());
+    wait_bytes = static_cast<int64_t>(waits[0].ByteSizeLong());
+    // Every agent holds a wait; then one command each, queued at once.
+    std::atomic<size_t> sent{0};
+    std::atomic<int64_t> ordered_at{0};
+    std::vector<double> latency(agents.size(), -1);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < agents.size(); ++i) {
+      threads.emplace_back([&, i] {
+        ++sent;
+        auto woken = agents[i].client->post("/v1/wait", waits[i].SerializeAsString());
+        v1::WaitResponse wait;
+        if (!woken.ok() || !wait.ParseFromString(woken.value()) || !wait.check_in()) return;
+        auto reply = agents[i].client->post("/v1/checkin", agents[i].checkin);
+        v1::CheckinResponse response;
+        if (!reply.ok() || !response.ParseFromString(reply.value()) || response.commands().empty()) return;
+        latency[i] = std::chrono::duration<double, std::milli>(Clock::now().time_since_epoch()).count() -
+                     static_cast<double>(ordered_at.load()) / 1e6;
+        // Carried out: the platform stops sending it (not measured).
+        v1::CheckinRequest done = agents[i].request;
+        for (const auto& command : response.commands()) done.add_done_commands(command.id());
+        (void)agents[i].client->post("/v1/checkin", done.SerializeAsString());
+      });
+    }
+    while (sent < agents.size()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the waits reached the platform
+    ordered_at = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    {
+      vigil::sqlite::Transaction transaction(store.db());
+      for (const auto& agent : agents) {
+        store.queue_command(agent.request.agent_id(), "scan_now", {{"module", "inv"}, {"cpu_throttle", 0}});
+      }
+      transaction.commit();
+    }
+    for (auto& thread : threads) thread.join();
+    for (double value : latency) {
+      if (value < 0)
+        ++failures;
+      else
+        latencies.push_back(value);
+    }
+  }
+  if (failures > 0) state.SkipWithError("some agents did not get their command");
+  state.counters["order_to_checkin_p50_ms"] = percentile(latencies, 0.50);
+  state.counters["order_to_checkin_p99_ms"] = percentile(latencies, 0.99);
+  state.counters["reference_checkin_round_p50_ms"] = percentile(references, 0.50);
+  state.counters["reference_checkin_round_p99_ms"] = percentile(references, 0.99);
+  state.counters["p99_ratio_to_reference"] = percentile(latencies, 0.99) / std::max(percentile(references, 0.99), 1e-9);
+  state.counters["idle_wait_request_bytes"] = static_cast<double>(wait_bytes);
+  state.counters["idle_wait_reply_bytes"] = static_cast<double>(v1::WaitResponse().ByteSizeLong());
+}
+BENCHMARK(BM_OrderToCheckin1000Agents)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 
 }  // namespace

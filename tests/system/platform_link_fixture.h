@@ -20,6 +20,9 @@ class PlatformLinkFixture : public ::testing::Test {
   void SetUp() override {
     platform_ = std::make_unique<PlatformProcess>(dir_.path() / "platform");
     ASSERT_TRUE(platform_->serving()) << platform_->log();
+    publish_manifest("row t a one\nrow t b two\n");
+    ASSERT_EQ(platform_->admin({"activate", "--key", platform_->activation_id(), "--module", "testscan"}).exit_code, 0);
+    // After the manifest: the platform knows of module testscan.
     auto profile = dir_.path() / "fast.json";
     std::ofstream(profile) << R"({"checkin_interval": 1, "scan_interval": {"testscan": 3600}})";
     ASSERT_EQ(
@@ -27,8 +30,6 @@ class PlatformLinkFixture : public ::testing::Test {
             ->admin({"profile-set", "--name", "fast", "--file", profile.string(), "--key", platform_->activation_id()})
             .exit_code,
         0);
-    publish_manifest("row t a one\nrow t b two\n");
-    ASSERT_EQ(platform_->admin({"activate", "--key", platform_->activation_id(), "--module", "testscan"}).exit_code, 0);
     prepare_agent(agent_root());
   }
 

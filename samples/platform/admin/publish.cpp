@@ -1,6 +1,7 @@
 // admin profile-set, manifest-set, package-set: what agents are given.
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "admin.h"
 #include "service.h"
@@ -11,6 +12,29 @@ namespace vigil::platform::admin {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+namespace {
+
+// A profile sets values only for modules an agent can have: the built-in
+// ones and those the platform knows of (a published manifest, a module an
+// activation key activates). A typo would otherwise be ignored by every agent.
+void check_profile_modules(PlatformStore& store, const json& body) {
+  std::set<std::string> known = {"inv", "vm", "pc", "udc", "sca", "fim", "pm", "edr"};
+  for (const auto& manifest : store.manifest_versions()) known.insert(manifest.module);
+  for (const auto& key : store.keys()) known.insert(key.modules.begin(), key.modules.end());
+  for (const char* field : {"scan_interval", "cpu_limit", "plugin_pins"}) {
+    if (!body.contains(field)) continue;
+    for (const auto& [module, value] : body.at(field).items()) {
+      if (known.count(module) > 0) continue;
+      std::string names;
+      for (const auto& name : known) names += (names.empty() ? "" : ", ") + name;
+      throw std::invalid_argument(std::string("profile field '") + field + "': unknown module '" + module +
+                                  "' (known: " + names + ")");
+    }
+  }
+}
+
+}  // namespace
 
 Runner define_profile_set(CLI::App& command) {
   struct Options {
@@ -31,6 +55,7 @@ Runner define_profile_set(CLI::App& command) {
     try {
       body = json::parse(read_file(options->file));
       profile_message(options->name, body);  // validates
+      check_profile_modules(store, body);
     } catch (const std::exception& error) {
       throw std::runtime_error("profile " + options->file + ": " + error.what());
     }

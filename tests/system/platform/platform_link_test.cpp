@@ -488,6 +488,19 @@ TEST_F(PlatformLinkTest, ProfileChangesApplyWithoutRestart) {
   auto refused = platform_->admin({"profile-set", "--name", "fast", "--file", bad.string()});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("checkin_interval"), std::string::npos) << refused.err;
+  // What an agent would ignore is refused here, naming the field and the value.
+  for (auto [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"blackout_windows": "25:00-26:00"})", "profile field 'blackout_windows': '25:00-26:00' is not"},
+           {R"({"upgrade_window": "02:00"})", "profile field 'upgrade_window': '02:00' is not"},
+           {R"({"cpu_limit": {"nosuch": 20}})", "profile field 'cpu_limit': unknown module 'nosuch' (known: "},
+           {R"({"scan_interval": {"invv": 3600}})", "profile field 'scan_interval': unknown module 'invv'"}}) {
+    std::ofstream(bad) << text;
+    auto refusal = platform_->admin({"profile-set", "--name", "fast", "--file", bad.string()});
+    EXPECT_EQ(refusal.exit_code, 1) << text;
+    EXPECT_NE(refusal.err.find(expected), std::string::npos) << text << ": " << refusal.err;
+  }
+  // The profile in force is still the last good one.
+  EXPECT_EQ(config("LogLevel"), "4");
 }
 
 // Plugin update trust (docs/design/self-patch.md): the agent pins the platform's

@@ -1,13 +1,13 @@
 // Blackout windows: parsing, the minutes they hold, how long until they open.
-#include "settings/blackout.h"
+#include "vigil/time_windows/time_windows.h"
 
 #include <gtest/gtest.h>
 
 namespace vigil {
 namespace {
 
-TEST(Blackout, WindowsParseAndContainTheirMinutes) {
-  auto windows = BlackoutWindows::parse("01:00-02:30, 22:00-02:00");
+TEST(TimeWindows, WindowsParseAndContainTheirMinutes) {
+  auto windows = TimeWindows::parse("01:00-02:30, 22:00-02:00");
   ASSERT_TRUE(windows.ok()) << windows.error();
   EXPECT_TRUE(windows.value().contains(60));
   EXPECT_FALSE(windows.value().contains(150));  // end is exclusive
@@ -17,18 +17,18 @@ TEST(Blackout, WindowsParseAndContainTheirMinutes) {
   EXPECT_EQ(windows.value().to_string(), "01:00-02:30,22:00-02:00");
 }
 
-TEST(Blackout, MinutesUntilOpen_FollowsChainedWindows) {
-  auto windows = BlackoutWindows::parse("22:00-02:00,01:00-02:30").value();
+TEST(TimeWindows, MinutesUntilOpen_FollowsChainedWindows) {
+  auto windows = TimeWindows::parse("22:00-02:00,01:00-02:30").value();
   EXPECT_EQ(windows.minutes_until_open(23 * 60), 3 * 60 + 30);
   EXPECT_EQ(windows.minutes_until_open(12 * 60), 0);
 }
 
-TEST(Blackout, BadWindows_AreRefusedNamingTheItem) {
-  EXPECT_TRUE(BlackoutWindows::parse("").value().empty());
+TEST(TimeWindows, BadWindows_AreRefusedNamingTheItem) {
+  EXPECT_TRUE(TimeWindows::parse("").value().empty());
   for (const char* bad : {"1:00-2:00", "01:00", "25:00-01:00", "01:00-01:00", "01:00-02:00,x"}) {
-    auto parsed = BlackoutWindows::parse(bad);
+    auto parsed = TimeWindows::parse(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_NE(parsed.error().find("BlackoutWindows"), std::string::npos);
+    EXPECT_NE(parsed.error().find("' is not a window"), std::string::npos) << parsed.error();
   }
 }
 

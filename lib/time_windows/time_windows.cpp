@@ -1,5 +1,5 @@
-// Blackout window parsing and lookup.
-#include "settings/blackout.h"
+// Time window parsing and lookup.
+#include "vigil/time_windows/time_windows.h"
 
 #include <fmt/format.h>
 
@@ -26,8 +26,8 @@ std::string format_time(int minute) {
 
 }  // namespace
 
-Result<BlackoutWindows> BlackoutWindows::parse(std::string_view text) {
-  BlackoutWindows parsed;
+Result<TimeWindows> TimeWindows::parse(std::string_view text) {
+  TimeWindows parsed;
   size_t start = 0;
   while (start < text.size()) {
     size_t comma = text.find(',', start);
@@ -40,7 +40,7 @@ Result<BlackoutWindows> BlackoutWindows::parse(std::string_view text) {
     auto from = dash == std::string_view::npos ? std::nullopt : parse_time(item.substr(0, dash));
     auto to = dash == std::string_view::npos ? std::nullopt : parse_time(item.substr(dash + 1));
     if (!from || !to || *from == *to) {
-      return Error{"BlackoutWindows: '" + std::string(item) +
+      return Error{"'" + std::string(item) +
                    "' is not a window; expected HH:MM-HH:MM with different start and end, comma-separated"};
     }
     parsed.windows_.push_back({*from, *to});
@@ -48,7 +48,7 @@ Result<BlackoutWindows> BlackoutWindows::parse(std::string_view text) {
   return parsed;
 }
 
-bool BlackoutWindows::contains(int minute) const {
+bool TimeWindows::contains(int minute) const {
   for (const Window& window : windows_) {
     bool inside = window.start < window.end ? (minute >= window.start && minute < window.end)
                                             : (minute >= window.start || minute < window.end);
@@ -57,14 +57,14 @@ bool BlackoutWindows::contains(int minute) const {
   return false;
 }
 
-int BlackoutWindows::minutes_until_open(int minute) const {
+int TimeWindows::minutes_until_open(int minute) const {
   // Walk forward minute by minute: at most a day, and windows may chain.
   int waited = 0;
   while (contains((minute + waited) % (24 * 60)) && waited < 24 * 60) ++waited;
   return waited;
 }
 
-std::string BlackoutWindows::to_string() const {
+std::string TimeWindows::to_string() const {
   std::string text;
   for (const Window& window : windows_) {
     if (!text.empty()) text += ",";
@@ -73,7 +73,7 @@ std::string BlackoutWindows::to_string() const {
   return text;
 }
 
-int BlackoutWindows::minute_of_day(std::chrono::system_clock::time_point when) {
+int TimeWindows::minute_of_day(std::chrono::system_clock::time_point when) {
   std::time_t seconds = std::chrono::system_clock::to_time_t(when);
   std::tm local{};
   localtime_r(&seconds, &local);

@@ -1,6 +1,6 @@
-// Network blackout windows: daily local-time ranges during which deltas are
-// held (scans still run). Written "HH:MM-HH:MM" and comma-separated; a range
-// may cross midnight ("22:00-02:00").
+// Daily local-time windows, written "HH:MM-HH:MM" and comma-separated; a
+// range may cross midnight ("22:00-02:00"). The agent's BlackoutWindows (when
+// uploads wait) and UpgradeWindow (when plugin swaps may start) are such windows.
 #pragma once
 
 #include <chrono>
@@ -13,15 +13,15 @@
 
 namespace vigil {
 
-class BlackoutWindows {
+class TimeWindows {
  public:
-  BlackoutWindows() = default;
+  TimeWindows() = default;
 
   // Parses the configuration value; an empty string means no windows.
-  static Result<BlackoutWindows> parse(std::string_view text);
+  static Result<TimeWindows> parse(std::string_view text);
 
   bool empty() const { return windows_.empty(); }
-  // Minutes since local midnight -> whether uploads are held.
+  // Minutes since local midnight -> whether it falls in a window.
   bool contains(int minute_of_day) const;
   // How many minutes until the window containing `minute_of_day` ends (0 when outside).
   int minutes_until_open(int minute_of_day) const;
