@@ -7,6 +7,7 @@
 #include "service.h"
 #include "update_repository.h"
 #include "vigil/crypto/digest.h"
+#include "vigil/fim_manifest/manifest.h"
 
 namespace vigil::platform::admin {
 
@@ -74,16 +75,39 @@ Runner define_profile_set(CLI::App& command) {
 Runner define_manifest_set(CLI::App& command) {
   struct Options {
     std::string module, type, file, version;
+    bool check = false;
   };
   auto options = std::make_shared<Options>();
-  command.add_option("--module", options->module)->required();
+  command.add_option("--module", options->module, "the module the manifest is for")->required();
   command.add_option("--type", options->type, "manifest type (default: the module name)");
-  command.add_option("--file", options->file)->required()->check(CLI::ExistingFile);
+  command.add_option("--file", options->file, "the manifest")->required()->check(CLI::ExistingFile);
   command.add_option("--version", options->version, "default: a digest of the content");
+  command.add_flag("--check", options->check, "check the manifest as the module would read it; publish nothing");
+  command.footer(
+      "A manifest of a type the platform can read (fim) is checked with the module's own parser and refused\n"
+      "naming the line; other types are checked by the agent, whose failure shows in admin agents (last_scan).\n"
+      "Example: vigil-platform admin manifest-set --module fim --file fim.yaml --check");
   return [options](const fs::path& data) {
-    PlatformStore store = open_store(data);
     std::string body = read_file(options->file);
     std::string type = options->type.empty() ? options->module : options->type;
+    bool checked = false;
+    if (type == "fim") {
+      try {
+        fim::parse_manifest(body);
+        checked = true;
+      } catch (const std::exception& error) {
+        throw std::runtime_error(options->file + ": " + error.what());
+      }
+    }
+    if (options->check) {
+      if (!checked) {
+        throw std::runtime_error("the platform cannot read manifests of type '" + type +
+                                 "' (it reads: fim); the agent checks it when it scans");
+      }
+      std::cout << options->file << ": a valid " << type << " manifest\n";
+      return;
+    }
+    PlatformStore store = open_store(data);
     std::string version = options->version.empty() ? crypto::sha256_hex(body).substr(0, 12) : options->version;
     store.put_manifest({options->module, type, version, body});
     std::cout << json{{"module", options->module}, {"manifest_type", type}, {"version", version}}.dump() << "\n";

@@ -122,5 +122,25 @@ TEST_F(OperatorTruthTest, IgnoredSettingsReachThePlatform) {
   EXPECT_NE(text.find("CmdMemoryMax=plenty: "), std::string::npos) << text;
 }
 
+// A manifest the platform can read is checked with the module's own parser
+// before it is published; --check publishes nothing.
+TEST_F(OperatorTruthTest, TheManifestsThePlatformCanReadAreCheckedBeforeTheyArePublished) {
+  auto good = dir_.path() / "fim.yaml";
+  std::ofstream(good) << "paths:\n  - path: /etc\n    depth: 2\n";
+  auto bad = dir_.path() / "fim-bad.yaml";
+  std::ofstream(bad) << "paths:\n  - path: /etc\n    depth: deep\n";
+  auto checked = platform_->admin({"manifest-set", "--module", "fim", "--file", good.string(), "--check"});
+  EXPECT_EQ(checked.exit_code, 0) << checked.err;
+  EXPECT_NE(checked.out.find("a valid fim manifest"), std::string::npos) << checked.out;
+  auto refused = platform_->admin({"manifest-set", "--module", "fim", "--file", bad.string()});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("fim manifest:3: depth must be a number"), std::string::npos) << refused.err;
+  auto unreadable = platform_->admin({"manifest-set", "--module", "testscan", "--file", good.string(), "--check"});
+  EXPECT_EQ(unreadable.exit_code, 1);
+  EXPECT_NE(unreadable.err.find("cannot read manifests of type 'testscan'"), std::string::npos) << unreadable.err;
+  auto published = platform_->admin({"manifest-set", "--module", "fim", "--file", good.string()});
+  EXPECT_EQ(published.exit_code, 0) << published.err;
+}
+
 }  // namespace
 }  // namespace vigil::test
