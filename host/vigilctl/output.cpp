@@ -241,6 +241,7 @@ void print_results(std::ostream& out, const json& results) {
   const json& snapshot = results["snapshot"];
   out << "module " << text_of(results["module"]) << ", snapshot #" << text_of(snapshot["id"]) << " ("
       << text_of(snapshot["manifest_type"]) << ", " << text_of(snapshot["row_count"]) << " rows)\n";
+  // One block per table.
   std::map<std::string, std::vector<const json*>> tables;
   for (const auto& row : results["rows"]) tables[row.at("table").get<std::string>()].push_back(&row);
   for (const auto& [name, rows] : tables) {

@@ -110,7 +110,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("vigilctl ") + vigil::kVigilVersion);
   app.footer(examples_footer("vigilctl status\nvigilctl results --module inv --where name=bash --json\n"
                              "vigilctl COMMAND --help") +
-             "\nExit status: 0 success, 1 failure, 2 usage error (health: the overall health, see its --help).\n"
+             "\nExit status: 0 success, 1 failure, 2 usage error; health: its overall health (0 Good, 3 Poor, 4 Bad,\n"
+             "5 Not Provisioned, 6 Not Installed, 1 Tool Error).\n"
              "--json: one JSON document on stdout; messages and errors go to stderr.");
 
   vigil::ctl::Runner chosen;
