@@ -3,6 +3,7 @@
 #include <cctype>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "control_socket/control_client.h"
 #include "proxy/proxy_settings.h"
@@ -10,7 +11,6 @@
 #include "proxy/secret_box.h"
 #include "store/config_table.h"
 #include "store/state_store.h"
-#include "vigilctl/commands/commands.h"
 
 namespace vigil {
 namespace {
@@ -111,7 +111,7 @@ int show(const Paths& paths, bool as_json) {
     return value.is_null() ? std::string(none) : value.get<std::string>();
   };
   if (as_json) {
-    ctl::print_json(shown);
+    std::cout << shown.dump(2) << "\n";
   } else {
     std::cout << "Proxy URLs:       " << text(shown["urls"], "(none)") << "\n";
     std::cout << "Proxy order:      " << text(shown["order"], "") << "\n";
@@ -322,7 +322,7 @@ int run_encrypt_string(const Paths& paths, std::optional<std::string> text, bool
     return kFailed;
   }
   if (as_json) {
-    ctl::print_json({{"token", box->seal(*text)}});
+    std::cout << nlohmann::json{{"token", box->seal(*text)}}.dump(2) << "\n";
   } else {
     std::cout << box->seal(*text) << "\n";
   }
