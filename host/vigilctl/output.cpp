@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,6 @@ namespace {
 
 using nlohmann::json;
 using Table = std::vector<std::vector<std::string>>;
-
-std::string text_of(const json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_null()) return "-";
-  return value.dump();
-}
 
 // Prints rows with the first row as the header, columns padded to fit.
 void print_table(std::ostream& out, const Table& rows, const std::string& indent) {
@@ -53,6 +48,39 @@ std::string join(const json& list) {
 }
 
 }  // namespace
+
+std::string text_of(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_null()) return "-";
+  return value.dump();
+}
+
+std::vector<std::string> result_columns(const std::vector<const json*>& rows) {
+  static const std::vector<std::string> kOutcomes = {"result", "status", "state", "severity"};
+  std::vector<std::string> columns;
+  for (const json* row : rows) {
+    for (const auto& item : (*row)["key"].items()) {
+      if (std::find(columns.begin(), columns.end(), item.key()) == columns.end()) columns.push_back(item.key());
+    }
+  }
+  std::set<std::string> others;
+  for (const json* row : rows) {
+    for (const auto& item : (*row)["values"].items()) {
+      if (std::find(columns.begin(), columns.end(), item.key()) == columns.end()) others.insert(item.key());
+    }
+  }
+  for (const std::string& outcome : kOutcomes) {
+    if (others.erase(outcome) > 0) columns.push_back(outcome);
+  }
+  columns.insert(columns.end(), others.begin(), others.end());
+  return columns;
+}
+
+std::string progress_text(const json& progress) {
+  uint64_t total = progress.is_object() ? progress.value("total", uint64_t{0}) : 0;
+  if (total == 0) return "";
+  return std::to_string(progress.value("done", uint64_t{0})) + " of " + std::to_string(total) + " work units";
+}
 
 void print_plugins(std::ostream& out, const json& plugins) {
   Table loaded{{"MODULE", "NAME", "VERSION", "ABI", "KIND", "KEY", "CPU%", "MANIFEST TYPES"}};
@@ -121,8 +149,10 @@ void print_status(std::ostream& out, const json& status) {
     }
   }
   if (!status.contains("modules")) return;
-  Table modules{{"MODULE", "NAME", "KIND", "STATE", "SINCE", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS"}};
+  // STATE last: a failed scan's error may be long.
+  Table modules{{"MODULE", "NAME", "KIND", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS", "SINCE", "STATE"}};
   std::vector<std::string> quarantined, conditions;
+  const json scans = status.value("scans", json::object());
   for (const auto& module : status["modules"]) {
     for (const auto& condition : module.value("conditions", json::array())) {
       conditions.push_back(text_of(module["module"]) + " " + text_of(condition["severity"]) + " [" +
@@ -131,23 +161,31 @@ void print_status(std::ostream& out, const json& status) {
     }
     if (module.value("state", "") == "quarantined") {
       quarantined.push_back(text_of(module["module"]) + ": " + text_of(module["reason"]));
-      modules.push_back({text_of(module["module"]), "-", "-", "quarantined", "-", "-", "-", "-"});
+      modules.push_back({text_of(module["module"]), "-", "-", "-", "-", "-", "-", "quarantined"});
       continue;
     }
     const json& last = module["last_snapshot"];
+    const json last_scan = scans.value(module.value("module", ""), json::object());
     std::string state = text_of(module["state"]);
     if (module.contains("control_id") && !module["control_id"].get<std::string>().empty()) {
       state += " (" + text_of(module["control_id"]) + ")";
     } else if (module.contains("trigger")) {
       state += " (" + text_of(module["trigger"]) + ")";
     }
-    modules.push_back({text_of(module["module"]), text_of(module["name"]), text_of(module["kind"]), state,
-                       module.contains("state_since") ? local_time(module["state_since"]) : "-",
+    if (std::string progress = progress_text(module.value("progress", json())); !progress.empty()) {
+      state += ": " + progress;
+    }
+    if (state == "idle" && last_scan.value("last_result", "") == "failed") {
+      state = "last scan failed: " + last_scan.value("last_error", "") + " (at " +
+              local_time(last_scan.value("last_ended", json(0))) + ")";
+    }
+    modules.push_back({text_of(module["module"]), text_of(module["name"]), text_of(module["kind"]),
                        module.contains("next_interval_scan") && !module["next_interval_scan"].is_null()
                            ? local_time(module["next_interval_scan"])
                            : "-",
                        last.is_null() ? "never" : "#" + text_of(last["id"]) + " " + text_of(last["state"]),
-                       last.is_null() ? "-" : text_of(last["row_count"])});
+                       last.is_null() ? "-" : text_of(last["row_count"]),
+                       module.contains("state_since") ? local_time(module["state_since"]) : "-", state});
   }
   print_table(out, modules, "");
   for (const std::string& line : quarantined) out << "quarantined: " << line << "\n";
@@ -203,18 +241,11 @@ void print_results(std::ostream& out, const json& results) {
   const json& snapshot = results["snapshot"];
   out << "module " << text_of(results["module"]) << ", snapshot #" << text_of(snapshot["id"]) << " ("
       << text_of(snapshot["manifest_type"]) << ", " << text_of(snapshot["row_count"]) << " rows)\n";
-  // Group rows by table; columns are the union of key then value column names.
+  // One block per table.
   std::map<std::string, std::vector<const json*>> tables;
   for (const auto& row : results["rows"]) tables[row.at("table").get<std::string>()].push_back(&row);
   for (const auto& [name, rows] : tables) {
-    std::vector<std::string> columns;
-    for (const char* part : {"key", "values"}) {
-      for (const json* row : rows) {
-        for (const auto& item : (*row)[part].items()) {
-          if (std::find(columns.begin(), columns.end(), item.key()) == columns.end()) columns.push_back(item.key());
-        }
-      }
-    }
+    std::vector<std::string> columns = result_columns(rows);
     Table table{columns};
     for (const json* row : rows) {
       std::vector<std::string> cells;

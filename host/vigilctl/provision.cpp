@@ -101,6 +101,18 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
   auto store = StateStore::open(paths.state_db());
   if (!store.ok()) return fail(store.error());
   if (Status saved = store.value()->config().update(changes); !saved.ok()) return fail(saved.error());
+  json report = {{"server", *value(keys::kServerUri)},
+                 {"customer_id", *value(keys::kCustomerId)},
+                 {"golden_image", golden},
+                 {"vigild_running", daemon_running(paths.control_socket())},
+                 {"agent_id", nullptr}};
+  auto say = [&options](const std::string& line) {
+    if (!options.as_json) std::cout << line << "\n";
+  };
+  auto done = [&options, &report] {
+    if (options.as_json) std::cout << report.dump(2) << "\n";
+    return 0;
+  };
   if (golden) {
     std::string search_dir = value(keys::kHostIdSearchDir).value_or("");
     if (search_dir.empty()) {
@@ -109,21 +121,20 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
     }
     std::error_code ignored;
     std::filesystem::remove(link::host_id_file(paths.root, search_dir), ignored);
-    std::cout << "golden image configured: no agent id on this machine; each clone provisions on its first start\n";
+    say("golden image configured: no agent id on this machine; each clone provisions on its first start");
   }
-  std::cout << "provisioning settings saved: server " << *value(keys::kServerUri) << ", customer "
-            << *value(keys::kCustomerId) << "\n";
+  say("provisioning settings saved: server " + *value(keys::kServerUri) + ", customer " + *value(keys::kCustomerId));
 
-  if (!daemon_running(paths.control_socket())) {
-    if (!golden) std::cout << "vigild is not running: it provisions when it starts\n";
-    return 0;
+  if (!report["vigild_running"].get<bool>()) {
+    if (!golden) say("vigild is not running: it provisions when it starts");
+    return done();
   }
   auto started = std::chrono::system_clock::now();
   int64_t since = std::chrono::duration_cast<std::chrono::seconds>(started.time_since_epoch()).count();
   if (auto woken = call_daemon(paths.control_socket(), {{"command", "link_changed"}}); !woken.ok()) {
     return fail(woken.error());
   }
-  if (golden || options.wait_seconds <= 0) return 0;
+  if (golden || options.wait_seconds <= 0) return done();
   json platform;
   while (std::chrono::system_clock::now() - started < std::chrono::seconds(options.wait_seconds)) {
     auto status = call_daemon(paths.control_socket(), {{"command", "status"}});
@@ -132,8 +143,9 @@ int run_provision(const Paths& paths, const ProvisionOptions& options) {
       if (platform.value("state", "") == "connected" && platform.value("identity_current", false) &&
           platform.value("server", "") == *value(keys::kServerUri) &&
           platform.value("last_checkin", int64_t{0}) >= since) {
-        std::cout << "provisioned: agent id " << platform.value("agent_id", "") << "\n";
-        return 0;
+        report["agent_id"] = platform.value("agent_id", "");
+        say("provisioned: agent id " + platform.value("agent_id", ""));
+        return done();
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

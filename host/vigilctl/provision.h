@@ -15,6 +15,9 @@ struct ProvisionOptions {
   // ServerUri=…, GoldenImage=…, HostIdSearchDir=…, CaBundle=…), flags merged in.
   std::map<std::string, std::string> settings;
   int wait_seconds = 30;  // for a running vigild to report the result
+  // One JSON document instead of text: {"server", "customer_id",
+  // "golden_image", "vigild_running", "agent_id" (null until provisioned)}.
+  bool as_json = false;
 };
 
 // Parses "Key=Value" words (key names case-insensitive); an unknown key or a

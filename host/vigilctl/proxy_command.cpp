@@ -3,6 +3,7 @@
 #include <cctype>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "control_socket/control_client.h"
 #include "proxy/proxy_settings.h"
@@ -67,7 +68,8 @@ std::string masked_list(const std::string& stored) {
   return out;
 }
 
-int show(const Paths& paths, StateStore& store) {
+// The settings, credentials masked, as JSON: what --show prints.
+nlohmann::json settings_json(const Paths& paths, StateStore& store) {
   auto get = [&](const char* key) {
     auto value = store.config().get(key);
     return value.ok() && value.value() ? *value.value() : std::string();
@@ -75,31 +77,67 @@ int show(const Paths& paths, StateStore& store) {
   auto or_default = [](const std::string& value, const char* fallback) {
     return value.empty() ? std::string(fallback) : value;
   };
-  auto settings = proxy::ProxySettings::read([&](const char* key) -> std::optional<std::string> { return get(key); });
-  std::cout << "Proxy URLs:       " << (get(keys::kUrls).empty() ? "(none)" : masked_list(get(keys::kUrls))) << "\n";
-  std::cout << "Proxy order:      " << or_default(get(keys::kOrder), "sequential") << "\n";
-  std::cout << "PAC URL:          " << or_default(get(keys::kPac), "(none)") << "\n";
-  std::cout << "Credentials:      "
-            << (get(keys::kUser).empty() ? "(none)" : std::string("user and password set, encrypted")) << "\n";
-  std::cout << "WPAD:             " << or_default(get(keys::kWpad), "off") << "\n";
-  std::cout << "System proxy:     " << or_default(get(keys::kSystem), "on") << "\n";
-  std::cout << "Direct fallback:  " << or_default(get(keys::kDirectFallback), "on") << "\n";
-  std::cout << "Connect timeout:  " << or_default(get(keys::kConnectTimeout), "3") << " s\n";
-  auto file = proxy::read_proxy_file(paths.config_dir / "proxy");
-  std::cout << "Proxy file:       " << (paths.config_dir / "proxy").string();
-  if (!file.ok()) {
-    std::cout << " (invalid: " << file.error() << ")\n";
-  } else if (file->https_proxy.empty() && file->vigil_https_proxy.empty() && file->no_proxy.empty()) {
-    std::cout << " (none)\n";
+  auto or_null = [](const std::string& value) { return value.empty() ? nlohmann::json() : nlohmann::json(value); };
+  auto masked = [](const std::string& list) {
+    return list.empty() ? nlohmann::json() : nlohmann::json(masked_list(list));
+  };
+  nlohmann::json shown = {{"urls", masked(get(keys::kUrls))},
+                          {"order", or_default(get(keys::kOrder), "sequential")},
+                          {"pac", or_null(get(keys::kPac))},
+                          {"credentials", !get(keys::kUser).empty()},
+                          {"wpad", or_default(get(keys::kWpad), "off")},
+                          {"system", or_default(get(keys::kSystem), "on")},
+                          {"direct_fallback", or_default(get(keys::kDirectFallback), "on")},
+                          {"connect_timeout", or_default(get(keys::kConnectTimeout), "3")}};
+  nlohmann::json& proxy_file = shown["proxy_file"] = {{"path", (paths.config_dir / "proxy").string()}};
+  if (auto file = proxy::read_proxy_file(paths.config_dir / "proxy"); !file.ok()) {
+    proxy_file["error"] = file.error();
   } else {
-    std::cout << "\n";
-    if (!file->vigil_https_proxy.empty())
-      std::cout << "  vigil_https_proxy=" << masked_list(file->vigil_https_proxy) << "\n";
-    if (!file->https_proxy.empty()) std::cout << "  https_proxy=" << masked_list(file->https_proxy) << "\n";
-    if (!file->no_proxy.empty()) std::cout << "  no_proxy=" << file->no_proxy << "\n";
+    proxy_file.update({{"vigil_https_proxy", masked(file->vigil_https_proxy)},
+                       {"https_proxy", masked(file->https_proxy)},
+                       {"no_proxy", or_null(file->no_proxy)}});
   }
-  if (!settings.ok()) {
-    std::cout << "Problem:          " << settings.error() << "\n";
+  auto settings = proxy::ProxySettings::read([&](const char* key) -> std::optional<std::string> { return get(key); });
+  shown["problem"] = settings.ok() ? nlohmann::json() : nlohmann::json(settings.error());
+  return shown;
+}
+
+// Prints the settings (JSON with `as_json`); 1 when they do not make sense together.
+int show(const Paths& paths, bool as_json) {
+  auto store = StateStore::open(paths.state_db());
+  if (!store.ok()) return failed(store.error());
+  nlohmann::json shown = settings_json(paths, *store.value());
+  auto text = [](const nlohmann::json& value, const char* none) {
+    return value.is_null() ? std::string(none) : value.get<std::string>();
+  };
+  if (as_json) {
+    std::cout << shown.dump(2) << "\n";
+  } else {
+    std::cout << "Proxy URLs:       " << text(shown["urls"], "(none)") << "\n";
+    std::cout << "Proxy order:      " << text(shown["order"], "") << "\n";
+    std::cout << "PAC URL:          " << text(shown["pac"], "(none)") << "\n";
+    std::cout << "Credentials:      "
+              << (shown["credentials"].get<bool>() ? "user and password set, encrypted" : "(none)") << "\n";
+    std::cout << "WPAD:             " << text(shown["wpad"], "") << "\n";
+    std::cout << "System proxy:     " << text(shown["system"], "") << "\n";
+    std::cout << "Direct fallback:  " << text(shown["direct_fallback"], "") << "\n";
+    std::cout << "Connect timeout:  " << text(shown["connect_timeout"], "") << " s\n";
+    const nlohmann::json& file = shown["proxy_file"];
+    std::cout << "Proxy file:       " << text(file["path"], "");
+    if (file.contains("error")) {
+      std::cout << " (invalid: " << text(file["error"], "") << ")\n";
+    } else if (file["vigil_https_proxy"].is_null() && file["https_proxy"].is_null() && file["no_proxy"].is_null()) {
+      std::cout << " (none)\n";
+    } else {
+      std::cout << "\n";
+      for (const char* name : {"vigil_https_proxy", "https_proxy", "no_proxy"}) {
+        if (!file[name].is_null()) std::cout << "  " << name << "=" << text(file[name], "") << "\n";
+      }
+    }
+    if (!shown["problem"].is_null()) std::cout << "Problem:          " << text(shown["problem"], "") << "\n";
+  }
+  if (!shown["problem"].is_null()) {
+    if (as_json) std::cerr << "vigilctl: proxy: " << text(shown["problem"], "") << "\n";
     return kFailed;
   }
   return 0;
@@ -155,7 +193,6 @@ int replace_password(const Paths& paths, const std::string& password) {
     writes.emplace_back(keys::kUrls, proxy::format_proxy_list(proxies.value()));
   }
   if (Status saved = store.value()->config().update(writes); !saved.ok()) return failed(saved.error());
-  std::cout << "proxy password replaced\n";
   if (daemon_running(paths.control_socket())) (void)call_daemon(paths.control_socket(), {{"command", "link_changed"}});
   return 0;
 }
@@ -173,11 +210,13 @@ int run_proxy(const Paths& paths, ProxyOptions options) {
     bool others = options.remove || options.wpad || options.system || options.direct_fallback || options.order ||
                   options.connect_timeout;
     if (others) return usage("a password given alone replaces the stored one; give other settings separately");
-    return replace_password(paths, *options.password);
+    if (int replaced = replace_password(paths, *options.password); replaced != 0) return replaced;
+    if (!options.as_json) std::cout << "proxy password replaced\n";
+    return options.show || options.as_json ? show(paths, options.as_json) : 0;
   }
   bool changes = options.url || options.user || options.password || options.pac || options.wpad || options.system ||
                  options.direct_fallback || options.order || options.connect_timeout;
-  if (!changes && !options.remove && !options.show) {
+  if (!changes && !options.remove && !options.show && !options.as_json) {
     return usage("nothing to do: give --url, --pac, --wpad, --system, --direct-fallback, --show or --delete");
   }
   if (options.remove && changes) return usage("--delete (/d) cannot be combined with settings");
@@ -253,21 +292,21 @@ int run_proxy(const Paths& paths, ProxyOptions options) {
     }
   }
 
-  auto store = StateStore::open(paths.state_db());
-  if (!store.ok()) return failed(store.error());
   if (!writes.empty()) {
+    auto store = StateStore::open(paths.state_db());
+    if (!store.ok()) return failed(store.error());
     if (Status saved = store.value()->config().update(writes); !saved.ok()) return failed(saved.error());
-    std::cout << (options.remove ? "proxy settings deleted" : "proxy settings saved") << "\n";
+    if (!options.as_json) std::cout << (options.remove ? "proxy settings deleted" : "proxy settings saved") << "\n";
     if (daemon_running(paths.control_socket())) {
       // The next connection uses them; have it happen now.
       (void)call_daemon(paths.control_socket(), {{"command", "link_changed"}});
     }
   }
-  if (options.show) return show(paths, *store.value());
+  if (options.show || options.as_json) return show(paths, options.as_json);
   return 0;
 }
 
-int run_encrypt_string(const Paths& paths, std::optional<std::string> text) {
+int run_encrypt_string(const Paths& paths, std::optional<std::string> text, bool as_json) {
   if (!text) {
     std::string line;
     if (!std::getline(std::cin, line)) return failed("encrypt-string: nothing on stdin");
@@ -282,7 +321,11 @@ int run_encrypt_string(const Paths& paths, std::optional<std::string> text) {
     std::cerr << "vigilctl: encrypt-string: " << box.error() << "\n";
     return kFailed;
   }
-  std::cout << box->seal(*text) << "\n";
+  if (as_json) {
+    std::cout << nlohmann::json{{"token", box->seal(*text)}}.dump(2) << "\n";
+  } else {
+    std::cout << box->seal(*text) << "\n";
+  }
   return 0;
 }
 

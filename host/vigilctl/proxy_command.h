@@ -21,6 +21,7 @@ struct ProxyOptions {
   std::optional<std::string> wpad;             // /w
   std::optional<std::string> system;           // /h
   bool show = false;                           // /c
+  bool as_json = false;                        // the settings (as --show) as JSON
   std::optional<std::string> direct_fallback;  // /t
   std::optional<std::string> order;
   std::optional<std::string> connect_timeout;
@@ -34,7 +35,8 @@ std::vector<std::string> translate_proxy_slash_options(const std::vector<std::st
 // A password given alone (no --url, --pac or --user) replaces the stored
 // proxy password and keeps everything else.
 int run_proxy(const Paths& paths, ProxyOptions options);
-// Prints the token for `text`; reads one line from stdin when `text` is empty.
-int run_encrypt_string(const Paths& paths, std::optional<std::string> text);
+// Prints the token for `text` ({"token": …} with `as_json`); reads one line
+// from stdin when `text` is empty.
+int run_encrypt_string(const Paths& paths, std::optional<std::string> text, bool as_json);
 
 }  // namespace vigil

@@ -64,16 +64,38 @@ std::vector<std::string> translated_words(int argc, char** argv) {
   return translate_key_value_form(words);
 }
 
-// The error for a missing or unknown command, naming the known ones; nullopt
-// for the other parse errors, which CLI11 words.
+// The error for a missing or unknown command (or subcommand, as of "keys"),
+// naming the known ones; nullopt for the other parse errors, which CLI11 words.
 std::optional<std::string> command_error(const CLI::App& app, const CLI::ParseError& error) {
-  if (!app.get_subcommands().empty()) return std::nullopt;
-  std::vector<std::string> given = app.remaining();
+  const CLI::App* parsed = &app;
+  std::string path;
+  while (!parsed->get_subcommands().empty()) {
+    parsed = parsed->get_subcommands().front();
+    path += parsed->get_name() + " ";
+  }
+  std::string known;
+  for (const CLI::App* command :
+       parsed->get_subcommands([](const CLI::App* sub) { return !sub->get_name().empty(); })) {
+    known += (known.empty() ? "" : ", ") + command->get_name();
+  }
+  if (known.empty()) return std::nullopt;
+  std::vector<std::string> given = parsed->remaining();
   if (given.empty() && dynamic_cast<const CLI::RequiredError*>(&error) != nullptr)
-    return "a command is needed: " + vigil::ctl::command_names();
+    return (path.empty() ? std::string("a command is needed") : path + "needs a command") + ": " + known;
   if (!given.empty() && !given.front().starts_with("-"))
-    return "unknown command '" + given.front() + "' (known: " + vigil::ctl::command_names() + ")";
+    return "unknown command '" + path + given.front() + "' (known: " + known + ")";
   return std::nullopt;
+}
+
+// The "Examples:" footer of a --help: the command lines, indented.
+std::string examples_footer(std::string_view lines) {
+  std::string footer = "Examples:\n";
+  for (size_t start = 0; start < lines.size();) {
+    size_t end = std::min(lines.find('\n', start), lines.size());
+    footer += "  " + std::string(lines.substr(start, end - start)) + "\n";
+    start = end + 1;
+  }
+  return footer;
 }
 
 }  // namespace
@@ -81,15 +103,21 @@ std::optional<std::string> command_error(const CLI::App& app, const CLI::ParseEr
 int main(int argc, char** argv) {
   // What vigilctl creates (the state store before vigild ever ran, the secret key) is the agent's alone.
   ::umask(077);
-  CLI::App app{"vigilctl - operate the Vigil agent"};
+  CLI::App app{"vigilctl - operate the Vigil agent", "vigilctl"};
   app.require_subcommand(1);
   std::optional<std::string> root;
   app.add_option("--root", root, "Relocate every path under DIR (also $VIGIL_ROOT)")->type_name("DIR");
   app.set_version_flag("--version", std::string("vigilctl ") + vigil::kVigilVersion);
+  app.footer(examples_footer("vigilctl status\nvigilctl results --module inv --where name=bash --json\n"
+                             "vigilctl COMMAND --help") +
+             "\nExit status: 0 success, 1 failure, 2 usage error; health: its overall health (0 Good, 3 Poor, 4 Bad,\n"
+             "5 Not Provisioned, 6 Not Installed, 1 Tool Error).\n"
+             "--json: one JSON document on stdout; messages and errors go to stderr.");
 
   vigil::ctl::Runner chosen;
   for (const vigil::ctl::Command& command : vigil::ctl::commands()) {
     auto* subcommand = app.add_subcommand(std::string(command.name), std::string(command.help));
+    subcommand->footer(examples_footer(command.examples));  // before define: its own subcommands inherit it
     subcommand->callback([&chosen, run = command.define(*subcommand)] { chosen = run; });
   }
 

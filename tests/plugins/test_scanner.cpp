@@ -13,6 +13,7 @@
 //   hold MIB              allocate and touch MIB MiB, held until the scan ends (memory bounds)
 //   event TABLE KEY VALUE emit a real-time event (columns "id" and "value")
 //   version               emit a row "version"/"plugin" with the plugin's version
+//   progress DONE TOTAL   report DONE of TOTAL work units done
 // Configuration: testscan.ScanOnStart=1 asks the host to scan at every start (ABI 1.3);
 // testscan.CrashOnUnload=1 makes it die when unloaded, as a buggy destructor would;
 // testscan.RefuseInit=1 makes init throw vigil::Error with VIGIL_E_NOT_FOUND.
@@ -116,6 +117,10 @@ class TestScanner : public vigil::Plugin {
           scan.emit(table, {{"id", key}}, {{"value", value}});
           if (i % 1024 == 0) scan.checkpoint();
         }
+      } else if (command == "progress") {
+        uint64_t done = 0, total = 0;
+        words >> done >> total;
+        scan.progress(done, total);
       } else if (command == "fail") {
         std::string message;
         std::getline(words >> std::ws, message);

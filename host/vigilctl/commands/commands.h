@@ -2,6 +2,8 @@
 // its own subcommands) to its CLI11 subcommand and returns how it runs with
 // them, so the help text and the list in errors come from the same rows.
 // Exit codes: kOk, kRuntimeError (the message names what was wrong), kUsageError.
+// With --json a command prints one JSON document on stdout and nothing else;
+// its messages and errors go to stderr.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -29,13 +31,13 @@ using Runner = std::function<int(const Paths& paths)>;
 struct Command {
   std::string_view name;
   std::string_view help;
+  // Command lines, one a line, for the "Examples:" of its --help.
+  std::string_view examples;
   // Adds the command's options to `command`, bound to the returned runner.
   Runner (*define)(CLI::App& command);
 };
 
 const std::vector<Command>& commands();
-// "plugins, status, …" in table order, for errors that list them.
-std::string command_names();
 
 // The definitions, one file each.
 Runner define_plugins(CLI::App& command);
@@ -64,6 +66,8 @@ std::optional<nlohmann::json> request(const Paths& paths, const nlohmann::json& 
 // (the reason printed) when there is none.
 std::unique_ptr<StateStore> open_offline(const Paths& paths);
 void print_json(const nlohmann::json& value);
+// Adds --json to `command`, bound to `as_json`.
+void add_json_flag(CLI::App& command, bool& as_json);
 // Stops vigild and waits until its process is gone (the instance lock is free).
 // `sp_key`: a platform key, needed while self-protection is on.
 int stop_daemon(const Paths& paths, const std::string& sp_key = "");
@@ -71,9 +75,10 @@ int stop_daemon(const Paths& paths, const std::string& sp_key = "");
 void add_sp_key_option(CLI::App& command, std::string& key);
 // The key as given; "-" reads it from stdin (no secret on a command line).
 std::string sp_key_text(const std::string& given);
-// True when self-protection is off or `key` opened it (a running agent checks
-// the key and accepts stops for a while; a stopped one is checked against its
-// store); otherwise prints why not.
-bool protection_unlocked(const Paths& paths, const std::string& key);
+// When self-protection is off or `key` opened it (a running agent checks the
+// key and accepts stops for a while; a stopped one is checked against its
+// store): {"self_protection": "off"}, or "open" with "open_for_seconds" (a
+// running agent); otherwise nullopt, why printed.
+std::optional<nlohmann::json> protection_unlocked(const Paths& paths, const std::string& key);
 
 }  // namespace vigil::ctl

@@ -47,22 +47,46 @@ std::string shown(const settings::Setting* setting, const std::string& value) {
   return setting != nullptr && setting->secret ? kMask : value;
 }
 
-// Tells a running vigild which keys changed; says what applies when.
-int announce(const Paths& paths, const settings::Catalog& catalog, const std::vector<std::string>& keys) {
-  std::vector<std::string> restart;
+// Tells a running vigild which keys changed; returns what applies when:
+// {"vigild_running", "restart_needed": ["Key (why)", …]}; null when vigild
+// refused (the reason printed).
+json announce(const Paths& paths, const settings::Catalog& catalog, const std::vector<std::string>& keys) {
+  json restart = json::array();
   for (const std::string& key : keys) {
     auto resolved = catalog.resolve(key);
     if (resolved.ok() && resolved.value().setting != nullptr && !resolved.value().setting->live) {
       restart.push_back(key + " (" + resolved.value().setting->applies + ")");
     }
   }
-  if (!daemon_running(paths.control_socket())) {
+  if (!daemon_running(paths.control_socket())) return {{"vigild_running", false}, {"restart_needed", json::array()}};
+  if (!request(paths, {{"command", "config_changed"}, {"keys", keys}})) return nullptr;
+  return {{"vigild_running", true}, {"restart_needed", restart}};
+}
+
+// Prints what set or unset changed ({"key", "value"}, null: back to its
+// default) and when it applies, as text or JSON.
+int report_changes(const Paths& paths, const settings::Catalog& catalog, const json& changed, bool as_json) {
+  std::vector<std::string> keys;
+  for (const json& change : changed) keys.push_back(change["key"]);
+  json applies = announce(paths, catalog, keys);
+  if (applies.is_null()) return kRuntimeError;
+  if (as_json) {
+    applies["changed"] = changed;
+    print_json(applies);
+    return kOk;
+  }
+  for (const json& change : changed) {
+    std::cout << change["key"].get<std::string>()
+              << (change["value"].is_null() ? ": back to its default" : " = " + change["value"].get<std::string>())
+              << "\n";
+  }
+  if (!applies["vigild_running"].get<bool>()) {
     std::cout << "vigild is not running: it uses the new values when it starts\n";
     return kOk;
   }
-  if (!request(paths, {{"command", "config_changed"}, {"keys", keys}})) return kRuntimeError;
-  for (const std::string& key : restart) std::cout << "restart vigild to apply " << key << "\n";
-  if (restart.size() < keys.size())
+  for (const json& key : applies["restart_needed"])
+    std::cout << "restart vigild to apply " << key.get<std::string>() << "\n";
+  if (applies["restart_needed"].size() < keys.size())
     std::cout << "the running vigild applies the others at once or where it next uses them\n";
   return kOk;
 }
@@ -128,10 +152,11 @@ int run_set(const Paths& paths, const ConfigOptions& options) {
   }
   if (!protection_change_allowed(*store, changes, options.sp_key)) return kRuntimeError;
   if (Status saved = store->config().update(changes); !saved.ok()) return fail(saved.error());
+  json changed = json::array();
   for (const auto& [key, value] : changes) {
-    std::cout << key << " = " << shown(catalog.value().resolve(key).value().setting, *value) << "\n";
+    changed.push_back({{"key", key}, {"value", shown(catalog.value().resolve(key).value().setting, *value)}});
   }
-  return announce(paths, catalog.value(), keys);
+  return report_changes(paths, catalog.value(), changed, options.as_json);
 }
 
 int run_unset(const Paths& paths, const ConfigOptions& options) {
@@ -156,8 +181,9 @@ int run_unset(const Paths& paths, const ConfigOptions& options) {
   }
   if (!protection_change_allowed(*store, changes, options.sp_key)) return kRuntimeError;
   if (Status saved = store->config().update(changes); !saved.ok()) return fail(saved.error());
-  for (const std::string& key : keys) std::cout << key << ": back to its default\n";
-  return announce(paths, catalog.value(), keys);
+  json changed = json::array();
+  for (const std::string& key : keys) changed.push_back({{"key", key}, {"value", nullptr}});
+  return report_changes(paths, catalog.value(), changed, options.as_json);
 }
 
 // One row of `config show`.
@@ -259,14 +285,20 @@ int run_get(const Paths& paths, const ConfigOptions& options) {
   const settings::Setting* setting = resolved.value().setting;
   auto value = store->config().get(resolved.value().key);
   if (!value.ok()) return fail(value.error());
+  json found;
   if (value.value()) {
-    std::cout << shown(setting, *value.value()) << "\n";
+    found = {{"key", resolved.value().key}, {"value", shown(setting, *value.value())}, {"source", "set"}};
   } else if (setting != nullptr && !setting->default_value.empty()) {
-    std::cout << setting->default_value << "\n";
+    found = {{"key", resolved.value().key}, {"value", setting->default_value}, {"source", "default"}};
     std::cerr << "vigilctl: " << resolved.value().key << " is not set: that is its default\n";
   } else {
     return fail(resolved.value().key + " is not set" +
                 (setting != nullptr && !setting->description.empty() ? " (" + setting->description + ")" : ""));
+  }
+  if (options.as_json) {
+    print_json(found);
+  } else {
+    std::cout << found["value"].get<std::string>() << "\n";
   }
   return kOk;
 }
@@ -282,10 +314,10 @@ Runner define_config(CLI::App& command) {
   options->get = command.add_subcommand("get", "Print one setting (its default when unset; secrets masked)");
   options->get->add_option("key", options->key, "Key")->required();
   options->show = command.add_subcommand("show", "Every setting: value, default, source, when it applies");
-  options->show->add_flag("--json", options->as_json, "Print JSON");
   auto* unset = command.add_subcommand("unset", "Put settings back to their default");
   unset->add_option("keys", options->words, "Keys")->required();
   add_sp_key_option(*unset, options->sp_key);
+  for (CLI::App* sub : {options->set, options->get, options->show, unset}) add_json_flag(*sub, options->as_json);
   return [options](const Paths& paths) {
     if (options->set->parsed()) return run_set(paths, *options);
     if (options->get->parsed()) return run_get(paths, *options);

@@ -14,6 +14,7 @@ namespace {
 
 struct KeysOptions {
   std::string path, name, value;
+  bool as_json = false;
   CLI::App* list = nullptr;
   CLI::App* get = nullptr;
 };
@@ -36,10 +37,27 @@ bool valid_setting(const KeysOptions& options) {
   return true;
 }
 
-int list_values(StateStore& store) {
+// One value of the hive: {"path", "name", "value"}.
+nlohmann::json value_json(const std::string& path, const std::string& name, const std::string& value) {
+  return {{"path", path}, {"name", name}, {"value", value}};
+}
+
+// The same as text: PATH/NAME = VALUE.
+void print_value(const nlohmann::json& value) {
+  std::cout << value["path"].get<std::string>() << "/" << value["name"].get<std::string>() << " = "
+            << value["value"].get<std::string>() << "\n";
+}
+
+int list_values(StateStore& store, bool as_json) {
   auto values = store.hive().list(kHiveRoot);
   if (!values.ok()) return fail(values.error());
-  for (const auto& entry : values.value()) std::cout << entry.path << "/" << entry.name << " = " << entry.value << "\n";
+  nlohmann::json listed = nlohmann::json::array();
+  for (const auto& entry : values.value()) listed.push_back(value_json(entry.path, entry.name, entry.value));
+  if (as_json) {
+    print_json(listed);
+  } else {
+    for (const auto& value : listed) print_value(value);
+  }
   return kOk;
 }
 
@@ -47,7 +65,11 @@ int get_value(StateStore& store, const KeysOptions& options) {
   auto found = store.hive().get(options.path, options.name);
   if (!found.ok()) return fail(found.error());
   if (!found.value()) return fail("no value " + options.path + "/" + options.name);
-  std::cout << *found.value() << "\n";
+  if (options.as_json) {
+    print_json(value_json(options.path, options.name, *found.value()));
+  } else {
+    std::cout << *found.value() << "\n";
+  }
   return kOk;
 }
 
@@ -58,7 +80,12 @@ int set_value(StateStore& store, const KeysOptions& options) {
   }
   Status written = store.hive().set(options.path, options.name, options.value);
   if (!written.ok()) return fail(written.error());
-  std::cout << options.path << "/" << options.name << " = " << options.value << "\n";
+  nlohmann::json value = value_json(options.path, options.name, options.value);
+  if (options.as_json) {
+    print_json(value);
+  } else {
+    print_value(value);
+  }
   return kOk;
 }
 
@@ -68,7 +95,7 @@ int run_keys(const Paths& paths, const KeysOptions& options) {
   if (!std::filesystem::exists(paths.state_db())) return fail("no state store at " + paths.state_db().string());
   auto store = StateStore::open(paths.state_db());
   if (!store.ok()) return fail(store.error());
-  if (options.list->parsed()) return list_values(*store.value());
+  if (options.list->parsed()) return list_values(*store.value(), options.as_json);
   if (options.get->parsed()) return get_value(*store.value(), options);
   return set_value(*store.value(), options);
 }
@@ -86,6 +113,7 @@ Runner define_keys(CLI::App& command) {
   set->add_option("path", options->path, "Key path, e.g. ScanOnDemand/Inventory")->required();
   set->add_option("name", options->name, "Value name: CpuLimit, ScanOnDemand, ScanOnStartup")->required();
   set->add_option("value", options->value, "Value")->required();
+  for (CLI::App* sub : {options->list, options->get, set}) add_json_flag(*sub, options->as_json);
   return [options](const Paths& paths) { return run_keys(paths, *options); };
 }
 

@@ -18,6 +18,7 @@ struct ManifestOptions {
   std::string file;
   std::optional<std::string> type;
   std::string version = "local";
+  bool as_json = false;
 };
 
 int run_manifest_set(const Paths& paths, const ManifestOptions& options) {
@@ -34,8 +35,14 @@ int run_manifest_set(const Paths& paths, const ManifestOptions& options) {
   if (options.type) request_body["manifest_type"] = *options.type;
   auto response = request(paths, request_body);
   if (!response) return kRuntimeError;
-  std::cout << "manifest stored: module " << options.module << ", type "
-            << (*response)["manifest_type"].get<std::string>() << ", version " << options.version << "\n";
+  json stored = {
+      {"module", options.module}, {"manifest_type", (*response)["manifest_type"]}, {"version", options.version}};
+  if (options.as_json) {
+    print_json(stored);
+  } else {
+    std::cout << "manifest stored: module " << options.module << ", type " << stored["manifest_type"].get<std::string>()
+              << ", version " << options.version << "\n";
+  }
   return kOk;
 }
 
@@ -49,6 +56,7 @@ Runner define_manifest(CLI::App& command) {
   set->add_option("--file,-f", options->file, "Manifest file")->required()->check(CLI::ExistingFile);
   set->add_option("--type", options->type, "Manifest type (when the module handles several)");
   set->add_option("--version", options->version, "Manifest version label")->capture_default_str();
+  add_json_flag(*set, options->as_json);
   // `set` is the only subcommand, and one is required.
   return [options](const Paths& paths) { return run_manifest_set(paths, *options); };
 }

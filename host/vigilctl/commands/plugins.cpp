@@ -49,25 +49,41 @@ json request_body(const PluginsOptions& options) {
   return body;
 }
 
+// What reload, unload and release did: {"action", "module", "worker_restarted"} (and "plugins", the list after
+// it, when vigild gives it).
+json change_report(const PluginsOptions& options, bool worker_restarted) {
+  return {{"action", options.unload->parsed()    ? "unloaded"
+                     : options.release->parsed() ? "released"
+                                                 : "reloaded"},
+          {"module", options.module.empty() ? json(nullptr) : json(options.module)},
+          {"worker_restarted", worker_restarted}};
+}
+
 int run_plugins(const Paths& paths, const PluginsOptions& options) {
   auto response = request(paths, request_body(options));
   if (!response) return kRuntimeError;
+  response->erase("ok");
   const std::string& module = options.module;
+  const std::string what = module.empty() ? "plugins" : module;
   if (response->contains("restarting")) {
     // The old code could not be unloaded: the new one runs in a new worker.
-    std::cout << "reloading " << (module.empty() ? "plugins" : module)
-              << " by restarting the worker: " << (*response)["restarting"].get<std::string>() << "\n";
+    if (!options.as_json) {
+      std::cout << "reloading " << what << " by restarting the worker: " << (*response)["restarting"].get<std::string>()
+                << "\n";
+    }
     if (!wait_for_new_worker(paths, (*response).value("worker_pid", int64_t{0})))
       return fail("no new worker answered within 30 s (see vigild.log)");
-    std::cout << "reloaded " << (module.empty() ? "plugins" : module) << " (new worker)\n";
+    if (options.as_json) {
+      print_json(change_report(options, true));
+    } else {
+      std::cout << "reloaded " << what << " (new worker)\n";
+    }
     return kOk;
   }
   if (options.history->parsed()) {
     if (options.as_json) {
       print_json((*response)["history"]);
-      return kOk;
-    }
-    if ((*response)["history"].empty()) {
+    } else if ((*response)["history"].empty()) {
       std::cout << "no upgrades of " << module << " yet\n";
     } else {
       print_plugin_history(std::cout, (*response)["history"]);
@@ -90,9 +106,16 @@ int run_plugins(const Paths& paths, const PluginsOptions& options) {
     return kOk;
   }
   if (response->contains("warning")) std::cerr << "vigilctl: " << (*response)["warning"].get<std::string>() << "\n";
-  bool unloaded = options.unload->parsed(), released = options.release->parsed();
-  if (unloaded || released || (options.reload->parsed() && !module.empty())) {
-    std::cout << (unloaded ? "unloaded " : released ? "released " : "reloaded ") << module << "\n";
+  if (options.unload->parsed() || options.release->parsed() || options.reload->parsed()) {
+    json change = change_report(options, false);
+    if (response->contains("plugins")) change["plugins"] = (*response)["plugins"];
+    if (options.as_json) {
+      print_json(change);
+    } else if (!module.empty()) {
+      std::cout << change["action"].get<std::string>() << " " << module << "\n";
+    } else {
+      print_plugins(std::cout, (*response)["plugins"]);
+    }
     return kOk;
   }
   if (options.as_json) {
@@ -107,7 +130,7 @@ int run_plugins(const Paths& paths, const PluginsOptions& options) {
 
 Runner define_plugins(CLI::App& command) {
   auto options = std::make_shared<PluginsOptions>();
-  command.add_flag("--json", options->as_json, "Print JSON");
+  add_json_flag(command, options->as_json);
   options->reload = command.add_subcommand("reload", "Reload MODULE, or load new plugin files when none is given");
   options->reload->add_option("module", options->module, "Module to reload");
   options->unload = command.add_subcommand("unload", "Unload MODULE (its running scan is cancelled)");
@@ -122,7 +145,10 @@ Runner define_plugins(CLI::App& command) {
   options->rollback->add_option("module", options->module, "Module to roll back")->required();
   options->history = command.add_subcommand("history", "MODULE's plugin upgrades: swaps, reverts, rollbacks");
   options->history->add_option("module", options->module, "Module")->required();
-  for (CLI::App* sub : {options->upgrade, options->rollback, options->history}) sub->fallthrough();  // --json after it
+  for (CLI::App* sub :
+       {options->reload, options->unload, options->release, options->upgrade, options->rollback, options->history}) {
+    add_json_flag(*sub, options->as_json);
+  }
   return [options](const Paths& paths) { return run_plugins(paths, *options); };
 }
 

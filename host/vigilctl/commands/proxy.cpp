@@ -22,13 +22,16 @@ Runner define_proxy(CLI::App& command) {
                      "on|off: connect directly once every proxy failed (off = fail closed)");
   command.add_option("--order", options->order, "sequential|seq|random: order of the --url list");
   command.add_option("--connect-timeout", options->connect_timeout, "Seconds per connection attempt (1-120)");
+  command.add_flag("--json", options->as_json, "Print the settings (as --show does) as one JSON document");
   return [options](const Paths& paths) { return run_proxy(paths, *options); };
 }
 
 Runner define_encrypt_string(CLI::App& command) {
   auto text = std::make_shared<std::optional<std::string>>();
-  command.add_option("text", *text, "User name or password to encrypt");
-  return [text](const Paths& paths) { return run_encrypt_string(paths, *text); };
+  auto as_json = std::make_shared<bool>(false);
+  command.add_option("text", *text, "User name or password to encrypt (stdin when omitted: keeps it out of ps)");
+  add_json_flag(command, *as_json);
+  return [text, as_json](const Paths& paths) { return run_encrypt_string(paths, *text, *as_json); };
 }
 
 }  // namespace vigil::ctl

@@ -1,5 +1,6 @@
-// vigilctl status: the daemon, the agent id and the modules' states; the
-// agent id from the state store when vigild is down.
+// vigilctl status: the daemon, the agent id, the modules' states, their scans'
+// progress and how their last scans ended; the agent id from the state store
+// when vigild is down.
 #include <iostream>
 
 #include "control_socket/control_client.h"
@@ -13,7 +14,7 @@ using nlohmann::json;
 
 Runner define_status(CLI::App& command) {
   auto as_json = std::make_shared<bool>(false);
-  command.add_flag("--json", *as_json, "Print JSON");
+  add_json_flag(command, *as_json);
   return [as_json](const Paths& paths) {
     json report;
     if (daemon_running(paths.control_socket())) {

@@ -19,10 +19,7 @@ int stop_daemon(const Paths& paths, const std::string& sp_key) {
     return fail(response.value().value("error", std::string("vigild refused to stop")));
   }
   for (int waited = 0; waited < 300; ++waited) {
-    if (!instance_lock_held(paths)) {
-      std::cout << "vigild stopped\n";
-      return kOk;
-    }
+    if (!instance_lock_held(paths)) return kOk;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return fail("vigild did not stop within 15 s");
@@ -30,8 +27,18 @@ int stop_daemon(const Paths& paths, const std::string& sp_key) {
 
 Runner define_stop(CLI::App& command) {
   auto key = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
   add_sp_key_option(command, *key);
-  return [key](const Paths& paths) { return stop_daemon(paths, sp_key_text(*key)); };
+  add_json_flag(command, *as_json);
+  return [key, as_json](const Paths& paths) {
+    if (int stopped = stop_daemon(paths, sp_key_text(*key)); stopped != kOk) return stopped;
+    if (*as_json) {
+      print_json({{"stopped", true}});
+    } else {
+      std::cout << "vigild stopped\n";
+    }
+    return kOk;
+  };
 }
 
 }  // namespace vigil::ctl

@@ -74,6 +74,7 @@ Runner define_uninstall(CLI::App& command) {
     }
     if (instance_lock_held(paths)) {
       if (int stopped = stop_daemon(paths, sp_key); stopped != kOk) return stopped;
+      std::cout << "vigild stopped\n";
     }
     if (!*purge) {
       std::cout << "vigild is stopped; its identity, configuration and state are kept (--purge deletes them)\n";

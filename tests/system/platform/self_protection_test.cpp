@@ -106,6 +106,12 @@ TEST_F(SelfProtectionTest, StopsNeedAValidPlatformKeyForThisAgent) {
   auto issued = platform_->admin({"protection-key", "--agent", agent_id});
   ASSERT_EQ(issued.exit_code, 0) << issued.err;
   std::string key = issued.out.substr(0, issued.out.find('\n'));
+  auto unlocked = vigilctl(agent_root(), {"unlock", "--sp-key", key});
+  EXPECT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  EXPECT_NE(unlocked.out.find("self-protection: open for "), std::string::npos) << unlocked.out;
+  json open = json::parse(vigilctl(agent_root(), {"unlock", "--json"}).out, nullptr, false);  // open: no key needed
+  EXPECT_EQ(open["self_protection"], "open") << open.dump();
+  EXPECT_GT(open.value("open_for_seconds", 0), 500) << open.dump();
   auto stopped = vigilctl(agent_root(), {"stop", "--sp-key", key});
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
   EXPECT_EQ(daemon_->stop(), 0);
