@@ -1,5 +1,7 @@
 #include "https/https_client.h"
 
+#include <algorithm>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -98,6 +100,13 @@ Status HttpsClient::connect() {
 }
 
 Status HttpsClient::connect_via(const Route& route, std::chrono::milliseconds connect_timeout) {
+  // One deadline for the whole attempt (resolve, connect, the proxy's TLS
+  // and CONNECT): a proxy that accepts and never answers costs ConnectTimeout.
+  auto until = std::chrono::steady_clock::now() + connect_timeout;
+  auto left = [until] {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()));
+  };
   const std::string& first_host = route.proxy ? route.proxy->host : url_.host;
   uint16_t first_port = route.proxy ? route.proxy->port : url_.port;
   std::string where = wire::HostPort{first_host, first_port}.to_string();
@@ -110,7 +119,7 @@ Status HttpsClient::connect_via(const Route& route, std::chrono::milliseconds co
     endpoints = std::move(found);
     deadline.cancel();
   });
-  deadline.expires_after(connect_timeout);
+  deadline.expires_after(left());
   deadline.async_wait([&](error_code e) {
     if (!e) resolver.cancel();
   });
@@ -118,13 +127,13 @@ Status HttpsClient::connect_via(const Route& route, std::chrono::milliseconds co
   if (error) return Error{"cannot resolve " + first_host + ": " + describe(error)};
 
   Transport transport(io_);
-  transport.tcp().expires_after(connect_timeout);
+  transport.tcp().expires_after(left());
   transport.tcp().async_connect(endpoints, [&](error_code e, const tcp::endpoint&) { error = e; });
   if (!run()) return Error{"cancelled"};
   if (error) return Error{"cannot connect to " + where + ": " + describe(error)};
   transport.tcp().socket().set_option(tcp::no_delay(true), error);
   if (route.proxy) {
-    if (Status tunnel = open_tunnel(transport, *route.proxy, connect_timeout); !tunnel.ok()) return tunnel;
+    if (Status tunnel = open_tunnel(transport, *route.proxy, left); !tunnel.ok()) return tunnel;
   }
 
   std::string platform = wire::HostPort{url_.host, url_.port}.to_string();
@@ -139,12 +148,13 @@ Status HttpsClient::connect_via(const Route& route, std::chrono::milliseconds co
   return Status::Ok();
 }
 
-Status HttpsClient::open_tunnel(Transport& transport, const ProxyHop& proxy, std::chrono::milliseconds timeout) {
+Status HttpsClient::open_tunnel(Transport& transport, const ProxyHop& proxy,
+                                const std::function<std::chrono::milliseconds()>& left) {
   error_code error;
   if (proxy.tls) {
     auto& proxy_tls = transport.start_proxy_tls(*tls_);
     if (Status host = tls::expect_peer_host(proxy_tls.native_handle(), proxy.host); !host.ok()) return host;
-    transport.tcp().expires_after(timeouts_.handshake);
+    transport.tcp().expires_after(left());
     proxy_tls.async_handshake(asio::ssl::stream_base::client, [&](error_code e) { error = e; });
     if (!run()) return Error{"cancelled"};
     if (error) return Error{"TLS handshake with the proxy failed: " + describe(error)};
@@ -156,7 +166,7 @@ Status HttpsClient::open_tunnel(Transport& transport, const ProxyHop& proxy, std
   if (!proxy.user.empty()) {
     request.set(http::field::proxy_authorization, "Basic " + wire::base64(proxy.user + ":" + proxy.password));
   }
-  transport.tcp().expires_after(timeout);
+  transport.tcp().expires_after(left());
   http::async_write(transport, request, [&](error_code e, size_t) { error = e; });
   if (!run()) return Error{"cancelled"};
   if (error) return Error{"sending CONNECT failed: " + describe(error)};

@@ -71,7 +71,9 @@ class HttpsClient {
   using Stream = boost::asio::ssl::stream<Transport>;
   Status connect();
   Status connect_via(const Route& route, std::chrono::milliseconds connect_timeout);
-  Status open_tunnel(Transport& transport, const ProxyHop& proxy, std::chrono::milliseconds timeout);
+  // `left`: the time the attempt has left (its ConnectTimeout deadline).
+  Status open_tunnel(Transport& transport, const ProxyHop& proxy,
+                     const std::function<std::chrono::milliseconds()>& left);
   Result<std::string> exchange(std::string_view path, std::string_view body);
   // Runs the io_context for the operation just started; false when cancelled.
   bool run();

@@ -33,14 +33,7 @@ Status PlatformConnection::ensure(const LinkSettings& settings) {
   options.tls = tls.value();
   auto resolver = std::make_shared<proxy::RouteResolver>(std::move(options));
   auto planner = [resolver](const wire::Url& target) { return resolver->plan(target); };
-  auto observer = [this](const link::Route& route, const std::string& failure) {
-    if (failure.empty()) {
-      logs_.daemon()->info("platform connection via {}: connected", route.display());
-      status_.update({{"route", route.display()}});
-    } else {
-      logs_.daemon()->warn("platform connection via {}: failed: {}", route.display(), failure);
-    }
-  };
+  auto observer = [this](const link::Route& route, const std::string& failure) { attempted(route, failure); };
   link_client_ = std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
   upload_client_ =
       std::make_shared<link::HttpsClient>(url.value(), tls.value(), link::LinkTimeouts{}, planner, observer);
@@ -54,7 +47,28 @@ Status PlatformConnection::ensure(const LinkSettings& settings) {
     wait_client_->cancel();
   }
   client_key_ = key;
+  {
+    std::lock_guard lock(routes_mutex_);
+    proxy_attempts_ = nlohmann::json::object();  // other settings: other proxies
+  }
   return Status::Ok();
+}
+
+void PlatformConnection::attempted(const link::Route& route, const std::string& failure) {
+  std::lock_guard lock(routes_mutex_);
+  // Each proxy's last attempt stays visible, also when a later route (direct
+  // fallback) connected: a dead proxy is not hidden by a working fallback.
+  std::string proxy = route.proxy ? route.proxy->display() : std::string();
+  if (failure.empty()) {
+    logs_.daemon()->info("platform connection via {}: connected", route.display());
+    if (!proxy.empty()) proxy_attempts_[proxy] = {{"state", "connected"}, {"at", link::unix_now()}};
+    status_.update({{"route", route.display()}, {"proxies", proxy_attempts_}});
+    return;
+  }
+  logs_.daemon()->warn("platform connection via {}: failed: {}", route.display(), failure);
+  if (!proxy.empty()) proxy_attempts_[proxy] = {{"state", "failed"}, {"error", failure}, {"at", link::unix_now()}};
+  // The route shown is the one in use: not one that just failed.
+  status_.update({{"route", "none (" + route.display() + " failed)"}, {"proxies", proxy_attempts_}});
 }
 
 void PlatformConnection::cancel() {

@@ -69,6 +69,10 @@ class PlatformConnection {
   std::mutex link_mutex_;
   std::mutex upload_mutex_;
   std::mutex wait_mutex_;
+  // What the clients' connection attempts found: status "route" and "proxies".
+  void attempted(const link::Route& route, const std::string& failure);
+  std::mutex routes_mutex_;
+  nlohmann::json proxy_attempts_ = nlohmann::json::object();  // by proxy URL: state, error, at
 };
 
 }  // namespace vigil

@@ -122,6 +122,13 @@ void print_status(std::ostream& out, const json& status) {
     }
     out << "\n";
     if (platform.contains("route")) out << "route:    " << text_of(platform["route"]) << "\n";
+    // A proxy's last failure, also when a later route (direct fallback) connected.
+    const json proxies = platform.value("proxies", json::object());  // named: items() of a temporary would dangle
+    for (const auto& [proxy, attempt] : proxies.items()) {
+      if (attempt.value("state", "") != "failed") continue;
+      out << "          proxy " << proxy << " failed at " << local_time(attempt["at"]) << ": "
+          << text_of(attempt["error"]) << "\n";
+    }
     // Signed plugin updates: the trusted metadata and the last check (docs/design/self-patch.md).
     if (platform.contains("updates")) {
       const json& updates = platform["updates"];

@@ -5,6 +5,11 @@
 // the resolver plans, exactly as the agent does.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -206,6 +211,36 @@ TEST_F(ProxyTest, AllProxiesDead_DirectFallbackOnConnectsDirectly_OffFailsClosed
   EXPECT_NE(error.find("proxy https://127.0.0.1:" + std::to_string(dead[1])), std::string::npos) << error;
   EXPECT_NE(error.find("Connection refused"), std::string::npos) << error;
   EXPECT_NE(error.find("direct fallback is off (fail closed)"), std::string::npos) << error;
+}
+
+// A proxy that accepts and never answers (a listening socket nobody
+// accepts on: the kernel completes the handshake) costs one ConnectTimeout per
+// attempt, its TLS handshake and CONNECT included, before the fallback.
+TEST_F(ProxyTest, SilentProxy_EachAttemptEndsWithinTheConnectTimeout) {
+  int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(silent, 16), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  std::string port = std::to_string(ntohs(address.sin_port));
+  config_["ConnectTimeout"] = "1";
+  for (const std::string scheme : {"https", "http"}) {
+    config_["ProxyUrls"] = scheme + "://127.0.0.1:" + port;
+    auto link_client = client();
+    auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(reach(*link_client)) << attempts_text();
+    auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(attempts_.size(), 2u) << attempts_text();
+    EXPECT_FALSE(attempts_[0].failure.empty()) << attempts_text();
+    EXPECT_EQ(attempts_[1].route, "direct");
+    // 1 s for the proxy, then direct on loopback; the handshake timeout (10 s) no longer applies.
+    EXPECT_LT(took, 5s) << scheme << ": " << attempts_text();
+  }
+  ::close(silent);
 }
 
 TEST_F(ProxyTest, RandomOrder_UsesEveryProxyFirstOverManyConnections_SequentialNever) {
@@ -571,6 +606,24 @@ TEST_F(ProxyTest, Agent_ProvisionsThroughAProxy_AppliesChangesLive_KeepsSecretsH
            platform.value("last_error", "").find("fail closed") != std::string::npos;
   })) << status().dump()
       << daemon.log();
+  // The route shown is none, not the last one that worked; the proxy's failure is listed.
+  EXPECT_EQ(status().value("route", "").rfind("none (proxy " + dead, 0), 0u) << status().dump();
+  EXPECT_EQ(status()["proxies"][dead]["state"], "failed") << status().dump();
+
+  // Direct fallback on: direct carries the link, and the dead proxy stays visible.
+  ASSERT_EQ(vigilctl(root, {"proxy", "--url", dead, "--direct-fallback", "on"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] {
+    vigilctl(root, {"checkin"});
+    auto platform = status();
+    return platform.value("state", "") == "connected" && platform.value("route", "") == "direct";
+  })) << status().dump()
+      << daemon.log();
+  auto proxies = status()["proxies"];
+  EXPECT_EQ(proxies[dead]["state"], "failed") << proxies.dump();
+  EXPECT_NE(proxies[dead].value("error", "").find("Connection refused"), std::string::npos) << proxies.dump();
+  auto shown_status = vigilctl(root, {"status"});
+  std::string text = shown_status.out + shown_status.err;
+  EXPECT_NE(text.find("route:    direct\n          proxy " + dead + " failed at "), std::string::npos) << text;
 
   // No proxy settings: direct again, still without a restart.
   ASSERT_EQ(vigilctl(root, {"proxy", "/d"}).exit_code, 0);
