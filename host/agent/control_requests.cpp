@@ -13,6 +13,7 @@
 #include "agent/agent.h"
 #include "budget/cgroup_support.h"
 #include "control_socket/reports.h"
+#include "settings/reader.h"
 #include "store/key_hive.h"
 #include "store/manifests.h"
 #include "store/plugin_crashes.h"
@@ -203,6 +204,7 @@ void Agent::on_leave(const json& request, const ControlServer::Reply& reply) {
 
 json Agent::plugins_report() const {
   json list = json::array();
+  settings::Reader config(store_->config());
   for (const PluginRecord& record : registry_->records()) {
     json entry = {{"file", record.file.string()}, {"state", record.loaded ? "loaded" : "refused"}};
     if (record.loaded) {
@@ -213,7 +215,10 @@ json Agent::plugins_report() const {
                                         std::to_string(VIGIL_ABI_MINOR(record.abi_version))},
                     {"kind", kind_name(record.kind)},
                     {"key_name", record.key_name},
-                    {"cpu_limit", record.cpu_limit},
+                    // In force (a profile's or a local value, else the plugin's own), and the plugin's own.
+                    {"cpu_limit", config.integer("CpuLimit", record.module, record.cpu_limit)},
+                    {"default_cpu_limit", record.cpu_limit},
+                    {"scan_interval", config.integer("ScanInterval", record.module)},
                     {"manifest_types", record.manifest_types}});
     } else {
       entry["reason"] = record.reason;

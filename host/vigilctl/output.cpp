@@ -82,15 +82,24 @@ std::string progress_text(const json& progress) {
   return std::to_string(progress.value("done", uint64_t{0})) + " of " + std::to_string(total) + " work units";
 }
 
+// The CPU limit in force, and the plugin's own when a setting replaced it.
+std::string cpu_in_force(const json& plugin) {
+  std::string text = text_of(plugin["cpu_limit"]);
+  if (plugin.contains("default_cpu_limit") && plugin["default_cpu_limit"] != plugin["cpu_limit"]) {
+    text += " (plugin's own " + text_of(plugin["default_cpu_limit"]) + ")";
+  }
+  return text;
+}
+
 void print_plugins(std::ostream& out, const json& plugins) {
-  Table loaded{{"MODULE", "NAME", "VERSION", "ABI", "KIND", "KEY", "CPU%", "MANIFEST TYPES"}};
+  Table loaded{{"MODULE", "NAME", "VERSION", "ABI", "KIND", "KEY", "CPU%", "SCAN EVERY", "MANIFEST TYPES"}};
   std::vector<std::string> refused;
   for (const auto& plugin : plugins) {
     if (plugin.at("state") == "loaded") {
       loaded.push_back({text_of(plugin["module"]), text_of(plugin["name"]), text_of(plugin["version"]),
                         text_of(plugin["abi_version"]), text_of(plugin["kind"]),
                         plugin["key_name"].get<std::string>().empty() ? "-" : text_of(plugin["key_name"]),
-                        text_of(plugin["cpu_limit"]), join(plugin["manifest_types"])});
+                        cpu_in_force(plugin), text_of(plugin["scan_interval"]) + " s", join(plugin["manifest_types"])});
     } else {
       refused.push_back(text_of(plugin["reason"]));
     }

@@ -482,6 +482,32 @@ TEST_F(PlatformLinkTest, ProfileChangesApplyWithoutRestart) {
     return false;
   })) << status_of(agent_root()).dump(2);
 
+  // The values in force are shown: by vigilctl plugins, and on the platform.
+  auto testscan_plugin = [&] {
+    json plugins = json::parse(vigilctl(agent_root(), {"plugins", "--json"}).out);
+    for (const auto& plugin : plugins) {
+      if (plugin.value("module", "") == "testscan") return plugin;
+    }
+    return json();
+  };
+  EXPECT_EQ(testscan_plugin()["cpu_limit"], 30) << testscan_plugin().dump();
+  EXPECT_EQ(testscan_plugin()["scan_interval"], 7200);
+  std::string id = agent_id_of(agent_root());
+  ASSERT_TRUE(eventually([&] {
+    json record = agent_record(id);
+    return record.is_object() &&
+           record["modules"].dump().find(R"("settings":{"cpu_limit":30,"scan_interval":7200})") != std::string::npos;
+  })) << agent_record(id).dump();
+
+  // A profile without them: the defaults again, the log level too.
+  std::ofstream(profile) << R"({"checkin_interval": 1})";
+  ASSERT_EQ(platform_->admin({"profile-set", "--name", "fast", "--file", profile.string()}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] { return config("testscan.CpuLimit").empty() && config("LogLevel").empty(); }))
+      << daemon_->log();
+  json plugin = testscan_plugin();
+  EXPECT_EQ(plugin["cpu_limit"], plugin["default_cpu_limit"]) << plugin.dump();
+  EXPECT_EQ(plugin["scan_interval"], 14400) << plugin.dump();
+
   std::ofstream(profile) << R"({"log_level": 5, "checkin_interval": 600})";
   auto bad = dir_.path() / "bad.json";
   std::ofstream(bad) << R"({"checkin_interval": "often"})";
@@ -500,7 +526,7 @@ TEST_F(PlatformLinkTest, ProfileChangesApplyWithoutRestart) {
     EXPECT_NE(refusal.err.find(expected), std::string::npos) << text << ": " << refusal.err;
   }
   // The profile in force is still the last good one.
-  EXPECT_EQ(config("LogLevel"), "4");
+  EXPECT_EQ(config("testscan.CpuLimit"), "");
 }
 
 // Plugin update trust (docs/design/self-patch.md): the agent pins the platform's
