@@ -165,14 +165,31 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
   }
   std::set<std::string> pin_found;
   std::vector<std::string> staged_modules;
+  // The platform's current files this agent does not take, and why: never silently.
+  std::map<std::string, std::string> passed_over;
+  std::map<std::string, std::string> other_arch;  // module -> its current file for another architecture
+  std::set<std::string> this_arch;                // modules with a current file for this one
   for (const auto& [path, target] : targets.targets) {
-    if (!target.custom.is_object() || target.custom.value("arch", "") != arch) continue;
+    if (!target.custom.is_object()) continue;
     const std::string module = target.custom.value("module", ""), version = target.custom.value("version", "");
+    bool current = target.custom.value("current", false);
+    if (target.custom.value("arch", "") != arch) {
+      if (current) other_arch[module] = module + " " + version + " (" + target.custom.value("arch", "") + ")";
+      continue;
+    }
+    if (current) this_arch.insert(module);
+    const std::string offered = module + " " + version;
     auto pin = pins.find(module);
-    if (pin != pins.end() ? pin->second != version : !target.custom.value("current", false)) continue;
+    if (pin != pins.end() ? pin->second != version : !current) continue;
     if (pin != pins.end()) pin_found.insert(module);
     auto loaded = running.find(module);
-    if (loaded == running.end() || loaded->second == version) continue;  // not run here, or running it
+    if (loaded == running.end()) {
+      passed_over[offered] = "no plugin of module " + module +
+                             " is loaded here (an update replaces a plugin; "
+                             "a new module is installed with its package)";
+      continue;
+    }
+    if (loaded->second == version) continue;  // running it
     Result<std::optional<PluginSlotState>> stored = store_.plugin_slots().get(module);
     if (!stored) return;
     PluginSlotState slots;
@@ -230,8 +247,14 @@ void UpdateCheck::stage_updates(const LinkSettings& settings, const tuf::Targets
                          module, version, slot, *fetched, module, loaded->second);
     staged_modules.push_back(module);
   }
+  for (const auto& [module, offered] : other_arch) {
+    if (running.count(module) && !this_arch.count(module)) {
+      passed_over[offered] = "built for another architecture than this machine's " + arch;
+    }
+  }
   {
     std::lock_guard lock(mutex_);
+    passed_over_ = std::move(passed_over);
     for (const auto& [module, version] : pins) {
       if (!pin_found.count(module)) {
         staging_errors_[module] = fmt::format("pinned to {} {}, which the platform does not offer", module, version);
@@ -307,6 +330,7 @@ nlohmann::json UpdateCheck::status(const LinkSettings& settings) {
   report["plugins"] = plugins;
   std::lock_guard lock(mutex_);
   if (!staging_errors_.empty()) report["staging_errors"] = staging_errors_;
+  if (!passed_over_.empty()) report["passed_over"] = passed_over_;
   report["last_check"] = last_check_;
   if (!last_error_.empty()) {
     report["last_error"] = last_error_;

@@ -69,6 +69,7 @@ class UpdateCheck {
   std::string last_refusal_;  // signature, rollback, freeze, …
   int64_t failing_since_ = 0;
   std::map<std::string, std::string> staging_errors_;  // by module: why its new file is not staged
+  std::map<std::string, std::string> passed_over_;     // "module version": why this agent does not take it
   std::set<std::string> downloads_to_retry_;           // modules whose download was cut short
   std::set<std::string> refused_files_;                // sha256 of files refused (not retried until a restart)
   std::map<std::string, std::string> checked_pins_;    // the pins the last check followed

@@ -162,6 +162,10 @@ void print_status(std::ostream& out, const json& status) {
       for (const auto& [module, error] : staging_errors.items()) {
         out << "          " << module << ": not staged: " << text_of(error) << "\n";
       }
+      const json passed_over = updates.value("passed_over", json::object());
+      for (const auto& [offered, why] : passed_over.items()) {
+        out << "          " << offered << " offered, not taken: " << text_of(why) << "\n";
+      }
     }
   }
   if (!status.contains("modules")) return;

@@ -288,6 +288,22 @@ TEST_F(PluginSwapTest, TheUpgradeWindowAndPinsDecideWhatRuns) {
   EXPECT_EQ(loaded_version(), "0.1.0");
 }
 
+// A file the agent does not take is named with the reason, never silently passed over.
+TEST_F(PluginSwapTest, AFileForAnotherArchitectureIsNamedNotTaken) {
+  auto_upgrade();
+  start_provisioned();
+  auto published = platform_->admin({"package-set", "--module", "testscan", "--file",
+                                     plugin("test_scanner_v2").string(), "--version", "0.2.0", "--arch", "riscv64"});
+  ASSERT_EQ(published.exit_code, 0) << published.err;
+  ASSERT_TRUE(eventually([&] { return updates().contains("passed_over"); })) << updates().dump(2);
+  EXPECT_NE(updates()["passed_over"].value("testscan 0.2.0 (riscv64)", "").find("another architecture"),
+            std::string::npos)
+      << updates().dump(2);
+  EXPECT_NE(vigilctl(agent_root(), {"status"}).out.find("testscan 0.2.0 (riscv64) offered, not taken: "),
+            std::string::npos);
+  EXPECT_EQ(loaded_version(), "0.1.0");
+}
+
 TEST_F(PluginSwapTest, FilesChangedOnDiskAreNeverRunFromASlot) {
   swap_to_v2_then_stop();
   if (HasFatalFailure()) return;
