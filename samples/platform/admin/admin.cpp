@@ -47,6 +47,10 @@ CLI::App* add_admin_commands(CLI::App& app, Runner& chosen) {
   for (const Command& command : commands()) {
     auto* subcommand = admin->add_subcommand(std::string(command.name), std::string(command.help));
     subcommand->callback([&chosen, run = command.define(*subcommand)] { chosen = run; });
+    // One convention with vigilctl: --json is accepted everywhere; these commands print JSON already.
+    if (subcommand->get_option_no_throw("--json") == nullptr) {
+      subcommand->add_flag("--json")->description("print JSON (this command's output is JSON already)");
+    }
   }
   return admin;
 }

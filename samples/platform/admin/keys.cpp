@@ -46,9 +46,11 @@ Runner define_key_create(CLI::App& command) {
     std::vector<std::string> modules;
     std::vector<std::string> tags;
     std::string profile = "default";
+    bool json = false;
   };
   auto options = std::make_shared<Options>();
-  command.add_option("--customer", options->customer)->required();
+  command.add_option("--customer", options->customer, "the customer id (admin init prints it)")->required();
+  command.add_flag("--json", options->json, "print {\"id\": ...} instead of the id alone");
   command.add_option("--module", options->modules, "modules it activates");
   command.add_option("--tag", options->tags, "tags of its agents");
   command.add_option("--profile", options->profile, "configuration profile")->capture_default_str();
@@ -58,7 +60,7 @@ Runner define_key_create(CLI::App& command) {
     if (!store.profile(options->profile)) throw std::runtime_error("no profile " + options->profile);
     std::string id = crypto::random_uuid();
     store.put_key({id, options->customer, options->modules, options->tags, options->profile});
-    std::cout << id << "\n";
+    std::cout << (options->json ? json{{"id", id}}.dump() : id) << "\n";
   };
 }
 

@@ -40,6 +40,7 @@ void check_profile_modules(PlatformStore& store, const json& body) {
 Runner define_profile_set(CLI::App& command) {
   struct Options {
     std::string name, file, key_id;
+    bool json = false;
   };
   auto options = std::make_shared<Options>();
   command.add_option("--name", options->name)->required();
@@ -50,6 +51,7 @@ Runner define_profile_set(CLI::App& command) {
       ->required()
       ->check(CLI::ExistingFile);
   command.add_option("--key", options->key_id, "also make it the profile of this activation key");
+  command.add_flag("--json", options->json, "print {\"profile\", \"key\"} instead of a sentence");
   return [options](const fs::path& data) {
     PlatformStore store = open_store(data);
     json body;
@@ -68,14 +70,18 @@ Runner define_profile_set(CLI::App& command) {
       store.put_key(key);
     }
     transaction.commit();
-    std::cout << "profile " << options->name << " saved\n";
+    if (options->json) {
+      std::cout << json{{"profile", options->name}, {"key", options->key_id}}.dump() << "\n";
+    } else {
+      std::cout << "profile " << options->name << " saved\n";
+    }
   };
 }
 
 Runner define_manifest_set(CLI::App& command) {
   struct Options {
     std::string module, type, file, version;
-    bool check = false;
+    bool check = false, json = false;
   };
   auto options = std::make_shared<Options>();
   command.add_option("--module", options->module, "the module the manifest is for")->required();
@@ -83,6 +89,8 @@ Runner define_manifest_set(CLI::App& command) {
   command.add_option("--file", options->file, "the manifest")->required()->check(CLI::ExistingFile);
   command.add_option("--version", options->version, "default: a digest of the content");
   command.add_flag("--check", options->check, "check the manifest as the module would read it; publish nothing");
+  command.add_flag("--json", options->json,
+                   "with --check: print {\"file\", \"type\", \"valid\"} (otherwise JSON already)");
   command.footer(
       "A manifest of a type the platform can read (fim) is checked with the module's own parser and refused\n"
       "naming the line; other types are checked by the agent, whose failure shows in admin agents (last_scan).\n"
@@ -104,7 +112,11 @@ Runner define_manifest_set(CLI::App& command) {
         throw std::runtime_error("the platform cannot read manifests of type '" + type +
                                  "' (it reads: fim); the agent checks it when it scans");
       }
-      std::cout << options->file << ": a valid " << type << " manifest\n";
+      if (options->json) {
+        std::cout << json{{"file", options->file}, {"type", type}, {"valid", true}}.dump() << "\n";
+      } else {
+        std::cout << options->file << ": a valid " << type << " manifest\n";
+      }
       return;
     }
     PlatformStore store = open_store(data);

@@ -57,16 +57,24 @@ Runner define_protection_key(CLI::App& command) {
   struct Options {
     std::string agent_id;
     int hours = static_cast<int>(tuf::kProtectionKeyDefaultLife / 3600);
+    bool json = false;
   };
   auto options = std::make_shared<Options>();
-  command.add_option("--agent", options->agent_id)->required();
+  command.add_option("--agent", options->agent_id, "the agent's id")->required();
+  command.add_flag("--json", options->json, "print {\"agent_id\", \"hours\", \"key\"} instead of the key alone");
   command.add_option("--hours", options->hours, "how long the key is valid (default 24, at most 168)")
       ->check(CLI::Range(1, static_cast<int>(tuf::kProtectionKeyMaxLife / 3600)));
   return [options](const fs::path& data) {
     PlatformStore store = open_store(data);
     require_agent(store, options->agent_id);
     UpdateRepository updates(store.db(), signing_key_dir(data));
-    std::cout << updates.protection_key(options->agent_id, unix_time(), int64_t{options->hours} * 3600) << "\n";
+    std::string key = updates.protection_key(options->agent_id, unix_time(), int64_t{options->hours} * 3600);
+    if (options->json) {
+      std::cout << nlohmann::json{{"agent_id", options->agent_id}, {"hours", options->hours}, {"key", key}}.dump()
+                << "\n";
+    } else {
+      std::cout << key << "\n";
+    }
   };
 }
 

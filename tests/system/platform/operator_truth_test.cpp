@@ -142,5 +142,40 @@ TEST_F(OperatorTruthTest, TheManifestsThePlatformCanReadAreCheckedBeforeTheyAreP
   EXPECT_EQ(published.exit_code, 0) << published.err;
 }
 
+// One CLI convention with vigilctl: --json on every command parses; usage errors exit 2.
+TEST_F(OperatorTruthTest, EveryAdminCommandPrintsJsonAndUsageErrorsExit2) {
+  auto profile = dir_.path() / "plain.json";
+  std::ofstream(profile) << R"({"checkin_interval": 600})";
+  auto manifest = dir_.path() / "fim.yaml";
+  std::ofstream(manifest) << "paths:\n  - path: /etc\n";
+  std::string customer = platform_->customer_id(), key = platform_->activation_id();
+  std::vector<std::vector<std::string>> commands = {
+      {"key-create", "--customer", customer},
+      {"profile-set", "--name", "plain", "--file", profile.string()},
+      {"activate", "--key", key, "--module", "testscan"},
+      {"manifest-set", "--module", "fim", "--file", manifest.string(), "--check"},
+      {"manifest-set", "--module", "fim", "--file", manifest.string()},
+      {"demand", "--agent", agent_id_, "--module", "testscan"},
+      {"commands", "--agent", agent_id_},
+      {"agents"},
+      {"results", "--agent", agent_id_, "--summary"},
+      {"events", "--agent", agent_id_},
+  };
+  for (auto args : commands) {
+    args.push_back("--json");
+    auto run = platform_->admin(args);
+    std::string line = args[0] + (args.size() > 1 ? " " + args[1] : "");
+    ASSERT_EQ(run.exit_code, 0) << line << ": " << run.err;
+    EXPECT_TRUE(json::accept(run.out)) << line << ": " << run.out;
+  }
+  for (std::vector<std::string> usage : {std::vector<std::string>{"bogus"},
+                                         {"demand", "--module", "inv"},
+                                         {"demand", "--agent", agent_id_, "--module", "inv", "--cpu-throttle", "x"}}) {
+    auto run = platform_->admin(usage);
+    EXPECT_EQ(run.exit_code, 2) << usage[0] << ": " << run.err;
+  }
+  EXPECT_NE(platform_->admin({"bogus"}).err.find("unknown admin command 'bogus'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vigil::test
