@@ -136,7 +136,10 @@ TEST_F(SelfProtectionTest, TheAgentsFilesArePutBack) {
   EXPECT_TRUE(eventually(restored, 5)) << daemon_->log();
   fs::permissions(file, fs::perms::all);
   EXPECT_TRUE(eventually(restored, 5)) << daemon_->log();
-  fs::remove_all(file.parent_path());
+  // The agent may put a file back while remove_all still works on the
+  // directory ("Directory not empty"): that is the agent winning, not an error.
+  std::error_code racing;
+  fs::remove_all(file.parent_path(), racing);
   EXPECT_TRUE(eventually(restored, 5)) << daemon_->log();
   EXPECT_NE(daemon_->log().find("self-protection restored " + file.string() + " (deleted)"), std::string::npos);
   EXPECT_NE(daemon_->log().find("self-protection restored " + file.string() + " (changed)"), std::string::npos);
