@@ -15,7 +15,7 @@
 #include <regex>
 #include <sstream>
 
-#include "policy.h"
+#include "vigil/policy/policy.h"
 #include "test_support.h"
 
 namespace {

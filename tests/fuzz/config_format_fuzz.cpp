@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "config_formats.h"
+#include "vigil/policy/config_formats.h"
 
 namespace {
 

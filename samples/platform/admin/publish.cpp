@@ -8,6 +8,7 @@
 #include "update_repository.h"
 #include "vigil/crypto/digest.h"
 #include "vigil/fim_manifest/manifest.h"
+#include "vigil/policy/policy.h"
 
 namespace vigil::platform::admin {
 
@@ -92,25 +93,25 @@ Runner define_manifest_set(CLI::App& command) {
   command.add_flag("--json", options->json,
                    "with --check: print {\"file\", \"type\", \"valid\"} (otherwise JSON already)");
   command.footer(
-      "A manifest of a type the platform can read (fim) is checked with the module's own parser and refused\n"
-      "naming the line; other types are checked by the agent, whose failure shows in admin agents (last_scan).\n"
+      "A manifest of a type the platform can read (fim, pc, sca, udc) is checked with the module's own parser and\n"
+      "refused naming the line; other types are checked by the agent, whose failure shows in admin agents "
+      "(last_scan).\n"
       "Example: vigil-platform admin manifest-set --module fim --file fim.yaml --check");
   return [options](const fs::path& data) {
     std::string body = read_file(options->file);
     std::string type = options->type.empty() ? options->module : options->type;
-    bool checked = false;
-    if (type == "fim") {
-      try {
-        fim::parse_manifest(body);
-        checked = true;
-      } catch (const std::exception& error) {
-        throw std::runtime_error(options->file + ": " + error.what());
-      }
+    // The module's own parser: a manifest the module would refuse is refused here, naming the line.
+    bool checked = type == "fim" || type == "pc" || type == "sca" || type == "udc";
+    try {
+      if (type == "fim") (void)fim::parse_manifest(body);
+      if (type == "pc" || type == "sca" || type == "udc") (void)policy::parse_policies(body, type + " manifest");
+    } catch (const std::exception& error) {
+      throw std::runtime_error(options->file + ": " + error.what());
     }
     if (options->check) {
       if (!checked) {
         throw std::runtime_error("the platform cannot read manifests of type '" + type +
-                                 "' (it reads: fim); the agent checks it when it scans");
+                                 "' (it reads: fim, pc, sca, udc); the agent checks it when it scans");
       }
       if (options->json) {
         std::cout << json{{"file", options->file}, {"type", type}, {"valid", true}}.dump() << "\n";

@@ -122,8 +122,8 @@ TEST_F(OperatorTruthTest, IgnoredSettingsReachThePlatform) {
   EXPECT_NE(text.find("CmdMemoryMax=plenty: "), std::string::npos) << text;
 }
 
-// A manifest the platform can read is checked with the module's own parser
-// before it is published; --check publishes nothing.
+// A manifest or policy the platform can read is checked with the module's own
+// parser before it is published; --check publishes nothing.
 TEST_F(OperatorTruthTest, TheManifestsThePlatformCanReadAreCheckedBeforeTheyArePublished) {
   auto good = dir_.path() / "fim.yaml";
   std::ofstream(good) << "paths:\n  - path: /etc\n    depth: 2\n";
@@ -135,6 +135,16 @@ TEST_F(OperatorTruthTest, TheManifestsThePlatformCanReadAreCheckedBeforeTheyAreP
   auto refused = platform_->admin({"manifest-set", "--module", "fim", "--file", bad.string()});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.err.find("fim manifest:3: depth must be a number"), std::string::npos) << refused.err;
+  // A policy with a typo: refused by the platform as the PC module would refuse it, naming the line.
+  auto policy = dir_.path() / "broken.yaml";
+  std::ofstream(policy) << "policy: broken\nversion: '1'\ncontrols:\n  - id: x\n    title: t\n"
+                           "    check: {permissions: {path: /etc/a, max_mode: 'rwx'}}\n";
+  auto typo = platform_->admin({"manifest-set", "--module", "pc", "--file", policy.string()});
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_NE(typo.err.find("pc manifest:6: max_mode must be an octal mode"), std::string::npos) << typo.err;
+  auto sca = platform_->admin({"manifest-set", "--module", "sca", "--check", "--file",
+                               std::string(VIGIL_SOURCE_DIR) + "/samples/policies/debian12-hardening.yaml"});
+  EXPECT_EQ(sca.exit_code, 0) << sca.err;
   auto unreadable = platform_->admin({"manifest-set", "--module", "testscan", "--file", good.string(), "--check"});
   EXPECT_EQ(unreadable.exit_code, 1);
   EXPECT_NE(unreadable.err.find("cannot read manifests of type 'testscan'"), std::string::npos) << unreadable.err;

@@ -1,5 +1,5 @@
 // The table of check kinds and what each requires of a parsed check.
-#include "check_kinds.h"
+#include "vigil/policy/check_kinds.h"
 
 #include <algorithm>
 #include <set>

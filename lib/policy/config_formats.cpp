@@ -1,4 +1,4 @@
-#include "config_formats.h"
+#include "vigil/policy/config_formats.h"
 #include "vigil/text/text.h"
 
 #include <fnmatch.h>

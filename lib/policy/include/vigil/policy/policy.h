@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config_formats.h"
+#include "vigil/policy/config_formats.h"
 
 namespace vigil::policy {
 

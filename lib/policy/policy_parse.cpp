@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include "check_kinds.h"
-#include "policy.h"
+#include "vigil/policy/check_kinds.h"
+#include "vigil/policy/policy.h"
 
 namespace vigil::policy {
 namespace {

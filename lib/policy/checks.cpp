@@ -9,8 +9,8 @@
 #include <set>
 #include <sstream>
 
-#include "check_kinds.h"
-#include "policy.h"
+#include "vigil/policy/check_kinds.h"
+#include "vigil/policy/policy.h"
 #include "vigil/accounts/accounts.h"
 #include "vigil/crypto/digest.h"
 #include "vigil/packages/dpkg_version.h"

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "policy.h"
+#include "vigil/policy/policy.h"
 
 namespace vigil::policy {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "policy.h"
+#include "vigil/policy/policy.h"
 
 namespace vigil::policy {
 

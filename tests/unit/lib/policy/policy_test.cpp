@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "check_kinds.h"
-#include "policy.h"
+#include "vigil/policy/check_kinds.h"
+#include "vigil/policy/policy.h"
 #include "test_support.h"
 
 namespace vigil::policy {
