@@ -13,10 +13,10 @@
 #include "agent/supervisor.h"
 #include "link/desired_state.h"
 #include "plugin/plugin_call_marker.h"
-#include "vigil/time_windows/time_windows.h"
 #include "settings/reader.h"
 #include "store/config_table.h"
 #include "vigil/crypto/digest.h"
+#include "vigil/time_windows/time_windows.h"
 
 namespace vigil {
 

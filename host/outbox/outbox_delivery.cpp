@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <optional>
 
-#include "vigil/time_windows/time_windows.h"
 #include "store/config_table.h"
 #include "store/outbox.h"
+#include "vigil/time_windows/time_windows.h"
 
 namespace vigil {
 

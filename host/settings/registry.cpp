@@ -6,9 +6,9 @@
 #include <filesystem>
 
 #include "base/memory_size.h"
-#include "vigil/time_windows/time_windows.h"
 #include "vigil/crypto/random.h"
 #include "vigil/net/wire.h"
+#include "vigil/time_windows/time_windows.h"
 
 namespace vigil::settings {
 namespace {

@@ -9,13 +9,13 @@
 #include <set>
 #include <sstream>
 
-#include "vigil/policy/check_kinds.h"
-#include "vigil/policy/policy.h"
 #include "vigil/accounts/accounts.h"
 #include "vigil/crypto/digest.h"
 #include "vigil/packages/dpkg_version.h"
 #include "vigil/packages/installed.h"
 #include "vigil/packages/rpm_version.h"
+#include "vigil/policy/check_kinds.h"
+#include "vigil/policy/policy.h"
 #include "vigil/text/text.h"
 
 namespace vigil::policy {

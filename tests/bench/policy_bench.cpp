@@ -15,8 +15,8 @@
 #include <regex>
 #include <sstream>
 
-#include "vigil/policy/policy.h"
 #include "test_support.h"
+#include "vigil/policy/policy.h"
 
 namespace {
 

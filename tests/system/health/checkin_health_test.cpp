@@ -39,8 +39,10 @@ TEST_F(CheckinHealth, AModuleInQuarantineTurnsThePlatformsViewBad_ThenGoodAgain)
 
   auto crash =
       vigilctl(root(), {"manifest", "set", "--module", "testscan", "--file", manifest_file("crash", "crash\n")});
-  ASSERT_EQ(crash.exit_code, 0) << crash.err;
-  vigilctl(root(), {"demand", "--type", "testscan"});  // the reply may be lost: the worker dies
+  // A new manifest is scanned at once: the worker may die before its reply.
+  ASSERT_TRUE(crash.exit_code == 0 || crash.err.find("End of file") != std::string::npos ||
+              crash.err.find("Connection reset") != std::string::npos)
+      << crash.err;
   ASSERT_TRUE(eventually([&] { return platform_sees("Bad"); }, 60)) << platform_health().dump() << daemon_->log();
   json bad = platform_health();
   // The only module is quarantined: none works (critical), and it is quarantined (warning).

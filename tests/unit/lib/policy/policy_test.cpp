@@ -9,9 +9,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "test_support.h"
 #include "vigil/policy/check_kinds.h"
 #include "vigil/policy/policy.h"
-#include "test_support.h"
 
 namespace vigil::policy {
 namespace {
