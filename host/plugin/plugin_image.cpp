@@ -1,24 +1,18 @@
 // Plugin images: the memfd copy and the ELF reading behind unload_blocker.
 #include "plugin/plugin_image.h"
 
-#include <cxxabi.h>
-#include <elf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
 #include <utility>
 #include <vector>
 
 #include "base/error_text.h"
+#include "vigil/elf/elf_file.h"
 
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U  // Linux 6.3: say so explicitly where vm.memfd_noexec would refuse it
@@ -66,13 +60,7 @@ Status copy_all(int from, int to) {
   }
 }
 
-std::string demangled(const char* name) {
-  int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> plain(abi::__cxa_demangle(name, nullptr, nullptr, &status), std::free);
-  return status == 0 && plain ? std::string(plain.get()) : std::string(name);
-}
-
-// A read-only view of a whole file, for bounds-checked ELF reading.
+// A read-only view of a whole file, for the ELF reading.
 class Mapping {
  public:
   explicit Mapping(int fd) {
@@ -89,12 +77,7 @@ class Mapping {
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
 
-  // A pointer to `count` objects of T at `offset`, or null when they are not all in the file.
-  template <class T>
-  const T* at(uint64_t offset, uint64_t count = 1) const {
-    if (data_ == nullptr || offset > size_ || count > (size_ - offset) / sizeof(T)) return nullptr;
-    return reinterpret_cast<const T*>(data_ + offset);
-  }
+  std::string_view bytes() const { return {data_ == nullptr ? "" : data_, size_}; }
 
  private:
   const char* data_ = nullptr;
@@ -182,46 +165,8 @@ PluginImage& PluginImage::operator=(PluginImage&& other) noexcept {
 
 std::string unload_blocker(int fd) {
   Mapping file(fd);
-  const auto* header = file.at<Elf64_Ehdr>(0);
-  if (header == nullptr || std::memcmp(header->e_ident, ELFMAG, SELFMAG) != 0 ||
-      header->e_ident[EI_CLASS] != ELFCLASS64 || header->e_shentsize != sizeof(Elf64_Shdr)) {
-    return "";
-  }
-  const auto* sections = file.at<Elf64_Shdr>(header->e_shoff, header->e_shnum);
-  if (sections == nullptr) return "";
-  std::vector<std::string> unique;
-  bool nodelete = false;
-  for (uint16_t i = 0; i < header->e_shnum; ++i) {
-    const Elf64_Shdr& section = sections[i];
-    if (section.sh_type == SHT_DYNSYM && section.sh_link < header->e_shnum) {
-      const Elf64_Shdr& names = sections[section.sh_link];
-      const auto* symbols = file.at<Elf64_Sym>(section.sh_offset, section.sh_size / sizeof(Elf64_Sym));
-      const char* strings = file.at<char>(names.sh_offset, names.sh_size);
-      if (symbols == nullptr || strings == nullptr || names.sh_size == 0) continue;
-      for (uint64_t s = 0; s < section.sh_size / sizeof(Elf64_Sym); ++s) {
-        const Elf64_Sym& symbol = symbols[s];
-        // Only a definition pins the library; a reference pins the definer.
-        if (ELF64_ST_BIND(symbol.st_info) != STB_GNU_UNIQUE || symbol.st_shndx == SHN_UNDEF) continue;
-        if (symbol.st_name >= names.sh_size ||
-            ::memchr(strings + symbol.st_name, 0, names.sh_size - symbol.st_name) == nullptr)
-          continue;
-        unique.push_back(demangled(strings + symbol.st_name));
-      }
-    } else if (section.sh_type == SHT_DYNAMIC) {
-      const auto* entries = file.at<Elf64_Dyn>(section.sh_offset, section.sh_size / sizeof(Elf64_Dyn));
-      for (uint64_t e = 0; entries != nullptr && e < section.sh_size / sizeof(Elf64_Dyn); ++e) {
-        if (entries[e].d_tag == DT_FLAGS_1 && (entries[e].d_un.d_val & DF_1_NODELETE) != 0) nodelete = true;
-      }
-    }
-  }
-  if (!unique.empty()) {
-    return fmt::format(
-        "it defines {} GNU unique symbol(s) (first: {}), which glibc never unloads; build it with vigil_add_plugin "
-        "(-fno-gnu-unique and only the entry symbol exported)",
-        unique.size(), unique.front());
-  }
-  if (nodelete) return "it is linked with -z nodelete";
-  return "";
+  Result<elf::ElfFile> image = elf::ElfFile::read(file.bytes());
+  return image.ok() ? elf::unload_blocker(image.value()) : "";
 }
 
 }  // namespace vigil

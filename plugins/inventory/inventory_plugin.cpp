@@ -6,8 +6,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "manifest.h"
-#include "sources.h"
+#include "vigil/inventory/manifest.h"
+#include "vigil/inventory/sources.h"
 
 namespace {
 

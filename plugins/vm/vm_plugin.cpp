@@ -7,8 +7,8 @@
 
 #include <fstream>
 
-#include "rules.h"
 #include "vigil/packages/installed.h"
+#include "vigil/vm_rules/rules.h"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
-#include "sources.h"
 #include "test_support.h"
+#include "vigil/inventory/sources.h"
 #include "vigil/packages/dpkg_status.h"
 
 namespace {

@@ -5,8 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rules.h"
 #include "vigil/packages/dpkg_status.h"
+#include "vigil/vm_rules/rules.h"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "manifest.h"
-#include "sources.h"
+#include "vigil/inventory/manifest.h"
+#include "vigil/inventory/sources.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -1,5 +1,6 @@
 // Fuzzes the reference platform's request handling: arbitrary bodies for
-// every endpoint, also re-signed with a real agent's id and token so the
+// every endpoint (check-in bodies carry command outcomes and the status
+// digest; /v1/wait as the server holds it), also re-signed with a real agent's id and token so the
 // fuzzer reaches past authentication (check-in, manifest, upload payloads:
 // delta chunks and event batches).
 // Every reply must be a 200 or a 4xx/503 with a reason; nothing may crash.
@@ -73,28 +74,42 @@ std::string wrapped_upload(const World& world, const std::string& payload, bool 
   return request.SerializeAsString();
 }
 
+void check_reply(const vigil::platform::Reply& reply) {
+  bool known = reply.status == 200 || reply.status == 503 || (reply.status >= 400 && reply.status < 500);
+  if (!known || (reply.status != 200 && reply.body.empty())) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static World world;
   if (size == 0) return 0;
   static const char* endpoints[] = {"/v1/provision",      "/v1/checkin",         "/v1/manifest", "/v1/upload",
-                                    "/v1/plugin-package", "/v1/update-metadata", "/v2/unknown"};
+                                    "/v1/plugin-package", "/v1/update-metadata", "/v1/wait",     "/v2/unknown"};
   uint8_t choice = data[0];
-  std::string endpoint = endpoints[choice % 7];
+  std::string endpoint = endpoints[choice % 8];
   std::string body(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (choice & 0x80) {
     if (endpoint == "/v1/checkin") body = signed_as_agent<v1::CheckinRequest>(world, body);
     if (endpoint == "/v1/manifest") body = signed_as_agent<v1::ManifestRequest>(world, body);
     if (endpoint == "/v1/plugin-package") body = signed_as_agent<v1::PluginPackageRequest>(world, body);
     if (endpoint == "/v1/update-metadata") body = signed_as_agent<v1::UpdateMetadataRequest>(world, body);
+    if (endpoint == "/v1/wait") body = signed_as_agent<v1::WaitRequest>(world, body);
     if (endpoint == "/v1/upload") {
       body = (choice & 0x40) ? wrapped_upload(world, body, choice & 0x20)
                              : signed_as_agent<v1::UploadRequest>(world, body);
     }
   }
-  auto reply = world.service->handle(endpoint, body);
-  bool known = reply.status == 200 || reply.status == 503 || (reply.status >= 400 && reply.status < 500);
-  if (!known || (reply.status != 200 && reply.body.empty())) __builtin_trap();
+  if (endpoint == "/v1/wait") {
+    // As the server serves it: an answer now, or a waiter held until news.
+    Service::WaitStart wait = world.service->begin_wait(body);
+    if (!wait.now) {
+      world.service->remove_waiter(world.service->add_waiter(std::move(wait), [] {}));
+      return 0;
+    }
+    check_reply(*wait.now);
+    return 0;
+  }
+  check_reply(world.service->handle(endpoint, body));
   return 0;
 }

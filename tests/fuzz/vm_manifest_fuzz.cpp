@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "rules.h"
+#include "vigil/vm_rules/rules.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -24,6 +24,16 @@ inline std::filesystem::path plugin(const std::string& name) {
   return std::filesystem::path(TEST_PLUGIN_DIR) / (name + ".so");
 }
 
+// A copy of a test plugin at `copy` claiming to be built for riscv64 (its ELF
+// header's e_machine): what a cross build gives, and no test machine runs.
+inline std::filesystem::path riscv64_plugin(const std::string& name, const std::filesystem::path& copy) {
+  std::filesystem::copy_file(plugin(name), copy, std::filesystem::copy_options::overwrite_existing);
+  std::fstream patch(copy, std::ios::in | std::ios::out | std::ios::binary);
+  patch.seekp(18);             // e_machine, little-endian
+  patch.write("\xf3\x00", 2);  // EM_RISCV
+  return copy;
+}
+
 class DaemonFixture : public ::testing::Test {
  protected:
   void SetUp() override {

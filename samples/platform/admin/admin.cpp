@@ -41,16 +41,26 @@ const std::vector<Command>& commands() {
   return table;
 }
 
+namespace {
+
+// One convention with vigilctl: --json is accepted everywhere, also after a
+// nested command (signing-keys show --json); these commands print JSON already.
+void accept_json_flag(CLI::App& command) {
+  if (command.get_option_no_throw("--json") == nullptr) {
+    command.add_flag("--json")->description("print JSON (this command's output is JSON already)");
+  }
+  for (CLI::App* nested : command.get_subcommands({})) accept_json_flag(*nested);
+}
+
+}  // namespace
+
 CLI::App* add_admin_commands(CLI::App& app, Runner& chosen) {
   auto* admin = app.add_subcommand("admin", "manage the platform's database");
   admin->require_subcommand(1);
   for (const Command& command : commands()) {
     auto* subcommand = admin->add_subcommand(std::string(command.name), std::string(command.help));
     subcommand->callback([&chosen, run = command.define(*subcommand)] { chosen = run; });
-    // One convention with vigilctl: --json is accepted everywhere; these commands print JSON already.
-    if (subcommand->get_option_no_throw("--json") == nullptr) {
-      subcommand->add_flag("--json")->description("print JSON (this command's output is JSON already)");
-    }
+    accept_json_flag(*subcommand);
   }
   return admin;
 }

@@ -1,14 +1,23 @@
 // admin profile-set, manifest-set, package-set: what agents are given.
+#include <elf.h>
+
+#include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
+#include <string_view>
 
 #include "admin.h"
 #include "service.h"
 #include "update_repository.h"
 #include "vigil/crypto/digest.h"
+#include "vigil/elf/elf_file.h"
 #include "vigil/fim_manifest/manifest.h"
+#include "vigil/inventory/manifest.h"
+#include "vigil/plugin.h"
 #include "vigil/policy/policy.h"
+#include "vigil/vm_rules/rules.h"
 
 namespace vigil::platform::admin {
 
@@ -16,6 +25,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+constexpr const char* kReadableTypes = "inv, vm, fim, pc, sca, udc";
 
 // A profile sets values only for modules an agent can have: the built-in
 // ones and those the platform knows of (a published manifest, a module an
@@ -33,6 +44,31 @@ void check_profile_modules(PlatformStore& store, const json& body) {
       throw std::invalid_argument(std::string("profile field '") + field + "': unknown module '" + module +
                                   "' (known: " + names + ")");
     }
+  }
+}
+
+// What the agent will do with the file: dlopen it on a machine of `arch`,
+// call its entry point, unload it at the next upgrade. A file that cannot
+// do all three would fail on every agent, after the download.
+void check_plugin_file(std::string_view bytes, const std::string& arch) {
+  auto refuse = [](const std::string& why) { throw std::invalid_argument("not a plugin the agent can load: " + why); };
+  Result<elf::ElfFile> read = elf::ElfFile::read(bytes);
+  if (!read.ok()) refuse(read.error());
+  const elf::ElfFile& file = read.value();
+  if (file.type() != ET_DYN) refuse("not a shared library (ELF type " + std::to_string(file.type()) + ")");
+  std::optional<uint16_t> machine = elf::machine_of_arch(arch);
+  if (!machine) throw std::invalid_argument("--arch '" + arch + "': an architecture this platform does not know");
+  if (file.machine() != *machine) {
+    refuse("built for " + elf::machine_name(file.machine()) + ", published for " + arch);
+  }
+  auto symbols = file.dynamic_symbols();
+  bool entry = std::any_of(symbols.begin(), symbols.end(), [](const elf::DynamicSymbol& symbol) {
+    return symbol.name == VIGIL_ENTRY_SYMBOL && symbol.defined && symbol.type == STT_FUNC &&
+           (symbol.binding == STB_GLOBAL || symbol.binding == STB_WEAK) && symbol.visibility == STV_DEFAULT;
+  });
+  if (!entry) refuse("it exports no " VIGIL_ENTRY_SYMBOL " function (build it with the SDK's vigil_add_plugin)");
+  if (std::string blocker = elf::unload_blocker(file); !blocker.empty()) {
+    refuse("the agent could not unload it, so an upgrade would keep running its code: " + blocker);
   }
 }
 
@@ -93,7 +129,8 @@ Runner define_manifest_set(CLI::App& command) {
   command.add_flag("--json", options->json,
                    "with --check: print {\"file\", \"type\", \"valid\"} (otherwise JSON already)");
   command.footer(
-      "A manifest of a type the platform can read (fim, pc, sca, udc) is checked with the module's own parser and\n"
+      "A manifest of a type the platform can read (inv, vm, fim, pc, sca, udc) is checked with the module's own parser "
+      "and\n"
       "refused naming the line; other types are checked by the agent, whose failure shows in admin agents "
       "(last_scan).\n"
       "Example: vigil-platform admin manifest-set --module fim --file fim.yaml --check");
@@ -101,17 +138,19 @@ Runner define_manifest_set(CLI::App& command) {
     std::string body = read_file(options->file);
     std::string type = options->type.empty() ? options->module : options->type;
     // The module's own parser: a manifest the module would refuse is refused here, naming the line.
-    bool checked = type == "fim" || type == "pc" || type == "sca" || type == "udc";
+    bool checked = type == "fim" || type == "pc" || type == "sca" || type == "udc" || type == "inv" || type == "vm";
     try {
       if (type == "fim") (void)fim::parse_manifest(body);
       if (type == "pc" || type == "sca" || type == "udc") (void)policy::parse_policies(body, type + " manifest");
+      if (type == "inv") (void)inventory::parse_manifest(body);
+      if (type == "vm") (void)vm::parse_rules(body);
     } catch (const std::exception& error) {
       throw std::runtime_error(options->file + ": " + error.what());
     }
     if (options->check) {
       if (!checked) {
         throw std::runtime_error("the platform cannot read manifests of type '" + type +
-                                 "' (it reads: fim, pc, sca, udc); the agent checks it when it scans");
+                                 "' (it reads: " + kReadableTypes + "); the agent checks it when it scans");
       }
       if (options->json) {
         std::cout << json{{"file", options->file}, {"type", type}, {"valid", true}}.dump() << "\n";
@@ -136,12 +175,20 @@ Runner define_package_set(CLI::App& command) {
   command.add_option("--file", options->file, "the plugin's shared library")->required()->check(CLI::ExistingFile);
   command.add_option("--version", options->version)->required();
   command.add_option("--arch", options->arch, "the machines it is for, as uname -m says (default: this machine's)");
+  command.footer("The file is checked first: a 64-bit ELF shared library for --arch that exports " VIGIL_ENTRY_SYMBOL
+                 " and that\nthe agent can unload again; anything else is refused naming why, before it is signed.\n"
+                 "Example: vigil-platform admin package-set --module fim --file libvigil_fim.so --version 1.4.0");
   return [options](const fs::path& data) {
+    std::string arch = options->arch.empty() ? machine_arch() : options->arch;
+    std::string bytes = read_file(options->file);
+    try {
+      check_plugin_file(bytes, arch);
+    } catch (const std::exception& error) {
+      throw std::runtime_error(options->file + ": " + error.what());
+    }
     PlatformStore store = open_store(data);
     UpdateRepository updates(store.db(), signing_key_dir(data));
-    std::string arch = options->arch.empty() ? machine_arch() : options->arch;
-    PluginFile file =
-        updates.publish_plugin(options->module, arch, options->version, read_file(options->file), unix_time());
+    PluginFile file = updates.publish_plugin(options->module, arch, options->version, bytes, unix_time());
     store.bump_generation();
     std::cout << json{{"module", file.module},
                       {"version", file.version},

@@ -4,11 +4,18 @@
 // The agent checks in every 10 minutes here: whatever the platform learns
 // within the tests' seconds, it learned because the agent was woken.
 #include <gtest/gtest.h>
+#include <sys/utsname.h>
 
 #include "platform_link_fixture.h"
 
 namespace vigil::test {
 namespace {
+
+std::string uname_machine() {
+  struct utsname names {};
+  ::uname(&names);
+  return names.machine;
+}
 
 class OperatorTruthTest : public PlatformLinkFixture {
  protected:
@@ -148,8 +155,68 @@ TEST_F(OperatorTruthTest, TheManifestsThePlatformCanReadAreCheckedBeforeTheyAreP
   auto unreadable = platform_->admin({"manifest-set", "--module", "testscan", "--file", good.string(), "--check"});
   EXPECT_EQ(unreadable.exit_code, 1);
   EXPECT_NE(unreadable.err.find("cannot read manifests of type 'testscan'"), std::string::npos) << unreadable.err;
+  // Inventory and VM manifests too: a table that does not exist, a version dpkg could not order.
+  auto inv = dir_.path() / "inv.manifest";
+  std::ofstream(inv) << "os\npackages version,architecture\nprocesses\n";
+  auto no_table = platform_->admin({"manifest-set", "--module", "inv", "--file", inv.string(), "--check"});
+  EXPECT_EQ(no_table.exit_code, 1);
+  EXPECT_NE(no_table.err.find("manifest line 3: unknown table 'processes'"), std::string::npos) << no_table.err;
+  auto vm = dir_.path() / "vm.json";
+  std::ofstream(vm) << R"({"rules": [{"id": "R1", "title": "t", "severity": 3,)"
+                    << R"( "when": {"package": {"name": "bash", "before": "5.2-15 beta"}}}]})";
+  auto bad_version = platform_->admin({"manifest-set", "--module", "vm", "--file", vm.string()});
+  EXPECT_EQ(bad_version.exit_code, 1);
+  EXPECT_NE(bad_version.err.find("rule 1 (R1).when.package.before: "), std::string::npos) << bad_version.err;
+  for (const char* sample : {"inv", "vm"}) {
+    auto shipped = platform_->admin({"manifest-set", "--module", sample, "--check", "--file",
+                                     std::string(VIGIL_SOURCE_DIR) + "/samples/manifests/" + sample + ".manifest"});
+    EXPECT_EQ(shipped.exit_code, 0) << sample << ": " << shipped.err;
+  }
   auto published = platform_->admin({"manifest-set", "--module", "fim", "--file", good.string()});
   EXPECT_EQ(published.exit_code, 0) << published.err;
+}
+
+// A plugin file is published only if an agent could load it, call it and
+// unload it again: anything else would fail on every agent after the download.
+TEST_F(OperatorTruthTest, APluginFileTheAgentCouldNotRunIsRefusedBeforeItIsSigned) {
+  auto publish = [&](const fs::path& file, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"package-set", "--module",  "testscan", "--file",
+                                     file.string(), "--version", "7.0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return platform_->admin(args);
+  };
+  json before = platform_->admin_json({"signing-keys", "show", "--json"});
+  auto text = dir_.path() / "notes.so";
+  std::ofstream(text) << "not a library\n";
+  auto foreign = riscv64_plugin("test_scanner_v2", dir_.path() / "riscv.so");
+  const std::string here = uname_machine(), elsewhere = here == "x86_64" ? "aarch64" : "x86_64";
+  struct Case {
+    fs::path file;
+    std::vector<std::string> extra;
+    std::string says;
+  };
+  for (const Case& refused : std::vector<Case>{
+           {text, {}, "notes.so: not a plugin the agent can load: not an ELF file"},
+           {foreign, {}, "riscv.so: not a plugin the agent can load: built for riscv64, published for "},
+           {plugin("test_scanner_v2"), {"--arch", elsewhere}, "built for " + here + ", published for " + elsewhere},
+           {plugin("broken_no_entry"), {}, "it exports no vigil_plugin_negotiate function"},
+           {plugin("test_scanner_unique"),
+            {},
+            "the agent could not unload it, so an upgrade would keep running its "
+            "code: it defines "},
+           {plugin("test_scanner_v2"), {"--arch", "vax"}, "--arch 'vax': an architecture this platform does not know"},
+       }) {
+    auto run = publish(refused.file, refused.extra);
+    EXPECT_EQ(run.exit_code, 1) << refused.file;
+    EXPECT_NE(run.err.find(refused.says), std::string::npos) << run.err;
+  }
+  // Nothing was signed for them; a real plugin for another machine is published (the agent names it, not taken).
+  EXPECT_EQ(platform_->admin_json({"signing-keys", "show"})["roles"]["targets"]["version"],
+            before["roles"]["targets"]["version"]);
+  auto other_machine = publish(foreign, {"--arch", "riscv64"});
+  EXPECT_EQ(other_machine.exit_code, 0) << other_machine.err;
+  EXPECT_EQ(platform_->admin_json({"signing-keys", "show"})["roles"]["targets"]["version"],
+            before["roles"]["targets"]["version"].get<int>() + 1);
 }
 
 // One CLI convention with vigilctl: --json on every command parses; usage errors exit 2.
@@ -170,6 +237,7 @@ TEST_F(OperatorTruthTest, EveryAdminCommandPrintsJsonAndUsageErrorsExit2) {
       {"agents"},
       {"results", "--agent", agent_id_, "--summary"},
       {"events", "--agent", agent_id_},
+      {"signing-keys", "show"},
   };
   for (auto args : commands) {
     args.push_back("--json");

@@ -740,19 +740,23 @@ TEST_F(PlatformLinkTest, APluginDownloadCutShortResumesWhereItStopped) {
     }
     return 0;
   };
-  // 48 MiB (staged, never loaded, so any bytes do): 48 chunks of 1 MiB.
+  // 48 MiB (staged, never loaded): a real plugin, which the platform checks, padded to 48 chunks of 1 MiB.
   const int64_t size = int64_t{48} << 20;
   for (const std::string cut_by : {"platform", "worker"}) {
     SCOPED_TRACE(cut_by);
     fs::path big = dir_.path() / (cut_by + ".so");
+    fs::copy_file(plugin("test_scanner"), big);
     {
-      std::ofstream out(big, std::ios::binary);
+      std::ofstream out(big, std::ios::binary | std::ios::app);
       std::string block(1 << 20, '\0');
-      for (int64_t i = 0; i < size / static_cast<int64_t>(block.size()); ++i) {
+      for (int64_t i = 0, left = size - static_cast<int64_t>(fs::file_size(big)); left > 0; ++i) {
         for (size_t j = 0; j < block.size(); j += 8) block[j] = static_cast<char>(i * 31 + j + cut_by.size());
-        out << block;
+        auto part = std::min<int64_t>(static_cast<int64_t>(block.size()), left);
+        out.write(block.data(), part);
+        left -= part;
       }
     }
+    ASSERT_EQ(static_cast<int64_t>(fs::file_size(big)), size);
     std::string version = cut_by == "platform" ? "9.9.9" : "9.9.10";
     auto published =
         platform_->admin_json({"package-set", "--module", "testscan", "--file", big.string(), "--version", version});

@@ -292,8 +292,9 @@ TEST_F(PluginSwapTest, TheUpgradeWindowAndPinsDecideWhatRuns) {
 TEST_F(PluginSwapTest, AFileForAnotherArchitectureIsNamedNotTaken) {
   auto_upgrade();
   start_provisioned();
-  auto published = platform_->admin({"package-set", "--module", "testscan", "--file",
-                                     plugin("test_scanner_v2").string(), "--version", "0.2.0", "--arch", "riscv64"});
+  auto riscv = riscv64_plugin("test_scanner_v2", dir_.path() / "riscv64.so");
+  auto published = platform_->admin(
+      {"package-set", "--module", "testscan", "--file", riscv.string(), "--version", "0.2.0", "--arch", "riscv64"});
   ASSERT_EQ(published.exit_code, 0) << published.err;
   ASSERT_TRUE(eventually([&] { return updates().contains("passed_over"); })) << updates().dump(2);
   EXPECT_NE(updates()["passed_over"].value("testscan 0.2.0 (riscv64)", "").find("another architecture"),

@@ -1,9 +1,9 @@
-#include "manifest.h"
+#include "vigil/inventory/manifest.h"
 
 #include <algorithm>
 #include <sstream>
 
-#include "sources.h"
+#include "vigil/inventory/sources.h"
 
 namespace vigil::inventory {
 

@@ -8,9 +8,9 @@
 
 #include <fstream>
 
-#include "manifest.h"
-#include "sources.h"
 #include "test_support.h"
+#include "vigil/inventory/manifest.h"
+#include "vigil/inventory/sources.h"
 
 namespace vigil::inventory {
 namespace {

@@ -1,4 +1,4 @@
-#include "rules.h"
+#include "vigil/vm_rules/rules.h"
 
 #include <nlohmann/json.hpp>
 

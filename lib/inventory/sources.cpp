@@ -1,4 +1,4 @@
-#include "sources.h"
+#include "vigil/inventory/sources.h"
 
 #include <arpa/inet.h>
 #include <sys/stat.h>

@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "rpm_builder.h"
-#include "sources.h"
 #include "test_support.h"
+#include "vigil/inventory/sources.h"
 
 namespace vigil::inventory {
 namespace {

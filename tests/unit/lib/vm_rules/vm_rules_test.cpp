@@ -4,8 +4,8 @@
 
 #include <fstream>
 
-#include "rules.h"
 #include "test_support.h"
+#include "vigil/vm_rules/rules.h"
 
 namespace vigil::vm {
 namespace {
