@@ -14,6 +14,7 @@
 #include "vigil/accounts/accounts.h"
 #include "vigil/machine/machine.h"
 #include "vigil/packages/installed.h"
+#include "vigil/packages/rpm_database.h"
 
 namespace vigil::inventory {
 
@@ -161,11 +162,13 @@ TableRows packages(const fs::path& root) {
   auto installed = packages::read_installed_packages(root);
   if (installed.rpm) {
     for (const auto& package : *installed.rpm) {
+      // The source package by name and version, as dpkg's rows give it (RPM advisories compare binaries).
+      auto [source, source_version] = packages::split_source_rpm(package.source_rpm);
       out.rows.push_back({{{"manager", "rpm"}, {"name", package.name + "." + package.architecture}},
                           {{"version", package.evr},
                            {"architecture", package.architecture},
-                           {"source", package.source_rpm},
-                           {"source_version", ""},
+                           {"source", source.empty() ? package.source_rpm : source},
+                           {"source_version", source_version},
                            {"install_time", std::to_string(package.install_time)}}});
     }
   } else {

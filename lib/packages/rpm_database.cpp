@@ -98,4 +98,15 @@ std::optional<std::vector<RpmPackage>> read_rpm_database(const std::filesystem::
   return packages;
 }
 
+std::pair<std::string, std::string> split_source_rpm(std::string_view file) {
+  constexpr std::string_view suffix = ".src.rpm";
+  if (!file.ends_with(suffix)) return {};
+  file.remove_suffix(suffix.size());
+  size_t release = file.rfind('-');
+  if (release == std::string_view::npos || release == 0) return {};
+  size_t version = file.rfind('-', release - 1);
+  if (version == std::string_view::npos || version == 0) return {};
+  return {std::string(file.substr(0, version)), std::string(file.substr(version + 1))};
+}
+
 }  // namespace vigil::packages

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace vigil::packages {
@@ -21,6 +23,10 @@ struct RpmPackage {
 // nullopt with `error` when there is no database under `root` or librpm
 // cannot read it (e.g. a truncated file). Not thread-safe (librpm's globals):
 // one reader at a time per process.
+// The source package a SOURCERPM names: "openssl-3.0.7-27.el9.src.rpm" ->
+// {"openssl", "3.0.7-27.el9"}; two empty strings when it is not of that form.
+std::pair<std::string, std::string> split_source_rpm(std::string_view file);
+
 std::optional<std::vector<RpmPackage>> read_rpm_database(const std::filesystem::path& root,
                                                          std::string* error = nullptr);
 
