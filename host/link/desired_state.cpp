@@ -1,5 +1,6 @@
 #include "link/desired_state.h"
 
+#include "link/identity.h"
 #include "settings/reader.h"
 #include "store/config_table.h"
 #include "store/manifests.h"
@@ -119,6 +120,7 @@ Result<std::vector<std::string>> DesiredStateApplier::fetch_manifests(const v1::
     request.set_agent_token(settings.agent_token);
     request.set_module(wanted.module());
     request.set_manifest_type(wanted.manifest_type());
+    request.set_os_release(link::os_release_key(root_));
     auto reply =
         connection_.post<v1::ManifestResponse>(PlatformConnection::Channel::kLink, "/v1/manifest", request, "manifest");
     if (!reply.ok()) return Error{"manifest " + wanted.module() + "/" + wanted.manifest_type() + ": " + reply.error()};

@@ -3,6 +3,7 @@
 // profile and activation in one transaction, then the agent told.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,8 +32,10 @@ std::optional<std::vector<std::string>> activated_modules(StateStore& store);
 
 class DesiredStateApplier {
  public:
-  DesiredStateApplier(StateStore& store, LogManager& logs, LinkDelegate& delegate, PlatformConnection& connection)
-      : store_(store), logs_(logs), delegate_(delegate), connection_(connection) {}
+  // `root`: where this machine's os-release is read, for manifests chosen by release.
+  DesiredStateApplier(StateStore& store, LogManager& logs, LinkDelegate& delegate, PlatformConnection& connection,
+                      std::filesystem::path root)
+      : store_(store), logs_(logs), delegate_(delegate), connection_(connection), root_(std::move(root)) {}
 
   // The state version moves only once everything is here: a failure leaves
   // it where it was, so the next check-in sends the state again.
@@ -47,6 +50,7 @@ class DesiredStateApplier {
   LogManager& logs_;
   LinkDelegate& delegate_;
   PlatformConnection& connection_;
+  std::filesystem::path root_;
 };
 
 }  // namespace vigil

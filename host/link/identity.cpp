@@ -14,6 +14,11 @@ namespace vigil::link {
 
 namespace fs = std::filesystem;
 
+std::string os_release_key(const fs::path& root) {
+  auto release = machine::read_os_release(root);
+  return release ? machine::release_key(*release) : "";
+}
+
 MachineFacts read_machine_facts(const fs::path& root) {
   MachineFacts facts;
   char hostname[256] = {};

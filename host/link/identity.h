@@ -26,6 +26,8 @@ struct MachineFacts {
 };
 
 MachineFacts read_machine_facts(const std::filesystem::path& root);
+// The release key of the os-release file under `root` (machine::release_key), "" when unknown.
+std::string os_release_key(const std::filesystem::path& root);
 
 // The host id file: <root><HostIdSearchDir>/vigil/hostid, one line, the agent id.
 std::filesystem::path host_id_file(const std::filesystem::path& root, const std::string& host_id_search_dir);

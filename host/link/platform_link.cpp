@@ -24,7 +24,7 @@ PlatformLink::PlatformLink(Paths paths, StateStore& store, LogManager& logs, Lin
       delegate_(delegate),
       connection_(paths_, store, logs, status_),
       provisioner_(paths_, store, logs, connection_),
-      desired_state_(store, logs, delegate, connection_),
+      desired_state_(store, logs, delegate, connection_, paths_.root),
       checkin_(store, logs, delegate, status_, connection_, desired_state_, outcomes_),
       update_check_(paths_, store, logs, connection_, delegate),
       order_wait_(connection_, logs, status_, [this] { wake(); }) {}

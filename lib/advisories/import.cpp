@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -348,6 +350,62 @@ void one_tracker_package(const std::string& package, const json& issues, const s
 }
 
 }  // namespace
+
+void add_counts(ImportCounts& total, const ImportCounts& more) {
+  total.advisories += more.advisories;
+  for (const auto& [reason, count] : more.skipped) total.skipped[reason] += count;
+}
+
+namespace {
+
+enum class Format { kOsv, kTracker };
+
+Format format_of(std::istream& in, const std::string& origin) {
+  char first = 0;
+  in >> std::ws;
+  if (!in.get(first)) refuse(origin, "empty");
+  if (first == '[') return Format::kOsv;
+  if (first != '{') refuse(origin, "not a JSON object or list: neither OSV nor the Debian Security Tracker's JSON");
+  in >> std::ws;
+  std::string key;
+  if (in.peek() == '"') {
+    in.get();
+    for (char c; in.get(c) && c != '"' && key.size() < 64;) key += c;
+  }
+  static const std::set<std::string> osv_fields = {
+      "schema_version", "id",      "modified", "published", "withdrawn",  "aliases", "upstream",         "related",
+      "summary",        "details", "severity", "affected",  "references", "credits", "database_specific"};
+  return osv_fields.count(key) > 0 ? Format::kOsv : Format::kTracker;
+}
+
+ImportCounts import_file(const std::filesystem::path& file, const Sink& sink) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) refuse(file.string(), "cannot be read");
+  Format format = format_of(in, file.string());
+  in.clear();
+  in.seekg(0);
+  if (format == Format::kTracker) return import_debian_tracker(in, file.string(), sink);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return import_osv(text, file.string(), sink);
+}
+
+}  // namespace
+
+ImportCounts import_path(const std::filesystem::path& path, const Sink& sink) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(path, error)) return import_file(path, sink);
+  std::vector<std::filesystem::path> files;
+  for (auto it = std::filesystem::recursive_directory_iterator(path, error);
+       !error && it != std::filesystem::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_regular_file() && it->path().extension() == ".json") files.push_back(it->path());
+  }
+  if (error) refuse(path.string(), "cannot be listed: " + error.message());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) refuse(path.string(), "has no *.json files");
+  ImportCounts total;
+  for (const auto& file : files) add_counts(total, import_file(file, sink));
+  return total;
+}
 
 ImportCounts import_osv(std::string_view json_text, const std::string& origin, const Sink& sink) {
   json doc;

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include <fstream>
+#include <set>
 
 #include "vigil/text/text.h"
 
@@ -54,6 +55,19 @@ int prefix_length(const sockaddr* netmask) {
 }
 
 }  // namespace
+
+std::string release_key(const std::map<std::string, std::string>& os_release) {
+  auto id = os_release.find("ID");
+  auto version = os_release.find("VERSION_ID");
+  if (id == os_release.end() || version == os_release.end() || id->second.empty() || version->second.empty()) {
+    return "";
+  }
+  // The RPM family's advisories are per major release: 9.3 is still 9.
+  static const std::set<std::string> by_major = {"rhel", "almalinux", "rocky", "centos", "ol"};
+  std::string number = version->second;
+  if (by_major.count(id->second) > 0) number = number.substr(0, number.find('.'));
+  return id->second + ":" + number;
+}
 
 std::vector<InterfaceAddress> interface_addresses() {
   std::vector<InterfaceAddress> out;

@@ -56,7 +56,7 @@ class VulnerabilityPlugin : public vigil::Plugin {
     namespace adv = vigil::advisories;
     std::filesystem::path root = host_->setting("Root");
     auto os_release = vigil::machine::read_os_release(root);
-    std::string here = os_release ? adv::release_of(*os_release) : "";
+    std::string here = os_release ? vigil::machine::release_key(*os_release) : "";
     if (here.empty()) throw vigil::Error("cannot tell this machine's OS release (no ID/VERSION_ID in os-release)");
     auto installed = vigil::packages::read_installed_packages(root);
     adv::InstalledIndex index(installed);

@@ -59,6 +59,12 @@ constexpr const char* kSchema = R"sql(
   CREATE TABLE IF NOT EXISTS complete_snapshots (
     agent_id TEXT NOT NULL, module TEXT NOT NULL, snapshot_id INTEGER NOT NULL, row_count INTEGER NOT NULL,
     chunks INTEGER NOT NULL, completed_at INTEGER NOT NULL, PRIMARY KEY (agent_id, module)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS advisories (
+    release TEXT NOT NULL, id TEXT NOT NULL, manager TEXT NOT NULL, package TEXT NOT NULL, line TEXT NOT NULL,
+    PRIMARY KEY (release, package, id, manager)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS release_manifests (
+    module TEXT NOT NULL, manifest_type TEXT NOT NULL, release TEXT NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (module, manifest_type, release)) WITHOUT ROWID;
 )sql";
 
 std::vector<std::string> string_list(const std::string& text) {
@@ -211,6 +217,50 @@ std::vector<StoredManifest> PlatformStore::manifest_versions() {
   std::vector<StoredManifest> list;
   while (statement.step()) list.push_back({statement.text(0), statement.text(1), statement.text(2), {}});
   return list;
+}
+
+void PlatformStore::put_release_manifest(const StoredManifest& manifest, const std::string& release) {
+  sqlite::Statement(db_,
+                    "INSERT INTO release_manifests (module, manifest_type, release, body) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (module, manifest_type, release) DO UPDATE SET body = excluded.body")
+      .bind(1, manifest.module)
+      .bind(2, manifest.manifest_type)
+      .bind(3, release)
+      .bind_blob(4, manifest.body)
+      .run();
+}
+
+std::optional<std::string> PlatformStore::release_manifest(const std::string& module, const std::string& manifest_type,
+                                                           const std::string& release) {
+  sqlite::Statement statement(
+      db_, "SELECT body FROM release_manifests WHERE module = ? AND manifest_type = ? AND release = ?");
+  statement.bind(1, module).bind(2, manifest_type).bind(3, release);
+  if (!statement.step()) return std::nullopt;
+  return statement.text(0);
+}
+
+PlatformStore::AdvisoryWriter::AdvisoryWriter(PlatformStore& store)
+    : insert_(store.db_,
+              "INSERT INTO advisories (release, id, manager, package, line) VALUES (?, ?, ?, ?, ?) "
+              "ON CONFLICT (release, package, id, manager) DO UPDATE SET line = excluded.line") {}
+
+void PlatformStore::AdvisoryWriter::put(const std::string& release, const std::string& id, const std::string& manager,
+                                        const std::string& package, const std::string& line) {
+  insert_.bind(1, release).bind(2, id).bind(3, manager).bind(4, package).bind(5, line);
+  insert_.run();
+}
+
+std::vector<std::pair<std::string, int64_t>> PlatformStore::advisory_releases() {
+  sqlite::Statement statement(db_, "SELECT release, COUNT(*) FROM advisories GROUP BY release ORDER BY release");
+  std::vector<std::pair<std::string, int64_t>> releases;
+  while (statement.step()) releases.emplace_back(statement.text(0), statement.integer(1));
+  return releases;
+}
+
+void PlatformStore::advisory_lines(const std::string& release, const std::function<void(const std::string&)>& line) {
+  sqlite::Statement statement(db_, "SELECT line FROM advisories WHERE release = ? ORDER BY package, id, manager");
+  statement.bind(1, release);
+  while (statement.step()) line(statement.text(0));
 }
 
 void PlatformStore::put_agent(const AgentRecord& agent) {

@@ -8,9 +8,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vigil/agent/v1/agent.pb.h"
@@ -95,6 +97,26 @@ class PlatformStore {
   void put_manifest(const StoredManifest& manifest);
   std::optional<StoredManifest> manifest(const std::string& module, const std::string& manifest_type);
   std::vector<StoredManifest> manifest_versions();  // bodies left empty
+  // A manifest published per OS release (vm-advisories): its manifests row
+  // carries the version, this table the body each release is served.
+  void put_release_manifest(const StoredManifest& manifest, const std::string& release);
+  std::optional<std::string> release_manifest(const std::string& module, const std::string& manifest_type,
+                                              const std::string& release);
+
+  // Imported advisories, one manifest line each (docs/vulnerability-management.md).
+  class AdvisoryWriter {
+   public:
+    explicit AdvisoryWriter(PlatformStore& store);
+    void put(const std::string& release, const std::string& id, const std::string& manager, const std::string& package,
+             const std::string& line);
+
+   private:
+    sqlite::Statement insert_;
+  };
+  // The releases with advisories, and how many each has.
+  std::vector<std::pair<std::string, int64_t>> advisory_releases();
+  // Calls `line` for each advisory line of `release`, by package and id.
+  void advisory_lines(const std::string& release, const std::function<void(const std::string&)>& line);
 
   void put_agent(const AgentRecord& agent);
   std::optional<AgentRecord> agent(const std::string& id);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "vigil/advisories/manifest.h"
 #include "vigil/crypto/digest.h"
 #include "vigil/crypto/random.h"
 #include "vigil/net/wire.h"
@@ -463,6 +464,14 @@ Reply Service::manifest(const std::string& body) {
   }
   auto stored = store_.manifest(request.module(), request.manifest_type());
   if (!stored) return refuse(404, "no manifest " + request.module() + "/" + request.manifest_type());
+  if (stored->body.empty()) {
+    // Published per OS release: the agent's own, or a body that says there is none for it (the
+    // module then fails its scan naming the release, rather than finding nothing).
+    std::string release = request.os_release().empty() ? "unknown" : request.os_release();
+    auto body = store_.release_manifest(request.module(), request.manifest_type(), release);
+    stored->body =
+        body ? *body : advisories::manifest_header(release) + "# no advisories were imported for " + release + "\n";
+  }
   v1::ManifestResponse response;
   response.mutable_manifest()->set_module(stored->module);
   response.mutable_manifest()->set_manifest_type(stored->manifest_type);

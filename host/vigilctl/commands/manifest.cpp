@@ -5,6 +5,9 @@
 #include <sstream>
 
 #include "base/file_safety.h"
+#include "link/identity.h"
+#include "vigil/advisories/import.h"
+#include "vigil/advisories/manifest.h"
 #include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
@@ -16,23 +19,69 @@ namespace {
 struct ManifestOptions {
   std::string module;
   std::string file;
+  std::vector<std::string> advisories;
   std::optional<std::string> type;
   std::string version = "local";
   bool as_json = false;
 };
 
+// Advisory files (OSV, the Debian Security Tracker) as this machine's
+// vm-advisories manifest: what the platform's `advisories import` publishes,
+// for an agent without a platform.
+Result<std::string> advisories_manifest(const Paths& paths, const std::vector<std::string>& files,
+                                        std::string& summary) {
+  std::string release = link::os_release_key(paths.root);
+  if (release.empty()) return Error{"cannot tell this machine's OS release (no ID/VERSION_ID in os-release)"};
+  std::string body = advisories::manifest_header(release);
+  advisories::ImportCounts total;
+  size_t taken = 0;
+  try {
+    for (const std::string& file : files) {
+      advisories::add_counts(total, advisories::import_path(file, [&](advisories::Advisory&& advisory) {
+                               if (advisory.release != release) return;
+                               body += advisories::manifest_line(advisory);
+                               ++taken;
+                             }));
+    }
+  } catch (const std::invalid_argument& error) {
+    return Error{error.what()};
+  }
+  if (taken == 0) {
+    return Error{"none of the " + std::to_string(total.advisories) + " advisories read is for " + release};
+  }
+  summary = std::to_string(taken) + " advisories for " + release + " (" + std::to_string(total.advisories - taken) +
+            " for other releases left out)";
+  return body;
+}
+
+int usage_error(const std::string& message) {
+  std::cerr << "vigilctl: " << message << "\n";
+  return kUsageError;
+}
+
 int run_manifest_set(const Paths& paths, const ManifestOptions& options) {
-  // A manifest decides what the root daemon reads, runs and reports.
-  auto trusted = check_trusted(options.file, "manifest");
-  if (!trusted.ok()) return fail(trusted.error());
-  if (!trusted.value().empty()) std::cerr << "vigilctl: " << trusted.value() << "\n";
-  std::ifstream file(options.file, std::ios::binary);
-  std::ostringstream body;
-  body << file.rdbuf();
-  if (!file) return fail("cannot read manifest " + options.file);
+  std::string body, summary;
+  if (!options.advisories.empty()) {
+    if (options.module != "vm") return usage_error("--advisories is for --module vm");
+    auto built = advisories_manifest(paths, options.advisories, summary);
+    if (!built.ok()) return fail(built.error());
+    body = std::move(built.value());
+  } else {
+    if (options.file.empty()) return usage_error("give --file FILE (or --advisories FILE... for vm)");
+    // A manifest decides what the root daemon reads, runs and reports.
+    auto trusted = check_trusted(options.file, "manifest");
+    if (!trusted.ok()) return fail(trusted.error());
+    if (!trusted.value().empty()) std::cerr << "vigilctl: " << trusted.value() << "\n";
+    std::ifstream file(options.file, std::ios::binary);
+    std::ostringstream read;
+    read << file.rdbuf();
+    if (!file) return fail("cannot read manifest " + options.file);
+    body = read.str();
+  }
   json request_body = {
-      {"command", "manifest_set"}, {"module", options.module}, {"body", body.str()}, {"version", options.version}};
+      {"command", "manifest_set"}, {"module", options.module}, {"body", body}, {"version", options.version}};
   if (options.type) request_body["manifest_type"] = *options.type;
+  if (!options.advisories.empty()) request_body["manifest_type"] = "vm-advisories";
   auto response = request(paths, request_body);
   if (!response) return kRuntimeError;
   json stored = {
@@ -40,6 +89,7 @@ int run_manifest_set(const Paths& paths, const ManifestOptions& options) {
   if (options.as_json) {
     print_json(stored);
   } else {
+    if (!summary.empty()) std::cout << summary << "\n";
     std::cout << "manifest stored: module " << options.module << ", type " << stored["manifest_type"].get<std::string>()
               << ", version " << options.version << "\n";
   }
@@ -53,7 +103,12 @@ Runner define_manifest(CLI::App& command) {
   auto options = std::make_shared<ManifestOptions>();
   auto* set = command.add_subcommand("set", "Store FILE as the module's manifest (it may then scan)");
   set->add_option("--module,-m", options->module, "Module type, e.g. inv")->required();
-  set->add_option("--file,-f", options->file, "Manifest file")->required()->check(CLI::ExistingFile);
+  auto* file = set->add_option("--file,-f", options->file, "Manifest file")->check(CLI::ExistingFile);
+  set->add_option("--advisories", options->advisories,
+                  "vm only: advisory files or directories (OSV, Debian Security Tracker JSON); those for this "
+                  "machine's OS release become the vm-advisories manifest")
+      ->check(CLI::ExistingPath)
+      ->excludes(file);
   set->add_option("--type", options->type, "Manifest type (when the module handles several)");
   set->add_option("--version", options->version, "Manifest version label")->capture_default_str();
   add_json_flag(*set, options->as_json);

@@ -45,6 +45,7 @@ Runner define_deactivate(CLI::App& command);
 Runner define_profile_set(CLI::App& command);
 Runner define_manifest_set(CLI::App& command);
 Runner define_package_set(CLI::App& command);
+Runner define_advisories(CLI::App& command);
 Runner define_signing_keys(CLI::App& command);
 Runner define_protection_key(CLI::App& command);
 Runner define_demand(CLI::App& command);

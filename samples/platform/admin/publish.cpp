@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "service.h"
 #include "update_repository.h"
+#include "vigil/advisories/manifest.h"
 #include "vigil/crypto/digest.h"
 #include "vigil/elf/elf_file.h"
 #include "vigil/fim_manifest/manifest.h"
@@ -26,7 +27,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kReadableTypes = "inv, vm, fim, pc, sca, udc";
+constexpr const char* kReadableTypes = "inv, vm, vm-advisories, fim, pc, sca, udc";
 
 // A profile sets values only for modules an agent can have: the built-in
 // ones and those the platform knows of (a published manifest, a module an
@@ -136,14 +137,20 @@ Runner define_manifest_set(CLI::App& command) {
       "Example: vigil-platform admin manifest-set --module fim --file fim.yaml --check");
   return [options](const fs::path& data) {
     std::string body = read_file(options->file);
+    if (body.empty()) throw std::runtime_error(options->file + ": empty, not a manifest");
     std::string type = options->type.empty() ? options->module : options->type;
     // The module's own parser: a manifest the module would refuse is refused here, naming the line.
-    bool checked = type == "fim" || type == "pc" || type == "sca" || type == "udc" || type == "inv" || type == "vm";
+    bool checked = type == "fim" || type == "pc" || type == "sca" || type == "udc" || type == "inv" || type == "vm" ||
+                   type == "vm-advisories";
     try {
       if (type == "fim") (void)fim::parse_manifest(body);
       if (type == "pc" || type == "sca" || type == "udc") (void)policy::parse_policies(body, type + " manifest");
       if (type == "inv") (void)inventory::parse_manifest(body);
       if (type == "vm") (void)vm::parse_rules(body);
+      if (type == "vm-advisories") {
+        (void)advisories::read_manifest(
+            body, [](std::string_view, bool, std::string_view) { return false; }, [](advisories::Advisory&&) {});
+      }
     } catch (const std::exception& error) {
       throw std::runtime_error(options->file + ": " + error.what());
     }

@@ -291,13 +291,13 @@ TEST(Advisories, ManifestLinesRoundTripAndBadLinesAreNamed) {
 }
 
 TEST(Advisories, ReleaseKeys) {
-  EXPECT_EQ(release_of({{"ID", "debian"}, {"VERSION_ID", "12"}}), "debian:12");
-  EXPECT_EQ(release_of({{"ID", "ubuntu"}, {"VERSION_ID", "22.04"}}), "ubuntu:22.04");
-  EXPECT_EQ(release_of({{"ID", "almalinux"}, {"VERSION_ID", "9.3"}}), "almalinux:9");
-  EXPECT_EQ(release_of({{"ID", "debian"}}), "");  // sid has no VERSION_ID
+  EXPECT_EQ(machine::release_key({{"ID", "debian"}, {"VERSION_ID", "12"}}), "debian:12");
+  EXPECT_EQ(machine::release_key({{"ID", "ubuntu"}, {"VERSION_ID", "22.04"}}), "ubuntu:22.04");
+  EXPECT_EQ(machine::release_key({{"ID", "almalinux"}, {"VERSION_ID", "9.3"}}), "almalinux:9");
+  EXPECT_EQ(machine::release_key({{"ID", "debian"}}), "");  // sid has no VERSION_ID
   auto here = machine::read_os_release("/");
   ASSERT_TRUE(here);
-  EXPECT_FALSE(release_of(*here).empty());
+  EXPECT_FALSE(machine::release_key(*here).empty());
 }
 
 }  // namespace

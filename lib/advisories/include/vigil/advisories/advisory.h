@@ -21,7 +21,7 @@ struct VersionRange {
 
 struct Advisory {
   std::string id;         // DSA-5532-1, CVE-2024-0727, ALSA-2024:1234, ...
-  std::string release;    // the OS release it is for, as release_of names it ("debian:12")
+  std::string release;    // the OS release it is for, as machine::release_key names it ("debian:12")
   std::string manager;    // "dpkg" or "rpm": whose version ordering applies
   bool by_source = true;  // `package` names a source package (Debian, Ubuntu), else a binary one
   std::string package;
@@ -37,11 +37,6 @@ struct Advisory {
 
 // Severity words, lowest first: each source's scale is mapped onto these.
 inline constexpr const char* kSeverities[] = {"unknown", "negligible", "low", "medium", "high", "critical"};
-
-// The release key of an os-release file's fields: "<ID>:<major>" for the RPM
-// family (VERSION_ID 9.3 -> rhel:9), "<ID>:<VERSION_ID>" otherwise
-// (debian:12, ubuntu:22.04); "" when ID or VERSION_ID is missing.
-std::string release_of(const std::map<std::string, std::string>& os_release);
 
 // The ranges of `advisory` that hold for `version`, under its manager's
 // ordering; the first that holds, or nullptr.

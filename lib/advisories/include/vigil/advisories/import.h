@@ -11,6 +11,7 @@
 // `skipped` by reason.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <istream>
 #include <map>
@@ -33,5 +34,13 @@ ImportCounts import_osv(std::string_view json_text, const std::string& origin, c
 // Streams the tracker's one big object a package at a time: memory stays
 // that of one package's entry, not of the whole file.
 ImportCounts import_debian_tracker(std::istream& json_text, const std::string& origin, const Sink& sink);
+
+// A file in either format (told apart by its first key: an OSV document
+// starts with one of OSV's fields, the tracker with a package name), or a
+// directory's *.json files, recursively, in name order (an OSV export).
+ImportCounts import_path(const std::filesystem::path& path, const Sink& sink);
+
+// Adds `more` into `total`.
+void add_counts(ImportCounts& total, const ImportCounts& more);
 
 }  // namespace vigil::advisories

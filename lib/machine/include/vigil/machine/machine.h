@@ -18,6 +18,12 @@ std::string first_line(const std::filesystem::path& file);
 // can be read.
 std::optional<std::map<std::string, std::string>> read_os_release(const std::filesystem::path& root);
 
+// The release key of os-release fields, as advisories are published per
+// release: "<ID>:<major>" for the RPM family (VERSION_ID 9.3 -> rhel:9),
+// "<ID>:<VERSION_ID>" otherwise (debian:12, ubuntu:22.04); "" when ID or
+// VERSION_ID is missing (Debian sid has none).
+std::string release_key(const std::map<std::string, std::string>& os_release);
+
 struct InterfaceAddress {
   std::string interface;  // e.g. "eth0"
   std::string address;    // numeric, without an IPv6 "%scope"
