@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "base/file_safety.h"
+#include "control_socket/control_protocol.h"
 #include "vigilctl/commands/commands.h"
 
 namespace vigil::ctl {
@@ -33,6 +34,11 @@ int run_manifest_set(const Paths& paths, const ManifestOptions& options) {
   json request_body = {
       {"command", "manifest_set"}, {"module", options.module}, {"body", body.str()}, {"version", options.version}};
   if (options.type) request_body["manifest_type"] = *options.type;
+  // vigild would refuse the line; name the file instead.
+  if (size_t size = request_body.dump().size(); size >= kMaxControlRequestBytes) {
+    return fail("manifest " + options.file + " is too large to send: " + std::to_string(size) +
+                " bytes as a request, and the control socket takes requests of up to 1 MiB");
+  }
   auto response = request(paths, request_body);
   if (!response) return kRuntimeError;
   json stored = {
