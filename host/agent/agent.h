@@ -83,6 +83,14 @@ class Agent : public LinkDelegate {
   void on_status(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_results(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_manifest_set(const nlohmann::json& request, const ControlServer::Reply& reply);
+  // A manifest sent in parts (docs/vigilctl.md): the body so far. One at a
+  // time; a new upload replaces an unfinished one.
+  struct ManifestUpload {
+    std::string id;
+    std::string body;
+    int64_t next_part = 0;
+  };
+  std::optional<ManifestUpload> manifest_upload_;
   void on_demand(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_demand_status(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_unload(const nlohmann::json& request, const ControlServer::Reply& reply);

@@ -12,6 +12,7 @@
 
 #include "agent/agent.h"
 #include "budget/cgroup_support.h"
+#include "control_socket/control_protocol.h"
 #include "control_socket/reports.h"
 #include "settings/reader.h"
 #include "store/key_hive.h"
@@ -280,6 +281,30 @@ json Agent::status_report() {
 
 void Agent::on_manifest_set(const json& request, const ControlServer::Reply& reply) {
   std::string module = request.at("module").get<std::string>();
+  std::string body = request.at("body").get<std::string>();
+  if (request.contains("part")) {
+    // In parts: each under the line bound; the last one stores the whole.
+    int64_t part = request.at("part").get<int64_t>(), parts = request.at("parts").get<int64_t>();
+    std::string id = request.at("upload").get<std::string>();
+    if (part == 0) manifest_upload_ = ManifestUpload{id, "", 0};
+    if (!manifest_upload_ || manifest_upload_->id != id || manifest_upload_->next_part != part || part >= parts) {
+      reply(failure("manifest upload " + id + ": part " + std::to_string(part) + " of " + std::to_string(parts) +
+                    " out of order, or replaced by another upload; send the manifest again"));
+      return;
+    }
+    if (manifest_upload_->body.size() + body.size() > kMaxManifestBytes) {
+      manifest_upload_.reset();
+      reply(failure("manifest upload " + id + ": larger than " + std::to_string(kMaxManifestBytes >> 20) + " MiB"));
+      return;
+    }
+    manifest_upload_->body += body;
+    if (++manifest_upload_->next_part < parts) {
+      reply({{"ok", true}, {"received", part}});
+      return;
+    }
+    body = std::move(manifest_upload_->body);
+    manifest_upload_.reset();
+  }
   auto plugin = registry_->find(module);
   std::vector<std::string> types;
   if (plugin) {
@@ -299,13 +324,17 @@ void Agent::on_manifest_set(const json& request, const ControlServer::Reply& rep
     reply(failure("no loaded module '" + module + "' (see vigilctl plugins)"));
     return;
   }
-  std::string type = request.value("manifest_type", types.size() == 1 ? types.front() : std::string());
+  // Without a type: the module's only one, else the one named like the module (vm of vm and vm-advisories).
+  bool named_like_module = std::find(types.begin(), types.end(), module) != types.end();
+  std::string type = request.value("manifest_type", types.size() == 1   ? types.front()
+                                                    : named_like_module ? module
+                                                                        : std::string());
   if (std::find(types.begin(), types.end(), type) == types.end()) {
     reply(failure("module '" + module + "' does not handle manifest type '" + type +
                   "'; it handles: " + fmt::format("{}", fmt::join(types, ", "))));
     return;
   }
-  Manifest manifest{module, type, request.value("version", "local"), request.at("body").get<std::string>()};
+  Manifest manifest{module, type, request.value("version", "local"), std::move(body)};
   if (Status stored = store_->manifests().put(manifest); !stored.ok()) {
     reply(failure(stored.error()));
     return;

@@ -22,6 +22,7 @@
 #include "agent/file_guard.h"
 #include "agent/service_manager.h"
 #include "base/error_text.h"
+#include "base/restart_note.h"
 #include "plugin/plugin_call_marker.h"
 
 namespace vigil {
@@ -125,6 +126,14 @@ struct Protection {
   }
 };
 
+int64_t unix_milliseconds() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+int64_t unix_seconds() {
+  return unix_milliseconds() / 1000;
+}
+
 std::string describe(int wait_status) {
   if (WIFSIGNALED(wait_status)) return "killed by signal " + std::to_string(WTERMSIG(wait_status));
   return "exited with status " + std::to_string(WEXITSTATUS(wait_status));
@@ -218,6 +227,7 @@ class WorkerWatcher {
       if (line == kChargedReport) {
         watch_.charged = true;
       } else if (line == kReadyReport) {
+        remove_restart_note(options_.paths);  // the control socket answers again
         tell_service_manager("READY=1\nSTATUS=agent running");
       } else if (line.rfind(kKillAfterReport, 0) == 0) {
         std::string seconds(line.substr(kKillAfterReport.size()));
@@ -313,6 +323,12 @@ int run_supervisor(const SupervisorOptions& options) {
   // Marks left by a vigild that was killed with its worker: no death of ours to charge them with.
   std::error_code stale;
   std::filesystem::remove_all(plugin_marker_dir(options.paths), stale);
+  remove_restart_note(options.paths);  // a killed supervisor's
+  // Nor does ours outlive this supervisor, whichever way it returns.
+  struct NoteRemover {
+    const Paths& paths;
+    ~NoteRemover() { remove_restart_note(paths); }
+  } note_remover{options.paths};
   struct sigaction action {};
   action.sa_sigaction = on_stop_signal;
   action.sa_flags = SA_SIGINFO;
@@ -360,6 +376,7 @@ int run_supervisor(const SupervisorOptions& options) {
       std::cerr << "vigild: worker stopped to be restarted"
                 << (watch.killed_as_asked ? " (killed: it did not exit in time)" : "")
                 << " (see vigild.log); restarting\n";
+      write_restart_note(options.paths, {"worker stopped to be restarted", unix_seconds(), unix_milliseconds()});
       std::error_code ignored;
       std::filesystem::remove_all(plugin_marker_dir(options.paths), ignored);  // the hung call is nobody's crash
       if (uncharged.empty()) {
@@ -372,6 +389,9 @@ int run_supervisor(const SupervisorOptions& options) {
     }
 
     std::string how = watch.memory_reason.empty() ? "worker " + describe(status) : watch.memory_reason;
+    // A worker that ran for a good while earns a fresh backoff.
+    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(5)) backoff = options.first_backoff;
+    write_restart_note(options.paths, {how, unix_seconds(), unix_milliseconds() + backoff.count()});
     std::vector<std::string> modules, activities, described;
     for (const auto& [module, activity] : marked_modules(options.paths)) {
       // A crash while a module is unloaded is reported, not charged.
@@ -389,8 +409,6 @@ int run_supervisor(const SupervisorOptions& options) {
     ::setenv(kPreviousCrashVariable, how.c_str(), 1);
     ::setenv(kCrashedModulesVariable, join(uncharged, ",").c_str(), 1);
     ::setenv(kCrashActivityVariable, join(activities, ",").c_str(), 1);
-    // A worker that ran for a good while earns a fresh backoff.
-    if (std::chrono::steady_clock::now() - started > std::chrono::minutes(5)) backoff = options.first_backoff;
     auto wake = std::chrono::steady_clock::now() + backoff;
     while (std::chrono::steady_clock::now() < wake && g_stop_signal == 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

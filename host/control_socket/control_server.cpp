@@ -21,8 +21,9 @@ using local = asio::local::stream_protocol;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // The buffer holds the longest line and its newline, no more.
   Session(local::socket socket, const ControlServer::Handler& handler)
-      : socket_(std::move(socket)), buffer_(ControlServer::kMaxRequestBytes), handler_(handler) {}
+      : socket_(std::move(socket)), buffer_(kMaxControlRequestBytes + 1), handler_(handler) {}
 
   void start() {
     ucred peer{};
@@ -43,8 +44,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_read(boost::system::error_code error) {
-    if (error == asio::error::not_found) {
-      send({{"ok", false}, {"error", "request too large"}}, false);
+    if (error == asio::error::not_found) {  // the buffer is full and holds no newline
+      send({{"ok", false}, {"error", kControlRequestTooLong}}, false);
       return;
     }
     if (error) return;  // peer closed

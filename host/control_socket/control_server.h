@@ -21,8 +21,6 @@ class ControlServer {
   using Reply = std::function<void(nlohmann::json response)>;
   using Handler = std::function<void(const nlohmann::json& request, Reply reply)>;
 
-  static constexpr size_t kMaxRequestBytes = size_t{64} << 20;
-
   ControlServer(boost::asio::io_context& io, std::filesystem::path socket_path, Handler handler);
   ~ControlServer();
 

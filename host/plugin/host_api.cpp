@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <string_view>
+#include <utility>
 
 #include "delta/delta_encoder.h"
 #include "exec/command_runner.h"
@@ -26,6 +27,15 @@ std::string_view view(vigil_str text) {
 }
 bool valid(vigil_str text) {
   return text.ptr != nullptr || text.len == 0;
+}
+
+thread_local std::string t_service_failure;  // see take_service_failure
+
+// Logs a failed service's cause and keeps it for the scan on this thread.
+vigil_status service_failed(vigil_plugin_host* host, const char* call, const std::string& cause) {
+  host->logger->error("{}: {}", call, cause);
+  t_service_failure = cause;
+  return VIGIL_E_IO;
 }
 
 template <class Fn>
@@ -166,10 +176,7 @@ vigil_status declare_setting(vigil_plugin_host* host, const vigil_setting* setti
 
 vigil_status deliver(const Result<std::optional<std::string>>& found, vigil_plugin_host* host, const char* call,
                      vigil_on_value on_value, void* user) {
-  if (!found.ok()) {
-    host->logger->error("{}: {}", call, found.error());
-    return VIGIL_E_IO;
-  }
+  if (!found.ok()) return service_failed(host, call, found.error());
   if (!found.value()) return VIGIL_E_NOT_FOUND;
   on_value(user, vigil_str{found.value()->data(), found.value()->size()});
   return VIGIL_OK;
@@ -206,9 +213,7 @@ vigil_status state_set(vigil_plugin_host* host, vigil_str key, vigil_str value) 
   if (host == nullptr || !valid(key) || key.len == 0 || !valid(value)) return VIGIL_E_INVALID_ARG;
   return guarded(host, "state_set", [&] {
     Status stored = host->store->plugin_state().set(host->module, view(key), view(value));
-    if (stored.ok()) return VIGIL_OK;
-    host->logger->error("state_set: {}", stored.error());
-    return VIGIL_E_IO;
+    return stored.ok() ? VIGIL_OK : service_failed(host, "state_set", stored.error());
   });
 }
 
@@ -216,10 +221,7 @@ vigil_status state_delete(vigil_plugin_host* host, vigil_str key) noexcept {
   if (host == nullptr || !valid(key) || key.len == 0) return VIGIL_E_INVALID_ARG;
   return guarded(host, "state_delete", [&] {
     Result<bool> deleted = host->store->plugin_state().remove(host->module, view(key));
-    if (!deleted.ok()) {
-      host->logger->error("state_delete: {}", deleted.error());
-      return VIGIL_E_IO;
-    }
+    if (!deleted.ok()) return service_failed(host, "state_delete", deleted.error());
     return deleted.value() ? VIGIL_OK : VIGIL_E_NOT_FOUND;
   });
 }
@@ -486,6 +488,10 @@ std::string status_name(vigil_status status) {
   // A code newer than this host, or garbage, keeps its number: "unknown status 42".
   if (name == vigil_status_name(-1)) name += " " + std::to_string(status);
   return name;
+}
+
+std::string take_service_failure() {
+  return std::exchange(t_service_failure, std::string());
 }
 
 }  // namespace vigil

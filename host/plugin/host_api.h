@@ -26,4 +26,11 @@ vigil_status plugin_status_of(ErrorCode code);
 // A status code as words ("internal error"), for messages that people read.
 std::string status_name(vigil_status status);
 
+// Why the last host service that failed on this thread failed ("state store:
+// disk full: …"), and forgets it; "" when none did. A plugin learns only a
+// status code (VIGIL_E_IO), so its scan's error says "host refused state_set":
+// the scan's runner adds this cause. Per thread, as a scan's handler calls the
+// services on its own thread: another thread's failure is not this scan's.
+std::string take_service_failure();
+
 }  // namespace vigil

@@ -227,12 +227,17 @@ Status LoadedPlugin::run_handler(vigil_scan& scan, std::string_view manifest_typ
     return Error{"module '" + module() + "' has no handler for manifest type '" + std::string(manifest_type) + "'",
                  ErrorCode::kUnsupported};
   }
+  (void)take_service_failure();  // an earlier call's, not this scan's
   vigil_status status =
       handler->second.callback(handler->second.user, &scan, vigil_str{manifest_type.data(), manifest_type.size()},
                                vigil_str{body.data(), body.size()});
+  std::string service_failure = take_service_failure();
   if (status == VIGIL_OK) return Status::Ok();
-  // The plugin's own words when it left any (set_error, a failed host call).
-  return Error{scan.error.empty() ? "the plugin returned " + status_name(status) : scan.error, error_code_of(status)};
+  // The plugin's own words when it left any (set_error, a failed host call),
+  // and the cause of a host service that failed it (a full disk).
+  std::string error = scan.error.empty() ? "the plugin returned " + status_name(status) : scan.error;
+  if (!service_failure.empty() && error.find(service_failure) == std::string::npos) error += ": " + service_failure;
+  return Error{error, error_code_of(status)};
 }
 
 bool LoadedPlugin::begin_scan() {

@@ -2,6 +2,7 @@
 #include "vigilctl/output.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <map>
 #include <set>
@@ -114,11 +115,19 @@ void print_plugins(std::ostream& out, const json& plugins) {
 
 void print_status(std::ostream& out, const json& status) {
   const json& daemon = status.at("daemon");
-  out << "vigild:   "
-      << (daemon.value("running", false)
-              ? "running (pid " + text_of(daemon["pid"]) + ", version " + text_of(daemon["version"]) + ")"
-              : std::string("not running"))
-      << "\n";
+  out << "vigild:   ";
+  if (daemon.value("running", false)) {
+    out << "running (pid " << text_of(daemon["pid"]) << ", version " << text_of(daemon["version"]) << ")\n";
+  } else if (daemon.contains("restarting")) {
+    const json& restart = daemon["restarting"];
+    double next = restart.value("next_start_in_seconds", 0.0);
+    char in[32];
+    std::snprintf(in, sizeof(in), "next start in %.1f s", next);
+    out << "restarting: " << text_of(restart["reason"]) << " at " << local_time(restart["died_at"]) << ", "
+        << (next > 0 ? in : "a new worker is starting") << "\n";
+  } else {
+    out << "not running\n";
+  }
   std::string id = status.value("agent_id", "");
   out << "agent id: " << (id.empty() ? "(not provisioned)" : id) << "\n";
   if (status.contains("platform") && status["platform"].value("configured", false)) {

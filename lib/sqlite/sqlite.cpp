@@ -2,10 +2,24 @@
 #include "vigil/sqlite/sqlite.h"
 
 #include <algorithm>
+#include <cerrno>
 
 #include <sqlite3.h>
 
 namespace vigil::sqlite {
+namespace {
+
+// SQLite says "database or disk is full" both for a full file system (ENOSPC)
+// and a full database (max_page_count); a write that failed with ENOSPC under
+// another code says less. "disk full" goes first, so the cause survives the
+// wrapping of every layer above (the store, a plugin's refused call, a scan).
+std::string described(sqlite3* db, const std::string& what) {
+  int code = sqlite3_errcode(db) & 0xff;  // the primary code of an extended one
+  bool full = code == SQLITE_FULL || (code == SQLITE_IOERR && sqlite3_system_errno(db) == ENOSPC);
+  return (full ? "disk full: " : "") + what;
+}
+
+}  // namespace
 
 std::string Database::error_message() const {
   return sqlite3_errmsg(db_);
@@ -32,7 +46,7 @@ void Database::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
     std::string text = message != nullptr ? message : "unknown error";
     sqlite3_free(message);
-    throw SqliteError(text);
+    throw SqliteError(described(db_, text));
   }
 }
 
@@ -93,7 +107,7 @@ bool Statement::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  throw SqliteError("step failed: " + db_.error_message());
+  throw SqliteError(described(db_.handle(), "step failed: " + db_.error_message()));
 }
 
 void Statement::run() {

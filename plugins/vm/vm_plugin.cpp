@@ -103,6 +103,11 @@ class VulnerabilityPlugin : public vigil::Plugin {
     } catch (const std::invalid_argument& error) {
       throw vigil::Error(error.what(), VIGIL_E_INVALID_ARG);
     }
+    // An empty list would pass every package: say there is nothing to check against.
+    if (info.advisories == 0) {
+      throw vigil::Error("no advisories for " + info.release + " in the manifest: import some for this release",
+                         VIGIL_E_INVALID_ARG);
+    }
     host_->info(std::to_string(info.advisories) + " advisories for " + info.release + " checked against " +
                 std::to_string(index.size()) + " installed packages: " + std::to_string(affected) + " affected");
   }

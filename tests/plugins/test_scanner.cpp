@@ -5,7 +5,7 @@
 //   spin                  call checkpoint until the host cancels
 //   sleep MS              take MS milliseconds (checkpointing), to hold a scan open
 //   burn MS               use MS milliseconds of CPU time (checkpointing), for CPU limits
-//   state KEY VALUE       store plugin state and emit it back as a row
+//   state KEY VALUE [BYTES] store plugin state (VALUE padded with 'x' to BYTES) and emit it back as a row
 //   config KEY            emit the configuration value (or "<unset>")
 //   badrow                emit a row with an invalid table name
 //   exec PROGRAM ARGS...  run a command through the host; row "exec" with its exit code and output
@@ -145,7 +145,9 @@ class TestScanner : public vigil::Plugin {
         burn(scan, std::chrono::milliseconds(milliseconds));
       } else if (command == "state") {
         std::string key, value;
-        words >> key >> value;
+        size_t bytes = 0;
+        words >> key >> value >> bytes;
+        value.resize(std::max(bytes, value.size()), 'x');
         std::string previous = host_->state(key).value_or("<unset>");
         host_->set_state(key, value);
         scan.emit("state", {{"id", key}}, {{"value", value}, {"previous", previous}});

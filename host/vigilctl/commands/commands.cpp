@@ -1,9 +1,11 @@
 // The table of vigilctl's commands and what they share.
 #include "vigilctl/commands/commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
+#include "base/restart_note.h"
 #include "control_socket/control_client.h"
 #include "link/protection_key.h"
 
@@ -127,8 +129,19 @@ std::unique_ptr<StateStore> open_offline(const Paths& paths) {
     fail(store.error());
     return nullptr;
   }
-  std::cerr << "vigilctl: vigild is not running; read from the state store\n";
+  std::cerr << "vigilctl: vigild is " << (restarting(paths) ? "restarting its worker" : "not running")
+            << "; read from the state store\n";
   return std::move(store.value());
+}
+
+std::optional<json> restarting(const Paths& paths) {
+  auto note = read_restart_note(paths);
+  if (!note || !instance_lock_held(paths)) return std::nullopt;  // no supervisor: a stale note
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  int64_t tenths = std::max<int64_t>(0, (note->next_start_ms - now.count() + 99) / 100);  // rounded up
+  return json{{"reason", note->reason},
+              {"died_at", note->died_at},
+              {"next_start_in_seconds", static_cast<double>(tenths) / 10}};
 }
 
 void print_json(const json& value) {

@@ -65,6 +65,10 @@ std::optional<nlohmann::json> request(const Paths& paths, const nlohmann::json& 
 // Opens the state store for offline reads, saying so on stderr; nullptr
 // (the reason printed) when there is none.
 std::unique_ptr<StateStore> open_offline(const Paths& paths);
+// While the supervisor restarts a dead worker (base/restart_note.h):
+// {"reason", "died_at" (Unix seconds), "next_start_in_seconds" (0 once it is
+// starting)}; nullopt otherwise.
+std::optional<nlohmann::json> restarting(const Paths& paths);
 void print_json(const nlohmann::json& value);
 // Adds --json to `command`, bound to `as_json`.
 void add_json_flag(CLI::App& command, bool& as_json);

@@ -1,10 +1,14 @@
 // vigilctl manifest set: a module's manifest, stored through vigild (which
 // checks the module takes that manifest type).
+#include <unistd.h>
+
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "base/file_safety.h"
+#include "control_socket/control_protocol.h"
 #include "link/identity.h"
 #include "vigil/advisories/import.h"
 #include "vigil/advisories/manifest.h"
@@ -82,7 +86,26 @@ int run_manifest_set(const Paths& paths, const ManifestOptions& options) {
       {"command", "manifest_set"}, {"module", options.module}, {"body", body}, {"version", options.version}};
   if (options.type) request_body["manifest_type"] = *options.type;
   if (!options.advisories.empty()) request_body["manifest_type"] = "vm-advisories";
-  auto response = request(paths, request_body);
+  std::optional<json> response;
+  if (request_body.dump().size() < kMaxControlRequestBytes) {
+    response = request(paths, request_body);
+  } else {
+    // Longer than a request line may be: in parts, each well under the bound
+    // (JSON escaping can at most double a part), stored when the last arrives.
+    if (body.size() > kMaxManifestBytes) {
+      return fail("manifest is " + std::to_string(body.size() >> 20) + " MiB; vigild takes up to " +
+                  std::to_string(kMaxManifestBytes >> 20) + " MiB");
+    }
+    size_t parts = (body.size() + kManifestPartBytes - 1) / kManifestPartBytes;
+    request_body["upload"] = std::to_string(::getpid()) + "-" + std::to_string(std::time(nullptr));
+    request_body["parts"] = parts;
+    for (size_t part = 0; part < parts; ++part) {
+      request_body["part"] = part;
+      request_body["body"] = body.substr(part * kManifestPartBytes, kManifestPartBytes);
+      response = request(paths, request_body);
+      if (!response) return kRuntimeError;
+    }
+  }
   if (!response) return kRuntimeError;
   json stored = {
       {"module", options.module}, {"manifest_type", (*response)["manifest_type"]}, {"version", options.version}};

@@ -1,6 +1,6 @@
 // vigilctl status: the daemon, the agent id, the modules' states, their scans'
 // progress and how their last scans ended; the agent id from the state store
-// when vigild is down.
+// when vigild is down, and why while its worker is being restarted.
 #include <iostream>
 
 #include "control_socket/control_client.h"
@@ -25,6 +25,7 @@ Runner define_status(CLI::App& command) {
     } else {
       auto store = open_offline(paths);
       report = {{"daemon", {{"running", false}}}, {"agent_id", store ? agent_id(*store) : ""}};
+      if (auto restart = restarting(paths)) report["daemon"]["restarting"] = *restart;
     }
     if (*as_json) {
       print_json(report);

@@ -60,6 +60,8 @@ TEST_F(Vigilctl, EveryCommandsHelp_DescribesItsOptionsAndEndsWithExamples) {
   auto top = vigilctl(root(), {"--help"});
   ASSERT_EQ(top.exit_code, 0) << top.err;
   EXPECT_NE(top.out.find("Examples:"), std::string::npos) << top.out;
+  // The usage lines name the program, and the command (not an empty name or a path).
+  EXPECT_NE(top.out.find("\nUsage: vigilctl [OPTIONS] SUBCOMMAND\n"), std::string::npos) << top.out;
   std::vector<std::vector<std::string>> commands;
   for (const std::string& name : subcommands_in(top.out)) commands.push_back({name});
   ASSERT_GE(commands.size(), 16u) << top.out;
@@ -69,6 +71,8 @@ TEST_F(Vigilctl, EveryCommandsHelp_DescribesItsOptionsAndEndsWithExamples) {
     auto help = vigilctl(root(), args);
     std::string name = args[0] + (args.size() > 2 ? " " + args[1] : "");
     EXPECT_EQ(help.exit_code, 0) << name << ": " << help.err;
+    EXPECT_NE(help.out.find("\nUsage: vigilctl " + name + " [OPTIONS]"), std::string::npos) << name << ":\n"
+                                                                                            << help.out;
     EXPECT_NE(help.out.find("Examples:\n  vigilctl " + args[0]), std::string::npos) << name << ":\n" << help.out;
     EXPECT_EQ(undescribed_options(help.out), std::vector<std::string>{}) << name << ":\n" << help.out;
     std::vector<std::string> subcommands = subcommands_in(help.out);

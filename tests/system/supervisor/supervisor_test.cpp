@@ -49,6 +49,56 @@ TEST_F(Supervisor, KilledWorker_IsRestartedBehindTheSameSupervisor) {
   EXPECT_EQ(daemon_->stop(), 0);  // SIGTERM to the supervisor stops both, cleanly
 }
 
+TEST_F(Supervisor, WhileTheWorkerIsRestarted_StatusSaysWhyAndWhenNotNotRunning) {
+  auto restarting = [&] {
+    auto result = vigilctl(root(), {"status", "--json"});
+    json parsed = json::parse(result.out, nullptr, false);
+    return result.exit_code == 0 && parsed.is_object() ? parsed["daemon"].value("restarting", json()) : json();
+  };
+  int64_t first = worker_pid();
+  ASSERT_GT(first, 0);
+  auto killed_at = std::chrono::system_clock::now();
+  ::kill(static_cast<pid_t>(first), SIGKILL);
+  // The supervisor waits 0.5 s before it starts the next worker: that is the window.
+  json restart;
+  ASSERT_TRUE(eventually([&] { return (restart = restarting()).is_object(); }, 5));
+  EXPECT_EQ(restart["reason"], "worker killed by signal 9");
+  EXPECT_LE(restart["next_start_in_seconds"].get<double>(), 0.5);
+  EXPECT_NEAR(restart["died_at"].get<double>(), std::chrono::system_clock::to_time_t(killed_at), 2);
+  int64_t second = 0;
+  ASSERT_TRUE(eventually([&] { return (second = worker_pid()) > 0 && second != first; }));
+  EXPECT_TRUE(restarting().is_null());  // the new worker answers
+  // and the supervisor drops the note once it reports ready (just after its socket is up).
+  EXPECT_TRUE(eventually([&] { return !std::filesystem::exists(root() / "run/vigil/restarting"); }, 5));
+
+  // The second death in a row waits 1 s: the text says the same.
+  ::kill(static_cast<pid_t>(second), SIGKILL);
+  std::string text, said;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto shown = vigilctl(root(), {"status"});
+        text = shown.out;
+        said = shown.err;
+        return text.find("vigild:   restarting: ") != std::string::npos;
+      },
+      5))
+      << text;
+  EXPECT_NE(said.find("vigild is restarting its worker; read from the state store"), std::string::npos) << said;
+  EXPECT_NE(text.find("vigild:   restarting: worker killed by signal 9 at "), std::string::npos) << text;
+  EXPECT_TRUE(text.find(", next start in 1.0 s\n") != std::string::npos ||
+              text.find(", next start in 0.") != std::string::npos ||
+              text.find(", a new worker is starting\n") != std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("not running"), std::string::npos) << text;
+  ASSERT_TRUE(eventually([&] { return worker_pid() > 0; }));
+
+  // A note no supervisor holds (one killed with SIGKILL) is not believed.
+  EXPECT_EQ(daemon_->stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(root() / "run/vigil/restarting"));
+  std::ofstream(root() / "run/vigil/restarting") << "worker killed by signal 9\n1\n2\n";
+  EXPECT_NE(vigilctl(root(), {"status"}).out.find("vigild:   not running\n"), std::string::npos);
+}
+
 TEST_F(Supervisor, PluginThatCrashesTheAgent_IsQuarantinedAndReleasable) {
   // Its first interval scan starts at once and kills the worker, every time.
   // The reply may be lost: the worker can die before it is written.

@@ -15,8 +15,10 @@
 #include <sqlite3.h>
 
 #include <fstream>
+#include <functional>
 
 #include "test_support.h"
+#include "vigil/sqlite/sqlite.h"
 
 namespace vigil {
 namespace {
@@ -490,6 +492,33 @@ TEST(StateStore, ModuleSchedule_RemembersLastCompletion) {
   ASSERT_TRUE(store->snapshots().set_last_scan_completed("inv", 100).ok());
   ASSERT_TRUE(store->snapshots().set_last_scan_completed("inv", 200).ok());
   EXPECT_EQ(store->snapshots().last_scan_completed("inv").value(), std::optional<int64_t>(200));
+}
+
+// SQLite words a full disk and a full database alike ("database or disk is
+// full"); the wrapper puts "disk full" first so the cause survives every layer
+// above it. A database held to a few pages (max_page_count) fills like a disk.
+TEST(SqliteWrapper, AFullDatabase_SaysDiskFullFirst) {
+  test::TempDir dir;
+  sqlite::Database db((dir.path() / "full.db").string());
+  db.exec("CREATE TABLE t (v BLOB)");
+  db.exec("PRAGMA max_page_count=8");
+  auto error_of = [](const std::function<void()>& work) {
+    try {
+      work();
+    } catch (const sqlite::SqliteError& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of([&] {
+              sqlite::Statement insert(db, "INSERT INTO t VALUES (?1)");
+              insert.bind_blob(1, std::string(size_t{1} << 20, 'x')).run();
+            }),
+            "disk full: step failed: database or disk is full");
+  EXPECT_EQ(error_of([&] { db.exec("INSERT INTO t VALUES (zeroblob(1048576))"); }),
+            "disk full: database or disk is full");
+  // Other failures say what they are, and nothing of disks.
+  EXPECT_EQ(error_of([&] { db.exec("INSERT INTO nowhere VALUES (1)"); }), "no such table: nowhere");
 }
 
 }  // namespace
