@@ -173,6 +173,7 @@ void check_fields(const json& object, const std::set<std::string>& known, const 
 void one_osv(const json& doc, const std::string& origin, const Sink& sink, ImportCounts& counts) {
   if (!doc.is_object()) refuse(origin, "an OSV advisory must be a JSON object");
   std::string id = text(doc, "id", origin, true);
+  if (id.empty()) refuse(origin + ".id", "is empty");
   std::string where = origin + ": " + id;
   check_fields(doc,
                {"schema_version", "id", "modified", "published", "withdrawn", "aliases", "upstream", "related",
@@ -299,9 +300,11 @@ std::optional<std::string> debian_release(const std::string& codename) {
 void one_tracker_package(const std::string& package, const json& issues, const std::string& origin, const Sink& sink,
                          ImportCounts& counts) {
   std::string where = origin + ": " + package;
+  if (package.empty()) refuse(origin, "a package with an empty name");
   if (!issues.is_object()) refuse(where, "must map issue ids to issues");
   for (auto issue = issues.begin(); issue != issues.end(); ++issue) {
     std::string here = where + ": " + issue.key();
+    if (issue.key().empty()) refuse(here, "an issue with an empty id");
     const json& body = issue.value();
     if (!body.is_object()) refuse(here, "must be an object");
     if (!body.contains("releases") || !body["releases"].is_object()) refuse(here + ".releases", "is missing");
