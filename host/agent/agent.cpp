@@ -190,6 +190,10 @@ Status Agent::start() {
   apply_outbox_limits();
   scheduler_ =
       std::make_unique<Scheduler>(io_, scan_pool_, *store_, *logs_, std::move(target), paths.config_dir / "proxy");
+  // Default manifests are read from the plugin directory, for the OS the agent runs on.
+  os_name_ = os_release_name(paths.root);
+  log->info("operating system: {} (picks the plugins' default manifests)", os_name_);
+  scheduler_->set_defaults_lookup([this](const std::string& module) { return default_manifests(module); });
   hive_watcher_ = std::make_unique<HiveWatcher>(io_, paths.state_db(), [this] { scheduler_->hive_changed(); });
   if (Status watching = hive_watcher_->start(); !watching.ok()) return watching;
   std::vector<std::shared_ptr<LoadedPlugin>> active;

@@ -29,6 +29,7 @@
 #include "sched/event_batcher.h"
 #include "sched/hive_watcher.h"
 #include "sched/scheduler.h"
+#include "store/default_manifests.h"
 #include "store/plugin_slots.h"
 #include "store/state_store.h"
 #include "vigil/result/result.h"
@@ -91,6 +92,10 @@ class Agent : public LinkDelegate {
     int64_t next_part = 0;
   };
   std::optional<ManifestUpload> manifest_upload_;
+  // vigilctl manifest remove: the module's stored manifest goes; its default, if any, is in force again.
+  void on_manifest_remove(const nlohmann::json& request, const ControlServer::Reply& reply);
+  // The default manifests shipped beside the plugins for `module` on this OS (default_manifests.h).
+  DefaultManifests default_manifests(const std::string& module) const;
   void on_demand(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_demand_status(const nlohmann::json& request, const ControlServer::Reply& reply);
   void on_unload(const nlohmann::json& request, const ControlServer::Reply& reply);
@@ -193,6 +198,7 @@ class Agent : public LinkDelegate {
   int lock_fd_ = -1;
   bool stopping_ = false;
   int64_t started_at_ = 0;
+  std::string os_name_;  // os-release's "<ID>-<VERSION_ID>": picks OS-specific default manifests
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<LogManager> logs_;
   std::unique_ptr<EventBatcher> events_;

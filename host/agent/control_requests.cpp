@@ -58,6 +58,7 @@ std::span<const Agent::ControlRequest> Agent::control_requests() {
       {"status", &Agent::on_status},
       {"results", &Agent::on_results},
       {"manifest_set", &Agent::on_manifest_set},
+      {"manifest_remove", &Agent::on_manifest_remove},
       {"demand", &Agent::on_demand},
       {"demand_status", &Agent::on_demand_status},
       {"unload", &Agent::on_unload},
@@ -221,6 +222,16 @@ json Agent::plugins_report() const {
                     {"default_cpu_limit", record.cpu_limit},
                     {"scan_interval", config.integer("ScanInterval", record.module)},
                     {"manifest_types", record.manifest_types}});
+      // What the module scans while no one gave it a manifest.
+      DefaultManifests defaults = default_manifests(record.module);
+      json shipped = json::array();
+      for (size_t i = 0; i < defaults.manifests.size(); ++i) {
+        shipped.push_back({{"type", defaults.manifests[i].manifest_type},
+                           {"version", defaults.manifests[i].version},
+                           {"file", defaults.files[i].string()}});
+      }
+      entry["default_manifests"] = std::move(shipped);
+      if (!defaults.missing.empty()) entry["no_default_manifest"] = defaults.missing;
     } else {
       entry["reason"] = record.reason;
       if (record.quarantined) entry.update({{"module", record.module}, {"quarantined", true}});
@@ -334,7 +345,7 @@ void Agent::on_manifest_set(const json& request, const ControlServer::Reply& rep
                   "'; it handles: " + fmt::format("{}", fmt::join(types, ", "))));
     return;
   }
-  Manifest manifest{module, type, request.value("version", "local"), std::move(body)};
+  Manifest manifest{module, type, request.value("version", "local"), std::move(body), "local"};
   if (Status stored = store_->manifests().put(manifest); !stored.ok()) {
     reply(failure(stored.error()));
     return;
@@ -342,6 +353,46 @@ void Agent::on_manifest_set(const json& request, const ControlServer::Reply& rep
   logs_->daemon()->info("manifest stored: module '{}', type '{}', version '{}'", module, type, manifest.version);
   scheduler_->manifests_changed(module);
   reply({{"ok", true}, {"module", module}, {"manifest_type", type}, {"version", manifest.version}});
+}
+
+void Agent::on_manifest_remove(const json& request, const ControlServer::Reply& reply) {
+  std::string module = request.at("module").get<std::string>();
+  std::string type = request.value("manifest_type", "");
+  auto stored = store_->manifests().of_module(module);
+  if (!stored.ok()) {
+    reply(failure(stored.error()));
+    return;
+  }
+  if (stored.value().empty()) {
+    reply(failure("module '" + module + "' has no stored manifest to remove (its default, if any, is in force)"));
+    return;
+  }
+  auto removed = store_->manifests().remove(module, type);
+  if (!removed.ok()) {
+    reply(failure(removed.error()));
+    return;
+  }
+  if (removed.value() == 0) {
+    reply(failure("module '" + module + "' has no manifest of type '" + type + "'"));
+    return;
+  }
+  logs_->daemon()->info("manifest removed: module '{}'{}", module, type.empty() ? "" : ", type '" + type + "'");
+  scheduler_->manifests_changed(module);  // its default, if it has one, is scanned at once
+  // What is in force now, for the reply: another stored manifest, the default, or nothing and why.
+  json answer = {{"ok", true}, {"module", module}, {"removed", removed.value()}, {"in_force", nullptr}};
+  if (auto now = manifests_in_force(store_->manifests(), default_manifests(module), module); now.ok()) {
+    if (now.value().manifests.empty()) {
+      answer["no_manifest"] = now.value().missing;
+    } else {
+      answer["in_force"] = {{"source", now.value().manifests.front().source},
+                            {"version", now.value().manifests.front().version}};
+    }
+  }
+  reply(answer);
+}
+
+DefaultManifests Agent::default_manifests(const std::string& module) const {
+  return find_default_manifests(options_.plugin_dir.value_or(options_.paths.plugin_dir), module, os_name_);
 }
 
 Status Agent::why_not_scannable(const std::string& module) {

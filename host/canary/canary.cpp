@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "canary/platform_query.h"
+#include "store/default_manifests.h"
 #include "vigil/fim_manifest/manifest.h"
 
 extern char** environ;
@@ -81,12 +82,17 @@ struct Target {
 
 // The first new-file path, in manifest order, that the FIM manifest in force covers.
 Result<Target> choose_target(const health::Context& context, const std::string& token) {
-  auto manifests = context.store->manifests().of_module(kFimModule);
+  // The stored manifest, else the default the plugin ships (as the agent picks it).
+  auto manifests = manifests_in_force(
+      context.store->manifests(),
+      find_default_manifests(context.paths.plugin_dir, kFimModule, os_release_name(context.paths.root)), kFimModule);
   if (!manifests.ok()) return Error{manifests.error()};
-  if (manifests.value().empty()) return Error{"the FIM module has no manifest: it watches nothing"};
+  if (manifests.value().manifests.empty()) {
+    return Error{"the FIM module has no manifest, it watches nothing: " + manifests.value().missing};
+  }
   fim::Manifest manifest;
   try {
-    manifest = fim::parse_manifest(manifests.value().front().body);
+    manifest = fim::parse_manifest(manifests.value().manifests.front().body);
   } catch (const fim::ManifestError& error) {
     return Error{std::string("the FIM manifest in force does not parse: ") + error.what()};
   }

@@ -125,11 +125,28 @@ Result<std::vector<std::string>> DesiredStateApplier::fetch_manifests(const v1::
         connection_.post<v1::ManifestResponse>(PlatformConnection::Channel::kLink, "/v1/manifest", request, "manifest");
     if (!reply.ok()) return Error{"manifest " + wanted.module() + "/" + wanted.manifest_type() + ": " + reply.error()};
     const v1::ManifestResponse& manifest = reply.value();
-    Manifest record{wanted.module(), wanted.manifest_type(), manifest.manifest().version(), manifest.body()};
+    Manifest record{wanted.module(), wanted.manifest_type(), manifest.manifest().version(), manifest.body(),
+                    "platform"};
     if (Status put = store_.manifests().put(record); !put.ok()) return Error{put.error()};
     logs_.daemon()->info("manifest {}/{} version {} downloaded ({} bytes)", record.module, record.manifest_type,
                          record.version, record.body.size());
     changed.push_back(record.module);
+  }
+  // A manifest the platform gave and no longer lists goes: the module's
+  // default (or a local manifest set later) is in force again. Local ones stay.
+  auto given = store_.manifests().from_source("platform");
+  if (!given.ok()) return Error{given.error()};
+  for (const Manifest& stored : given.value()) {
+    bool listed = std::any_of(state.manifests().begin(), state.manifests().end(), [&](const v1::ManifestVersion& m) {
+      return m.module() == stored.module && m.manifest_type() == stored.manifest_type;
+    });
+    if (listed) continue;
+    if (auto removed = store_.manifests().remove(stored.module, stored.manifest_type); !removed.ok()) {
+      return Error{removed.error()};
+    }
+    logs_.daemon()->info("manifest {}/{} version {} removed: the platform no longer gives it", stored.module,
+                         stored.manifest_type, stored.version);
+    changed.push_back(stored.module);
   }
   return changed;
 }

@@ -86,12 +86,16 @@ Status Provisioner::save_identity(const v1::ProvisionResponse& response, const L
                                   const link::MachineFacts& facts) {
   // The new identity in one transaction; a crash before it means provisioning again
   // with the same nonce, which the platform answers with the same agent.
+  // The platform knows nothing of a new identity: what went before, to another
+  // agent id or to a standalone agent's upload directory (which every module's
+  // default manifest fills), is forgotten, so every module uploads in full.
   bool new_id = response.agent_id() != settings.agent_id;
-  if (new_id && !settings.agent_id.empty()) {
+  if (new_id) {
     auto dropped = store_.reset_uploaded_state();
     if (!dropped.ok()) return Error{dropped.error()};
-    logs_.daemon()->info("new identity: {} outbox entries of agent {} dropped; every module uploads in full next",
-                         dropped.value(), settings.agent_id);
+    logs_.daemon()->info(
+        "new identity: {} outbox entries {} dropped; every module uploads in full next", dropped.value(),
+        settings.agent_id.empty() ? std::string("for the upload directory") : "of agent " + settings.agent_id);
   }
   return store_.config().update({{keys::kAgentId, response.agent_id()},
                                  {keys::kAgentToken, response.agent_token()},

@@ -132,6 +132,13 @@ void Scheduler::activate(std::shared_ptr<LoadedPlugin> plugin) {
   module.state = ModuleState::kIdle;
   module.since = std::chrono::system_clock::now();
   module.interval_timer = std::make_unique<asio::steady_timer>(io_);
+  if (defaults_lookup_) {
+    module.defaults = defaults_lookup_(name);
+    for (const Manifest& manifest : module.defaults.manifests) {
+      logs_.daemon()->info("module '{}': default manifest '{}' version {}", name, manifest.manifest_type,
+                           manifest.version);
+    }
+  }
   const std::string& key = module.plugin->context().on_demand_key;
   if (!key.empty()) {
     module.key_path = std::string(kHiveRoot) + "/" + key;
@@ -206,11 +213,15 @@ Scheduler::Module* Scheduler::find(const std::string& name) {
   return found == modules_.end() ? nullptr : &found->second;
 }
 
+Result<ManifestsInForce> Scheduler::in_force(const Module& module) const {
+  return manifests_in_force(store_.manifests(), module.defaults, module.plugin->module());
+}
+
 Status Scheduler::can_scan(Module& module) {
-  auto manifests = store_.manifests().of_module(module.plugin->module());
+  auto manifests = in_force(module);
   if (!manifests.ok()) return Error{manifests.error()};
-  if (manifests.value().empty()) {
-    return Error{"module '" + module.plugin->module() + "' has no manifest: nothing to scan"};
+  if (manifests.value().manifests.empty()) {
+    return Error{"module '" + module.plugin->module() + "' has no manifest (" + manifests.value().missing + ")"};
   }
   return Status::Ok();
 }
@@ -286,6 +297,12 @@ void Scheduler::pump(Module& module) {
 void Scheduler::arm_interval(Module& module) {
   const std::string& name = module.plugin->module();
   auto now = std::chrono::system_clock::now();
+  if (!can_scan(module).ok()) {
+    // No interval scan is planned, nor shown, for a module with nothing to
+    // scan: a manifest that arrives (manifests_changed) plans one.
+    module.next_interval.reset();
+    return;
+  }
   if (!module.next_interval) {
     int64_t interval = setting(name, "ScanInterval");
     auto last = store_.snapshots().last_scan_completed(name);
@@ -295,7 +312,6 @@ void Scheduler::arm_interval(Module& module) {
                                : now;
   }
   auto due = *module.next_interval;
-  if (!can_scan(module).ok()) return;  // armed again when a manifest arrives
   module.interval_timer->expires_after(
       std::max(std::chrono::steady_clock::duration::zero(),
                std::chrono::duration_cast<std::chrono::steady_clock::duration>(due - now)));
@@ -317,7 +333,7 @@ std::vector<std::string> Scheduler::command_environment() {
 
 void Scheduler::start_scan(Module& module, Request request) {
   std::vector<Manifest> manifests;
-  if (auto stored = store_.manifests().of_module(module.plugin->module()); stored.ok()) manifests = stored.value();
+  if (auto found = in_force(module); found.ok()) manifests = std::move(found.value().manifests);
   module.interval_timer->cancel();
   module.running = request;
   module.progress = std::make_shared<ScanProgress>();
@@ -539,6 +555,16 @@ nlohmann::json Scheduler::module_status(const std::string& name) const {
     status["progress"] = {{"done", module.progress->done.load()}, {"total", module.progress->total.load()}};
   }
   for (const Request& request : module.waiting) status["waiting"].push_back(request.control_id);
+  // Which manifests the next scan takes and who gave them (docs/scheduling.md, "Default manifests").
+  if (auto manifests = in_force(module); manifests.ok()) {
+    json list = json::array();
+    for (const Manifest& manifest : manifests.value().manifests) {
+      list.push_back({{"type", manifest.manifest_type}, {"version", manifest.version}, {"source", manifest.source}});
+    }
+    status["manifest_source"] = list.empty() ? json() : list[0]["source"];
+    status["manifests"] = std::move(list);
+    if (!manifests.value().missing.empty()) status["no_manifest"] = manifests.value().missing;
+  }
   return status;
 }
 

@@ -28,6 +28,7 @@
 #include "plugin/loaded_plugin.h"
 #include "sched/control_id.h"
 #include "sched/scan_runner.h"
+#include "store/default_manifests.h"
 #include "store/state_store.h"
 #include "vigil/result/result.h"
 
@@ -56,6 +57,10 @@ class Scheduler : private DeliveryListener {
   // Activates the modules present at start, runs their on-startup scans,
   // recovers interrupted demands and starts delivering the outbox.
   void start(const std::vector<std::shared_ptr<LoadedPlugin>>& plugins);
+  // Where a module's default manifests come from (default_manifests.h); read
+  // when the module is activated. Without it modules have no defaults.
+  using DefaultsLookup = std::function<DefaultManifests(const std::string& module)>;
+  void set_defaults_lookup(DefaultsLookup lookup) { defaults_lookup_ = std::move(lookup); }
   void stop();
   // Before start(): the scan of demand `control_id` crashed the last worker.
   // The demand fails with `message` and start() does not run it again.
@@ -118,6 +123,7 @@ class Scheduler : private DeliveryListener {
     std::optional<std::chrono::system_clock::time_point> next_interval;
     std::string key_path;           // "ScanOnDemand/<KeyName>", empty without a key
     bool manifest_changed = false;  // a manifest came while collecting: scan again after
+    DefaultManifests defaults;      // used while the store holds no manifest for it
   };
   // Kept apart from Module: a module unloaded and loaded again keeps counting.
   struct ScanCounts {
@@ -135,6 +141,8 @@ class Scheduler : private DeliveryListener {
   };
 
   Module* find(const std::string& name);
+  // The stored manifests, else the module's defaults; `missing` says why there is none.
+  Result<ManifestsInForce> in_force(const Module& module) const;
   Status can_scan(Module& module);
   // The on-startup scan, when ScanOnStartup=1 (at agent start) or the plugin scans at every load.
   void scan_at_start(Module& module, bool agent_start);
@@ -174,6 +182,7 @@ class Scheduler : private DeliveryListener {
   std::vector<std::string> crashed_modules_;  // their interrupted demand crashed the last worker: not replayed
   std::map<std::string, std::vector<Request>, std::less<>> held_;  // demands of modules being swapped
   ScanListener scan_listener_;
+  DefaultsLookup defaults_lookup_;
   int64_t seen_data_version_ = -1;
   bool started_ = false;
   bool stopped_ = false;

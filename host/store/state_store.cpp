@@ -179,6 +179,13 @@ constexpr std::array kMigrations = {
     ALTER TABLE plugin_slots ADD COLUMN b_downloaded INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE plugin_upgrades ADD COLUMN bytes_downloaded INTEGER NOT NULL DEFAULT -1;
     )sql",
+    // Who gave each manifest: 'platform' or 'local' (vigilctl manifest set), so
+    // status can say which is in force. Before, vigilctl's were labelled 'local'
+    // unless the operator chose another version label.
+    R"sql(
+    ALTER TABLE manifests ADD COLUMN source TEXT NOT NULL DEFAULT 'platform';
+    UPDATE manifests SET source = 'local' WHERE version = 'local';
+    )sql",
 };
 
 }  // namespace

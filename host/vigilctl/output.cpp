@@ -92,15 +92,31 @@ std::string cpu_in_force(const json& plugin) {
   return text;
 }
 
+// The default manifests a plugin ships: each one's version (and type when it
+// has several), or "none" when it ships none for this machine.
+std::string default_manifest_text(const json& plugin) {
+  const json shipped = plugin.value("default_manifests", json::array());
+  if (shipped.empty()) return "none";
+  std::string text;
+  for (const auto& manifest : shipped) {
+    if (!text.empty()) text += ", ";
+    if (shipped.size() > 1) text += text_of(manifest["type"]) + " ";
+    text += text_of(manifest["version"]);
+  }
+  return text;
+}
+
 void print_plugins(std::ostream& out, const json& plugins) {
-  Table loaded{{"MODULE", "NAME", "VERSION", "ABI", "KIND", "KEY", "CPU%", "SCAN EVERY", "MANIFEST TYPES"}};
+  Table loaded{
+      {"MODULE", "NAME", "VERSION", "ABI", "KIND", "KEY", "CPU%", "SCAN EVERY", "MANIFEST TYPES", "DEFAULT MANIFEST"}};
   std::vector<std::string> refused;
   for (const auto& plugin : plugins) {
     if (plugin.at("state") == "loaded") {
       loaded.push_back({text_of(plugin["module"]), text_of(plugin["name"]), text_of(plugin["version"]),
                         text_of(plugin["abi_version"]), text_of(plugin["kind"]),
                         plugin["key_name"].get<std::string>().empty() ? "-" : text_of(plugin["key_name"]),
-                        cpu_in_force(plugin), text_of(plugin["scan_interval"]) + " s", join(plugin["manifest_types"])});
+                        cpu_in_force(plugin), text_of(plugin["scan_interval"]) + " s", join(plugin["manifest_types"]),
+                        default_manifest_text(plugin)});
     } else {
       refused.push_back(text_of(plugin["reason"]));
     }
@@ -179,7 +195,8 @@ void print_status(std::ostream& out, const json& status) {
   }
   if (!status.contains("modules")) return;
   // STATE last: a failed scan's error may be long.
-  Table modules{{"MODULE", "NAME", "KIND", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS", "SINCE", "STATE"}};
+  Table modules{
+      {"MODULE", "NAME", "KIND", "MANIFEST", "NEXT INTERVAL SCAN", "LAST SNAPSHOT", "ROWS", "SINCE", "STATE"}};
   std::vector<std::string> quarantined, conditions;
   const json scans = status.value("scans", json::object());
   for (const auto& module : status["modules"]) {
@@ -190,7 +207,7 @@ void print_status(std::ostream& out, const json& status) {
     }
     if (module.value("state", "") == "quarantined") {
       quarantined.push_back(text_of(module["module"]) + ": " + text_of(module["reason"]));
-      modules.push_back({text_of(module["module"]), "-", "-", "-", "-", "-", "-", "quarantined"});
+      modules.push_back({text_of(module["module"]), "-", "-", "-", "-", "-", "-", "-", "quarantined"});
       continue;
     }
     const json& last = module["last_snapshot"];
@@ -204,11 +221,17 @@ void print_status(std::ostream& out, const json& status) {
     if (std::string progress = progress_text(module.value("progress", json())); !progress.empty()) {
       state += ": " + progress;
     }
-    if (state == "idle" && last_scan.value("last_result", "") == "failed") {
+    if (state == "idle" && module.contains("no_manifest")) {
+      // Nothing to scan: say why, and what to do, where its next scan would be.
+      state = text_of(module["no_manifest"]);
+    } else if (state == "idle" && last_scan.value("last_result", "") == "failed") {
       state = "last scan failed: " + last_scan.value("last_error", "") + " (at " +
               local_time(last_scan.value("last_ended", json(0))) + ")";
     }
-    modules.push_back({text_of(module["module"]), text_of(module["name"]), text_of(module["kind"]),
+    std::string source = module.contains("manifest_source") && !module["manifest_source"].is_null()
+                             ? text_of(module["manifest_source"])
+                             : (module.contains("manifests") ? "none" : "-");
+    modules.push_back({text_of(module["module"]), text_of(module["name"]), text_of(module["kind"]), source,
                        module.contains("next_interval_scan") && !module["next_interval_scan"].is_null()
                            ? local_time(module["next_interval_scan"])
                            : "-",

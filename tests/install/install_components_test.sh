@@ -25,7 +25,9 @@ expect agent sbin/vigild lib/vigil/vigild-worker lib/vigil/vigil-pac bin/vigilct
   lib/systemd/system/vigild.service ../etc/default/vigild share/man/man8/vigild.8.gz share/man/man8/vigilctl.8.gz \
   share/doc/vigil/README.md share/doc/vigil/security.md share/doc/vigil-agent/copyright
 expect plugins lib/vigil/plugins/inventory.so lib/vigil/plugins/vm.so lib/vigil/plugins/pc.so \
-  lib/vigil/plugins/sca.so lib/vigil/plugins/udc.so lib/vigil/plugins/fim.so
+  lib/vigil/plugins/sca.so lib/vigil/plugins/udc.so lib/vigil/plugins/fim.so \
+  lib/vigil/plugins/defaults/inv/inv.manifest lib/vigil/plugins/defaults/fim/fim.manifest \
+  lib/vigil/plugins/defaults/sca/debian-12/sca.manifest
 expect platform bin/vigil-platform share/man/man1/vigil-platform.1.gz
 expect sdk include/vigil/plugin.h include/vigil/plugin.hpp
 

@@ -111,7 +111,8 @@ step "install with a bad install-time value: the install succeeds, unprovisioned
 install_package "$v1" VIGIL_CUSTOMER_ID="$customer_id" VIGIL_ACTIVATION_ID="$activation_id" \
   VIGIL_SERVER_URI="ftp://127.0.0.1" 2>"$work/install.err" || fail "install failed on a bad provisioning value"
 grep -q "WebServiceUri" "$work/install.err" || fail "the bad value's key is not named: $(cat "$work/install.err")"
-[[ -x /usr/sbin/vigild && -x /usr/bin/vigilctl && -f /usr/lib/vigil/plugins/inventory.so ]] || fail "files missing"
+[[ -x /usr/sbin/vigild && -x /usr/bin/vigilctl && -f /usr/lib/vigil/plugins/inventory.so &&
+  -f /usr/lib/vigil/plugins/defaults/inv/inv.manifest ]] || fail "files missing"
 [[ -z $(vigilctl status --json 2>/dev/null | jq -r '.agent_id // ""') ]] || fail "provisioned from a bad value"
 [ "$(stat -c %a /var/lib/vigil)" = 700 ] || fail "/var/lib/vigil is not 0700"
 if [[ $format == deb ]]; then

@@ -33,7 +33,8 @@ const std::vector<Command>& commands() {
        define_results},
       {"manifest", "Manage the manifests modules scan with",
        "vigilctl manifest set --module inv --file inventory.manifest\n"
-       "vigilctl manifest set -m pc -f cis.manifest --version 2 --json",
+       "vigilctl manifest set -m pc -f cis.manifest --version 2 --json\n"
+       "vigilctl manifest remove --module inv      # its default manifest applies again",
        define_manifest},
       {"demand", "Start an on-demand scan; prints its ControlId and returns (--wait: follows it to the end)",
        "vigilctl demand --type inv\n"

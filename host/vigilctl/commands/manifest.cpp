@@ -1,5 +1,6 @@
-// vigilctl manifest set: a module's manifest, stored through vigild (which
-// checks the module takes that manifest type).
+// vigilctl manifest set / remove: a module's manifest, stored through vigild
+// (which checks the module takes that manifest type), and removed again so
+// that the plugin's default manifest is in force once more.
 #include <unistd.h>
 
 #include <ctime>
@@ -119,6 +120,32 @@ int run_manifest_set(const Paths& paths, const ManifestOptions& options) {
   return kOk;
 }
 
+struct RemoveOptions {
+  std::string module;
+  std::string type;
+  bool as_json = false;
+};
+
+int run_manifest_remove(const Paths& paths, const RemoveOptions& options) {
+  json request_body = {{"command", "manifest_remove"}, {"module", options.module}};
+  if (!options.type.empty()) request_body["manifest_type"] = options.type;
+  auto response = request(paths, request_body);
+  if (!response) return kRuntimeError;
+  response->erase("ok");
+  if (options.as_json) {
+    print_json(*response);
+    return kOk;
+  }
+  std::cout << "manifest removed: module " << options.module << "; now in force: ";
+  if ((*response)["in_force"].is_object()) {
+    std::cout << (*response)["in_force"]["source"].get<std::string>() << " manifest, version "
+              << (*response)["in_force"]["version"].get<std::string>() << "\n";
+  } else {
+    std::cout << "none (" << response->value("no_manifest", "") << ")\n";
+  }
+  return kOk;
+}
+
 }  // namespace
 
 Runner define_manifest(CLI::App& command) {
@@ -135,8 +162,15 @@ Runner define_manifest(CLI::App& command) {
   set->add_option("--type", options->type, "Manifest type (when the module handles several)");
   set->add_option("--version", options->version, "Manifest version label")->capture_default_str();
   add_json_flag(*set, options->as_json);
-  // `set` is the only subcommand, and one is required.
-  return [options](const Paths& paths) { return run_manifest_set(paths, *options); };
+  auto removing = std::make_shared<RemoveOptions>();
+  auto* remove = command.add_subcommand(
+      "remove", "Forget the module's manifest from vigilctl or the platform: its default manifest, if any, applies");
+  remove->add_option("--module,-m", removing->module, "Module type, e.g. inv")->required();
+  remove->add_option("--type", removing->type, "Manifest type (default: every type of the module)");
+  add_json_flag(*remove, removing->as_json);
+  return [options, removing, remove](const Paths& paths) {
+    return remove->parsed() ? run_manifest_remove(paths, *removing) : run_manifest_set(paths, *options);
+  };
 }
 
 }  // namespace vigil::ctl

@@ -113,11 +113,20 @@ TEST_F(PlatformLinkTest, ActivationAndDeactivationApplyLive) {
   auto refused = vigilctl(agent_root(), {"demand", "--type", "testscan"});
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("not activated"), std::string::npos) << refused.err;
+  // The desired state no longer lists its manifest: the agent forgets it (a default would apply again).
+  EXPECT_TRUE(eventually([&] {
+    std::string log = daemon_->log();
+    size_t removed = log.find("removed: the platform no longer gives it");
+    return removed != std::string::npos &&
+           log.rfind("manifest testscan/testscan version", removed) != std::string::npos;
+  })) << daemon_->log();
 
   ASSERT_EQ(platform_->admin({"activate", "--key", platform_->activation_id(), "--module", "testscan"}).exit_code, 0);
   ASSERT_TRUE(eventually([&] { return state() != "disabled" && !state().empty(); })) << daemon_->log();
   EXPECT_NE(keys().find("ScanOnDemand/TestScan"), std::string::npos);
   EXPECT_EQ(vigilctl(agent_root(), {"demand", "--type", "testscan", "--wait"}).exit_code, 0);
+  json status = status_of(agent_root());
+  EXPECT_EQ(status["modules"][0]["manifest_source"], "platform") << status.dump();
 }
 
 TEST_F(PlatformLinkTest, NoNetworkAtProvisioningRetriesWithoutDuplicates) {

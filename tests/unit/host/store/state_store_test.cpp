@@ -64,7 +64,8 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
       "DROP TABLE outbox; DROP TABLE outbox_set_aside; DROP TABLE counters; DROP TABLE module_schedule;"
       "DROP TABLE plugin_crashes; DROP TABLE module_settings; DROP TABLE update_metadata;"
       "DROP TABLE plugin_slots; DROP TABLE plugin_bad_versions; DROP TABLE plugin_upgrades;"
-      "ALTER TABLE snapshots DROP COLUMN state;"
+      "ALTER TABLE snapshots DROP COLUMN state; ALTER TABLE manifests DROP COLUMN source;"
+      "INSERT INTO manifests VALUES ('pc','pc','local','mine'), ('vm','vm','7','theirs');"
       "INSERT INTO snapshots (module, manifest_type, started_at, finished_at, row_count) VALUES ('inv','inv',1,2,1);"
       "INSERT INTO snapshot_rows VALUES (1, 't', 'k', '{}');"
       "PRAGMA user_version=1;";
@@ -79,6 +80,9 @@ TEST(StateStore, Open_Version1Database_IsMigratedKeepingItsData) {
   ASSERT_TRUE(latest);
   EXPECT_EQ(latest->state, "acknowledged");  // what a v1 snapshot was
   EXPECT_EQ(store->outbox().stats().value().depth, 0);
+  // vigilctl labelled its manifests 'local'; the others came from the platform.
+  EXPECT_EQ(store->manifests().get("pc", "pc").value()->source, "local");
+  EXPECT_EQ(store->manifests().get("vm", "vm").value()->source, "platform");
 }
 
 TEST(StateStore, Open_NotADatabase_FailsNamingTheFile) {
@@ -130,6 +134,22 @@ TEST(StateStore, Manifest_ReplacedByNewVersion) {
   EXPECT_EQ(manifest->version, "2");
   EXPECT_EQ(manifest->body, "body two");
   EXPECT_FALSE(store->manifests().get("inv", "other").value());
+  EXPECT_EQ(manifest->source, "platform");
+}
+
+TEST(StateStore, Manifests_KeepTheirSourceAndAreRemoved) {
+  test::TempDir dir;
+  auto store = open_store(dir.path() / "config.db");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->manifests().put({"pc", "pc", "local", "mine", "local"}).ok());
+  ASSERT_TRUE(store->manifests().put({"inv", "inv", "3", "theirs", "platform"}).ok());
+  auto from_platform = store->manifests().from_source("platform").value();
+  ASSERT_EQ(from_platform.size(), 1u);
+  EXPECT_EQ(from_platform[0].module, "inv");
+  EXPECT_EQ(store->manifests().remove("pc", "other").value(), 0);
+  EXPECT_EQ(store->manifests().remove("pc").value(), 1);
+  EXPECT_TRUE(store->manifests().of_module("pc").value().empty());
+  EXPECT_EQ(store->manifests().of_module("inv").value().size(), 1u);
 }
 
 TEST(StateStore, UpdateMetadata_KeepsTheNewestOfEachRoleBinarySafe) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "test_support.h"
 #include "vigil/inventory/manifest.h"
@@ -148,6 +149,21 @@ TEST(InventoryManifest, SelectsTablesAndColumnsAndNamesMistakes) {
       EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
     }
   }
+}
+
+// The default manifest (plugins/inventory/defaults) promises every table with
+// every column: a table added to sources() must be added to it too.
+TEST(InventoryManifest, TheDefaultSelectsEveryTableWithEveryColumn) {
+  std::ifstream file(std::string(VIGIL_SOURCE_DIR) + "/plugins/inventory/defaults/inv.manifest");
+  std::stringstream text;
+  text << file.rdbuf();
+  ASSERT_TRUE(file) << "cannot read the default manifest";
+  auto selection = parse_manifest(text.str());
+  for (const Source& source : sources()) {
+    ASSERT_EQ(selection.tables.count(source.table), 1u) << "the default leaves out table " << source.table;
+    EXPECT_TRUE(selection.tables[source.table].empty()) << "the default narrows the columns of " << source.table;
+  }
+  EXPECT_EQ(selection.tables.size(), sources().size());
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "baseline.h"
 #include "record_tree.h"
@@ -208,6 +209,24 @@ TEST(FimManifest, RefusesBadManifestsWithTheLine) {
     } catch (const ManifestError& error) {
       EXPECT_NE(std::string(error.what()).find(bad.error), std::string::npos) << error.what();
     }
+  }
+}
+
+// The default manifest (plugins/fim/defaults) parses, watches the system's
+// programs and configuration, and leaves out what the system rewrites itself.
+TEST(FimManifest, TheDefaultWatchesTheSystemAndLeavesOutVolatileFiles) {
+  std::ifstream file(std::string(VIGIL_SOURCE_DIR) + "/plugins/fim/defaults/fim.manifest");
+  std::stringstream text;
+  text << file.rdbuf();
+  ASSERT_TRUE(file) << "cannot read the default manifest";
+  Manifest manifest = parse_manifest(text.str());
+  for (const char* watched : {"/etc/passwd", "/etc/ssh/sshd_config", "/usr/bin/sudo", "/usr/sbin/sshd",
+                              "/usr/lib/systemd/system/ssh.service", "/boot/vmlinuz-6.1.0-1-amd64"}) {
+    EXPECT_NE(covering(manifest, watched, false), nullptr) << watched << " is not watched";
+  }
+  for (const char* volatile_file :
+       {"/etc/mtab", "/etc/adjtime", "/etc/ld.so.cache", "/etc/.passwd.swp", "/etc/hosts~", "/boot/grub/grubenv"}) {
+    EXPECT_EQ(covering(manifest, volatile_file, false), nullptr) << volatile_file << " is watched";
   }
 }
 
