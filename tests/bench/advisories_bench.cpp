@@ -61,16 +61,14 @@ struct Workload {
       }
       tracker_doc[package][id] = {
           {"description", "a generated issue of realistic length for the benchmark's import"},
-          {"releases",
-           {{"bookworm", {{"status", "resolved"}, {"fixed_version", fixed}, {"urgency", "medium"}}}}}};
-      osv_doc.push_back({{"id", "DEBIAN-" + id},
-                         {"aliases", {id}},
-                         {"summary", "a generated issue"},
-                         {"affected",
-                          {{{"package", {{"ecosystem", "Debian:12"}, {"name", package}}},
-                            {"ranges",
-                             {{{"type", "ECOSYSTEM"},
-                               {"events", {{{"introduced", "0"}}, {{"fixed", fixed}}}}}}}}}}});
+          {"releases", {{"bookworm", {{"status", "resolved"}, {"fixed_version", fixed}, {"urgency", "medium"}}}}}};
+      osv_doc.push_back(
+          {{"id", "DEBIAN-" + id},
+           {"aliases", {id}},
+           {"summary", "a generated issue"},
+           {"affected",
+            {{{"package", {{"ecosystem", "Debian:12"}, {"name", package}}},
+              {"ranges", {{{"type", "ECOSYSTEM"}, {"events", {{{"introduced", "0"}}, {{"fixed", fixed}}}}}}}}}}});
     }
     tracker = tracker_doc.dump();
     osv = osv_doc.dump();

@@ -30,8 +30,8 @@ const adv::InstalledIndex& index() {
 
 void check(const adv::Advisory& advisory) {
   (void)adv::findings(advisory, index());
-  std::string text = adv::manifest_header(advisory.release.empty() ? "r" : advisory.release) +
-                     adv::manifest_line(advisory);
+  std::string text =
+      adv::manifest_header(advisory.release.empty() ? "r" : advisory.release) + adv::manifest_line(advisory);
   size_t read = 0;
   try {  // what an import accepted must read back: a refusal here is a bug
     adv::read_manifest(
