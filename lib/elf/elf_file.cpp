@@ -32,57 +32,67 @@ std::string demangled(const std::string& name) {
 
 }  // namespace
 
+bool ElfFile::fits(uint64_t offset, uint64_t count, size_t size) const {
+  return offset <= bytes_.size() && count <= (bytes_.size() - offset) / size;
+}
+
+// A copy, not a pointer into the bytes: offsets come from the file and need not be aligned.
 template <class T>
-const T* ElfFile::at(uint64_t offset, uint64_t count) const {
-  if (offset > bytes_.size() || count > (bytes_.size() - offset) / sizeof(T)) return nullptr;
-  return reinterpret_cast<const T*>(bytes_.data() + offset);
+T ElfFile::copy_at(uint64_t offset) const {
+  T value;
+  std::memcpy(&value, bytes_.data() + offset, sizeof(T));
+  return value;
 }
 
 Result<ElfFile> ElfFile::read(std::string_view bytes) {
   ElfFile file;
   file.bytes_ = bytes;
-  const auto* header = file.at<Elf64_Ehdr>(0);
   if (bytes.size() < SELFMAG || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0) {
     return Error{"not an ELF file", ErrorCode::kInvalidArgument};
   }
-  if (header == nullptr) return Error{"its ELF header is cut short", ErrorCode::kInvalidArgument};
-  if (header->e_ident[EI_CLASS] != ELFCLASS64) {
-    return Error{"not a 64-bit ELF file", ErrorCode::kInvalidArgument};
-  }
-  if (header->e_ident[EI_DATA] != ELFDATA2LSB) {
+  if (!file.fits(0, 1, sizeof(Elf64_Ehdr))) return Error{"its ELF header is cut short", ErrorCode::kInvalidArgument};
+  auto header = file.copy_at<Elf64_Ehdr>(0);
+  if (header.e_ident[EI_CLASS] != ELFCLASS64) return Error{"not a 64-bit ELF file", ErrorCode::kInvalidArgument};
+  if (header.e_ident[EI_DATA] != ELFDATA2LSB) {
     return Error{"a big-endian ELF file (only little-endian machines are read)", ErrorCode::kInvalidArgument};
   }
-  if (header->e_shnum != 0 &&
-      (header->e_shentsize != sizeof(Elf64_Shdr) || file.at<Elf64_Shdr>(header->e_shoff, header->e_shnum) == nullptr)) {
+  if (header.e_shnum != 0 &&
+      (header.e_shentsize != sizeof(Elf64_Shdr) || !file.fits(header.e_shoff, header.e_shnum, sizeof(Elf64_Shdr)))) {
     return Error{"its section table lies outside the file", ErrorCode::kInvalidArgument};
   }
-  file.type_ = header->e_type;
-  file.machine_ = header->e_machine;
-  file.section_offset_ = header->e_shoff;
-  file.section_count_ = header->e_shnum;
+  file.type_ = header.e_type;
+  file.machine_ = header.e_machine;
+  file.section_offset_ = header.e_shoff;
+  file.section_count_ = header.e_shnum;
   return file;
 }
 
 std::vector<DynamicSymbol> ElfFile::dynamic_symbols() const {
   std::vector<DynamicSymbol> found;
-  const auto* sections = at<Elf64_Shdr>(section_offset_, section_count_);
-  for (uint16_t i = 0; sections != nullptr && i < section_count_; ++i) {
-    const Elf64_Shdr& section = sections[i];
+  auto section_at = [&](uint64_t i) { return copy_at<Elf64_Shdr>(section_offset_ + i * sizeof(Elf64_Shdr)); };
+  for (uint16_t i = 0; i < section_count_; ++i) {
+    Elf64_Shdr section = section_at(i);
     if (section.sh_type != SHT_DYNSYM || section.sh_link >= section_count_) continue;
-    const Elf64_Shdr& names = sections[section.sh_link];
+    Elf64_Shdr names = section_at(section.sh_link);
     uint64_t count = section.sh_size / sizeof(Elf64_Sym);
-    const auto* symbols = at<Elf64_Sym>(section.sh_offset, count);
-    const char* strings = at<char>(names.sh_offset, names.sh_size);
-    if (symbols == nullptr || strings == nullptr || names.sh_size == 0) continue;
+    if (!fits(section.sh_offset, count, sizeof(Elf64_Sym)) || !fits(names.sh_offset, names.sh_size, 1) ||
+        names.sh_size == 0) {
+      continue;
+    }
+    const char* strings = bytes_.data() + names.sh_offset;
     for (uint64_t s = 0; s < count; ++s) {
-      const Elf64_Sym& symbol = symbols[s];
+      auto symbol = copy_at<Elf64_Sym>(section.sh_offset + s * sizeof(Elf64_Sym));
       if (symbol.st_name >= names.sh_size) continue;
       const char* start = strings + symbol.st_name;
       const void* end = std::memchr(start, 0, names.sh_size - symbol.st_name);
       if (end == nullptr) continue;
-      found.push_back({std::string_view(start, static_cast<const char*>(end) - start), ELF64_ST_BIND(symbol.st_info),
-                       ELF64_ST_TYPE(symbol.st_info), ELF64_ST_VISIBILITY(symbol.st_other),
-                       symbol.st_shndx != SHN_UNDEF});
+      DynamicSymbol found_symbol;
+      found_symbol.name = std::string_view(start, static_cast<const char*>(end) - start);
+      found_symbol.binding = static_cast<unsigned char>(ELF64_ST_BIND(symbol.st_info));
+      found_symbol.type = static_cast<unsigned char>(ELF64_ST_TYPE(symbol.st_info));
+      found_symbol.visibility = static_cast<unsigned char>(ELF64_ST_VISIBILITY(symbol.st_other));
+      found_symbol.defined = symbol.st_shndx != SHN_UNDEF;
+      found.push_back(found_symbol);
     }
   }
   return found;
@@ -90,13 +100,14 @@ std::vector<DynamicSymbol> ElfFile::dynamic_symbols() const {
 
 uint64_t ElfFile::dynamic_flags_1() const {
   uint64_t flags = 0;
-  const auto* sections = at<Elf64_Shdr>(section_offset_, section_count_);
-  for (uint16_t i = 0; sections != nullptr && i < section_count_; ++i) {
-    if (sections[i].sh_type != SHT_DYNAMIC) continue;
-    uint64_t count = sections[i].sh_size / sizeof(Elf64_Dyn);
-    const auto* entries = at<Elf64_Dyn>(sections[i].sh_offset, count);
-    for (uint64_t e = 0; entries != nullptr && e < count; ++e) {
-      if (entries[e].d_tag == DT_FLAGS_1) flags |= entries[e].d_un.d_val;
+  for (uint16_t i = 0; i < section_count_; ++i) {
+    auto section = copy_at<Elf64_Shdr>(section_offset_ + i * sizeof(Elf64_Shdr));
+    if (section.sh_type != SHT_DYNAMIC) continue;
+    uint64_t count = section.sh_size / sizeof(Elf64_Dyn);
+    if (!fits(section.sh_offset, count, sizeof(Elf64_Dyn))) continue;
+    for (uint64_t e = 0; e < count; ++e) {
+      auto entry = copy_at<Elf64_Dyn>(section.sh_offset + e * sizeof(Elf64_Dyn));
+      if (entry.d_tag == DT_FLAGS_1) flags |= entry.d_un.d_val;
     }
   }
   return flags;

@@ -23,11 +23,7 @@ TEST(VulnerabilityManagement, AFixedPackageRemovesItsFindingInTheDelta) {
   auto system = dir.path() / "system";  // the machine the plugin inspects
   write_status(system, "3.0.11-1~deb12u1");
   install_plugins(agent, {VM_PLUGIN_PATH});
-  {
-    auto store = StateStore::open(agent / "var/lib/vigil/config.db");
-    ASSERT_TRUE(store.ok());
-    ASSERT_TRUE(store.value()->config().set("vm.Root", system.string()).ok());
-  }
+  set_agent_config(agent, "vm.Root", system.string());
   Daemon daemon(agent);
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   auto manifest = dir.path() / "vm.manifest";
@@ -109,11 +105,7 @@ TEST(VulnerabilityManagement, AdvisoriesFromTheTrackerFindWhatDpkgOrdersBeforeTh
   auto file = dir.path() / "tracker.json";
   std::ofstream(file) << tracker.dump();
   install_plugins(agent, {VM_PLUGIN_PATH});
-  {
-    auto store = StateStore::open(agent / "var/lib/vigil/config.db");
-    ASSERT_TRUE(store.ok());
-    ASSERT_TRUE(store.value()->config().set("vm.Root", system.string()).ok());
-  }
+  set_agent_config(agent, "vm.Root", system.string());
   Daemon daemon(agent);
   ASSERT_TRUE(daemon.ready()) << daemon.log();
   auto set = vigilctl(agent, {"manifest", "set", "--module", "vm", "--advisories", file.string()});

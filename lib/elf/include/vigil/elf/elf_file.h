@@ -36,8 +36,10 @@ class ElfFile {
   uint64_t dynamic_flags_1() const;
 
  private:
+  // Are `count` objects of `size` bytes at `offset` all inside the bytes?
+  bool fits(uint64_t offset, uint64_t count, size_t size) const;
   template <class T>
-  const T* at(uint64_t offset, uint64_t count = 1) const;
+  T copy_at(uint64_t offset) const;  // after fits()
 
   std::string_view bytes_;
   uint16_t type_ = 0, machine_ = 0;
