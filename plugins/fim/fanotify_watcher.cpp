@@ -1,34 +1,52 @@
-// fanotify with filesystem marks and directory-fid + name reports: one mark
-// per filesystem sees every change on it, with the process that made it. The
-// kernel names a directory by a file handle; we turn it into a path through
-// open_by_handle_at and remember directory paths until a directory moves.
+// fanotify with one inode mark per watched directory (FAN_EVENT_ON_CHILD for
+// its entries), directory-fid + name reports and FAN_RENAME: the kernel
+// queues only changes in watched directories, each with the process that
+// made it. A filesystem mark would queue every change on the filesystem for
+// the agent to filter out, a tax on every write it does not watch (measured
+// by FanotifyMarkCost in tests/bench/fim_realtime_bench.cpp; see
+// docs/file-integrity-monitoring.md). The kernel names a directory by its
+// file handle, which we took when marking it.
 #include <fcntl.h>
 #include <sys/fanotify.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <system_error>
 #include <unordered_map>
 
+#include "watched_directories.h"
 #include "watcher.h"
 
 namespace vigil::fim {
 namespace {
 
-constexpr uint64_t kMask =
-    FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_ATTRIB | FAN_CLOSE_WRITE | FAN_RENAME | FAN_DELETE_SELF | FAN_ONDIR;
+constexpr uint64_t kMask = FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_ATTRIB | FAN_CLOSE_WRITE | FAN_RENAME |
+                           FAN_DELETE_SELF | FAN_ONDIR | FAN_EVENT_ON_CHILD;
 
 std::string fsid_key(const __kernel_fsid_t& fsid) {
   return std::string(reinterpret_cast<const char*>(&fsid), sizeof(fsid));
 }
 
+// A directory's identity as events carry it: filesystem id, then the file handle.
+std::string directory_key(const __kernel_fsid_t& fsid, const struct file_handle& handle) {
+  return fsid_key(fsid) + std::string(reinterpret_cast<const char*>(&handle), sizeof(handle) + handle.handle_bytes);
+}
+
+// The limit this user's marks count against (all fanotify groups together).
+size_t read_mark_limit() {
+  size_t limit = 0;
+  std::ifstream("/proc/sys/fs/fanotify/max_user_marks") >> limit;
+  return limit;
+}
+
 class FanotifyWatcher : public Watcher {
  public:
-  FanotifyWatcher(int fd, std::string prefix) : fd_(fd), prefix_(std::move(prefix)) {}
+  FanotifyWatcher(int fd, std::string prefix) : fd_(fd), prefix_(std::move(prefix)), limit_(read_mark_limit()) {}
   ~FanotifyWatcher() override {
     for (auto& [fsid, mount] : mounts_) ::close(mount);
     ::close(fd_);
@@ -36,35 +54,32 @@ class FanotifyWatcher : public Watcher {
 
   const char* name() const override { return "fanotify"; }
   int fd() const override { return fd_; }
-  size_t watches() const override { return 0; }
-  size_t watch_limit() const override { return 0; }
+  size_t watches() const override { return watched_.size(); }
+  size_t watch_limit() const override { return limit_; }
 
   std::string watch_directory(const std::string& directory) override {
     std::string real = prefix_ + directory;
-    struct statfs info {};
-    if (::statfs(real.c_str(), &info) != 0) return std::generic_category().message(errno);
-    __kernel_fsid_t fsid;
-    static_assert(sizeof(fsid) == sizeof(info.f_fsid));
-    std::memcpy(&fsid, &info.f_fsid, sizeof(fsid));
-    std::string key = fsid_key(fsid);
-    if (mounts_.count(key)) return "";  // its filesystem is marked already
-    if (::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, kMask, AT_FDCWD, real.c_str()) != 0) {
-      int problem = errno;
-      if (problem == EINVAL) return "the kernel lacks FAN_RENAME or filesystem marks (Linux 5.17+)";
-      // Since Linux 5.13 anyone may open fanotify, but only CAP_SYS_ADMIN may mark a filesystem.
-      if (problem == EPERM) return "fanotify filesystem marks need CAP_SYS_ADMIN (run the agent as root)";
-      if (problem == ENODEV || problem == EXDEV || problem == EOPNOTSUPP)
+    std::string key, problem = key_of(real, key);
+    if (!problem.empty()) return problem;
+    if (::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_ONLYDIR | FAN_MARK_DONT_FOLLOW, kMask, AT_FDCWD, real.c_str()) !=
+        0) {
+      int error = errno;
+      if (error == ENOSPC) {
+        return "the fanotify mark limit is reached (fs.fanotify.max_user_marks = " + std::to_string(limit_) + ", " +
+               std::to_string(watches()) + " used by this agent): raise it";
+      }
+      if (error == EINVAL) return "the kernel lacks FAN_RENAME (Linux 5.17+)";
+      if (error == ENODEV || error == EXDEV || error == EOPNOTSUPP)
         return "the filesystem of " + directory + " cannot report file handles";
-      return std::generic_category().message(problem);
+      return std::generic_category().message(error);
     }
-    int mount = ::open(real.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (mount < 0) return std::generic_category().message(errno);
-    mounts_[key] = mount;
+    watched_.add(key, directory);
     return "";
   }
 
-  // The mark is per filesystem: paths outside the watched trees are dropped by the monitor.
-  void forget_tree(const std::string&) override { directories_.clear(); }
+  void forget_tree(const std::string& directory) override {
+    for (const auto& key : watched_.take_tree(directory)) unmark(key);
+  }
 
   void read(std::vector<Change>& out) override {
     alignas(struct fanotify_event_metadata) char buffer[256 * 1024];
@@ -97,27 +112,65 @@ class FanotifyWatcher : public Watcher {
     int64_t uid = -1;
   };
 
+  // "" with `key` set, or why the directory cannot be marked.
+  std::string key_of(const std::string& real, std::string& key) {
+    struct statfs info {};
+    if (::statfs(real.c_str(), &info) != 0) return std::generic_category().message(errno);
+    __kernel_fsid_t fsid;
+    static_assert(sizeof(fsid) == sizeof(info.f_fsid));
+    std::memcpy(&fsid, &info.f_fsid, sizeof(fsid));
+    alignas(struct file_handle) char storage[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+    auto* handle = reinterpret_cast<struct file_handle*>(storage);
+    handle->handle_bytes = MAX_HANDLE_SZ;
+    int mount_id = 0;
+    if (::name_to_handle_at(AT_FDCWD, real.c_str(), handle, &mount_id, 0) != 0) {
+      if (errno == EOPNOTSUPP) return "the filesystem of " + real.substr(prefix_.size()) + " cannot report file handles";
+      return std::generic_category().message(errno);
+    }
+    key = directory_key(fsid, *handle);
+    // A directory on each filesystem, to reopen a marked directory by its
+    // handle when it must be unmarked after moving out of the trees.
+    if (!mounts_.count(fsid_key(fsid))) {
+      int mount = ::open(real.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (mount < 0) return std::generic_category().message(errno);
+      mounts_[fsid_key(fsid)] = mount;
+    }
+    return "";
+  }
+
+  // A deleted directory lost its mark with its inode; one moved out of the trees still has it.
+  void unmark(const std::string& key) {
+    auto mount = mounts_.find(key.substr(0, sizeof(__kernel_fsid_t)));
+    if (mount == mounts_.end()) return;
+    std::string handle = key.substr(sizeof(__kernel_fsid_t));
+    int fd = ::open_by_handle_at(mount->second, reinterpret_cast<struct file_handle*>(handle.data()),
+                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::fanotify_mark(fd_, FAN_MARK_REMOVE, kMask, fd, nullptr);
+    ::close(fd);
+  }
+
   // `raw` is where the event starts in the read buffer (its info records follow the header).
   void translate(const struct fanotify_event_metadata& event, const char* raw, std::vector<Change>& out) {
     std::string path, old_path, new_path;
     const char* at = raw + event.metadata_len;
     const char* end = raw + event.event_len;
     while (at + sizeof(struct fanotify_event_info_header) <= end) {
-      const auto* header = reinterpret_cast<const struct fanotify_event_info_header*>(at);
-      if (header->len == 0 || at + header->len > end) break;
-      if (header->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
-          header->info_type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME ||
-          header->info_type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME) {
-        std::string resolved = resolve(*reinterpret_cast<const struct fanotify_event_info_fid*>(at), header->len);
-        if (header->info_type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME) {
+      struct fanotify_event_info_header header {};
+      std::memcpy(&header, at, sizeof(header));
+      if (header.len == 0 || at + header.len > end) break;
+      if (header.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME || header.info_type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME ||
+          header.info_type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME) {
+        std::string resolved = resolve(at, header.len);
+        if (header.info_type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME) {
           old_path = resolved;
-        } else if (header->info_type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME) {
+        } else if (header.info_type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME) {
           new_path = resolved;
         } else {
           path = resolved;
         }
       }
-      at += header->len;
+      at += header.len;
     }
     if (event.fd >= 0) ::close(event.fd);  // not sent in fid mode; closed should one come
     Change change;
@@ -127,15 +180,14 @@ class FanotifyWatcher : public Watcher {
     change.process = process.executable;
     change.uid = process.uid;
     if (event.mask & FAN_RENAME) {
-      if (change.is_directory) directories_.clear();  // cached paths below it are stale
       if (old_path.empty() && new_path.empty()) return;
+      // Only the sides in watched directories are named: "" for the other.
       Change renamed = change;
-      if (old_path.empty()) {
-        renamed.kind = Change::kCreated, renamed.path = new_path;  // moved in from outside the view
-      } else if (new_path.empty()) {
+      if (new_path.empty()) {
         renamed.kind = Change::kDeleted, renamed.path = old_path;  // moved out
       } else {
         renamed.kind = Change::kRenamed, renamed.path = old_path, renamed.new_path = new_path;
+        if (change.is_directory && !old_path.empty()) watched_.rename_tree(old_path, new_path);  // marks move along
       }
       out.push_back(std::move(renamed));
     }
@@ -154,37 +206,23 @@ class FanotifyWatcher : public Watcher {
     add(FAN_DELETE | FAN_DELETE_SELF, Change::kDeleted);
   }
 
-  // "" when the directory is gone or outside the inspected root.
-  std::string resolve(const struct fanotify_event_info_fid& info, size_t length) {
-    const auto* handle = reinterpret_cast<const struct file_handle*>(info.handle);
-    size_t handle_size = sizeof(struct file_handle) + handle->handle_bytes;
-    if (offsetof(struct fanotify_event_info_fid, handle) + handle_size >= length) return "";
-    const char* name = reinterpret_cast<const char*>(info.handle) + handle_size;
-    std::string key = fsid_key(info.fsid) + std::string(reinterpret_cast<const char*>(handle), handle_size);
-    auto cached = directories_.find(key);
-    std::string directory;
-    if (cached != directories_.end()) {
-      directory = cached->second;
-    } else {
-      auto mount = mounts_.find(fsid_key(info.fsid));
-      if (mount == mounts_.end()) return "";
-      int fd = ::open_by_handle_at(mount->second, const_cast<struct file_handle*>(handle), O_PATH | O_CLOEXEC);
-      if (fd < 0) return "";  // deleted meanwhile
-      char target[4096];
-      ssize_t size = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), target, sizeof(target));
-      ::close(fd);
-      if (size <= 0 || static_cast<size_t>(size) >= sizeof(target)) return "";
-      std::string real(target, static_cast<size_t>(size));
-      if (real.size() < prefix_.size() || real.compare(0, prefix_.size(), prefix_) != 0) real.clear();
-      if (!real.empty() && real.size() > prefix_.size() && real[prefix_.size()] != '/') real.clear();
-      if (!real.empty())
-        directory = prefix_.empty() ? real : (real.size() == prefix_.size() ? "/" : real.substr(prefix_.size()));
-      if (directories_.size() > 65536) directories_.clear();
-      directories_[key] = directory;
-    }
-    if (directory.empty()) return "";
-    if (std::strcmp(name, ".") == 0 || name[0] == '\0') return directory;
-    return directory == "/" ? "/" + std::string(name) : directory + "/" + name;
+  // The path of a directory-fid + name record, "" for a directory we no
+  // longer watch (events queued before it was forgotten).
+  std::string resolve(const char* record, size_t length) {
+    size_t handle_at = offsetof(struct fanotify_event_info_fid, handle);
+    struct file_handle handle {};
+    if (handle_at + sizeof(handle) > length) return "";
+    std::memcpy(&handle, record + handle_at, sizeof(handle));
+    size_t name_at = handle_at + sizeof(handle) + handle.handle_bytes;
+    if (name_at >= length || std::memchr(record + name_at, '\0', length - name_at) == nullptr) return "";
+    __kernel_fsid_t fsid;
+    std::memcpy(&fsid, record + offsetof(struct fanotify_event_info_fid, fsid), sizeof(fsid));
+    std::string key = fsid_key(fsid) + std::string(record + handle_at, sizeof(handle) + handle.handle_bytes);
+    const std::string* directory = watched_.path_of(key);
+    if (directory == nullptr) return "";
+    const char* name = record + name_at;
+    if (std::strcmp(name, ".") == 0 || name[0] == '\0') return *directory;
+    return *directory == "/" ? "/" + std::string(name) : *directory + "/" + name;
   }
 
   const Process& who(int32_t pid) {
@@ -202,9 +240,10 @@ class FanotifyWatcher : public Watcher {
 
   int fd_;
   std::string prefix_;
-  std::map<std::string, int> mounts_;                         // fsid → a directory fd on it
-  std::unordered_map<std::string, std::string> directories_;  // fsid + handle → path ("" = outside)
-  std::unordered_map<int32_t, Process> processes_;            // within one read
+  size_t limit_;
+  std::map<std::string, int> mounts_;  // fsid → a directory fd on it
+  WatchedDirectories<std::string> watched_;
+  std::unordered_map<int32_t, Process> processes_;  // within one read
 };
 
 }  // namespace
@@ -213,12 +252,22 @@ std::unique_ptr<Watcher> make_fanotify_watcher(const std::filesystem::path& root
   int fd = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
                            O_RDONLY | O_LARGEFILE | O_CLOEXEC);
   if (fd < 0) {
-    why_not = errno == EPERM    ? "fanotify needs CAP_SYS_ADMIN (run the agent as root)"
-              : errno == EINVAL ? "the kernel lacks fanotify name reporting (Linux 5.9+)"
-                                : "fanotify: " + std::generic_category().message(errno);
+    why_not = errno == EINVAL ? "the kernel lacks fanotify name reporting (Linux 5.9+)"
+                              : "fanotify: " + std::generic_category().message(errno);
     return nullptr;
   }
-  std::string prefix = root.empty() || root == "/" ? "" : std::filesystem::weakly_canonical(root).string();
+  // Since Linux 5.13 anyone may use inode marks, but the kernel hides the pid
+  // of other processes from a group made without CAP_SYS_ADMIN: no who-data,
+  // and then inotify serves as well. Such a group may not ask for an unlimited
+  // queue, which tells the two apart.
+  int probe = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_REPORT_DFID_NAME | FAN_UNLIMITED_QUEUE, O_RDONLY);
+  if (probe < 0) {
+    why_not = "fanotify gives who-data only with CAP_SYS_ADMIN (run the agent as root)";
+    ::close(fd);
+    return nullptr;
+  }
+  ::close(probe);
+  std::string prefix = root.empty() || root == "/" ? "" : root.string();
   while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
   return std::make_unique<FanotifyWatcher>(fd, prefix);
 }

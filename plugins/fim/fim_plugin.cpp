@@ -211,10 +211,13 @@ class FimPlugin : public vigil::Plugin {
       return;
     }
     auto stats = monitor->stats();
-    std::string how = "real-time monitoring through " + stats.source;
-    if (stats.source == "inotify") {
-      how += " (" + std::to_string(stats.watches) + " directory watches of fs.inotify.max_user_watches " +
-             std::to_string(stats.watch_limit) + "; fanotify: " + stats.fanotify_unavailable + ")";
+    bool inotify = stats.source == "inotify";
+    std::string how = "real-time monitoring through " + stats.source + " (" + std::to_string(stats.watches) +
+                      (inotify ? " directory watches of fs.inotify.max_user_watches "
+                               : " directory marks of fs.fanotify.max_user_marks ") +
+                      std::to_string(stats.watch_limit);
+    how += inotify ? "; fanotify: " + stats.fanotify_unavailable + ")" : ")";
+    if (inotify) {
       if (options.fanotify) {
         host_->condition("fanotify-unavailable", VIGIL_CONDITION_INFO,
                          "fanotify is unavailable (" + stats.fanotify_unavailable +
@@ -249,11 +252,14 @@ class FimPlugin : public vigil::Plugin {
     values.emplace_back("source", event.source);
     if (event.action == "degraded" || event.action == "rescan") host_->warn(event.path + ": " + event.detail);
     if (event.action == "degraded") try {
-        bool limit = event.detail.find("max_user_watches") != std::string::npos;
+        std::string limit = event.detail.find("max_user_watches") != std::string::npos ? "fs.inotify.max_user_watches"
+                            : event.detail.find("max_user_marks") != std::string::npos ? "fs.fanotify.max_user_marks"
+                                                                                       : "";
         host_->condition("realtime-unwatched", VIGIL_CONDITION_WARNING, event.path + ": " + event.detail,
-                         limit ? "raise the inotify watch limit (sysctl -w fs.inotify.max_user_watches=N, and the same "
-                                 "in /etc/sysctl.d/ to keep it), then vigilctl plugins reload fim"
-                               : "fix what the message names, then vigilctl plugins reload fim");
+                         !limit.empty() ? "raise the limit (sysctl -w " + limit +
+                                              "=N, and the same in /etc/sysctl.d/ to keep it), then vigilctl "
+                                              "plugins reload fim"
+                                        : "fix what the message names, then vigilctl plugins reload fim");
       } catch (const vigil::Error& error) {
         host_->error(std::string("a condition was not taken: ") + error.what());
       }

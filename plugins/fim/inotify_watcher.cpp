@@ -1,16 +1,15 @@
-// inotify: one watch per directory. Watches follow a directory's inode, so a
-// directory renamed inside the watched trees keeps its watches and only the
-// path names change (paired by the rename's cookie).
+// inotify: one watch per directory; a directory renamed inside the watched
+// trees keeps its watches (the rename's two halves are paired by cookie).
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <fstream>
-#include <map>
 #include <set>
 #include <system_error>
 #include <unordered_map>
 
+#include "watched_directories.h"
 #include "watcher.h"
 
 namespace vigil::fim {
@@ -33,11 +32,6 @@ std::string join(const std::string& directory, const char* name) {
   return directory == "/" ? "/" + std::string(name) : directory + "/" + name;
 }
 
-bool is_in(const std::string& path, const std::string& directory) {
-  return path == directory || (path.size() > directory.size() && path.compare(0, directory.size(), directory) == 0 &&
-                               (directory == "/" || path[directory.size()] == '/'));
-}
-
 class InotifyWatcher : public Watcher {
  public:
   InotifyWatcher(int fd, std::string prefix) : fd_(fd), prefix_(std::move(prefix)), limit_(read_limit()) {}
@@ -45,7 +39,7 @@ class InotifyWatcher : public Watcher {
 
   const char* name() const override { return "inotify"; }
   int fd() const override { return fd_; }
-  size_t watches() const override { return path_to_watch_.size(); }
+  size_t watches() const override { return watched_.size(); }
   size_t watch_limit() const override { return limit_; }
 
   std::string watch_directory(const std::string& directory) override {
@@ -58,19 +52,12 @@ class InotifyWatcher : public Watcher {
       }
       return std::generic_category().message(errno);
     }
-    auto known = watch_to_path_.find(watch);
-    if (known != watch_to_path_.end()) path_to_watch_.erase(known->second);  // same inode, new name
-    watch_to_path_[watch] = directory;
-    path_to_watch_[directory] = watch;
+    watched_.add(watch, directory);
     return "";
   }
 
   void forget_tree(const std::string& directory) override {
-    for (auto it = path_to_watch_.lower_bound(directory); it != path_to_watch_.end() && is_in(it->first, directory);) {
-      ::inotify_rm_watch(fd_, it->second);
-      watch_to_path_.erase(it->second);
-      it = path_to_watch_.erase(it);
-    }
+    for (int watch : watched_.take_tree(directory)) ::inotify_rm_watch(fd_, watch);
   }
 
   void read(std::vector<Change>& out) override {
@@ -93,15 +80,14 @@ class InotifyWatcher : public Watcher {
       out.push_back(Change::of(Change::kOverflow));
       return;
     }
-    auto known = watch_to_path_.find(event.wd);
-    if (known == watch_to_path_.end()) return;  // a watch we already forgot
-    const std::string directory = known->second;
+    const std::string* known = watched_.path_of(event.wd);
+    if (known == nullptr) return;  // a watch we already forgot
+    const std::string directory = *known;
     if (event.mask & (IN_IGNORED | IN_UNMOUNT)) {
       // The kernel dropped the watch: the directory was deleted (its parent
       // reports that) or unmounted, or it is otherwise gone from our view.
       bool deleted = deleted_.erase(event.wd) > 0;
-      path_to_watch_.erase(directory);
-      watch_to_path_.erase(known);
+      watched_.take(event.wd);
       if (!deleted) out.push_back(Change::of(Change::kLost, directory));
       return;
     }
@@ -133,7 +119,7 @@ class InotifyWatcher : public Watcher {
       change.kind = Change::kMovedTo;
       auto from = moving_.find(event.cookie);
       if (change.is_directory && from != moving_.end()) {
-        rename_tree(from->second, change.path);
+        watched_.rename_tree(from->second, change.path);
         moving_.erase(from);
       }
     } else if (event.mask & IN_CREATE) {
@@ -152,25 +138,10 @@ class InotifyWatcher : public Watcher {
     out.push_back(std::move(change));
   }
 
-  // A watched directory moved from `from` to `to`: its watches (and those of
-  // everything below) now stand for the new names.
-  void rename_tree(const std::string& from, const std::string& to) {
-    std::vector<std::pair<std::string, int>> moved;
-    for (auto it = path_to_watch_.lower_bound(from); it != path_to_watch_.end() && is_in(it->first, from);) {
-      moved.emplace_back(to + it->first.substr(from.size()), it->second);
-      it = path_to_watch_.erase(it);
-    }
-    for (auto& [path, watch] : moved) {
-      watch_to_path_[watch] = path;
-      path_to_watch_[path] = watch;
-    }
-  }
-
   int fd_;
   std::string prefix_;
   size_t limit_;
-  std::unordered_map<int, std::string> watch_to_path_;
-  std::map<std::string, int> path_to_watch_;
+  WatchedDirectories<int> watched_;
   std::unordered_map<uint32_t, std::string> moving_;  // cookie → directory path, until its second half
   std::set<int> deleted_;                             // watches whose directory was deleted
 };

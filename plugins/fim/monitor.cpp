@@ -77,7 +77,7 @@ void Monitor::start() {
   std::string why;
   if (options_.fanotify) watcher_ = make_fanotify_watcher(root_, why);
   if (watcher_) {
-    // One mark per filesystem: a failure on the first tree means fanotify cannot serve here.
+    // A failure on the first directory (privileges, the kernel, the filesystem) means fanotify cannot serve here.
     std::string problem = watcher_->watch_directory(parent_of(manifest_->paths.front().path));
     if (!problem.empty()) {
       why = problem;
@@ -195,21 +195,26 @@ void Monitor::run() {
   std::vector<Change> changes;
   std::optional<Clock::time_point> next;
   for (;;) {
-    int timeout = -1;
-    if (rescan_all_ || !rescan_trees_.empty()) {
-      timeout = 0;
-    } else if (next) {
-      auto wait = std::chrono::ceil<std::chrono::milliseconds>(*next - Clock::now()).count();
-      timeout = static_cast<int>(std::clamp<int64_t>(wait, 0, 60000));
+    timespec timeout{};  // zero: a rescan is waiting
+    if (!rescan_all_ && rescan_trees_.empty() && next) {
+      auto wait = std::clamp<Clock::duration>(*next - Clock::now(), Clock::duration::zero(), std::chrono::minutes(1));
+      auto seconds = std::chrono::duration_cast<std::chrono::seconds>(wait);
+      timeout.tv_sec = seconds.count();
+      timeout.tv_nsec = std::chrono::duration_cast<std::chrono::nanoseconds>(wait - seconds).count();
     }
+    bool forever = !rescan_all_ && rescan_trees_.empty() && !next;
     pollfd fds[2] = {{watcher_->fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
-    int ready = ::poll(fds, 2, timeout);
+    int ready = ::ppoll(fds, 2, forever ? nullptr : &timeout, nullptr);
     if (ready < 0 && errno != EINTR) return;
     if (fds[1].revents & POLLIN) return;
     auto now = Clock::now();
     if (fds[0].revents & POLLIN) {
       changes.clear();
       watcher_->read(changes);
+      {
+        std::lock_guard lock(mutex_);
+        stats_.kernel_changes += changes.size();
+      }
       for (const auto& change : changes) note(change, now);
     }
     if (rescan_all_) {
@@ -243,7 +248,7 @@ void Monitor::note(const Change& change, Clock::time_point now) {
   bool kernel_trouble = change.kind == Change::kOverflow || change.kind == Change::kLost;
   if (!kernel_trouble && change.kind != Change::kMovedFrom && change.kind != Change::kRenamed &&
       !relevant(change.path, change.is_directory)) {
-    return;  // fanotify sees the whole filesystem; inotify sees excluded names
+    return;  // excluded names, and the entries of a watched file's directory
   }
   {
     std::lock_guard lock(mutex_);
@@ -271,7 +276,7 @@ void Monitor::note(const Change& change, Clock::time_point now) {
     case Change::kMovedFrom:
       if (moves_.size() > 4096) moves_.clear();
       moves_[change.cookie] = change.path;
-      if (relevant(change.path, change.is_directory)) touch(change.path, change, now);
+      if (relevant(change.path, change.is_directory)) touch(change.path, change, now).name_changed = true;
       return;
     case Change::kMovedTo:
     case Change::kRenamed: {
@@ -283,13 +288,15 @@ void Monitor::note(const Change& change, Clock::time_point now) {
       }
       bool from_relevant = !from.empty() && relevant(from, change.is_directory);
       if (!from_relevant && !relevant(to, change.is_directory)) return;
-      if (from_relevant) touch(from, change, now);
+      if (from_relevant) touch(from, change, now).name_changed = true;
       Pending& entry = touch(to, change, now);
+      entry.name_changed = true;
       if (!from.empty()) entry.moved_from = from;
       return;
     }
     case Change::kCreated: {
       Pending& entry = touch(change.path, change, now);
+      entry.name_changed = true;
       struct stat info {};
       // A new regular file with one link is being written (cp, an editor,
       // tar); a hard link, symlink or directory is complete when created.
@@ -310,16 +317,19 @@ void Monitor::note(const Change& change, Clock::time_point now) {
       entry.written = true;
       return;
     }
-    case Change::kAttributes:
-    case Change::kDeleted: touch(change.path, change, now); return;
+    case Change::kAttributes: touch(change.path, change, now); return;
+    case Change::kDeleted: touch(change.path, change, now).name_changed = true; return;
   }
 }
 
 std::optional<Monitor::Clock::time_point> Monitor::flush(Clock::time_point now) {
+  // The queue is drained whenever this runs; idle, an in-place change need not wait.
+  bool idle = now - last_compared_ >= options_.window;
   auto due_at = [&](const Pending& entry) {
-    auto quiet = entry.last + options_.window;
     auto forced = entry.first + options_.max_hold;
-    return entry.writing ? forced : std::min(quiet, forced);
+    if (entry.writing) return forced;
+    if (idle && !entry.name_changed) return now;
+    return std::min(entry.last + options_.window, forced);
   };
   std::vector<std::string> due;
   std::optional<Clock::time_point> next;
@@ -339,6 +349,7 @@ std::optional<Monitor::Clock::time_point> Monitor::flush(Clock::time_point now) 
   // Renames first: their source must still be pending when they settle.
   std::stable_partition(due.begin(), due.end(),
                         [&](const std::string& path) { return !pending_.at(path).moved_from.empty(); });
+  if (!due.empty()) last_compared_ = now;
   for (const auto& path : due) {
     auto it = pending_.find(path);
     if (it == pending_.end()) continue;  // settled with its rename

@@ -41,7 +41,13 @@ struct Event {
 };
 
 struct MonitorOptions {
-  std::chrono::milliseconds window{5};       // quiet time before a path is compared
+  // A path is compared once it has been quiet for `window`, except when the
+  // monitor is idle (it compared nothing in the last `window`): then a file
+  // written in place or an attribute change is compared as soon as the
+  // kernel's queue is drained. New names, renames and deletions always wait
+  // for the window: tools replace files that way (a temp file renamed over,
+  // tar's create, write and set times), and the window makes it one event.
+  std::chrono::milliseconds window{5};
   std::chrono::milliseconds max_hold{1000};  // a path busy for longer is compared anyway
   bool fanotify = true;                      // try fanotify first
 };
@@ -49,7 +55,8 @@ struct MonitorOptions {
 struct MonitorStats {
   std::string source;  // fanotify | inotify
   std::string fanotify_unavailable;
-  size_t watches = 0, watch_limit = 0, unwatched_directories = 0;
+  size_t watches = 0, watch_limit = 0, unwatched_directories = 0;  // inotify watches or fanotify marks
+  uint64_t kernel_changes = 0;  // everything the kernel reported, watched or not
   uint64_t changes = 0, events = 0, overflows = 0, lost_watches = 0, rescans = 0;
 };
 
@@ -92,6 +99,7 @@ class Monitor {
     Clock::time_point first, last;
     bool writing = false;  // a writer may still have it open
     bool written = false;  // content was written: hash even if the metadata look the same
+    bool name_changed = false;  // the name appeared, moved or went away: wait for the window
     std::string moved_from;
     int32_t pid = 0;
     std::string process;
@@ -128,6 +136,7 @@ class Monitor {
   MonitorStats stats_;
 
   std::unordered_map<std::string, Pending> pending_;  // monitoring thread only
+  Clock::time_point last_compared_{};                 // when flush() last settled a path
   std::unordered_map<uint32_t, std::string> moves_;   // inotify rename cookie → source path
   bool rescan_all_ = false;
   std::vector<std::string> rescan_trees_;

@@ -1,7 +1,8 @@
 // Kernel change notifications for the FIM monitor, as paths on the inspected
-// system. Two sources: fanotify with filesystem marks (needs CAP_SYS_ADMIN and
-// FAN_RENAME, Linux 5.17+; gives the process behind each change) and inotify
-// (one watch per directory, bounded by fs.inotify.max_user_watches).
+// system. Two sources, each with one mark or watch per watched directory:
+// fanotify (needs CAP_SYS_ADMIN and FAN_RENAME, Linux 5.17+; gives the process
+// behind each change; bounded by fs.fanotify.max_user_marks) and inotify
+// (bounded by fs.inotify.max_user_watches).
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ struct Change {
     kDeleted,     // a name went away
     kMovedFrom,   // inotify: first half of a rename (paired by cookie)
     kMovedTo,     // inotify: second half
-    kRenamed,     // fanotify: both names at once (path → new_path)
+    kRenamed,     // fanotify: both names at once (path → new_path; path "" when moved in from elsewhere)
     kOverflow,    // the kernel queue overflowed: changes were lost
     kLost,        // a directory's watch went away while the directory may still exist
   };
@@ -54,7 +55,7 @@ class Watcher {
   virtual void forget_tree(const std::string& directory) = 0;
   // Reads whatever the kernel has queued, without blocking.
   virtual void read(std::vector<Change>& out) = 0;
-  // inotify watches in use / allowed (0/0 for fanotify, which has no per-directory watches).
+  // Watches (inotify) or marks (fanotify) in use / allowed.
   virtual size_t watches() const = 0;
   virtual size_t watch_limit() const = 0;
 };

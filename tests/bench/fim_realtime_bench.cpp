@@ -3,14 +3,28 @@
 // - Latency: an existing file is rewritten (open, write, close) and the time
 //   until its event is committed to a real SQLite outbox (EventBatcher +
 //   StateStore, as in vigild) is taken; one change every 20 ms. Counters
-//   p50_ms / p99_ms, and x_kernel: p99 against the kernel's own delivery
-//   (write → the raw inotify event read) measured in the same run.
+//   p50_ms / p99_ms, sink_p99_ms (until the monitor hands the event over),
+//   new_file_p99_ms (a new file: it waits for the coalescing window), and
+//   x_kernel: p99 against the kernel's own delivery (write → the raw
+//   inotify event read) measured in the same run.
 // - Sustained rate: one thread overwrites 1,000 files in place (open, pwrite,
 //   close: two kernel changes each) as fast as it can for 2 s, against the
 //   same writes with nothing watching (x_unwatched);
 //   counters changes_per_s (kernel changes the monitor took), events (what it
 //   reported after coalescing), lost (files whose final content the monitor's
 //   baseline does not hold; must be 0) and overflows.
+// - Unrelated write storm: a forked process overwrites 100,000 small files
+//   in place beside the watched tree (same filesystem), once with nothing
+//   watching and once per source, in rounds that alternate so a slow disk
+//   moment hits every source alike. Counters per source: the agent's CPU
+//   during the storm as % of one core (cpu_pct), the writer's CPU time and
+//   wall time against the run with nothing watching (writer_cpu_x,
+//   writer_wall_x); medians over the rounds. Two kernel-only references show
+//   why fanotify marks directories: a filesystem mark (fs_mark) and one with
+//   an ignore mark on each of the storm's 101 directories (fs_mark_ignore,
+//   the best case for FAN_MARK_IGNORE: an agent cannot know in advance where
+//   unrelated writes will land), each with a thread that only reads and
+//   discards.
 // - Memory per watched file, at 100,000 and 300,000 files: the heap the
 //   monitor holds once started (malloc's arena and mmapped chunks) and the
 //   process's RSS growth, each divided by the files; reference: the same
@@ -20,13 +34,17 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -145,33 +163,51 @@ void EventLatencyToOutbox(benchmark::State& state, bool fanotify) {
   Outbox outbox;
   vigil::fim::MonitorOptions options;
   options.fanotify = fanotify;
+  std::atomic<Clock::rep> handed_over{0};
   Monitor monitor(
-      setup.manifest, setup.dir.path(), setup.records, [&](const Event& event) { outbox.add(event); }, options);
+      setup.manifest, setup.dir.path(), setup.records,
+      [&](const Event& event) {
+        handed_over = Clock::now().time_since_epoch().count();
+        outbox.add(event);
+      },
+      options);
   monitor.start();
-  std::vector<double> latencies;
+  // One change, then the time until its event is in the outbox (and until the monitor handed it over).
+  auto measure = [&](const std::function<void()>& change, std::vector<double>& latencies,
+                     std::vector<double>& sink_latencies) {
+    uint64_t before;
+    {
+      std::lock_guard lock(outbox.mutex);
+      before = outbox.entries;
+    }
+    change();
+    auto written = Clock::now();
+    std::unique_lock lock(outbox.mutex);
+    if (!outbox.written.wait_for(lock, std::chrono::seconds(5), [&] { return outbox.entries > before; })) return false;
+    latencies.push_back(ms(Clock::now() - written));
+    sink_latencies.push_back(ms(Clock::duration(handed_over.load()) - written.time_since_epoch()));
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return true;
+  };
+  std::vector<double> latencies, sink_latencies, new_file_latencies, new_file_sink;
   for (auto _ : state) {
     for (int i = 0; i < 200; ++i) {
-      uint64_t before;
-      {
-        std::lock_guard lock(outbox.mutex);
-        before = outbox.entries;
-      }
-      rewrite(setup.dir.path() / "watched" / std::to_string(i % 10) / std::to_string(i % 7), std::to_string(i));
-      auto written = Clock::now();
-      std::unique_lock lock(outbox.mutex);
-      if (!outbox.written.wait_for(lock, std::chrono::seconds(5), [&] { return outbox.entries > before; })) {
+      auto file = setup.dir.path() / "watched" / std::to_string(i % 10) / std::to_string(i % 7);
+      auto added = setup.dir.path() / "watched" / std::to_string(i % 10) / ("new" + std::to_string(i));
+      if (!measure([&] { rewrite(file, std::to_string(i)); }, latencies, sink_latencies) ||
+          !measure([&] { std::ofstream(added) << i; }, new_file_latencies, new_file_sink)) {
         state.SkipWithError("an event never reached the outbox");
         return;
       }
-      latencies.push_back(ms(Clock::now() - written));
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
   auto kernel = kernel_latencies(setup.dir.path() / "watched/0/0", 200);
   state.counters["p50_ms"] = percentile(latencies, 0.50);
   state.counters["p99_ms"] = percentile(latencies, 0.99);
   state.counters["max_ms"] = percentile(latencies, 1.0);
+  state.counters["sink_p99_ms"] = percentile(sink_latencies, 0.99);
+  state.counters["new_file_p99_ms"] = percentile(new_file_latencies, 0.99);
   state.counters["kernel_p99_ms"] = percentile(kernel, 0.99);
   state.counters["x_kernel"] = percentile(latencies, 0.99) / std::max(percentile(kernel, 0.99), 1e-6);
 }
@@ -223,6 +259,139 @@ void SustainedRate(benchmark::State& state, bool fanotify) {
   state.counters["events"] = static_cast<double>(events.load());
   state.counters["overflows"] = static_cast<double>(stats.overflows);
   state.counters["lost"] = static_cast<double>(lost);
+}
+
+// What a forked writer cost itself and this process while it overwrote every file once.
+struct StormCost {
+  double wall_s = 0, writer_cpu_s = 0, agent_cpu_s = 0;
+};
+
+double cpu_seconds(const rusage& usage) {
+  auto seconds = [](const timeval& time) { return static_cast<double>(time.tv_sec) + time.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+StormCost storm(const std::vector<std::string>& files) {
+  rusage agent_before{}, agent_after{}, writer{};
+  ::getrusage(RUSAGE_SELF, &agent_before);
+  auto start = Clock::now();
+  pid_t pid = ::fork();
+  if (pid == 0) {  // only async-signal-safe calls from here
+    for (size_t i = 0; i < files.size(); ++i) {
+      int fd = ::open(files[i].c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::pwrite(fd, &i, sizeof(i), 0) != sizeof(i)) ::_exit(1);
+      ::close(fd);
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || ::wait4(pid, &status, 0, &writer) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return {};
+  }
+  StormCost cost;
+  cost.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // what the agent still had queued
+  ::getrusage(RUSAGE_SELF, &agent_after);
+  cost.writer_cpu_s = cpu_seconds(writer);
+  cost.agent_cpu_s = cpu_seconds(agent_after) - cpu_seconds(agent_before);
+  return cost;
+}
+
+// Kernel-only references: a fanotify filesystem mark and a thread that reads and discards.
+class FilesystemMark {
+ public:
+  FilesystemMark(const fs::path& on, const std::vector<fs::path>& ignored) {
+    fd_ = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME, O_RDONLY);
+    uint64_t mask =
+        FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_ATTRIB | FAN_CLOSE_WRITE | FAN_RENAME | FAN_DELETE_SELF | FAN_ONDIR;
+    if (fd_ < 0 || ::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, on.c_str()) != 0) {
+      throw std::runtime_error("a filesystem mark cannot be placed here");
+    }
+    for (const auto& directory : ignored) {
+      if (::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, mask | FAN_EVENT_ON_CHILD, AT_FDCWD,
+                          directory.c_str()) != 0) {
+        throw std::runtime_error("FAN_MARK_IGNORE is not supported here (Linux 6.0+)");
+      }
+    }
+    reader_ = std::thread([this] {
+      alignas(struct fanotify_event_metadata) static char buffer[256 * 1024];
+      while (!stopping_) {
+        pollfd ready{fd_, POLLIN, 0};
+        ::poll(&ready, 1, 50);
+        while (::read(fd_, buffer, sizeof(buffer)) > 0) {
+        }
+      }
+    });
+  }
+  ~FilesystemMark() {
+    stopping_ = true;
+    if (reader_.joinable()) reader_.join();
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::thread reader_;
+};
+
+void UnrelatedWriteStorm(benchmark::State& state) {
+  std::string why;
+  bool root_sources = fanotify_usable(why);
+  Setup setup(10, 10);
+  auto storm_dir = setup.dir.path() / "storm";
+  std::vector<std::string> files;
+  std::vector<fs::path> storm_directories = {storm_dir};
+  for (int d = 0; d < 100; ++d) {
+    storm_directories.push_back(storm_dir / std::to_string(d));
+    fs::create_directories(storm_directories.back());
+    for (int f = 0; f < 1000; ++f) {
+      files.push_back((storm_dir / std::to_string(d) / std::to_string(f)).string());
+      std::ofstream(files.back()) << "x";
+    }
+  }
+  std::vector<std::string> sources = {"inotify"};
+  if (root_sources) sources.insert(sources.end(), {"fanotify", "fs_mark", "fs_mark_ignore"});
+  std::map<std::string, std::vector<StormCost>> costs;
+  std::vector<StormCost> unwatched;
+  for (auto _ : state) {
+    for (int round = 0; round < 5; ++round) {
+      unwatched.push_back(storm(files));
+      for (const auto& source : sources) {
+        std::unique_ptr<Monitor> monitor;
+        std::unique_ptr<FilesystemMark> mark;
+        if (source == "inotify" || source == "fanotify") {
+          vigil::fim::MonitorOptions options;
+          options.fanotify = source == "fanotify";
+          monitor = std::make_unique<Monitor>(
+              setup.manifest, setup.dir.path(), setup.records, [](const Event&) {}, options);
+          monitor->start();
+          while (!monitor->checked()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        } else {
+          mark = std::make_unique<FilesystemMark>(setup.dir.path() / "watched", source == "fs_mark_ignore"
+                                                                                    ? storm_directories
+                                                                                    : std::vector<fs::path>{});
+        }
+        costs[source].push_back(storm(files));
+      }
+    }
+  }
+  auto median = [](std::vector<double> values) { return percentile(std::move(values), 0.5); };
+  std::vector<double> reference_wall, reference_cpu;
+  for (const auto& run : unwatched) reference_wall.push_back(run.wall_s), reference_cpu.push_back(run.writer_cpu_s);
+  state.counters["storm_s"] = median(reference_wall);
+  for (const auto& [source, runs] : costs) {
+    std::vector<double> cpu_pct, writer_cpu_x, writer_wall_x;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      cpu_pct.push_back(100 * runs[i].agent_cpu_s / runs[i].wall_s);
+      writer_cpu_x.push_back(runs[i].writer_cpu_s / unwatched[i].writer_cpu_s);
+      writer_wall_x.push_back(runs[i].wall_s / unwatched[i].wall_s);
+    }
+    state.counters[source + "_cpu_pct"] = median(cpu_pct);
+    state.counters[source + "_writer_cpu_x"] = median(writer_cpu_x);
+    state.counters[source + "_writer_wall_x"] = median(writer_wall_x);
+  }
+  if (!root_sources) state.SetLabel("fanotify skipped: " + why);
 }
 
 size_t rss_bytes() {
@@ -285,6 +454,7 @@ BENCHMARK_CAPTURE(EventLatencyToOutbox, inotify, false)->Iterations(1)->Unit(ben
 BENCHMARK_CAPTURE(EventLatencyToOutbox, fanotify, true)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(SustainedRate, inotify, false)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(SustainedRate, fanotify, true)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(UnrelatedWriteStorm)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(MemoryPerWatchedFile, inotify, false)
     ->Arg(100000)
     ->Arg(300000)

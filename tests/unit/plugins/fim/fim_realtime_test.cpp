@@ -181,6 +181,50 @@ TEST_P(FimRealtime, EachKindOfChange_WithBeforeAndAfter) {
                           [](const FileRecord& record) { return record.path == "/etc/app/renamed.conf"; }));
 }
 
+// The kernel reports nothing of writes beside the watched trees, on the same
+// filesystem: each source marks the watched directories, not the filesystem.
+TEST_P(FimRealtime, WritesBesideTheTreesCostNothing) {
+  write("/etc/app/conf.d/a.conf", "a\n");
+  write("/etc/app/b.conf", "b\n");
+  start(kEtc);
+  auto stats = monitor_->stats();
+  EXPECT_GE(stats.watches, 2u) << "/etc/app, /etc/app/conf.d (fanotify: also /etc, where it was tried first)";
+  EXPECT_LE(stats.watches, 3u);
+  EXPECT_GT(stats.watch_limit, 0u);
+  for (int i = 0; i < 2000; ++i) {
+    fs::path file = real("/var/lib/db/" + std::to_string(i % 20) + "/" + std::to_string(i));
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << i;
+  }
+  write("/etc/app/b.conf", "changed\n");  // then one watched change, to know the queue was read
+  auto events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_LE(monitor_->stats().kernel_changes, 5u) << "only the watched file's changes reach the agent";
+}
+
+// Idle, a file changed in place is compared as soon as the kernel's queue is
+// drained; a new name waits for the window (a temp file may be renamed over).
+TEST_P(FimRealtime, AChangeInPlaceIsReportedWithoutWaitingForTheWindow) {
+  write("/etc/app/app.conf", "1\n");
+  MonitorOptions options;
+  options.window = 3s;
+  start(kEtc, options);
+  auto written = std::chrono::steady_clock::now();
+  write("/etc/app/app.conf", "2\n");
+  auto events = settle(100ms);
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "modified");
+  EXPECT_LT(std::chrono::steady_clock::now() - written, 2s) << "reported before the window ended";
+
+  // Idle again after the window: a new file waits for it.
+  std::this_thread::sleep_for(3s);
+  write("/etc/app/new.conf", "n\n");
+  EXPECT_TRUE(settle(1s).empty()) << "a new name waits for the window";
+  events = settle(3s);
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_EQ(events[0].action, "created");
+}
+
 TEST_P(FimRealtime, ToolsGiveOneEventPerFileAPersonChanged) {
   write("/etc/app/sed.conf", "PermitRootLogin yes\n");
   write("/etc/app/editor.conf", "a\n");
@@ -446,7 +490,7 @@ TEST_P(FimRealtime, AnOverflowedQueueTriggersARescanThatFindsEveryChange) {
   EXPECT_EQ(monitor_->snapshot().size(), 20003u);  // the directory, keep, first and the 20,000
 }
 
-// fanotify's filesystem marks need CAP_SYS_ADMIN: its instance is AsRoot (ctest label privileged).
+// fanotify's who-data needs CAP_SYS_ADMIN: its instance is AsRoot (ctest label privileged).
 INSTANTIATE_TEST_SUITE_P(Sources, FimRealtime, ::testing::Values("inotify"),
                          [](const auto& info) { return info.param; });
 INSTANTIATE_TEST_SUITE_P(AsRoot, FimRealtime, ::testing::Values("fanotify"),
