@@ -81,13 +81,14 @@ class FanotifyWatcher : public Watcher {
     for (const auto& key : watched_.take_tree(directory)) unmark(key);
   }
 
-  void read(std::vector<Change>& out) override {
+  size_t read(std::vector<Change>& out) override {
     alignas(struct fanotify_event_metadata) char buffer[256 * 1024];
     processes_.clear();
+    size_t records = 0;
     for (;;) {
       ssize_t got = ::read(fd_, buffer, sizeof(buffer));
       if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return;
+      if (got <= 0) return records;
       // Events are only 4-byte aligned (names make their lengths vary): each
       // header is copied out rather than read in place.
       for (size_t offset = 0; offset + sizeof(struct fanotify_event_metadata) <= static_cast<size_t>(got);) {
@@ -96,6 +97,7 @@ class FanotifyWatcher : public Watcher {
         if (event.event_len < sizeof(event) || offset + event.event_len > static_cast<size_t>(got)) break;
         const char* raw = buffer + offset;
         offset += event.event_len;
+        ++records;
         if (event.vers != FANOTIFY_METADATA_VERSION) continue;
         if (event.mask & FAN_Q_OVERFLOW) {
           out.push_back(Change::of(Change::kOverflow));

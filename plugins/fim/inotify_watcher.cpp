@@ -60,13 +60,14 @@ class InotifyWatcher : public Watcher {
     for (int watch : watched_.take_tree(directory)) ::inotify_rm_watch(fd_, watch);
   }
 
-  void read(std::vector<Change>& out) override {
+  size_t read(std::vector<Change>& out) override {
     alignas(struct inotify_event) char buffer[64 * 1024];
+    size_t records = 0;
     for (;;) {
       ssize_t got = ::read(fd_, buffer, sizeof(buffer));
       if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) return;  // EAGAIN: drained
-      for (char* at = buffer; at < buffer + got;) {
+      if (got <= 0) return records;  // EAGAIN: drained
+      for (char* at = buffer; at < buffer + got; ++records) {
         const auto* event = reinterpret_cast<const struct inotify_event*>(at);
         at += sizeof(struct inotify_event) + event->len;
         translate(*event, out);

@@ -210,10 +210,10 @@ void Monitor::run() {
     auto now = Clock::now();
     if (fds[0].revents & POLLIN) {
       changes.clear();
-      watcher_->read(changes);
+      size_t records = watcher_->read(changes);
       {
         std::lock_guard lock(mutex_);
-        stats_.kernel_changes += changes.size();
+        stats_.kernel_changes += records;
       }
       for (const auto& change : changes) note(change, now);
     }

@@ -56,7 +56,7 @@ struct MonitorStats {
   std::string source;  // fanotify | inotify
   std::string fanotify_unavailable;
   size_t watches = 0, watch_limit = 0, unwatched_directories = 0;  // inotify watches or fanotify marks
-  uint64_t kernel_changes = 0;  // everything the kernel reported, watched or not
+  uint64_t kernel_changes = 0;  // records the kernel queued, for paths watched or not
   uint64_t changes = 0, events = 0, overflows = 0, lost_watches = 0, rescans = 0;
 };
 

@@ -53,8 +53,9 @@ class Watcher {
   virtual std::string watch_directory(const std::string& directory) = 0;
   // Stops reporting `directory` and everything under it (gone or moved out).
   virtual void forget_tree(const std::string& directory) = 0;
-  // Reads whatever the kernel has queued, without blocking.
-  virtual void read(std::vector<Change>& out) = 0;
+  // Reads whatever the kernel has queued, without blocking; returns how many
+  // records the kernel queued (for paths watched or not).
+  virtual size_t read(std::vector<Change>& out) = 0;
   // Watches (inotify) or marks (fanotify) in use / allowed.
   virtual size_t watches() const = 0;
   virtual size_t watch_limit() const = 0;

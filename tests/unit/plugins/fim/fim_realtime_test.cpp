@@ -382,6 +382,19 @@ TEST_P(FimRealtime, RenamesInOutAndInside_Directories_Symlinks_HardLinks) {
   fs::remove_all(real("/etc/app/tree"));
   events = settle();
   EXPECT_EQ(events.size(), 3u) << summary(events);
+
+  // A directory moved out: its entries are deleted, and it is no longer watched.
+  size_t watches = monitor_->stats().watches;
+  fs::rename(real("/etc/app/conf.old"), real("/outside/conf.old"));
+  events = settle();
+  EXPECT_TRUE(find(events, "deleted", "/etc/app/conf.old/one.conf")) << summary(events);
+  EXPECT_EQ(monitor_->stats().watches, watches - 1);
+  uint64_t reported = monitor_->stats().kernel_changes;
+  for (int i = 0; i < 20; ++i) write("/outside/conf.old/new" + std::to_string(i), "elsewhere");
+  write("/etc/app/hard.conf", "a watched change, to know the queue was read");
+  events = settle();
+  ASSERT_EQ(events.size(), 1u) << summary(events);
+  EXPECT_LE(monitor_->stats().kernel_changes - reported, 5u) << "nothing of the directory that moved out";
 }
 
 // Changes between the scan's walk and the watches being placed are found by
