@@ -481,8 +481,11 @@ bool match_line(const std::string& text, const SshdContext& context, const std::
   return result;
 }
 
-// The value of one keyword line as sshd -T prints it; throws when sshd refuses it.
-std::string line_value(const Keyword& keyword, const std::string& rest, const std::string& where) {
+// The value of one keyword line as sshd -T prints it. Throws when sshd refuses
+// the line; sets `problem` when sshd accepts it but we cannot tell what it
+// prints (only an error when this line's value is the one a check reads).
+std::string line_value(const Keyword& keyword, const std::string& rest, const std::string& where,
+                       std::string& problem) {
   auto words = split_words(rest);
   if (!words) throw std::runtime_error(where + ": unbalanced quotes");
   if (keyword.kind == Kind::kIgnored) return rest;
@@ -523,16 +526,16 @@ std::string line_value(const Keyword& keyword, const std::string& rest, const st
       std::string word = one_word();
       if (to_lower(word) == "none") return "none";
       if (word.front() != '/') {
-        throw std::runtime_error(where + ": " + std::string(keyword.name) + " \"" + word +
-                                 "\" is not understood (not an absolute path)");
+        problem = where + ": " + std::string(keyword.name) + " \"" + word +
+                  "\" is not understood (not an absolute path)";
       }
       return word;
     }
     case Kind::kAlgorithms: {
       std::string word = one_word();
       if (word.front() == '+' || word.front() == '-' || word.front() == '^') {
-        throw std::runtime_error(where + ": " + std::string(keyword.name) + " \"" + word +
-                                 "\" is not understood (it edits sshd's built-in list)");
+        problem = where + ": " + std::string(keyword.name) + " \"" + word +
+                  "\" is not understood (it edits sshd's built-in list)";
       }
       return word;
     }
@@ -552,7 +555,11 @@ struct Scan {
   const SshdContext& context;
   // First pass: every line, only "Match all" blocks active. Second pass: the
   // blocks that select the connection.
-  std::optional<ConfigValue> first, second;
+  struct Found {
+    ConfigValue value;
+    std::string problem;  // why the value cannot be read exactly, if it cannot
+  };
+  std::optional<Found> first, second;
   int first_count = 0, second_count = 0;
 
   struct State {
@@ -607,9 +614,10 @@ struct Scan {
       if (!state.active1 && keyword->global_only) {
         throw std::runtime_error(where + ": " + name + " is not allowed within a Match block (sshd refuses the file)");
       }
-      std::string value = line_value(*keyword, rest, where);
+      std::string problem;
+      std::string value = line_value(*keyword, rest, where, problem);
       if (canonical_name(*keyword) != canonical_name(wanted)) continue;
-      ConfigValue found{value, where};
+      Found found{{value, where}, problem};
       if (state.active1) {
         ++first_count;
         if (!first) first = found;
@@ -660,7 +668,10 @@ std::optional<ConfigValue> sshd_value(const std::filesystem::path& root, const s
     throw std::runtime_error(std::string(keyword) +
                              " is set on several lines, which sshd combines; combining them is not understood");
   }
-  return scan.second ? scan.second : scan.first;
+  const auto& found = scan.second ? scan.second : scan.first;
+  if (!found) return std::nullopt;
+  if (!found->problem.empty()) throw std::runtime_error(found->problem);
+  return found->value;
 }
 
 std::string sshd_normalized(std::string_view keyword, const std::string& value) {
@@ -672,7 +683,10 @@ std::string sshd_normalized(std::string_view keyword, const std::string& value) 
       case Kind::kChoice:
       case Kind::kNumber:
       case Kind::kTime:
-      case Kind::kPath: return line_value(*known, value, "");
+      case Kind::kPath: {
+        std::string problem;
+        return line_value(*known, value, "", problem);
+      }
       default: return value;
     }
   } catch (const std::runtime_error&) {
