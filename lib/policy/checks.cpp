@@ -237,7 +237,8 @@ CheckResult config(const Check& check, Environment& environment) {
                                       {"LocalAddress", &SshdContext::local_address},
                                       {"LocalPort", &SshdContext::local_port},
                                       {"RDomain", &SshdContext::rdomain}}) {
-      if (!(check.match.*field).empty()) connection += std::string(connection.empty() ? "" : " ") + name + " " + check.match.*field;
+      if (!(check.match.*field).empty())
+        connection += std::string(connection.empty() ? "" : " ") + name + " " + check.match.*field;
     }
     if (!connection.empty()) what += " (Match " + connection + ")";
   } else if (check.format == "sysctl") {

@@ -526,8 +526,8 @@ std::string line_value(const Keyword& keyword, const std::string& rest, const st
       std::string word = one_word();
       if (to_lower(word) == "none") return "none";
       if (word.front() != '/') {
-        problem = where + ": " + std::string(keyword.name) + " \"" + word +
-                  "\" is not understood (not an absolute path)";
+        problem =
+            where + ": " + std::string(keyword.name) + " \"" + word + "\" is not understood (not an absolute path)";
       }
       return word;
     }

@@ -208,10 +208,8 @@ TEST_F(PolicyEngine, Sshd_MatchAllAndIncludesKeepTheirMatchState) {
   // A Match in an included file ends with that file: what follows is global again.
   write("/etc/ssh/sshd_config.d/10-a.conf", "Match User alice\n  PasswordAuthentication no\n");
   write("/etc/ssh/inner.conf", "X11Forwarding yes\n");
-  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, match: {user: alice}, equals: 'no'}"),
-            "pass");
-  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, match: {user: bob}, equals: 'yes'}"),
-            "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, match: {user: alice}, equals: 'no'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, match: {user: bob}, equals: 'yes'}"), "pass");
   // inner.conf is read inside "Match User backup"; "Match all" applies to everyone else.
   EXPECT_EQ(outcome("config: {format: sshd, key: X11Forwarding, match: {user: backup}, equals: 'yes'}"), "pass");
   EXPECT_EQ(outcome("config: {format: sshd, key: X11Forwarding, match: {user: bob}, equals: 'no'}"), "pass");
