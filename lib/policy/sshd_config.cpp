@@ -28,15 +28,18 @@ namespace {
 // How sshd parses a keyword's value and how sshd -T prints it.
 enum class Kind {
   kText,        // one or more words, printed as written
-  kLine,        // the rest of the line as written (ForceCommand, AuthorizedKeysCommand, ...)
+  kLine,        // the rest of the line as written (ForceCommand, VersionAddendum)
+  kCommand,     // kLine whose first word is "none" or an absolute path
   kFlag,        // yes / no, any case
   kChoice,      // one word of `choices`, any case
+  kExact,       // one word of `choices`, in that case
   kNumber,      // a decimal integer
   kTime,        // sshd's time format (90, 1m30s), printed in seconds
   kPath,        // "none" or an absolute file name
   kAlgorithms,  // one list; "+", "-" or "^" at its start edits sshd's built-in list, which we do not know
   kList,        // accumulates over lines: a single line is understood, several are not
   kIgnored,     // deprecated or unsupported: sshd logs it and ignores the value
+  kUnread,  // sshd -T prints it in a form this reader does not reproduce (ports, networks, pairs): a check of it errs
 };
 
 struct Keyword {
@@ -63,17 +66,17 @@ constexpr Keyword kKeywords[] = {
     {"allowtcpforwarding", "", kAny, Kind::kChoice, kForwarding},
     {"allowusers", "", kAny, Kind::kList, ""},
     {"authenticationmethods", "", kAny, Kind::kText, ""},
-    {"authorizedkeyscommand", "", kAny, Kind::kLine, ""},
+    {"authorizedkeyscommand", "", kAny, Kind::kCommand, ""},
     {"authorizedkeyscommanduser", "", kAny, Kind::kText, ""},
     {"authorizedkeysfile", "", kAny, Kind::kText, ""},
     {"authorizedkeysfile2", "", kAny, Kind::kIgnored, ""},
-    {"authorizedprincipalscommand", "", kAny, Kind::kLine, ""},
+    {"authorizedprincipalscommand", "", kAny, Kind::kCommand, ""},
     {"authorizedprincipalscommanduser", "", kAny, Kind::kText, ""},
     {"authorizedprincipalsfile", "", kAny, Kind::kText, ""},
     {"banner", "", kAny, Kind::kPath, ""},
     {"casignaturealgorithms", "", kAny, Kind::kAlgorithms, ""},
     {"challengeresponseauthentication", "kbdinteractiveauthentication", kAny, Kind::kFlag, ""},
-    {"channeltimeout", "", kAny, Kind::kList, ""},
+    {"channeltimeout", "", kAny, Kind::kUnread, ""},
     {"checkmail", "", kGlobal, Kind::kIgnored, ""},
     {"chrootdirectory", "", kAny, Kind::kText, ""},
     {"ciphers", "", kGlobal, Kind::kAlgorithms, ""},
@@ -86,7 +89,7 @@ constexpr Keyword kKeywords[] = {
     {"disableforwarding", "", kAny, Kind::kFlag, ""},
     {"dsaauthentication", "pubkeyauthentication", kGlobal, Kind::kFlag, ""},
     {"exposeauthinfo", "", kAny, Kind::kFlag, ""},
-    {"fingerprinthash", "", kGlobal, Kind::kText, ""},
+    {"fingerprinthash", "", kGlobal, Kind::kChoice, "md5=MD5 sha256=SHA256"},
     {"forcecommand", "", kAny, Kind::kLine, ""},
     {"gatewayports", "", kAny, Kind::kChoice, "clientspecified yes no"},
     {"gssapiauthentication", "", kAny, Kind::kFlag, ""},
@@ -102,11 +105,11 @@ constexpr Keyword kKeywords[] = {
     {"hostcertificate", "", kGlobal, Kind::kList, ""},
     {"hostdsakey", "hostkey", kGlobal, Kind::kList, ""},
     {"hostkey", "", kGlobal, Kind::kList, ""},
-    {"hostkeyagent", "", kGlobal, Kind::kText, ""},
+    {"hostkeyagent", "", kGlobal, Kind::kPath, ""},
     {"hostkeyalgorithms", "", kGlobal, Kind::kAlgorithms, ""},
     {"ignorerhosts", "", kAny, Kind::kChoice, "yes no shosts-only"},
     {"ignoreuserknownhosts", "", kGlobal, Kind::kFlag, ""},
-    {"ipqos", "", kAny, Kind::kText, ""},
+    {"ipqos", "", kAny, Kind::kUnread, ""},
     {"kbdinteractiveauthentication", "", kAny, Kind::kFlag, ""},
     {"keepalive", "tcpkeepalive", kGlobal, Kind::kFlag, ""},
     {"kerberosauthentication", "", kAny, Kind::kFlag, ""},
@@ -116,30 +119,32 @@ constexpr Keyword kKeywords[] = {
     {"kerberosticketcleanup", "", kGlobal, Kind::kFlag, ""},
     {"kexalgorithms", "", kGlobal, Kind::kAlgorithms, ""},
     {"keyregenerationinterval", "", kGlobal, Kind::kIgnored, ""},
-    {"listenaddress", "", kGlobal, Kind::kList, ""},
+    {"listenaddress", "", kGlobal, Kind::kUnread, ""},
     {"logingracetime", "", kGlobal, Kind::kTime, ""},
-    {"loglevel", "", kAny, Kind::kText, ""},
+    {"loglevel", "", kAny, Kind::kChoice,
+     "quiet=SILENT fatal=FATAL error=ERROR info=INFO verbose=VERBOSE debug=DEBUG debug1=DEBUG debug2=DEBUG2 "
+     "debug3=DEBUG3"},
     {"logverbose", "", kAny, Kind::kList, ""},
     {"macs", "", kGlobal, Kind::kAlgorithms, ""},
     {"maxauthtries", "", kAny, Kind::kNumber, ""},
     {"maxsessions", "", kAny, Kind::kNumber, ""},
-    {"maxstartups", "", kGlobal, Kind::kText, ""},
+    {"maxstartups", "", kGlobal, Kind::kUnread, ""},
     {"modulifile", "", kGlobal, Kind::kPath, ""},
     {"pamauthenticationviakbdint", "", kGlobal, Kind::kIgnored, ""},
     {"passwordauthentication", "", kAny, Kind::kFlag, ""},
     {"permitemptypasswords", "", kAny, Kind::kFlag, ""},
-    {"permitlisten", "", kAny, Kind::kList, ""},
-    {"permitopen", "", kAny, Kind::kList, ""},
+    {"permitlisten", "", kAny, Kind::kUnread, ""},
+    {"permitopen", "", kAny, Kind::kUnread, ""},
     {"permitrootlogin", "", kAny, Kind::kChoice,
      "without-password prohibit-password=without-password forced-commands-only yes no"},
     {"permittty", "", kAny, Kind::kFlag, ""},
-    {"permittunnel", "", kAny, Kind::kText, ""},
+    {"permittunnel", "", kAny, Kind::kExact, "yes no point-to-point ethernet"},
     {"permituserenvironment", "", kGlobal, Kind::kText, ""},
     {"permituserrc", "", kAny, Kind::kFlag, ""},
-    {"persourcemaxstartups", "", kGlobal, Kind::kText, ""},
-    {"persourcenetblocksize", "", kGlobal, Kind::kText, ""},
+    {"persourcemaxstartups", "", kGlobal, Kind::kUnread, ""},
+    {"persourcenetblocksize", "", kGlobal, Kind::kUnread, ""},
     {"pidfile", "", kGlobal, Kind::kPath, ""},
-    {"port", "", kGlobal, Kind::kList, ""},
+    {"port", "", kGlobal, Kind::kUnread, ""},
     {"printlastlog", "", kGlobal, Kind::kFlag, ""},
     {"printmotd", "", kGlobal, Kind::kFlag, ""},
     {"protocol", "", kGlobal, Kind::kIgnored, ""},
@@ -148,25 +153,27 @@ constexpr Keyword kKeywords[] = {
     {"pubkeyauthentication", "", kAny, Kind::kFlag, ""},
     {"pubkeyauthoptions", "", kAny, Kind::kText, ""},
     {"rdomain", "", kAny, Kind::kText, ""},
-    {"rekeylimit", "", kAny, Kind::kText, ""},
+    {"rekeylimit", "", kAny, Kind::kUnread, ""},
     {"requiredrsasize", "", kAny, Kind::kNumber, ""},
     {"reversemappingcheck", "", kGlobal, Kind::kIgnored, ""},
     {"revokedkeys", "", kAny, Kind::kPath, ""},
     {"rhostsauthentication", "", kGlobal, Kind::kIgnored, ""},
     {"rhostsrsaauthentication", "", kAny, Kind::kIgnored, ""},
     {"rsaauthentication", "", kAny, Kind::kIgnored, ""},
-    {"securitykeyprovider", "", kGlobal, Kind::kText, ""},
+    {"securitykeyprovider", "", kGlobal, Kind::kPath, ""},
     {"serverkeybits", "", kGlobal, Kind::kIgnored, ""},
     {"setenv", "", kAny, Kind::kList, ""},
     {"skeyauthentication", "kbdinteractiveauthentication", kAny, Kind::kFlag, ""},
-    {"streamlocalbindmask", "", kAny, Kind::kText, ""},
+    {"streamlocalbindmask", "", kAny, Kind::kUnread, ""},
     {"streamlocalbindunlink", "", kAny, Kind::kFlag, ""},
     {"strictmodes", "", kGlobal, Kind::kFlag, ""},
     {"subsystem", "", kGlobal, Kind::kList, ""},
-    {"syslogfacility", "", kGlobal, Kind::kText, ""},
+    {"syslogfacility", "", kGlobal, Kind::kChoice,
+     "daemon=DAEMON user=USER auth=AUTH authpriv=AUTHPRIV local0=LOCAL0 local1=LOCAL1 local2=LOCAL2 local3=LOCAL3 "
+     "local4=LOCAL4 local5=LOCAL5 local6=LOCAL6 local7=LOCAL7"},
     {"tcpkeepalive", "", kGlobal, Kind::kFlag, ""},
     {"trustedusercakeys", "", kAny, Kind::kPath, ""},
-    {"unusedconnectiontimeout", "", kAny, Kind::kText, ""},
+    {"unusedconnectiontimeout", "", kAny, Kind::kUnread, ""},
     {"usedns", "", kGlobal, Kind::kFlag, ""},
     {"uselogin", "", kGlobal, Kind::kIgnored, ""},
     {"usepam", "", kGlobal, Kind::kFlag, ""},
@@ -196,7 +203,7 @@ std::string_view canonical_name(const Keyword& keyword) {
 // The spelling sshd -T prints for `word`, or nullopt when sshd refuses it.
 std::optional<std::string> choice(const Keyword& keyword, const std::string& word) {
   std::istringstream choices(keyword.kind == Kind::kFlag ? std::string("yes no") : std::string(keyword.choices));
-  std::string wanted = to_lower(word);
+  std::string wanted = keyword.kind == Kind::kExact ? word : to_lower(word);
   for (std::string entry; choices >> entry;) {
     size_t equals = entry.find('=');
     if (entry.substr(0, equals) == wanted) return equals == std::string::npos ? entry : entry.substr(equals + 1);
@@ -504,7 +511,8 @@ std::string line_value(const Keyword& keyword, const std::string& rest, const st
   };
   switch (keyword.kind) {
     case Kind::kFlag:
-    case Kind::kChoice: {
+    case Kind::kChoice:
+    case Kind::kExact: {
       std::string word = one_word();
       auto printed = choice(keyword, word);
       if (!printed) throw refused(word);
@@ -539,10 +547,16 @@ std::string line_value(const Keyword& keyword, const std::string& rest, const st
       }
       return word;
     }
+    case Kind::kCommand:
+      if (to_lower(words->front()) != "none" && words->front().front() != '/') {
+        throw std::runtime_error(where + ": " + std::string(keyword.name) + " must be an absolute path or none");
+      }
+      return rest;
     case Kind::kLine: return rest;
     case Kind::kText:
     case Kind::kList:
-    case Kind::kIgnored: break;
+    case Kind::kIgnored:
+    case Kind::kUnread: break;
   }
   std::string joined;
   for (const auto& word : *words) joined += (joined.empty() ? "" : " ") + word;
@@ -661,6 +675,9 @@ std::optional<ConfigValue> sshd_value(const std::filesystem::path& root, const s
   if (wanted->kind == Kind::kIgnored) {
     throw std::runtime_error(std::string(keyword) + " is deprecated or unsupported: sshd ignores it");
   }
+  if (wanted->kind == Kind::kUnread) {
+    throw std::runtime_error(std::string(keyword) + " is not read by this reader (sshd -T prints it in another form)");
+  }
   Scan scan{root, *wanted, context, {}, {}, 0, 0};
   Scan::State state;
   scan.read(file, Scan::Flags{}, state, 0);
@@ -681,6 +698,7 @@ std::string sshd_normalized(std::string_view keyword, const std::string& value) 
     switch (known->kind) {
       case Kind::kFlag:
       case Kind::kChoice:
+      case Kind::kExact:
       case Kind::kNumber:
       case Kind::kTime:
       case Kind::kPath: {

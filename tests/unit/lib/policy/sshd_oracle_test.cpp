@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "test_support.h"
@@ -264,38 +265,61 @@ std::string file_text(const fs::path& file) {
   return text.str();
 }
 
-TEST(SshdOracle, EffectiveValuesAgreeWithSshdT) {
+// Why the oracle cannot run here (empty: it can). As root without /run/sshd it
+// runs the test again as nobody: `child` then holds that run.
+std::string unavailable() {
   if (::access(kSshd, X_OK) != 0) {
-    GTEST_SKIP() << "sshd is not installed (" << kSshd << "; scripts/bootstrap installs openssh-server): "
-                 << "the reader was not compared with it";
+    return std::string("sshd is not installed (") + kSshd +
+           "; scripts/bootstrap installs openssh-server): the reader was not compared with it";
   }
-  if (::access("/usr/bin/ssh-keygen", X_OK) != 0) GTEST_SKIP() << "ssh-keygen is not installed: no host key for sshd";
+  if (::access("/usr/bin/ssh-keygen", X_OK) != 0) return "ssh-keygen is not installed: no host key for sshd";
+  return "";
+}
+
+bool needs_nobody() {
   std::error_code ignored;
-  if (::geteuid() == 0 && !fs::is_directory("/run/sshd", ignored) && !test::in_rerun()) {
-    // As root sshd -T wants its privilege separation directory; as another user it does not.
-    auto child = test::rerun_test(test::as_nobody(), kTestName);
-    if (!test::rerun_ran(child)) {
-      GTEST_SKIP() << "running as root without /run/sshd (sshd -T needs it as root), and cannot run as nobody: "
-                   << child.err;
-    }
-    std::istringstream lines(child.out);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("sshd oracle:", 0) == 0) std::cout << line << " (as nobody)\n";
-    }
-    EXPECT_EQ(child.exit_code, 0) << child.out << child.err;
+  return ::geteuid() == 0 && !fs::is_directory("/run/sshd", ignored) && !test::in_rerun();
+}
+
+// Runs `name` again as nobody and reports its summary lines; false (with `why`) when it could not run.
+bool ran_as_nobody(const std::string& name, std::string& why) {
+  auto child = test::rerun_test(test::as_nobody(), name);
+  if (!test::rerun_ran(child)) {
+    why = "running as root without /run/sshd (sshd -T needs it as root), and cannot run as nobody: " + child.err;
+    return false;
+  }
+  std::istringstream lines(child.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("sshd oracle", 0) == 0) std::cout << line << " (as nobody)\n";
+  }
+  EXPECT_EQ(child.exit_code, 0) << child.out << child.err;
+  return true;
+}
+
+// A host key in `dir` and what sshd -T prints for a file that sets nothing.
+std::map<std::string, std::string> prepare(const fs::path& dir, std::string& why) {
+  auto keygen = test::run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", (dir / "hostkey").string()});
+  if (keygen.exit_code != 0) {
+    why = "ssh-keygen fails: " + keygen.err;
+    return {};
+  }
+  std::ofstream(dir / "empty_config") << "HostKey " << (dir / "hostkey").string() << "\n";
+  auto defaults_run = test::run({kSshd, "-T", "-f", (dir / "empty_config").string(), "-C",
+                                 "user=root,host=h,addr=10.0.0.1,laddr=10.0.0.2,lport=22,rdomain=x"});
+  if (defaults_run.exit_code != 0) why = "sshd -T does not run here: " + defaults_run.err;
+  return parse_dump(defaults_run.out);
+}
+
+TEST(SshdOracle, EffectiveValuesAgreeWithSshdT) {
+  if (auto why = unavailable(); !why.empty()) GTEST_SKIP() << why;
+  if (needs_nobody()) {
+    if (std::string why; !ran_as_nobody(kTestName, why)) GTEST_SKIP() << why;
     return;
   }
-
   test::TempDir dir;
-  auto keygen =
-      test::run({"/usr/bin/ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", (dir.path() / "hostkey").string()});
-  ASSERT_EQ(keygen.exit_code, 0) << keygen.err;
-  // sshd's defaults: what it prints for a keyword nothing sets.
-  std::ofstream(dir.path() / "empty_config") << "HostKey " << (dir.path() / "hostkey").string() << "\n";
-  auto defaults_run = test::run({kSshd, "-T", "-f", (dir.path() / "empty_config").string(), "-C",
-                                 "user=root,host=h,addr=10.0.0.1,laddr=10.0.0.2,lport=22,rdomain=x"});
-  if (defaults_run.exit_code != 0) GTEST_SKIP() << "sshd -T does not run here: " << defaults_run.err;
-  auto defaults = parse_dump(defaults_run.out);
+  std::string why;
+  auto defaults = prepare(dir.path(), why);
+  if (!why.empty()) GTEST_SKIP() << why;
 
   int configurations = 250;
   if (const char* count = std::getenv("VIGIL_SSHD_ORACLE_CONFIGS")) configurations = std::atoi(count);
@@ -343,6 +367,86 @@ TEST(SshdOracle, EffectiveValuesAgreeWithSshdT) {
   EXPECT_TRUE(disagreements.empty()) << disagreements.size() << " disagreements, the first:\n"
                                      << disagreements.front() << "\n"
                                      << (disagreements.size() > 1 ? disagreements[1] : "");
+}
+
+}  // namespace
+}  // namespace vigil::policy
+
+namespace vigil::policy {
+namespace {
+
+// Every keyword sshd -T prints, alone in a file, with each of a pool of values
+// (every spelling of the words sshd knows, numbers, times, paths, lists): when
+// sshd reads the file, our reader gives what sshd -T prints or errs (never
+// another value); when sshd refuses it, we count whether our reader erred too.
+// The same value within a Match block checks which keywords sshd refuses there.
+TEST(SshdOracle, EveryKeywordAloneWithEverySpelling) {
+  if (auto why = unavailable(); !why.empty()) GTEST_SKIP() << why;
+  if (needs_nobody()) {
+    if (std::string why; !ran_as_nobody("SshdOracle.EveryKeywordAloneWithEverySpelling", why)) GTEST_SKIP() << why;
+    return;
+  }
+  test::TempDir dir;
+  std::string why;
+  auto defaults = prepare(dir.path(), why);
+  if (!why.empty()) GTEST_SKIP() << why;
+  const std::vector<std::string> values = {"yes",    "No",    "ALL",  "prohibit-password", "clientspecified", "0",
+                                           "+7",     "1m30s", "none", "/etc/issue.net",    "quiet",           "sha256",
+                                           "\"a b\""};
+  fs::path file = dir.path() / "sshd_config";
+  const SshdContext context{"root", groups_of("root"), "h", "10.0.0.1", "22", "10.0.0.2", "x"};
+  long runs = 0, agreed = 0, we_err = 0, both_refuse = 0, we_read = 0;
+  std::vector<std::string> differ;
+  std::set<std::string> refused_read;
+  // One case: `keyword value`, globally or within a Match block; true when sshd reads it.
+  auto compare = [&](const std::string& keyword, const std::string& value, bool match) {
+    std::ofstream(file) << "HostKey " << (dir.path() / "hostkey").string() << "\n"
+                        << (match ? "Match User root\n  " : "") << keyword << " " << value << "\n";
+    auto sshd = test::run(
+        {kSshd, "-T", "-f", file.string(), "-C", "user=root,host=h,addr=10.0.0.1,laddr=10.0.0.2,lport=22,rdomain=x"});
+    ++runs;
+    std::optional<std::string> ours;
+    try {
+      auto found = sshd_value("/", file, keyword, context);
+      ours = found ? found->value : "(unset)";
+    } catch (const std::runtime_error&) {
+    }
+    if (sshd.exit_code != 0) {
+      if (ours) refused_read.insert(keyword);
+      both_refuse += !ours;
+      we_read += ours.has_value();
+      return false;
+    }
+    std::string theirs = parse_dump(sshd.out)[keyword];
+    if (!ours) {
+      ++we_err;
+    } else if (*ours == theirs) {
+      ++agreed;
+    } else {
+      differ.push_back(keyword + " " + value + (match ? " (in Match)" : "") + ": ours '" + *ours + "', sshd -T '" +
+                       theirs + "'");
+    }
+    return true;
+  };
+  for (const auto& [keyword, unused] : defaults) {
+    if (keyword == "hostkey") continue;
+    std::optional<std::string> accepted;
+    for (const auto& value : values) {
+      if (compare(keyword, value, false) && !accepted) accepted = value;
+    }
+    if (accepted) compare(keyword, *accepted, true);  // which keywords sshd refuses within a Match block
+  }
+  std::cout << "sshd oracle, keywords alone: " << runs << " sshd -T runs; sshd read "
+            << agreed + we_err + static_cast<long>(differ.size()) << " (we agree on " << agreed << ", err on " << we_err
+            << ", differ on " << differ.size() << "); sshd refused " << both_refuse + we_read << " (we err on "
+            << both_refuse << ", read a value on " << we_read << ")\n";
+  std::string keywords;
+  for (const auto& keyword : refused_read) keywords += " " + keyword;
+  std::cout << "sshd oracle, keywords alone: sshd refuses some values of these that we read (not validated):"
+            << keywords << "\n";
+  std::string listed;
+  for (const auto& line : differ) listed += "  " + line + "\n";
+  EXPECT_TRUE(differ.empty()) << "our value differs from sshd -T:\n" << listed;
 }
 
 }  // namespace
