@@ -214,7 +214,9 @@ std::optional<std::string> choice(const Keyword& keyword, const std::string& wor
 // sshd's integers: decimal, an optional '+', 0 to INT_MAX.
 std::optional<long long> number(const std::string& text, long long max) {
   size_t start = !text.empty() && text.front() == '+' ? 1 : 0;
-  if (start == text.size() || text.size() - start > 12) return std::nullopt;
+  if (start == text.size()) return std::nullopt;
+  while (start + 1 < text.size() && text[start] == '0') ++start;  // leading zeros
+  if (text.size() - start > 12) return std::nullopt;
   long long value = 0;
   for (size_t i = start; i < text.size(); ++i) {
     if (!std::isdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
@@ -230,7 +232,7 @@ std::optional<long long> seconds(const std::string& text) {
   long long total = 0;
   size_t i = 0;
   while (i < text.size()) {
-    size_t digits = i;
+    size_t digits = text[i] == '+' ? i + 1 : i;
     while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
     auto part = number(text.substr(i, digits - i), INT_MAX);
     if (!part) return std::nullopt;

@@ -53,7 +53,7 @@ const std::vector<Setting>& settings() {
        {{"KbdInteractiveAuthentication", false}, {"ChallengeResponseAuthentication", false}},
        {"yes", "no"}},
       {"pubkeyauthentication", {{"PubkeyAuthentication", false}, {"DSAAuthentication", true}}, {"yes", "no"}},
-      {"clientaliveinterval", {{"ClientAliveInterval", false}}, {"0", "15", "1m", "1m30s", "2M", "1h"}},
+      {"clientaliveinterval", {{"ClientAliveInterval", false}}, {"0", "15", "1m", "1m30s", "2M", "1h", "+1m", "1m+5"}},
       {"maxsessions", {{"MaxSessions", false}}, {"1", "2", "10"}},
       {"logingracetime", {{"LoginGraceTime", true}}, {"30", "2m", "1m30s", "120"}},
       {"permitemptypasswords", {{"PermitEmptyPasswords", false}}, {"yes", "no"}},
@@ -162,7 +162,7 @@ class Generator {
       if (criterion == "User") value = list({"root", "nobody", "alice", "r*", "*", "no?ody"}, 20);
       if (criterion == "Group") value = list({"root", "nogroup", "adm", "no*", "*", "users"}, 20);
       if (criterion == "Host") value = list({"*.example.org", "*.EXAMPLE.com", "localhost", "gw.*", "*"}, 20);
-      if (criterion == "LocalPort") value = pick(std::vector<std::string>{"22", "2222", "8022"});
+      if (criterion == "LocalPort") value = pick(std::vector<std::string>{"22", "2222", "8022", "+22", "022"});
       if (criterion == "RDomain") value = list({"blue", "red*", "green", "*"}, 20);
       line += " " + cased(criterion) + " " + value;
     }
