@@ -586,7 +586,6 @@ struct Scan {
   };
 
   void read(const std::filesystem::path& file, Flags flags, State& state, int depth) {
-    if (depth > 16) throw std::runtime_error("sshd_config: Include nested too deeply at " + file.string());
     std::string content = read_text(root, file);
     std::istringstream lines(content);
     std::string line;
@@ -659,6 +658,7 @@ struct Scan {
       child.match_only2 = flags.match_only2;
       child.never2 = !flags.match_only2 && !saved.active2;
       for (const auto& included : glob_under(root, pattern)) {
+        if (depth + 1 > 16) throw std::runtime_error(where + ": Include nested more than 16 deep (sshd refuses it)");
         read(included, child, state, depth + 1);
         state = saved;
       }

@@ -143,6 +143,8 @@ TEST_F(PolicyEngine, Sshd_WhatTheReaderCannotInterpretIsAnError_NeverAPassOrFail
   EXPECT_NE(error_of("Match User backup\n  Port 2222\n").find("x.conf:2: Port is not allowed within a Match"),
             std::string::npos);
   EXPECT_NE(error_of("Banner \"unbalanced\n").find("unbalanced quotes"), std::string::npos);
+  EXPECT_NE(error_of("Include /etc/ssh/sshd_config.d/x.conf\n").find("x.conf:1: Include nested more than 16 deep"),
+            std::string::npos);
   // Read as sshd would, but not exactly by us: an error too.
   EXPECT_NE(error_of("Match Address 10.1\n").find("address \"10.1\" is not understood"), std::string::npos);
   EXPECT_NE(error_of("Match LocalPort ssh\n").find("LocalPort \"ssh\""), std::string::npos);
