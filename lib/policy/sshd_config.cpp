@@ -37,7 +37,8 @@ enum class Kind {
   kTime,        // sshd's time format (90, 1m30s), printed in seconds
   kPath,        // "none" or an absolute file name
   kAlgorithms,  // one list; "+", "-" or "^" at its start edits sshd's built-in list, which we do not know
-  kList,        // accumulates over lines: a single line is understood, several are not
+  kAccumulate,  // every line adds its words (a Match block's lines replace the global ones)
+  kList,        // accumulates over lines in a form not reproduced here: a single line is understood
   kIgnored,     // deprecated or unsupported: sshd logs it and ignores the value
   kUnread,  // sshd -T prints it in a form this reader does not reproduce (ports, networks, pairs): a check of it errs
 };
@@ -57,14 +58,14 @@ constexpr std::string_view kForwarding = "yes all=yes no remote local";
 // Every keyword Debian 12's sshd accepts (OpenSSH 9.2p1 with Debian's GSSAPI key
 // exchange and DebianBanner), checked against `sshd -t`.
 constexpr Keyword kKeywords[] = {
-    {"acceptenv", "", kAny, Kind::kList, ""},
+    {"acceptenv", "", kAny, Kind::kAccumulate, ""},
     {"addressfamily", "", kGlobal, Kind::kChoice, "inet inet6 any"},
     {"afstokenpassing", "", kGlobal, Kind::kIgnored, ""},
     {"allowagentforwarding", "", kAny, Kind::kFlag, ""},
-    {"allowgroups", "", kAny, Kind::kList, ""},
+    {"allowgroups", "", kAny, Kind::kAccumulate, ""},
     {"allowstreamlocalforwarding", "", kAny, Kind::kChoice, kForwarding},
     {"allowtcpforwarding", "", kAny, Kind::kChoice, kForwarding},
-    {"allowusers", "", kAny, Kind::kList, ""},
+    {"allowusers", "", kAny, Kind::kAccumulate, ""},
     {"authenticationmethods", "", kAny, Kind::kText, ""},
     {"authorizedkeyscommand", "", kAny, Kind::kCommand, ""},
     {"authorizedkeyscommanduser", "", kAny, Kind::kText, ""},
@@ -84,8 +85,8 @@ constexpr Keyword kKeywords[] = {
     {"clientaliveinterval", "", kAny, Kind::kTime, ""},
     {"compression", "", kGlobal, Kind::kChoice, "yes delayed=yes no"},
     {"debianbanner", "", kGlobal, Kind::kFlag, ""},
-    {"denygroups", "", kAny, Kind::kList, ""},
-    {"denyusers", "", kAny, Kind::kList, ""},
+    {"denygroups", "", kAny, Kind::kAccumulate, ""},
+    {"denyusers", "", kAny, Kind::kAccumulate, ""},
     {"disableforwarding", "", kAny, Kind::kFlag, ""},
     {"dsaauthentication", "pubkeyauthentication", kGlobal, Kind::kFlag, ""},
     {"exposeauthinfo", "", kAny, Kind::kFlag, ""},
@@ -102,9 +103,9 @@ constexpr Keyword kKeywords[] = {
     {"hostbasedacceptedkeytypes", "hostbasedacceptedalgorithms", kAny, Kind::kAlgorithms, ""},
     {"hostbasedauthentication", "", kAny, Kind::kFlag, ""},
     {"hostbasedusesnamefrompacketonly", "", kAny, Kind::kFlag, ""},
-    {"hostcertificate", "", kGlobal, Kind::kList, ""},
-    {"hostdsakey", "hostkey", kGlobal, Kind::kList, ""},
-    {"hostkey", "", kGlobal, Kind::kList, ""},
+    {"hostcertificate", "", kGlobal, Kind::kAccumulate, ""},
+    {"hostdsakey", "hostkey", kGlobal, Kind::kAccumulate, ""},
+    {"hostkey", "", kGlobal, Kind::kAccumulate, ""},
     {"hostkeyagent", "", kGlobal, Kind::kPath, ""},
     {"hostkeyalgorithms", "", kGlobal, Kind::kAlgorithms, ""},
     {"ignorerhosts", "", kAny, Kind::kChoice, "yes no shosts-only"},
@@ -124,7 +125,7 @@ constexpr Keyword kKeywords[] = {
     {"loglevel", "", kAny, Kind::kChoice,
      "quiet=SILENT fatal=FATAL error=ERROR info=INFO verbose=VERBOSE debug=DEBUG debug1=DEBUG debug2=DEBUG2 "
      "debug3=DEBUG3"},
-    {"logverbose", "", kAny, Kind::kList, ""},
+    {"logverbose", "", kAny, Kind::kText, ""},
     {"macs", "", kGlobal, Kind::kAlgorithms, ""},
     {"maxauthtries", "", kAny, Kind::kNumber, ""},
     {"maxsessions", "", kAny, Kind::kNumber, ""},
@@ -162,7 +163,7 @@ constexpr Keyword kKeywords[] = {
     {"rsaauthentication", "", kAny, Kind::kIgnored, ""},
     {"securitykeyprovider", "", kGlobal, Kind::kPath, ""},
     {"serverkeybits", "", kGlobal, Kind::kIgnored, ""},
-    {"setenv", "", kAny, Kind::kList, ""},
+    {"setenv", "", kAny, Kind::kText, ""},
     {"skeyauthentication", "kbdinteractiveauthentication", kAny, Kind::kFlag, ""},
     {"streamlocalbindmask", "", kAny, Kind::kUnread, ""},
     {"streamlocalbindunlink", "", kAny, Kind::kFlag, ""},
@@ -556,6 +557,7 @@ std::string line_value(const Keyword& keyword, const std::string& rest, const st
       return rest;
     case Kind::kLine: return rest;
     case Kind::kText:
+    case Kind::kAccumulate:
     case Kind::kList:
     case Kind::kIgnored:
     case Kind::kUnread: break;
@@ -633,14 +635,17 @@ struct Scan {
       std::string value = line_value(*keyword, rest, where, problem);
       if (canonical_name(*keyword) != canonical_name(wanted)) continue;
       Found found{{value, where}, problem};
-      if (state.active1) {
-        ++first_count;
-        if (!first) first = found;
-      }
-      if (state.active2 && !wanted.global_only) {
-        ++second_count;
-        if (!second) second = found;
-      }
+      auto set = [&](std::optional<Found>& slot, int& count) {
+        ++count;
+        if (!slot) {
+          slot = found;
+        } else if (wanted.kind == Kind::kAccumulate) {
+          slot->value.value += " " + value;
+          slot->value.origin += ", " + where;
+        }
+      };
+      if (state.active1) set(first, first_count);
+      if (state.active2 && !wanted.global_only) set(second, second_count);
     }
   }
 

@@ -154,10 +154,9 @@ TEST_F(PolicyEngine, Sshd_WhatTheReaderCannotInterpretIsAnError_NeverAPassOrFail
   EXPECT_EQ(outcome("config: {format: sshd, key: PermitRootLogin, present: false}"), "pass");
   EXPECT_EQ(run("config: {format: sshd, key: Ciphers, matches: aes}").outcome, Outcome::kError);
   EXPECT_EQ(run("config: {format: sshd, key: Banner, equals: /etc/issue.net}").outcome, Outcome::kError);
-  // Keywords sshd accumulates over lines, and keywords it ignores.
-  write("/etc/ssh/sshd_config", "AllowUsers alice\nAllowUsers bob\nProtocol 2\n");
-  EXPECT_NE(outcome("config: {format: sshd, key: AllowUsers, matches: alice}").find("several lines"),
-            std::string::npos);
+  // Keywords sshd accumulates over lines in a form not reproduced, and keywords it ignores.
+  write("/etc/ssh/sshd_config", "Subsystem sftp /x\nSubsystem other /y\nProtocol 2\n");
+  EXPECT_NE(outcome("config: {format: sshd, key: Subsystem, matches: sftp}").find("several lines"), std::string::npos);
   EXPECT_NE(outcome("config: {format: sshd, key: Protocol, equals: '2'}").find("sshd ignores it"), std::string::npos);
   EXPECT_NE(outcome("config: {format: sshd, key: NoSuchKeyword, equals: '2'}").find("not an sshd keyword"),
             std::string::npos);
@@ -218,6 +217,19 @@ TEST_F(PolicyEngine, Sshd_MatchAllAndIncludesKeepTheirMatchState) {
   EXPECT_EQ(outcome("config: {format: sshd, key: X11Forwarding, equals: 'no'}"), "pass");
   // A global-only keyword after "Match all" is global.
   EXPECT_EQ(outcome("config: {format: sshd, key: LoginGraceTime, equals: '30'}"), "pass");
+}
+
+TEST_F(PolicyEngine, Sshd_AllowUsersAndTheLikeAccumulate_AMatchBlockReplacesTheGlobalLines) {
+  write("/etc/ssh/sshd_config",
+        "AllowUsers alice bob\n"
+        "AllowUsers carol\n"
+        "Match User carol\n"
+        "  AllowUsers carol\n"
+        "  AllowUsers dave\n");
+  auto global = run("config: {format: sshd, key: AllowUsers, matches: bob}");
+  EXPECT_EQ(global.outcome, Outcome::kPass);
+  EXPECT_EQ(global.evidence, "AllowUsers = alice bob carol (/etc/ssh/sshd_config:1, /etc/ssh/sshd_config:2)");
+  EXPECT_EQ(outcome("config: {format: sshd, key: AllowUsers, match: {user: carol}, equals: carol dave}"), "pass");
 }
 
 TEST_F(PolicyEngine, Sshd_AliasesAndSpellingsAsSshdTPrintsThem) {

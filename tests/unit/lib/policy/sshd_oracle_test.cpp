@@ -60,6 +60,10 @@ const std::vector<Setting>& settings() {
       {"gatewayports", {{"GatewayPorts", false}}, {"yes", "no", "clientspecified"}},
       {"ignorerhosts", {{"IgnoreRhosts", false}}, {"yes", "no", "shosts-only"}},
       {"tcpkeepalive", {{"TCPKeepAlive", true}, {"KeepAlive", true}}, {"yes", "no"}},
+      {"allowusers", {{"AllowUsers", false}}, {"root", "alice bob", "r*", "\"carol\""}},
+      {"acceptenv", {{"AcceptEnv", false}}, {"LANG", "LC_* TZ", "X"}},
+      {"denygroups", {{"DenyGroups", false}}, {"adm", "wheel users"}},
+      {"setenv", {{"SetEnv", false}}, {"A=1", "A=2 B=3"}},
   };
   return kSettings;
 }
@@ -253,7 +257,10 @@ std::map<std::string, std::string> parse_dump(const std::string& out) {
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {
     size_t space = line.find(' ');
-    if (space != std::string::npos) values.emplace(line.substr(0, space), line.substr(space + 1));
+    if (space == std::string::npos) continue;
+    // A keyword printed on several lines (AllowUsers a, AllowUsers b) reads as its words joined.
+    auto [at, added] = values.emplace(line.substr(0, space), line.substr(space + 1));
+    if (!added) at->second += " " + line.substr(space + 1);
   }
   return values;
 }
