@@ -40,10 +40,11 @@ struct SshdContext {
 // `sshd -T -C ...` prints it (e.g. PermitRootLogin prohibit-password reads
 // "without-password", LoginGraceTime 2m reads "120"); with `context` empty,
 // for a connection that only "Match all" blocks select. nullopt when nothing
-// sets it. Throws std::runtime_error, naming the file:line and the construct,
-// when a file cannot be read or holds something sshd refuses or this reader
-// cannot interpret exactly (an unknown Match criterion, keyword or value, a
-// keyword sshd accumulates set on several lines, ...).
+// sets it; keywords that add up over lines (AllowUsers, AcceptEnv, ...) read
+// as the words of all their lines. Throws std::runtime_error, naming the
+// file:line and the construct, when a file cannot be read or holds something
+// sshd refuses or this reader cannot interpret exactly (an unknown Match
+// criterion, keyword or value, an IPv4 shorthand in an address list, ...).
 std::optional<ConfigValue> sshd_value(const std::filesystem::path& root, const std::filesystem::path& file,
                                       std::string_view keyword, const SshdContext& context);
 
