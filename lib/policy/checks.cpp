@@ -229,7 +229,18 @@ CheckResult config(const Check& check, Environment& environment) {
   std::string what = check.key;
   if (check.format == "sshd") {
     value = sshd_value(environment.root, check.path, check.key, check.match);
-    if (!check.match.user.empty()) what += " (Match User " + check.match.user + ")";
+    std::string connection;
+    for (const auto& [name, field] : {std::pair{"User", &SshdContext::user},
+                                      {"Group", &SshdContext::group},
+                                      {"Host", &SshdContext::host},
+                                      {"Address", &SshdContext::address},
+                                      {"LocalAddress", &SshdContext::local_address},
+                                      {"LocalPort", &SshdContext::local_port},
+                                      {"RDomain", &SshdContext::rdomain}}) {
+      if (!(check.match.*field).empty())
+        connection += std::string(connection.empty() ? "" : " ") + name + " " + check.match.*field;
+    }
+    if (!connection.empty()) what += " (Match " + connection + ")";
   } else if (check.format == "sysctl") {
     auto& cache = environment.caches->sysctl;
     if (!cache) cache = sysctl_settings(environment.root);
@@ -245,9 +256,21 @@ CheckResult config(const Check& check, Environment& environment) {
     }
   }
   if (!value && check.default_value) value = ConfigValue{*check.default_value, "default"};
+  const Expect* expect = &check.expect;
+  Expect spelled;
+  if (check.format == "sshd") {
+    // One spelling for sshd's synonyms (prohibit-password and without-password, YES and yes, 2m and 120).
+    auto normalize = [&](const std::string& text) { return sshd_normalized(check.key, text); };
+    if (value) value->value = normalize(value->value);
+    spelled = check.expect;
+    if (spelled.equals) spelled.equals = normalize(*spelled.equals);
+    if (spelled.not_equals) spelled.not_equals = normalize(*spelled.not_equals);
+    for (auto& option : spelled.one_of) option = normalize(option);
+    expect = &spelled;
+  }
   std::optional<std::string> text;
   if (value) text = value->value;
-  return compare(check.expect, text, shown(what, value));
+  return compare(*expect, text, shown(what, value));
 }
 
 CheckResult sysctl(const Check& check, Environment& environment) {

@@ -227,8 +227,10 @@ class Parser {
         {"group", &SshdContext::group},
         {"host", &SshdContext::host},
         {"address", &SshdContext::address},
-        {"local_port", &SshdContext::local_port}};
-    if (!node.IsMap()) fail(node, "match takes user, group, host, address, local_port");
+        {"local_port", &SshdContext::local_port},
+        {"local_address", &SshdContext::local_address},
+        {"rdomain", &SshdContext::rdomain}};
+    if (!node.IsMap()) fail(node, "match takes user, group, host, address, local_address, local_port, rdomain");
     for (const auto& criterion : node) {
       std::string name = text(criterion.first, "a match criterion");
       std::string wanted = text(criterion.second, name);

@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vigil::policy;
   try {
     (void)sshd_value(root(), "/etc/ssh/sshd_config", "PermitRootLogin",
-                     SshdContext{"root", "wheel", "h", "10.0.0.1", "22"});
+                     SshdContext{"root", "wheel,adm", "h", "10.0.0.1", "22", "192.168.1.1", "rd0"});
     (void)sshd_value(root(), "/etc/ssh/sshd_config", "X", {});
   } catch (const std::runtime_error&) {
     // Include nested too deeply: refused with a message, as it should be.

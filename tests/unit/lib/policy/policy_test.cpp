@@ -111,6 +111,152 @@ TEST_F(PolicyEngine, Sshd_FirstValueWins_IncludesInPlace_MatchBlocksForTheirConn
   EXPECT_NE(origin.evidence.find("sshd_config.d/50-site.conf:1"), std::string::npos) << origin.evidence;
 }
 
+TEST_F(PolicyEngine, Sshd_WhatTheReaderCannotInterpretIsAnError_NeverAPassOrFail) {
+  const std::string check = "config: {format: sshd, key: PermitRootLogin, equals: 'no'}";
+  auto error_of = [&](const std::string& conf) {
+    write("/etc/ssh/sshd_config", "PermitRootLogin no\nInclude sshd_config.d/*.conf\n");
+    write("/etc/ssh/sshd_config.d/x.conf", conf);
+    auto result = run(check);
+    EXPECT_EQ(result.outcome, Outcome::kError) << conf << " -> " << result.evidence;
+    return result.evidence;
+  };
+  // The brief's example: an unknown criterion names itself and the file:line.
+  EXPECT_NE(error_of("# 1\n#2\n\n\n\n\nMatch Foo bar\n  PermitRootLogin yes\n")
+                .find("/etc/ssh/sshd_config.d/x.conf:7: Match criterion \"Foo\" is not understood"),
+            std::string::npos);
+  // sshd refuses these files: they never yield a value.
+  EXPECT_NE(error_of("Match Canonical\n").find("x.conf:1: Match criterion \"Canonical\""), std::string::npos);
+  EXPECT_NE(error_of("Match final all\n").find("\"final\""), std::string::npos);
+  EXPECT_NE(error_of("Match all User root\n").find("x.conf:1: Match all cannot be combined"), std::string::npos);
+  EXPECT_NE(error_of("Match User root all\n").find("cannot be combined"), std::string::npos);
+  EXPECT_NE(error_of("Match User\n").find("without a value"), std::string::npos);
+  EXPECT_NE(error_of("Match Address 10.1.2.3/8\n").find("invalid network \"10.1.2.3/8\""), std::string::npos);
+  EXPECT_NE(error_of("Match Address 10.0.0.0/33\n").find("invalid network"), std::string::npos);
+  EXPECT_NE(error_of("Match LocalAddress 2001:db8::1/32\n").find("invalid network"), std::string::npos);
+  EXPECT_NE(error_of("Match Address 10.0.0.0/8,,!10.1.0.0/16\n").find("empty entry"), std::string::npos);
+  EXPECT_NE(error_of("Match LocalPort 22,2222\n").find("LocalPort \"22,2222\""), std::string::npos);
+  EXPECT_NE(error_of("PermitRootLogin maybe\n").find("x.conf:1: value \"maybe\" of permitrootlogin"),
+            std::string::npos);
+  EXPECT_NE(error_of("PermitRootLogin no extra\n").find("takes one value"), std::string::npos);
+  EXPECT_NE(error_of("MaxAuthTries 0x10\n").find("value \"0x10\""), std::string::npos);
+  EXPECT_NE(error_of("NoSuchKeyword yes\n").find("x.conf:1: keyword \"NoSuchKeyword\""), std::string::npos);
+  EXPECT_NE(error_of("Match User backup\n  Port 2222\n").find("x.conf:2: Port is not allowed within a Match"),
+            std::string::npos);
+  EXPECT_NE(error_of("Banner \"unbalanced\n").find("unbalanced quotes"), std::string::npos);
+  EXPECT_NE(error_of("Include /etc/ssh/sshd_config.d/x.conf\n").find("x.conf:1: Include nested more than 16 deep"),
+            std::string::npos);
+  // Read as sshd would, but not exactly by us: an error too.
+  EXPECT_NE(error_of("Match Address 10.1\n").find("address \"10.1\" is not understood"), std::string::npos);
+  EXPECT_NE(error_of("Match LocalPort ssh\n").find("LocalPort \"ssh\""), std::string::npos);
+  // Only when the value a check reads is the one not understood.
+  write("/etc/ssh/sshd_config", "Ciphers +aes128-cbc\nBanner issue.net\nBanner /etc/issue.net\n");
+  write("/etc/ssh/sshd_config.d/x.conf", "");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PermitRootLogin, present: false}"), "pass");
+  EXPECT_EQ(run("config: {format: sshd, key: Ciphers, matches: aes}").outcome, Outcome::kError);
+  EXPECT_EQ(run("config: {format: sshd, key: Banner, equals: /etc/issue.net}").outcome, Outcome::kError);
+  // Keywords sshd accumulates over lines in a form not reproduced, and keywords it ignores.
+  write("/etc/ssh/sshd_config", "Subsystem sftp /x\nSubsystem other /y\nProtocol 2\n");
+  EXPECT_NE(outcome("config: {format: sshd, key: Subsystem, matches: sftp}").find("several lines"), std::string::npos);
+  EXPECT_NE(outcome("config: {format: sshd, key: Protocol, equals: '2'}").find("sshd ignores it"), std::string::npos);
+  EXPECT_NE(outcome("config: {format: sshd, key: NoSuchKeyword, equals: '2'}").find("not an sshd keyword"),
+            std::string::npos);
+}
+
+TEST_F(PolicyEngine, Sshd_MatchCriteriaAsOpenSsh92) {
+  write("/etc/ssh/sshd_config",
+        "PasswordAuthentication yes\n"
+        "MATCH address !10.1.0.0/16,10.0.0.0/8\n"
+        "  PasswordAuthentication no\n"
+        "Match LocalAddress 2001:db8::/32 LocalPort 2222\n"
+        "  X11Forwarding yes\n"
+        "Match RDomain blue,!red* Host *.example.org\n"
+        "  MaxAuthTries 2\n"
+        "Match Group adm,!wheel\n"
+        "  AllowTcpForwarding no\n"
+        "Match Address 192.168.1.*\n"
+        "  PermitRootLogin no\n");
+  auto value = [&](const std::string& key, const std::string& match) {
+    auto result = run("config: {format: sshd, key: " + key + ", match: {" + match + "}, present: true}");
+    if (result.outcome == Outcome::kError) return "error: " + result.evidence;
+    auto at = result.evidence.find(" = ");
+    return at == std::string::npos ? std::string("unset")
+                                   : result.evidence.substr(at + 3, result.evidence.find(' ', at + 3) - at - 3);
+  };
+  EXPECT_EQ(value("PasswordAuthentication", "address: 10.2.3.4"), "no");
+  EXPECT_EQ(value("PasswordAuthentication", "address: 10.1.3.4"), "yes");  // the negated network wins
+  EXPECT_EQ(value("PasswordAuthentication", "address: 11.0.0.1"), "yes");
+  EXPECT_EQ(value("PasswordAuthentication", "address: '2001:db8::1'"), "yes");
+  EXPECT_EQ(value("X11Forwarding", "local_address: '2001:db8:ff::1', local_port: '2222'"), "yes");
+  EXPECT_EQ(value("X11Forwarding", "local_address: '2001:db9::1', local_port: '2222'"), "unset");
+  EXPECT_EQ(value("X11Forwarding", "local_address: '2001:db8::1', local_port: '22'"), "unset");
+  EXPECT_EQ(value("MaxAuthTries", "rdomain: blue, host: ssh.EXAMPLE.org"), "2");  // hosts without case
+  EXPECT_EQ(value("MaxAuthTries", "rdomain: red1, host: ssh.example.org"), "unset");
+  EXPECT_EQ(value("AllowTcpForwarding", "group: 'users,adm'"), "no");
+  EXPECT_EQ(value("AllowTcpForwarding", "group: 'adm,wheel'"), "unset");  // any group on a negated entry
+  EXPECT_EQ(value("PermitRootLogin", "address: 192.168.1.77"), "no");     // wildcards still work
+  EXPECT_EQ(value("PermitRootLogin", "address: 192.168.10.7"), "unset");
+}
+
+TEST_F(PolicyEngine, Sshd_MatchAllAndIncludesKeepTheirMatchState) {
+  write("/etc/ssh/sshd_config",
+        "Include /etc/ssh/sshd_config.d/*.conf\n"
+        "PasswordAuthentication yes\n"
+        "Match User backup\n"
+        "  Include /etc/ssh/inner.conf\n"
+        "Match all\n"
+        "  X11Forwarding no\n"
+        "  LoginGraceTime 30\n");
+  // A Match in an included file ends with that file: what follows is global again.
+  write("/etc/ssh/sshd_config.d/10-a.conf", "Match User alice\n  PasswordAuthentication no\n");
+  write("/etc/ssh/inner.conf", "X11Forwarding yes\n");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, match: {user: alice}, equals: 'no'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PasswordAuthentication, match: {user: bob}, equals: 'yes'}"), "pass");
+  // inner.conf is read inside "Match User backup"; "Match all" applies to everyone else.
+  EXPECT_EQ(outcome("config: {format: sshd, key: X11Forwarding, match: {user: backup}, equals: 'yes'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: X11Forwarding, match: {user: bob}, equals: 'no'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: X11Forwarding, equals: 'no'}"), "pass");
+  // A global-only keyword after "Match all" is global.
+  EXPECT_EQ(outcome("config: {format: sshd, key: LoginGraceTime, equals: '30'}"), "pass");
+}
+
+TEST_F(PolicyEngine, Sshd_AllowUsersAndTheLikeAccumulate_AMatchBlockReplacesTheGlobalLines) {
+  write("/etc/ssh/sshd_config",
+        "AllowUsers alice bob\n"
+        "AllowUsers carol\n"
+        "Match User carol\n"
+        "  AllowUsers carol\n"
+        "  AllowUsers dave\n");
+  auto global = run("config: {format: sshd, key: AllowUsers, matches: bob}");
+  EXPECT_EQ(global.outcome, Outcome::kPass);
+  EXPECT_EQ(global.evidence, "AllowUsers = alice bob carol (/etc/ssh/sshd_config:1, /etc/ssh/sshd_config:2)");
+  EXPECT_EQ(outcome("config: {format: sshd, key: AllowUsers, match: {user: carol}, equals: carol dave}"), "pass");
+}
+
+TEST_F(PolicyEngine, Sshd_AliasesAndSpellingsAsSshdTPrintsThem) {
+  write("/etc/ssh/sshd_config",
+        "PermitRootLogin Prohibit-Password\n"
+        "ChallengeResponseAuthentication NO\n"
+        "LoginGraceTime 1m30s\n"
+        "AllowTcpForwarding all\n"
+        "MaxAuthTries = +04\n"
+        "Banner \"/etc/issue net\" # the banner\n");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PermitRootLogin, equals: without-password}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PermitRootLogin, equals: prohibit-password}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PermitRootLogin, one_of: [prohibit-password, 'no']}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: PermitRootLogin, not_equals: without-password}"), "fail");
+  EXPECT_EQ(outcome("config: {format: sshd, key: KbdInteractiveAuthentication, equals: 'no'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: challengeresponseauthentication, equals: 'no'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: LoginGraceTime, at_most: 90}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: LoginGraceTime, equals: 1m30s}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: AllowTcpForwarding, equals: 'yes'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: MaxAuthTries, equals: '4'}"), "pass");
+  EXPECT_EQ(outcome("config: {format: sshd, key: Banner, equals: /etc/issue net}"), "pass");
+  auto shown = run("config: {format: sshd, key: PermitRootLogin, equals: 'no'}");
+  EXPECT_EQ(shown.evidence, "PermitRootLogin = without-password (/etc/ssh/sshd_config:1), expected no");
+  // A default is spelled the same way.
+  EXPECT_EQ(outcome("config: {format: sshd, key: X11Forwarding, default: 'NO', equals: 'no'}"), "pass");
+}
+
 TEST_F(PolicyEngine, Sysctl_LaterFilesOverride_EtcHidesTheSameNameElsewhere_SysctlConfLast) {
   write("/usr/lib/sysctl.d/10-base.conf", "net.ipv4.ip_forward = 1\nkernel.x = 5\n");
   write("/etc/sysctl.d/10-base.conf", "net.ipv4.ip_forward = 0\n");  // hides /usr/lib's 10-base.conf entirely

@@ -1,8 +1,11 @@
 // Readers for the configuration formats policies look into, each with the
 // semantics of the program that reads the file:
-// - sshd_config: keywords case-insensitive, the FIRST value wins, Include
-//   (globs, relative to /etc/ssh) read in place, Match blocks apply only to
-//   the connection they describe;
+// - sshd_config as Debian 12's sshd (OpenSSH 9.2) reads it: keywords and
+//   their aliases case-insensitive, the FIRST value wins, Include (globs,
+//   relative to /etc/ssh) read in place, Match blocks (User, Group, Host,
+//   Address and LocalAddress with CIDR, LocalPort, RDomain, all) apply only to
+//   the connection they describe, values as `sshd -T` prints them; anything
+//   it cannot interpret exactly is an error naming the file:line;
 // - sysctl: /usr/lib, /lib, /run and /etc sysctl.d/*.conf by file name (a
 //   name in /etc hides the same name elsewhere), in lexical order, then
 //   /etc/sysctl.conf; the LAST assignment wins;
@@ -26,16 +29,29 @@ struct ConfigValue {
   std::string origin;  // file:line it came from
 };
 
-// The connection an sshd Match block is checked against; empty fields never match.
+// The connection an sshd Match block is checked against; empty fields never
+// match. `group` is the user's groups, comma-separated (Match Group: any of
+// them may match, none may match a negated pattern).
 struct SshdContext {
-  std::string user, group, host, address, local_port;
+  std::string user, group, host, address, local_port, local_address, rdomain;
 };
 
-// The effective value of `keyword` for the connection (global settings when
-// `context` is empty). nullopt when nothing sets it. Throws std::runtime_error
-// when the file cannot be read.
+// The effective value of `keyword` (or an alias of it) for the connection, as
+// `sshd -T -C ...` prints it (e.g. PermitRootLogin prohibit-password reads
+// "without-password", LoginGraceTime 2m reads "120"); with `context` empty,
+// for a connection that only "Match all" blocks select. nullopt when nothing
+// sets it; keywords that add up over lines (AllowUsers, AcceptEnv, ...) read
+// as the words of all their lines. Throws std::runtime_error, naming the
+// file:line and the construct, when a file cannot be read or holds something
+// sshd refuses or this reader cannot interpret exactly (an unknown Match
+// criterion, keyword or value, an IPv4 shorthand in an address list, ...).
 std::optional<ConfigValue> sshd_value(const std::filesystem::path& root, const std::filesystem::path& file,
                                       std::string_view keyword, const SshdContext& context);
+
+// `value` spelled as sshd -T prints it for `keyword` ("prohibit-password" ->
+// "without-password", "YES" -> "yes", "1m" -> "60"); unchanged when sshd would
+// not accept it or the keyword has no single spelling.
+std::string sshd_normalized(std::string_view keyword, const std::string& value);
 
 // Every key as the kernel would get it after `sysctl --system`.
 std::map<std::string, ConfigValue> sysctl_settings(const std::filesystem::path& root);
@@ -44,6 +60,10 @@ enum class Format { kKeyValue, kShell, kIni };
 // Keys are "section.key" for ini (keys before any section have no prefix).
 std::map<std::string, ConfigValue> read_config(const std::filesystem::path& root, const std::filesystem::path& file,
                                                Format format);
+
+// Paths matching `pattern` (absolute, as on the target system) under root,
+// sorted, as on the target system.
+std::vector<std::filesystem::path> glob_under(const std::filesystem::path& root, const std::string& pattern);
 
 // Text of a file under root; throws std::runtime_error naming it.
 std::string read_text(const std::filesystem::path& root, const std::filesystem::path& file);

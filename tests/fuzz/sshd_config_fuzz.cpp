@@ -1,0 +1,54 @@
+// Fuzzes the sshd_config reader (Include, Match with every criterion, the
+// keyword table, value spellings) with arbitrary text: the part before a line
+// "%%" is /etc/ssh/sshd_config, the rest /etc/ssh/sshd_config.d/a.conf, in a
+// private root. Errors (std::runtime_error, naming the file:line) are fine;
+// anything else is a finding.
+#include <unistd.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "vigil/policy/config_formats.h"
+
+namespace {
+
+const std::filesystem::path& root() {
+  static const std::filesystem::path path = [] {
+    auto dir = std::filesystem::temp_directory_path() / ("vigil-sshd-fuzz-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir / "etc/ssh/sshd_config.d");
+    return dir;
+  }();
+  return path;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string text(reinterpret_cast<const char*>(data), size);
+  size_t split = text.find("\n%%\n");
+  std::string main = split == std::string::npos ? text : text.substr(0, split);
+  std::string included = split == std::string::npos ? "" : text.substr(split + 4);
+  std::ofstream(root() / "etc/ssh/sshd_config", std::ios::binary | std::ios::trunc) << main;
+  std::ofstream(root() / "etc/ssh/sshd_config.d/a.conf", std::ios::binary | std::ios::trunc) << included;
+  using vigil::policy::SshdContext;
+  const SshdContext contexts[] = {
+      {},
+      {"root", "root", "client.example.org", "10.1.2.3", "22", "192.168.1.1", "blue"},
+      {"nobody", "nogroup,users", "GW.example.com", "2001:db8::5", "2222", "::1", "red1"},
+      {"alice", "", "h", "not-an-address", "port", "10.0.0.0/8", ""},
+  };
+  for (const char* keyword : {"PermitRootLogin", "ChallengeResponseAuthentication", "MaxAuthTries", "LoginGraceTime",
+                              "Banner", "AllowUsers", "Ciphers", "ForceCommand", "Protocol", "Nonsense"}) {
+    for (const auto& context : contexts) {
+      try {
+        (void)vigil::policy::sshd_value(root(), "/etc/ssh/sshd_config", keyword, context);
+      } catch (const std::runtime_error&) {
+        // Refused or not understood: the control errs, as it should.
+      }
+    }
+    (void)vigil::policy::sshd_normalized(keyword, main.substr(0, 64));
+  }
+  return 0;
+}
