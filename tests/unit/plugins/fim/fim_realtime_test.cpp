@@ -208,6 +208,7 @@ TEST_P(FimRealtime, AChangeInPlaceIsReportedWithoutWaitingForTheWindow) {
   write("/etc/app/app.conf", "1\n");
   MonitorOptions options;
   options.window = 3s;
+  options.max_hold = 10s;
   start(kEtc, options);
   auto written = std::chrono::steady_clock::now();
   write("/etc/app/app.conf", "2\n");
@@ -219,7 +220,8 @@ TEST_P(FimRealtime, AChangeInPlaceIsReportedWithoutWaitingForTheWindow) {
   // Idle again after the window: a new file waits for it.
   std::this_thread::sleep_for(3s);
   write("/etc/app/new.conf", "n\n");
-  EXPECT_TRUE(settle(1s).empty()) << "a new name waits for the window";
+  auto early = settle(1s);
+  EXPECT_TRUE(early.empty()) << "a new name waits for the window: " << summary(early);
   events = settle(3s);
   ASSERT_EQ(events.size(), 1u) << summary(events);
   EXPECT_EQ(events[0].action, "created");
