@@ -16,9 +16,9 @@
 //   coalescing), lost (files whose final content the monitor's baseline does
 //   not hold; must be 0) and overflows.
 // - Unrelated write storm: a forked process overwrites 100,000 small files
-//   in place beside the watched tree (same filesystem), once with nothing
-//   watching and once per source, in rounds that alternate so a slow disk
-//   moment hits every source alike. Counters per source: the agent's CPU
+//   in place, three times over, beside the watched tree (same filesystem), once with nothing
+//   watching and once per source, in six rounds, each in another order, so
+//   a slow disk moment hits every source alike. Counters per source: the agent's CPU
 //   during the storm as % of one core (cpu_pct), the writer's CPU time and
 //   wall time against the run with nothing watching (writer_cpu_x,
 //   writer_wall_x); medians over the rounds. Two kernel-only references show
@@ -26,7 +26,9 @@
 //   an ignore mark on each of the storm's 101 directories (fs_mark_ignore,
 //   the best case for FAN_MARK_IGNORE: an agent cannot know in advance where
 //   unrelated writes will land), each with a thread that only reads and
-//   discards.
+//   discards; and the floor any watch on the filesystem costs its writers
+//   (one_mark: one fanotify inode mark on the watched directory, nothing
+//   else).
 // - Memory per watched file, at 100,000 and 300,000 files: the heap the
 //   monitor holds once started (malloc's arena and mmapped chunks) and the
 //   process's RSS growth, each divided by the files; reference: the same
@@ -267,7 +269,7 @@ void SustainedRate(benchmark::State& state, bool fanotify) {
   state.counters["lost"] = static_cast<double>(lost);
 }
 
-// What a forked writer cost itself and this process while it overwrote every file once.
+// What a forked writer cost itself and this process while it overwrote every file three times.
 struct StormCost {
   double wall_s = 0, writer_cpu_s = 0, agent_cpu_s = 0;
 };
@@ -283,8 +285,8 @@ StormCost storm(const std::vector<std::string>& files) {
   auto start = Clock::now();
   pid_t pid = ::fork();
   if (pid == 0) {  // only async-signal-safe calls from here
-    for (size_t i = 0; i < files.size(); ++i) {
-      int fd = ::open(files[i].c_str(), O_WRONLY | O_CLOEXEC);
+    for (size_t i = 0; i < 3 * files.size(); ++i) {
+      int fd = ::open(files[i % files.size()].c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0 || ::pwrite(fd, &i, sizeof(i), 0) != sizeof(i)) ::_exit(1);
       ::close(fd);
     }
@@ -304,14 +306,16 @@ StormCost storm(const std::vector<std::string>& files) {
 }
 
 // Kernel-only references: a fanotify filesystem mark and a thread that reads and discards.
-class FilesystemMark {
+// `whole` false: one inode mark on `on` alone, the kernel's floor for any watch on a filesystem.
+class RawMark {
  public:
-  FilesystemMark(const fs::path& on, const std::vector<fs::path>& ignored) {
+  RawMark(const fs::path& on, bool whole, const std::vector<fs::path>& ignored) {
     fd_ = ::fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME, O_RDONLY);
     uint64_t mask =
         FAN_CREATE | FAN_DELETE | FAN_MODIFY | FAN_ATTRIB | FAN_CLOSE_WRITE | FAN_RENAME | FAN_DELETE_SELF | FAN_ONDIR;
-    if (fd_ < 0 || ::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, on.c_str()) != 0) {
-      throw std::runtime_error("a filesystem mark cannot be placed here");
+    if (fd_ < 0 ||
+        ::fanotify_mark(fd_, FAN_MARK_ADD | (whole ? FAN_MARK_FILESYSTEM : 0u), mask, AT_FDCWD, on.c_str()) != 0) {
+      throw std::runtime_error("a fanotify mark cannot be placed here");
     }
     for (const auto& directory : ignored) {
       if (::fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, mask | FAN_EVENT_ON_CHILD, AT_FDCWD,
@@ -329,7 +333,7 @@ class FilesystemMark {
       }
     });
   }
-  ~FilesystemMark() {
+  ~RawMark() {
     stopping_ = true;
     if (reader_.joinable()) reader_.join();
     if (fd_ >= 0) ::close(fd_);
@@ -356,16 +360,21 @@ void UnrelatedWriteStorm(benchmark::State& state) {
       std::ofstream(files.back()) << "x";
     }
   }
-  std::vector<std::string> sources = {"inotify"};
-  if (root_sources) sources.insert(sources.end(), {"fanotify", "fs_mark", "fs_mark_ignore"});
+  std::vector<std::string> sources = {"none", "inotify"};
+  if (root_sources) sources.insert(sources.end(), {"fanotify", "one_mark", "fs_mark", "fs_mark_ignore"});
   std::map<std::string, std::vector<StormCost>> costs;
-  std::vector<StormCost> unwatched;
   for (auto _ : state) {
-    for (int round = 0; round < 5; ++round) {
-      unwatched.push_back(storm(files));
+    for (size_t round = 0; round < 6; ++round) {
+      // Each round starts with the next source: the disk's writeback of the
+      // last storm then slows a different one each time.
+      std::rotate(sources.begin(), sources.begin() + 1, sources.end());
       for (const auto& source : sources) {
+        if (source == "none") {
+          costs[source].push_back(storm(files));
+          continue;
+        }
         std::unique_ptr<Monitor> monitor;
-        std::unique_ptr<FilesystemMark> mark;
+        std::unique_ptr<RawMark> mark;
         if (source == "inotify" || source == "fanotify") {
           vigil::fim::MonitorOptions options;
           options.fanotify = source == "fanotify";
@@ -374,19 +383,20 @@ void UnrelatedWriteStorm(benchmark::State& state) {
           monitor->start();
           while (!monitor->checked()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         } else {
-          mark = std::make_unique<FilesystemMark>(setup.dir.path() / "watched", source == "fs_mark_ignore"
-                                                                                    ? storm_directories
-                                                                                    : std::vector<fs::path>{});
+          mark = std::make_unique<RawMark>(setup.dir.path() / "watched", source != "one_mark",
+                                           source == "fs_mark_ignore" ? storm_directories : std::vector<fs::path>{});
         }
         costs[source].push_back(storm(files));
       }
     }
   }
   auto median = [](std::vector<double> values) { return percentile(std::move(values), 0.5); };
-  std::vector<double> reference_wall, reference_cpu;
-  for (const auto& run : unwatched) reference_wall.push_back(run.wall_s), reference_cpu.push_back(run.writer_cpu_s);
+  const auto& unwatched = costs["none"];
+  std::vector<double> reference_wall;
+  for (const auto& run : unwatched) reference_wall.push_back(run.wall_s);
   state.counters["storm_s"] = median(reference_wall);
   for (const auto& [source, runs] : costs) {
+    if (source == "none") continue;
     std::vector<double> cpu_pct, writer_cpu_x, writer_wall_x;
     for (size_t i = 0; i < runs.size(); ++i) {
       cpu_pct.push_back(100 * runs[i].agent_cpu_s / runs[i].wall_s);
