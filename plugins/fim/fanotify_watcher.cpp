@@ -8,8 +8,8 @@
 // file handle, which we took when marking it.
 #include <fcntl.h>
 #include <sys/fanotify.h>
-#include <sys/statfs.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -126,7 +126,8 @@ class FanotifyWatcher : public Watcher {
     handle->handle_bytes = MAX_HANDLE_SZ;
     int mount_id = 0;
     if (::name_to_handle_at(AT_FDCWD, real.c_str(), handle, &mount_id, 0) != 0) {
-      if (errno == EOPNOTSUPP) return "the filesystem of " + real.substr(prefix_.size()) + " cannot report file handles";
+      if (errno == EOPNOTSUPP)
+        return "the filesystem of " + real.substr(prefix_.size()) + " cannot report file handles";
       return std::generic_category().message(errno);
     }
     key = directory_key(fsid, *handle);

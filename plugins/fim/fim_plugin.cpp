@@ -222,7 +222,7 @@ class FimPlugin : public vigil::Plugin {
         host_->condition("fanotify-unavailable", VIGIL_CONDITION_INFO,
                          "fanotify is unavailable (" + stats.fanotify_unavailable +
                              "): FIM watches with inotify, without who-data (process and user of a change)",
-                         "run the agent as root on a kernel with fanotify (Linux 5.9+) for who-data, or set "
+                         "run the agent as root on a kernel with fanotify (Linux 5.17+) for who-data, or set "
                          "fim.Fanotify=false to choose inotify");
       }
     }

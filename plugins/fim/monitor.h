@@ -97,8 +97,8 @@ class Monitor {
   using Clock = std::chrono::steady_clock;
   struct Pending {
     Clock::time_point first, last;
-    bool writing = false;  // a writer may still have it open
-    bool written = false;  // content was written: hash even if the metadata look the same
+    bool writing = false;       // a writer may still have it open
+    bool written = false;       // content was written: hash even if the metadata look the same
     bool name_changed = false;  // the name appeared, moved or went away: wait for the window
     std::string moved_from;
     int32_t pid = 0;
