@@ -77,8 +77,15 @@ void Monitor::start() {
   std::string why;
   if (options_.fanotify) watcher_ = make_fanotify_watcher(root_, why);
   if (watcher_) {
-    // A failure on the first directory (privileges, the kernel, the filesystem) means fanotify cannot serve here.
-    std::string problem = watcher_->watch_directory(parent_of(manifest_->paths.front().path));
+    // A failure on the first directory (privileges, the kernel, the filesystem)
+    // means fanotify cannot serve here. It is the first tree's top, or the
+    // nearest directory above it (the top may be a file, missing or a symlink).
+    std::string probe = manifest_->paths.front().path;
+    struct stat info {};
+    while (probe != "/" && !(::lstat(on_disk(root_, probe).c_str(), &info) == 0 && S_ISDIR(info.st_mode))) {
+      probe = parent_of(probe);
+    }
+    std::string problem = watcher_->watch_directory(probe);
     if (!problem.empty()) {
       why = problem;
       watcher_.reset();
