@@ -449,15 +449,18 @@ void MemoryPerWatchedFile(benchmark::State& state, bool fanotify) {
     }
     heap_before = heap_bytes();
     size_t rss_before = rss_bytes();
-    auto records = setup.records;  // what the plugin hands over after its scan
     vigil::fim::MonitorOptions options;
     options.fanotify = fanotify;
-    Monitor monitor(
-        setup.manifest, setup.dir.path(), std::move(records), [](const Event&) {}, options);
-    monitor.start();
+    std::unique_ptr<Monitor> monitor;
+    {
+      auto records = setup.records;  // what a scan hands over, gone once the monitor's tree holds it
+      monitor = std::make_unique<Monitor>(
+          setup.manifest, setup.dir.path(), records, [](const Event&) {}, options);
+    }
+    monitor->start();
     auto heap = static_cast<double>(heap_bytes() - heap_before);
     state.counters["files"] = files;
-    state.counters["watches"] = static_cast<double>(monitor.stats().watches);
+    state.counters["watches"] = static_cast<double>(monitor->stats().watches);
     state.counters["heap_MiB"] = heap / (1 << 20);
     state.counters["heap_bytes_per_file"] = heap / files;
     state.counters["rss_bytes_per_file"] = static_cast<double>(rss_bytes() - rss_before) / files;
