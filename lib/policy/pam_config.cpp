@@ -156,7 +156,9 @@ std::vector<LogicalLine> logical_lines(const std::string& content, const std::st
   for (int number = 1; std::getline(in, physical); ++number) {
     std::string where = file + ":" + std::to_string(number);
     if (physical.find('\0') != std::string::npos) throw std::runtime_error(where + ": a NUL byte is not understood");
-    if (!physical.empty() && physical.back() == '\r') physical.pop_back();
+    // PAM keeps a carriage return in the word it ends ("pam_unix.so\r" is not pam_unix.so).
+    if (physical.find('\r') != std::string::npos)
+      throw std::runtime_error(where + ": a carriage return is not understood (PAM reads it as part of a word)");
     size_t start = physical.find_first_not_of(" \t\n");
     if (start == std::string::npos || physical[start] == '#') continue;
     if (!open) current = LogicalLine{"", number};
@@ -351,8 +353,17 @@ PamStack pam_stack(const std::filesystem::path& root, const std::string& service
       if (entry.type == type) stack.entries.push_back(std::move(entry));
     stack.from = file->string();
   }
+  // PAM reads "other" for every service (an error there fails them all) and runs its
+  // lines of a type the service has none of (or all of them for a service without a file).
+  auto other = reader.service_file("other", "service");
+  std::vector<PamEntry> from_other;
+  if (other) {
+    std::vector<PamEntry> all;
+    reader.read(*other, "", all);
+    for (auto& entry : all)
+      if (entry.type == type) from_other.push_back(std::move(entry));
+  }
   if (stack.entries.empty()) {
-    // PAM runs "other" for a type the service has no lines of (or for a service without a file).
     if (!file && fs::exists(under(root, "/etc/pam.conf"), ignored)) {
       std::istringstream conf(read_text(root, "/etc/pam.conf"));
       for (std::string line; std::getline(conf, line);) {
@@ -362,17 +373,9 @@ PamStack pam_stack(const std::filesystem::path& root, const std::string& service
                                    " and /etc/pam.conf has entries: which PAM reads is not understood");
       }
     }
-    auto other = reader.service_file("other", "service");
     std::string why = file ? " (" + service + " has no " + type + " lines)" : " (" + service + " has no file)";
-    if (other) {
-      std::vector<PamEntry> all;
-      reader.read(*other, "", all);
-      for (auto& entry : all)
-        if (entry.type == type) stack.entries.push_back(std::move(entry));
-      stack.from = other->string() + why;
-    } else {
-      stack.from = "nothing" + why + ", no /etc/pam.d/other";
-    }
+    stack.entries = std::move(from_other);
+    stack.from = other ? other->string() + why : "nothing" + why + ", no /etc/pam.d/other";
   }
   // A "-" line whose module is not installed is skipped by PAM.
   std::vector<PamEntry> kept;

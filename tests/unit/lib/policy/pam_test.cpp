@@ -269,6 +269,14 @@ TEST_F(PamCheck, WhatIsNotReadExactlyIsAnErrorWithFileAndLine) {
   EXPECT_NE(error_of("pam: {service: a, type: auth, module: pam_unix.so}")
                 .find("/etc/pam.d/b:1: including \"a\" makes a loop"),
             std::string::npos);
+  EXPECT_NE(error_for("auth required pam_unix.so\r\n").find("svc:2: a carriage return is not understood"),
+            std::string::npos);
+  // PAM reads other for every service: what it cannot read fails them all.
+  write("/etc/pam.d/other", "@include common-auth\nauth [success=1 default=ignor] pam_deny.so\n");
+  EXPECT_NE(error_for("").find("/etc/pam.d/other:2: control \"success=1 default=ignor\" is not understood (unknown "
+                               "action \"ignor\")"),
+            std::string::npos);
+  write("/etc/pam.d/other", "@include common-auth\n");
   // A module PAM cannot load makes its line fail, not vanish.
   write("/etc/pam.d/svc", "auth required pam_gone.so\n");
   EXPECT_NE(error_of("pam: {service: svc, type: auth, module: pam_gone.so}")
