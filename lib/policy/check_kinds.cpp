@@ -86,6 +86,13 @@ std::string complete_command(Check& check) {
   return check.argv.empty() ? needs(check, "argv") : "";
 }
 
+std::string complete_pam(Check& check) {
+  if (check.service.empty()) return needs(check, "service");
+  if (check.type.empty()) return needs(check, "type");
+  if (check.module.empty()) return needs(check, "module");
+  return "";
+}
+
 }  // namespace
 
 // One row per kind; a table, so longer than a function should be.
@@ -185,6 +192,15 @@ const std::vector<CheckKind>& check_kinds() {
        evaluators::command,
        R"(`argv: [...]`, `exit_code` + expectation on the trimmed output)",
        R"(the command's exit code and output)"},
+      {"pam",
+       {"service", "type", "module", "control", "args", "before", "after", "exists"},
+       false,
+       complete_pam,
+       evaluators::pam,
+       R"(`service`, `type: auth\|account\|password\|session`, `module`, `control`, `args: {name: expectation}`, )"
+       R"(`before`, `after`, `exists` (default true))",
+       R"(an entry of the service's effective stack of that type (PAM below) runs the module (matched by file )"
+       R"(name) with that control and arguments, before / after every entry of those modules)"},
   };
   return kinds;
 }

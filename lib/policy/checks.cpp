@@ -556,6 +556,105 @@ CheckResult command(const Check& check, Environment& environment) {
   return compare(check.expect, text, seen);
 }
 
+CheckResult pam(const Check& check, Environment& environment) {
+  PamStack stack = pam_stack(environment.root, check.service, check.type);
+  auto base = [](const std::string& module) { return fs::path(module).filename().string(); };
+  auto entry_text = [](const PamEntry& entry) {
+    std::string text = entry.type + " " + entry.control + " " + entry.module;
+    for (const auto& arg : entry.args)
+      text += " " + (arg.find_first_of(" \t") == std::string::npos ? arg : "[" + arg + "]");
+    return text + " (" + entry.origin + ")";
+  };
+  // A verdict on an entry whose module PAM cannot load (or we cannot tell) would not be what PAM does.
+  auto require_installed = [](const PamEntry& entry) {
+    if (entry.installed == PamEntry::Installed::kNo)
+      throw std::runtime_error(entry.origin + ": module " + entry.module + " is not installed (PAM fails that line)");
+    if (entry.installed == PamEntry::Installed::kUnknown)
+      throw std::runtime_error(entry.origin + ": cannot tell whether module " + entry.module +
+                               " is installed (no PAM module directory under the root)");
+  };
+  auto positions = [&](const std::string& module) {
+    std::vector<size_t> at;
+    for (size_t i = 0; i < stack.entries.size(); ++i) {
+      if (base(stack.entries[i].module) != base(module)) continue;
+      require_installed(stack.entries[i]);
+      at.push_back(i);
+    }
+    return at;
+  };
+  std::string what = check.service + " " + check.type + " stack";
+  if (stack.from != "/etc/pam.d/" + check.service) what += " (from " + stack.from + ")";
+  // Why entry i does not meet the check ("" when it does).
+  auto mismatch = [&](size_t i) -> std::string {
+    const PamEntry& entry = stack.entries[i];
+    if (!check.controls.empty()) {
+      bool same_control = std::any_of(check.controls.begin(), check.controls.end(), [&](const std::string& control) {
+        return pam_control_actions(control, "control") == entry.actions;
+      });
+      if (!same_control) {
+        std::string wanted;
+        for (const auto& control : check.controls) wanted += (wanted.empty() ? "" : " or ") + control;
+        return "control " + entry.control + ", expected " + wanted;
+      }
+    }
+    for (const auto& [name, expect] : check.args) {
+      std::optional<std::string> value;
+      int seen = 0;
+      for (const auto& arg : entry.args) {
+        size_t equals = arg.find('=');
+        if (arg.substr(0, equals) != name) continue;
+        ++seen;
+        value = equals == std::string::npos ? "" : arg.substr(equals + 1);
+      }
+      if (seen > 1)
+        throw std::runtime_error(entry.origin + ": argument " + name +
+                                 " is given more than once; which one the module uses is not understood");
+      auto result = compare(expect, value,
+                            value ? name + (value->empty() ? " is given" : " = " + *value) : name + " is not given");
+      if (result.outcome != Outcome::kPass) return result.evidence;
+    }
+    if (!check.before.empty()) {
+      auto at = positions(check.before);
+      if (at.empty()) return check.before + " is not in the stack";
+      if (i > at.front()) return "comes after " + entry_text(stack.entries[at.front()]);
+    }
+    if (!check.after.empty()) {
+      auto at = positions(check.after);
+      if (at.empty()) return check.after + " is not in the stack";
+      if (i < at.back()) return "comes before " + entry_text(stack.entries[at.back()]);
+    }
+    return "";
+  };
+  std::vector<std::string> reasons;
+  std::optional<size_t> found;
+  for (size_t i = 0; i < stack.entries.size() && !found; ++i) {
+    if (base(stack.entries[i].module) != base(check.module)) continue;
+    require_installed(stack.entries[i]);
+    std::string why = mismatch(i);
+    if (why.empty())
+      found = i;
+    else
+      reasons.push_back(entry_text(stack.entries[i]) + ": " + why);
+  }
+  bool wanted = check.exists.value_or(true);
+  if (found) return verdict(wanted, entry_text(stack.entries[*found]));
+  std::string evidence;
+  if (reasons.empty()) {
+    std::string modules;
+    for (const auto& entry : stack.entries) modules += (modules.empty() ? "" : ", ") + base(entry.module);
+    evidence = check.module + " is not in the " + what + (modules.empty() ? " (empty)" : ": " + modules);
+  } else {
+    evidence = "no entry of " + check.module + " in the " + what + " matches: ";
+    for (size_t i = 0; i < reasons.size(); ++i) evidence += (i ? "; " : "") + reasons[i];
+  }
+  if (!stack.skipped.empty()) {
+    evidence += " (skipped, not installed:";
+    for (const auto& skipped : stack.skipped) evidence += " " + skipped;
+    evidence += ")";
+  }
+  return verdict(!wanted, evidence);
+}
+
 }  // namespace evaluators
 
 CheckResult evaluate(const Condition& condition, Environment& environment) {

@@ -120,8 +120,51 @@ class Parser {
          }},
         {"type",
          [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           if (check.kind == "pam") {
+             check.type = parser.one_word_of(value, key, {"auth", "account", "password", "session"},
+                                             "type must be auth, account, password or session");
+             return;
+           }
            check.type =
                parser.one_word_of(value, key, {"file", "directory", "any"}, "type must be file, directory or any");
+         }},
+        {"service", word_field<&Check::service>},
+        {"module", word_field<&Check::module>},
+        {"before", word_field<&Check::before>},
+        {"after", word_field<&Check::after>},
+        {"control",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.controls = parser.list(value, key);
+           for (const auto& control : check.controls) {
+             try {
+               (void)pam_control_actions(control, "control");
+             } catch (const std::runtime_error& problem) {
+               parser.fail(value, problem.what());
+             }
+           }
+         }},
+        {"args",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           if (!value.IsMap()) parser.fail(value, key + " takes argument names, each with an expectation");
+           for (const auto& arg : value) {
+             std::string name = parser.text(arg.first, "an argument name");
+             if (name.empty() || name.find('=') != std::string::npos)
+               parser.fail(arg.first, "argument name '" + name + "' is not a name");
+             Expect expect;
+             const YAML::Node& wanted = arg.second;
+             if (wanted.IsScalar()) {
+               expect.equals = wanted.Scalar();  // "minlen: 14" is "minlen: {equals: 14}"
+             } else if (wanted.IsMap()) {
+               for (const auto& field : wanted) {
+                 std::string what = parser.text(field.first, "an expectation");
+                 if (!parser.expect_field(what, field.second, expect))
+                   parser.fail(field.first, "unknown expectation '" + what + "' for argument " + name);
+               }
+             } else {
+               parser.fail(wanted, "argument " + name + " takes a value or expectations");
+             }
+             check.args.emplace_back(name, expect);
+           }
          }},
         {"exists", switch_field<&Check::exists>},
         {"owner", text_field<&Check::owner>},

@@ -48,6 +48,7 @@ CheckResult kernel_module(const Check& check, Environment& environment);
 CheckResult file_hash(const Check& check, Environment& environment);
 CheckResult find(const Check& check, Environment& environment);
 CheckResult command(const Check& check, Environment& environment);
+CheckResult pam(const Check& check, Environment& environment);
 }  // namespace evaluators
 
 }  // namespace vigil::policy

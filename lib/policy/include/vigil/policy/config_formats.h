@@ -11,10 +11,15 @@
 //   /etc/sysctl.conf; the LAST assignment wins;
 // - keyvalue (login.defs style): "KEY value", the last one wins;
 // - shell (/etc/default/*): KEY=value with optional quotes, the last one wins;
-// - ini: [section] key = value, the last one wins.
+// - ini: [section] key = value, the last one wins;
+// - PAM (/etc/pam.d/<service>) as Debian 12's Linux-PAM 1.5.2 reads it: the
+//   effective module stack of a service for one type, includes expanded in
+//   place, each entry with its file:line; anything it cannot interpret
+//   exactly is an error naming the file:line.
 // Every path is read under a root, so tests need no privileges.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -52,6 +57,38 @@ std::optional<ConfigValue> sshd_value(const std::filesystem::path& root, const s
 // "without-password", "YES" -> "yes", "1m" -> "60"); unchanged when sshd would
 // not accept it or the keyword has no single spelling.
 std::string sshd_normalized(std::string_view keyword, const std::string& value);
+
+// One entry of a PAM stack, after includes are expanded.
+struct PamEntry {
+  std::string type;               // auth | account | password | session
+  bool may_be_missing = false;    // "-type": PAM skips the line silently when the module is not installed
+  std::string control;            // as written ("required", "[success=1 default=ignore]")
+  std::array<int, 32> actions{};  // per PAM return value: 0 ignore, -1 ok, -2 done, -3 bad, -4 die, -5 reset, N jump
+  std::string module;             // as written
+  std::vector<std::string> args;
+  std::string origin;  // file:line, then ", included from file:line" for each include around it
+  enum class Installed { kYes, kNo, kUnknown } installed = Installed::kUnknown;
+};
+
+struct PamStack {
+  std::vector<PamEntry> entries;     // in the order PAM runs them (modules not installed on "-" lines left out)
+  std::string from;                  // the file the entries come from, e.g. "/etc/pam.d/other (sshd has no auth lines)"
+  std::vector<std::string> skipped;  // "-" lines whose module is not installed, as "module (file:line)"
+};
+
+// The stack PAM runs for `service` and `type` (auth, account, password,
+// session): /etc/pam.d/<service> (else /usr/lib/pam.d/<service>) with
+// @include, include and substack expanded in place; /etc/pam.d/other's
+// lines of that type when the service has none. Throws std::runtime_error
+// naming the file:line and the construct for anything not read exactly
+// (an unknown type or action, a malformed control, an include of a missing
+// service, an include loop, a configuration only in /etc/pam.conf, ...).
+PamStack pam_stack(const std::filesystem::path& root, const std::string& service, const std::string& type);
+
+// The actions of a control as PAM reads it (a keyword or "[value=action ...]");
+// throws std::runtime_error (with `where` in front) when PAM would not read it
+// exactly, including "include" and "substack", which are not module controls.
+std::array<int, 32> pam_control_actions(const std::string& control, const std::string& where);
 
 // Every key as the kernel would get it after `sysctl --system`.
 std::map<std::string, ConfigValue> sysctl_settings(const std::filesystem::path& root);

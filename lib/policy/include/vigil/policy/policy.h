@@ -43,10 +43,10 @@ struct Expect {
 
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
-                     // accounts, kernel_module, file_hash, find, command
+                     // accounts, kernel_module, file_hash, find, command, pam
   int line = 0;
   std::string path;
-  std::string type;  // file_exists / find: file | directory | any
+  std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
   std::optional<bool> exists;
   std::string owner, group;
   std::optional<unsigned> max_mode;
@@ -65,8 +65,12 @@ struct Check {
   std::optional<bool> world_writable, suid, no_owner;
   std::vector<std::string> argv;  // command
   std::optional<int> exit_code;
-  std::optional<std::string> default_value;      // config: the program's default when nothing sets the key
-  std::string version_at_least, version_before;  // package
+  std::optional<std::string> default_value;          // config: the program's default when nothing sets the key
+  std::string version_at_least, version_before;      // package
+  std::string service, module;                       // pam
+  std::vector<std::string> controls;                 // pam: any of these controls (keyword or [value=action ...])
+  std::vector<std::pair<std::string, Expect>> args;  // pam: module argument name -> what its value must be
+  std::string before, after;                         // pam: modules the entry must come before / after
   Expect expect;
 };
 
