@@ -32,7 +32,8 @@ Result<std::optional<AgentAccount>> agent_account(const std::optional<std::strin
 // Capability names (as capabilities(7) spells them) the agent keeps with
 // `modules` loaded: CAP_DAC_READ_SEARCH (modules read every file),
 // CAP_SYS_PTRACE (and every process's /proc entries), CAP_SYS_ADMIN with fim
-// (fanotify filesystem marks), CAP_SYS_NICE for a negative ProcessPriority.
+// (fanotify names the process behind a change only to it; open_by_handle_at
+// needs CAP_DAC_READ_SEARCH), CAP_SYS_NICE for a negative ProcessPriority.
 std::vector<std::string> capabilities_needed(const std::vector<std::string>& modules, bool raise_priority);
 
 // Gives the state, run and log directories (and what is in them) and the

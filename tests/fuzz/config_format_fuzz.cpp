@@ -1,24 +1,17 @@
 // Fuzzes the configuration-format readers (sshd_config with Include and
 // Match, sysctl.d, login.defs, /etc/default, INI) with arbitrary file text,
 // written into a private root once per input.
-#include <unistd.h>
-
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "fuzz_root.h"
 #include "vigil/policy/config_formats.h"
 
 namespace {
 
 const std::filesystem::path& root() {
-  static const std::filesystem::path path = [] {
-    auto dir = std::filesystem::temp_directory_path() / ("vigil-config-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir / "etc/ssh/sshd_config.d");
-    std::filesystem::create_directories(dir / "etc/sysctl.d");
-    return dir;
-  }();
+  static const std::filesystem::path path = vigil::fuzz::make_root("config", {"etc/ssh/sshd_config.d", "etc/sysctl.d"});
   return path;
 }
 

@@ -3,33 +3,24 @@
 // "%%" is /etc/ssh/sshd_config, the rest /etc/ssh/sshd_config.d/a.conf, in a
 // private root. Errors (std::runtime_error, naming the file:line) are fine;
 // anything else is a finding.
-#include <unistd.h>
-
 #include <cstdint>
-#include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "fuzz_root.h"
 #include "vigil/policy/config_formats.h"
 
 namespace {
 
 const std::filesystem::path& root() {
-  static const std::filesystem::path path = [] {
-    auto dir = std::filesystem::temp_directory_path() / ("vigil-sshd-fuzz-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir / "etc/ssh/sshd_config.d");
-    return dir;
-  }();
+  static const std::filesystem::path path = vigil::fuzz::make_root("sshd", {"etc/ssh/sshd_config.d"});
   return path;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string text(reinterpret_cast<const char*>(data), size);
-  size_t split = text.find("\n%%\n");
-  std::string main = split == std::string::npos ? text : text.substr(0, split);
-  std::string included = split == std::string::npos ? "" : text.substr(split + 4);
+  auto [main, included] = vigil::fuzz::two_files(data, size);
   std::ofstream(root() / "etc/ssh/sshd_config", std::ios::binary | std::ios::trunc) << main;
   std::ofstream(root() / "etc/ssh/sshd_config.d/a.conf", std::ios::binary | std::ios::trunc) << included;
   using vigil::policy::SshdContext;
