@@ -93,6 +93,22 @@ std::string complete_pam(Check& check) {
   return "";
 }
 
+std::string complete_sudoers(Check& check) {
+  if (check.path.empty()) check.path = "/etc/sudoers";
+  if (check.key.empty() == check.rule.empty()) return "a sudoers check needs 'key' or 'rule' (one of them)";
+  if (!check.rule.empty()) {
+    if (check.rule != "no_nopasswd" && check.rule != "no_authenticate_off")
+      return "unknown sudoers rule '" + check.rule + "' (no_nopasswd, no_authenticate_off)";
+    if (!check.expect.empty() || !check.scope.empty() || check.default_value)
+      return "a sudoers rule takes no expectation, scope or default";
+    return "";
+  }
+  if (!sudoers_known_default(check.key)) return "'" + check.key + "' is not a Defaults setting sudo 1.9.13 knows";
+  if (check.expect.empty()) return "a sudoers check of a key needs an expectation";
+  if (check.scope.empty()) check.scope = "all";
+  return "";
+}
+
 }  // namespace
 
 // One row per kind; a table, so longer than a function should be.
@@ -201,6 +217,15 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`before`, `after`, `exists` (default true))",
        R"(an entry of the service's effective stack of that type (PAM below) runs the module (matched by file )"
        R"(name) with that control and arguments, before / after every entry of those modules)"},
+      {"sudoers",
+       {"path", "key", "scope", "default", "rule"},
+       true,
+       complete_sudoers,
+       evaluators::sudoers,
+       R"(`key` + expectation, `scope: all\|global`, `default`; or `rule: no_nopasswd\|no_authenticate_off`; )"
+       R"(`path`)",
+       R"(the Defaults value sudo applies (sudoers below) meets the expectation, globally and (scope `all`) in )"
+       R"(every scoped Defaults that sets it; a rule: no entry grants what it names)"},
   };
   return kinds;
 }

@@ -655,6 +655,72 @@ CheckResult pam(const Check& check, Environment& environment) {
   return verdict(!wanted, evidence);
 }
 
+CheckResult sudoers(const Check& check, Environment& environment) {
+  Sudoers read = read_sudoers(environment.root, check.path);
+  // The bindings of the Defaults lines that set `name`, in the order they first appear ("" is global).
+  auto bindings = [&](const std::string& name) {
+    std::vector<std::string> found;
+    for (const auto& entry : read.defaults)
+      if (entry.name == name && std::find(found.begin(), found.end(), entry.binding) == found.end())
+        found.push_back(entry.binding);
+    return found;
+  };
+  if (!check.rule.empty()) {
+    std::vector<std::string> offending;
+    std::string what;
+    if (check.rule == "no_nopasswd") {
+      what = "NOPASSWD";
+      for (const auto& command : read.commands) {
+        if (command.negated || std::find(command.tags.begin(), command.tags.end(), "NOPASSWD") == command.tags.end())
+          continue;
+        offending.push_back(command.users + " " + command.hosts + " = " +
+                            (command.runas.empty() ? "" : command.runas + " ") + "NOPASSWD: " + command.command + " (" +
+                            command.origin + ")");
+      }
+    } else {
+      what = "!authenticate";
+      for (const auto& binding : bindings("authenticate")) {
+        auto value = sudoers_value(read.defaults, "authenticate", binding);
+        if (value && value->value == "off")
+          offending.push_back("Defaults" + binding + " !authenticate (" + value->origin + ")");
+      }
+    }
+    std::string files = std::to_string(read.files.size()) + (read.files.size() == 1 ? " file" : " files");
+    if (offending.empty()) return pass("nothing grants " + what + " (" + files + " read from " + check.path + ")");
+    std::string evidence;
+    for (const auto& entry : offending) evidence += (evidence.empty() ? "" : "; ") + entry;
+    return fail(evidence);
+  }
+  auto text_of = [](const std::optional<ConfigValue>& value) {
+    return value ? std::optional<std::string>(value->value) : std::nullopt;
+  };
+  auto global = sudoers_value(read.defaults, check.key, "");
+  if (!global && check.default_value) global = ConfigValue{*check.default_value, "default"};
+  CheckResult result = compare(check.expect, text_of(global), shown("Defaults " + check.key, global));
+  // Scoped Defaults may give someone another value: with scope all each must meet the expectation too.
+  std::vector<std::string> failing, others;
+  for (const auto& binding : bindings(check.key)) {
+    if (binding.empty()) continue;
+    auto value = sudoers_value(read.defaults, check.key, binding);
+    std::string seen = shown("Defaults" + binding + " " + check.key, value);
+    if (!value) {
+      for (const auto& entry : read.defaults)
+        if (entry.name == check.key && entry.binding == binding)
+          seen = "Defaults" + binding + " " + check.key + " is switched off (" + entry.origin + ")";
+    }
+    auto scoped = compare(check.expect, text_of(value), seen);
+    (scoped.outcome == Outcome::kPass || check.scope == "global" ? others : failing).push_back(scoped.evidence);
+  }
+  std::string evidence = result.evidence;
+  for (const auto& entry : failing) evidence += "; " + entry;
+  if (!others.empty()) {
+    evidence += check.scope == "global" ? " (scoped, not checked: " : " (scoped: ";
+    for (size_t i = 0; i < others.size(); ++i) evidence += (i ? "; " : "") + others[i];
+    evidence += ")";
+  }
+  return verdict(result.outcome == Outcome::kPass && failing.empty(), evidence);
+}
+
 }  // namespace evaluators
 
 CheckResult evaluate(const Condition& condition, Environment& environment) {

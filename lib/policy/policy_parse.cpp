@@ -167,6 +167,10 @@ class Parser {
            }
          }},
         {"exists", switch_field<&Check::exists>},
+        {"scope",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.scope = parser.one_word_of(value, key, {"all", "global"}, "scope must be all or global");
+         }},
         {"owner", text_field<&Check::owner>},
         {"group", text_field<&Check::group>},
         {"max_mode",

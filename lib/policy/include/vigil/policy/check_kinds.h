@@ -49,6 +49,7 @@ CheckResult file_hash(const Check& check, Environment& environment);
 CheckResult find(const Check& check, Environment& environment);
 CheckResult command(const Check& check, Environment& environment);
 CheckResult pam(const Check& check, Environment& environment);
+CheckResult sudoers(const Check& check, Environment& environment);
 }  // namespace evaluators
 
 }  // namespace vigil::policy

@@ -15,7 +15,11 @@
 // - PAM (/etc/pam.d/<service>) as Debian 12's Linux-PAM 1.5.2 reads it: the
 //   effective module stack of a service for one type, includes expanded in
 //   place, each entry with its file:line; anything it cannot interpret
-//   exactly is an error naming the file:line.
+//   exactly is an error naming the file:line;
+// - sudoers (/etc/sudoers) as Debian 12's sudo (1.9.13) reads it: includes
+//   in place, Defaults in every form, aliases and user specifications, each
+//   entry with its file:line; anything it cannot interpret exactly is an
+//   error naming the file:line and the construct.
 // Every path is read under a root, so tests need no privileges.
 #pragma once
 
@@ -89,6 +93,48 @@ PamStack pam_stack(const std::filesystem::path& root, const std::string& service
 // throws std::runtime_error (with `where` in front) when PAM would not read it
 // exactly, including "include" and "substack", which are not module controls.
 std::array<int, 32> pam_control_actions(const std::string& control, const std::string& where);
+
+// One Defaults setting of sudoers, in the order sudo reads it.
+struct SudoersDefault {
+  std::string binding;  // "" for a global Defaults, else ":users", "@hosts", "!commands" or ">runas" as written
+  std::string name;
+  std::string op;      // "" (set), "!" (negated), "=", "+=" or "-="
+  std::string value;   // without quotes or escapes
+  std::string origin;  // file:line
+};
+
+// One command a user specification grants (or denies, with `negated`).
+struct SudoersCommand {
+  std::string users, hosts, runas;  // as written ("" runas: the default, root)
+  std::vector<std::string> tags;    // the tags in effect (NOPASSWD, NOEXEC, ...), later ones win
+  std::string command;              // as written ("ALL", an alias, a path with its arguments)
+  bool negated = false;
+  std::string origin;  // file:line
+};
+
+struct Sudoers {
+  std::vector<SudoersDefault> defaults;
+  std::vector<SudoersCommand> commands;
+  std::vector<std::string> files;  // every file read, in order
+};
+
+// `file` (normally /etc/sudoers) with its includes, as sudo 1.9.13 reads it.
+// Throws std::runtime_error naming the file:line and the construct for
+// anything visudo refuses or this reader cannot interpret exactly (an unknown
+// Defaults name or an invalid value, a syntax error, a missing included file,
+// an include loop, "%h" in an include path, ...).
+Sudoers read_sudoers(const std::filesystem::path& root, const std::filesystem::path& file);
+
+// Whether sudo 1.9.13 knows `name` as a Defaults setting this reader reads.
+bool sudoers_known_default(const std::string& name);
+
+// The value of Defaults `name` after the settings in `defaults` whose binding
+// is `binding`, in order, as sudo applies them: flags read "on" or "off",
+// lists their words separated by blanks, a negated string setting is not set
+// (nullopt). Throws std::runtime_error (naming the file:line) when the value
+// depends on sudo's built-in one, e.g. env_keep += without an earlier =.
+std::optional<ConfigValue> sudoers_value(const std::vector<SudoersDefault>& defaults, const std::string& name,
+                                         const std::string& binding);
 
 // Every key as the kernel would get it after `sysctl --system`.
 std::map<std::string, ConfigValue> sysctl_settings(const std::filesystem::path& root);

@@ -43,7 +43,7 @@ struct Expect {
 
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
-                     // accounts, kernel_module, file_hash, find, command, pam
+                     // accounts, kernel_module, file_hash, find, command, pam, sudoers
   int line = 0;
   std::string path;
   std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
@@ -71,6 +71,7 @@ struct Check {
   std::vector<std::string> controls;                 // pam: any of these controls (keyword or [value=action ...])
   std::vector<std::pair<std::string, Expect>> args;  // pam: module argument name -> what its value must be
   std::string before, after;                         // pam: modules the entry must come before / after
+  std::string scope;                                 // sudoers: all (default) | global
   Expect expect;
 };
 
