@@ -544,17 +544,12 @@ class Reader {
     if (!line.end()) line.problem("\"" + line.rest() + "\" after the alias is not understood");
   }
 
-  // A command: ALL, an alias, sudoedit or a path with arguments, with an optional digest before it.
+  // A command: ALL, an alias, sudoedit or a path with arguments.
   std::string command(Line& line) {
     std::string word = line.word(",:=()!");
     if (word.empty()) line.problem("a command is missing");
     static const std::set<std::string> kDigests = {"sha224", "sha256", "sha384", "sha512"};
-    if (kDigests.count(word)) {
-      line.expect(':', "after the digest name");
-      std::string digest = line.word(",:=()! ");
-      if (digest.empty()) line.problem("a digest without a value");
-      word = line.word(",:=()!");
-    }
+    if (kDigests.count(word) && line.here() == ':') line.problem("a command digest (" + word + ":) is not understood");
     if (word == "ALL" || alias_name(word)) return word;
     if (word != "sudoedit" && word != "list" && word.front() != '/')
       line.problem("command \"" + word + "\" is not a full path, ALL, an alias or sudoedit");
