@@ -123,16 +123,15 @@ const std::vector<Setting>& settings() {
                                   "intercept_verify",
                                   "noninteractive_auth"})
       rows.push_back({flag, Type::kFlag, true, {}});
-    for (std::string_view name : {"mailerflags", "mailto", "mailfrom", "exempt_group", "secure_path", "iolog_user",
-                                  "iolog_group", "log_server_peer_cert", "log_server_peer_key"})
+    for (std::string_view name :
+         {"mailerflags", "mailto", "mailfrom", "exempt_group", "secure_path", "iolog_user", "iolog_group"})
       rows.push_back({name, Type::kString, true, {}});
-    for (std::string_view name :
-         {"mailsub", "badpass_message", "timestampowner", "passprompt", "runas_default", "role", "type",
-          "sudoers_locale", "group_plugin", "iolog_file", "privs", "limitprivs", "pam_service", "pam_login_service",
-          "pam_askpass_service", "authfail_message", "apparmor_profile"})
+    for (std::string_view name : {"mailsub", "badpass_message", "timestampowner", "passprompt", "runas_default", "role",
+                                  "type", "group_plugin", "iolog_file", "privs", "limitprivs", "pam_service",
+                                  "pam_login_service", "pam_askpass_service", "authfail_message", "apparmor_profile"})
       rows.push_back({name, Type::kString, false, {}});
-    for (std::string_view name :
-         {"lecture_file", "logfile", "mailerpath", "env_file", "restricted_env_file", "log_server_cabundle"})
+    for (std::string_view name : {"lecture_file", "logfile", "mailerpath", "env_file", "restricted_env_file",
+                                  "log_server_cabundle", "log_server_peer_cert", "log_server_peer_key"})
       rows.push_back({name, Type::kPath, true, {}});
     for (std::string_view name : {"lecture_status_dir", "timestampdir", "iolog_dir"})
       rows.push_back({name, Type::kPath, false, {}});
@@ -468,6 +467,7 @@ class Reader {
       if (!known) {
         if (setting.name.rfind("rlimit_", 0) == 0)
           line.problem("Defaults " + setting.name + " (resource limits) is not understood");
+        if (setting.name == "sudoers_locale") line.problem("Defaults sudoers_locale is not understood");
         line.problem("unknown Defaults setting \"" + setting.name + "\" (visudo refuses it)");
       }
       if (negations) setting.op = "!";
@@ -494,6 +494,8 @@ class Reader {
       } else if (setting.op == "!") {
         if (!known->negatable && known->type != Type::kFlag)
           line.problem("Defaults !" + setting.name + " is not understood (it cannot be negated)");
+      } else if (known->type == Type::kFacility) {
+        line.problem("Defaults " + setting.name + " without a value is not understood");
       } else if (known->type != Type::kFlag && !(known->type == Type::kTuple && known->negatable)) {
         line.problem("Defaults " + setting.name + " without a value (visudo refuses it)");
       }
@@ -639,6 +641,12 @@ Sudoers read_sudoers(const std::filesystem::path& root, const std::filesystem::p
 
 bool sudoers_known_default(const std::string& name) {
   return find_setting(name) != nullptr;
+}
+
+std::vector<std::string> sudoers_default_names() {
+  std::vector<std::string> names;
+  for (const Setting& setting : settings()) names.emplace_back(setting.name);
+  return names;
 }
 
 std::optional<ConfigValue> sudoers_value(const std::vector<SudoersDefault>& defaults, const std::string& name,

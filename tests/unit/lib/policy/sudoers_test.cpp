@@ -362,6 +362,48 @@ TEST(SudoersOracle, VisudoAndTheReaderAgree) {
             << unsupported_seen << " accepted by visudo but not understood by the reader\n";
 }
 
+// Every Defaults name the reader knows, in each form, against visudo -c.
+TEST(SudoersOracle, EveryDefaultsNameInEveryForm) {
+  const char* visudo = nullptr;
+  for (const char* candidate : {"/usr/sbin/visudo", "/sbin/visudo"})
+    if (fs::exists(candidate)) visudo = candidate;
+  if (!visudo) GTEST_SKIP() << "visudo is not installed (package sudo): the oracle test cannot run";
+  test::TempDir dir;
+  int runs = 0, agreed = 0, refused = 0, unsupported = 0;
+  for (const auto& name : sudoers_default_names()) {
+    for (const std::string form : {"", "!", "=/var/x", "=5", "=abc", "=never", "+=A"}) {
+      std::string text = "Defaults " + (form == "!" ? "!" + name : name + form) + "\n";
+      write_under(dir.path(), "/etc/sudoers", text);
+      ::chmod((dir.path() / "etc/sudoers").c_str(), 0440);
+      std::string command =
+          std::string(visudo) + " -c -f '" + (dir.path() / "etc/sudoers").string() + "' >/dev/null 2>&1";
+      int status = std::system(command.c_str());
+      bool accepted = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      std::string error;
+      try {
+        auto sudoers = read_sudoers(dir.path(), "/etc/sudoers");
+        (void)sudoers_value(sudoers.defaults, name, "");
+      } catch (const std::runtime_error& problem) {
+        error = problem.what();
+      }
+      ++runs;
+      if (!accepted) ++refused;
+      if (accepted && error.find("not understood") != std::string::npos) {
+        ++unsupported;
+        continue;
+      }
+      if (accepted == error.empty()) {
+        ++agreed;
+        continue;
+      }
+      ADD_FAILURE() << text << "visudo " << (accepted ? "accepts" : "refuses") << ", the reader "
+                    << (error.empty() ? "reads it" : "says: " + error);
+    }
+  }
+  std::cout << runs << " visudo runs on one Defaults line: " << agreed << " agreed (" << refused
+            << " refused by visudo), " << unsupported << " accepted by visudo but not understood by the reader\n";
+}
+
 // This machine's own /etc/sudoers (and sudoers.d) parse without an error.
 TEST(SudoersRealFiles, ThisMachinesSudoersParses) {
   std::error_code ignored;

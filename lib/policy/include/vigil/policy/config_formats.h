@@ -127,6 +127,8 @@ Sudoers read_sudoers(const std::filesystem::path& root, const std::filesystem::p
 
 // Whether sudo 1.9.13 knows `name` as a Defaults setting this reader reads.
 bool sudoers_known_default(const std::string& name);
+// Every such name (for tests against visudo).
+std::vector<std::string> sudoers_default_names();
 
 // The value of Defaults `name` after the settings in `defaults` whose binding
 // is `binding`, in order, as sudo applies them: flags read "on" or "off",
