@@ -199,8 +199,9 @@ Measured run_measured(CommandRequest request) {
   return measured;
 }
 
-// About 0.3 s of CPU each (copying 7.9 GB from /dev/zero to /dev/null).
-const std::string kBurner = "dd if=/dev/zero of=/dev/null bs=64k count=120000 2>/dev/null";
+// About 0.9 s of CPU each (copying 24 GB from /dev/zero to /dev/null): long
+// enough that the burst before the first pause is a small part of the share.
+const std::string kBurner = "dd if=/dev/zero of=/dev/null bs=64k count=360000 2>/dev/null";
 constexpr int kLimit = 25;
 // The share must not exceed the limit by more than this (CPU time comes in 10 ms ticks).
 constexpr double kAbove = 8;
