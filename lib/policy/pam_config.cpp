@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "logical_lines.h"
 #include "vigil/policy/config_formats.h"
 #include "vigil/text/text.h"
 
@@ -141,27 +142,11 @@ std::string unbracketed(const std::string& word) {
   return !word.empty() && word.front() == '[' ? word.substr(1) : word;
 }
 
-struct LogicalLine {
-  std::string text;
-  int number = 0;
-};
-
-// PAM's line assembly: '#' ends a line, a trailing '\' joins the next non-blank one.
-std::vector<LogicalLine> logical_lines(const std::string& content, const std::string& file) {
-  std::vector<LogicalLine> lines;
-  std::istringstream in(content);
-  std::string physical;
-  LogicalLine current;
-  bool open = false;
-  for (int number = 1; std::getline(in, physical); ++number) {
-    std::string where = file + ":" + std::to_string(number);
-    if (physical.find('\0') != std::string::npos) throw std::runtime_error(where + ": a NUL byte is not understood");
-    // PAM keeps a carriage return in the word it ends ("pam_unix.so\r" is not pam_unix.so).
-    if (physical.find('\r') != std::string::npos)
-      throw std::runtime_error(where + ": a carriage return is not understood (PAM reads it as part of a word)");
+// PAM's line assembly: '#' ends a line, a trailing '\\' joins the next non-blank one.
+std::vector<LogicalLine> pam_lines(const std::string& content, const std::string& file) {
+  auto lines = logical_lines(content, file, [](std::string physical, const std::string&, bool) {
     size_t start = physical.find_first_not_of(" \t\n");
-    if (start == std::string::npos || physical[start] == '#') continue;
-    if (!open) current = LogicalLine{"", number};
+    if (start == std::string::npos || physical[start] == '#') return LinePart{true, "", false};
     std::string part = physical.substr(start);
     size_t hash = part.find('#');
     bool more = false;
@@ -175,14 +160,12 @@ std::vector<LogicalLine> logical_lines(const std::string& content, const std::st
         more = true;
       }
     }
-    current.text += part;
-    if (current.text.size() > kMaxLine)
-      throw std::runtime_error(file + ":" + std::to_string(current.number) +
+    return LinePart{false, part, more};
+  });
+  for (const LogicalLine& line : lines)
+    if (line.text.size() > kMaxLine)
+      throw std::runtime_error(file + ":" + std::to_string(line.number) +
                                ": a line longer than PAM's 1023 characters is not understood");
-    open = more;
-    if (!open) lines.push_back(current);
-  }
-  if (open) lines.push_back(current);
   return lines;
 }
 
@@ -218,7 +201,7 @@ class Reader {
   void read(const fs::path& file, const std::string& type, std::vector<PamEntry>& out) {
     files_.push_back(file.string());
     std::string content = read_text(root_, file);
-    for (const LogicalLine& line : logical_lines(content, file.string())) {
+    for (const LogicalLine& line : pam_lines(content, file.string())) {
       std::string where = file.string() + ":" + std::to_string(line.number);
       auto words = words_of(line.text, where);
       if (words.empty()) continue;

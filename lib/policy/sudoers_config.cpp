@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "logical_lines.h"
 #include "vigil/policy/config_formats.h"
 #include "vigil/text/text.h"
 
@@ -219,36 +220,17 @@ std::string value_problem(const Setting& setting, const std::string& value) {
   return "is not understood";
 }
 
-struct LogicalLine {
-  std::string text;
-  int number = 0;
-};
-
 // Lines joined at a trailing backslash; a comment is left in place for the parser.
-std::vector<LogicalLine> logical_lines(const std::string& content, const std::string& file) {
-  std::vector<LogicalLine> lines;
-  std::istringstream in(content);
-  std::string physical;
-  LogicalLine current;
-  bool open = false;
-  for (int number = 1; std::getline(in, physical); ++number) {
-    std::string where = file + ":" + std::to_string(number);
-    if (physical.find('\0') != std::string::npos) throw std::runtime_error(where + ": a NUL byte is not understood");
-    if (physical.find('\r') != std::string::npos)
-      throw std::runtime_error(where + ": a carriage return is not understood");
-    if (!open) current = LogicalLine{"", number};
+std::vector<LogicalLine> sudoers_lines(const std::string& content, const std::string& file) {
+  return logical_lines(content, file, [](std::string physical, const std::string& where, bool open) {
     bool more = !physical.empty() && physical.back() == '\\';
     if (more) physical.pop_back();
     // A comment ends at the end of its physical line: a backslash there is not read here.
     if ((more || open) && physical.find('#') != std::string::npos)
       throw std::runtime_error(where + ": a '#' in a continued line is not understood");
-    current.text += physical;
-    if (more) current.text += ' ';
-    open = more;
-    if (!open) lines.push_back(current);
-  }
-  if (open) lines.push_back(current);
-  return lines;
+    if (more) physical += ' ';
+    return LinePart{false, physical, more};
+  });
 }
 
 bool blank(char c) {
@@ -380,7 +362,7 @@ class Reader {
     stack_.push_back(file.string());
     out_.files.push_back(file.string());
     std::string content = read_text(root_, file);
-    for (const LogicalLine& logical : logical_lines(content, file.string()))
+    for (const LogicalLine& logical : sudoers_lines(content, file.string()))
       line(logical.text, file, file.string() + ":" + std::to_string(logical.number));
     stack_.pop_back();
   }

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "policy_under_root.h"
 #include "test_support.h"
 #include "vigil/policy/config_formats.h"
 #include "vigil/policy/policy.h"
@@ -18,10 +19,10 @@ namespace fs = std::filesystem;
 
 const char* const kModuleDir = "/lib/x86_64-linux-gnu/security/";
 
-class PamCheck : public ::testing::Test {
+class PamCheck : public test_util::PolicyUnderRoot {
  protected:
   void SetUp() override {
-    environment_.root = dir_.path();
+    PolicyUnderRoot::SetUp();
     for (const char* module : {"pam_unix.so", "pam_deny.so", "pam_permit.so", "pam_pwquality.so", "pam_faillock.so",
                                "pam_env.so", "pam_limits.so", "pam_systemd.so", "pam_nologin.so", "pam_rootok.so"})
       write(std::string(kModuleDir) + module, "");
@@ -44,31 +45,10 @@ class PamCheck : public ::testing::Test {
           "@include common-auth\n@include common-account\n@include common-password\n@include common-session\n");
   }
 
-  void write(const std::string& path, const std::string& text) {
-    fs::path file = dir_.path() / fs::path(path).relative_path();
-    fs::create_directories(file.parent_path());
-    std::ofstream(file) << text;
-  }
-
-  CheckResult run(const std::string& check) {
-    std::string text = "policy: t\nversion: '1'\ncontrols:\n  - id: c\n    title: t\n    check:\n      " + check + "\n";
-    auto policies = parse_policies(text, "test.yaml");
-    environment_.caches.reset();
-    return evaluate(policies[0].controls[0], environment_);
-  }
   std::string outcome(const std::string& check) {
     auto result = run(check);
     return std::string(outcome_name(result.outcome)) + (result.outcome == Outcome::kPass ? "" : ": " + result.evidence);
   }
-  // The evidence of a check that must err.
-  std::string error_of(const std::string& check) {
-    auto result = run(check);
-    EXPECT_EQ(result.outcome, Outcome::kError) << check << " -> " << result.evidence;
-    return result.evidence;
-  }
-
-  test::TempDir dir_;
-  Environment environment_;
 };
 
 TEST_F(PamCheck, RequiredModuleWithNumericArgument) {

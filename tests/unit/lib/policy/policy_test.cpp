@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "policy_under_root.h"
 #include "test_support.h"
 #include "vigil/policy/check_kinds.h"
 #include "vigil/policy/policy.h"
@@ -18,10 +19,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class PolicyEngine : public ::testing::Test {
+class PolicyEngine : public test_util::PolicyUnderRoot {
  protected:
   void SetUp() override {
-    environment_.root = dir_.path();
+    PolicyUnderRoot::SetUp();
     environment_.run = [](const std::vector<std::string>& argv) {
       auto result = test::run(argv);
       return CommandOutput{result.exit_code, result.out};
@@ -34,30 +35,12 @@ class PolicyEngine : public ::testing::Test {
     mine_ = ::getgid() == 0 ? "root" : "mine";
   }
 
-  void write(const std::string& path, const std::string& text, unsigned mode = 0644) {
-    fs::path file = dir_.path() / fs::path(path).relative_path();
-    fs::create_directories(file.parent_path());
-    std::ofstream(file) << text;
-    ::chmod(file.c_str(), mode);
-  }
-
-  // The result of one control whose check is `check` (YAML), optionally applicable only if `applies`.
-  CheckResult run(const std::string& check, const std::string& applies = "") {
-    std::string text = "policy: t\nversion: '1'\ncontrols:\n  - id: c\n    title: t\n";
-    if (!applies.empty()) text += "    applies_if:\n      " + applies + "\n";
-    text += "    check:\n      " + check + "\n";
-    auto policies = parse_policies(text, "test.yaml");
-    environment_.caches.reset();
-    return evaluate(policies[0].controls[0], environment_);
-  }
   std::string outcome(const std::string& check, const std::string& applies = "") {
     auto result = run(check, applies);
     return std::string(outcome_name(result.outcome)) +
            (result.outcome == Outcome::kError ? ": " + result.evidence : "");
   }
 
-  test::TempDir dir_;
-  Environment environment_;
   std::string me_, mine_;
 };
 

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <random>
 
+#include "policy_under_root.h"
 #include "test_support.h"
 #include "vigil/policy/config_formats.h"
 #include "vigil/policy/policy.h"
@@ -21,37 +22,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void write_under(const fs::path& root, const std::string& path, const std::string& text) {
-  fs::path file = root / fs::path(path).relative_path();
-  fs::create_directories(file.parent_path());
-  std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
-}
+using test_util::write_under;
 
-class SudoersCheck : public ::testing::Test {
+class SudoersCheck : public test_util::PolicyUnderRoot {
  protected:
-  void SetUp() override { environment_.root = dir_.path(); }
-
-  void write(const std::string& path, const std::string& text) { write_under(dir_.path(), path, text); }
-
-  CheckResult run(const std::string& check) {
-    std::string text = "policy: t\nversion: '1'\ncontrols:\n  - id: c\n    title: t\n    check:\n      " + check + "\n";
-    auto policies = parse_policies(text, "test.yaml");
-    environment_.caches.reset();
-    return evaluate(policies[0].controls[0], environment_);
-  }
   std::string outcome(const std::string& check) {
     auto result = run(check);
     return std::string(outcome_name(result.outcome)) + ": " + result.evidence;
   }
-  // The evidence of a check that must err.
-  std::string error_of(const std::string& check) {
-    auto result = run(check);
-    EXPECT_EQ(result.outcome, Outcome::kError) << check << " -> " << result.evidence;
-    return result.evidence;
-  }
-
-  test::TempDir dir_;
-  Environment environment_;
 };
 
 // Debian 12's /etc/sudoers, comments shortened.
