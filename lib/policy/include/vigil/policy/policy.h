@@ -43,7 +43,8 @@ struct Expect {
 
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
-                     // accounts, kernel_module, file_hash, find, command, pam, sudoers
+                     // accounts, kernel_module, file_hash, find, command, pam, sudoers,
+                     // systemd_unit
   int line = 0;
   std::string path;
   std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
@@ -52,7 +53,7 @@ struct Check {
   std::optional<unsigned> max_mode;
   std::shared_ptr<std::regex> line_matches, no_line_matches;
   std::string line_matches_text, no_line_matches_text;
-  std::string format;  // config: sshd | sysctl | keyvalue | shell | ini
+  std::string format;  // config: sshd | sysctl | keyvalue | shell | ini | systemd
   std::string key;
   SshdContext match;
   std::string name;     // package, kernel module, find's file name glob
@@ -73,6 +74,7 @@ struct Check {
   std::string before, after;                         // pam: modules the entry must come before / after
   std::string scope;                                 // sudoers: all (default) | global
   Expect expect;
+  std::optional<bool> configured;  // mount: look at the mount configured for boot (fstab or .mount unit)
 };
 
 struct Condition {
