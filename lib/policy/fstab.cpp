@@ -129,6 +129,19 @@ ConfiguredMount configured_mount(const fs::path& root, const std::string& path) 
     if (simplified(entry.target) == point) entries.push_back(entry);
   if (entries.size() > 1)
     throw std::runtime_error(point + " is in /etc/fstab twice (" + entries[0].origin + ", " + entries[1].origin + ")");
+  // systemd mounts /dev/shm itself (nosuid, nodev); an fstab entry makes
+  // systemd-remount-fs remount it with the entry's options.
+  if (point == "/dev/shm") {
+    if (files.fragment)
+      throw std::runtime_error(files.fragment->string() +
+                               ": a unit for /dev/shm, which systemd mounts itself, is not understood");
+    if (entries.empty())
+      return {true, "mode=1777,nosuid,nodev,strictatime",
+              "systemd mounts /dev/shm itself (tmpfs mode=1777,nosuid,nodev,strictatime; no entry in /etc/fstab)"};
+    if (mount_option_in_effect(entries.front().options, "noauto", entries.front().origin))
+      throw std::runtime_error(entries.front().origin +
+                               ": noauto on /dev/shm, which systemd mounts itself, is not understood");
+  }
   // systemd-fstab-generator writes its units to /run/systemd/generator: a unit
   // in a directory before it wins over fstab, one after it loses.
   const auto& unit_path = systemd_unit_path();

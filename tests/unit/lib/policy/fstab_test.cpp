@@ -107,6 +107,11 @@ TEST_F(FstabCheck, ConfiguredFromFstab) {
   EXPECT_EQ(outcome("mount: {path: /tmp, configured: false}"),
             "pass: /tmp has no entry in /etc/fstab and there is no tmp.mount");
   EXPECT_EQ(outcome("mount: {path: /home, configured: false}").substr(0, 25), "fail: /etc/fstab:6: UUID=");
+  // /dev/shm: systemd mounts it itself unless fstab says otherwise.
+  write("/etc/fstab", "");
+  EXPECT_EQ(outcome("mount: {path: /dev/shm, configured: true, options: [nodev, nosuid]}"),
+            "pass: systemd mounts /dev/shm itself (tmpfs mode=1777,nosuid,nodev,strictatime; no entry in /etc/fstab)");
+  EXPECT_EQ(outcome("mount: {path: /dev/shm, configured: true, options: [noexec]}").substr(0, 5), "fail:");
   // noauto: not mounted at boot.
   write("/etc/fstab", "/dev/sdb1 /var ext4 noauto,nodev 0 2\n");
   EXPECT_EQ(outcome("mount: {path: /var, configured: true}"),

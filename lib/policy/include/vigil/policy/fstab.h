@@ -31,7 +31,8 @@ struct ConfiguredMount {
 // What is configured to be mounted on `path`: the .mount unit when one is
 // found in a directory systemd prefers to its fstab generator's, else the
 // fstab entry (without noauto), else the unit of a lower directory
-// (enabled and not masked). Throws std::runtime_error naming the file:line
+// (enabled and not masked); /dev/shm, which systemd mounts itself with
+// nosuid and nodev, by its fstab entry or else as systemd mounts it. Throws std::runtime_error naming the file:line
 // for what cannot be read exactly (a path in fstab twice, drop-ins for a unit
 // fstab makes, a unit whose Where= is another path or that has no What=).
 ConfiguredMount configured_mount(const std::filesystem::path& root, const std::string& path);
