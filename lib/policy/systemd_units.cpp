@@ -213,12 +213,6 @@ std::vector<fs::path> conf_files(const fs::path& root, const std::vector<std::st
   return files;
 }
 
-struct Assignment {
-  std::string key;  // Section.Key
-  std::string value;
-  std::string origin;
-};
-
 // An odd number of backslashes ends the line: the last one is not escaped.
 bool ends_in_backslash(const std::string& line) {
   size_t count = 0;
@@ -226,8 +220,11 @@ bool ends_in_backslash(const std::string& line) {
   return count % 2 == 1;
 }
 
-// Every assignment of `file` in order, as config_parse() reads it.
-std::vector<Assignment> assignments(const fs::path& root, const fs::path& file) {
+using Assignment = SystemdAssignment;
+
+}  // namespace
+
+std::vector<SystemdAssignment> systemd_file_assignments(const fs::path& root, const fs::path& file) {
   fs::path target = resolved(root, file);
   if (target == "/dev/null") return {};
   std::error_code ignored;
@@ -236,15 +233,13 @@ std::vector<Assignment> assignments(const fs::path& root, const fs::path& file) 
   std::string content = read_text(root, target);
   if (content.starts_with("\xEF\xBB\xBF"))
     throw std::runtime_error(file.string() + ":1: a byte order mark is not understood");
-  auto lines = logical_lines(content, file.string(), [](std::string physical, const std::string& where, bool open) {
+  auto lines = logical_lines(content, file.string(), [](std::string physical, const std::string&, bool open) {
     LinePart part;
     std::string_view text = strip(physical);
     bool comment = !text.empty() && (text.front() == '#' || text.front() == ';');
-    if (open && text.empty()) throw std::runtime_error(where + ": an empty line inside a continued line");
-    if (text.empty() || comment) {
-      // A comment ending in a backslash: whether it swallows the next line is not certain.
-      if (comment && !open && ends_in_backslash(physical))
-        throw std::runtime_error(where + ": a comment ending in a backslash is not understood");
+    // A comment never continues; inside a continued line it is left out, and
+    // a blank line there ends the line (as systemd-analyze verify shows).
+    if (comment || (text.empty() && !open)) {
       part.skip = true;
       return part;
     }
@@ -273,6 +268,8 @@ std::vector<Assignment> assignments(const fs::path& root, const fs::path& file) 
   }
   return found;
 }
+
+namespace {
 
 const KeyInfo* find_key(const std::vector<KeyInfo>& keys, const std::string& key) {
   auto found = std::find_if(keys.begin(), keys.end(), [&](const KeyInfo& info) { return key == info.key; });
@@ -461,9 +458,9 @@ std::optional<ConfigValue> systemd_unit_value(const fs::path& root, const UnitFi
   const KeyInfo* info = find_key(unit_keys(), key);
   if (info == nullptr) throw std::runtime_error("'" + key + "' is not a property this reader reads");
   if (!files.fragment || files.masked) return std::nullopt;
-  std::vector<Assignment> all = assignments(root, *files.fragment);
+  std::vector<Assignment> all = systemd_file_assignments(root, *files.fragment);
   for (const auto& dropin : files.dropins) {
-    auto more = assignments(root, dropin);
+    auto more = systemd_file_assignments(root, dropin);
     all.insert(all.end(), more.begin(), more.end());
   }
   return merge(*info, all, true);
@@ -504,7 +501,7 @@ std::optional<ConfigValue> systemd_config_value(const fs::path& root, const fs::
   if (std::string problem = systemd_config_key_problem(path, key); !problem.empty()) throw std::runtime_error(problem);
   std::vector<Assignment> all;
   for (const auto& file : systemd_config_files(root, path)) {
-    auto more = assignments(root, file);
+    auto more = systemd_file_assignments(root, file);
     all.insert(all.end(), more.begin(), more.end());
   }
   return merge(*find_key(config_keys().at(path.filename().string()), key), all, false);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <iostream>
 #include <random>
 
 #include "policy_under_root.h"
@@ -180,10 +181,9 @@ TEST_F(SystemdUnits, WhatIsAnError) {
   EXPECT_EQ(unit_error("[Install]\nWantedBy=\"a b\"\n", "Install.WantedBy"),
             "/etc/systemd/system/e.service:2: Install.WantedBy=\"a b\": quotes and escapes in a list are not "
             "understood");
-  EXPECT_EQ(unit_error("[Service]\n# x \\\nUser=a\n"),
-            "/etc/systemd/system/e.service:2: a comment ending in a backslash is not understood");
-  EXPECT_EQ(unit_error("[Service]\nUser=a \\\n\nb\n"),
-            "/etc/systemd/system/e.service:3: an empty line inside a continued line");
+  // A comment ending in a backslash continues nothing; a blank line ends a continued one.
+  EXPECT_EQ(unit_error("[Service]\n# x \\\nUser=a\n"), "no error");
+  EXPECT_EQ(unit_error("[Service]\nUser=a \\\n\nb\n"), "/etc/systemd/system/e.service:4: a line without '=': b");
   EXPECT_EQ(unit_error("[Service]\r\nUser=a\n"),
             "/etc/systemd/system/e.service:1: a carriage return is not understood");
   // An even number of backslashes does not continue the line.
@@ -300,6 +300,135 @@ TEST_F(SystemdUnits, ConfigDropInOrderAgreesWithSystemdAnalyze) {
     ++compared;
   }
   EXPECT_EQ(compared, 40);
+}
+
+// What `systemd-analyze verify` says about `unit`: the keys it reports as
+// unknown, in its order, and whether it ignored a line without '='.
+struct VerifyReport {
+  std::vector<std::string> unknown_keys;
+  bool missing_equals = false;
+};
+
+VerifyReport verify_with_systemd(const fs::path& unit) {
+  std::string command = "systemd-analyze verify --man=no '" + unit.string() + "' 2>&1";
+  VerifyReport report;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return report;
+  char line[4096];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    std::string text(line);
+    if (!text.starts_with(unit.string() + ":")) continue;
+    if (text.find("Missing '='") != std::string::npos) report.missing_equals = true;
+    size_t at = text.find(": Unknown key '");
+    if (at == std::string::npos) continue;
+    at += 15;
+    report.unknown_keys.push_back(text.substr(at, text.find('\'', at) - at));
+  }
+  ::pclose(pipe);
+  return report;
+}
+
+// Random lines in systemd's syntax (comments, blank lines, continued lines
+// with comments and blank lines inside, even and odd backslashes) with keys
+// systemd does not know: the keys systemd-analyze verify warns about are the
+// keys the reader sees, in the same order.
+TEST_F(SystemdUnits, LinesAgreeWithSystemdAnalyzeVerify) {
+  if (std::system("systemd-analyze --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "systemd-analyze is not installed";
+  const std::vector<std::string> pieces = {"# comment", "; comment", "# comment \\", "  # indented \\", "",
+                                           "   ",       "\t",        "K=a \\",       "K=a\\\\",         "K=a \\\\\\",
+                                           "  K = b",   "K=",        "\tK=c d",      "more words \\",   "K=x # y"};
+  std::mt19937 random(252);
+  int agreed = 0, refused = 0;
+  for (int round = 0; round < 60; ++round) {
+    std::string text = "[Unit]\nDescription=oracle\n[Service]\nExecStart=/bin/true\n";
+    for (int i = 0; i < 14; ++i) {
+      std::string line = pieces[random() % pieces.size()];
+      if (auto at = line.find('K'); at != std::string::npos) line.replace(at, 1, "Zk" + std::to_string(i));
+      text += line + "\n";
+    }
+    text += "Zkend=1\n";
+    write("/etc/systemd/system/oracle.service", text);
+    auto systemd = verify_with_systemd(dir_.path() / "etc/systemd/system/oracle.service");
+    std::vector<std::string> ours;
+    try {
+      for (const auto& assignment : systemd_file_assignments(dir_.path(), "/etc/systemd/system/oracle.service"))
+        if (assignment.key.starts_with("Service.") && assignment.key != "Service.ExecStart")
+          ours.push_back(assignment.key.substr(8));
+    } catch (const std::runtime_error& problem) {
+      // The reader refuses a line without '=', which systemd ignores with a warning.
+      EXPECT_NE(std::string(problem.what()).find("a line without '='"), std::string::npos) << problem.what();
+      EXPECT_TRUE(systemd.missing_equals) << text;
+      ++refused;
+      continue;
+    }
+    EXPECT_EQ(ours, systemd.unknown_keys) << text;
+    ++agreed;
+  }
+  std::cout << "systemd-analyze verify: " << agreed << " files read alike, " << refused
+            << " refused (a line without '=')\n";
+  EXPECT_GE(agreed, 20);
+}
+
+// The files `systemd-analyze verify --root` loads for `unit`, in its order
+// (each file of the tree sets one key systemd does not know).
+std::vector<std::string> files_loaded_by_systemd(const fs::path& root, const std::string& unit) {
+  std::string command = "systemd-analyze verify --man=no --root='" + root.string() + "' " + unit + " 2>&1";
+  std::vector<std::string> files;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return files;
+  char line[4096];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    std::string text(line);
+    size_t colon = text.find(':');
+    if (!text.starts_with(root.string() + "/") || text.find(": Unknown key '") == std::string::npos) continue;
+    files.push_back(text.substr(root.string().size(), colon - root.string().size()));
+  }
+  ::pclose(pipe);
+  return files;
+}
+
+// Random trees of unit files and drop-ins (the unit's own, its template's,
+// its prefixes', the type's; names repeated across directories) in the
+// search path: the unit file and drop-ins the reader finds, in its order, are
+// those systemd-analyze verify --root loads.
+TEST_F(SystemdUnits, UnitFilesAgreeWithSystemdAnalyzeVerify) {
+  if (std::system("systemd-analyze --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "systemd-analyze is not installed";
+  const std::vector<std::string> directories = {"/etc/systemd/system", "/run/systemd/system",
+                                                "/usr/local/lib/systemd/system", "/lib/systemd/system",
+                                                "/usr/lib/systemd/system"};
+  const std::vector<std::pair<std::string, std::vector<std::string>>> units = {
+      {"a-b-c.service", {"a-b-c.service.d", "a-b-.service.d", "a-.service.d", "service.d"}},
+      {"a-b@x.service",
+       {"a-b@x.service.d", "a-b@.service.d", "a-@x.service.d", "a-@.service.d", "a-.service.d", "service.d"}},
+      {"plain.service", {"plain.service.d", "service.d"}}};
+  std::mt19937 random(2521);
+  int compared = 0;
+  for (int round = 0; round < 60; ++round) {
+    fs::remove_all(dir_.path());
+    fs::create_directories(dir_.path());
+    const auto& [unit, dropin_directories] = units[random() % units.size()];
+    int key = 0;
+    auto file_text = [&](bool fragment) {
+      return std::string("[Service]\n") + (fragment ? "ExecStart=/bin/true\n" : "") + "Zk" + std::to_string(key++) +
+             "=1\n";
+    };
+    // The unit file (an instance's template sometimes), once or twice in the path.
+    std::string fragment = unit.find('@') != std::string::npos && random() % 2 ? "a-b@.service" : unit;
+    for (int copies = 1 + random() % 2; copies > 0; --copies)
+      write(directories[random() % directories.size()] + "/" + fragment, file_text(true));
+    for (int i = 0; i < 6; ++i) {
+      write(directories[random() % directories.size()] + "/" +
+                dropin_directories[random() % dropin_directories.size()] + "/" +
+                std::to_string(10 * (1 + random() % 4)) + ".conf",
+            file_text(false));
+    }
+    auto files = find_unit_files(dir_.path(), unit);
+    std::vector<std::string> ours = {files.fragment->string()};
+    for (const auto& dropin : files.dropins) ours.push_back(dropin.string());
+    EXPECT_EQ(ours, files_loaded_by_systemd(dir_.path(), unit)) << "round " << round << ", " << unit;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 60);
 }
 
 }  // namespace

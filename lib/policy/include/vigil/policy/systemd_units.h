@@ -69,6 +69,19 @@ std::optional<ConfigValue> systemd_config_value(const std::filesystem::path& roo
 // file): a boolean as yes / no; unchanged otherwise.
 std::string systemd_normalized(const std::string& key, const std::string& value);
 
+// One "Key=Value" line of a file in systemd's syntax.
+struct SystemdAssignment {
+  std::string key;  // Section.Key
+  std::string value;
+  std::string origin;  // file:line of its first line
+};
+
+// Every assignment of `file` in order, as systemd's config parser reads it
+// (sections, comments, continued lines); throws std::runtime_error naming
+// the file:line for a line it does not read exactly.
+std::vector<SystemdAssignment> systemd_file_assignments(const std::filesystem::path& root,
+                                                        const std::filesystem::path& file);
+
 // The name of the mount unit for `path` ("/var/log" -> "var-log.mount").
 std::string mount_unit_name(const std::string& path);
 
