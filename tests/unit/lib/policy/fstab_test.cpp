@@ -4,6 +4,10 @@
 // unit in systemd's order, and options as mount(8) applies them.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <iostream>
+#include <random>
+
 #include "policy_under_root.h"
 #include "vigil/policy/fstab.h"
 #include "vigil/policy/policy.h"
@@ -209,6 +213,90 @@ TEST_F(FstabCheck, PolicyFields) {
   // Without configured, mount reads /proc/mounts as before.
   write("/proc/mounts", "tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n");
   EXPECT_EQ(outcome("mount: {path: /tmp, options: [nodev]}"), "pass: /tmp (tmpfs) rw,nosuid,nodev");
+}
+
+// What `findmnt -F FILE -P` (libmount 2.38 itself) reads from an fstab file:
+// its entries as "source|target|type|options|freq|passno", or "parse error".
+std::vector<std::string> read_by_findmnt(const fs::path& file) {
+  std::string command = "findmnt -F '" + file.string() + "' -o SOURCE,TARGET,FSTYPE,OPTIONS,FREQ,PASSNO -P 2>&1";
+  std::vector<std::string> entries;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return entries;
+  char line[4096];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    std::string text(line);
+    if (text.find("parse error") != std::string::npos) {
+      entries.push_back("parse error");
+      continue;
+    }
+    // NAME="value" pairs; findmnt writes unprintable bytes and backslashes as \xNN.
+    std::string entry;
+    for (size_t at = text.find("=\""); at != std::string::npos; at = text.find("=\"", at)) {
+      size_t end = text.find("\" ", at + 2);
+      if (end == std::string::npos) end = text.rfind('"');
+      std::string value = text.substr(at + 2, end - at - 2);
+      std::string decoded;
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (value.compare(i, 2, "\\x") == 0 && i + 3 < value.size() + 0) {
+          decoded += static_cast<char>(std::stoi(value.substr(i + 2, 2), nullptr, 16));
+          i += 3;
+        } else {
+          decoded += value[i];
+        }
+      }
+      entry += (entry.empty() ? "" : "|") + decoded;
+      at = end;
+    }
+    entries.push_back(entry);
+  }
+  ::pclose(pipe);
+  return entries;
+}
+
+// Random fstab lines (escapes, tabs, fields left out or not numbers, a
+// seventh field, comments): each read by the reader as findmnt -F reads it,
+// or refused where libmount refuses it; the reader may also refuse a line
+// libmount reads in a way it does not model (more than six fields).
+TEST_F(FstabCheck, LinesAgreeWithFindmnt) {
+  if (std::system("findmnt --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "findmnt is not installed";
+  const std::vector<std::string> sources = {"UUID=0a34-9f",   "LABEL=my\\040disk", "/dev/sda1", "tmpfs",
+                                            "PARTUUID=12-01", "//srv/share",       "#hidden"};
+  const std::vector<std::string> targets = {"/", "/tmp", "/srv/a\\040b", "/x\\011y", "/var/log/", "none", "/a\\b"};
+  const std::vector<std::string> types = {"ext4", "tmpfs", "swap", "xfs"};
+  const std::vector<std::string> options = {"defaults", "nodev,nosuid", "rw,relatime", "a\\054b", "x\\134y"};
+  const std::vector<std::string> numbers = {"0", "1", "2", "-1", "x", "0x1"};
+  const std::vector<std::string> blanks = {" ", "\t", "  \t "};
+  std::mt19937 random(238);
+  int agreed = 0, refused = 0;
+  for (int round = 0; round < 200; ++round) {
+    auto blank = [&] { return blanks[random() % blanks.size()]; };
+    std::string line = random() % 4 == 0 ? blank() : "";
+    line += sources[random() % sources.size()] + blank() + targets[random() % targets.size()];
+    size_t fields = 2 + random() % 6;  // 2 to 7
+    if (fields >= 3) line += blank() + types[random() % types.size()];
+    if (fields >= 4) line += blank() + options[random() % options.size()];
+    for (size_t i = 5; i <= fields; ++i) line += blank() + numbers[random() % numbers.size()];
+    if (random() % 4 == 0) line += blank();
+    std::string text = (random() % 3 == 0 ? "# a comment\n\n" : "") + line + "\n";
+    write("/etc/fstab", text);
+    auto theirs = read_by_findmnt(dir_.path() / "etc/fstab");
+    try {
+      std::vector<std::string> ours;
+      for (const auto& entry : read_fstab(dir_.path(), "/etc/fstab"))
+        ours.push_back(entry.source + "|" + entry.target + "|" + entry.type + "|" + entry.options + "|" +
+                       std::to_string(entry.freq) + "|" + std::to_string(entry.passno));
+      EXPECT_EQ(ours, theirs) << text;
+      ++agreed;
+    } catch (const std::runtime_error& problem) {
+      std::string why = problem.what();
+      bool libmount_refuses = theirs == std::vector<std::string>{"parse error"};
+      EXPECT_TRUE(libmount_refuses || why.find("more than six fields") != std::string::npos)
+          << text << " -> " << why << " but findmnt reads it";
+      ++refused;
+    }
+  }
+  std::cout << "findmnt: " << agreed << " lines read alike, " << refused << " refused\n";
+  EXPECT_GE(agreed, 60);
 }
 
 }  // namespace
