@@ -237,7 +237,7 @@ std::vector<std::string> read_by_findmnt(const fs::path& file) {
       std::string value = text.substr(at + 2, end - at - 2);
       std::string decoded;
       for (size_t i = 0; i < value.size(); ++i) {
-        if (value.compare(i, 2, "\\x") == 0 && i + 3 < value.size() + 0) {
+        if (value.compare(i, 2, "\\x") == 0 && i + 3 < value.size()) {
           decoded += static_cast<char>(std::stoi(value.substr(i + 2, 2), nullptr, 16));
           i += 3;
         } else {
