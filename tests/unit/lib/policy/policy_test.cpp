@@ -327,6 +327,54 @@ TEST_F(PolicyEngine, Accounts) {
   EXPECT_EQ(outcome("accounts: {rule: password_min_days, at_least: 1}"), "fail");
 }
 
+TEST_F(PolicyEngine, AccountsLoginShellsHomesAndDotFiles) {
+  const std::string me = std::to_string(::getuid()), mine = std::to_string(::getgid());
+  write("/etc/shells", "# valid login shells\n/bin/sh\n/bin/bash\n/usr/sbin/nologin\n");
+  write("/etc/login.defs", "UID_MIN 1000\n");
+  write("/etc/group", "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\nmine:x:" + mine + ":\n");
+  // System accounts: below UID_MIN, only root and the one-program accounts may have a login shell.
+  write("/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\nsync:x:4:65534:sync:/bin:/bin/sync\n"
+        "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nuser:x:1000:1:::/bin/bash\n");
+  EXPECT_EQ(outcome("accounts: {rule: system_accounts_no_login_shell}"), "pass");
+  EXPECT_EQ(outcome("accounts: {rule: primary_groups_exist}"), "pass");
+  write("/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/bash\n"
+        "lost:x:1001:4242::/home/lost:/bin/bash\n");
+  EXPECT_EQ(run("accounts: {rule: system_accounts_no_login_shell}").evidence,
+            "system accounts with a login shell: daemon (/bin/bash)");
+  EXPECT_EQ(run("accounts: {rule: primary_groups_exist}").evidence,
+            "accounts whose primary group does not exist: lost (GID 4242)");
+  write("/etc/login.defs", "UID_MIN many\n");
+  EXPECT_EQ(outcome("accounts: {rule: system_accounts_no_login_shell}"),
+            "error: accounts (line 7): UID_MIN many (/etc/login.defs:1) is not a UID");
+  write("/etc/login.defs", "UID_MIN 1000\n");
+
+  // Login accounts' homes and dot files: the test's own files, so "me" is the test's UID.
+  write("/etc/passwd",
+        "me:x:" + me + ":" + mine + "::/home/me:/bin/sh\nnologin:x:1002:1::/nonexistent:/usr/sbin/nologin\n");
+  fs::create_directories(dir_.path() / "home/me");
+  ::chmod((dir_.path() / "home/me").c_str(), 0750);
+  write("/home/me/.profile", "umask 027\n", 0644);
+  write("/home/me/.bash_history", "ls\n", 0600);
+  EXPECT_EQ(outcome("accounts: {rule: interactive_homes}"), "pass");
+  EXPECT_EQ(outcome("accounts: {rule: interactive_dot_files}"), "pass");
+  ::chmod((dir_.path() / "home/me").c_str(), 0755);
+  EXPECT_EQ(run("accounts: {rule: interactive_homes}").evidence,
+            "login accounts' home directories not their own: me: /home/me 0755, expected at most 0750");
+  write("/etc/passwd", "me:x:" + me + ":" + mine + "::/home/gone:/bin/sh\n");
+  EXPECT_EQ(run("accounts: {rule: interactive_homes}").evidence,
+            "login accounts' home directories not their own: me: /home/gone does not exist");
+  write("/etc/passwd", "me:x:" + me + ":" + mine + "::/home/me:/bin/sh\n");
+  write("/home/me/.rhosts", "+ +\n");
+  write("/home/me/.bash_history", "ls\n", 0640);
+  write("/home/me/.profile", "umask 027\n", 0666);
+  auto dots = run("accounts: {rule: interactive_dot_files}");
+  EXPECT_EQ(dots.outcome, Outcome::kFail);
+  for (const char* offence : {"/home/me/.rhosts exists", "/home/me/.bash_history 0640", "/home/me/.profile 0666"})
+    EXPECT_NE(dots.evidence.find(offence), std::string::npos) << offence << " in " << dots.evidence;
+}
+
 TEST_F(PolicyEngine, FileHashFindAndCommands) {
   write("/etc/abc", "abc");
   EXPECT_EQ(
