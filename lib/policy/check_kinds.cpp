@@ -194,13 +194,15 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`path`, `algorithm: sha256\|sha512\|sha1\|md5`, `equals` / `one_of`)",
        R"(the file's digest (hex, any case))"},
       {"find",
-       {"path", "depth", "name", "type", "world_writable", "suid", "no_owner"},
+       {"path", "depth", "name", "type", "world_writable", "suid", "no_owner", "no_group", "local_only"},
        true,
        needs_path,
        evaluators::find,
-       R"(`path`, `depth`, `name` (glob), `type`, `world_writable`, `suid`, `no_owner` + expectation on the count)",
+       R"(`path`, `depth`, `name` (glob), `type`, `world_writable`, `suid`, `no_owner`, `no_group`, `local_only` + )"
+       R"(expectation on the count)",
        R"(by default nothing may match (`at_most: 0`); symlinks are not followed, unreadable directories are )"
-       R"(counted and skipped)"},
+       R"(counted and skipped; `local_only` does not walk into mounts of other than local disk filesystems (proc, )"
+       R"(sysfs, network shares, …))"},
       {"command",
        {"argv", "exit_code"},
        true,

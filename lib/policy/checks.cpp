@@ -500,11 +500,35 @@ CheckResult file_hash(const Check& check, Environment& environment) {
   return compare(expect, hex, check.path + " " + check.algorithm + " " + hex);
 }
 
+// Mount points under the root whose filesystem is not a local disk one (proc, sysfs, network
+// shares, ...): what a `local_only` find does not walk into.
+std::set<std::string> nonlocal_mounts(const Environment& environment) {
+  // overlay: a container's root filesystem is one.
+  static const std::set<std::string> kLocal = {"ext2",     "ext3",  "ext4", "xfs",  "btrfs", "f2fs",   "jfs",
+                                               "reiserfs", "tmpfs", "zfs",  "vfat", "exfat", "overlay"};
+  std::set<std::string> mounts;
+  std::error_code missing;
+  fs::path table = environment.root == "/" ? "/proc/self/mounts" : "/proc/mounts";
+  if (!fs::exists(under(environment.root, table), missing)) return mounts;
+  std::istringstream in(read_text(environment.root, table));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string device, point, type;
+    fields >> device >> point >> type;
+    if (!kLocal.count(type)) mounts.insert(point);
+  }
+  return mounts;
+}
+
 CheckResult find(const Check& check, Environment& environment) {
-  std::vector<std::string> found;
-  size_t denied = 0;
+  size_t matches = 0, denied = 0;
+  std::vector<std::string> shown;  // the first few, for the evidence
   fs::path start = under(environment.root, check.path);
   std::string prefix = environment.root == "/" ? "" : environment.root.string();
+  std::set<std::string> skipped_mounts =
+      check.local_only.value_or(false) ? nonlocal_mounts(environment) : std::set<std::string>();
+  if (skipped_mounts.count(check.path))
+    return error(check.path + " is not on a local disk filesystem, which local_only does not walk");
   auto visit = [&](const fs::path& path, const struct stat& info) {
     std::string type = S_ISDIR(info.st_mode) ? "directory" : S_ISREG(info.st_mode) ? "file" : "other";
     if (!check.type.empty() && check.type != "any" && check.type != type) return;
@@ -514,7 +538,9 @@ CheckResult find(const Check& check, Environment& environment) {
       return;
     if (check.suid && *check.suid != ((info.st_mode & S_ISUID) != 0)) return;
     if (check.no_owner && *check.no_owner != (users(environment).count(info.st_uid) == 0)) return;
-    found.push_back(path.string().substr(prefix.size()));
+    if (check.no_group && *check.no_group != (groups(environment).count(info.st_gid) == 0)) return;
+    if (shown.size() < 5) shown.push_back(path.string().substr(prefix.size()));
+    ++matches;
   };
   std::error_code problem;
   struct stat top {};
@@ -525,6 +551,10 @@ CheckResult find(const Check& check, Environment& environment) {
     fs::recursive_directory_iterator walker(start, fs::directory_options::skip_permission_denied, problem);
     for (; !problem && walker != fs::recursive_directory_iterator(); walker.increment(problem)) {
       if (walker.depth() + 1 >= check.depth) walker.disable_recursion_pending();  // depth counts levels below path
+      if (!skipped_mounts.empty() && skipped_mounts.count(walker->path().string().substr(prefix.size()))) {
+        walker.disable_recursion_pending();
+        continue;
+      }
       struct stat info {};
       if (::lstat(walker->path().c_str(), &info) != 0) {
         ++denied;
@@ -536,11 +566,11 @@ CheckResult find(const Check& check, Environment& environment) {
   Expect expect = check.expect;
   if (expect.empty()) expect.at_most = 0;  // by default nothing may match
   std::string list;
-  for (size_t i = 0; i < found.size() && i < 5; ++i) list += (i ? ", " : ": ") + found[i];
-  if (found.size() > 5) list += ", …";
-  std::string seen = std::to_string(found.size()) + " match under " + check.path + list +
+  for (size_t i = 0; i < shown.size(); ++i) list += (i ? ", " : ": ") + shown[i];
+  if (matches > shown.size()) list += ", …";
+  std::string seen = std::to_string(matches) + " match under " + check.path + list +
                      (denied ? " (" + std::to_string(denied) + " unreadable)" : "");
-  return compare(expect, std::to_string(found.size()), seen);
+  return compare(expect, std::to_string(matches), seen);
 }
 
 CheckResult command(const Check& check, Environment& environment) {

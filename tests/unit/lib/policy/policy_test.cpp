@@ -354,6 +354,19 @@ TEST_F(PolicyEngine, FileHashFindAndCommands) {
   EXPECT_EQ(outcome("find: {path: /srv, depth: 8, name: '*.txt', at_least: 3}"), "pass");
   EXPECT_EQ(outcome("find: {path: /srv, depth: 8, suid: true, equals: 1}"), "pass");
   EXPECT_EQ(outcome("find: {path: /srv, depth: 8, type: directory, no_owner: true}"), "pass");
+  EXPECT_EQ(outcome("find: {path: /srv, depth: 8, no_group: true}"), "pass");
+  write("/etc/group", "root:x:0:\n");  // the test's files now belong to a group that does not exist
+  EXPECT_EQ(outcome("find: {path: /srv, depth: 8, no_group: true}"), ::getgid() == 0 ? "pass" : "fail");
+
+  // local_only: what is mounted from proc or the network is not walked.
+  write("/srv/share/open.txt", "x", 0666);
+  write("/proc/mounts", "/dev/sda1 / ext4 rw 0 0\nserver:/export /srv/share nfs4 rw 0 0\nproc /proc proc rw 0 0\n");
+  std::string all = run("find: {path: /srv, depth: 8, type: file, world_writable: true}").evidence;
+  EXPECT_TRUE(all.starts_with("3 match under /srv: ") && all.find("/srv/share/open.txt") != std::string::npos) << all;
+  std::string local = run("find: {path: /srv, depth: 8, type: file, world_writable: true, local_only: true}").evidence;
+  EXPECT_TRUE(local.starts_with("2 match under /srv: ") && local.find("/srv/share") == std::string::npos) << local;
+  EXPECT_EQ(outcome("find: {path: /srv/share, depth: 8, local_only: true}"),
+            "error: /srv/share is not on a local disk filesystem, which local_only does not walk");
 
   EXPECT_EQ(outcome("command: {argv: [/bin/sh, -c, 'echo hello; exit 3'], exit_code: 3, equals: hello}"), "pass");
   EXPECT_EQ(outcome("command: {argv: [/bin/sh, -c, 'echo 42'], at_least: 40}"), "pass");

@@ -34,7 +34,7 @@ std::string read_file(const fs::path& file) {
   return text.str();
 }
 
-// One file of a fixture: its text, or a map {text|append|dir|link|absent, mode}.
+// One file of a fixture: its text, or a map {text|append|dir|link|absent, mode, uid, gid}.
 void apply(const fs::path& root, const std::string& path, const YAML::Node& value) {
   fs::path file = root / fs::path(path).relative_path();
   std::error_code ignored;
@@ -58,6 +58,13 @@ void apply(const fs::path& root, const std::string& path, const YAML::Node& valu
   } else {
     ASSERT_TRUE(value["text"]) << path << ": text, append, dir, link or absent";
     test_util::write_under(root, path, value["text"].as<std::string>(), mode);
+  }
+  // Owners take root; without it the control is skipped (reads_owners).
+  if ((value["uid"] || value["gid"]) && ::geteuid() == 0) {
+    ASSERT_EQ(::lchown(file.c_str(), value["uid"] ? value["uid"].as<uid_t>() : static_cast<uid_t>(-1),
+                       value["gid"] ? value["gid"].as<gid_t>() : static_cast<gid_t>(-1)),
+              0)
+        << path;
   }
 }
 
