@@ -270,6 +270,15 @@ TEST_F(PolicyEngine, KeyValueShellAndIni_LastValueWins) {
   EXPECT_EQ(outcome("config: {path: /etc/none.ini, format: ini, key: a, default: x, equals: x}"), "pass");
 }
 
+TEST_F(PolicyEngine, KeyValue_ReadsLoginDefsAsShadowsGetdefDoes) {
+  // A key alone leaves the earlier value; quotes around a value are dropped, and it ends at a quote.
+  write("/etc/login.defs", "PASS_MAX_DAYS 365\nPASS_MAX_DAYS\nENCRYPT_METHOD \"SHA512\"\nUMASK\t\"027\" # x\n");
+  EXPECT_EQ(outcome("config: {path: /etc/login.defs, format: keyvalue, key: PASS_MAX_DAYS, equals: '365'}"), "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/login.defs, format: keyvalue, key: ENCRYPT_METHOD, matches: '^SHA512$'}"),
+            "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/login.defs, format: keyvalue, key: UMASK, equals: '027'}"), "pass");
+}
+
 TEST_F(PolicyEngine, PackagesServicesMountsModules) {
   write("/var/lib/dpkg/status",
         "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:9.2p1-2+deb12u3\n\n"
