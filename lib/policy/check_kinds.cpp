@@ -67,6 +67,7 @@ std::string complete_accounts(Check& check) {
                                                "shadow_hashed_passwords",
                                                "primary_groups_exist",
                                                "system_accounts_no_login_shell",
+                                               "locked_without_login_shell",
                                                "interactive_homes",
                                                "interactive_dot_files"};
   if (check.rule.empty()) return needs(check, "rule");
@@ -184,7 +185,8 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`unique_group_names`, `shadow_hashed_passwords`, `no_legacy_plus_entries`, `password_max_days` / )"
        R"(`password_min_days` / `password_warn_days` (per account with a password), `primary_groups_exist`, )"
        R"(`system_accounts_no_login_shell` (UID below login.defs' UID_MIN with a shell of /etc/shells, but root, )"
-       R"(sync, shutdown, halt), `interactive_homes` (every account with a login shell has its own home, at most )"
+       R"(sync, shutdown, halt), `locked_without_login_shell` (every account but root whose shell is not a login )"
+       R"(shell has a locked password in /etc/shadow), `interactive_homes` (every account with a login shell has its own home, at most )"
        R"(0750), `interactive_dot_files` (in those homes: no `.forward` or `.rhosts`, `.netrc` and `.bash_history` )"
        R"(at most 0600, no dot file others may write, all the user's own))"},
       {"kernel_module",

@@ -203,12 +203,24 @@ CheckResult login_accounts_rule(const Check& check, Environment& environment) {
   const std::string& rule = check.rule;
   auto shells = login_shells(environment);
   uint32_t first_user = uid_min(environment);
+  std::map<std::string, std::string> passwords;  // name -> the password field of /etc/shadow
+  if (rule == "locked_without_login_shell")
+    for (const auto& record : colon_records(environment.root, "/etc/shadow"))
+      if (record.size() > 1) passwords[record[0]] = record[1];
   std::vector<std::string> offenders;
   for (const auto& record : colon_records(environment.root, "/etc/passwd")) {
     if (record.size() < 7) continue;
     const std::string &name = record[0], &home = record[5], &shell = record[6];
     uint32_t uid = static_cast<uint32_t>(std::strtoul(record[2].c_str(), nullptr, 10));
     bool can_log_in = shells.count(shell) != 0;
+    if (rule == "locked_without_login_shell") {
+      // A password opens more than a shell (su, FTP, services that ask PAM): without a shell, nothing to open.
+      auto password = passwords.find(name);
+      bool locked = password != passwords.end() && !password->second.empty() &&
+                    (password->second[0] == '!' || password->second[0] == '*');
+      if (!can_log_in && name != "root" && !locked) offenders.push_back(name);
+      continue;
+    }
     if (rule == "system_accounts_no_login_shell") {
       // root logs in; sync, shutdown and halt run their one program as their "shell".
       static const std::set<std::string> kExempt = {"root", "sync", "shutdown", "halt"};
@@ -246,8 +258,10 @@ CheckResult login_accounts_rule(const Check& check, Environment& environment) {
     }
   }
   std::string what = rule == "system_accounts_no_login_shell" ? "system accounts with a login shell"
-                     : rule == "interactive_homes"            ? "login accounts' home directories not their own"
-                                                              : "login accounts' dot files others can use";
+                     : rule == "locked_without_login_shell"
+                         ? "accounts without a login shell whose password is not locked"
+                     : rule == "interactive_homes" ? "login accounts' home directories not their own"
+                                                   : "login accounts' dot files others can use";
   return offenders_verdict(offenders, what);
 }
 
@@ -506,7 +520,8 @@ CheckResult accounts(const Check& check, Environment& environment) {
       if (record.size() > 3 && !gids.count(record[3])) offenders.push_back(record[0] + " (GID " + record[3] + ")");
     return report("accounts whose primary group does not exist");
   }
-  if (rule == "system_accounts_no_login_shell" || rule == "interactive_homes" || rule == "interactive_dot_files")
+  if (rule == "system_accounts_no_login_shell" || rule == "locked_without_login_shell" || rule == "interactive_homes" ||
+      rule == "interactive_dot_files")
     return login_accounts_rule(check, environment);
   // The rest read /etc/shadow (root only).
   auto shadow = colon_records(environment.root, "/etc/shadow");

@@ -354,6 +354,14 @@ TEST_F(PolicyEngine, AccountsLoginShellsHomesAndDotFiles) {
             "system accounts with a login shell: daemon (/bin/bash)");
   EXPECT_EQ(run("accounts: {rule: primary_groups_exist}").evidence,
             "accounts whose primary group does not exist: lost (GID 4242)");
+  write("/etc/shadow", "root:$y$x:19700::::::\ndaemon:*:19700::::::\nlost:!$y$x:19700::::::\n");
+  EXPECT_EQ(outcome("accounts: {rule: locked_without_login_shell}"), "pass");
+  write("/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+        "lost:x:1001:4242::/home/lost:/usr/sbin/nologin\n");
+  write("/etc/shadow", "root:$y$x:19700::::::\ndaemon:*:19700::::::\nlost:$y$x:19700::::::\n");
+  EXPECT_EQ(run("accounts: {rule: locked_without_login_shell}").evidence,
+            "accounts without a login shell whose password is not locked: lost");
   write("/etc/login.defs", "UID_MIN many\n");
   EXPECT_EQ(outcome("accounts: {rule: system_accounts_no_login_shell}"),
             "error: accounts (line 7): UID_MIN many (/etc/login.defs:1) is not a UID");
