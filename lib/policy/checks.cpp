@@ -134,6 +134,29 @@ std::string mode_text(unsigned mode) {
   return text;
 }
 
+std::string owner_group_mode(const struct stat& info, Environment& environment) {
+  std::string owner =
+      users(environment).count(info.st_uid) ? users(environment).at(info.st_uid) : std::to_string(info.st_uid);
+  std::string group =
+      groups(environment).count(info.st_gid) ? groups(environment).at(info.st_gid) : std::to_string(info.st_gid);
+  return owner + ":" + group + " " + mode_text(info.st_mode);
+}
+
+// What of the check's owner, group and max_mode a file breaks ("" when none); a
+// symbolic link's own mode means nothing on Linux, so only its owner counts.
+std::string permissions_broken(const Check& check, const struct stat& info, Environment& environment) {
+  auto name_of = [](const std::map<uint32_t, std::string>& names, uint32_t id) {
+    return names.count(id) ? names.at(id) : std::to_string(id);
+  };
+  if (!check.owner.empty() && name_of(users(environment), info.st_uid) != check.owner)
+    return "expected owner " + check.owner;
+  if (!check.group.empty() && name_of(groups(environment), info.st_gid) != check.group)
+    return "expected group " + check.group;
+  if (check.max_mode && !S_ISLNK(info.st_mode) && (info.st_mode & 07777 & ~*check.max_mode) != 0)
+    return "more permissive than " + mode_text(*check.max_mode);
+  return "";
+}
+
 void load_packages(Environment& environment) {
   auto& caches = *environment.caches;
   if (caches.dpkg || caches.dpkg_error) return;
@@ -180,6 +203,105 @@ CheckResult compare_systemd(const Check& check, std::optional<ConfigValue> value
   return compare(spelled, text, seen);
 }
 
+// Pass when nothing offends; else fail, naming the first ten.
+CheckResult offenders_verdict(const std::vector<std::string>& offenders, const std::string& what) {
+  std::string list;
+  for (size_t i = 0; i < offenders.size() && i < 10; ++i) list += (i ? ", " : "") + offenders[i];
+  if (offenders.size() > 10) list += ", …";
+  return verdict(offenders.empty(), offenders.empty() ? "no " + what : what + ": " + list);
+}
+
+// The shells /etc/shells lists, without nologin: what lets an account log in.
+std::set<std::string> login_shells(const Environment& environment) {
+  std::set<std::string> shells;
+  std::istringstream in(read_text(environment.root, "/etc/shells"));
+  for (std::string line; std::getline(in, line);) {
+    std::string shell = trimmed(line);
+    if (!shell.empty() && shell[0] != '#' && !shell.ends_with("/nologin")) shells.insert(shell);
+  }
+  return shells;
+}
+
+// UID_MIN of /etc/login.defs (useradd's default 1000 when it is not set).
+uint32_t uid_min(const Environment& environment) {
+  std::error_code missing;
+  if (!fs::exists(under(environment.root, "/etc/login.defs"), missing)) return 1000;
+  auto settings = read_config(environment.root, "/etc/login.defs", Format::kKeyValue);
+  auto found = settings.find("UID_MIN");
+  if (found == settings.end()) return 1000;
+  auto number = as_number(found->second.value);
+  if (!number || *number < 0 || *number != static_cast<uint32_t>(*number))
+    throw std::runtime_error("UID_MIN " + found->second.value + " (" + found->second.origin + ") is not a UID");
+  return static_cast<uint32_t>(*number);
+}
+
+// Rules about the accounts that can log in (a shell of /etc/shells) and the system accounts that must not.
+CheckResult login_accounts_rule(const Check& check, Environment& environment) {
+  const std::string& rule = check.rule;
+  auto shells = login_shells(environment);
+  uint32_t first_user = uid_min(environment);
+  std::map<std::string, std::string> passwords;  // name -> the password field of /etc/shadow
+  if (rule == "locked_without_login_shell")
+    for (const auto& record : colon_records(environment.root, "/etc/shadow"))
+      if (record.size() > 1) passwords[record[0]] = record[1];
+  std::vector<std::string> offenders;
+  for (const auto& record : colon_records(environment.root, "/etc/passwd")) {
+    if (record.size() < 7) continue;
+    const std::string &name = record[0], &home = record[5], &shell = record[6];
+    uint32_t uid = static_cast<uint32_t>(std::strtoul(record[2].c_str(), nullptr, 10));
+    bool can_log_in = shells.count(shell) != 0;
+    if (rule == "locked_without_login_shell") {
+      // A password opens more than a shell (su, FTP, services that ask PAM): without a shell, nothing to open.
+      auto password = passwords.find(name);
+      bool locked = password != passwords.end() && !password->second.empty() &&
+                    (password->second[0] == '!' || password->second[0] == '*');
+      if (!can_log_in && name != "root" && !locked) offenders.push_back(name);
+      continue;
+    }
+    if (rule == "system_accounts_no_login_shell") {
+      // root logs in; sync, shutdown and halt run their one program as their "shell".
+      static const std::set<std::string> kExempt = {"root", "sync", "shutdown", "halt"};
+      if (uid < first_user && !kExempt.count(name) && can_log_in) offenders.push_back(name + " (" + shell + ")");
+      continue;
+    }
+    if (!can_log_in) continue;
+    struct stat info {};
+    fs::path dir = under(environment.root, home);
+    if (rule == "interactive_homes") {
+      if (::stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+        offenders.push_back(name + ": " + home + " does not exist");
+      } else if (info.st_uid != uid) {
+        offenders.push_back(name + ": " + home + " belongs to UID " + std::to_string(info.st_uid));
+      } else if (info.st_mode & 027) {
+        offenders.push_back(name + ": " + home + " " + mode_text(info.st_mode) + ", expected at most 0750");
+      }
+      continue;
+    }
+    // interactive_dot_files: nothing that hands out access (.forward, .rhosts), secrets only for the owner
+    // (.netrc, .bash_history at most 0600), no other dot file others may change, every one the user's own.
+    std::error_code unreadable;
+    for (const auto& entry : fs::directory_iterator(dir, unreadable)) {
+      std::string file = entry.path().filename().string();
+      if (file.size() < 2 || file[0] != '.' || ::lstat(entry.path().c_str(), &info) != 0 || S_ISLNK(info.st_mode))
+        continue;
+      std::string where = name + ": " + home + "/" + file;
+      if (file == ".forward" || file == ".rhosts") {
+        offenders.push_back(where + " exists");
+      } else if (info.st_uid != uid) {
+        offenders.push_back(where + " belongs to UID " + std::to_string(info.st_uid));
+      } else if ((file == ".netrc" || file == ".bash_history") ? (info.st_mode & 077) : (info.st_mode & 022)) {
+        offenders.push_back(where + " " + mode_text(info.st_mode));
+      }
+    }
+  }
+  std::string what = rule == "system_accounts_no_login_shell" ? "system accounts with a login shell"
+                     : rule == "locked_without_login_shell"
+                         ? "accounts without a login shell whose password is not locked"
+                     : rule == "interactive_homes" ? "login accounts' home directories not their own"
+                                                   : "login accounts' dot files others can use";
+  return offenders_verdict(offenders, what);
+}
+
 }  // namespace
 
 namespace evaluators {
@@ -200,17 +322,9 @@ CheckResult file_exists(const Check& check, Environment& environment) {
 CheckResult permissions(const Check& check, Environment& environment) {
   struct stat info {};
   if (::stat(under(environment.root, check.path).c_str(), &info) != 0) return fail(check.path + " does not exist");
-  std::string owner =
-      users(environment).count(info.st_uid) ? users(environment).at(info.st_uid) : std::to_string(info.st_uid);
-  std::string group =
-      groups(environment).count(info.st_gid) ? groups(environment).at(info.st_gid) : std::to_string(info.st_gid);
-  std::string seen = check.path + " " + owner + ":" + group + " " + mode_text(info.st_mode);
-  if (!check.owner.empty() && owner != check.owner) return fail(seen + ", expected owner " + check.owner);
-  if (!check.group.empty() && group != check.group) return fail(seen + ", expected group " + check.group);
-  if (check.max_mode && (info.st_mode & 07777 & ~*check.max_mode) != 0) {
-    return fail(seen + ", more permissive than " + mode_text(*check.max_mode));
-  }
-  return pass(seen);
+  std::string broken = permissions_broken(check, info, environment);
+  std::string seen = check.path + " " + owner_group_mode(info, environment);
+  return verdict(broken.empty(), broken.empty() ? seen : seen + ", " + broken);
 }
 
 CheckResult file_content(const Check& check, Environment& environment) {
@@ -396,12 +510,7 @@ CheckResult mount(const Check& check, Environment& environment) {
 CheckResult accounts(const Check& check, Environment& environment) {
   const std::string& rule = check.rule;
   std::vector<std::string> offenders;
-  auto report = [&](const std::string& what) {
-    std::string list;
-    for (size_t i = 0; i < offenders.size() && i < 10; ++i) list += (i ? ", " : "") + offenders[i];
-    if (offenders.size() > 10) list += ", …";
-    return verdict(offenders.empty(), offenders.empty() ? "no " + what : what + ": " + list);
-  };
+  auto report = [&](const std::string& what) { return offenders_verdict(offenders, what); };
   auto duplicates = [&](const char* file, size_t field) {
     std::map<std::string, int> seen;
     for (const auto& record : colon_records(environment.root, file)) {
@@ -445,6 +554,17 @@ CheckResult accounts(const Check& check, Environment& environment) {
     }
     return report("legacy '+' entries");
   }
+  if (rule == "primary_groups_exist") {
+    std::set<std::string> gids;
+    for (const auto& record : colon_records(environment.root, "/etc/group"))
+      if (record.size() > 2) gids.insert(record[2]);
+    for (const auto& record : colon_records(environment.root, "/etc/passwd"))
+      if (record.size() > 3 && !gids.count(record[3])) offenders.push_back(record[0] + " (GID " + record[3] + ")");
+    return report("accounts whose primary group does not exist");
+  }
+  if (rule == "system_accounts_no_login_shell" || rule == "locked_without_login_shell" || rule == "interactive_homes" ||
+      rule == "interactive_dot_files")
+    return login_accounts_rule(check, environment);
   // The rest read /etc/shadow (root only).
   auto shadow = colon_records(environment.root, "/etc/shadow");
   if (rule == "no_empty_passwords") {
@@ -566,6 +686,8 @@ CheckResult find(const Check& check, Environment& environment) {
     if (check.suid && *check.suid != ((info.st_mode & S_ISUID) != 0)) return;
     if (check.no_owner && *check.no_owner != (users(environment).count(info.st_uid) == 0)) return;
     if (check.no_group && *check.no_group != (groups(environment).count(info.st_gid) == 0)) return;
+    bool permission_test = !check.owner.empty() || !check.group.empty() || check.max_mode;
+    if (permission_test && permissions_broken(check, info, environment).empty()) return;
     if (shown.size() < 5) shown.push_back(path.string().substr(prefix.size()));
     ++matches;
   };

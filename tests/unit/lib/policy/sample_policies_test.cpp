@@ -80,7 +80,8 @@ bool reads_owners(const Condition& condition) {
     return std::any_of(condition.children.begin(), condition.children.end(), reads_owners);
   const Check& check = condition.check;
   return (check.kind == "permissions" && (!check.owner.empty() || !check.group.empty())) ||
-         (check.kind == "find" && check.no_owner);
+         (check.kind == "find" && (check.no_owner || check.no_group)) ||
+         (check.kind == "accounts" && (check.rule == "interactive_homes" || check.rule == "interactive_dot_files"));
 }
 
 bool runs_commands(const Condition& condition) {
