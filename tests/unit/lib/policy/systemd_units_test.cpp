@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <random>
 
 #include "policy_under_root.h"
@@ -453,6 +454,74 @@ TEST_F(SystemdUnits, UnitFilesAgreeWithSystemdAnalyzeVerify) {
     ++compared;
   }
   EXPECT_EQ(compared, 60);
+}
+
+// Which of `keys` `systemd-analyze security --offline=true --root` sees
+// switched on for `unit` (a ✓ before the setting).
+std::map<std::string, bool> security_by_systemd(const fs::path& root, const std::string& unit,
+                                                const std::vector<std::string>& keys) {
+  std::string command =
+      "systemd-analyze security --offline=true --root='" + root.string() + "' " + unit + " 2>/dev/null";
+  std::map<std::string, bool> on;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return on;
+  char line[4096];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    std::string text(line);
+    for (const auto& key : keys) {
+      std::string name = key.substr(key.find('.') + 1) + "=";
+      if (text.find(" " + name + " ") == std::string::npos) continue;
+      if (text.starts_with("\u2713 ")) on[key] = true;
+      if (text.starts_with("\u2717 ")) on[key] = false;
+    }
+  }
+  ::pclose(pipe);
+  return on;
+}
+
+// Boolean service settings in every spelling, set in the unit file and
+// drop-ins of several directories: the value the reader merges is the one
+// systemd-analyze security --offline evaluates (yes: ✓; no or not set: ✗),
+// or the reader refuses a value systemd ignores.
+TEST_F(SystemdUnits, BooleansAgreeWithSystemdAnalyzeSecurity) {
+  if (std::system("systemd-analyze --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "systemd-analyze is not installed";
+  const std::vector<std::string> keys = {"Service.NoNewPrivileges",       "Service.PrivateTmp",
+                                         "Service.PrivateDevices",        "Service.PrivateNetwork",
+                                         "Service.ProtectKernelTunables", "Service.ProtectKernelModules",
+                                         "Service.ProtectControlGroups"};
+  const std::vector<std::string> values = {"yes", "no", "true", "false", "1", "0", "on", "off", "YES", "maybe"};
+  const std::vector<std::string> files = {"/lib/systemd/system/sec.service", "/etc/systemd/system/sec.service.d/b.conf",
+                                          "/usr/lib/systemd/system/sec.service.d/a.conf",
+                                          "/usr/lib/systemd/system/service.d/c.conf"};
+  std::mt19937 random(2522);
+  int compared = 0, refused = 0;
+  for (int round = 0; round < 30; ++round) {
+    fs::remove_all(dir_.path());
+    fs::create_directories(dir_.path());
+    for (size_t f = 0; f < files.size(); ++f) {
+      std::string text = f == 0 ? "[Service]\nExecStart=/bin/true\n" : "[Service]\n";
+      for (const auto& key : keys)
+        if (random() % 3 == 0) text += key.substr(8) + "=" + values[random() % values.size()] + "\n";
+      write(files[f], text);
+    }
+    auto systemd = security_by_systemd(dir_.path(), "sec.service", keys);
+    auto unit = find_unit_files(dir_.path(), "sec.service");
+    for (const auto& key : keys) {
+      std::optional<ConfigValue> value;
+      try {
+        value = systemd_unit_value(dir_.path(), unit, key);
+      } catch (const std::runtime_error& problem) {
+        EXPECT_NE(std::string(problem.what()).find("not a boolean"), std::string::npos) << problem.what();
+        ++refused;
+        continue;
+      }
+      ASSERT_TRUE(systemd.count(key)) << key << " not in systemd-analyze security's output";
+      EXPECT_EQ(value && value->value == "yes", systemd[key]) << key << " round " << round;
+      ++compared;
+    }
+  }
+  std::cout << "systemd-analyze security: " << compared << " values alike, " << refused << " refused\n";
+  EXPECT_GE(compared, 100);
 }
 
 }  // namespace
