@@ -456,46 +456,64 @@ TEST_F(SystemdUnits, UnitFilesAgreeWithSystemdAnalyzeVerify) {
   EXPECT_EQ(compared, 60);
 }
 
-// Which of `keys` `systemd-analyze security --offline=true --root` sees
-// switched on for `unit` (a ✓ before the setting).
-std::map<std::string, bool> security_by_systemd(const fs::path& root, const std::string& unit,
-                                                const std::vector<std::string>& keys) {
+// What `systemd-analyze security --offline=true --root` says of each of
+// `keys` for `unit`: its line ("✓ NoNewPrivileges=  Service processes …").
+std::map<std::string, std::string> security_by_systemd(const fs::path& root, const std::string& unit,
+                                                       const std::vector<std::string>& keys) {
   std::string command =
       "systemd-analyze security --offline=true --root='" + root.string() + "' " + unit + " 2>/dev/null";
-  std::map<std::string, bool> on;
+  std::map<std::string, std::string> lines;
   FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return on;
+  if (pipe == nullptr) return lines;
   char line[4096];
   while (std::fgets(line, sizeof(line), pipe) != nullptr) {
     std::string text(line);
-    for (const auto& key : keys) {
-      std::string name = key.substr(key.find('.') + 1) + "=";
-      if (text.find(" " + name + " ") == std::string::npos) continue;
-      if (text.starts_with("\u2713 ")) on[key] = true;
-      if (text.starts_with("\u2717 ")) on[key] = false;
-    }
+    for (const auto& key : keys)
+      if (text.find(" " + key.substr(key.find('.') + 1) + "= ") != std::string::npos) lines[key] = text;
   }
   ::pclose(pipe);
-  return on;
+  return lines;
 }
 
-// Boolean service settings in every spelling, set in the unit file and
-// drop-ins of several directories: the value the reader merges is the one
-// systemd-analyze security --offline evaluates (yes: ✓; no or not set: ✗),
-// or the reader refuses a value systemd ignores.
+// The value a line of systemd-analyze security stands for.
+std::string security_value(const std::string& key, const std::string& line) {
+  if (key == "Service.ProtectSystem") {
+    for (const auto& [text, value] : std::vector<std::pair<std::string, std::string>>{
+             {"full access", "no"}, {"very limited write", "full"}, {"limited write", "yes"}, {"strict", "strict"}})
+      if (line.find(text) != std::string::npos) return value;
+  }
+  if (key == "Service.ProtectHome") {
+    for (const auto& [text, value] : std::vector<std::pair<std::string, std::string>>{
+             {"full access", "no"}, {"no access", "yes"}, {"read-only", "read-only"}, {"fake empty", "tmpfs"}})
+      if (line.find(text) != std::string::npos) return value;
+  }
+  return line.starts_with("\u2713 ") ? "yes" : "no";
+}
+
+// Boolean service settings in every spelling, and ProtectSystem= and
+// ProtectHome= with their words, set in the unit file and drop-ins of
+// several directories: the value the reader merges is the one
+// systemd-analyze security --offline evaluates (a boolean's yes is its ✓;
+// no or not set its ✗), or the reader refuses a value systemd ignores.
 TEST_F(SystemdUnits, BooleansAgreeWithSystemdAnalyzeSecurity) {
   if (std::system("systemd-analyze --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "systemd-analyze is not installed";
-  const std::vector<std::string> keys = {"Service.NoNewPrivileges",       "Service.PrivateTmp",
-                                         "Service.PrivateDevices",        "Service.PrivateNetwork",
-                                         "Service.ProtectKernelTunables", "Service.ProtectKernelModules",
-                                         "Service.ProtectControlGroups"};
-  const std::vector<std::string> values = {"yes", "no", "true", "false", "1", "0", "on", "off", "YES", "maybe"};
+  const std::vector<std::string> keys = {"Service.NoNewPrivileges",
+                                         "Service.PrivateTmp",
+                                         "Service.PrivateDevices",
+                                         "Service.PrivateNetwork",
+                                         "Service.ProtectKernelTunables",
+                                         "Service.ProtectKernelModules",
+                                         "Service.ProtectControlGroups",
+                                         "Service.ProtectSystem",
+                                         "Service.ProtectHome"};
+  const std::vector<std::string> values = {"yes", "no",  "true",  "false",     "1",     "0",      "on",
+                                           "off", "YES", "maybe", "read-only", "tmpfs", "strict", "full"};
   const std::vector<std::string> files = {"/lib/systemd/system/sec.service", "/etc/systemd/system/sec.service.d/b.conf",
                                           "/usr/lib/systemd/system/sec.service.d/a.conf",
                                           "/usr/lib/systemd/system/service.d/c.conf"};
   std::mt19937 random(2522);
-  int compared = 0, refused = 0;
-  for (int round = 0; round < 30; ++round) {
+  int compared = 0, refused = 0, words = 0;
+  for (int round = 0; round < 60; ++round) {
     fs::remove_all(dir_.path());
     fs::create_directories(dir_.path());
     for (size_t f = 0; f < files.size(); ++f) {
@@ -511,17 +529,23 @@ TEST_F(SystemdUnits, BooleansAgreeWithSystemdAnalyzeSecurity) {
       try {
         value = systemd_unit_value(dir_.path(), unit, key);
       } catch (const std::runtime_error& problem) {
-        EXPECT_NE(std::string(problem.what()).find("not a boolean"), std::string::npos) << problem.what();
+        std::string why = problem.what();
+        EXPECT_TRUE(why.find("not a boolean") != std::string::npos ||
+                    why.find("not a value systemd takes") != std::string::npos)
+            << why;
         ++refused;
         continue;
       }
       ASSERT_TRUE(systemd.count(key)) << key << " not in systemd-analyze security's output";
-      EXPECT_EQ(value && value->value == "yes", systemd[key]) << key << " round " << round;
+      EXPECT_EQ(value ? value->value : "no", security_value(key, systemd[key])) << key << " round " << round;
       ++compared;
+      if (key == "Service.ProtectSystem" || key == "Service.ProtectHome") ++words;
     }
   }
-  std::cout << "systemd-analyze security: " << compared << " values alike, " << refused << " refused\n";
-  EXPECT_GE(compared, 100);
+  std::cout << "systemd-analyze security: " << compared << " values alike (" << words
+            << " of ProtectSystem and ProtectHome), " << refused << " refused\n";
+  EXPECT_GE(compared, 200);
+  EXPECT_GE(words, 30);
 }
 
 }  // namespace
