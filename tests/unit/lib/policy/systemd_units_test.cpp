@@ -213,8 +213,8 @@ TEST_F(SystemdUnits, WhatIsAnError) {
   EXPECT_EQ(load("config: {format: systemd, path: /etc/systemd/journald.conf, key: Journal.Frob, equals: x}"),
             "t.yaml:7: 'Journal.Frob' is not a key of journald.conf this reader reads (see docs/policies.md)");
   EXPECT_EQ(load("config: {format: systemd, path: /etc/systemd/resolved.conf, key: Resolve.DNS, equals: x}"),
-            "t.yaml:7: format systemd reads /etc/systemd/ coredump.conf, journald.conf, logind.conf, "
-            "timesyncd.conf, not /etc/systemd/resolved.conf");
+            "t.yaml:7: format systemd reads /etc/systemd/ coredump.conf, journal-upload.conf, journald.conf, "
+            "logind.conf, timesyncd.conf, not /etc/systemd/resolved.conf");
 }
 
 TEST_F(SystemdUnits, MountUnitNames) {
@@ -255,6 +255,12 @@ TEST_F(SystemdUnits, ConfigFilesWithDropIns) {
             "(/etc/systemd/timesyncd.conf:2, /etc/systemd/timesyncd.conf.d/a.conf:2)");
   write("/etc/systemd/timesyncd.conf.d/b.conf", "[Time]\nNTP=\n");
   EXPECT_EQ(outcome(ntp + "present: true}"), "fail: Time.NTP is not set");
+  // Text values as written, the last one winning.
+  write("/etc/systemd/journal-upload.conf", "[Upload]\nURL=https://a.example:19532\n");
+  write("/usr/lib/systemd/journal-upload.conf.d/b.conf", "[Upload]\nURL=https://logs.example.org:19532\n");
+  EXPECT_EQ(outcome("config: {format: systemd, path: /etc/systemd/journal-upload.conf, key: Upload.URL, matches: "
+                    "'^https://logs'}"),
+            "pass: Upload.URL = https://logs.example.org:19532 (/usr/lib/systemd/journal-upload.conf.d/b.conf:2)");
   // No file at all: nothing is set.
   EXPECT_EQ(outcome("config: {format: systemd, path: /etc/systemd/coredump.conf, key: Coredump.Storage, default: "
                     "external, equals: none}"),
