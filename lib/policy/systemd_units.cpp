@@ -381,7 +381,6 @@ const std::vector<std::string>& systemd_unit_path() {
 UnitFiles find_unit_files(const fs::path& root, const std::string& unit) {
   require_valid_unit_name(unit);
   UnitFiles files;
-  files.name = unit;
   std::error_code ignored;
   std::string template_name = template_of(unit);
   for (const std::string& name : {unit, template_name}) {

@@ -27,7 +27,6 @@ const std::vector<std::string>& systemd_unit_path();
 
 // The files systemd loads for one unit.
 struct UnitFiles {
-  std::string name;
   std::optional<std::filesystem::path> fragment;  // as on the target system; nullopt: no unit file
   std::string fragment_directory;                 // the directory of the search path it was found in
   bool masked = false;                            // the fragment is a link to /dev/null or empty
