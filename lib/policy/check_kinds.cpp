@@ -1,6 +1,8 @@
 // The table of check kinds and what each requires of a parsed check.
 #include "vigil/policy/check_kinds.h"
 
+#include "vigil/policy/limits_pwquality_grub.h"
+
 #include <algorithm>
 #include <set>
 
@@ -106,6 +108,33 @@ std::string complete_sudoers(Check& check) {
   if (!sudoers_known_default(check.key)) return "'" + check.key + "' is not a Defaults setting sudo 1.9.13 knows";
   if (check.expect.empty()) return "a sudoers check of a key needs an expectation";
   if (check.scope.empty()) check.scope = "all";
+  return "";
+}
+
+std::string complete_limits(Check& check) {
+  if (check.item.empty()) return needs(check, "item");
+  if (!limits_known_item(check.item)) return "'" + check.item + "' is not a limit item pam_limits 1.5.2 knows";
+  bool typed = check.item != "maxlogins" && check.item != "maxsyslogins" && check.item != "priority" &&
+               check.item != "nonewprivs";
+  if (typed && check.type.empty()) return needs(check, "type") + " (soft or hard)";
+  if (!typed && !check.type.empty()) return "pam_limits keeps one " + check.item + " value: give no type";
+  if (check.user == "*") check.user.clear();  // the user only * lines name
+  if (check.expect.empty()) return "a limits check needs an expectation";
+  return "";
+}
+
+std::string complete_pwquality(Check& check) {
+  if (check.key.empty()) return needs(check, "key");
+  if (!pwquality_known_setting(check.key)) return "'" + check.key + "' is not a setting libpwquality 1.4.5 knows";
+  if (check.service.empty()) check.service = "common-password";
+  if (check.expect.empty()) return "a pwquality check needs an expectation";
+  return "";
+}
+
+std::string complete_kernel_cmdline(Check& check) {
+  if (check.parameter.empty()) return needs(check, "parameter");
+  if (check.source.empty()) check.source = "all";
+  if (check.expect.empty()) return "a kernel_cmdline check needs an expectation";
   return "";
 }
 
@@ -226,6 +255,28 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`path`)",
        R"(the Defaults value sudo applies (sudoers below) meets the expectation, globally and (scope `all`) in )"
        R"(every scoped Defaults that sets it; a rule: no entry grants what it names)"},
+      {"limits",
+       {"item", "type", "user"},
+       true,
+       complete_limits,
+       evaluators::limits,
+       R"(`item`, `type: soft\|hard`, `user` (default `*`) + expectation)",
+       R"(the limit pam_limits gives the user from limits.conf and limits.d (limits below) meets the expectation)"},
+      {"pwquality",
+       {"key", "service"},
+       true,
+       complete_pwquality,
+       evaluators::pwquality,
+       R"(`key` + expectation, `service` (default `common-password`))",
+       R"(pam_pwquality runs in the service's password stack and the setting's value there (pwquality.conf, )"
+       R"(pwquality.conf.d, the module's arguments, the default) meets the expectation)"},
+      {"kernel_cmdline",
+       {"parameter", "source"},
+       true,
+       complete_kernel_cmdline,
+       evaluators::kernel_cmdline,
+       R"(`parameter` + expectation, `source: all\|grub_cfg\|default_grub`)",
+       R"(the parameter's value on every kernel command line of the source (GRUB below) meets the expectation)"},
   };
   return kinds;
 }

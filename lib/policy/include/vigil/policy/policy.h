@@ -43,7 +43,8 @@ struct Expect {
 
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
-                     // accounts, kernel_module, file_hash, find, command, pam, sudoers
+                     // accounts, kernel_module, file_hash, find, command, pam, sudoers,
+                     // limits, pwquality, kernel_cmdline
   int line = 0;
   std::string path;
   std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
@@ -72,6 +73,8 @@ struct Check {
   std::vector<std::pair<std::string, Expect>> args;  // pam: module argument name -> what its value must be
   std::string before, after;                         // pam: modules the entry must come before / after
   std::string scope;                                 // sudoers: all (default) | global
+  std::string item, user;                            // limits (type: soft | hard)
+  std::string parameter, source;                     // kernel_cmdline: source all (default) | grub_cfg | default_grub
   Expect expect;
 };
 
