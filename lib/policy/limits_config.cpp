@@ -93,7 +93,7 @@ std::string checked_value(const LimitLine& line, const std::string& where) {
     return "unlimited";
   std::string digits = signed_item && (value[0] == '-' || value[0] == '+') ? value.substr(1) : value;
   // pam_limits reads a number's leading digits and drops the rest ("10k" is 10): refuse what it would misread.
-  if (!all_digits(digits) || digits.size() > 19)
+  if (!all_digits(digits) || digits.size() > 18)
     throw std::runtime_error(where + ": '" + value + "' is not a value pam_limits reads exactly for " + line.item);
   return value;
 }
@@ -156,7 +156,7 @@ Account account_of(const fs::path& root, const std::string& user) {
   bool found = false;
   for (const auto& record : accounts::parse_records(read_text(root, "/etc/passwd"))) {
     if (record.size() < 4 || record[0] != user) continue;
-    if (!all_digits(record[2]) || !all_digits(record[3]))
+    if (!all_digits(record[2]) || !all_digits(record[3]) || record[2].size() > 10 || record[3].size() > 10)
       throw std::runtime_error("/etc/passwd: the uid or gid of " + user + " is not a number");
     account.uid = std::stoul(record[2]);
     account.gid = std::stoul(record[3]);
@@ -221,6 +221,14 @@ bool stops_for(const LimitLine& line, const Account& account) {
   return source && (*source == kUser || *source == kGroup);
 }
 
+// Whether the rlimit value `a` is above `b` ("unlimited" above every number;
+// a nice value N is the rlimit 20 - N).
+bool above(const std::string& item, const std::string& a, const std::string& b) {
+  if (item == "nice") return std::stoll(a) < std::stoll(b);
+  if (a == "unlimited" || b == "unlimited") return a == "unlimited" && b != "unlimited";
+  return std::stoull(a) > std::stoull(b);
+}
+
 }  // namespace
 
 bool limits_known_item(const std::string& item) {
@@ -271,6 +279,10 @@ LimitsValue limits_value(const fs::path& root, const std::string& user, const st
   }
   LimitsValue result;
   result.value = untyped_items().count(item) || type != "hard" ? soft.value : hard.value;
+  // pam_limits lowers a soft limit above the hard one to it before setting them.
+  if (type == "soft" && soft.value && hard.value && above(item, soft.value->value, hard.value->value))
+    result.value = ConfigValue{hard.value->value, hard.value->origin + ", the hard limit, below soft " +
+                                                      soft.value->value + " (" + soft.value->origin + ")"};
   return result;
 }
 

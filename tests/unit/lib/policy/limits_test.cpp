@@ -57,6 +57,15 @@ TEST_F(LimitsCheck, DashSetsBothAndUnlimitedSpellings) {
   EXPECT_EQ(outcome("limits: {item: core, type: hard, equals: 0}").substr(0, 4), "pass");
 }
 
+TEST_F(LimitsCheck, SoftAboveHardIsLowered) {
+  write("/etc/security/limits.conf", "* soft core unlimited\n* hard core 0\n");
+  EXPECT_EQ(outcome("limits: {item: core, type: soft, at_most: 0}"),
+            "pass: soft core for a user only * names = 0 (/etc/security/limits.conf:2, the hard limit, below soft "
+            "unlimited (/etc/security/limits.conf:1))");
+  write("/etc/security/limits.conf", "* soft nofile 1024\n* hard nofile 4096\n");
+  EXPECT_EQ(outcome("limits: {item: nofile, type: soft, equals: 1024}").substr(0, 4), "pass");
+}
+
 TEST_F(LimitsCheck, LaterLinesAndLimitsDReplaceSameOrLessSpecific) {
   write("/etc/security/limits.conf", "* hard core 0\n* hard core 100\n");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, at_most: 0}"),
@@ -97,8 +106,7 @@ TEST_F(LimitsCheck, UidAndGidRanges) {
   EXPECT_EQ(outcome("limits: {item: core, type: hard, equals: 0}").substr(0, 4), "pass");
   write("/etc/security/limits.conf",
         ":999 hard core 1\n1000:1000 hard core 2\n@:2000 hard nofile 3\n@100: hard nproc 4\n");
-  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, equals: 0}"),
-            "fail: hard core for root is not set");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, equals: 0}"), "fail: hard core for root is not set");
   write("/etc/security/limits.conf",
         ":0 hard core 1\n1000:1000 hard core 2\n@:2000 hard nofile 3\n@100: hard nproc 4\n");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, equals: 1}").substr(0, 4), "pass");
