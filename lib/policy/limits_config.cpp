@@ -6,6 +6,7 @@
 // specific domain replaces it.
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -215,6 +216,63 @@ std::optional<Source> source_for(const LimitLine& line, const Account& account) 
   return in_range(line.range, account.uid) ? std::optional<Source>(kUser) : std::nullopt;
 }
 
+// PID 1's `item` limit from the root's /proc/1/limits, in limits.conf's
+// units; nullopt without that file.
+std::optional<ConfigValue> init_limit(const fs::path& root, const std::string& item, bool hard) {
+  static const std::map<std::string, std::pair<std::string, unsigned long long>> kRows = {
+      {"cpu", {"Max cpu time", 60}},
+      {"fsize", {"Max file size", 1024}},
+      {"data", {"Max data size", 1024}},
+      {"stack", {"Max stack size", 1024}},
+      {"core", {"Max core file size", 1024}},
+      {"rss", {"Max resident set", 1024}},
+      {"nproc", {"Max processes", 1}},
+      {"nofile", {"Max open files", 1}},
+      {"memlock", {"Max locked memory", 1024}},
+      {"as", {"Max address space", 1024}},
+      {"locks", {"Max file locks", 1}},
+      {"sigpending", {"Max pending signals", 1}},
+      {"msgqueue", {"Max msgqueue size", 1}},
+      {"nice", {"Max nice priority", 1}},
+      {"rtprio", {"Max realtime priority", 1}}};
+  std::error_code missing;
+  if (!fs::exists(under(root, "/proc/1/limits"), missing)) return std::nullopt;
+  const auto& [label, unit] = kRows.at(item);
+  std::istringstream in(read_text(root, "/proc/1/limits"));
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (line.rfind(label + "  ", 0) != 0) continue;
+    std::istringstream fields(line.substr(label.size()));
+    std::string soft, hard_value;
+    fields >> soft >> hard_value;
+    std::string value = hard ? hard_value : soft;
+    std::string origin =
+        "/proc/1/limits:" + std::to_string(number) + ", PID 1's, which Debian's pam_limits starts from";
+    // Debian's pam_limits lowers init's soft nofile to 1024, the limit select() copes with.
+    if (item == "nofile" && !hard &&
+        (value == "unlimited" || (all_digits(value) && value.size() < 19 && std::stoull(value) > 1024)))
+      return ConfigValue{"1024", origin + ", lowered to 1024"};
+    if (value == "unlimited") return ConfigValue{value, origin};
+    if (!all_digits(value) || value.size() > 19 || std::stoull(value) % unit != 0)
+      throw std::runtime_error("/proc/1/limits:" + std::to_string(number) + ": '" + value +
+                               "' is not a whole number of " + item + " units");
+    unsigned long long limit = std::stoull(value) / unit;
+    // The kernel keeps a nice limit N as 20 - N.
+    return ConfigValue{item == "nice" ? std::to_string(20 - static_cast<long long>(limit)) : std::to_string(limit),
+                       origin};
+  }
+  throw std::runtime_error("/proc/1/limits has no line for " + item);
+}
+
+// Debian's pam_limits applies no @group (by name), % or * line to uid 0: only
+// lines naming root or a uid or gid range that holds it (found with the real
+// pam_limits, unit.policy.LimitsOracle).
+bool skipped_for_root(const LimitLine& line, const Account& account) {
+  if (account.only_star || account.uid != 0) return false;
+  return line.domain == "*" || line.domain[0] == '%' || (line.domain[0] == '@' && line.range.kind == Range::kNoRange);
+}
+
 // Whether a "<domain> -" line stops pam_limits for the account: only user, @group and uid-range domains do.
 bool stops_for(const LimitLine& line, const Account& account) {
   auto source = source_for(line, account);
@@ -257,6 +315,9 @@ LimitsValue limits_value(const fs::path& root, const std::string& user, const st
       continue;
     }
     auto source = source_for(line, account);
+    if (source && skipped_for_root(line, account)) continue;
+    // For uid 0 Debian's pam_limits ranks the lines it applies alike: the last one wins.
+    if (source && !account.only_star && account.uid == 0) source = kUser;
     bool login_line = line.item == "maxlogins" || line.item == "maxsyslogins";
     if (!source || (line.item != item && !(login_item && login_line))) continue;
     ConfigValue value{line.value, line.origin};
@@ -278,6 +339,13 @@ LimitsValue limits_value(const fs::path& root, const std::string& user, const st
     }
   }
   LimitsValue result;
+  if (login_item && !account.only_star && account.uid == 0)
+    return result;  // pam_limits skips the login count for uid 0
+  if (rlimit_items().count(item)) {
+    // Debian's pam_limits starts from PID 1's limits: what no line sets is init's.
+    if (!soft.value) soft.value = init_limit(root, item, false);
+    if (!hard.value) hard.value = init_limit(root, item, true);
+  }
   result.value = untyped_items().count(item) || type != "hard" ? soft.value : hard.value;
   // pam_limits lowers a soft limit above the hard one to it before setting them.
   if (type == "soft" && soft.value && hard.value && above(item, soft.value->value, hard.value->value))

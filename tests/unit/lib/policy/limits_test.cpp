@@ -1,10 +1,18 @@
 // The limits reader and check kind against files built under a temp root:
 // which line pam_limits 1.5.2 applies to a user (domains, their priority,
 // later lines, limits.d after limits.conf, "<domain> -"), values, what is an
-// error with its file:line, and this machine's own limits.conf.
+// error with its file:line, this machine's own limits.conf, and this
+// machine's pam_limits itself as the oracle on generated files.
+#include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
 
 #include "policy_under_root.h"
 #include "vigil/policy/limits_pwquality_grub.h"
@@ -13,6 +21,15 @@ namespace vigil::policy {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Whether this machine's /etc/passwd has every one of `names`.
+bool accounts_named(const std::vector<std::string>& names) {
+  std::ifstream passwd("/etc/passwd");
+  std::string text((std::istreambuf_iterator<char>(passwd)), std::istreambuf_iterator<char>());
+  for (const auto& name : names)
+    if (text.find("\n" + name + ":") == std::string::npos && text.rfind(name + ":", 0) != 0) return false;
+  return true;
+}
 
 class LimitsCheck : public test_util::PolicyUnderRoot {
  protected:
@@ -90,8 +107,8 @@ TEST_F(LimitsCheck, UserGroupAndStarPriority) {
             "pass: hard core for alice = 10 (/etc/security/limits.conf:1)");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, user: bob, equals: 30}"),  // primary group users
             "pass: hard core for bob = 30 (/etc/security/limits.conf:4)");
-  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, equals: 0}"),
-            "pass: hard core for root = 0 (/etc/security/limits.conf:3)");
+  // Debian's pam_limits gives uid 0 no * or @group line.
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, equals: 0}"), "fail: hard core for root is not set");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, equals: 0}").substr(0, 4), "pass");
   write("/etc/security/limits.conf", "@dev hard core 20\nalice hard core 10\n");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, user: alice, equals: 10}").substr(0, 4), "pass");
@@ -102,7 +119,7 @@ TEST_F(LimitsCheck, UserGroupAndStarPriority) {
 TEST_F(LimitsCheck, UidAndGidRanges) {
   write("/etc/security/limits.conf", "* hard core 0\n1000: hard core 7\n");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, user: alice, equals: 7}").substr(0, 4), "pass");
-  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, equals: 0}").substr(0, 4), "pass");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, present: false}").substr(0, 4), "pass");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, equals: 0}").substr(0, 4), "pass");
   write("/etc/security/limits.conf",
         ":999 hard core 1\n1000:1000 hard core 2\n@:2000 hard nofile 3\n@100: hard nproc 4\n");
@@ -117,6 +134,26 @@ TEST_F(LimitsCheck, UidAndGidRanges) {
   EXPECT_EQ(outcome("limits: {item: nproc, type: hard, user: bob, equals: 4}").substr(0, 4), "pass");
   EXPECT_EQ(outcome("limits: {item: nproc, type: hard, user: alice, equals: 4}").substr(0, 4), "pass");
   EXPECT_EQ(outcome("limits: {item: nproc, type: hard, user: root, present: false}").substr(0, 4), "pass");
+}
+
+TEST_F(LimitsCheck, RootOnlyByNameOrRange) {
+  write("/etc/security/limits.conf", "* hard core 0\n@root hard nofile 5\n% - maxlogins 1\n");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, present: false}").substr(0, 4), "pass");
+  EXPECT_EQ(outcome("limits: {item: nofile, type: hard, user: root, present: false}").substr(0, 4), "pass");
+  EXPECT_EQ(outcome("limits: {item: maxlogins, user: root, present: false}").substr(0, 4), "pass");
+  write("/etc/security/limits.conf", "root hard core 0\n@:0 hard nofile 5\n0: soft nofile 4\nroot - maxlogins 1\n");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, equals: 0}").substr(0, 4), "pass");
+  EXPECT_EQ(outcome("limits: {item: nofile, type: hard, user: root, equals: 5}").substr(0, 4), "pass");
+  EXPECT_EQ(outcome("limits: {item: nofile, type: soft, user: root, equals: 4}").substr(0, 4), "pass");
+  // Between the lines that apply to root the last one wins, whatever their domain.
+  write("/etc/security/limits.conf", "root hard core 0\n@0:0 hard core 9\n");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, equals: 9}").substr(0, 4), "pass");
+  write("/etc/security/limits.conf", "root hard core 0\n@:0 hard nofile 5\n0: soft nofile 4\nroot - maxlogins 1\n");
+  // pam_limits does not count root's logins.
+  EXPECT_EQ(outcome("limits: {item: maxlogins, user: root, present: false}").substr(0, 4), "pass");
+  // A "<domain> -" line by group name still stops pam_limits for root.
+  write("/etc/security/limits.conf", "root hard core 0\n@root -\n");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: root, present: false}").substr(0, 4), "pass");
 }
 
 TEST_F(LimitsCheck, DashSoftBlockedLeavesHardAlone) {
@@ -188,6 +225,162 @@ TEST_F(LimitsCheck, PolicyFieldsAreChecked) {
                  PolicyError)
         << check;
   }
+}
+
+// This machine's libpam and pam_limits (Debian's, with its patches) run in a
+// child process with a private PAM configuration whose pam_limits line reads
+// `conf=` a generated file; the limits the child has after opening the
+// session are what the reader must predict.
+class PamLimitsOracle {
+ public:
+  struct Limits {
+    int status = -1;
+    rlim_t core_soft = 0, core_hard = 0, nofile_soft = 0, nofile_hard = 0;
+    rlim_t inherited_core = 0, inherited_nofile = 0;  // soft and hard before the session
+  };
+
+  explicit PamLimitsOracle(const fs::path& dir) : dir_(dir) {
+    library_ = ::dlopen("libpam.so.0", RTLD_NOW);
+    if (!library_) return;
+    start_ = reinterpret_cast<Start>(::dlsym(library_, "pam_start_confdir"));
+    open_ = reinterpret_cast<OpenSession>(::dlsym(library_, "pam_open_session"));
+  }
+  ~PamLimitsOracle() {
+    if (library_) ::dlclose(library_);
+  }
+  // Why the oracle cannot run here ("" when it can).
+  std::string unavailable() const {
+    if (::geteuid() != 0) return "not root (pam_limits raises limits)";
+    if (!start_ || !open_) return "no libpam.so.0 with pam_start_confdir";
+    if (!fs::exists("/lib/x86_64-linux-gnu/security/pam_limits.so") &&
+        !fs::exists("/usr/lib/x86_64-linux-gnu/security/pam_limits.so"))
+      return "no pam_limits.so";
+    return "";
+  }
+
+  Limits run(const std::string& user, const fs::path& limits_file) {
+    std::ofstream(dir_ / "limitsoracle", std::ios::trunc)
+        << "session required pam_limits.so conf=" << limits_file.string() << "\n";
+    int pipe_ends[2];
+    if (::pipe(pipe_ends) != 0) return {};
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::close(pipe_ends[0]);
+      // Soft limits raised to the hard ones, which this process may not raise.
+      rlimit core{}, nofile{};
+      ::getrlimit(RLIMIT_CORE, &core);
+      ::getrlimit(RLIMIT_NOFILE, &nofile);
+      core.rlim_cur = core.rlim_max;
+      nofile.rlim_cur = nofile.rlim_max;
+      ::setrlimit(RLIMIT_CORE, &core);
+      ::setrlimit(RLIMIT_NOFILE, &nofile);
+      Conversation conversation{[](int, const void**, void** reply, void*) {
+                                  *reply = nullptr;
+                                  return 0;
+                                },
+                                nullptr};
+      void* handle = nullptr;
+      Limits seen;
+      seen.inherited_core = core.rlim_max;
+      seen.inherited_nofile = nofile.rlim_max;
+      seen.status = start_("limitsoracle", user.c_str(), &conversation, dir_.c_str(), &handle);
+      if (seen.status == 0) seen.status = open_(handle, 0);
+      ::getrlimit(RLIMIT_CORE, &core);
+      ::getrlimit(RLIMIT_NOFILE, &nofile);
+      seen.core_soft = core.rlim_cur;
+      seen.core_hard = core.rlim_max;
+      seen.nofile_soft = nofile.rlim_cur;
+      seen.nofile_hard = nofile.rlim_max;
+      ssize_t written = ::write(pipe_ends[1], &seen, sizeof(seen));
+      ::_exit(written == sizeof(seen) ? 0 : 1);
+    }
+    ::close(pipe_ends[1]);
+    Limits seen;
+    if (::read(pipe_ends[0], &seen, sizeof(seen)) != sizeof(seen)) seen.status = -1;
+    ::close(pipe_ends[0]);
+    int ignored = 0;
+    ::waitpid(child, &ignored, 0);
+    return seen;
+  }
+
+ private:
+  struct Conversation {
+    int (*converse)(int, const void**, void**, void*);
+    void* data;
+  };
+  using Start = int (*)(const char*, const char*, const Conversation*, const char*, void**);
+  using OpenSession = int (*)(void*, int);
+  fs::path dir_;
+  void* library_ = nullptr;
+  Start start_ = nullptr;
+  OpenSession open_ = nullptr;
+};
+
+// What the reader's value means for the limit the session gets.
+rlim_t predicted(const LimitsValue& limit, const std::string& item, rlim_t inherited) {
+  if (!limit.stopped_by.empty() || !limit.value) return inherited;
+  if (limit.value->value == "unlimited") return RLIM_INFINITY;
+  rlim_t number = std::stoull(limit.value->value);
+  return item == "core" ? number * 1024 : number;
+}
+
+TEST(LimitsOracle, PamLimitsAndTheReaderAgree) {
+  test::TempDir dir;
+  PamLimitsOracle oracle(dir.path());
+  if (std::string why = oracle.unavailable(); !why.empty()) GTEST_SKIP() << "pam_limits cannot run here: " << why;
+  if (!accounts_named({"root", "daemon"})) GTEST_SKIP() << "no daemon account here";
+  fs::path root = dir.path() / "root";
+  fs::create_directories(root / "etc/security");
+  fs::copy("/etc/passwd", root / "etc/passwd");
+  fs::copy("/etc/group", root / "etc/group");
+  // Read, not copied: a /proc file has no size.
+  std::ifstream init_limits("/proc/1/limits");
+  test_util::write_under(root, "/proc/1/limits",
+                         std::string((std::istreambuf_iterator<char>(init_limits)), std::istreambuf_iterator<char>()));
+  const std::vector<std::string> domains = {"*",   "root", "daemon", "@root", "@daemon", "@:0", "@:1",
+                                            "@1:", "0:",   ":1",     "1:5",   "@0:0",    "2:"};
+  const std::vector<std::string> types = {"soft", "hard", "-"};
+  const std::vector<std::string> core_values = {"0", "5", "100", "unlimited", "-1", "infinity"};
+  const std::vector<std::string> nofile_values = {"64", "1024", "4096"};
+  std::mt19937 random(21);
+  auto pick = [&](const std::vector<std::string>& from) { return from[random() % from.size()]; };
+  int compared = 0, unraisable = 0;
+  for (int round = 0; round < 150; ++round) {
+    std::string text;
+    for (int lines = 1 + static_cast<int>(random() % 7); lines > 0; --lines) {
+      std::string domain = pick(domains);
+      if (random() % 12 == 0) {
+        text += domain + " -\n";
+        continue;
+      }
+      bool core = random() % 2 == 0;
+      text +=
+          domain + " " + pick(types) + (core ? " core " + pick(core_values) : " nofile " + pick(nofile_values)) + "\n";
+    }
+    test_util::write_under(root, "/etc/security/limits.conf", text);
+    for (const std::string user : {"root", "daemon"}) {
+      auto seen = oracle.run(user, root / "etc/security/limits.conf");
+      ASSERT_EQ(seen.status, 0) << user << " with\n" << text;
+      auto value = [&](const char* item, const char* type) { return limits_value(root, user, item, type); };
+      rlim_t core_hard = predicted(value("core", "hard"), "core", seen.inherited_core);
+      rlim_t nofile_hard = predicted(value("nofile", "hard"), "nofile", seen.inherited_nofile);
+      // A soft limit left alone is still lowered to a lower hard one.
+      rlim_t core_soft = std::min(predicted(value("core", "soft"), "core", seen.inherited_core), core_hard);
+      rlim_t nofile_soft = std::min(predicted(value("nofile", "soft"), "nofile", seen.inherited_nofile), nofile_hard);
+      EXPECT_EQ(seen.core_hard, core_hard) << user << " with\n" << text;
+      EXPECT_EQ(seen.core_soft, core_soft) << user << " with\n" << text;
+      // Without CAP_SYS_RESOURCE (a container) pam_limits cannot raise a hard limit: it then changes nothing.
+      if (nofile_hard > seen.inherited_nofile) {
+        ++unraisable;
+      } else {
+        EXPECT_EQ(seen.nofile_hard, nofile_hard) << user << " with\n" << text;
+        EXPECT_EQ(seen.nofile_soft, nofile_soft) << user << " with\n" << text;
+      }
+      ++compared;
+    }
+  }
+  std::cout << compared << " sessions opened by pam_limits, each agreeing with the reader (" << unraisable
+            << " nofile limits it could not raise here not compared)\n";
 }
 
 TEST(LimitsRealFiles, ThisMachinesLimitsConfParses) {
