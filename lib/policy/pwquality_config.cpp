@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 enum class Kind { kInt, kText, kFlag };
 
 // Every setting libpwquality 1.4.5 knows, with its built-in value (Debian
-// builds it with cracklib, so dictcheck is on); badwords and dictpath have none.
+// builds it with cracklib, so dictcheck is on and dictpath is cracklib's
+// dictionary); badwords has none.
 struct Setting {
   Kind kind;
   const char* default_value;
@@ -42,7 +43,7 @@ const std::map<std::string, Setting>& settings_known() {
       {"usersubstr", {Kind::kInt, "0"}},
       {"enforcing", {Kind::kInt, "1"}},
       {"badwords", {Kind::kText, nullptr}},
-      {"dictpath", {Kind::kText, nullptr}},
+      {"dictpath", {Kind::kText, "/var/cache/cracklib/cracklib_dict"}},
       {"retry", {Kind::kInt, "1"}},
       {"enforce_for_root", {Kind::kFlag, "0"}},
       {"local_users_only", {Kind::kFlag, "0"}},
@@ -61,10 +62,13 @@ void set_value(std::map<std::string, ConfigValue>& settings, const std::string& 
       settings[key] = ConfigValue{"1", where};  // set by its name alone, whatever follows it
       return;
     case Kind::kText:
-      if (value.empty())
-        settings.erase(key);
-      else
+      // An empty value unsets it: badwords is then none, dictpath cracklib's own.
+      if (!value.empty())
         settings[key] = ConfigValue{value, where};
+      else if (found->second.default_value)
+        settings[key] = ConfigValue{found->second.default_value, "default"};
+      else
+        settings.erase(key);
       return;
     case Kind::kInt: break;
   }

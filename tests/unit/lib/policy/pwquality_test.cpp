@@ -1,8 +1,15 @@
 // The pwquality reader and check kind against files built under a temp
 // root: libpwquality 1.4.5's defaults, pwquality.conf.d before
 // pwquality.conf, the line syntax, pam_pwquality's arguments on top, the
-// module missing from the stack, and what is an error with its file:line.
+// module missing from the stack, what is an error with its file:line, and
+// libpwquality itself as the oracle on generated files.
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <random>
 
 #include "policy_under_root.h"
 #include "vigil/policy/limits_pwquality_grub.h"
@@ -35,7 +42,8 @@ TEST_F(PwqualityCheck, DefaultsWithoutFiles) {
   EXPECT_EQ(outcome("pwquality: {key: enforce_for_root, equals: 1}").substr(0, 4), "fail");
   EXPECT_EQ(outcome("pwquality: {key: badwords, present: false}"), "pass: badwords is not set");
   auto settings = pwquality_files(dir_.path());
-  EXPECT_EQ(settings.size(), 18u);
+  EXPECT_EQ(settings.size(), 19u);
+  EXPECT_EQ(settings.at("dictpath").value, "/var/cache/cracklib/cracklib_dict");
   EXPECT_EQ(settings.at("difok").value, "1");
   EXPECT_EQ(settings.at("enforcing").value, "1");
   EXPECT_EQ(settings.at("maxrepeat").value, "0");
@@ -132,6 +140,114 @@ TEST_F(PwqualityCheck, WhatIsAnError) {
                               "      pwquality: {key: minlength, at_least: 14}\n",
                               "t.yaml"),
                PolicyError);
+}
+
+// libpwquality itself (through python3-pwquality, which scripts/bootstrap
+// installs) as the oracle: on seeded random pwquality.conf and
+// pwquality.conf.d files and module arguments it must refuse what the reader
+// refuses and give every setting the reader gives.
+TEST(PwqualityOracle, LibpwqualityAndTheReaderAgree) {
+  const char* python = "/usr/bin/python3";
+  if (!std::filesystem::exists(python) ||
+      std::system((std::string(python) + " -c 'import pwquality' 2>/dev/null").c_str()) != 0)
+    GTEST_SKIP() << "python3-pwquality is not installed (scripts/bootstrap installs it)";
+  test::TempDir dir;
+  const std::filesystem::path root = dir.path();
+  const std::string script = (root / "oracle.py").string();
+  // Every setting as NAME=VALUE lines ("-" for none), or "error" when libpwquality refuses.
+  std::ofstream(script) << "import sys, pwquality\n"
+                           "s = pwquality.PWQSettings()\n"
+                           "try:\n"
+                           "    s.read_config(sys.argv[1])\n"
+                           "    for arg in sys.argv[2:]:\n"
+                           "        s.set_option(arg)\n"
+                           "except Exception:\n"
+                           "    print('error'); sys.exit(0)\n"
+                           "for name in sorted(n for n in dir(s) if not n.startswith('_') and n not in\n"
+                           "                   ('check', 'generate', 'read_config', 'set_option')):\n"
+                           "    value = getattr(s, name)\n"
+                           "    print(name + '=' + ('-' if value is None else str(value)))\n";
+  const std::vector<std::string> lines = {"minlen = 14",
+                                          "minlen=9",
+                                          "MinLen 12",
+                                          "minlen = 3",
+                                          "minclass = 7",
+                                          "dcredit = -1",
+                                          "ucredit=-2",
+                                          "maxrepeat = 3",
+                                          "maxsequence=0",
+                                          "dictcheck = 0",
+                                          "enforce_for_root",
+                                          "enforce_for_root = 0",
+                                          "local_users_only",
+                                          "badwords = foo bar",
+                                          "badwords =",
+                                          "dictpath = /usr/share/dict/words",
+                                          "retry = 3",
+                                          "difok = 5",
+                                          "# comment",
+                                          "",
+                                          "   ",
+                                          "minlen = 14 # trailing",
+                                          "gecoscheck=1",
+                                          "usersubstr = 4",
+                                          "enforcing = 0",
+                                          "maxclassrepeat = 2",
+                                          "minlen = +5",
+                                          "minlen\t=\t11",
+                                          "lcredit = -1",
+                                          "ocredit=-1",
+                                          "usercheck = 0",
+                                          "minlen == 3",
+                                          "minlen = 1x",
+                                          "minlength = 3",
+                                          "=5",
+                                          "minlen = 99999999999"};
+  const std::vector<std::string> args = {"minlen=15",   "retry=2",   "enforce_for_root", "dcredit=-3", "minclass=3",
+                                         "maxrepeat=2", "badwords=", "minlen=x",         "nosuch=1"};
+  std::mt19937 random(21);
+  auto pick = [&](const std::vector<std::string>& from) { return from[random() % from.size()]; };
+  int agreed = 0, refused = 0;
+  for (int round = 0; round < 120; ++round) {
+    std::filesystem::remove_all(root / "etc");
+    auto file_text = [&](int count) {
+      std::string text;
+      for (int i = 0; i < count; ++i) text += pick(lines) + "\n";
+      return text;
+    };
+    test_util::write_under(root, "/etc/security/pwquality.conf", file_text(static_cast<int>(random() % 5)));
+    for (int files = static_cast<int>(random() % 3); files > 0; --files)
+      test_util::write_under(root, "/etc/security/pwquality.conf.d/" + std::to_string(random() % 100) + ".conf",
+                             file_text(1 + static_cast<int>(random() % 3)));
+    std::vector<std::string> module_args;
+    for (int count = static_cast<int>(random() % 3); count > 0; --count) module_args.push_back(pick(args));
+    std::string command = std::string(python) + " " + script + " " + (root / "etc/security/pwquality.conf").string();
+    for (const auto& arg : module_args) command += " '" + arg + "'";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string oracle;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof(buffer), pipe)) oracle += buffer;
+    ::pclose(pipe);
+    std::string reader;
+    try {
+      auto settings = pwquality_files(root);
+      pwquality_apply_args(settings, module_args, "args");
+      for (const auto& name : {"badwords",         "dcredit",   "dictcheck",   "dictpath",  "difok",
+                               "enforce_for_root", "enforcing", "gecoscheck",  "lcredit",   "local_users_only",
+                               "maxclassrepeat",   "maxrepeat", "maxsequence", "minclass",  "minlen",
+                               "ocredit",          "retry",     "ucredit",     "usercheck", "usersubstr"})
+        reader += std::string(name) + "=" + (settings.count(name) ? settings.at(name).value : "-") + "\n";
+    } catch (const std::runtime_error&) {
+      reader = "error\n";
+    }
+    std::string files;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root / "etc"))
+      if (entry.is_regular_file()) files += entry.path().string() + ":\n" + read_text("/", entry.path()) + "\n";
+    EXPECT_EQ(reader, oracle) << files;
+    (reader == "error\n" ? refused : agreed) += 1;
+  }
+  std::cout << agreed << " configurations read alike, " << refused << " refused by both\n";
 }
 
 }  // namespace

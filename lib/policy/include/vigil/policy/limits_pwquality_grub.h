@@ -39,8 +39,8 @@ bool limits_known_item(const std::string& item);
 // Every libpwquality 1.4.5 setting with its value (lowercase name; numbers as
 // libpwquality stores them, e.g. minlen 4 reads 6; enforce_for_root and
 // local_users_only "1" when set, else "0"), from its default (origin
-// "default") or pwquality.conf.d/*.conf then pwquality.conf; badwords and
-// dictpath are absent unless set.
+// "default") or pwquality.conf.d/*.conf then pwquality.conf; badwords is
+// absent unless set.
 std::map<std::string, ConfigValue> pwquality_files(const std::filesystem::path& root);
 // The settings after pam_pwquality's arguments `args` (origin `where`), in order.
 void pwquality_apply_args(std::map<std::string, ConfigValue>& settings, const std::vector<std::string>& args,
