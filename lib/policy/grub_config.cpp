@@ -148,8 +148,8 @@ class ShellReader {
         at_ += 2;
         continue;
       }
-      if (c == '\n') ++line_;
       value.add(c, where());
+      if (c == '\n') ++line_;
       ++at_;
     }
     ++at_;
@@ -210,6 +210,9 @@ void refuse_quoting(const std::string& word, const std::string& where) {
 
 KernelCommandLine split(const std::string& what, const Traced& line) {
   KernelCommandLine out{what, {}};
+  if (size_t newline = line.text.find('\n'); newline != std::string::npos)
+    throw std::runtime_error(line.origins[newline] +
+                             ": a newline in the kernel command line (update-grub would split the linux line)");
   for (size_t i = 0; i < line.text.size();) {
     if (std::isspace(static_cast<unsigned char>(line.text[i]))) {
       ++i;

@@ -2,8 +2,15 @@
 // temp root: /etc/default/grub and grub.d/*.cfg read as sh would (appends
 // through $GRUB_CMDLINE_LINUX, quotes), the normal and recovery entries,
 // grub.cfg's linux lines (and custom.cfg), the sources a check chooses, and
-// what is an error with its file:line.
+// what is an error with its file:line, and /bin/sh as the oracle on
+// generated files.
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
 
 #include "policy_under_root.h"
 #include "vigil/policy/limits_pwquality_grub.h"
@@ -158,6 +165,7 @@ TEST_F(KernelCmdline, WhatIsAnError) {
   error_for("GRUB_CMDLINE_LINUX=\"audit=1", "an unterminated double quote");
   error_for("GRUB_CMDLINE_LINUX='audit=1", "an unterminated single quote");
   error_for("GRUB_CMDLINE_LINUX=\"x=\\\"a b\\\"\"", "holds quoting or a variable");
+  error_for("GRUB_CMDLINE_LINUX=\"audit=1\nquiet\"", "/etc/default/grub:2: a newline in the kernel command line");
   write("/etc/default/grub", "GRUB_CMDLINE_LINUX=audit=1\n");
   write("/boot/grub/grub.cfg", "menuentry 'x' {\n  linux /vmlinuz audit=1 $vt_handoff\n}\n");
   EXPECT_NE(error_of("kernel_cmdline: {parameter: audit, equals: 1}")
@@ -176,6 +184,100 @@ TEST_F(KernelCmdline, WhatIsAnError) {
                               "      kernel_cmdline: {parameter: audit, equals: 1, source: efi}\n",
                               "t.yaml"),
                PolicyError);
+}
+
+// /bin/sh (dash on Debian, which runs grub-mkconfig) as the oracle: it
+// sources seeded random /etc/default/grub and grub.d files, and the command
+// lines it gives update-grub must be the reader's, word for word, for every
+// file the reader accepts.
+TEST(KernelCmdlineOracle, ShAndTheReaderAgree) {
+  if (!std::filesystem::exists("/bin/sh")) GTEST_SKIP() << "no /bin/sh";
+  test::TempDir dir;
+  const std::filesystem::path root = dir.path();
+  const std::vector<std::string> lines = {
+      "GRUB_CMDLINE_LINUX=\"audit=1\"",
+      "GRUB_CMDLINE_LINUX='quiet  splash'",
+      "GRUB_CMDLINE_LINUX_DEFAULT=quiet",
+      "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX apparmor=1\"",
+      "GRUB_CMDLINE_LINUX=\"${GRUB_CMDLINE_LINUX} security=apparmor\"",
+      "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT audit_backlog_limit=8192\"",
+      "GRUB_CMDLINE_LINUX=audit=1\\ quiet",
+      "GRUB_CMDLINE_LINUX=\"audit=1 \\\nquiet\"",
+      "export GRUB_CMDLINE_LINUX",
+      "GRUB_DISABLE_RECOVERY=true",
+      "GRUB_DISABLE_RECOVERY=\"false\"",
+      "export GRUB_DISABLE_RECOVERY='true'",
+      "# GRUB_CMDLINE_LINUX=\"audit=0\"",
+      "GRUB_CMDLINE_LINUX=\"\"",
+      "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX\"'lockdown=integrity'",
+      "GRUB_TIMEOUT=5",
+      "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\" # trailing comment",
+      "  GRUB_CMDLINE_LINUX=$GRUB_CMDLINE_LINUX_DEFAULT",
+      "A=\"x=1\"\nGRUB_CMDLINE_LINUX_DEFAULT=\"$A\"",
+      "GRUB_CMDLINE_LINUX=\"audit=1\\\\\"",
+      "GRUB_CMDLINE_LINUX=\"\\$X\"",
+  };
+  // Lines the reader refuses, drawn less often.
+  const std::vector<std::string> refused_lines = {
+      "GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`", "GRUB_CMDLINE_LINUX=\"$UNSET audit=1\"",
+      "GRUB_CMDLINE_LINUX=\"$(echo audit=1)\"", "GRUB_CMDLINE_LINUX=\"${GRUB_CMDLINE_LINUX:-audit=1}\"",
+      "GRUB_CMDLINE_LINUX=\"audit=1\nquiet\""};
+  std::mt19937 random(21);
+  int agreed = 0, refused = 0;
+  for (int round = 0; round < 200; ++round) {
+    std::filesystem::remove_all(root / "etc");
+    std::vector<std::string> files = {"/etc/default/grub"};
+    for (int more = static_cast<int>(random() % 3); more > 0; --more)
+      files.push_back("/etc/default/grub.d/" + std::to_string(10 + random() % 90) + ".cfg");
+    std::string shown;
+    for (const auto& file : files) {
+      // As Debian's file does, /etc/default/grub sets both before anything appends to them.
+      std::string text = file == files.front() ? "GRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n" : "";
+      for (int count = static_cast<int>(random() % 5); count > 0; --count)
+        text += (random() % 10 == 0 ? refused_lines[random() % refused_lines.size()] : lines[random() % lines.size()]) +
+                "\n";
+      test_util::write_under(root, file, text);
+      shown += file + ":\n" + text;
+    }
+    std::vector<KernelCommandLine> read;
+    try {
+      read = default_grub_command_lines(root);
+    } catch (const std::runtime_error&) {
+      ++refused;
+      continue;
+    }
+    // The lines 10_linux writes, from what sh leaves after sourcing the files in the reader's order.
+    std::string script = "for f in " + (root / "etc/default/grub").string() + " " +
+                         (root / "etc/default/grub.d").string() +
+                         "/*.cfg; do [ -e \"$f\" ] && . \"$f\"; done; "
+                         "printf '%s %s\\n' \"$GRUB_CMDLINE_LINUX\" \"$GRUB_CMDLINE_LINUX_DEFAULT\"; "
+                         "[ \"x$GRUB_DISABLE_RECOVERY\" != xtrue ] && printf 'single %s\\n' \"$GRUB_CMDLINE_LINUX\"";
+    std::ofstream(root / "oracle.sh", std::ios::trunc) << script << "\n";
+    std::string command = "env -i /bin/sh " + (root / "oracle.sh").string();
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string output;
+    char buffer[512];
+    while (std::fgets(buffer, sizeof(buffer), pipe)) output += buffer;
+    ::pclose(pipe);
+    std::string words;
+    for (const auto& line : read) {
+      std::string text;
+      for (const auto& word : line.words) text += (text.empty() ? "" : " ") + word.text;
+      words += text + "\n";
+    }
+    std::string expected;
+    std::istringstream sh_lines(output);
+    for (std::string line; std::getline(sh_lines, line);) {
+      std::istringstream split(line);
+      std::string text;
+      for (std::string word; split >> word;) text += (text.empty() ? "" : " ") + word;
+      expected += text + "\n";
+    }
+    EXPECT_EQ(words, expected) << shown;
+    ++agreed;
+  }
+  std::cout << agreed << " configurations read as sh reads them, " << refused << " refused by the reader\n";
 }
 
 }  // namespace
