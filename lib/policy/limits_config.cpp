@@ -128,11 +128,11 @@ std::vector<LimitLine> read_limits_file(const fs::path& root, const fs::path& fi
     line.type = to_lower(words[1]);
     line.item = to_lower(words[2]);
     line.value = to_lower(words[3]);
+    if (line.item == "chroot") continue;  // Debian's pam_limits changes the root directory: no limit
     if (!limits_known_item(line.item)) throw std::runtime_error(where + ": unknown limit item '" + words[2] + "'");
-    if (line.type != "soft" && line.type != "hard" && line.type != "-" && !untyped_items().count(line.item) &&
-        line.item != "priority")
-      throw std::runtime_error(where + ": unknown limit type '" + words[1] + "' (soft, hard or -)");
-    if (line.item == "priority" && line.type != "soft" && line.type != "hard" && line.type != "-")
+    // pam_limits ignores the type of these three.
+    bool typed = line.item != "maxlogins" && line.item != "maxsyslogins" && line.item != "nonewprivs";
+    if (typed && line.type != "soft" && line.type != "hard" && line.type != "-")
       throw std::runtime_error(where + ": unknown limit type '" + words[1] + "' (soft, hard or -)");
     if (line.domain[0] == '%' && line.item != "maxlogins")
       throw std::runtime_error(where + ": pam_limits reads a % domain for maxlogins only");

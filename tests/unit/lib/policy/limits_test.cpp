@@ -187,6 +187,11 @@ TEST_F(LimitsCheck, LoginsPriorityAndPercentDomains) {
   EXPECT_NE(outcome("limits: {item: maxlogins, at_most: 3}").find("keeps one limit for both"), std::string::npos);
 }
 
+TEST_F(LimitsCheck, DebianChrootLinesSetNoLimit) {
+  write("/etc/security/limits.conf", "ftp - chroot /ftp\n* hard core 0\n");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, at_most: 0}").substr(0, 4), "pass");
+}
+
 TEST_F(LimitsCheck, WhatIsAnError) {
   auto error_for = [&](const std::string& line, const std::string& what) {
     write("/etc/security/limits.conf", "# header\n" + line + "\n");
