@@ -1,9 +1,10 @@
 // limits.conf and limits.d/*.conf as Debian 12's pam_limits (Linux-PAM
-// 1.5.2) applies them to one user: limits.conf, then limits.d/*.conf in C
-// order; a line counts when its domain names the user, and a limit set from
-// a more specific domain (user or uid range, then @group, then *) is not
-// replaced by a less specific one, while a later line of the same or a more
-// specific domain replaces it.
+// 1.5.2 with Debian's patches) applies them to one user: limits.conf, then
+// limits.d/*.conf in C order; a line counts when its domain names the user,
+// and a limit set from a more specific domain (user or uid range, then
+// @group, then *) is not replaced by a less specific one, while a later line
+// of the same or a more specific domain replaces it. Debian's patches show in
+// root's rules and in starting from PID 1's limits.
 #include <algorithm>
 #include <cctype>
 #include <map>
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 // pam_limits' sources, most specific first: a limit from a lower number is kept.
 enum Source { kUser = 0, kGroup = 1, kAllGroup = 2, kAll = 3, kDefault = 4, kNone = 6 };
 
-// The items whose type pam_limits does not read; the rest are rlimits.
+// The items pam_limits keeps one value of, not a soft and a hard one; the rest are rlimits.
 const std::set<std::string>& untyped_items() {
   static const std::set<std::string> items = {"maxlogins", "maxsyslogins", "priority", "nonewprivs"};
   return items;
@@ -273,10 +274,15 @@ bool skipped_for_root(const LimitLine& line, const Account& account) {
   return line.domain == "*" || line.domain[0] == '%' || (line.domain[0] == '@' && line.range.kind == Range::kNoRange);
 }
 
-// Whether a "<domain> -" line stops pam_limits for the account: only user, @group and uid-range domains do.
+// Whether a "<domain> -" line stops pam_limits for the account: its name, an
+// @group (by name, gid or gid range) or a uid range ("%:N" is read as one too);
+// never * or %.
 bool stops_for(const LimitLine& line, const Account& account) {
-  auto source = source_for(line, account);
-  return source && (*source == kUser || *source == kGroup);
+  if (account.only_star) return false;
+  const std::string& domain = line.domain;
+  if (domain == account.name) return true;
+  if (domain[0] == '@') return source_for(line, account).has_value();
+  return line.range.kind != Range::kNoRange && in_range(line.range, account.uid);
 }
 
 // Whether the rlimit value `a` is above `b` ("unlimited" above every number;

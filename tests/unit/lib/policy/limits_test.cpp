@@ -170,6 +170,11 @@ TEST_F(LimitsCheck, NoLimitsLineStopsForTheUser) {
             "/etc/security/limits.conf:1) is not set");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, user: bob, at_most: 0}").substr(0, 4), "pass");
   EXPECT_EQ(outcome("limits: {item: core, type: hard, at_most: 0}").substr(0, 4), "pass");
+  // "%:N -" is read as the uid N; "* -" and "% -" stop nobody.
+  write("/etc/security/limits.conf", "%:1000 -\n* -\n% -\n* hard core 0\n");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: alice, present: false}").substr(0, 4), "pass");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, user: bob, equals: 0}").substr(0, 4), "pass");
+  EXPECT_EQ(outcome("limits: {item: core, type: hard, equals: 0}").substr(0, 4), "pass");
   // In limits.d it stops the files after it too.
   write("/etc/security/limits.conf", "* hard core 0\n");
   write("/etc/security/limits.d/a.conf", "alice -\n");

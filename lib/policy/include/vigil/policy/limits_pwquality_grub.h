@@ -22,15 +22,16 @@ namespace vigil::policy {
 
 struct LimitsValue {
   // As written ("0", "1024"), "unlimited" for -1, -, unlimited and infinity;
-  // nullopt when no line sets it (the limit the session inherits stays).
+  // for a limit no line sets, PID 1's from the root's /proc/1/limits (where
+  // Debian's pam_limits starts), else nullopt.
   std::optional<ConfigValue> value;
   std::string stopped_by;  // file:line of a "<domain> -" line: pam_limits then sets nothing for the user
 };
 
 // The `item` (core, nofile, maxlogins, ...) limit of `type` (soft or hard;
-// not used for maxlogins, maxsyslogins, priority and nonewprivs) pam_limits
-// gives `user`, an account of the root's /etc/passwd; with `user` empty, a
-// user that only `*` (and `%`) lines name.
+// not used for maxlogins, maxsyslogins, priority and nonewprivs) Debian's
+// pam_limits gives `user`, an account of the root's /etc/passwd; with `user`
+// empty, a user that only `*` (and `%`) lines name.
 LimitsValue limits_value(const std::filesystem::path& root, const std::string& user, const std::string& item,
                          const std::string& type);
 // Whether pam_limits 1.5.2 knows `item`.
