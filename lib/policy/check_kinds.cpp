@@ -275,7 +275,8 @@ const std::vector<CheckKind>& check_kinds() {
        complete_limits,
        evaluators::limits,
        R"(`item`, `type: soft\|hard`, `user` (default `*`) + expectation)",
-       R"(the limit pam_limits gives the user from limits.conf and limits.d (limits below) meets the expectation)"},
+       R"(the limit pam_limits gives the user from limits.conf and limits.d (resource limits below) meets the )"
+       R"(expectation)"},
       {"pwquality",
        {"key", "service"},
        true,
@@ -290,7 +291,8 @@ const std::vector<CheckKind>& check_kinds() {
        complete_kernel_cmdline,
        evaluators::kernel_cmdline,
        R"(`parameter` + expectation, `source: all\|grub_cfg\|default_grub`)",
-       R"(the parameter's value on every kernel command line of the source (GRUB below) meets the expectation)"},
+       R"(the parameter's value on every kernel command line of the source (kernel command line below) meets )"
+       R"(the expectation)"},
   };
   return kinds;
 }
