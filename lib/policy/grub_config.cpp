@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 struct Traced {
   std::string text;
   std::vector<std::string> origins;
+  std::string unknown;  // why the value is not known (a command substitution at file:line), else empty
   void add(char c, const std::string& origin) {
     text += c;
     origins.push_back(origin);
@@ -26,6 +27,7 @@ struct Traced {
   void append(const Traced& other) {
     text += other.text;
     origins.insert(origins.end(), other.origins.begin(), other.origins.end());
+    if (unknown.empty()) unknown = other.unknown;
   }
 };
 
@@ -113,7 +115,10 @@ class ShellReader {
       } else if (c == '$') {
         expand(out.value);
         may_be_name = out.plain = false;
-      } else if (std::string(";&|<>()`~").find(c) != std::string::npos) {
+      } else if (c == '`') {
+        substitution(out.value);
+        may_be_name = out.plain = false;
+      } else if (std::string(";&|<>()~").find(c) != std::string::npos) {
         refuse(std::string("the shell construct '") + c + "'");
       } else if (c == '=' && may_be_name && out.name.empty() && valid_name(out.value.text)) {
         out.name = out.value.text;
@@ -135,7 +140,10 @@ class ShellReader {
       if (at_ >= text_.size()) refuse("an unterminated double quote");
       char c = text_[at_];
       if (c == '"') break;
-      if (c == '`') refuse("a command substitution");
+      if (c == '`') {
+        substitution(value);
+        continue;
+      }
       if (c == '$') {
         expand(value);
         continue;
@@ -159,6 +167,11 @@ class ShellReader {
   void expand(Traced& value) {
     ++at_;
     std::string name;
+    if (at_ < text_.size() && text_[at_] == '(') {
+      --at_;
+      substitution(value);
+      return;
+    }
     if (at_ < text_.size() && text_[at_] == '{') {
       size_t end = text_.find('}', at_);
       if (end == std::string::npos) refuse("an unterminated ${");
@@ -173,7 +186,24 @@ class ShellReader {
     auto found = variables_.find(name);
     if (found == variables_.end())
       refuse("$" + name + ", which these files do not set (its value would come from grub-mkconfig's environment)");
+    if (!found->second.unknown.empty()) refuse("$" + name + ", whose value comes from " + found->second.unknown);
     value.append(found->second);
+  }
+
+  // `command` or $(command) at at_: the value is not known, but a subshell
+  // sets no variable, so the rest of the file still reads exactly. Only a
+  // command without quotes, parentheses or nested substitutions is skipped
+  // over, so its end is never misread.
+  void substitution(Traced& value) {
+    bool dollar = text_[at_] == '$';
+    size_t start = at_ + (dollar ? 2 : 1);
+    size_t end = text_.find(dollar ? ')' : '`', start);
+    if (end == std::string::npos) refuse("an unterminated command substitution");
+    std::string command = text_.substr(start, end - start);
+    if (command.find_first_of("\"'()`$\\\n") != std::string::npos)
+      refuse("a command substitution with quotes, parentheses, '$', a backslash or a newline inside");
+    if (value.unknown.empty()) value.unknown = "a command substitution at " + where();
+    at_ = end + 1;
   }
 
   void finish(std::vector<Word>& statement) {
@@ -272,7 +302,12 @@ std::vector<KernelCommandLine> default_grub_command_lines(const fs::path& root) 
   if (fs::is_regular_file(under(root, "/etc/default/grub"), ignored)) files.emplace_back("/etc/default/grub");
   for (const auto& file : glob_under(root, "/etc/default/grub.d/*.cfg")) files.push_back(file);
   for (const auto& file : files) ShellReader(read_text(root, file), file.string(), variables).read();
-  auto value = [&](const std::string& name) { return variables.count(name) ? variables[name] : Traced(); };
+  auto value = [&](const std::string& name) {
+    if (!variables.count(name)) return Traced();
+    if (!variables[name].unknown.empty())
+      throw std::runtime_error(name + " comes from " + variables[name].unknown + ", which the reader does not run");
+    return variables[name];
+  };
   Traced normal = value("GRUB_CMDLINE_LINUX");
   normal.add(' ', "");
   normal.append(value("GRUB_CMDLINE_LINUX_DEFAULT"));

@@ -62,11 +62,17 @@ class KernelCmdlineCheck : public test_util::PolicyUnderRoot {
   }
 };
 
-TEST_F(KernelCmdlineCheck, DebianDefaultGrubNeedsNoCommandSubstitution) {
-  // Debian's own file runs lsb_release: the reader does not, so the file is an error.
-  EXPECT_NE(
-      error_of("kernel_cmdline: {parameter: audit, equals: 1}").find("/etc/default/grub:4: the shell construct '`'"),
-      std::string::npos);
+TEST_F(KernelCmdlineCheck, DebianDefaultGrubReads) {
+  // Debian's own file runs lsb_release for GRUB_DISTRIBUTOR: not run, but no command line depends on it.
+  EXPECT_EQ(outcome("kernel_cmdline: {parameter: audit, equals: 1, source: default_grub}"),
+            "pass: audit=1 (/etc/default/grub:6); audit=1 (/etc/default/grub:6)");
+  write("/etc/default/grub",
+        "GRUB_DISTRIBUTOR=`lsb_release -i -s 2> /dev/null || echo Debian`\n"
+        "GRUB_CMDLINE_LINUX=\"audit=1 distro=$GRUB_DISTRIBUTOR\"\n");
+  EXPECT_NE(error_of("kernel_cmdline: {parameter: audit, equals: 1, source: default_grub}")
+                .find("/etc/default/grub:2: $GRUB_DISTRIBUTOR, whose value comes from a command substitution at "
+                      "/etc/default/grub:1"),
+            std::string::npos);
 }
 
 class KernelCmdline : public KernelCmdlineCheck {
@@ -156,8 +162,16 @@ TEST_F(KernelCmdline, WhatIsAnError) {
     auto evidence = error_of("kernel_cmdline: {parameter: audit, equals: 1, source: default_grub}");
     EXPECT_NE(evidence.find(what), std::string::npos) << text << " -> " << evidence;
   };
-  error_for("GRUB_CMDLINE_LINUX=\"$(cat /etc/x)\"", "/etc/default/grub:2: a '$' other than $NAME");
-  error_for("GRUB_CMDLINE_LINUX=\"`cat /etc/x`\"", "/etc/default/grub:2: a command substitution");
+  error_for(
+      "GRUB_CMDLINE_LINUX=\"$(cat /etc/x)\"",
+      "GRUB_CMDLINE_LINUX comes from a command substitution at /etc/default/grub:2, which the reader does not run");
+  error_for("GRUB_CMDLINE_LINUX=`cat /etc/x`", "GRUB_CMDLINE_LINUX comes from a command substitution at");
+  error_for("GRUB_DISABLE_RECOVERY=$(cat /etc/x)", "GRUB_DISABLE_RECOVERY comes from a command substitution at");
+  error_for("X=\"$(echo \"a b\")\"", "/etc/default/grub:2: a command substitution with quotes");
+  error_for("X=$(echo $(date))", "/etc/default/grub:2: a command substitution with quotes, parentheses");
+  error_for("X=`date", "/etc/default/grub:2: an unterminated command substitution");
+  error_for("$(touch /tmp/x)", "is a command");
+  error_for("GRUB_CMDLINE_LINUX=$((1+1))", "a command substitution with quotes, parentheses");
   error_for("GRUB_CMDLINE_LINUX=\"${X:-audit=1}\"", "/etc/default/grub:2: the expansion ${X:-audit=1}");
   error_for("GRUB_CMDLINE_LINUX=\"$EXTRA audit=1\"", "/etc/default/grub:2: $EXTRA, which these files do not set");
   error_for("if true; then GRUB_CMDLINE_LINUX=audit=1; fi", "/etc/default/grub:2: the shell construct ';'");
