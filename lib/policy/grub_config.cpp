@@ -4,6 +4,7 @@
 // linux lines say now.
 #include <algorithm>
 #include <cctype>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -202,6 +203,9 @@ class ShellReader {
     std::string command = text_.substr(start, end - start);
     if (command.find_first_of("\"'()`$\\\n") != std::string::npos)
       refuse("a command substitution with quotes, parentheses, '$', a backslash or a newline inside");
+    // A redirection could write a file grub-mkconfig sources next; only one to /dev/null is let through.
+    if (std::regex_replace(command, std::regex("[0-9]?>\\s*/dev/null"), "").find('>') != std::string::npos)
+      refuse("a command substitution that redirects output to a file");
     if (value.unknown.empty()) value.unknown = "a command substitution at " + where();
     at_ = end + 1;
   }

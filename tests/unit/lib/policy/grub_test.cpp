@@ -170,6 +170,7 @@ TEST_F(KernelCmdline, WhatIsAnError) {
   error_for("X=\"$(echo \"a b\")\"", "/etc/default/grub:2: a command substitution with quotes");
   error_for("X=$(echo $(date))", "/etc/default/grub:2: a command substitution with quotes, parentheses");
   error_for("X=`date", "/etc/default/grub:2: an unterminated command substitution");
+  error_for("X=`echo GRUB_CMDLINE_LINUX=x > /etc/default/grub.d/z.cfg`", "redirects output to a file");
   error_for("$(touch /tmp/x)", "is a command");
   error_for("GRUB_CMDLINE_LINUX=$((1+1))", "a command substitution with quotes, parentheses");
   error_for("GRUB_CMDLINE_LINUX=\"${X:-audit=1}\"", "/etc/default/grub:2: the expansion ${X:-audit=1}");
