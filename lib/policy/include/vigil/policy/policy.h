@@ -44,7 +44,7 @@ struct Expect {
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
                      // accounts, kernel_module, file_hash, find, command, pam, sudoers,
-                     // systemd_unit
+                     // systemd_unit, limits, pwquality, kernel_cmdline
   int line = 0;
   std::string path;
   std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
@@ -73,6 +73,8 @@ struct Check {
   std::vector<std::pair<std::string, Expect>> args;  // pam: module argument name -> what its value must be
   std::string before, after;                         // pam: modules the entry must come before / after
   std::string scope;                                 // sudoers: all (default) | global
+  std::string item, user;                            // limits (type: soft | hard)
+  std::string parameter, source;                     // kernel_cmdline: source all (default) | grub_cfg | default_grub
   Expect expect;
   std::optional<bool> configured;  // mount: look at the mount configured for boot (fstab or .mount unit)
 };
