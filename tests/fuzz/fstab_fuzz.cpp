@@ -20,9 +20,7 @@ const std::filesystem::path& root() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [fstab, unit] = vigil::fuzz::two_files(data, size);
-  std::ofstream(root() / "etc/fstab", std::ios::binary | std::ios::trunc) << fstab;
-  std::ofstream(root() / "etc/systemd/system/tmp.mount", std::ios::binary | std::ios::trunc) << unit;
+  vigil::fuzz::write_two_files(root(), "etc/fstab", "etc/systemd/system/tmp.mount", data, size);
   try {
     for (const auto& entry : vigil::policy::read_fstab(root(), "/etc/fstab")) {
       try {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -24,6 +25,14 @@ inline std::pair<std::string, std::string> two_files(const uint8_t* data, size_t
   size_t split = text.find("\n%%\n");
   if (split == std::string::npos) return {text, ""};
   return {text.substr(0, split), text.substr(split + 4)};
+}
+
+// The input split by two_files, written as `first` and `second` (paths below root).
+inline void write_two_files(const std::filesystem::path& root, const char* first, const char* second,
+                            const uint8_t* data, size_t size) {
+  auto [one, two] = two_files(data, size);
+  std::ofstream(root / first, std::ios::binary | std::ios::trunc) << one;
+  std::ofstream(root / second, std::ios::binary | std::ios::trunc) << two;
 }
 
 }  // namespace vigil::fuzz

@@ -32,9 +32,7 @@ void look_up(const std::vector<vigil::policy::KernelCommandLine>& lines) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [default_grub, grub_cfg] = vigil::fuzz::two_files(data, size);
-  std::ofstream(root() / "etc/default/grub", std::ios::binary | std::ios::trunc) << default_grub;
-  std::ofstream(root() / "boot/grub/grub.cfg", std::ios::binary | std::ios::trunc) << grub_cfg;
+  vigil::fuzz::write_two_files(root(), "etc/default/grub", "boot/grub/grub.cfg", data, size);
   try {
     look_up(vigil::policy::default_grub_command_lines(root()));
   } catch (const std::runtime_error&) {

@@ -25,9 +25,7 @@ const std::filesystem::path& root() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [main, included] = vigil::fuzz::two_files(data, size);
-  std::ofstream(root() / "etc/security/limits.conf", std::ios::binary | std::ios::trunc) << main;
-  std::ofstream(root() / "etc/security/limits.d/a.conf", std::ios::binary | std::ios::trunc) << included;
+  vigil::fuzz::write_two_files(root(), "etc/security/limits.conf", "etc/security/limits.d/a.conf", data, size);
   for (const char* user : {"", "root", "alice"}) {
     for (const char* item : {"core", "nofile", "nice", "maxlogins", "priority"}) {
       for (const char* type : {"soft", "hard"}) {

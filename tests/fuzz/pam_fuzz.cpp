@@ -25,9 +25,7 @@ const std::filesystem::path& root() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [main, included] = vigil::fuzz::two_files(data, size);
-  std::ofstream(root() / "etc/pam.d/svc", std::ios::binary | std::ios::trunc) << main;
-  std::ofstream(root() / "etc/pam.d/inc", std::ios::binary | std::ios::trunc) << included;
+  vigil::fuzz::write_two_files(root(), "etc/pam.d/svc", "etc/pam.d/inc", data, size);
   for (const char* service : {"svc", "inc", "missing"}) {
     for (const char* type : {"auth", "account", "password", "session"}) {
       try {
@@ -38,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   try {
-    (void)vigil::policy::pam_control_actions(main.substr(0, 128), "fuzz");
+    (void)vigil::policy::pam_control_actions(vigil::fuzz::two_files(data, size).first.substr(0, 128), "fuzz");
   } catch (const std::runtime_error&) {
   }
   return 0;

@@ -24,15 +24,15 @@ const std::filesystem::path& root() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [main, included] = vigil::fuzz::two_files(data, size);
-  std::ofstream(root() / "etc/security/pwquality.conf", std::ios::binary | std::ios::trunc) << main;
-  std::ofstream(root() / "etc/security/pwquality.conf.d/a.conf", std::ios::binary | std::ios::trunc) << included;
+  vigil::fuzz::write_two_files(root(), "etc/security/pwquality.conf", "etc/security/pwquality.conf.d/a.conf", data,
+                               size);
   std::map<std::string, vigil::policy::ConfigValue> settings;
   try {
     settings = vigil::policy::pwquality_files(root());
   } catch (const std::runtime_error&) {
     // Not understood: the control errs, as it should.
   }
+  const std::string main = vigil::fuzz::two_files(data, size).first;
   std::istringstream first(main.substr(0, main.find('\n')));
   std::vector<std::string> args;
   for (std::string word; first >> word;) args.push_back(word);

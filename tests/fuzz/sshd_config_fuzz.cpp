@@ -20,9 +20,7 @@ const std::filesystem::path& root() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [main, included] = vigil::fuzz::two_files(data, size);
-  std::ofstream(root() / "etc/ssh/sshd_config", std::ios::binary | std::ios::trunc) << main;
-  std::ofstream(root() / "etc/ssh/sshd_config.d/a.conf", std::ios::binary | std::ios::trunc) << included;
+  vigil::fuzz::write_two_files(root(), "etc/ssh/sshd_config", "etc/ssh/sshd_config.d/a.conf", data, size);
   using vigil::policy::SshdContext;
   const SshdContext contexts[] = {
       {},
@@ -39,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         // Refused or not understood: the control errs, as it should.
       }
     }
-    (void)vigil::policy::sshd_normalized(keyword, main.substr(0, 64));
+    (void)vigil::policy::sshd_normalized(keyword, vigil::fuzz::two_files(data, size).first.substr(0, 64));
   }
   return 0;
 }

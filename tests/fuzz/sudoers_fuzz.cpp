@@ -21,9 +21,7 @@ const std::filesystem::path& root() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [main, included] = vigil::fuzz::two_files(data, size);
-  std::ofstream(root() / "etc/sudoers", std::ios::binary | std::ios::trunc) << main;
-  std::ofstream(root() / "etc/sudoers.d/a", std::ios::binary | std::ios::trunc) << included;
+  vigil::fuzz::write_two_files(root(), "etc/sudoers", "etc/sudoers.d/a", data, size);
   try {
     auto sudoers = vigil::policy::read_sudoers(root(), "/etc/sudoers");
     for (const auto& entry : sudoers.defaults) {

@@ -21,10 +21,11 @@ const std::filesystem::path& root() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto [unit, dropin] = vigil::fuzz::two_files(data, size);
-  std::ofstream(root() / "lib/systemd/system/foo-bar@.service", std::ios::binary | std::ios::trunc) << unit;
-  std::ofstream(root() / "etc/systemd/system/foo-.service.d/a.conf", std::ios::binary | std::ios::trunc) << dropin;
-  std::ofstream(root() / "etc/systemd/journald.conf", std::ios::binary | std::ios::trunc) << dropin;
+  vigil::fuzz::write_two_files(root(), "lib/systemd/system/foo-bar@.service",
+                               "etc/systemd/system/foo-.service.d/a.conf", data, size);
+  // The drop-in's text serves as journald.conf too.
+  std::filesystem::copy_file(root() / "etc/systemd/system/foo-.service.d/a.conf", root() / "etc/systemd/journald.conf",
+                             std::filesystem::copy_options::overwrite_existing);
   for (const char* key :
        {"Service.User", "Service.NoNewPrivileges", "Service.ProtectSystem", "Install.WantedBy", "Unit.Description"}) {
     try {
