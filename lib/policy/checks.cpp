@@ -31,7 +31,8 @@ struct Caches {
   std::optional<packages::VersionMap> dpkg;  // package (and name:arch) -> version
   std::optional<packages::VersionMap> rpm;
   std::optional<std::string> dpkg_error, rpm_error;
-  std::optional<std::set<std::string>> wanted_units;  // named in some *.wants / *.requires directory
+  std::optional<std::set<std::string>> wanted_units;         // named in some *.wants / *.requires directory
+  std::map<std::string, ConfiguredMount> configured_mounts;  // by path: one read of fstab and units per path
 };
 
 namespace {
@@ -473,7 +474,9 @@ CheckResult service(const Check& check, Environment& environment) {
 
 CheckResult mount(const Check& check, Environment& environment) {
   if (check.configured) {
-    ConfiguredMount configured = configured_mount(environment.root, check.path);
+    auto& cached = environment.caches->configured_mounts;
+    if (!cached.count(check.path)) cached.emplace(check.path, configured_mount(environment.root, check.path));
+    const ConfiguredMount& configured = cached.at(check.path);
     if (!configured.configured || !*check.configured)
       return verdict(configured.configured == *check.configured, configured.evidence);
     for (const auto& option : check.options) {
