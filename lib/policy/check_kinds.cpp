@@ -109,6 +109,30 @@ std::string complete_sudoers(Check& check) {
   return "";
 }
 
+std::string complete_audit_rule(Check& check) {
+  if (check.source.empty()) check.source = "files";
+  int asks = !check.watch.empty() + !check.syscalls.empty() + !check.setting.empty() + !check.rule.empty();
+  if (asks == 2 && !check.watch.empty() && !check.syscalls.empty()) asks = 1;  // a watch narrowed to syscalls
+  if (asks != 1) return "an audit_rule check needs one of 'watch' / 'syscalls', 'setting' or 'rule'";
+  if (!check.setting.empty()) {
+    if (!check.expect.empty() && check.key.empty() && check.audit_fields.empty() && check.arch.empty() &&
+        check.permissions.empty())
+      return "";
+    return "an audit_rule setting takes an expectation and nothing of a rule";
+  }
+  if (!check.expect.empty()) return "only an audit_rule setting takes an expectation";
+  if (!check.rule.empty()) {
+    if (check.rule != "files_match_loaded") return "unknown audit_rule rule '" + check.rule + "' (files_match_loaded)";
+    return check.key.empty() && check.audit_fields.empty() && check.arch.empty() && check.permissions.empty()
+               ? ""
+               : "the audit_rule rule files_match_loaded takes nothing else";
+  }
+  if (!check.watch.empty() && check.permissions.empty()) return needs(check, "permissions");
+  if (check.watch.empty() && !check.permissions.empty()) return "permissions go with a watch";
+  if (check.arch.empty()) check.arch = "both";
+  return "";
+}
+
 }  // namespace
 
 // One row per kind; a table, so longer than a function should be.
@@ -226,6 +250,17 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`path`)",
        R"(the Defaults value sudo applies (sudoers below) meets the expectation, globally and (scope `all`) in )"
        R"(every scoped Defaults that sets it; a rule: no entry grants what it names)"},
+      {"audit_rule",
+       {"source", "watch", "permissions", "syscalls", "arch", "fields", "key", "setting", "rule"},
+       true,
+       complete_audit_rule,
+       evaluators::audit_rule,
+       R"(`source: files\|loaded`; `watch`, `permissions: wa`; or `syscalls: [..]`, `arch: b64\|b32\|both`; )"
+       R"(both with `fields: [auid>=1000, …]`, `key`; or `setting: enabled\|failure\|backlog_limit\|…` + )"
+       R"(expectation; or `rule: files_match_loaded`)",
+       R"(an `always,exit` rule (audit rules below) audits the path for those permissions, or those syscalls for )"
+       R"(each arch, narrowed by no field but those given and tagged with the key; a setting's last value meets )"
+       R"(the expectation; the rules files load exactly the rules the kernel holds)"},
   };
   return kinds;
 }

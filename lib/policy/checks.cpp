@@ -721,6 +721,77 @@ CheckResult sudoers(const Check& check, Environment& environment) {
   return verdict(result.outcome == Outcome::kPass && failing.empty(), evidence);
 }
 
+CheckResult audit_rule(const Check& check, Environment& environment) {
+  // The kernel's rules, as auditctl lists them; settings from auditctl -s.
+  auto loaded = [&](bool need_enabled) {
+    if (!environment.run) throw std::runtime_error("commands cannot run here (auditctl -l)");
+    auto auditctl = [&](const char* option) {
+      CommandOutput output = environment.run({"auditctl", option});
+      if (output.exit_code != 0)
+        throw std::runtime_error(std::string("auditctl ") + option + " exited " + std::to_string(output.exit_code) +
+                                 (trimmed(output.output).empty() ? "" : ": " + trimmed(output.output).substr(0, 200)));
+      return output.output;
+    };
+    std::string status = auditctl("-s");
+    AuditRules rules = parse_auditctl_listing(need_enabled ? auditctl("-l") : "", status);
+    if (need_enabled && (!rules.settings.count("enabled") || rules.settings["enabled"].value == "0"))
+      throw std::runtime_error("audit is not enabled in the kernel (auditctl -s shows no enabled 1 or 2)");
+    return rules;
+  };
+  auto files_read = [](const AuditRules& rules) {
+    return std::to_string(rules.files.size()) + (rules.files.size() == 1 ? " file" : " files") +
+           " of /etc/audit/rules.d";
+  };
+  if (!check.rule.empty()) {
+    AuditRules files = read_audit_rules_files(environment.root), kernel = loaded(true);
+    std::vector<std::string> differences;
+    for (size_t i = 0; i < std::max(files.rules.size(), kernel.rules.size()); ++i) {
+      std::string on_disk = i < files.rules.size() ? audit_rule_canonical(files.rules[i]) : "";
+      std::string running = i < kernel.rules.size() ? audit_rule_canonical(kernel.rules[i]) : "";
+      if (on_disk == running) continue;
+      differences.push_back(i < files.rules.size() ? files.rules[i].text + " (" + files.rules[i].origin + ")"
+                                                   : "nothing in the files");
+      differences.back() +=
+          " but " + (i < kernel.rules.size() ? kernel.rules[i].text + " (" + kernel.rules[i].origin + ")"
+                                             : std::string("nothing loaded"));
+      break;
+    }
+    std::string seen = std::to_string(files.rules.size()) + " rules in " + files_read(files) + ", " +
+                       std::to_string(kernel.rules.size()) + " loaded";
+    return verdict(differences.empty(),
+                   differences.empty() ? seen + ", the same" : seen + "; first difference: " + differences.front());
+  }
+  bool from_files = check.source == "files";
+  if (!check.setting.empty()) {
+    AuditRules rules = from_files ? read_audit_rules_files(environment.root) : loaded(false);
+    auto found = rules.settings.find(check.setting);
+    auto value = found == rules.settings.end() ? std::nullopt : std::optional<ConfigValue>(found->second);
+    return compare(check.expect, value ? std::optional<std::string>(value->value) : std::nullopt,
+                   shown(check.setting, value));
+  }
+  AuditRules rules = from_files ? read_audit_rules_files(environment.root) : loaded(true);
+  AuditWant want{check.watch, check.permissions, check.syscalls, {}, check.audit_fields, check.key};
+  want.arches = check.arch == "both" ? std::vector<std::string>{"b64", "b32"} : std::vector<std::string>{check.arch};
+  AuditCoverage coverage = audit_coverage(rules, want);
+  std::string evidence;
+  for (const AuditRule* rule : coverage.matching)
+    evidence += (evidence.empty() ? "" : "; ") + rule->text + " (" + rule->origin + ")";
+  if (coverage.missing.empty()) return pass(evidence);
+  std::string looked_for = "no always,exit rule";
+  if (!check.watch.empty()) looked_for += " watching " + check.watch + " for " + check.permissions;
+  std::string fields;
+  for (const auto& field : check.audit_fields)
+    fields +=
+        (fields.empty() ? "" : " ") + std::string(field.comparison ? "-C " : "") + field.name + field.op + field.value;
+  if (!fields.empty()) looked_for += " narrowed by no more than " + fields;
+  if (!check.key.empty()) looked_for += " with key " + check.key;
+  looked_for += " for ";
+  for (size_t i = 0; i < coverage.missing.size(); ++i) looked_for += (i ? ", " : "") + coverage.missing[i];
+  looked_for += " (" + std::to_string(rules.rules.size()) + " rules in " +
+                (from_files ? files_read(rules) : std::string("auditctl -l")) + ")";
+  return fail(looked_for + (evidence.empty() ? "" : "; found " + evidence));
+}
+
 }  // namespace evaluators
 
 CheckResult evaluate(const Condition& condition, Environment& environment) {

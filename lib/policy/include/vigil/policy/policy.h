@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vigil/policy/audit_rules.h"
 #include "vigil/policy/config_formats.h"
 
 namespace vigil::policy {
@@ -43,7 +44,7 @@ struct Expect {
 
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
-                     // accounts, kernel_module, file_hash, find, command, pam, sudoers
+                     // accounts, kernel_module, file_hash, find, command, pam, sudoers, audit_rule
   int line = 0;
   std::string path;
   std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
@@ -72,6 +73,12 @@ struct Check {
   std::vector<std::pair<std::string, Expect>> args;  // pam: module argument name -> what its value must be
   std::string before, after;                         // pam: modules the entry must come before / after
   std::string scope;                                 // sudoers: all (default) | global
+  std::string source;                                // audit_rule: files (default) | loaded
+  std::string watch, permissions;                    // audit_rule: a watched path and the permissions it needs
+  std::vector<std::string> syscalls;                 // audit_rule
+  std::string arch;                                  // audit_rule: b64 | b32 | both (default)
+  std::vector<AuditField> audit_fields;              // audit_rule: fields the rule may narrow events by
+  std::string setting;                               // audit_rule: enabled, failure, backlog_limit, ...
   Expect expect;
 };
 
