@@ -309,6 +309,12 @@ std::vector<std::string> words_of(const std::string& line, const std::string& wh
   return words;
 }
 
+// The kernel keeps one list of rules per filter and lists them in this order.
+int list_order(const std::string& list) {
+  static const std::vector<std::string> order = {"user", "task", "exit", "exclude", "filesystem", "io_uring"};
+  return static_cast<int>(std::find(order.begin(), order.end(), list) - order.begin());
+}
+
 // Same rule as far as the kernel can tell (it refuses the second one, and
 // auditctl -R stops there). Fields compare as sets: a rule the kernel might
 // take is refused here rather than the other way round.
@@ -323,15 +329,16 @@ bool same_rule(const AuditRule& a, const AuditRule& b) {
          sorted(a.fields) == sorted(b.fields);
 }
 
-void add_rule(AuditRules& rules, LineResult& line, size_t& prepended) {
+// -a appends to the rule's list, -A puts it first there.
+void add_rule(AuditRules& rules, LineResult& line) {
   for (const auto& held : rules.rules)
     if (same_rule(held, line.rule))
       refuse(line.rule.origin, "the same rule as " + held.origin + " (the kernel refuses it, auditctl stops there)");
-  if (line.prepend) {
-    rules.rules.insert(rules.rules.begin() + static_cast<long>(prepended++), std::move(line.rule));
-  } else {
-    rules.rules.push_back(std::move(line.rule));
-  }
+  int order = list_order(line.rule.list);
+  auto at = std::find_if(rules.rules.begin(), rules.rules.end(), [&](const AuditRule& held) {
+    return line.prepend ? list_order(held.list) >= order : list_order(held.list) > order;
+  });
+  rules.rules.insert(at, std::move(line.rule));
 }
 
 // coreutils' verrevcmp: digits compare as numbers, letters before other
@@ -530,13 +537,12 @@ AuditRules read_audit_rules_files(const fs::path& root) {
     if (*line) merged.push_back(**line);
   merged.insert(merged.end(), kept.begin(), kept.end());
   if (last_e) merged.push_back(*last_e);
-  size_t prepended = 0;
   for (const auto& line : merged) {
     auto words = words_of(line.text, line.where);
     if (words.empty() || words[0][0] == '#') continue;  // blank or comment to auditctl
     LineResult parsed = parse_line(words, line.text, line.where, root);
     // A bare -D only ever comes first, before any rule: nothing to clear.
-    if (parsed.kind == LineResult::Kind::kRule) add_rule(rules, parsed, prepended);
+    if (parsed.kind == LineResult::Kind::kRule) add_rule(rules, parsed);
     if (parsed.kind == LineResult::Kind::kSetting)
       rules.settings[parsed.setting] = ConfigValue{parsed.value, line.where};
   }
@@ -602,9 +608,8 @@ bool covers(const AuditRule& rule, const AuditWant& want, const std::string& arc
   return watched;
 }
 
-// A rule that may stop events of this syscall and arch from reaching the exit list's always rules.
+// A never rule of the exit list that may stop events of this syscall and arch.
 bool may_stop(const AuditRule& rule, const std::string& arch, const std::string& syscall) {
-  if (rule.list == "task" || rule.list == "exclude" || rule.list == "filesystem") return true;
   if (rule.list != "exit" || rule.action != "never") return false;
   if (!rule.arch.empty() && rule.arch != arch) return false;
   return rule.syscalls.empty() || syscall.empty() || has(rule.syscalls, syscall);
@@ -614,6 +619,11 @@ bool may_stop(const AuditRule& rule, const std::string& arch, const std::string&
 
 AuditCoverage audit_coverage(const AuditRules& rules, const AuditWant& want) {
   AuditCoverage coverage;
+  for (const auto& rule : rules.rules) {
+    if (rule.list == "task" || rule.list == "exclude" || rule.list == "filesystem")
+      throw std::runtime_error(rule.text + " (" + rule.origin + ") may keep events from being logged (rules on the " +
+                               rule.list + " list are not modelled)");
+  }
   std::vector<std::string> syscalls = want.syscalls.empty() ? std::vector<std::string>{""} : want.syscalls;
   for (const auto& arch : want.arches) {
     for (const auto& syscall : syscalls) {
@@ -625,8 +635,8 @@ AuditCoverage audit_coverage(const AuditRules& rules, const AuditWant& want) {
         if (rule == found) break;
         if (may_stop(*rule, arch, syscall))
           throw std::runtime_error(rule->text + " (" + rule->origin + ") may keep " + what +
-                                   " events from being logged (-a never and the task, exclude and filesystem lists "
-                                   "are not modelled)");
+                                   " events from being logged (never rules before the matching one are not "
+                                   "modelled)");
       }
       if (found == rules.rules.end()) {
         coverage.missing.push_back(what);

@@ -36,7 +36,7 @@ struct AuditRule {
 };
 
 struct AuditRules {
-  std::vector<AuditRule> rules;                 // in the kernel's order (-A rules first)
+  std::vector<AuditRule> rules;  // in the kernel's order: by list (user, task, exit, exclude, ...), -A first
   std::map<std::string, ConfigValue> settings;  // enabled, failure, backlog_limit, backlog_wait_time, rate_limit
   std::vector<std::string> files;               // every file read, in order
 };
