@@ -162,7 +162,6 @@ std::string watched_path(std::string path, const std::string& where) {
 struct LineResult {
   enum class Kind { kNothing, kRule, kSetting, kClear } kind = Kind::kNothing;
   AuditRule rule;
-  bool prepend = false;
   std::string setting, value;
 };
 
@@ -231,7 +230,7 @@ LineResult parse_line(const std::vector<std::string>& words, const std::string& 
         refuse(where, "-a " + spec + " is not an action (always, never) and a list auditctl knows");
       rule.action = first;
       rule.list = second;
-      result.prepend = option == "-A";
+      rule.prepend = option == "-A";
       have_list = true;
     } else if (option == "-w") {
       if (have_list || watch) refuse(where, "a second -a, -A or -w on one line");
@@ -329,14 +328,16 @@ bool same_rule(const AuditRule& a, const AuditRule& b) {
          sorted(a.fields) == sorted(b.fields);
 }
 
-// -a appends to the rule's list, -A puts it first there.
+// -a appends to the rule's list, -A puts it first there. The kernel refuses
+// a rule given with -a that it already holds (as it was verified with
+// auditctl 3.0.9), not one given with -A.
 void add_rule(AuditRules& rules, LineResult& line) {
   for (const auto& held : rules.rules)
-    if (same_rule(held, line.rule))
+    if (!line.rule.prepend && same_rule(held, line.rule))
       refuse(line.rule.origin, "the same rule as " + held.origin + " (the kernel refuses it, auditctl stops there)");
   int order = list_order(line.rule.list);
   auto at = std::find_if(rules.rules.begin(), rules.rules.end(), [&](const AuditRule& held) {
-    return line.prepend ? list_order(held.list) >= order : list_order(held.list) > order;
+    return line.rule.prepend ? list_order(held.list) >= order : list_order(held.list) > order;
   });
   rules.rules.insert(at, std::move(line.rule));
 }
@@ -456,7 +457,7 @@ AuditField parse_audit_field(const std::string& text, bool comparison, const std
   }
   if (kind->second) {
     if (!is_number(field.value))
-      refuse(where, field.name + " '" + field.value + "' is not a number (names are not looked up)");
+      refuse(where, field.name + " '" + field.value + "' is not a number (this reader does not look names up)");
     field.value = std::to_string(std::stoll(field.value));
   }
   return field;

@@ -4,10 +4,14 @@
 // with their file:line, and the file order against `ls -1v`.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
+
+#include <map>
 
 #include "policy_under_root.h"
 #include "vigil/policy/audit_rules.h"
@@ -212,6 +216,14 @@ TEST_F(AuditRuleCheck, AFileWithoutAFinalNewlineJoinsTheNextOne) {
   EXPECT_EQ(run("audit_rule: {watch: /etc/sudoers, permissions: wa}").outcome, Outcome::kPass);
 }
 
+TEST_F(AuditRuleCheck, TheKernelTakesTheSameRuleAgainOnlyWithMinusA) {
+  rules("a.rules", "-A always,exit -F arch=b64 -S execve\n-A always,exit -F arch=b64 -S execve\n");
+  EXPECT_EQ(run("audit_rule: {syscalls: [execve], arch: b64}").outcome, Outcome::kPass);
+  rules("a.rules", "-A always,exit -F arch=b64 -S execve\n-a always,exit -F arch=b64 -S execve\n");
+  EXPECT_NE(error_of("audit_rule: {syscalls: [execve], arch: b64}").find("a.rules:2: the same rule as"),
+            std::string::npos);
+}
+
 TEST_F(AuditRuleCheck, RulesThatMayStopEventsAreErrorsBeforeTheMatchingRule) {
   rules("a.rules", "-a never,exit -F arch=b64 -S all -F auid=0\n-w /etc/sudoers -p wa\n");
   EXPECT_NE(error_of("audit_rule: {watch: /etc/sudoers, permissions: wa}").find("a.rules:1) may keep b64 events"),
@@ -271,6 +283,167 @@ TEST(AugenrulesOrder, AgreesWithLsV) {
   while (std::fgets(line, sizeof(line), pipe)) listed.emplace_back(std::string(line).substr(0, std::strlen(line) - 1));
   if (::pclose(pipe) != 0 || listed.empty()) GTEST_SKIP() << "ls -1v did not list the directory";
   EXPECT_EQ(augenrules_order(names), listed);
+}
+
+}  // namespace
+}  // namespace vigil::policy
+
+namespace vigil::policy {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The output and exit status of a shell command.
+std::pair<int, std::string> shell(const std::string& command) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {-1, ""};
+  std::string output;
+  char buffer[4096];
+  for (size_t got; (got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0;) output.append(buffer, got);
+  int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+// The machine's audit rules and settings, put back however the test ends.
+class KernelRulesGuard {
+ public:
+  explicit KernelRulesGuard(const fs::path& dir) : saved_(dir / "saved.rules") {
+    std::ofstream(saved_) << shell("auditctl -l").second;
+    status_ = parse_auditctl_listing("", shell("auditctl -s").second).settings;
+  }
+  ~KernelRulesGuard() {
+    shell("auditctl -D");
+    if (shell("grep -qv '^No rules' " + saved_.string()).first == 0) shell("auditctl -R " + saved_.string());
+    for (const auto& [setting, option] :
+         std::map<std::string, std::string>{{"failure", "-f"},
+                                            {"backlog_limit", "-b"},
+                                            {"rate_limit", "-r"},
+                                            {"backlog_wait_time", "--backlog_wait_time"}})
+      if (status_.count(setting)) shell("auditctl " + option + " " + status_[setting].value);
+  }
+
+ private:
+  fs::path saved_;
+  std::map<std::string, ConfigValue> status_;
+};
+
+// Random rules.d files merged by the real augenrules (its paths pointed at a
+// temporary directory) and loaded by auditctl -R: the reader must read what
+// auditctl -l then lists, rule by rule, and err where auditctl refuses a line.
+TEST(AuditRulesOracle, AugenrulesAuditctlAndTheReaderAgree) {
+  if (::geteuid() != 0) GTEST_SKIP() << "loading audit rules needs root";
+  if (!fs::exists("/usr/sbin/augenrules")) GTEST_SKIP() << "augenrules is not installed (package auditd)";
+  auto status = shell("auditctl -s");
+  if (status.first != 0) GTEST_SKIP() << "auditctl -s does not work here: " << status.second;
+  if (status.second.find("enabled 2") != std::string::npos)
+    GTEST_SKIP() << "the audit rules are immutable (enabled 2) until reboot";
+  test::TempDir dir;
+  KernelRulesGuard guard(dir.path());
+  // Never -e (it could lock the rules until reboot) nor -f 2 (panic on failure).
+  const std::vector<std::string> lines = {
+      "-w /etc/sudoers -p wa -k scope",
+      "-w /etc/sudoers.d/ -p wa -k scope",
+      "-w /etc/passwd -p wa -k identity",
+      "-w /etc/passwd",
+      "-w /var/log/sudo-oracle.log -p wa -k sudo_log_file",
+      "-a always,exit -F path=/etc/shadow -F perm=wa -k identity",
+      "-a exit,always -F arch=b64 -F path=/etc/group -F perm=aw",
+      "-a always,exit -F arch=b64 -C euid!=uid -F auid!=unset -S execve -k user_emulation",
+      "-a always,exit -F arch=b32 -C euid!=uid -F auid!=unset -S execve -k user_emulation",
+      "-a always,exit -F arch=b64 -S adjtimex,settimeofday -S clock_settime -k time-change",
+      "-a always,exit -F arch=b32 -S adjtimex,settimeofday,clock_settime,stime -k time-change",
+      "-a always,exit -F arch=b64 -S creat,open,openat,truncate,ftruncate -F exit=-EACCES -F auid>=1000 -F "
+      "auid!=unset -k access",
+      "-a always,exit -F arch=b32 -S open -F exit=-13 -F auid>=1000 -F auid!=4294967295 -F key=access",
+      "-a always,exit -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=unset -k privileged",
+      "-A always,exit -F arch=b64 -S chmod,fchmod,fchmodat -F auid>=1000 -F auid!=-1 -k perm_mod",
+      "-a always,exit -F arch=b64 -S unlink,unlinkat,rename,renameat -F success=1 -k delete",
+      "-a always,exit -F arch=x86_64 -S init_module,finit_module,delete_module -k modules -k more",
+      "-a always,exit -F arch=b64 -S execve -F loginuid>=1000",
+      "-a never,exit -F arch=b64 -S mount -F uid=0",
+      "-a always,exclude -F msgtype=CWD",
+      "-A never,task -F uid=65534",
+      "-a always,exit -S all -F dir=/etc/audit/ -F perm=wa",
+      "-b 4096",
+      "-f 1",
+      "--backlog_wait_time 1000",
+      "-r 0",
+      "-D",
+      "## a comment",
+      "  # an indented comment",
+      "",
+      // auditctl takes these, the reader does not
+      "-w/etc/hosts -pwa",
+      "-a always,exit -F arch=b64 -S chmod -F uid=root",
+  };
+  const std::vector<std::string> refused = {
+      "-w /etc/sudoers -p wz",
+      "-a always,exit -F arch=b64 -S stime",
+      "-a always,exit -S chmod -F arch=b64",
+      "-a sometimes,exit -S chmod",
+      "-a always,exit -F arch=b64 -S chmod -F colour=red",
+      "-w /nonexistent-oracle/x -p wa",
+      "-w /etc/sudoers -p wa junk",
+      "-p wa",
+      "-b many",
+  };
+  // The watched paths exist under the reader's root as on this machine.
+  fs::path root = dir.path() / "root";
+  for (const char* path : {"/etc/sudoers", "/etc/passwd", "/etc/shadow", "/etc/group", "/usr/bin/sudo", "/etc/hosts"})
+    if (fs::exists(path)) test_util::write_under(root, path, "");
+  for (const char* path : {"/etc/sudoers.d", "/etc/audit", "/var/log"})
+    if (fs::is_directory(path)) fs::create_directories(root / fs::path(path).relative_path());
+  fs::path rules_d = root / "etc/audit/rules.d";
+  fs::path merged = dir.path() / "audit.rules";
+  fs::path augenrules = dir.path() / "augenrules";
+  shell("sed -e 's#^DestinationFile=.*#DestinationFile=" + merged.string() +
+        "#' -e 's#^SourceRulesDir=.*#SourceRulesDir=" + rules_d.string() + "#' /usr/sbin/augenrules > " +
+        augenrules.string());
+  std::mt19937 random(21);
+  int agreed = 0, refused_by_both = 0, unsupported = 0;
+  for (int round = 0; round < 150; ++round) {
+    fs::remove_all(rules_d);
+    fs::create_directories(rules_d);
+    std::string files[2];
+    for (auto& text : files)
+      for (int count = static_cast<int>(random() % 6); count > 0; --count)
+        text += (random() % 10 ? lines[random() % lines.size()] : refused[random() % refused.size()]) + "\n";
+    std::ofstream(rules_d / "10-a.rules") << files[0];
+    std::ofstream(rules_d / "9-b.rules") << files[1];
+    fs::remove(merged);
+    auto generated = shell("sh " + augenrules.string());
+    ASSERT_TRUE(fs::exists(merged)) << generated.second;
+    shell("auditctl -D");
+    auto loaded = shell("auditctl -R " + merged.string());
+    std::string listing = shell("auditctl -l").second;
+    std::string context = "9-b.rules:\n" + files[1] + "10-a.rules:\n" + files[0] + "auditctl -R: " + loaded.second;
+    try {
+      AuditRules read = read_audit_rules_files(root);
+      ASSERT_EQ(loaded.first, 0) << "the reader read what auditctl refuses\n" << context;
+      AuditRules kernel = parse_auditctl_listing(listing, "");
+      ASSERT_EQ(read.rules.size(), kernel.rules.size()) << context << "auditctl -l:\n" << listing;
+      for (size_t i = 0; i < read.rules.size(); ++i)
+        EXPECT_EQ(audit_rule_canonical(read.rules[i]), audit_rule_canonical(kernel.rules[i]))
+            << read.rules[i].origin << "\n"
+            << context << "auditctl -l:\n"
+            << listing;
+      ++agreed;
+    } catch (const std::runtime_error& problem) {
+      std::string what = problem.what();
+      if (loaded.first != 0) {
+        ++refused_by_both;
+      } else {
+        EXPECT_NE(what.find("this reader"), std::string::npos)
+            << "auditctl loads what the reader refuses: " << what << "\n"
+            << context;
+        ++unsupported;
+      }
+    }
+  }
+  std::printf("audit rules oracle: %d agree, %d refused by both, %d not read by the reader\n", agreed, refused_by_both,
+              unsupported);
+  EXPECT_GT(agreed, 50);
+  EXPECT_GT(refused_by_both, 30);
 }
 
 }  // namespace

@@ -31,8 +31,9 @@ struct AuditRule {
   std::vector<std::string> syscalls;  // sorted; empty: every syscall
   std::vector<AuditField> fields;     // besides arch and key; a watch is path= (or dir=) and perm=
   std::vector<std::string> keys;
-  std::string text;    // as written
-  std::string origin;  // file:line, or "auditctl -l:N"
+  bool prepend = false;  // -A: put first in its list, and never refused as a rule the kernel already holds
+  std::string text;      // as written
+  std::string origin;    // file:line, or "auditctl -l:N"
 };
 
 struct AuditRules {
