@@ -64,7 +64,12 @@ std::string complete_accounts(Check& check) {
                                                "password_max_days",
                                                "password_min_days",
                                                "password_warn_days",
-                                               "shadow_hashed_passwords"};
+                                               "shadow_hashed_passwords",
+                                               "primary_groups_exist",
+                                               "system_accounts_no_login_shell",
+                                               "locked_without_login_shell",
+                                               "interactive_homes",
+                                               "interactive_dot_files"};
   if (check.rule.empty()) return needs(check, "rule");
   if (kRules.count(check.rule) == 0) return "unknown accounts rule '" + check.rule + "'";
   return "";
@@ -202,7 +207,12 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`rule` (+ expectation for the password rules))",
        R"(`no_empty_passwords`, `only_root_has_uid_0`, `unique_uids`, `unique_user_names`, `unique_gids`, )"
        R"(`unique_group_names`, `shadow_hashed_passwords`, `no_legacy_plus_entries`, `password_max_days` / )"
-       R"(`password_min_days` / `password_warn_days` (per account with a password))"},
+       R"(`password_min_days` / `password_warn_days` (per account with a password), `primary_groups_exist`, )"
+       R"(`system_accounts_no_login_shell` (UID below login.defs' UID_MIN with a shell of /etc/shells, but root, )"
+       R"(sync, shutdown, halt), `locked_without_login_shell` (every account but root whose shell is not a login )"
+       R"(shell has a locked password in /etc/shadow), `interactive_homes` (every account with a login shell has its own home, at most )"
+       R"(0750), `interactive_dot_files` (in those homes: no `.forward` or `.rhosts`, `.netrc` and `.bash_history` )"
+       R"(at most 0600, no dot file others may write, all the user's own))"},
       {"kernel_module",
        {"name", "loaded", "disabled"},
        false,
@@ -218,13 +228,15 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`path`, `algorithm: sha256\|sha512\|sha1\|md5`, `equals` / `one_of`)",
        R"(the file's digest (hex, any case))"},
       {"find",
-       {"path", "depth", "name", "type", "world_writable", "suid", "no_owner"},
+       {"path", "depth", "name", "type", "world_writable", "suid", "no_owner", "no_group", "local_only"},
        true,
        needs_path,
        evaluators::find,
-       R"(`path`, `depth`, `name` (glob), `type`, `world_writable`, `suid`, `no_owner` + expectation on the count)",
+       R"(`path`, `depth`, `name` (glob), `type`, `world_writable`, `suid`, `no_owner`, `no_group`, `local_only` + )"
+       R"(expectation on the count)",
        R"(by default nothing may match (`at_most: 0`); symlinks are not followed, unreadable directories are )"
-       R"(counted and skipped)"},
+       R"(counted and skipped; `local_only` does not walk into mounts of other than local disk filesystems (proc, )"
+       R"(sysfs, network shares, …))"},
       {"command",
        {"argv", "exit_code"},
        true,

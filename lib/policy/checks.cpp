@@ -166,6 +166,105 @@ const std::set<std::string>& wanted_units(Environment& environment) {
   return *cache;
 }
 
+// Pass when nothing offends; else fail, naming the first ten.
+CheckResult offenders_verdict(const std::vector<std::string>& offenders, const std::string& what) {
+  std::string list;
+  for (size_t i = 0; i < offenders.size() && i < 10; ++i) list += (i ? ", " : "") + offenders[i];
+  if (offenders.size() > 10) list += ", …";
+  return verdict(offenders.empty(), offenders.empty() ? "no " + what : what + ": " + list);
+}
+
+// The shells /etc/shells lists, without nologin: what lets an account log in.
+std::set<std::string> login_shells(const Environment& environment) {
+  std::set<std::string> shells;
+  std::istringstream in(read_text(environment.root, "/etc/shells"));
+  for (std::string line; std::getline(in, line);) {
+    std::string shell = trimmed(line);
+    if (!shell.empty() && shell[0] != '#' && !shell.ends_with("/nologin")) shells.insert(shell);
+  }
+  return shells;
+}
+
+// UID_MIN of /etc/login.defs (useradd's default 1000 when it is not set).
+uint32_t uid_min(const Environment& environment) {
+  std::error_code missing;
+  if (!fs::exists(under(environment.root, "/etc/login.defs"), missing)) return 1000;
+  auto settings = read_config(environment.root, "/etc/login.defs", Format::kKeyValue);
+  auto found = settings.find("UID_MIN");
+  if (found == settings.end()) return 1000;
+  auto number = as_number(found->second.value);
+  if (!number || *number < 0 || *number != static_cast<uint32_t>(*number))
+    throw std::runtime_error("UID_MIN " + found->second.value + " (" + found->second.origin + ") is not a UID");
+  return static_cast<uint32_t>(*number);
+}
+
+// Rules about the accounts that can log in (a shell of /etc/shells) and the system accounts that must not.
+CheckResult login_accounts_rule(const Check& check, Environment& environment) {
+  const std::string& rule = check.rule;
+  auto shells = login_shells(environment);
+  uint32_t first_user = uid_min(environment);
+  std::map<std::string, std::string> passwords;  // name -> the password field of /etc/shadow
+  if (rule == "locked_without_login_shell")
+    for (const auto& record : colon_records(environment.root, "/etc/shadow"))
+      if (record.size() > 1) passwords[record[0]] = record[1];
+  std::vector<std::string> offenders;
+  for (const auto& record : colon_records(environment.root, "/etc/passwd")) {
+    if (record.size() < 7) continue;
+    const std::string &name = record[0], &home = record[5], &shell = record[6];
+    uint32_t uid = static_cast<uint32_t>(std::strtoul(record[2].c_str(), nullptr, 10));
+    bool can_log_in = shells.count(shell) != 0;
+    if (rule == "locked_without_login_shell") {
+      // A password opens more than a shell (su, FTP, services that ask PAM): without a shell, nothing to open.
+      auto password = passwords.find(name);
+      bool locked = password != passwords.end() && !password->second.empty() &&
+                    (password->second[0] == '!' || password->second[0] == '*');
+      if (!can_log_in && name != "root" && !locked) offenders.push_back(name);
+      continue;
+    }
+    if (rule == "system_accounts_no_login_shell") {
+      // root logs in; sync, shutdown and halt run their one program as their "shell".
+      static const std::set<std::string> kExempt = {"root", "sync", "shutdown", "halt"};
+      if (uid < first_user && !kExempt.count(name) && can_log_in) offenders.push_back(name + " (" + shell + ")");
+      continue;
+    }
+    if (!can_log_in) continue;
+    struct stat info {};
+    fs::path dir = under(environment.root, home);
+    if (rule == "interactive_homes") {
+      if (::stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+        offenders.push_back(name + ": " + home + " does not exist");
+      } else if (info.st_uid != uid) {
+        offenders.push_back(name + ": " + home + " belongs to UID " + std::to_string(info.st_uid));
+      } else if (info.st_mode & 027) {
+        offenders.push_back(name + ": " + home + " " + mode_text(info.st_mode) + ", expected at most 0750");
+      }
+      continue;
+    }
+    // interactive_dot_files: nothing that hands out access (.forward, .rhosts), secrets only for the owner
+    // (.netrc, .bash_history at most 0600), no other dot file others may change, every one the user's own.
+    std::error_code unreadable;
+    for (const auto& entry : fs::directory_iterator(dir, unreadable)) {
+      std::string file = entry.path().filename().string();
+      if (file.size() < 2 || file[0] != '.' || ::lstat(entry.path().c_str(), &info) != 0 || S_ISLNK(info.st_mode))
+        continue;
+      std::string where = name + ": " + home + "/" + file;
+      if (file == ".forward" || file == ".rhosts") {
+        offenders.push_back(where + " exists");
+      } else if (info.st_uid != uid) {
+        offenders.push_back(where + " belongs to UID " + std::to_string(info.st_uid));
+      } else if ((file == ".netrc" || file == ".bash_history") ? (info.st_mode & 077) : (info.st_mode & 022)) {
+        offenders.push_back(where + " " + mode_text(info.st_mode));
+      }
+    }
+  }
+  std::string what = rule == "system_accounts_no_login_shell" ? "system accounts with a login shell"
+                     : rule == "locked_without_login_shell"
+                         ? "accounts without a login shell whose password is not locked"
+                     : rule == "interactive_homes" ? "login accounts' home directories not their own"
+                                                   : "login accounts' dot files others can use";
+  return offenders_verdict(offenders, what);
+}
+
 }  // namespace
 
 namespace evaluators {
@@ -369,12 +468,7 @@ CheckResult mount(const Check& check, Environment& environment) {
 CheckResult accounts(const Check& check, Environment& environment) {
   const std::string& rule = check.rule;
   std::vector<std::string> offenders;
-  auto report = [&](const std::string& what) {
-    std::string list;
-    for (size_t i = 0; i < offenders.size() && i < 10; ++i) list += (i ? ", " : "") + offenders[i];
-    if (offenders.size() > 10) list += ", …";
-    return verdict(offenders.empty(), offenders.empty() ? "no " + what : what + ": " + list);
-  };
+  auto report = [&](const std::string& what) { return offenders_verdict(offenders, what); };
   auto duplicates = [&](const char* file, size_t field) {
     std::map<std::string, int> seen;
     for (const auto& record : colon_records(environment.root, file)) {
@@ -418,6 +512,17 @@ CheckResult accounts(const Check& check, Environment& environment) {
     }
     return report("legacy '+' entries");
   }
+  if (rule == "primary_groups_exist") {
+    std::set<std::string> gids;
+    for (const auto& record : colon_records(environment.root, "/etc/group"))
+      if (record.size() > 2) gids.insert(record[2]);
+    for (const auto& record : colon_records(environment.root, "/etc/passwd"))
+      if (record.size() > 3 && !gids.count(record[3])) offenders.push_back(record[0] + " (GID " + record[3] + ")");
+    return report("accounts whose primary group does not exist");
+  }
+  if (rule == "system_accounts_no_login_shell" || rule == "locked_without_login_shell" || rule == "interactive_homes" ||
+      rule == "interactive_dot_files")
+    return login_accounts_rule(check, environment);
   // The rest read /etc/shadow (root only).
   auto shadow = colon_records(environment.root, "/etc/shadow");
   if (rule == "no_empty_passwords") {
@@ -500,11 +605,35 @@ CheckResult file_hash(const Check& check, Environment& environment) {
   return compare(expect, hex, check.path + " " + check.algorithm + " " + hex);
 }
 
+// Mount points under the root whose filesystem is not a local disk one (proc, sysfs, network
+// shares, ...): what a `local_only` find does not walk into.
+std::set<std::string> nonlocal_mounts(const Environment& environment) {
+  // overlay: a container's root filesystem is one.
+  static const std::set<std::string> kLocal = {"ext2",     "ext3",  "ext4", "xfs",  "btrfs", "f2fs",   "jfs",
+                                               "reiserfs", "tmpfs", "zfs",  "vfat", "exfat", "overlay"};
+  std::set<std::string> mounts;
+  std::error_code missing;
+  fs::path table = environment.root == "/" ? "/proc/self/mounts" : "/proc/mounts";
+  if (!fs::exists(under(environment.root, table), missing)) return mounts;
+  std::istringstream in(read_text(environment.root, table));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string device, point, type;
+    fields >> device >> point >> type;
+    if (!kLocal.count(type)) mounts.insert(point);
+  }
+  return mounts;
+}
+
 CheckResult find(const Check& check, Environment& environment) {
-  std::vector<std::string> found;
-  size_t denied = 0;
+  size_t matches = 0, denied = 0;
+  std::vector<std::string> shown;  // the first few, for the evidence
   fs::path start = under(environment.root, check.path);
   std::string prefix = environment.root == "/" ? "" : environment.root.string();
+  std::set<std::string> skipped_mounts =
+      check.local_only.value_or(false) ? nonlocal_mounts(environment) : std::set<std::string>();
+  if (skipped_mounts.count(check.path))
+    return error(check.path + " is not on a local disk filesystem, which local_only does not walk");
   auto visit = [&](const fs::path& path, const struct stat& info) {
     std::string type = S_ISDIR(info.st_mode) ? "directory" : S_ISREG(info.st_mode) ? "file" : "other";
     if (!check.type.empty() && check.type != "any" && check.type != type) return;
@@ -514,7 +643,9 @@ CheckResult find(const Check& check, Environment& environment) {
       return;
     if (check.suid && *check.suid != ((info.st_mode & S_ISUID) != 0)) return;
     if (check.no_owner && *check.no_owner != (users(environment).count(info.st_uid) == 0)) return;
-    found.push_back(path.string().substr(prefix.size()));
+    if (check.no_group && *check.no_group != (groups(environment).count(info.st_gid) == 0)) return;
+    if (shown.size() < 5) shown.push_back(path.string().substr(prefix.size()));
+    ++matches;
   };
   std::error_code problem;
   struct stat top {};
@@ -525,6 +656,10 @@ CheckResult find(const Check& check, Environment& environment) {
     fs::recursive_directory_iterator walker(start, fs::directory_options::skip_permission_denied, problem);
     for (; !problem && walker != fs::recursive_directory_iterator(); walker.increment(problem)) {
       if (walker.depth() + 1 >= check.depth) walker.disable_recursion_pending();  // depth counts levels below path
+      if (!skipped_mounts.empty() && skipped_mounts.count(walker->path().string().substr(prefix.size()))) {
+        walker.disable_recursion_pending();
+        continue;
+      }
       struct stat info {};
       if (::lstat(walker->path().c_str(), &info) != 0) {
         ++denied;
@@ -536,11 +671,11 @@ CheckResult find(const Check& check, Environment& environment) {
   Expect expect = check.expect;
   if (expect.empty()) expect.at_most = 0;  // by default nothing may match
   std::string list;
-  for (size_t i = 0; i < found.size() && i < 5; ++i) list += (i ? ", " : ": ") + found[i];
-  if (found.size() > 5) list += ", …";
-  std::string seen = std::to_string(found.size()) + " match under " + check.path + list +
+  for (size_t i = 0; i < shown.size(); ++i) list += (i ? ", " : ": ") + shown[i];
+  if (matches > shown.size()) list += ", …";
+  std::string seen = std::to_string(matches) + " match under " + check.path + list +
                      (denied ? " (" + std::to_string(denied) + " unreadable)" : "");
-  return compare(expect, std::to_string(found.size()), seen);
+  return compare(expect, std::to_string(matches), seen);
 }
 
 CheckResult command(const Check& check, Environment& environment) {

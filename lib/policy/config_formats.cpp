@@ -89,9 +89,14 @@ std::map<std::string, ConfigValue> read_config(const std::filesystem::path& root
       continue;
     }
     if (format == Format::kKeyValue) {
+      // As shadow's getdef reads login.defs: a key alone sets nothing, and the value starts after blanks and
+      // quotes and ends at the next quote.
       size_t split = text.find_first_of(" \t");
+      if (split == std::string::npos) continue;
       key = text.substr(0, split);
-      value = split == std::string::npos ? "" : trimmed(text.substr(split));
+      size_t start = text.find_first_not_of(" \t\"", split);
+      value = start == std::string::npos ? "" : text.substr(start);
+      value = value.substr(0, value.find('"'));
     } else {
       if (format == Format::kShell && text.rfind("export ", 0) == 0) text = trimmed(text.substr(7));
       size_t equals = text.find('=');

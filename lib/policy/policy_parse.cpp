@@ -215,6 +215,8 @@ class Parser {
         {"world_writable", switch_field<&Check::world_writable>},
         {"suid", switch_field<&Check::suid>},
         {"no_owner", switch_field<&Check::no_owner>},
+        {"no_group", switch_field<&Check::no_group>},
+        {"local_only", switch_field<&Check::local_only>},
         {"options", [](const Parser& parser, const std::string& key, const YAML::Node& value,
                        Check& check) { check.options = parser.list(value, key); }},
         {"algorithm",

@@ -1,7 +1,7 @@
 // Security Configuration Assessment (type sca, key SCA): benchmark-style
 // assessment of the policies in its manifest, with a score per policy
 // (passed / applicable) in the `scores` table next to the `controls` rows.
-// samples/policies/debian12-hardening.yaml is the policy it ships with.
+// samples/policies/cis-debian12-level1.yaml is the policy it ships with.
 #include <vigil/plugin.hpp>
 
 #include "policy_plugin.h"

@@ -87,7 +87,7 @@ TEST_F(DefaultManifests, AFreshStandaloneAgentScansInvScaAndFimAndSaysPcAndUdcHa
   // sca: the Debian 12 policy, picked by os-release.
   bool debian_policy = false;
   for (const auto& row : rows("sca")) {
-    debian_policy |= row["table"] == "scores" && row["key"]["policy"] == "debian12-hardening";
+    debian_policy |= row["table"] == "scores" && row["key"]["policy"] == "cis-debian12-level1";
   }
   EXPECT_TRUE(debian_policy) << rows("sca").dump();
   // fim: the default's paths, without the files the system rewrites itself.

@@ -63,13 +63,13 @@ TEST(PolicyModules, Pc_ResultsPerControl_AFixTravelsInTheDelta_AnInvalidPolicyNa
   EXPECT_NE(failed.err.find("pc manifest:6: max_mode must be an octal mode"), std::string::npos) << failed.err;
 }
 
-TEST(PolicyModules, Sca_TheDebian12PolicyRunsOnThisMachineWithoutEngineErrors) {
+TEST(PolicyModules, Sca_TheCisLevel1PolicyRunsOnThisMachineWithoutEngineErrors) {
   TempDir dir;
   auto agent = dir.path() / "agent";
   install_plugins(agent, {SCA_PLUGIN_PATH});
   Daemon daemon(agent);
   ASSERT_TRUE(daemon.ready()) << daemon.log();
-  fs::path policy = fs::path(VIGIL_SOURCE_DIR) / "samples/policies/debian12-hardening.yaml";
+  fs::path policy = fs::path(VIGIL_SOURCE_DIR) / "samples/policies/cis-debian12-level1.yaml";
   ASSERT_EQ(vigilctl(agent, {"manifest", "set", "--module", "sca", "--file", policy.string()}).exit_code, 0);
   CommandResult outcome;
   json rows = scan(agent, "sca", &outcome);
@@ -82,9 +82,11 @@ TEST(PolicyModules, Sca_TheDebian12PolicyRunsOnThisMachineWithoutEngineErrors) {
     ++controls;
     std::string result = row["values"]["result"];
     std::string evidence = row["values"]["evidence"];
-    // Reading /etc/shadow needs root: the only error a non-root run may show.
-    bool root_only = ::geteuid() != 0 && evidence.find("/etc/shadow") != std::string::npos;
-    EXPECT_TRUE(result != "error" || root_only) << row["key"]["control"] << ": " << evidence;
+    // The errors this machine may cause: files only root may read (/etc/shadow, /etc/sudoers) when the test is not
+    // root, and services' state without systemd running (a build container). Any other error is the engine's.
+    bool root_only = ::geteuid() != 0 && evidence.find("cannot read /etc/") != std::string::npos;
+    bool no_systemd = evidence.find("systemd is not running here") != std::string::npos;
+    EXPECT_TRUE(result != "error" || root_only || no_systemd) << row["key"]["control"] << ": " << evidence;
   }
   EXPECT_GE(controls, 60u);
   ASSERT_TRUE(score.is_object()) << rows.dump();

@@ -150,7 +150,7 @@ TEST_F(OperatorTruthTest, TheManifestsThePlatformCanReadAreCheckedBeforeTheyAreP
   EXPECT_EQ(typo.exit_code, 1);
   EXPECT_NE(typo.err.find("pc manifest:6: max_mode must be an octal mode"), std::string::npos) << typo.err;
   auto sca = platform_->admin({"manifest-set", "--module", "sca", "--check", "--file",
-                               std::string(VIGIL_SOURCE_DIR) + "/samples/policies/debian12-hardening.yaml"});
+                               std::string(VIGIL_SOURCE_DIR) + "/samples/policies/cis-debian12-level1.yaml"});
   EXPECT_EQ(sca.exit_code, 0) << sca.err;
   auto unreadable = platform_->admin({"manifest-set", "--module", "testscan", "--file", good.string(), "--check"});
   EXPECT_EQ(unreadable.exit_code, 1);

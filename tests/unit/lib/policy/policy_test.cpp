@@ -270,6 +270,15 @@ TEST_F(PolicyEngine, KeyValueShellAndIni_LastValueWins) {
   EXPECT_EQ(outcome("config: {path: /etc/none.ini, format: ini, key: a, default: x, equals: x}"), "pass");
 }
 
+TEST_F(PolicyEngine, KeyValue_ReadsLoginDefsAsShadowsGetdefDoes) {
+  // A key alone leaves the earlier value; quotes around a value are dropped, and it ends at a quote.
+  write("/etc/login.defs", "PASS_MAX_DAYS 365\nPASS_MAX_DAYS\nENCRYPT_METHOD \"SHA512\"\nUMASK\t\"027\" # x\n");
+  EXPECT_EQ(outcome("config: {path: /etc/login.defs, format: keyvalue, key: PASS_MAX_DAYS, equals: '365'}"), "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/login.defs, format: keyvalue, key: ENCRYPT_METHOD, matches: '^SHA512$'}"),
+            "pass");
+  EXPECT_EQ(outcome("config: {path: /etc/login.defs, format: keyvalue, key: UMASK, equals: '027'}"), "pass");
+}
+
 TEST_F(PolicyEngine, PackagesServicesMountsModules) {
   write("/var/lib/dpkg/status",
         "Package: openssh-server\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:9.2p1-2+deb12u3\n\n"
@@ -327,6 +336,62 @@ TEST_F(PolicyEngine, Accounts) {
   EXPECT_EQ(outcome("accounts: {rule: password_min_days, at_least: 1}"), "fail");
 }
 
+TEST_F(PolicyEngine, AccountsLoginShellsHomesAndDotFiles) {
+  const std::string me = std::to_string(::getuid()), mine = std::to_string(::getgid());
+  write("/etc/shells", "# valid login shells\n/bin/sh\n/bin/bash\n/usr/sbin/nologin\n");
+  write("/etc/login.defs", "UID_MIN 1000\n");
+  write("/etc/group", "root:x:0:\ndaemon:x:1:\nnogroup:x:65534:\nmine:x:" + mine + ":\n");
+  // System accounts: below UID_MIN, only root and the one-program accounts may have a login shell.
+  write("/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\nsync:x:4:65534:sync:/bin:/bin/sync\n"
+        "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\nuser:x:1000:1:::/bin/bash\n");
+  EXPECT_EQ(outcome("accounts: {rule: system_accounts_no_login_shell}"), "pass");
+  EXPECT_EQ(outcome("accounts: {rule: primary_groups_exist}"), "pass");
+  write("/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/bin/bash\n"
+        "lost:x:1001:4242::/home/lost:/bin/bash\n");
+  EXPECT_EQ(run("accounts: {rule: system_accounts_no_login_shell}").evidence,
+            "system accounts with a login shell: daemon (/bin/bash)");
+  EXPECT_EQ(run("accounts: {rule: primary_groups_exist}").evidence,
+            "accounts whose primary group does not exist: lost (GID 4242)");
+  write("/etc/shadow", "root:$y$x:19700::::::\ndaemon:*:19700::::::\nlost:!$y$x:19700::::::\n");
+  EXPECT_EQ(outcome("accounts: {rule: locked_without_login_shell}"), "pass");
+  write("/etc/passwd",
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+        "lost:x:1001:4242::/home/lost:/usr/sbin/nologin\n");
+  write("/etc/shadow", "root:$y$x:19700::::::\ndaemon:*:19700::::::\nlost:$y$x:19700::::::\n");
+  EXPECT_EQ(run("accounts: {rule: locked_without_login_shell}").evidence,
+            "accounts without a login shell whose password is not locked: lost");
+  write("/etc/login.defs", "UID_MIN many\n");
+  EXPECT_EQ(outcome("accounts: {rule: system_accounts_no_login_shell}"),
+            "error: accounts (line 7): UID_MIN many (/etc/login.defs:1) is not a UID");
+  write("/etc/login.defs", "UID_MIN 1000\n");
+
+  // Login accounts' homes and dot files: the test's own files, so "me" is the test's UID.
+  write("/etc/passwd",
+        "me:x:" + me + ":" + mine + "::/home/me:/bin/sh\nnologin:x:1002:1::/nonexistent:/usr/sbin/nologin\n");
+  fs::create_directories(dir_.path() / "home/me");
+  ::chmod((dir_.path() / "home/me").c_str(), 0750);
+  write("/home/me/.profile", "umask 027\n", 0644);
+  write("/home/me/.bash_history", "ls\n", 0600);
+  EXPECT_EQ(outcome("accounts: {rule: interactive_homes}"), "pass");
+  EXPECT_EQ(outcome("accounts: {rule: interactive_dot_files}"), "pass");
+  ::chmod((dir_.path() / "home/me").c_str(), 0755);
+  EXPECT_EQ(run("accounts: {rule: interactive_homes}").evidence,
+            "login accounts' home directories not their own: me: /home/me 0755, expected at most 0750");
+  write("/etc/passwd", "me:x:" + me + ":" + mine + "::/home/gone:/bin/sh\n");
+  EXPECT_EQ(run("accounts: {rule: interactive_homes}").evidence,
+            "login accounts' home directories not their own: me: /home/gone does not exist");
+  write("/etc/passwd", "me:x:" + me + ":" + mine + "::/home/me:/bin/sh\n");
+  write("/home/me/.rhosts", "+ +\n");
+  write("/home/me/.bash_history", "ls\n", 0640);
+  write("/home/me/.profile", "umask 027\n", 0666);
+  auto dots = run("accounts: {rule: interactive_dot_files}");
+  EXPECT_EQ(dots.outcome, Outcome::kFail);
+  for (const char* offence : {"/home/me/.rhosts exists", "/home/me/.bash_history 0640", "/home/me/.profile 0666"})
+    EXPECT_NE(dots.evidence.find(offence), std::string::npos) << offence << " in " << dots.evidence;
+}
+
 TEST_F(PolicyEngine, FileHashFindAndCommands) {
   write("/etc/abc", "abc");
   EXPECT_EQ(
@@ -345,6 +410,19 @@ TEST_F(PolicyEngine, FileHashFindAndCommands) {
   EXPECT_EQ(outcome("find: {path: /srv, depth: 8, name: '*.txt', at_least: 3}"), "pass");
   EXPECT_EQ(outcome("find: {path: /srv, depth: 8, suid: true, equals: 1}"), "pass");
   EXPECT_EQ(outcome("find: {path: /srv, depth: 8, type: directory, no_owner: true}"), "pass");
+  EXPECT_EQ(outcome("find: {path: /srv, depth: 8, no_group: true}"), "pass");
+  write("/etc/group", "root:x:0:\n");  // the test's files now belong to a group that does not exist
+  EXPECT_EQ(outcome("find: {path: /srv, depth: 8, no_group: true}"), ::getgid() == 0 ? "pass" : "fail");
+
+  // local_only: what is mounted from proc or the network is not walked.
+  write("/srv/share/open.txt", "x", 0666);
+  write("/proc/mounts", "/dev/sda1 / ext4 rw 0 0\nserver:/export /srv/share nfs4 rw 0 0\nproc /proc proc rw 0 0\n");
+  std::string all = run("find: {path: /srv, depth: 8, type: file, world_writable: true}").evidence;
+  EXPECT_TRUE(all.starts_with("3 match under /srv: ") && all.find("/srv/share/open.txt") != std::string::npos) << all;
+  std::string local = run("find: {path: /srv, depth: 8, type: file, world_writable: true, local_only: true}").evidence;
+  EXPECT_TRUE(local.starts_with("2 match under /srv: ") && local.find("/srv/share") == std::string::npos) << local;
+  EXPECT_EQ(outcome("find: {path: /srv/share, depth: 8, local_only: true}"),
+            "error: /srv/share is not on a local disk filesystem, which local_only does not walk");
 
   EXPECT_EQ(outcome("command: {argv: [/bin/sh, -c, 'echo hello; exit 3'], exit_code: 3, equals: hello}"), "pass");
   EXPECT_EQ(outcome("command: {argv: [/bin/sh, -c, 'echo 42'], at_least: 40}"), "pass");

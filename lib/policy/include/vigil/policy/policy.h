@@ -63,7 +63,7 @@ struct Check {
   std::string rule;                  // accounts
   std::string algorithm = "sha256";  // file_hash
   int depth = 1;                     // find
-  std::optional<bool> world_writable, suid, no_owner;
+  std::optional<bool> world_writable, suid, no_owner, no_group, local_only;
   std::vector<std::string> argv;  // command
   std::optional<int> exit_code;
   std::optional<std::string> default_value;          // config: the program's default when nothing sets the key
