@@ -260,6 +260,15 @@ TEST(AuditRulePolicy, FieldsAreCheckedWhenThePolicyIsLoaded) {
   EXPECT_THROW(parse("audit_rule: {source: kernel, setting: enabled, equals: 2}"), PolicyError);
 }
 
+// This machine's rules.d (Debian's default file sets -D, -b, -f and
+// --backlog_wait_time) reads without error.
+TEST(AuditRulesRealFiles, ThisMachinesRulesParse) {
+  if (!std::filesystem::is_directory("/etc/audit/rules.d")) GTEST_SKIP() << "no /etc/audit/rules.d (package auditd)";
+  AuditRules rules;
+  ASSERT_NO_THROW(rules = read_audit_rules_files("/"));
+  EXPECT_FALSE(rules.files.empty());
+}
+
 // augenrules lists the directory with `ls -1v`: the same order for random names.
 TEST(AugenrulesOrder, AgreesWithLsV) {
   test::TempDir dir;
