@@ -237,8 +237,10 @@ LineResult parse_line(const std::vector<std::string>& words, const std::string& 
       watch_path = watched_path(value_of(i), where);
       watch = true;
     } else if (option == "-p") {
-      if (!watch) refuse(where, "-p without -w before it");
+      // After -a it is the rule's perm= field, as auditctl takes it.
+      if (!watch && !have_list) refuse(where, "-p without -w or -a before it");
       watch_perm = normalized_perm(value_of(i), where);
+      if (have_list) rule.fields.push_back(AuditField{"perm", "=", watch_perm});
     } else if (option == "-S") {
       if (!have_list) refuse(where, "-S before -a");
       if (rule.list != "exit") refuse(where, "-S on the " + rule.list + " list (auditctl refuses it)");
@@ -292,9 +294,8 @@ LineResult parse_line(const std::vector<std::string>& words, const std::string& 
     rule.fields.insert(rule.fields.begin(), {AuditField{watch_field_name(root, watch_path, where), "=", watch_path},
                                              AuditField{"perm", "=", watch_perm.empty() ? "rwxa" : watch_perm}});
   }
+  // Without -S (or with -S all) a rule on the exit list is for every syscall.
   if (syscalls.count("all") == 0) rule.syscalls.assign(syscalls.begin(), syscalls.end());
-  if (rule.list == "exit" && rule.fields.empty() && rule.syscalls.empty() && !syscall_given)
-    refuse(where, "a rule on the exit list with neither syscalls nor fields (auditctl refuses it)");
   result.kind = LineResult::Kind::kRule;
   return result;
 }

@@ -110,6 +110,15 @@ TEST_F(AuditRuleCheck, ValuesCompareAsAuditctlPrintsThem) {
             Outcome::kFail);
 }
 
+TEST_F(AuditRuleCheck, PermissionsAfterMinusAAndRulesForEverySyscall) {
+  rules("a.rules", "-a always,exit -F path=/etc/sudoers -p wa\n");
+  EXPECT_EQ(run("audit_rule: {watch: /etc/sudoers, permissions: wa}").outcome, Outcome::kPass);
+  EXPECT_EQ(run("audit_rule: {syscalls: [execve]}").outcome, Outcome::kFail);
+  rules("a.rules", "-a always,exit\n");
+  EXPECT_EQ(run("audit_rule: {syscalls: [execve], fields: ['auid>=1000']}").outcome, Outcome::kPass);
+  EXPECT_EQ(run("audit_rule: {watch: /etc/sudoers, permissions: wa}").outcome, Outcome::kFail);
+}
+
 TEST_F(AuditRuleCheck, PrivilegedCommandsAreAWatchWithFields) {
   rules("a.rules", "-a always,exit -F path=/usr/bin/sudo -F perm=x -F auid>=1000 -F auid!=unset -k privileged\n");
   EXPECT_EQ(run("audit_rule: {watch: /usr/bin/sudo, permissions: x, fields: ['auid>=1000', 'auid!=unset']}").outcome,
@@ -197,8 +206,8 @@ TEST_F(AuditRuleCheck, WhatAuditctlOrAugenrulesWouldNotLoadIsAnError) {
       {"-D -k scope\n", "'-D' is not an auditctl option"},
       {"-e 3\n", "-e 3 is not a value"},
       {"-b many\n", "-b many is not a value"},
-      {"-p wa\n", "-p without -w"},
-      {"-a always,exit\n", "neither syscalls nor fields"},
+      {"-p wa\n", "-p without -w or -a"},
+      {"-a always,exit -F arch=b64\n-a always,exit -F arch=b64 -S all\n", "a.rules:2: the same rule as"},
   };
   for (const auto& item : cases) {
     rules("a.rules", item.text);
@@ -373,6 +382,10 @@ TEST(AuditRulesOracle, AugenrulesAuditctlAndTheReaderAgree) {
       "-a always,exclude -F msgtype=CWD",
       "-A never,task -F uid=65534",
       "-a always,exit -S all -F dir=/etc/audit/ -F perm=wa",
+      "-a always,exit -F path=/etc/hosts -p wa",
+      "-w /etc/hosts -p wa -F auid>=1000",
+      "-a always,exit -F arch=b64",
+      "-a always,exit -F arch=b32 -S all",
       "-b 4096",
       "-f 1",
       "--backlog_wait_time 1000",
