@@ -272,9 +272,14 @@ LineResult parse_line(const std::vector<std::string>& words, const std::string& 
         rule.arch = field.value;
         continue;
       }
+      if (field.name == "path" && field.value.back() == '/')
+        refuse(where, "path=" + field.value + " ends in / (the kernel refuses it)");
       if (field.name == "path" || field.name == "dir") {
         field.value = watched_path(field.value, where);
+        std::error_code ignored;
         if (field.name == "path" && !root.empty()) (void)watch_field_name(root, field.value, where);
+        if (field.name == "dir" && !root.empty() && !fs::exists(under(root, field.value), ignored))
+          refuse(where, "dir=" + field.value + " does not exist (the kernel refuses the rule)");
       }
       rule.fields.push_back(field);
     } else if (option == "-k") {
