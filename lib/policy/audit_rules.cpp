@@ -291,8 +291,12 @@ LineResult parse_line(const std::vector<std::string>& words, const std::string& 
     }
   }
   if (!have_list && !watch) refuse(where, "neither a rule (-a, -A, -w) nor a setting");
-  for (const auto& key : rule.keys)
+  size_t key_length = 0;  // the keys go to the kernel joined by a separator, at most 256 bytes
+  for (const auto& key : rule.keys) {
     if (key.empty() || key.find_first_of(" \x01") != std::string::npos) refuse(where, "key '" + key + "' is invalid");
+    key_length += key.size() + (key_length ? 1 : 0);
+  }
+  if (key_length > 256) refuse(where, "the keys are longer than 256 bytes (auditctl refuses them)");
   if (watch) {
     rule.list = "exit";
     rule.action = "always";

@@ -209,6 +209,8 @@ TEST_F(AuditRuleCheck, WhatAuditctlOrAugenrulesWouldNotLoadIsAnError) {
       {"-e 3\n", "-e 3 is not a value"},
       {"-b many\n", "-b many is not a value"},
       {"-p wa\n", "-p without -w or -a"},
+      {"-w /etc/sudoers -p wa -k " + std::string(200, 'k') + " -k " + std::string(56, 'k') + "\n",
+       "longer than 256 bytes"},
       {"-a always,exit -F arch=b64\n-a always,exit -F arch=b64 -S all\n", "a.rules:2: the same rule as"},
   };
   for (const auto& item : cases) {
