@@ -228,15 +228,17 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`path`, `algorithm: sha256\|sha512\|sha1\|md5`, `equals` / `one_of`)",
        R"(the file's digest (hex, any case))"},
       {"find",
-       {"path", "depth", "name", "type", "world_writable", "suid", "no_owner", "no_group", "local_only"},
+       {"path", "depth", "name", "type", "world_writable", "suid", "no_owner", "no_group", "owner", "group", "max_mode",
+        "local_only"},
        true,
        needs_path,
        evaluators::find,
-       R"(`path`, `depth`, `name` (glob), `type`, `world_writable`, `suid`, `no_owner`, `no_group`, `local_only` + )"
-       R"(expectation on the count)",
+       R"(`path`, `depth`, `name` (glob), `type`, `world_writable`, `suid`, `no_owner`, `no_group`, `owner`, `group`, )"
+       R"(`max_mode`, `local_only` + expectation on the count)",
        R"(by default nothing may match (`at_most: 0`); symlinks are not followed, unreadable directories are )"
        R"(counted and skipped; `local_only` does not walk into mounts of other than local disk filesystems (proc, )"
-       R"(sysfs, network shares, …))"},
+       R"(sysfs, network shares, …); with `owner`, `group` or `max_mode`, only entries that break one of them (as a )"
+       R"(`permissions` check would fail) match)"},
       {"command",
        {"argv", "exit_code"},
        true,

@@ -132,6 +132,29 @@ std::string mode_text(unsigned mode) {
   return text;
 }
 
+std::string owner_group_mode(const struct stat& info, Environment& environment) {
+  std::string owner =
+      users(environment).count(info.st_uid) ? users(environment).at(info.st_uid) : std::to_string(info.st_uid);
+  std::string group =
+      groups(environment).count(info.st_gid) ? groups(environment).at(info.st_gid) : std::to_string(info.st_gid);
+  return owner + ":" + group + " " + mode_text(info.st_mode);
+}
+
+// What of the check's owner, group and max_mode a file breaks ("" when none); a
+// symbolic link's own mode means nothing on Linux, so only its owner counts.
+std::string permissions_broken(const Check& check, const struct stat& info, Environment& environment) {
+  auto name_of = [](const std::map<uint32_t, std::string>& names, uint32_t id) {
+    return names.count(id) ? names.at(id) : std::to_string(id);
+  };
+  if (!check.owner.empty() && name_of(users(environment), info.st_uid) != check.owner)
+    return "expected owner " + check.owner;
+  if (!check.group.empty() && name_of(groups(environment), info.st_gid) != check.group)
+    return "expected group " + check.group;
+  if (check.max_mode && !S_ISLNK(info.st_mode) && (info.st_mode & 07777 & ~*check.max_mode) != 0)
+    return "more permissive than " + mode_text(*check.max_mode);
+  return "";
+}
+
 void load_packages(Environment& environment) {
   auto& caches = *environment.caches;
   if (caches.dpkg || caches.dpkg_error) return;
@@ -285,17 +308,9 @@ CheckResult file_exists(const Check& check, Environment& environment) {
 CheckResult permissions(const Check& check, Environment& environment) {
   struct stat info {};
   if (::stat(under(environment.root, check.path).c_str(), &info) != 0) return fail(check.path + " does not exist");
-  std::string owner =
-      users(environment).count(info.st_uid) ? users(environment).at(info.st_uid) : std::to_string(info.st_uid);
-  std::string group =
-      groups(environment).count(info.st_gid) ? groups(environment).at(info.st_gid) : std::to_string(info.st_gid);
-  std::string seen = check.path + " " + owner + ":" + group + " " + mode_text(info.st_mode);
-  if (!check.owner.empty() && owner != check.owner) return fail(seen + ", expected owner " + check.owner);
-  if (!check.group.empty() && group != check.group) return fail(seen + ", expected group " + check.group);
-  if (check.max_mode && (info.st_mode & 07777 & ~*check.max_mode) != 0) {
-    return fail(seen + ", more permissive than " + mode_text(*check.max_mode));
-  }
-  return pass(seen);
+  std::string broken = permissions_broken(check, info, environment);
+  std::string seen = check.path + " " + owner_group_mode(info, environment);
+  return verdict(broken.empty(), broken.empty() ? seen : seen + ", " + broken);
 }
 
 CheckResult file_content(const Check& check, Environment& environment) {
@@ -644,6 +659,8 @@ CheckResult find(const Check& check, Environment& environment) {
     if (check.suid && *check.suid != ((info.st_mode & S_ISUID) != 0)) return;
     if (check.no_owner && *check.no_owner != (users(environment).count(info.st_uid) == 0)) return;
     if (check.no_group && *check.no_group != (groups(environment).count(info.st_gid) == 0)) return;
+    bool permission_test = !check.owner.empty() || !check.group.empty() || check.max_mode;
+    if (permission_test && permissions_broken(check, info, environment).empty()) return;
     if (shown.size() < 5) shown.push_back(path.string().substr(prefix.size()));
     ++matches;
   };

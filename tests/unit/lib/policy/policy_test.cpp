@@ -414,6 +414,14 @@ TEST_F(PolicyEngine, FileHashFindAndCommands) {
   write("/etc/group", "root:x:0:\n");  // the test's files now belong to a group that does not exist
   EXPECT_EQ(outcome("find: {path: /srv, depth: 8, no_group: true}"), ::getgid() == 0 ? "pass" : "fail");
 
+  // Permissions over a tree: only what breaks them matches.
+  EXPECT_EQ(run("find: {path: /srv/a, depth: 8, type: file, max_mode: '0644'}").evidence.substr(0, 21),
+            "3 match under /srv/a:");  // open.txt, deep.txt and the set-uid tool
+  EXPECT_EQ(outcome("find: {path: /srv/a, depth: 8, type: file, max_mode: '0666', equals: 1}"), "pass");  // the tool
+  EXPECT_EQ(outcome("find: {path: /srv/a, depth: 8, owner: " + me_ + ", group: " + mine_ + "}"), "pass");
+  EXPECT_EQ(run("find: {path: /srv/a, depth: 8, type: file, name: 'closed*', owner: nobody}").evidence,
+            "1 match under /srv/a: /srv/a/closed.txt, expected at most 0");
+
   // local_only: what is mounted from proc or the network is not walked.
   write("/srv/share/open.txt", "x", 0666);
   write("/proc/mounts", "/dev/sda1 / ext4 rw 0 0\nserver:/export /srv/share nfs4 rw 0 0\nproc /proc proc rw 0 0\n");
