@@ -243,6 +243,7 @@ LineResult parse_line(const std::vector<std::string>& words, const std::string& 
       if (have_list) rule.fields.push_back(AuditField{"perm", "=", watch_perm});
     } else if (option == "-S") {
       if (!have_list) refuse(where, "-S before -a");
+      if (rule.list == "io_uring") refuse(where, "-S on the io_uring list (its operations are not modelled)");
       if (rule.list != "exit") refuse(where, "-S on the " + rule.list + " list (auditctl refuses it)");
       std::string names = value_of(i);
       syscall_given = true;
