@@ -652,6 +652,15 @@ AuditCoverage audit_coverage(const AuditRules& rules, const AuditWant& want) {
       }
       if (found == rules.rules.end()) {
         coverage.missing.push_back(what);
+        for (const auto& rule : rules.rules) {
+          bool on_it = want.watch.empty()
+                           ? has(rule.syscalls, syscall)
+                           : std::any_of(rule.fields.begin(), rule.fields.end(),
+                                         [&](const AuditField& field) { return watches(field, want.watch); });
+          if (on_it && rule.list == "exit" && rule.action == "always" &&
+              std::find(coverage.close.begin(), coverage.close.end(), &rule) == coverage.close.end())
+            coverage.close.push_back(&rule);
+        }
       } else if (std::find(coverage.matching.begin(), coverage.matching.end(), &*found) == coverage.matching.end()) {
         coverage.matching.push_back(&*found);
       }

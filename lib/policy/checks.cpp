@@ -941,7 +941,11 @@ CheckResult audit_rule(const Check& check, Environment& environment) {
   for (size_t i = 0; i < coverage.missing.size(); ++i) looked_for += (i ? ", " : "") + coverage.missing[i];
   looked_for += " (" + std::to_string(rules.rules.size()) + " rules in " +
                 (from_files ? files_read(rules) : std::string("auditctl -l")) + ")";
-  return fail(looked_for + (evidence.empty() ? "" : "; found " + evidence));
+  std::string close;
+  for (const AuditRule* rule : coverage.close)
+    close += (close.empty() ? "" : "; ") + rule->text + " (" + rule->origin + ")";
+  return fail(looked_for + (evidence.empty() ? "" : "; found " + evidence) +
+              (close.empty() ? "" : "; falling short: " + close));
 }
 
 }  // namespace evaluators

@@ -47,7 +47,12 @@ TEST_F(AuditRuleCheck, AWatchPassesWithTheRightPermissionsAndKey) {
   EXPECT_NE(result.evidence.find("/etc/audit/rules.d/50-scope.rules:2"), std::string::npos) << result.evidence;
   EXPECT_EQ(run("audit_rule: {watch: /etc/sudoers, permissions: aw}").outcome, Outcome::kPass);
   EXPECT_EQ(run("audit_rule: {watch: /etc/sudoers, permissions: wa, key: other}").outcome, Outcome::kFail);
-  EXPECT_EQ(run("audit_rule: {watch: /etc/sudoers, permissions: rwa}").outcome, Outcome::kFail);
+  auto short_of = run("audit_rule: {watch: /etc/sudoers, permissions: rwa}");
+  EXPECT_EQ(short_of.outcome, Outcome::kFail);
+  EXPECT_NE(
+      short_of.evidence.find("falling short: -w /etc/sudoers -p wa -k scope (/etc/audit/rules.d/50-scope.rules:2)"),
+      std::string::npos)
+      << short_of.evidence;
   EXPECT_EQ(run("audit_rule: {watch: /etc/shadow, permissions: w}").outcome, Outcome::kFail);
 }
 

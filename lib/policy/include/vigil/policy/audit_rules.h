@@ -74,6 +74,7 @@ struct AuditWant {
 struct AuditCoverage {
   std::vector<const AuditRule*> matching;  // the first rule found for each syscall and arch, once each
   std::vector<std::string> missing;        // "execve (b32)", or "b32" for a watch
+  std::vector<const AuditRule*> close;     // always,exit rules on the path or syscall that fall short, for the evidence
 };
 
 // Throws std::runtime_error when a rule this reader does not model may keep
