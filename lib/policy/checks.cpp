@@ -896,22 +896,19 @@ CheckResult audit_rule(const Check& check, Environment& environment) {
   };
   if (!check.rule.empty()) {
     AuditRules files = read_audit_rules_files(environment.root), kernel = loaded(true);
-    std::vector<std::string> differences;
+    auto rule_at = [](const AuditRules& from, size_t i, const char* none) {
+      return i < from.rules.size() ? from.rules[i].text + " (" + from.rules[i].origin + ")" : std::string(none);
+    };
+    std::string seen = std::to_string(files.rules.size()) + " rules in " + files_read(files) + ", " +
+                       std::to_string(kernel.rules.size()) + " loaded";
     for (size_t i = 0; i < std::max(files.rules.size(), kernel.rules.size()); ++i) {
       std::string on_disk = i < files.rules.size() ? audit_rule_canonical(files.rules[i]) : "";
       std::string running = i < kernel.rules.size() ? audit_rule_canonical(kernel.rules[i]) : "";
-      if (on_disk == running) continue;
-      differences.push_back(i < files.rules.size() ? files.rules[i].text + " (" + files.rules[i].origin + ")"
-                                                   : "nothing in the files");
-      differences.back() +=
-          " but " + (i < kernel.rules.size() ? kernel.rules[i].text + " (" + kernel.rules[i].origin + ")"
-                                             : std::string("nothing loaded"));
-      break;
+      if (on_disk != running)
+        return fail(seen + "; first difference: " + rule_at(files, i, "nothing in the files") + " but " +
+                    rule_at(kernel, i, "nothing loaded"));
     }
-    std::string seen = std::to_string(files.rules.size()) + " rules in " + files_read(files) + ", " +
-                       std::to_string(kernel.rules.size()) + " loaded";
-    return verdict(differences.empty(),
-                   differences.empty() ? seen + ", the same" : seen + "; first difference: " + differences.front());
+    return pass(seen + ", the same");
   }
   bool from_files = check.source == "files";
   if (!check.setting.empty()) {
