@@ -116,9 +116,11 @@ std::string complete_sudoers(Check& check) {
 
 std::string complete_audit_rule(Check& check) {
   if (check.source.empty()) check.source = "files";
-  int asks = !check.watch.empty() + !check.syscalls.empty() + !check.setting.empty() + !check.rule.empty();
-  if (asks == 2 && !check.watch.empty() && !check.syscalls.empty()) asks = 1;  // a watch narrowed to syscalls
-  if (asks != 1) return "an audit_rule check needs one of 'watch' / 'syscalls', 'setting' or 'rule'";
+  bool watch = !check.watch.empty() || !check.every_setid_under.empty();
+  if (!check.watch.empty() && !check.every_setid_under.empty()) return "watch and every_setid_under exclude each other";
+  int asks = (watch || !check.syscalls.empty()) + !check.setting.empty() + !check.rule.empty();
+  if (asks != 1)
+    return "an audit_rule check needs one of 'watch' / 'every_setid_under' / 'syscalls', 'setting' or 'rule'";
   if (!check.setting.empty()) {
     if (!check.expect.empty() && check.key.empty() && check.audit_fields.empty() && check.arch.empty() &&
         check.permissions.empty())
@@ -132,8 +134,8 @@ std::string complete_audit_rule(Check& check) {
                ? ""
                : "the audit_rule rule files_match_loaded takes nothing else";
   }
-  if (!check.watch.empty() && check.permissions.empty()) return needs(check, "permissions");
-  if (check.watch.empty() && !check.permissions.empty()) return "permissions go with a watch";
+  if (watch && check.permissions.empty()) return needs(check, "permissions");
+  if (!watch && !check.permissions.empty()) return "permissions go with a watch";
   if (check.arch.empty()) check.arch = "both";
   return "";
 }
@@ -265,16 +267,16 @@ const std::vector<CheckKind>& check_kinds() {
        R"(the Defaults value sudo applies (sudoers below) meets the expectation, globally and (scope `all`) in )"
        R"(every scoped Defaults that sets it; a rule: no entry grants what it names)"},
       {"audit_rule",
-       {"source", "watch", "permissions", "syscalls", "arch", "fields", "key", "setting", "rule"},
+       {"source", "watch", "every_setid_under", "permissions", "syscalls", "arch", "fields", "key", "setting", "rule"},
        true,
        complete_audit_rule,
        evaluators::audit_rule,
-       R"(`source: files\|loaded`; `watch`, `permissions: wa`; or `syscalls: [..]`, `arch: b64\|b32\|both`; )"
-       R"(both with `fields: [auid>=1000, …]`, `key`; or `setting: enabled\|failure\|backlog_limit\|…` + )"
-       R"(expectation; or `rule: files_match_loaded`)",
-       R"(an `always,exit` rule (audit rules below) audits the path for those permissions, or those syscalls for )"
-       R"(each arch, narrowed by no field but those given and tagged with the key; a setting's last value meets )"
-       R"(the expectation; the rules files load exactly the rules the kernel holds)"},
+       R"(`source: files\|loaded`; `watch` (or `every_setid_under`), `permissions: wa`; or `syscalls: [..]`, )"
+       R"(`arch: b64\|b32\|both`; both with `fields: [auid>=1000, …]`, `key`; or `setting: )"
+       R"(enabled\|failure\|backlog_limit\|…` + expectation; or `rule: files_match_loaded`)",
+       R"(an `always,exit` rule (audit rules below) audits the path (each set-id file) for those permissions, or )"
+       R"(those syscalls for each arch, narrowed by no field but those given and tagged with the key; a )"
+       R"(setting's last value meets the expectation; the rules files load exactly the rules the kernel holds)"},
   };
   return kinds;
 }

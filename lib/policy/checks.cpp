@@ -873,6 +873,31 @@ CheckResult sudoers(const Check& check, Environment& environment) {
   return verdict(result.outcome == Outcome::kPass && failing.empty(), evidence);
 }
 
+// Every set-uid or set-gid regular file below `top` (as on the target
+// system), not walking into mounts of other than local disk filesystems;
+// throws when a directory cannot be read, since what it holds is not known.
+std::vector<std::string> setid_files(const std::string& top, Environment& environment) {
+  std::set<std::string> skipped = nonlocal_mounts(environment);
+  std::string prefix = environment.root == "/" ? "" : environment.root.string();
+  std::vector<std::string> found;
+  std::error_code problem;
+  fs::recursive_directory_iterator walker(under(environment.root, top), problem);
+  for (; !problem && walker != fs::recursive_directory_iterator(); walker.increment(problem)) {
+    std::string path = walker->path().string().substr(prefix.size());
+    if (skipped.count(path)) {
+      walker.disable_recursion_pending();
+      continue;
+    }
+    struct stat info {};
+    if (::lstat(walker->path().c_str(), &info) != 0) throw std::runtime_error("cannot read " + path);
+    if (S_ISREG(info.st_mode) && (info.st_mode & (S_ISUID | S_ISGID))) found.push_back(path);
+  }
+  if (problem)
+    throw std::runtime_error("cannot walk " + top + ": " + problem.message() + " (its set-id files are not known)");
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 CheckResult audit_rule(const Check& check, Environment& environment) {
   // The kernel's rules, as auditctl lists them; settings from auditctl -s.
   auto loaded = [&](bool need_enabled) {
@@ -921,28 +946,50 @@ CheckResult audit_rule(const Check& check, Environment& environment) {
   AuditRules rules = from_files ? read_audit_rules_files(environment.root) : loaded(true);
   AuditWant want{check.watch, check.permissions, check.syscalls, {}, check.audit_fields, check.key};
   want.arches = check.arch == "both" ? std::vector<std::string>{"b64", "b32"} : std::vector<std::string>{check.arch};
-  AuditCoverage coverage = audit_coverage(rules, want);
-  std::string evidence;
-  for (const AuditRule* rule : coverage.matching)
-    evidence += (evidence.empty() ? "" : "; ") + rule->text + " (" + rule->origin + ")";
-  if (coverage.missing.empty()) return pass(evidence);
-  std::string looked_for = "no always,exit rule";
-  if (!check.watch.empty()) looked_for += " watching " + check.watch + " for " + check.permissions;
+  std::vector<std::string> watches = {check.watch};
+  if (!check.every_setid_under.empty()) {
+    watches = setid_files(check.every_setid_under, environment);
+    if (watches.empty()) return pass("no set-uid or set-gid file under " + check.every_setid_under);
+  }
+  auto listed = [](const std::vector<const AuditRule*>& found) {
+    std::string text;
+    for (const AuditRule* rule : found) text += (text.empty() ? "" : "; ") + rule->text + " (" + rule->origin + ")";
+    return text;
+  };
   std::string fields;
   for (const auto& field : check.audit_fields)
     fields +=
         (fields.empty() ? "" : " ") + std::string(field.comparison ? "-C " : "") + field.name + field.op + field.value;
-  if (!fields.empty()) looked_for += " narrowed by no more than " + fields;
-  if (!check.key.empty()) looked_for += " with key " + check.key;
-  looked_for += " for ";
-  for (size_t i = 0; i < coverage.missing.size(); ++i) looked_for += (i ? ", " : "") + coverage.missing[i];
-  looked_for += " (" + std::to_string(rules.rules.size()) + " rules in " +
-                (from_files ? files_read(rules) : std::string("auditctl -l")) + ")";
-  std::string close;
-  for (const AuditRule* rule : coverage.close)
-    close += (close.empty() ? "" : "; ") + rule->text + " (" + rule->origin + ")";
-  return fail(looked_for + (evidence.empty() ? "" : "; found " + evidence) +
-              (close.empty() ? "" : "; falling short: " + close));
+  std::vector<const AuditRule*> matching;
+  std::vector<std::string> shortfalls;
+  for (const auto& path : watches) {
+    want.watch = path;
+    AuditCoverage coverage = audit_coverage(rules, want);
+    if (coverage.missing.empty()) {
+      for (const AuditRule* rule : coverage.matching)
+        if (std::find(matching.begin(), matching.end(), rule) == matching.end()) matching.push_back(rule);
+      continue;
+    }
+    std::string shortfall = "no always,exit rule";
+    if (!path.empty()) shortfall += " watching " + path + " for " + check.permissions;
+    if (!fields.empty()) shortfall += " narrowed by no more than " + fields;
+    if (!check.key.empty()) shortfall += " with key " + check.key;
+    shortfall += " for ";
+    for (size_t i = 0; i < coverage.missing.size(); ++i) shortfall += (i ? ", " : "") + coverage.missing[i];
+    if (!coverage.matching.empty()) shortfall += "; found " + listed(coverage.matching);
+    if (!coverage.close.empty()) shortfall += "; falling short: " + listed(coverage.close);
+    shortfalls.push_back(shortfall);
+  }
+  std::string setid =
+      check.every_setid_under.empty()
+          ? ""
+          : std::to_string(watches.size()) + " set-uid or set-gid files under " + check.every_setid_under + ": ";
+  if (shortfalls.empty()) return pass(setid + listed(matching));
+  std::string evidence = setid;
+  for (size_t i = 0; i < shortfalls.size() && i < 5; ++i) evidence += (i ? "; " : "") + shortfalls[i];
+  if (shortfalls.size() > 5) evidence += "; and " + std::to_string(shortfalls.size() - 5) + " more";
+  return fail(evidence + " (" + std::to_string(rules.rules.size()) + " rules in " +
+              (from_files ? files_read(rules) : std::string("auditctl -l")) + ")");
 }
 
 }  // namespace evaluators

@@ -252,6 +252,12 @@ class Parser {
              parser.fail(value, "watch must be an absolute path, not '" + check.watch + "'");
            while (check.watch.size() > 1 && check.watch.back() == '/') check.watch.pop_back();
          }},
+        {"every_setid_under",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.every_setid_under = parser.text(value, key);
+           if (check.every_setid_under.empty() || check.every_setid_under.front() != '/')
+             parser.fail(value, key + " must be an absolute path, not '" + check.every_setid_under + "'");
+         }},
         {"permissions",
          [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
            try {

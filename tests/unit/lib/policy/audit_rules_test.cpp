@@ -131,6 +131,31 @@ TEST_F(AuditRuleCheck, PrivilegedCommandsAreAWatchWithFields) {
   EXPECT_EQ(run("audit_rule: {watch: /usr/bin/sudo, permissions: x}").outcome, Outcome::kFail);
 }
 
+TEST_F(AuditRuleCheck, EverySetIdFileNeedsItsOwnRule) {
+  write("/usr/bin/passwd", "", 04755);
+  write("/usr/bin/chage", "", 02755);
+  write("/usr/bin/ls", "", 0755);
+  rules("a.rules", "-a always,exit -F path=/usr/bin/passwd -F perm=x -F auid>=1000 -F auid!=unset -k privileged\n");
+  std::string check = "audit_rule: {every_setid_under: /usr, permissions: x, fields: ['auid>=1000', 'auid!=unset']}";
+  auto result = run(check);
+  EXPECT_EQ(result.outcome, Outcome::kFail) << result.evidence;
+  EXPECT_NE(result.evidence.find("2 set-uid or set-gid files under /usr: no always,exit rule watching /usr/bin/chage"),
+            std::string::npos)
+      << result.evidence;
+  EXPECT_EQ(result.evidence.find("watching /usr/bin/passwd"), std::string::npos) << result.evidence;
+  rules("b.rules", "-a always,exit -F path=/usr/bin/chage -F perm=x -F auid>=1000 -F auid!=unset -k privileged\n");
+  result = run(check);
+  EXPECT_EQ(result.outcome, Outcome::kPass) << result.evidence;
+  EXPECT_NE(result.evidence.find("b.rules:1"), std::string::npos) << result.evidence;
+  write("/opt/tool/run", "", 04750);
+  EXPECT_EQ(run("audit_rule: {every_setid_under: /opt, permissions: x}").outcome, Outcome::kFail);
+  write("/srv/readme", "");
+  EXPECT_NE(run("audit_rule: {every_setid_under: /srv, permissions: x}").evidence.find("no set-uid"),
+            std::string::npos);
+  EXPECT_NE(error_of("audit_rule: {every_setid_under: /nowhere, permissions: x}").find("cannot walk /nowhere"),
+            std::string::npos);
+}
+
 TEST_F(AuditRuleCheck, FilesAreReadInLsVersionOrderAndTheLastControlLinesWin) {
   rules("9-a.rules", "-e 1\n-b 100\n-f 2\n--backlog_wait_time 100\n");
   rules("10-b.rules", "-e 2\n-b 8192\n");
@@ -267,6 +292,8 @@ TEST(AuditRulePolicy, FieldsAreCheckedWhenThePolicyIsLoaded) {
   };
   EXPECT_NO_THROW(parse("audit_rule: {watch: /etc/sudoers, permissions: wa}"));
   EXPECT_THROW(parse("audit_rule: {watch: /etc/sudoers}"), PolicyError);
+  EXPECT_THROW(parse("audit_rule: {watch: /etc/sudoers, every_setid_under: /, permissions: x}"), PolicyError);
+  EXPECT_THROW(parse("audit_rule: {every_setid_under: usr, permissions: x}"), PolicyError);
   EXPECT_THROW(parse("audit_rule: {watch: /etc/sudoers, permissions: wq}"), PolicyError);
   EXPECT_THROW(parse("audit_rule: {syscalls: [nosuchcall]}"), PolicyError);
   EXPECT_THROW(parse("audit_rule: {syscalls: [execve], fields: ['colour=red']}"), PolicyError);

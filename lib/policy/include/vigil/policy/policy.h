@@ -79,6 +79,7 @@ struct Check {
   std::string arch;                                  // audit_rule: b64 | b32 | both (default)
   std::vector<AuditField> audit_fields;              // audit_rule: fields the rule may narrow events by
   std::string setting;                               // audit_rule: enabled, failure, backlog_limit, ...
+  std::string every_setid_under;                     // audit_rule: each set-uid / set-gid file below it is a watch
   Expect expect;
 };
 
