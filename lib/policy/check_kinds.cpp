@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <set>
 
+#include "vigil/policy/systemd_units.h"
+
 namespace vigil::policy {
 namespace {
 
@@ -33,6 +35,7 @@ std::string complete_config(Check& check) {
   // sysctl reads its directories, sshd its one default file.
   if (check.format == "sshd" && check.path.empty()) check.path = "/etc/ssh/sshd_config";
   if (check.format != "sysctl" && check.path.empty()) return needs(check, "path");
+  if (check.format == "systemd") return systemd_config_key_problem(check.path, check.key);
   return "";
 }
 
@@ -98,6 +101,13 @@ std::string complete_pam(Check& check) {
   return "";
 }
 
+std::string complete_mount(Check& check) {
+  if (check.path.empty()) return needs(check, "path");
+  if (check.configured && check.mounted) return "a mount check takes 'configured' or 'mounted', not both";
+  if (check.configured == false && !check.options.empty()) return "'configured: false' takes no options";
+  return "";
+}
+
 std::string complete_sudoers(Check& check) {
   if (check.path.empty()) check.path = "/etc/sudoers";
   if (check.key.empty() == check.rule.empty()) return "a sudoers check needs 'key' or 'rule' (one of them)";
@@ -112,6 +122,13 @@ std::string complete_sudoers(Check& check) {
   if (check.expect.empty()) return "a sudoers check of a key needs an expectation";
   if (check.scope.empty()) check.scope = "all";
   return "";
+}
+
+std::string complete_systemd_unit(Check& check) {
+  if (check.name.empty()) return needs(check, "unit");  // the unit is kept as the check's name
+  if (check.key.empty()) return needs(check, "key");
+  if (check.expect.empty()) return "a systemd_unit check needs an expectation";
+  return systemd_unit_key_problem(check.name, check.key);
 }
 
 std::string complete_audit_rule(Check& check) {
@@ -195,12 +212,14 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`unit`, `enabled`, `active`)",
        R"(enabled: a `*.wants`/`*.requires` link exists and the unit is not masked; active: systemd runs it now)"},
       {"mount",
-       {"path", "mounted", "options"},
+       {"path", "mounted", "options", "configured"},
        false,
-       needs_path,
+       complete_mount,
        evaluators::mount,
-       R"(`path`, `mounted`, `options: [nodev, …]`)",
-       R"(the path is a mount point (the visible one) with those options)"},
+       R"(`path`, `mounted`, `options: [nodev, …]`; or `configured`, `options`)",
+       R"(the path is a mount point (the visible one) with those options; `configured`: the mount configured )"
+       R"(for boot (its `/etc/fstab` entry or enabled `.mount` unit, mounts below) exists (or not) with those )"
+       R"(options in effect)"},
       {"accounts",
        {"rule"},
        true,
@@ -266,6 +285,13 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`path`)",
        R"(the Defaults value sudo applies (sudoers below) meets the expectation, globally and (scope `all`) in )"
        R"(every scoped Defaults that sets it; a rule: no entry grants what it names)"},
+      {"systemd_unit",
+       {"unit", "key", "default"},
+       true,
+       complete_systemd_unit,
+       evaluators::systemd_unit,
+       R"(`unit`, `key: Section.Key`, `default` + expectation)",
+       R"(the unit's property after its unit file and drop-ins (systemd units below) meets the expectation)"},
       {"audit_rule",
        {"source", "watch", "every_setid_under", "permissions", "syscalls", "arch", "fields", "key", "setting", "rule"},
        true,

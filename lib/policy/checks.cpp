@@ -15,7 +15,9 @@
 #include "vigil/packages/installed.h"
 #include "vigil/packages/rpm_version.h"
 #include "vigil/policy/check_kinds.h"
+#include "vigil/policy/fstab.h"
 #include "vigil/policy/policy.h"
+#include "vigil/policy/systemd_units.h"
 #include "vigil/text/text.h"
 
 namespace vigil::policy {
@@ -189,6 +191,18 @@ const std::set<std::string>& wanted_units(Environment& environment) {
   return *cache;
 }
 
+// The expectation against a systemd value, booleans spelled yes / no on both sides.
+CheckResult compare_systemd(const Check& check, std::optional<ConfigValue> value, const std::string& seen) {
+  auto normalize = [&](const std::string& text) { return systemd_normalized(check.key, text); };
+  Expect spelled = check.expect;
+  if (spelled.equals) spelled.equals = normalize(*spelled.equals);
+  if (spelled.not_equals) spelled.not_equals = normalize(*spelled.not_equals);
+  for (auto& option : spelled.one_of) option = normalize(option);
+  std::optional<std::string> text;
+  if (value) text = normalize(value->value);
+  return compare(spelled, text, seen);
+}
+
 // Pass when nothing offends; else fail, naming the first ten.
 CheckResult offenders_verdict(const std::vector<std::string>& offenders, const std::string& what) {
   std::string list;
@@ -355,6 +369,8 @@ CheckResult config(const Check& check, Environment& environment) {
         connection += std::string(connection.empty() ? "" : " ") + name + " " + check.match.*field;
     }
     if (!connection.empty()) what += " (Match " + connection + ")";
+  } else if (check.format == "systemd") {
+    value = systemd_config_value(environment.root, check.path, check.key);
   } else if (check.format == "sysctl") {
     auto& cache = environment.caches->sysctl;
     if (!cache) cache = sysctl_settings(environment.root);
@@ -372,6 +388,7 @@ CheckResult config(const Check& check, Environment& environment) {
   if (!value && check.default_value) value = ConfigValue{*check.default_value, "default"};
   const Expect* expect = &check.expect;
   Expect spelled;
+  if (check.format == "systemd") return compare_systemd(check, value, shown(what, value));
   if (check.format == "sshd") {
     // One spelling for sshd's synonyms (prohibit-password and without-password, YES and yes, 2m and 120).
     auto normalize = [&](const std::string& text) { return sshd_normalized(check.key, text); };
@@ -454,6 +471,16 @@ CheckResult service(const Check& check, Environment& environment) {
 }
 
 CheckResult mount(const Check& check, Environment& environment) {
+  if (check.configured) {
+    ConfiguredMount configured = configured_mount(environment.root, check.path);
+    if (!configured.configured || !*check.configured)
+      return verdict(configured.configured == *check.configured, configured.evidence);
+    for (const auto& option : check.options) {
+      if (!mount_option_in_effect(configured.options, option, configured.evidence))
+        return fail(configured.evidence + ", " + option + " is not in effect");
+    }
+    return pass(configured.evidence);
+  }
   fs::path table = environment.root == "/" ? "/proc/self/mounts" : "/proc/mounts";
   std::istringstream in(read_text(environment.root, table));
   std::optional<std::vector<std::string>> entry;
@@ -871,6 +898,17 @@ CheckResult sudoers(const Check& check, Environment& environment) {
     evidence += ")";
   }
   return verdict(result.outcome == Outcome::kPass && failing.empty(), evidence);
+}
+
+CheckResult systemd_unit(const Check& check, Environment& environment) {
+  UnitFiles files = find_unit_files(environment.root, check.name);
+  std::string what = check.name + " " + check.key;
+  if (!files.fragment) return compare_systemd(check, std::nullopt, check.name + " has no unit file");
+  if (files.masked)
+    return compare_systemd(check, std::nullopt, check.name + " is masked (" + files.fragment->string() + ")");
+  auto value = systemd_unit_value(environment.root, files, check.key);
+  if (!value && check.default_value) value = ConfigValue{*check.default_value, "default"};
+  return compare_systemd(check, value, shown(what, value));
 }
 
 // Every set-uid or set-gid regular file below `top` (as on the target

@@ -193,8 +193,8 @@ class Parser {
          }},
         {"format",
          [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
-           check.format = parser.one_word_of(value, key, {"sshd", "sysctl", "keyvalue", "shell", "ini"},
-                                             "format must be sshd, sysctl, keyvalue, shell or ini");
+           check.format = parser.one_word_of(value, key, {"sshd", "sysctl", "keyvalue", "shell", "ini", "systemd"},
+                                             "format must be sshd, sysctl, keyvalue, shell, ini or systemd");
          }},
         {"key", word_field<&Check::key>},
         {"rule", word_field<&Check::rule>},
@@ -241,6 +241,7 @@ class Parser {
         {"version_before", text_field<&Check::version_before>},
         {"exit_code", [](const Parser& parser, const std::string& key, const YAML::Node& value,
                          Check& check) { check.exit_code = static_cast<int>(parser.number(value, key)); }},
+        {"configured", switch_field<&Check::configured>},
         {"source",
          [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
            check.source = parser.one_word_of(value, key, {"files", "loaded"}, "source must be files or loaded");

@@ -50,6 +50,7 @@ CheckResult find(const Check& check, Environment& environment);
 CheckResult command(const Check& check, Environment& environment);
 CheckResult pam(const Check& check, Environment& environment);
 CheckResult sudoers(const Check& check, Environment& environment);
+CheckResult systemd_unit(const Check& check, Environment& environment);
 CheckResult audit_rule(const Check& check, Environment& environment);
 }  // namespace evaluators
 

@@ -44,7 +44,8 @@ struct Expect {
 
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
-                     // accounts, kernel_module, file_hash, find, command, pam, sudoers, audit_rule
+                     // accounts, kernel_module, file_hash, find, command, pam, sudoers,
+                     // systemd_unit, audit_rule
   int line = 0;
   std::string path;
   std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
@@ -53,7 +54,7 @@ struct Check {
   std::optional<unsigned> max_mode;
   std::shared_ptr<std::regex> line_matches, no_line_matches;
   std::string line_matches_text, no_line_matches_text;
-  std::string format;  // config: sshd | sysctl | keyvalue | shell | ini
+  std::string format;  // config: sshd | sysctl | keyvalue | shell | ini | systemd
   std::string key;
   SshdContext match;
   std::string name;     // package, kernel module, find's file name glob
@@ -81,6 +82,7 @@ struct Check {
   std::string setting;                               // audit_rule: enabled, failure, backlog_limit, ...
   std::string every_setid_under;                     // audit_rule: each set-uid / set-gid file below it is a watch
   Expect expect;
+  std::optional<bool> configured;  // mount: look at the mount configured for boot (fstab or .mount unit)
 };
 
 struct Condition {
