@@ -33,6 +33,18 @@ bool is_number(const std::string& text) {
   return text.size() > start && text.find_first_not_of("0123456789", start) == std::string::npos;
 }
 
+// A decimal as the kernel's 32-bit fields hold it; what auditctl would
+// truncate or wrap is not read.
+std::string decimal(const std::string& text, const std::string& where) {
+  size_t digits = text.find_first_not_of("-0");
+  if (digits != std::string::npos && text.size() - digits > 10)
+    refuse(where, "'" + text + "' does not fit in 32 bits (not modelled)");
+  long long value = std::stoll(text);
+  if (value < -2147483648LL || value > 4294967295LL)
+    refuse(where, "'" + text + "' does not fit in 32 bits (not modelled)");
+  return std::to_string(value);
+}
+
 // The syscalls this reader knows, with the ABIs auditctl 3.0.9 knows them
 // for (from `ausyscall --exact`); a name outside it errs rather than being
 // taken for one auditctl may refuse.
@@ -207,7 +219,7 @@ LineResult parse_line(const std::vector<std::string>& words, const std::string& 
     if (!ok) refuse(where, words[0] + " " + value + " is not a value auditctl takes");
     result.kind = LineResult::Kind::kSetting;
     result.setting = setting->second;
-    result.value = std::to_string(std::stoull(value));
+    result.value = decimal(value, where);
     return result;
   }
   if (words.size() == 1 && (words[0] == "-i" || words[0] == "-c" || words[0] == "--loginuid-immutable")) {
@@ -469,7 +481,7 @@ AuditField parse_audit_field(const std::string& text, bool comparison, const std
   if (kind->second) {
     if (!is_number(field.value))
       refuse(where, field.name + " '" + field.value + "' is not a number (this reader does not look names up)");
-    field.value = std::to_string(std::stoll(field.value));
+    field.value = decimal(field.value, where);
   }
   return field;
 }

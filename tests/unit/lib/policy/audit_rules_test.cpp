@@ -238,6 +238,8 @@ TEST_F(AuditRuleCheck, WhatAuditctlOrAugenrulesWouldNotLoadIsAnError) {
       {"-D -k scope\n", "'-D' is not an auditctl option"},
       {"-e 3\n", "-e 3 is not a value"},
       {"-b many\n", "-b many is not a value"},
+      {"-b 99999999999999999999999\n", "does not fit in 32 bits"},
+      {"-a always,exit -F arch=b64 -S chmod -F auid>=-99999999999\n", "does not fit in 32 bits"},
       {"-p wa\n", "-p without -w or -a"},
       {"-w /etc/sudoers -p wa -k " + std::string(200, 'k') + " -k " + std::string(56, 'k') + "\n",
        "longer than 256 bytes"},
