@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <set>
 
+#include "vigil/policy/limits_pwquality_grub.h"
 #include "vigil/policy/systemd_units.h"
 
 namespace vigil::policy {
@@ -129,6 +130,33 @@ std::string complete_systemd_unit(Check& check) {
   if (check.key.empty()) return needs(check, "key");
   if (check.expect.empty()) return "a systemd_unit check needs an expectation";
   return systemd_unit_key_problem(check.name, check.key);
+}
+
+std::string complete_limits(Check& check) {
+  if (check.item.empty()) return needs(check, "item");
+  if (!limits_known_item(check.item)) return "'" + check.item + "' is not a limit item pam_limits 1.5.2 knows";
+  bool typed = check.item != "maxlogins" && check.item != "maxsyslogins" && check.item != "priority" &&
+               check.item != "nonewprivs";
+  if (typed && check.type.empty()) return needs(check, "type") + " (soft or hard)";
+  if (!typed && !check.type.empty()) return "pam_limits keeps one " + check.item + " value: give no type";
+  if (check.user == "*") check.user.clear();  // the user only * lines name
+  if (check.expect.empty()) return "a limits check needs an expectation";
+  return "";
+}
+
+std::string complete_pwquality(Check& check) {
+  if (check.key.empty()) return needs(check, "key");
+  if (!pwquality_known_setting(check.key)) return "'" + check.key + "' is not a setting libpwquality 1.4.5 knows";
+  if (check.service.empty()) check.service = "common-password";
+  if (check.expect.empty()) return "a pwquality check needs an expectation";
+  return "";
+}
+
+std::string complete_kernel_cmdline(Check& check) {
+  if (check.parameter.empty()) return needs(check, "parameter");
+  if (check.source.empty()) check.source = "all";
+  if (check.expect.empty()) return "a kernel_cmdline check needs an expectation";
+  return "";
 }
 
 std::string complete_audit_rule(Check& check) {
@@ -292,6 +320,30 @@ const std::vector<CheckKind>& check_kinds() {
        evaluators::systemd_unit,
        R"(`unit`, `key: Section.Key`, `default` + expectation)",
        R"(the unit's property after its unit file and drop-ins (systemd units below) meets the expectation)"},
+      {"limits",
+       {"item", "type", "user"},
+       true,
+       complete_limits,
+       evaluators::limits,
+       R"(`item`, `type: soft\|hard`, `user` (default `*`) + expectation)",
+       R"(the limit pam_limits gives the user from limits.conf and limits.d (resource limits below) meets the )"
+       R"(expectation)"},
+      {"pwquality",
+       {"key", "service"},
+       true,
+       complete_pwquality,
+       evaluators::pwquality,
+       R"(`key` + expectation, `service` (default `common-password`))",
+       R"(pam_pwquality runs in the service's password stack and the setting's value there (pwquality.conf, )"
+       R"(pwquality.conf.d, the module's arguments, the default) meets the expectation)"},
+      {"kernel_cmdline",
+       {"parameter", "source"},
+       true,
+       complete_kernel_cmdline,
+       evaluators::kernel_cmdline,
+       R"(`parameter` + expectation, `source: all\|grub_cfg\|default_grub`)",
+       R"(the parameter's value on every kernel command line of the source (kernel command line below) meets )"
+       R"(the expectation)"},
       {"audit_rule",
        {"source", "watch", "every_setid_under", "permissions", "syscalls", "arch", "fields", "key", "setting", "rule"},
        true,

@@ -16,6 +16,7 @@
 #include "vigil/packages/rpm_version.h"
 #include "vigil/policy/check_kinds.h"
 #include "vigil/policy/fstab.h"
+#include "vigil/policy/limits_pwquality_grub.h"
 #include "vigil/policy/policy.h"
 #include "vigil/policy/systemd_units.h"
 #include "vigil/text/text.h"
@@ -909,6 +910,70 @@ CheckResult systemd_unit(const Check& check, Environment& environment) {
   auto value = systemd_unit_value(environment.root, files, check.key);
   if (!value && check.default_value) value = ConfigValue{*check.default_value, "default"};
   return compare_systemd(check, value, shown(what, value));
+}
+
+CheckResult limits(const Check& check, Environment& environment) {
+  LimitsValue limit = limits_value(environment.root, check.user, check.item, check.type);
+  std::string what = (check.type.empty() ? "" : check.type + " ") + check.item + " for " +
+                     (check.user.empty() ? "a user only * names" : check.user);
+  if (!limit.stopped_by.empty()) what += " (pam_limits sets no limit for this user: \"-\" at " + limit.stopped_by + ")";
+  std::optional<std::string> text;
+  if (limit.value) text = limit.value->value;
+  return compare(check.expect, text, shown(what, limit.value));
+}
+
+CheckResult pwquality(const Check& check, Environment& environment) {
+  auto settings = pwquality_files(environment.root);
+  PamStack stack = pam_stack(environment.root, check.service, "password");
+  std::vector<const PamEntry*> modules;
+  for (const auto& entry : stack.entries)
+    if (fs::path(entry.module).filename() == "pam_pwquality.so") modules.push_back(&entry);
+  std::string key = to_lower(check.key);
+  auto files_value = settings.count(key) ? std::optional<ConfigValue>(settings.at(key)) : std::nullopt;
+  // The files only matter to the module: without it in the stack nothing enforces the setting.
+  if (modules.empty())
+    return fail("pam_pwquality.so is not in the " + check.service + " password stack (from " + stack.from +
+                "), so nothing applies " + shown(key, files_value));
+  if (modules.size() > 1)
+    throw std::runtime_error("pam_pwquality.so runs more than once in the " + check.service + " password stack (" +
+                             modules[0]->origin + ", " + modules[1]->origin + "): not understood");
+  const PamEntry& entry = *modules.front();
+  if (entry.installed != PamEntry::Installed::kYes)
+    throw std::runtime_error(entry.origin + ": " +
+                             (entry.installed == PamEntry::Installed::kNo
+                                  ? "module pam_pwquality.so is not installed (PAM fails that line)"
+                                  : "cannot tell whether pam_pwquality.so is installed (no PAM module directory)"));
+  pwquality_apply_args(settings, entry.args, entry.origin);
+  std::optional<ConfigValue> value;
+  if (settings.count(key)) value = settings.at(key);
+  std::optional<std::string> text;
+  if (value) text = value->value;
+  return compare(check.expect, text, shown(key, value));
+}
+
+CheckResult kernel_cmdline(const Check& check, Environment& environment) {
+  std::vector<KernelCommandLine> lines;
+  if (check.source != "default_grub") lines = grub_cfg_command_lines(environment.root);
+  if (check.source != "grub_cfg") {
+    auto planned = default_grub_command_lines(environment.root);
+    lines.insert(lines.end(), planned.begin(), planned.end());
+  }
+  std::vector<std::string> passing, failing;
+  for (const auto& line : lines) {
+    auto word = kernel_parameter(line, check.parameter);
+    std::optional<std::string> value;
+    if (word) value = word->text;
+    std::string seen = word ? check.parameter + (word->text.empty() ? "" : "=" + word->text) + " (" + word->origin + ")"
+                            : check.parameter + " is not on the command line of " + line.what;
+    auto result = compare(check.expect, value, seen);
+    (result.outcome == Outcome::kPass ? passing : failing).push_back(result.evidence);
+  }
+  auto joined = [](const std::vector<std::string>& parts) {
+    std::string text;
+    for (const auto& part : parts) text += (text.empty() ? "" : "; ") + part;
+    return text;
+  };
+  return failing.empty() ? pass(joined(passing)) : fail(joined(failing));
 }
 
 // Every set-uid or set-gid regular file below `top` (as on the target

@@ -120,6 +120,10 @@ class Parser {
          }},
         {"type",
          [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           if (check.kind == "limits") {
+             check.type = parser.one_word_of(value, key, {"soft", "hard"}, "type must be soft or hard");
+             return;
+           }
            if (check.kind == "pam") {
              check.type = parser.one_word_of(value, key, {"auth", "account", "password", "session"},
                                              "type must be auth, account, password or session");
@@ -242,9 +246,18 @@ class Parser {
         {"exit_code", [](const Parser& parser, const std::string& key, const YAML::Node& value,
                          Check& check) { check.exit_code = static_cast<int>(parser.number(value, key)); }},
         {"configured", switch_field<&Check::configured>},
+        {"item", word_field<&Check::item>},
+        {"user", word_field<&Check::user>},
+        {"parameter", word_field<&Check::parameter>},
         {"source",
          [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
-           check.source = parser.one_word_of(value, key, {"files", "loaded"}, "source must be files or loaded");
+           // kernel_cmdline and audit_rule read from different sources.
+           if (check.kind == "audit_rule") {
+             check.source = parser.one_word_of(value, key, {"files", "loaded"}, "source must be files or loaded");
+             return;
+           }
+           check.source = parser.one_word_of(value, key, {"all", "grub_cfg", "default_grub"},
+                                             "source must be all, grub_cfg or default_grub");
          }},
         {"watch",
          [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {

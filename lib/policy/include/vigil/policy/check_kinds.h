@@ -51,6 +51,9 @@ CheckResult command(const Check& check, Environment& environment);
 CheckResult pam(const Check& check, Environment& environment);
 CheckResult sudoers(const Check& check, Environment& environment);
 CheckResult systemd_unit(const Check& check, Environment& environment);
+CheckResult limits(const Check& check, Environment& environment);
+CheckResult pwquality(const Check& check, Environment& environment);
+CheckResult kernel_cmdline(const Check& check, Environment& environment);
 CheckResult audit_rule(const Check& check, Environment& environment);
 }  // namespace evaluators
 

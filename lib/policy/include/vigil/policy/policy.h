@@ -45,7 +45,7 @@ struct Expect {
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
                      // accounts, kernel_module, file_hash, find, command, pam, sudoers,
-                     // systemd_unit, audit_rule
+                     // systemd_unit, limits, pwquality, kernel_cmdline, audit_rule
   int line = 0;
   std::string path;
   std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
@@ -74,7 +74,9 @@ struct Check {
   std::vector<std::pair<std::string, Expect>> args;  // pam: module argument name -> what its value must be
   std::string before, after;                         // pam: modules the entry must come before / after
   std::string scope;                                 // sudoers: all (default) | global
-  std::string source;                                // audit_rule: files (default) | loaded
+  std::string item, user;                            // limits (type: soft | hard)
+  std::string parameter, source;                     // kernel_cmdline: source all (default) | grub_cfg | default_grub
+                                                     // audit_rule: source files (default) | loaded
   std::string watch, permissions;                    // audit_rule: a watched path and the permissions it needs
   std::vector<std::string> syscalls;                 // audit_rule
   std::string arch;                                  // audit_rule: b64 | b32 | both (default)
