@@ -305,6 +305,10 @@ TEST(AuditRulePolicy, FieldsAreCheckedWhenThePolicyIsLoaded) {
   EXPECT_THROW(parse("audit_rule: {setting: colour, equals: 2}"), PolicyError);
   EXPECT_THROW(parse("audit_rule: {rule: everything}"), PolicyError);
   EXPECT_THROW(parse("audit_rule: {source: kernel, setting: enabled, equals: 2}"), PolicyError);
+  // kernel_cmdline reads other sources through the same field.
+  EXPECT_THROW(parse("audit_rule: {source: grub_cfg, setting: enabled, equals: 2}"), PolicyError);
+  EXPECT_THROW(parse("kernel_cmdline: {parameter: audit, source: loaded, equals: '1'}"), PolicyError);
+  EXPECT_NO_THROW(parse("kernel_cmdline: {parameter: audit, source: grub_cfg, equals: '1'}"));
 }
 
 // This machine's rules.d (Debian's default file sets -D, -b, -f and
