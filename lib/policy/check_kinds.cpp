@@ -159,6 +159,32 @@ std::string complete_kernel_cmdline(Check& check) {
   return "";
 }
 
+std::string complete_audit_rule(Check& check) {
+  if (check.source.empty()) check.source = "files";
+  bool watch = !check.watch.empty() || !check.every_setid_under.empty();
+  if (!check.watch.empty() && !check.every_setid_under.empty()) return "watch and every_setid_under exclude each other";
+  int asks = (watch || !check.syscalls.empty()) + !check.setting.empty() + !check.rule.empty();
+  if (asks != 1)
+    return "an audit_rule check needs one of 'watch' / 'every_setid_under' / 'syscalls', 'setting' or 'rule'";
+  if (!check.setting.empty()) {
+    if (!check.expect.empty() && check.key.empty() && check.audit_fields.empty() && check.arch.empty() &&
+        check.permissions.empty())
+      return "";
+    return "an audit_rule setting takes an expectation and nothing of a rule";
+  }
+  if (!check.expect.empty()) return "only an audit_rule setting takes an expectation";
+  if (!check.rule.empty()) {
+    if (check.rule != "files_match_loaded") return "unknown audit_rule rule '" + check.rule + "' (files_match_loaded)";
+    return check.key.empty() && check.audit_fields.empty() && check.arch.empty() && check.permissions.empty()
+               ? ""
+               : "the audit_rule rule files_match_loaded takes nothing else";
+  }
+  if (watch && check.permissions.empty()) return needs(check, "permissions");
+  if (!watch && !check.permissions.empty()) return "permissions go with a watch";
+  if (check.arch.empty()) check.arch = "both";
+  return "";
+}
+
 }  // namespace
 
 // One row per kind; a table, so longer than a function should be.
@@ -318,6 +344,17 @@ const std::vector<CheckKind>& check_kinds() {
        R"(`parameter` + expectation, `source: all\|grub_cfg\|default_grub`)",
        R"(the parameter's value on every kernel command line of the source (kernel command line below) meets )"
        R"(the expectation)"},
+      {"audit_rule",
+       {"source", "watch", "every_setid_under", "permissions", "syscalls", "arch", "fields", "key", "setting", "rule"},
+       true,
+       complete_audit_rule,
+       evaluators::audit_rule,
+       R"(`source: files\|loaded`; `watch` (or `every_setid_under`), `permissions: wa`; or `syscalls: [..]`, )"
+       R"(`arch: b64\|b32\|both`; both with `fields: [auid>=1000, …]`, `key`; or `setting: )"
+       R"(enabled\|failure\|backlog_limit\|…` + expectation; or `rule: files_match_loaded`)",
+       R"(an `always,exit` rule (audit rules below) audits the path (each set-id file) for those permissions, or )"
+       R"(those syscalls for each arch, narrowed by no field but those given and tagged with the key; a )"
+       R"(setting's last value meets the expectation; the rules files load exactly the rules the kernel holds)"},
   };
   return kinds;
 }

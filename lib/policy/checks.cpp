@@ -979,6 +979,125 @@ CheckResult kernel_cmdline(const Check& check, Environment& environment) {
   return failing.empty() ? pass(joined(passing)) : fail(joined(failing));
 }
 
+// Every set-uid or set-gid regular file below `top` (as on the target
+// system), not walking into mounts of other than local disk filesystems;
+// throws when a directory cannot be read, since what it holds is not known.
+std::vector<std::string> setid_files(const std::string& top, Environment& environment) {
+  std::set<std::string> skipped = nonlocal_mounts(environment);
+  std::string prefix = environment.root == "/" ? "" : environment.root.string();
+  std::vector<std::string> found;
+  std::error_code problem;
+  fs::recursive_directory_iterator walker(under(environment.root, top), problem);
+  for (; !problem && walker != fs::recursive_directory_iterator(); walker.increment(problem)) {
+    std::string path = walker->path().string().substr(prefix.size());
+    if (skipped.count(path)) {
+      walker.disable_recursion_pending();
+      continue;
+    }
+    struct stat info {};
+    if (::lstat(walker->path().c_str(), &info) != 0) throw std::runtime_error("cannot read " + path);
+    if (S_ISREG(info.st_mode) && (info.st_mode & (S_ISUID | S_ISGID))) found.push_back(path);
+  }
+  if (problem)
+    throw std::runtime_error("cannot walk " + top + ": " + problem.message() + " (its set-id files are not known)");
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+CheckResult audit_rule(const Check& check, Environment& environment) {
+  // The kernel's rules, as auditctl lists them; settings from auditctl -s.
+  auto loaded = [&](bool need_enabled) {
+    if (!environment.run) throw std::runtime_error("commands cannot run here (auditctl -l)");
+    auto auditctl = [&](const char* option) {
+      CommandOutput output = environment.run({"auditctl", option});
+      if (output.exit_code != 0)
+        throw std::runtime_error(std::string("auditctl ") + option + " exited " + std::to_string(output.exit_code) +
+                                 (trimmed(output.output).empty() ? "" : ": " + trimmed(output.output).substr(0, 200)));
+      return output.output;
+    };
+    std::string status = auditctl("-s");
+    AuditRules rules = parse_auditctl_listing(need_enabled ? auditctl("-l") : "", status);
+    if (need_enabled && (!rules.settings.count("enabled") || rules.settings["enabled"].value == "0"))
+      throw std::runtime_error("audit is not enabled in the kernel (auditctl -s shows no enabled 1 or 2)");
+    return rules;
+  };
+  auto files_read = [](const AuditRules& rules) {
+    return std::to_string(rules.files.size()) + (rules.files.size() == 1 ? " file" : " files") +
+           " of /etc/audit/rules.d";
+  };
+  if (!check.rule.empty()) {
+    AuditRules files = read_audit_rules_files(environment.root), kernel = loaded(true);
+    auto rule_at = [](const AuditRules& from, size_t i, const char* none) {
+      return i < from.rules.size() ? from.rules[i].text + " (" + from.rules[i].origin + ")" : std::string(none);
+    };
+    std::string seen = std::to_string(files.rules.size()) + " rules in " + files_read(files) + ", " +
+                       std::to_string(kernel.rules.size()) + " loaded";
+    for (size_t i = 0; i < std::max(files.rules.size(), kernel.rules.size()); ++i) {
+      std::string on_disk = i < files.rules.size() ? audit_rule_canonical(files.rules[i]) : "";
+      std::string running = i < kernel.rules.size() ? audit_rule_canonical(kernel.rules[i]) : "";
+      if (on_disk != running)
+        return fail(seen + "; first difference: " + rule_at(files, i, "nothing in the files") + " but " +
+                    rule_at(kernel, i, "nothing loaded"));
+    }
+    return pass(seen + ", the same");
+  }
+  bool from_files = check.source == "files";
+  if (!check.setting.empty()) {
+    AuditRules rules = from_files ? read_audit_rules_files(environment.root) : loaded(false);
+    auto found = rules.settings.find(check.setting);
+    auto value = found == rules.settings.end() ? std::nullopt : std::optional<ConfigValue>(found->second);
+    return compare(check.expect, value ? std::optional<std::string>(value->value) : std::nullopt,
+                   shown(check.setting, value));
+  }
+  AuditRules rules = from_files ? read_audit_rules_files(environment.root) : loaded(true);
+  AuditWant want{check.watch, check.permissions, check.syscalls, {}, check.audit_fields, check.key};
+  want.arches = check.arch == "both" ? std::vector<std::string>{"b64", "b32"} : std::vector<std::string>{check.arch};
+  std::vector<std::string> watches = {check.watch};
+  if (!check.every_setid_under.empty()) {
+    watches = setid_files(check.every_setid_under, environment);
+    if (watches.empty()) return pass("no set-uid or set-gid file under " + check.every_setid_under);
+  }
+  auto listed = [](const std::vector<const AuditRule*>& found) {
+    std::string text;
+    for (const AuditRule* rule : found) text += (text.empty() ? "" : "; ") + rule->text + " (" + rule->origin + ")";
+    return text;
+  };
+  std::string fields;
+  for (const auto& field : check.audit_fields)
+    fields +=
+        (fields.empty() ? "" : " ") + std::string(field.comparison ? "-C " : "") + field.name + field.op + field.value;
+  std::vector<const AuditRule*> matching;
+  std::vector<std::string> shortfalls;
+  for (const auto& path : watches) {
+    want.watch = path;
+    AuditCoverage coverage = audit_coverage(rules, want);
+    if (coverage.missing.empty()) {
+      for (const AuditRule* rule : coverage.matching)
+        if (std::find(matching.begin(), matching.end(), rule) == matching.end()) matching.push_back(rule);
+      continue;
+    }
+    std::string shortfall = "no always,exit rule";
+    if (!path.empty()) shortfall += " watching " + path + " for " + check.permissions;
+    if (!fields.empty()) shortfall += " narrowed by no more than " + fields;
+    if (!check.key.empty()) shortfall += " with key " + check.key;
+    shortfall += " for ";
+    for (size_t i = 0; i < coverage.missing.size(); ++i) shortfall += (i ? ", " : "") + coverage.missing[i];
+    if (!coverage.matching.empty()) shortfall += "; found " + listed(coverage.matching);
+    if (!coverage.close.empty()) shortfall += "; falling short: " + listed(coverage.close);
+    shortfalls.push_back(shortfall);
+  }
+  std::string setid =
+      check.every_setid_under.empty()
+          ? ""
+          : std::to_string(watches.size()) + " set-uid or set-gid files under " + check.every_setid_under + ": ";
+  if (shortfalls.empty()) return pass(setid + listed(matching));
+  std::string evidence = setid;
+  for (size_t i = 0; i < shortfalls.size() && i < 5; ++i) evidence += (i ? "; " : "") + shortfalls[i];
+  if (shortfalls.size() > 5) evidence += "; and " + std::to_string(shortfalls.size() - 5) + " more";
+  return fail(evidence + " (" + std::to_string(rules.rules.size()) + " rules in " +
+              (from_files ? files_read(rules) : std::string("auditctl -l")) + ")");
+}
+
 }  // namespace evaluators
 
 CheckResult evaluate(const Condition& condition, Environment& environment) {

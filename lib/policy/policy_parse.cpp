@@ -251,8 +251,67 @@ class Parser {
         {"parameter", word_field<&Check::parameter>},
         {"source",
          [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           // kernel_cmdline and audit_rule read from different sources.
+           if (check.kind == "audit_rule") {
+             check.source = parser.one_word_of(value, key, {"files", "loaded"}, "source must be files or loaded");
+             return;
+           }
            check.source = parser.one_word_of(value, key, {"all", "grub_cfg", "default_grub"},
                                              "source must be all, grub_cfg or default_grub");
+         }},
+        {"watch",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.watch = parser.text(value, key);
+           if (check.watch.empty() || check.watch.front() != '/')
+             parser.fail(value, "watch must be an absolute path, not '" + check.watch + "'");
+           while (check.watch.size() > 1 && check.watch.back() == '/') check.watch.pop_back();
+         }},
+        {"every_setid_under",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.every_setid_under = parser.text(value, key);
+           if (check.every_setid_under.empty() || check.every_setid_under.front() != '/')
+             parser.fail(value, key + " must be an absolute path, not '" + check.every_setid_under + "'");
+         }},
+        {"permissions",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           try {
+             check.permissions = parse_audit_field("perm=" + parser.text(value, key), false, key).value;
+           } catch (const std::runtime_error& problem) {
+             parser.fail(value, problem.what());
+           }
+         }},
+        {"syscalls",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.syscalls = parser.list(value, key);
+           for (const auto& name : check.syscalls)
+             if (!audit_syscall_known(name, "b64") && !audit_syscall_known(name, "b32"))
+               parser.fail(value, "'" + name + "' is not a syscall this reader knows");
+         }},
+        {"arch",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.arch = parser.one_word_of(value, key, {"b64", "b32", "both"}, "arch must be b64, b32 or both");
+         }},
+        {"fields",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           // auditctl's spelling: "auid>=1000", or "-C euid!=uid" for a comparison.
+           for (std::string field : parser.list(value, key)) {
+             bool comparison = field.rfind("-C ", 0) == 0;
+             if (comparison || field.rfind("-F ", 0) == 0) field = field.substr(3);
+             try {
+               AuditField parsed = parse_audit_field(field, comparison, key);
+               if (parsed.name == "arch" || parsed.name == "path" || parsed.name == "dir" || parsed.name == "perm")
+                 parser.fail(value, "fields: give " + parsed.name + " with arch, watch or permissions");
+               check.audit_fields.push_back(parsed);
+             } catch (const std::runtime_error& problem) {
+               parser.fail(value, problem.what());
+             }
+           }
+         }},
+        {"setting",
+         [](const Parser& parser, const std::string& key, const YAML::Node& value, Check& check) {
+           check.setting =
+               parser.one_word_of(value, key, {"enabled", "failure", "backlog_limit", "backlog_wait_time", "rate_limit"},
+                                  "setting must be enabled, failure, backlog_limit, backlog_wait_time or rate_limit");
          }},
     };
     return parsers;

@@ -54,6 +54,7 @@ CheckResult systemd_unit(const Check& check, Environment& environment);
 CheckResult limits(const Check& check, Environment& environment);
 CheckResult pwquality(const Check& check, Environment& environment);
 CheckResult kernel_cmdline(const Check& check, Environment& environment);
+CheckResult audit_rule(const Check& check, Environment& environment);
 }  // namespace evaluators
 
 }  // namespace vigil::policy

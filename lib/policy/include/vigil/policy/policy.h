@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vigil/policy/audit_rules.h"
 #include "vigil/policy/config_formats.h"
 
 namespace vigil::policy {
@@ -44,7 +45,7 @@ struct Expect {
 struct Check {
   std::string kind;  // file_exists, permissions, file_content, config, sysctl, package, service, mount,
                      // accounts, kernel_module, file_hash, find, command, pam, sudoers,
-                     // systemd_unit, limits, pwquality, kernel_cmdline
+                     // systemd_unit, limits, pwquality, kernel_cmdline, audit_rule
   int line = 0;
   std::string path;
   std::string type;  // file_exists / find: file | directory | any; pam: auth | account | password | session
@@ -75,6 +76,13 @@ struct Check {
   std::string scope;                                 // sudoers: all (default) | global
   std::string item, user;                            // limits (type: soft | hard)
   std::string parameter, source;                     // kernel_cmdline: source all (default) | grub_cfg | default_grub
+                                                     // audit_rule: source files (default) | loaded
+  std::string watch, permissions;                    // audit_rule: a watched path and the permissions it needs
+  std::vector<std::string> syscalls;                 // audit_rule
+  std::string arch;                                  // audit_rule: b64 | b32 | both (default)
+  std::vector<AuditField> audit_fields;              // audit_rule: fields the rule may narrow events by
+  std::string setting;                               // audit_rule: enabled, failure, backlog_limit, ...
+  std::string every_setid_under;                     // audit_rule: each set-uid / set-gid file below it is a watch
   Expect expect;
   std::optional<bool> configured;  // mount: look at the mount configured for boot (fstab or .mount unit)
 };
