@@ -87,7 +87,8 @@ bool reads_owners(const Condition& condition) {
 bool runs_commands(const Condition& condition) {
   if (condition.op != Condition::Op::kCheck)
     return std::any_of(condition.children.begin(), condition.children.end(), runs_commands);
-  return condition.check.kind == "command";
+  const Check& check = condition.check;
+  return check.kind == "command" || (check.kind == "audit_rule" && check.source == "loaded");  // auditctl -l
 }
 
 // "CIS Debian 12 5.1.3" -> "5.1"; a top-level section stays whole.
