@@ -37,8 +37,15 @@ void parse_sysctl_file(const std::filesystem::path& root, const std::filesystem:
     size_t equals = text.find('=');
     if (equals == std::string::npos) continue;
     std::string key = trimmed(text.substr(0, equals));
-    std::replace(key.begin(), key.end(), '/', '.');
-    settings[key] = ConfigValue{trimmed(text.substr(equals + 1)), file.string() + ":" + std::to_string(number)};
+    std::string where = file.string() + ":" + std::to_string(number);
+    // As procps: a key whose first separator is '/' has its dots and slashes swapped (net/ipv4/conf/eth0.5/x
+    // is net.ipv4.conf.eth0/5.x).
+    size_t separator = key.find_first_of("./");
+    if (separator != std::string::npos && key[separator] == '/')
+      for (char& c : key) c = c == '/' ? '.' : c == '.' ? '/' : c;
+    if (key.find_first_of("*?[") != std::string::npos)
+      throw std::runtime_error(where + ": the pattern in key " + key + " is not understood");
+    settings[key] = ConfigValue{trimmed(text.substr(equals + 1)), where};
   }
 }
 

@@ -255,6 +255,14 @@ TEST_F(PolicyEngine, Sysctl_LaterFilesOverride_EtcHidesTheSameNameElsewhere_Sysc
   EXPECT_EQ(outcome("sysctl: {key: net.ipv4.ip_forward, equals: '0'}"), "fail");
   EXPECT_EQ(outcome("sysctl: {key: net.ipv4.ip_forward, at_least: 1}"), "pass");
   EXPECT_EQ(outcome("sysctl: {key: net.ipv6.none, equals: '0'}"), "fail");
+  // A key written with slashes keeps the dots of an interface name.
+  write("/etc/sysctl.d/95-vlan.conf", "net/ipv4/conf/eth0.5/rp_filter = 1\n");
+  EXPECT_EQ(outcome("config: {format: sysctl, key: net.ipv4.conf.eth0/5.rp_filter, equals: '1'}"), "pass");
+  // procps and systemd-sysctl apply a pattern to every key that matches it now: not read here.
+  write("/etc/sysctl.d/95-vlan.conf", "net.ipv4.conf.*.rp_filter = 1\n");
+  EXPECT_EQ(outcome("config: {format: sysctl, key: net.ipv4.conf.all.rp_filter, equals: '1'}"),
+            "error: config (line 7): /etc/sysctl.d/95-vlan.conf:1: the pattern in key net.ipv4.conf.*.rp_filter is not "
+            "understood");
 }
 
 TEST_F(PolicyEngine, KeyValueShellAndIni_LastValueWins) {
