@@ -205,6 +205,12 @@ CheckResult compare_systemd(const Check& check, std::optional<ConfigValue> value
   return compare(spelled, text, seen);
 }
 
+// A walk asks whether the scan is to stop every so many entries (an lstat each: a few milliseconds).
+void walked_one_more(size_t& walked, Environment& environment) {
+  constexpr size_t kEntriesPerCheckpoint = 1024;
+  if (++walked % kEntriesPerCheckpoint == 0 && environment.checkpoint) environment.checkpoint();
+}
+
 // Pass when nothing offends; else fail, naming the first ten.
 CheckResult offenders_verdict(const std::vector<std::string>& offenders, const std::string& what) {
   std::string list;
@@ -702,7 +708,9 @@ CheckResult find(const Check& check, Environment& environment) {
     visit(start, top);
   } else {
     fs::recursive_directory_iterator walker(start, fs::directory_options::skip_permission_denied, problem);
+    size_t walked = 0;
     for (; !problem && walker != fs::recursive_directory_iterator(); walker.increment(problem)) {
+      walked_one_more(walked, environment);
       if (walker.depth() + 1 >= check.depth) walker.disable_recursion_pending();  // depth counts levels below path
       if (!skipped_mounts.empty() && skipped_mounts.count(walker->path().string().substr(prefix.size()))) {
         walker.disable_recursion_pending();
@@ -988,7 +996,9 @@ std::vector<std::string> setid_files(const std::string& top, Environment& enviro
   std::vector<std::string> found;
   std::error_code problem;
   fs::recursive_directory_iterator walker(under(environment.root, top), problem);
+  size_t walked = 0;
   for (; !problem && walker != fs::recursive_directory_iterator(); walker.increment(problem)) {
+    walked_one_more(walked, environment);
     std::string path = walker->path().string().substr(prefix.size());
     if (skipped.count(path)) {
       walker.disable_recursion_pending();

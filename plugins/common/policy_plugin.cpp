@@ -23,6 +23,7 @@ void scan_policies(Host& host, Scan& scan, std::string_view manifest, const Plug
     auto result = scan.run(argv);
     return CommandOutput{result.exit_code, std::move(result.output)};
   };
+  environment.checkpoint = [&scan] { scan.checkpoint(); };  // a walk of every file stops with the agent
   size_t total = 0, done = 0;
   for (const auto& policy : policies) total += policy.controls.size();
   for (const auto& policy : policies) {

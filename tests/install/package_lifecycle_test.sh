@@ -136,6 +136,12 @@ vigilctl demand --type inv --wait >"$work/demand.out" 2>&1 || fail "scan failed:
 state() {  # what an upgrade must keep: identity, the last snapshot, the outbox
   echo "$(agent_id) $(vigilctl results --module inv --limit 1 --json 2>/dev/null | jq -c .snapshot)"
 }
+# The snapshot's upload settles first: an acknowledgement arriving while the agent stops would change it.
+vigilctl checkin >/dev/null 2>&1 || true
+for _ in $(seq 300); do
+  [[ $(vigilctl results --module inv --limit 1 --json 2>/dev/null | jq -r .snapshot.state) == acknowledged ]] && break
+  sleep 0.1
+done
 vigilctl status --json | jq -c .outbox
 before=$(state)
 vigilctl stop >/dev/null

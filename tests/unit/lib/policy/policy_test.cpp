@@ -430,6 +430,16 @@ TEST_F(PolicyEngine, FileHashFindAndCommands) {
   EXPECT_EQ(run("find: {path: /srv/a, depth: 8, type: file, name: 'closed*', owner: nobody}").evidence,
             "1 match under /srv/a: /srv/a/closed.txt, expected at most 0");
 
+  // A long walk stops when the scan is cancelled: the checkpoint's exception goes past the control.
+  for (int i = 0; i < 1100; ++i) std::ofstream(dir_.path() / "srv/a" / ("f" + std::to_string(i)));
+  int checkpoints = 0;
+  struct Stop {};
+  environment_.checkpoint = [&checkpoints] {
+    if (++checkpoints == 1) throw Stop();
+  };
+  EXPECT_THROW(run("find: {path: /srv, depth: 8, world_writable: true}"), Stop);
+  environment_.checkpoint = nullptr;
+
   // local_only: what is mounted from proc or the network is not walked.
   write("/srv/share/open.txt", "x", 0666);
   write("/proc/mounts", "/dev/sda1 / ext4 rw 0 0\nserver:/export /srv/share nfs4 rw 0 0\nproc /proc proc rw 0 0\n");

@@ -133,6 +133,10 @@ struct CommandOutput {
 struct Environment {
   std::filesystem::path root = "/";
   std::function<CommandOutput(const std::vector<std::string>& argv)> run;
+  // Called now and then by checks that walk whole filesystems; it throws
+  // (anything but std::runtime_error or std::logic_error) to stop the scan,
+  // e.g. when the agent is stopping, and evaluate lets that through.
+  std::function<void()> checkpoint;
   // Filled on first use and shared by the checks of one scan.
   std::shared_ptr<struct Caches> caches;
 };
