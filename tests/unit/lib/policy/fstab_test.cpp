@@ -19,10 +19,6 @@ namespace fs = std::filesystem;
 
 class FstabCheck : public test_util::PolicyUnderRoot {
  protected:
-  std::string outcome(const std::string& check) {
-    auto result = run(check);
-    return std::string(outcome_name(result.outcome)) + ": " + result.evidence;
-  }
   std::string read_error(const std::string& text) {
     write("/etc/fstab", text);
     try {

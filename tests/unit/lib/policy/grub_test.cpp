@@ -56,10 +56,6 @@ class KernelCmdlineCheck : public test_util::PolicyUnderRoot {
     write("/boot/grub/grub.cfg",
           grub_cfg("audit=1 apparmor=1 security=apparmor quiet", "audit=1 apparmor=1 security=apparmor"));
   }
-  std::string outcome(const std::string& check) {
-    auto result = run(check);
-    return std::string(outcome_name(result.outcome)) + ": " + result.evidence;
-  }
 };
 
 TEST_F(KernelCmdlineCheck, DebianDefaultGrubReads) {

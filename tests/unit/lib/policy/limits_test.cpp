@@ -42,10 +42,6 @@ class LimitsCheck : public test_util::PolicyUnderRoot {
     write("/etc/group", "root:x:0:\nusers:x:100:\nalice:x:1000:\ndev:x:2000:alice\n");
     write("/etc/security/limits.conf", "# nothing\n");
   }
-  std::string outcome(const std::string& check) {
-    auto result = run(check);
-    return std::string(outcome_name(result.outcome)) + ": " + result.evidence;
-  }
 };
 
 TEST_F(LimitsCheck, StarLineForAUserOnlyStarNames) {

@@ -30,10 +30,6 @@ class PwqualityCheck : public test_util::PolicyUnderRoot {
           "password requisite pam_pwquality.so " + args +
               "\npassword [success=1 default=ignore] pam_unix.so obscure use_authtok try_first_pass yescrypt\n");
   }
-  std::string outcome(const std::string& check) {
-    auto result = run(check);
-    return std::string(outcome_name(result.outcome)) + ": " + result.evidence;
-  }
 };
 
 TEST_F(PwqualityCheck, DefaultsWithoutFiles) {

@@ -24,13 +24,7 @@ namespace fs = std::filesystem;
 
 using test_util::write_under;
 
-class SudoersCheck : public test_util::PolicyUnderRoot {
- protected:
-  std::string outcome(const std::string& check) {
-    auto result = run(check);
-    return std::string(outcome_name(result.outcome)) + ": " + result.evidence;
-  }
-};
+class SudoersCheck : public test_util::PolicyUnderRoot {};
 
 // Debian 12's /etc/sudoers, comments shortened.
 const char* const kDebian =

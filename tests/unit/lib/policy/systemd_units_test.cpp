@@ -24,10 +24,6 @@ namespace fs = std::filesystem;
 
 class SystemdUnits : public test_util::PolicyUnderRoot {
  protected:
-  std::string outcome(const std::string& check) {
-    auto result = run(check);
-    return std::string(outcome_name(result.outcome)) + ": " + result.evidence;
-  }
   void link(const std::string& path, const std::string& target) {
     fs::path at = dir_.path() / fs::path(path).relative_path();
     fs::create_directories(at.parent_path());
